@@ -1,0 +1,48 @@
+"""equilibria.client: the Python SDK of the equilibria service.
+
+Light by design: it needs numpy, grpcio and the generated ``equilibria.v1`` API, never
+the solver, scipy or pygambit, so it imports fast inside a training loop.
+
+Examples
+--------
+>>> from equilibria.client import Client
+>>> with Client.connect("localhost:50051") as client:  # doctest: +SKIP
+...     stag_hunt = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
+...     for eq in client.solve(stag_hunt).equilibria:
+...         print(eq.strategies, eq.payoffs, eq.nash_conv)
+"""
+
+from equilibria.client._client import DEFAULT_TARGET, AsyncClient, Client
+from equilibria.client._errors import (
+    EquilibriaError,
+    InvalidArgumentError,
+    InvalidGameError,
+    ResourceExhaustedError,
+    ServerError,
+    ServiceUnavailableError,
+    SolveCancelledError,
+    SolveTimeoutError,
+)
+from equilibria.client._retry import RetryConfig
+from equilibria.client._types import Component, Equilibrium, MethodInfo, ServerInfo, ServerLimits, SolutionSet
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "AsyncClient",
+    "Client",
+    "Component",
+    "EquilibriaError",
+    "Equilibrium",
+    "InvalidArgumentError",
+    "InvalidGameError",
+    "MethodInfo",
+    "ResourceExhaustedError",
+    "RetryConfig",
+    "ServerError",
+    "ServerInfo",
+    "ServerLimits",
+    "ServiceUnavailableError",
+    "SolutionSet",
+    "SolveCancelledError",
+    "SolveTimeoutError",
+]

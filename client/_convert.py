@@ -1,0 +1,155 @@
+"""Client-side conversion: user inputs to request messages, responses to dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from equilibria.client._tensor import encode_tensor
+from equilibria.client._types import (
+    Component,
+    Equilibrium,
+    MethodInfo,
+    ServerInfo,
+    ServerLimits,
+    SolutionSet,
+)
+from equilibria.v1 import equilibria_service_pb2 as service_pb2
+from equilibria.v1 import game_pb2, solution_pb2
+
+__all__ = ["game_to_proto", "solve_request", "solution_set_from_proto", "server_info_from_proto"]
+
+_CONCEPTS = {
+    name.removeprefix("SOLUTION_CONCEPT_").lower(): value
+    for name, value in solution_pb2.SolutionConcept.items()
+    if value != solution_pb2.SOLUTION_CONCEPT_UNSPECIFIED
+}
+_CONCEPT_NAMES = {value: name for name, value in _CONCEPTS.items()}
+
+
+def game_to_proto(game: Any) -> game_pb2.NormalFormGame:
+    """A NormalFormGame message from what a user holds.
+
+    Accepted: an object with a ``payoffs`` attribute (e.g. the solver's
+    ``NormalFormGame``; its ``title``, ``player_names`` and ``action_names`` are kept);
+    a pair ``(A, B)`` of equally shaped 2-D matrices (row and column player); a 2-D
+    matrix ``A`` (the zero-sum game ``(A, -A)``); or a payoff tensor of shape
+    ``(n_players, a_1, ..., a_n)``. Validation is the server's job: shapes are sent as
+    they are.
+    """
+    if hasattr(game, "payoffs"):
+        return game_pb2.NormalFormGame(
+            payoffs=encode_tensor(game.payoffs),
+            title=str(getattr(game, "title", "") or ""),
+            player_names=list(getattr(game, "player_names", ()) or ()),
+            action_names=[
+                game_pb2.ActionNames(names=list(a)) for a in getattr(game, "action_names", ()) or ()
+            ],
+        )
+    if isinstance(game, tuple | list) and len(game) == 2:
+        a, b = (np.asarray(m, dtype=np.float64) for m in game)
+        if a.ndim == 2 and a.shape == b.shape:
+            return game_pb2.NormalFormGame(payoffs=encode_tensor(np.stack([a, b])))
+    payoffs = np.asarray(game, dtype=np.float64)
+    if payoffs.ndim == 2:
+        payoffs = np.stack([payoffs, -payoffs])
+    return game_pb2.NormalFormGame(payoffs=encode_tensor(payoffs))
+
+
+def solve_request(
+    game: Any,
+    *,
+    concepts: Iterable[str],
+    method: str,
+    tolerance: float,
+    exact: bool,
+    max_equilibria: int,
+    time_budget: float | None,
+) -> service_pb2.SolveGameRequest:
+    """Build a SolveGameRequest; unknown concept names raise ValueError."""
+    values = []
+    for concept in concepts:
+        key = str(concept).lower()
+        if key not in _CONCEPTS:
+            raise ValueError(f"solve(): unknown concept {concept!r}; expected one of {', '.join(_CONCEPTS)}")
+        values.append(_CONCEPTS[key])
+    request = service_pb2.SolveGameRequest(
+        normal_form_game=game_to_proto(game),
+        concepts=values,
+        method=method,
+        tolerance=tolerance,
+        exact=exact,
+        max_equilibria=max_equilibria,
+    )
+    if time_budget is not None:
+        request.time_budget.FromNanoseconds(int(time_budget * 1e9))
+    return request
+
+
+def _fractions(values: Sequence[str]) -> tuple[Fraction, ...]:
+    return tuple(Fraction(v) for v in values)
+
+
+def _equilibrium(message: solution_pb2.Equilibrium) -> Equilibrium:
+    exact = message.strategies and all(s.exact_probabilities for s in message.strategies)
+    return Equilibrium(
+        strategies=tuple(np.array(s.probabilities, dtype=np.float64) for s in message.strategies),
+        payoffs=np.array(message.payoffs, dtype=np.float64),
+        regrets=np.array(message.regrets, dtype=np.float64),
+        nash_conv=message.nash_conv,
+        supports=tuple(tuple(s.support) for s in message.strategies),
+        exact_strategies=tuple(_fractions(s.exact_probabilities) for s in message.strategies)
+        if exact
+        else None,
+        exact_payoffs=_fractions(message.exact_payoffs) if message.exact_payoffs else None,
+        components=tuple(message.component_indices),
+    )
+
+
+def _component(message: solution_pb2.Component) -> Component:
+    return Component(
+        equilibrium_indices=tuple(message.equilibrium_indices),
+        vertices=tuple(
+            np.array([s.probabilities for s in player.strategies], dtype=np.float64)
+            for player in message.player_vertices
+        ),
+    )
+
+
+def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
+    """The client's SolutionSet from the wire message."""
+    return SolutionSet(
+        game_id=message.game_id,
+        equilibria=tuple(_equilibrium(e) for e in message.equilibria),
+        components=tuple(_component(c) for c in message.components),
+        complete=message.complete,
+        method=message.method,
+        method_reason=message.method_reason,
+        warnings=tuple(message.warnings),
+        tolerance=message.tolerance,
+        concepts=tuple(_CONCEPT_NAMES[c] for c in message.concepts if c in _CONCEPT_NAMES),
+        exact=message.exact,
+        solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
+    )
+
+
+def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> ServerInfo:
+    """The client's ServerInfo from the wire message."""
+    limits = message.limits
+    return ServerInfo(
+        version=message.version,
+        solver_version=message.solver_version,
+        limits=ServerLimits(
+            max_message_bytes=limits.max_message_bytes,
+            max_payoff_entries=limits.max_payoff_entries,
+            max_players=limits.max_players,
+            max_time_budget=limits.max_time_budget.ToTimedelta().total_seconds(),
+            workers=limits.workers,
+        ),
+        methods=tuple(
+            MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)
+            for m in message.methods
+        ),
+    )

@@ -1,0 +1,122 @@
+"""Exceptions of the client, mapped from gRPC status codes at the boundary.
+
+Hierarchy::
+
+    EquilibriaError
+    ├── InvalidArgumentError        INVALID_ARGUMENT: the request is malformed
+    │   └── InvalidGameError        ... and the fault is in the game itself
+    ├── ResourceExhaustedError      RESOURCE_EXHAUSTED: over a size limit, or the server is busy
+    ├── SolveTimeoutError           DEADLINE_EXCEEDED: the solve ran past its budget
+    ├── ServiceUnavailableError     UNAVAILABLE (after retries): no server reachable
+    ├── SolveCancelledError         CANCELLED
+    └── ServerError                 any other status (INTERNAL, UNIMPLEMENTED, ...)
+
+Every exception is raised ``from`` the ``grpc.RpcError`` and carries ``code`` (the gRPC
+status code name) and ``field_violations`` (``(field, description)`` pairs from the
+``google.rpc.BadRequest`` details).
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+__all__ = [
+    "EquilibriaError",
+    "InvalidArgumentError",
+    "InvalidGameError",
+    "ResourceExhaustedError",
+    "SolveTimeoutError",
+    "ServiceUnavailableError",
+    "SolveCancelledError",
+    "ServerError",
+    "map_rpc_error",
+]
+
+
+class EquilibriaError(Exception):
+    """Base class of every client error.
+
+    Attributes
+    ----------
+    code : str
+        gRPC status code name (``"INVALID_ARGUMENT"``, ...).
+    message : str
+        The server's message.
+    field_violations : tuple of (str, str)
+        Offending request fields and what is wrong with each.
+    """
+
+    def __init__(
+        self, message: str, code: str = "", field_violations: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field_violations = field_violations
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The offending field paths."""
+        return tuple(field for field, _ in self.field_violations)
+
+
+class InvalidArgumentError(EquilibriaError, ValueError):
+    """The server rejected the request as malformed."""
+
+
+class InvalidGameError(InvalidArgumentError):
+    """The server rejected the game itself (shape, payoffs, names)."""
+
+
+class ResourceExhaustedError(EquilibriaError):
+    """Over a server size limit, or the server's queue is full."""
+
+
+class SolveTimeoutError(EquilibriaError, TimeoutError):
+    """The solve ran past its time budget or the call deadline."""
+
+
+class ServiceUnavailableError(EquilibriaError, ConnectionError):
+    """No server could be reached (after retrying)."""
+
+
+class SolveCancelledError(EquilibriaError):
+    """The call was cancelled."""
+
+
+class ServerError(EquilibriaError):
+    """Any other failure reported by the server (INTERNAL, UNIMPLEMENTED, ...)."""
+
+
+_BY_CODE: dict[grpc.StatusCode, type[EquilibriaError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: SolveTimeoutError,
+    grpc.StatusCode.UNAVAILABLE: ServiceUnavailableError,
+    grpc.StatusCode.CANCELLED: SolveCancelledError,
+}
+
+
+def _field_violations(metadata: object) -> tuple[tuple[str, str], ...]:
+    for key, value in metadata or ():  # type: ignore[attr-defined]
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            violations = []
+            for detail in status.details:
+                bad = error_details_pb2.BadRequest()
+                if detail.Unpack(bad):
+                    violations.extend((v.field, v.description) for v in bad.field_violations)
+            return tuple(violations)
+    return ()
+
+
+def map_rpc_error(exc: grpc.RpcError) -> EquilibriaError:
+    """The client exception for a failed call (raise it ``from exc``)."""
+    code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
+    message: str = exc.details() or code.name  # type: ignore[attr-defined]
+    violations = _field_violations(exc.trailing_metadata())  # type: ignore[attr-defined]
+    cls = _BY_CODE.get(code, ServerError)
+    if cls is InvalidArgumentError and any(f.startswith("normal_form_game") for f, _ in violations):
+        cls = InvalidGameError
+    return cls(message, code.name, violations)

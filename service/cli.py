@@ -1,0 +1,163 @@
+"""The ``equilibria`` command line.
+
+``equilibria serve``
+    Run the server (default ``localhost:50051``) until SIGTERM/SIGINT.
+``equilibria solve GAME.json``
+    Solve a game on a running server and print the solution set as JSON. The file holds
+    ``{"payoffs": tensor}`` or ``{"A": matrix, "B": matrix}``.
+``equilibria demo``
+    Start a server on a free loopback port, solve a few classic games through the
+    client, print the answers and stop the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import pathlib
+import sys
+from typing import Any
+
+from equilibria.service.limits import Limits
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from equilibria.service.server import serve
+
+    limits = Limits(
+        workers=args.workers or Limits().workers,
+        max_time_budget=args.max_time_budget,
+        grace_seconds=args.grace,
+    )
+    asyncio.run(serve(args.address, limits))
+    return 0
+
+
+def _solution_json(result: Any) -> dict[str, Any]:
+    return {
+        "game_id": result.game_id,
+        "method": result.method,
+        "method_reason": result.method_reason,
+        "complete": result.complete,
+        "warnings": list(result.warnings),
+        "equilibria": [
+            {
+                "strategies": [s.tolist() for s in eq.strategies],
+                "exact_strategies": (
+                    [[str(p) for p in s] for s in eq.exact_strategies] if eq.exact_strategies else None
+                ),
+                "payoffs": eq.payoffs.tolist(),
+                "nash_conv": eq.nash_conv,
+                "components": list(eq.components),
+            }
+            for eq in result.equilibria
+        ],
+        "components": [
+            {"equilibria": list(c.equilibrium_indices), "vertices": [v.tolist() for v in c.vertices]}
+            for c in result.components
+        ],
+    }
+
+
+def _load_game(path: pathlib.Path) -> Any:
+    data = json.loads(path.read_text())
+    if "payoffs" in data:
+        return data["payoffs"]
+    if "A" in data and "B" in data:
+        return (data["A"], data["B"])
+    raise SystemExit(f"equilibria solve: {path} must hold 'payoffs' or both 'A' and 'B'")
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from equilibria.client import Client, EquilibriaError
+
+    game = _load_game(pathlib.Path(args.game))
+    with Client.connect(args.target, timeout=args.timeout) as client:
+        try:
+            result = client.solve(game, method=args.method, exact=args.exact)
+        except EquilibriaError as exc:
+            print(f"equilibria solve: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
+            return 2
+    json.dump(_solution_json(result), sys.stdout, indent=2)
+    print()
+    return 0
+
+
+DEMO_GAMES = {
+    "prisoner's dilemma": ([[3, 0], [5, 1]], [[3, 5], [0, 1]]),
+    "stag hunt": ([[4, 0], [3, 3]], [[4, 3], [0, 3]]),
+    "chicken": ([[6, 2], [7, 0]], [[6, 7], [2, 0]]),
+    "degenerate (a continuum)": ([[1, 1], [0, 0]], [[1, 1], [0, 0]]),
+}
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from equilibria.client import Client
+    from equilibria.service.server import start_server
+
+    async def run() -> None:
+        running = await start_server("127.0.0.1:0", Limits(workers=1))
+        try:
+            loop = asyncio.get_running_loop()
+            target = f"127.0.0.1:{running.port}"
+            print(f"equilibria demo: server on {target}")
+
+            def solve_all() -> None:
+                with Client.connect(target) as client:
+                    for name, game in DEMO_GAMES.items():
+                        result = client.solve(game, exact=True)
+                        print(f"\n{name}: {len(result)} extreme equilibria, complete={result.complete}")
+                        for eq in result.equilibria:
+                            probs = " | ".join(" ".join(map(str, s)) for s in eq.exact_strategies or ())
+                            print(
+                                f"  ({probs})  payoffs {eq.payoffs.round(4).tolist()}  NashConv {eq.nash_conv:.1e}"
+                            )
+                        for k, comp in enumerate(result.components):
+                            if any(len(v) > 1 for v in comp.vertices):
+                                print(
+                                    f"  component {k}: a continuum spanned by equilibria {comp.equilibrium_indices}"
+                                )
+
+            await loop.run_in_executor(None, solve_all)
+        finally:
+            await running.stop(grace=1.0)
+
+    asyncio.run(run())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``equilibria`` command."""
+    parser = argparse.ArgumentParser(prog="equilibria", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--address", default="localhost:50051", help="host:port to bind (port 0: any free)")
+    serve.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    serve.add_argument("--max-time-budget", type=float, default=Limits().max_time_budget, help="seconds")
+    serve.add_argument("--grace", type=float, default=Limits().grace_seconds, help="shutdown grace, seconds")
+    serve.set_defaults(run=_serve)
+
+    solve = sub.add_parser("solve", help="solve a game (JSON file) on a running server")
+    solve.add_argument("game", help="JSON file with 'payoffs' or 'A' and 'B'")
+    solve.add_argument("--target", default="localhost:50051")
+    solve.add_argument("--method", default="auto")
+    solve.add_argument("--exact", action="store_true")
+    solve.add_argument("--timeout", type=float, default=60.0)
+    solve.set_defaults(run=_solve)
+
+    demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")
+    demo.set_defaults(run=_demo)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Server limits and settings, with the defaults ``equilibria serve`` uses."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+__all__ = ["Limits"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What one server accepts and how it runs solves.
+
+    Attributes
+    ----------
+    max_message_bytes : int
+        Largest request or response message (gRPC send/receive caps).
+    max_payoff_entries : int
+        Largest payoff tensor (number of float64 entries).
+    max_players : int
+        Largest number of players.
+    max_time_budget : float
+        Server cap on one solve, in seconds; the effective budget is the minimum of
+        this, the client's deadline and the request's ``time_budget``.
+    workers : int
+        Worker processes solving concurrently.
+    max_queue : int
+        Solves admitted but waiting for a worker; past it calls get ``RESOURCE_EXHAUSTED``.
+    default_tolerance : float
+        Tolerance used when a request leaves it at 0.
+    grace_seconds : float
+        How long in-flight calls may finish after SIGTERM.
+    """
+
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_payoff_entries: int = 4_000_000
+    max_players: int = 16
+    max_time_budget: float = 300.0
+    workers: int = dataclasses.field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    max_queue: int = 256
+    default_tolerance: float = 1e-9
+    grace_seconds: float = 10.0

@@ -1,0 +1,97 @@
+"""Build, start and stop the gRPC server.
+
+:func:`start_server` returns a :class:`RunningServer` bound to the requested address
+(port 0 picks a free port, which tests use); :func:`serve` runs one until SIGTERM or
+SIGINT and then shuts down gracefully: health turns NOT_SERVING, new calls are
+refused, in-flight calls get ``limits.grace_seconds`` to finish, then the workers stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import signal
+
+import grpc
+from equilibria.service.limits import Limits
+from equilibria.service.pool import SolvePool
+from equilibria.service.servicer import EquilibriaServicer
+from equilibria.v1 import equilibria_service_pb2 as service_pb2
+from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+__all__ = ["RunningServer", "start_server", "serve", "SERVICE_NAME"]
+
+log = logging.getLogger("equilibria.service")
+
+SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["EquilibriaService"].full_name
+
+
+@dataclasses.dataclass
+class RunningServer:
+    """A started server and what it owns."""
+
+    server: grpc.aio.Server
+    port: int
+    address: str
+    pool: SolvePool
+    health: health.aio.HealthServicer
+    limits: Limits
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Refuse new calls, let in-flight ones finish within ``grace`` seconds, stop the workers."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.limits.grace_seconds if grace is None else grace)
+        await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+
+
+async def start_server(address: str = "localhost:50051", limits: Limits | None = None) -> RunningServer:
+    """Create and start a server on ``address`` (``host:0`` picks a free port).
+
+    Raises
+    ------
+    RuntimeError
+        If the address cannot be bound.
+    """
+    limits = limits or Limits()
+    options = [
+        ("grpc.max_receive_message_length", limits.max_message_bytes),
+        ("grpc.max_send_message_length", limits.max_message_bytes),
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.aio.server(options=options)
+    pool = SolvePool(limits.workers, limits.max_queue)
+    service_grpc.add_EquilibriaServiceServicer_to_server(EquilibriaServicer(pool, limits), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        pool.close()
+        raise
+    await server.start()
+    for name in (SERVICE_NAME, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    host = address.rsplit(":", 1)[0]
+    return RunningServer(server, port, f"{host}:{port}", pool, health_servicer, limits)
+
+
+async def serve(address: str = "localhost:50051", limits: Limits | None = None) -> None:
+    """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
+    running = await start_server(address, limits)
+    print(f"equilibria: listening on {running.address}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: draining in-flight calls for up to %.1f s", running.limits.grace_seconds)
+    await running.stop()
+    print("equilibria: stopped", flush=True)

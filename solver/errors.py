@@ -1,0 +1,61 @@
+"""Exceptions raised by the solver.
+
+Hierarchy::
+
+    SolverError
+    ├── InvalidGameError (also ValueError)       the game is malformed
+    ├── InvalidOptionError (also ValueError)     a solve option is malformed or unknown
+    ├── UnsupportedError                          a method or concept does not apply to this game
+    └── ProblemTooLargeError                      the requested computation exceeds a size limit
+
+Every exception carries ``field``: the name of the offending input (``"payoffs"``,
+``"method"``, ...), which the service turns into a ``google.rpc.BadRequest`` field
+violation.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SolverError",
+    "InvalidGameError",
+    "InvalidOptionError",
+    "UnsupportedError",
+    "ProblemTooLargeError",
+]
+
+
+class SolverError(Exception):
+    """Base class of every error the solver raises on purpose.
+
+    Parameters
+    ----------
+    field : str
+        The input at fault, as a dotted path (``"payoffs"``, ``"method"``).
+    message : str
+        What is wrong, naming the function that raised it.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[SolverError], tuple[str, str]]:
+        # Keep (field, message) when the error crosses a process boundary (worker pool).
+        return (type(self), (self.field, self.message))
+
+
+class InvalidGameError(SolverError, ValueError):
+    """The game is malformed: wrong shape, non-finite payoffs, bad names."""
+
+
+class InvalidOptionError(SolverError, ValueError):
+    """A solve option (method, concept, tolerance, ...) is malformed or unknown."""
+
+
+class UnsupportedError(SolverError):
+    """The requested method or concept does not apply to this game."""
+
+
+class ProblemTooLargeError(SolverError):
+    """The computation asked for exceeds a size limit of the chosen method."""

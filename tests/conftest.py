@@ -1,0 +1,94 @@
+"""Shared fixtures: real servers on loopback ports, started as separate processes.
+
+Every server a test starts binds 127.0.0.1 with port 0 (a free port chosen by the OS)
+and is stopped with SIGTERM by the fixture that started it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+from equilibria.client import Client
+
+_LISTENING = re.compile(r"listening on (\S+)")
+
+
+class ServerProcess:
+    """An ``equilibria serve`` process on a loopback port, with its output captured."""
+
+    def __init__(self, *args: str) -> None:
+        cmd = [sys.executable, "-m", "equilibria.service.cli", "serve", "--address", "127.0.0.1:0", *args]
+        self.process = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+        )
+        self.lines: list[str] = []
+        self.target = ""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+            match = _LISTENING.search(line)
+            if match:
+                self.target = match.group(1)
+                break
+        if not self.target:
+            self.process.wait(timeout=10)
+            raise RuntimeError("server did not start:\n" + "".join(self.lines))
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, wait for exit, return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            raise
+        finally:
+            self._reader.join(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+
+@contextlib.contextmanager
+def running_server(*args: str) -> Iterator[ServerProcess]:
+    """A server process for the duration of a ``with`` block."""
+    server = ServerProcess(*args)
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.terminate()
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[ServerProcess]:
+    """One shared server with two workers."""
+    with running_server("--workers", "2") as srv:
+        yield srv
+
+
+@pytest.fixture()
+def client(server: ServerProcess) -> Iterator[Client]:
+    """A blocking client of the shared server."""
+    with Client.connect(server.target, timeout=60) as c:
+        yield c
