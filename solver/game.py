@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidGameError
 
-__all__ = ["NormalFormGame"]
+__all__ = ["NormalFormGame", "positive_rescale"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -195,3 +195,16 @@ def _validated_payoffs(value: Any) -> npt.NDArray[np.float64]:
     payoffs = np.ascontiguousarray(payoffs)
     payoffs.setflags(write=False)
     return payoffs
+
+
+def positive_rescale(matrix: npt.NDArray[np.float64], low: float = 0.1) -> npt.NDArray[np.float64]:
+    """Positive affine image of a payoff matrix in ``[low, low + 1]`` (all ones if constant).
+
+    Equilibria are unchanged by a positive affine map of each player's payoffs; the
+    best-response polytopes need positive payoffs, and a small ``low`` keeps the rows of
+    their basis systems far from parallel (well conditioned).
+    """
+    bottom, span = float(matrix.min()), float(np.ptp(matrix))
+    if span == 0.0:
+        return np.ones_like(matrix)
+    return low + (matrix - bottom) / span

@@ -33,7 +33,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
-from equilibria.solver.game import NormalFormGame
+from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Component, Equilibrium, SolutionSet
 
@@ -89,7 +89,7 @@ def lemke_howson(
             "init_label", f"lemke_howson(): init_label must be in range({m + n}), got {init_label}"
         )
     a, b = game.bimatrix()
-    a_pos, b_pos = _positive(a), _positive(b)
+    a_pos, b_pos = positive_rescale(a, 1.0), positive_rescale(b, 1.0)
     warnings: list[str] = []
     labels = [init_label, *(k for k in range(m + n) if k != init_label)]
     best: tuple[Equilibrium, int, int] | None = None
@@ -127,11 +127,6 @@ def lemke_howson(
         tolerance=tol,
         elapsed_seconds=time.perf_counter() - started,
     )
-
-
-def _positive(matrix: FloatArray) -> FloatArray:
-    low, span = float(matrix.min()), float(np.ptp(matrix))
-    return np.ones_like(matrix) if span == 0.0 else 1.0 + (matrix - low) / span
 
 
 def _path(

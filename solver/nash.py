@@ -33,7 +33,7 @@ from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.lemke_howson import lemke_howson
 from equilibria.solver.pure import pure_enumeration
-from equilibria.solver.results import SolutionSet
+from equilibria.solver.results import Component, SolutionSet
 from equilibria.solver.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
 
 __all__ = ["solve", "METHODS", "CONCEPTS", "MethodSpec", "DEFAULT_TOLERANCE"]
@@ -239,8 +239,6 @@ def solve(
 
 def _only_pure(result: SolutionSet) -> SolutionSet:
     """Restrict a solution set to its pure equilibria (each its own component)."""
-    from equilibria.solver.results import Component
-
     pure = [
         dataclasses.replace(eq, components=(k,))
         for k, eq in enumerate(e for e in result.equilibria if e.is_pure)

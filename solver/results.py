@@ -14,7 +14,17 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Equilibrium", "Component", "SolutionSet", "SOLVER_VERSION"]
+__all__ = [
+    "Equilibrium",
+    "Component",
+    "SolutionSet",
+    "CorrelatedEquilibrium",
+    "WelfareRange",
+    "ZeroSumSolution",
+    "WelfareOptimum",
+    "Selection",
+    "SOLVER_VERSION",
+]
 
 #: Version of the numerical results; part of every cache key. Bump when answers change.
 SOLVER_VERSION = "0.1.0"
@@ -42,6 +52,8 @@ class Equilibrium:
         Exact expected payoffs, likewise.
     components : tuple of int
         Indices of the components (in ``SolutionSet.components``) containing it.
+    found_by : tuple of str
+        The methods that found it (when several searched).
     """
 
     strategies: tuple[FloatArray, ...]
@@ -51,6 +63,7 @@ class Equilibrium:
     exact_strategies: tuple[tuple[Fraction, ...], ...] | None = None
     exact_payoffs: tuple[Fraction, ...] | None = None
     components: tuple[int, ...] = ()
+    found_by: tuple[str, ...] = ()
 
     @property
     def supports(self) -> tuple[tuple[int, ...], ...]:
@@ -95,6 +108,136 @@ class Component:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class CorrelatedEquilibrium:
+    """A correlated (or coarse correlated) equilibrium: a distribution over joint actions.
+
+    Attributes
+    ----------
+    kind : str
+        ``"correlated"`` or ``"coarse_correlated"``.
+    distribution : ndarray, shape (a_1, ..., a_n)
+        Probability of each joint action (non-negative, sums to 1).
+    payoffs : ndarray, shape (n_players,)
+        Expected payoff of each player under the distribution, in the user's units.
+    objective : str
+        The welfare function optimised (``"utilitarian"``, ``"egalitarian"``).
+    sense : str
+        ``"max"`` or ``"min"``.
+    welfare : float
+        The objective's value at this distribution.
+    max_violation : float
+        Largest violation of an incentive constraint, measured afresh from the
+        user's payoffs (the certificate: 0 at an exact (C)CE).
+    """
+
+    kind: str
+    distribution: FloatArray
+    payoffs: FloatArray
+    objective: str
+    sense: str
+    welfare: float
+    max_violation: float
+
+
+@dataclasses.dataclass(frozen=True)
+class WelfareRange:
+    """The lowest and highest welfare over the CE (or CCE) polytope.
+
+    Attributes
+    ----------
+    kind : str
+        ``"correlated"`` or ``"coarse_correlated"``.
+    objective : str
+        The welfare function.
+    minimum, maximum : CorrelatedEquilibrium
+        Distributions attaining the bounds.
+    """
+
+    kind: str
+    objective: str
+    minimum: CorrelatedEquilibrium
+    maximum: CorrelatedEquilibrium
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ZeroSumSolution:
+    """Value and optimal strategies of a 2-player constant-sum game.
+
+    Attributes
+    ----------
+    value : float
+        The value to player 0 (player 1 gets ``constant - value``).
+    constant : float
+        The constant sum ``u_0 + u_1``.
+    strategies : tuple of ndarray
+        One optimal (maximin, minimax) strategy pair.
+    nash_conv : float
+        The pair's NashConv, measured from the user's payoffs.
+    row_vertices, col_vertices : ndarray or None
+        The extreme points of each player's optimal-strategy polytope when the game
+        was small enough to enumerate them (the equilibrium set is their product).
+    """
+
+    value: float
+    constant: float
+    strategies: tuple[FloatArray, FloatArray]
+    nash_conv: float
+    row_vertices: FloatArray | None = None
+    col_vertices: FloatArray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WelfareOptimum:
+    """The welfare-maximising equilibria for one welfare function.
+
+    Attributes
+    ----------
+    function : str
+        ``"utilitarian"``, ``"egalitarian"`` or ``"nash_product"``.
+    value : float
+        The maximum welfare.
+    equilibrium_indices : tuple of int
+        Indices into ``SolutionSet.equilibria`` attaining it (ties within tolerance).
+    method : str
+        ``"enumeration"`` (argmax over the set) or ``"milp"``.
+    certified : bool
+        Whether ``value`` is the maximum over *all* equilibria of the game (complete
+        set, or a MILP solved to optimality), not only over those found.
+    disagreement : ndarray or None
+        The disagreement point of the Nash product.
+    """
+
+    function: str
+    value: float
+    equilibrium_indices: tuple[int, ...]
+    method: str
+    certified: bool
+    disagreement: FloatArray | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The answer of one equilibrium-selection criterion.
+
+    Attributes
+    ----------
+    criterion : str
+        ``"payoff_dominance"``, ``"risk_dominance"`` or ``"logit_limit"``.
+    decided : bool
+        Whether the criterion selected an equilibrium.
+    equilibrium_index : int or None
+        Index into ``SolutionSet.equilibria`` of the selected equilibrium.
+    reason : str
+        How it decided, or why it did not ("no payoff-dominant equilibrium").
+    """
+
+    criterion: str
+    decided: bool
+    equilibrium_index: int | None
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class SolutionSet:
     """A set of equilibria and how it was found.
 
@@ -124,6 +267,18 @@ class SolutionSet:
         Whether exact rational arithmetic certified every equilibrium.
     elapsed_seconds : float
         Wall time of the solve.
+    pareto_indices : tuple of int
+        Indices of the Pareto-optimal equilibria (concept ``"pareto_nash"``).
+    welfare_optima : tuple of WelfareOptimum
+        One per requested welfare function (concept ``"welfare_nash"``).
+    correlated_equilibria : tuple of CorrelatedEquilibrium
+        Welfare-optimal (C)CE, one per kind and welfare function.
+    welfare_ranges : tuple of WelfareRange
+        Welfare ranges over the (C)CE polytopes, likewise.
+    zero_sum : ZeroSumSolution or None
+        Value and optimal strategies of a constant-sum game.
+    selections : tuple of Selection
+        Equilibrium-selection answers (concept ``"selection"``).
     """
 
     game_id: str
@@ -137,6 +292,12 @@ class SolutionSet:
     concepts: tuple[str, ...] = ("nash",)
     exact: bool = False
     elapsed_seconds: float = 0.0
+    pareto_indices: tuple[int, ...] = ()
+    welfare_optima: tuple[WelfareOptimum, ...] = ()
+    correlated_equilibria: tuple[CorrelatedEquilibrium, ...] = ()
+    welfare_ranges: tuple[WelfareRange, ...] = ()
+    zero_sum: ZeroSumSolution | None = None
+    selections: tuple[Selection, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)

@@ -58,7 +58,7 @@ import numpy.typing as npt
 from equilibria.solver import exact as exact_arith
 from equilibria.solver.components import maximal_bicliques
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
-from equilibria.solver.game import NormalFormGame
+from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Component, Equilibrium, SolutionSet
 
@@ -68,7 +68,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 
-#: Largest number of bases (``C(m + n, m)``) enumerated before refusing (13 x 13 fits).
+#: Largest number of bases (``count_bases(m, n)``) enumerated before refusing: 13 x 12 fits, 13 x 13 not.
 MAX_BASES = 12_000_000
 #: Entries of one batched block of linear systems (bounds peak memory).
 _BLOCK_ENTRIES = 1 << 22
@@ -158,15 +158,15 @@ def vertex_enumeration(
         )
     a, b = game.bimatrix()
     exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
-    a_pos, b_pos = _positive(a), _positive(b)
+    a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
     # In exact mode the float pass only proposes candidates: use a loose tolerance and let
     # exact arithmetic decide every candidate.
     search_tol = max(tol, 1e-7) if exact else tol
-    # Exact mode keys vertices by labels *and* rounded coordinates, so that a loose float
-    # tolerance can never merge two distinct vertices before exact arithmetic sees them.
-    key_digits = 6 if exact else None
-    px = _vertices(b_pos, search_tol, coordinate_labels_first=True, key_digits=key_digits)
-    qy = _vertices(a_pos.T, search_tol, coordinate_labels_first=False, key_digits=key_digits)
+    # Exact mode proposes every feasible basis: no float key (labels, even with rounded
+    # coordinates) can tell apart vertices closer than float precision, so the float pass
+    # must not merge anything; exact arithmetic drops the duplicates.
+    px = _vertices(b_pos, search_tol, coordinate_labels_first=True, every_basis=exact)
+    qy = _vertices(a_pos.T, search_tol, coordinate_labels_first=False, every_basis=exact)
     warnings: list[str] = []
     if exact_game is not None:
         px = _certified(px, exact_game.b_positive, coordinate_labels_first=True)
@@ -207,35 +207,56 @@ def vertex_enumeration(
 
 
 def _certified(vertices: _Vertices, mat: exact_arith.Matrix, *, coordinate_labels_first: bool) -> _Vertices:
-    """The proposed vertices recomputed, filtered and relabelled in exact arithmetic."""
+    """The proposed vertices recomputed, filtered and relabelled in exact arithmetic.
+
+    ``vertices`` holds one candidate per feasible basis. Bases that look alike in floats
+    (same labels, same rounded point) may still define distinct vertices, so each one is
+    kept unless a vertex certified from its group satisfies its equations exactly (zero
+    off the basis support, tight on the basis constraints): then that vertex is its
+    unique solution.
+    """
+    c = len(mat[0])
+    rounded = np.round(vertices.points / vertices.points.sum(axis=1, keepdims=True), 6) + 0.0
+    groups: dict[bytes, list[int]] = {}
+    for k in range(len(vertices.supports)):
+        groups.setdefault(vertices.labels[k].tobytes() + rounded[k].tobytes(), []).append(k)
+    keep: list[int] = []
+    for members in groups.values():
+        if len(members) == 1:
+            keep.extend(members)
+            continue
+        known: list[tuple[frozenset[int], frozenset[int]]] = []  # (support, tight constraints)
+        for k in members:
+            support = vertices.supports[k]
+            basis = vertices.tights[k][: len(support)]
+            if any(on <= set(support) and set(basis) <= cons for on, cons in known):
+                continue
+            keep.append(k)
+            system = [[mat[i][t] for i in support] for t in basis]
+            z = exact_arith.solve_exact(system, [Fraction(1)] * len(support))
+            if z is not None and min(z) >= 0:
+                pairs = list(zip(support, z, strict=True))
+                values = [sum((mat[i][t] * v for i, v in pairs), Fraction(0)) for t in range(c)]
+                on = frozenset(i for i, v in pairs if v)
+                known.append((on, frozenset(t for t, v in enumerate(values) if v == 1)))
+    keep.sort()
+    supports = [vertices.supports[k] for k in keep]
+    tights = [vertices.tights[k] for k in keep]
     points, labels, exact_points = exact_arith.certify_vertices(
-        vertices.supports, vertices.tights, mat, coordinate_labels_first=coordinate_labels_first
+        supports, tights, mat, coordinate_labels_first=coordinate_labels_first
     )
     return _Vertices(points, labels, (), (), ambiguous=False, exact=exact_points)
 
 
-def _positive(matrix: FloatArray) -> FloatArray:
-    """Affine rescaling of a payoff matrix into [0.1, 1.1] (constant matrices become all ones).
-
-    Any positive shift keeps the equilibria; a small one keeps the rows of the basis
-    systems far from parallel, which keeps them well conditioned.
-    """
-    low, span = float(matrix.min()), float(np.ptp(matrix))
-    if span == 0.0:
-        return np.ones_like(matrix)
-    return _SHIFT + (matrix - low) / span
-
-
 def _vertices(
-    mat: FloatArray, tol: float, *, coordinate_labels_first: bool, key_digits: int | None = None
+    mat: FloatArray, tol: float, *, coordinate_labels_first: bool, every_basis: bool = False
 ) -> _Vertices:
     """Distinct non-zero vertices of ``{z >= 0 : mat^T z <= 1}`` with their labels.
 
     ``mat`` has shape ``(d, c)``: ``d`` coordinates, ``c`` constraints. The polytope is
-    bounded because ``mat >= 1``. Labels are ordered coordinates-then-constraints
-    (polytope P) or constraints-then-coordinates (polytope Q). With ``key_digits``,
-    vertices are told apart by their labels and their normalised coordinates rounded to
-    that many digits.
+    bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
+    (polytope P) or constraints-then-coordinates (polytope Q). With ``every_basis``,
+    nothing is merged: every feasible basis is returned as a candidate of its own.
     """
     d, c = mat.shape
     found: dict[bytes, tuple[FloatArray, BoolArray, tuple[int, ...], tuple[int, ...]]] = {}
@@ -260,9 +281,9 @@ def _vertices(
             else np.hstack([cons_tight, coord_tight])
         )
         keys = np.packbits(labels, axis=1)
-        if key_digits is not None:
-            rounded = np.round(full / full.sum(axis=1, keepdims=True), key_digits) + 0.0
-            keys = np.hstack([keys, rounded.view(np.uint8).reshape(len(full), -1)])
+        if every_basis:
+            basis_ids = np.hstack([block.supports, block.tights]).astype(np.int64)
+            keys = np.hstack([keys, basis_ids.view(np.uint8).reshape(len(full), -1)])
         for row in range(len(full)):
             key = keys[row].tobytes()
             if key not in found:

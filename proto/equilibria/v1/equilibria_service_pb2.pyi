@@ -34,6 +34,9 @@ class SolveGameRequest(_message.Message):
     EXACT_FIELD_NUMBER: _builtins.int
     MAX_EQUILIBRIA_FIELD_NUMBER: _builtins.int
     TIME_BUDGET_FIELD_NUMBER: _builtins.int
+    WELFARE_FUNCTIONS_FIELD_NUMBER: _builtins.int
+    DISAGREEMENT_POINT_FIELD_NUMBER: _builtins.int
+    SELECTION_CRITERIA_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     """Solver method by name (see GetServerInfo); empty or "auto" lets the
     server choose by game class and size.
@@ -60,6 +63,22 @@ class SolveGameRequest(_message.Message):
         the call deadline and the server cap.
         """
 
+    @_builtins.property
+    def welfare_functions(self) -> _containers.RepeatedScalarFieldContainer[_solution_pb2.WelfareFunction.ValueType]:
+        """Welfare functions for SOLUTION_CONCEPT_WELFARE_NASH and the correlated
+        concepts; empty means [WELFARE_FUNCTION_UTILITARIAN].
+        """
+
+    @_builtins.property
+    def disagreement_point(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Disagreement point of the Nash product, one entry per player; empty means
+        each player's maximin value.
+        """
+
+    @_builtins.property
+    def selection_criteria(self) -> _containers.RepeatedScalarFieldContainer[_solution_pb2.SelectionCriterion.ValueType]:
+        """Criteria for SOLUTION_CONCEPT_SELECTION; empty means all of them."""
+
     def __init__(
         self,
         *,
@@ -70,10 +89,13 @@ class SolveGameRequest(_message.Message):
         exact: _builtins.bool = ...,
         max_equilibria: _builtins.int = ...,
         time_budget: _duration_pb2.Duration | None = ...,
+        welfare_functions: _abc.Iterable[_solution_pb2.WelfareFunction.ValueType] | None = ...,
+        disagreement_point: _abc.Iterable[_builtins.float] | None = ...,
+        selection_criteria: _abc.Iterable[_solution_pb2.SelectionCriterion.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["game", b"game", "normal_form_game", b"normal_form_game", "time_budget", b"time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concepts", b"concepts", "exact", b"exact", "game", b"game", "max_equilibria", b"max_equilibria", "method", b"method", "normal_form_game", b"normal_form_game", "time_budget", b"time_budget", "tolerance", b"tolerance"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concepts", b"concepts", "disagreement_point", b"disagreement_point", "exact", b"exact", "game", b"game", "max_equilibria", b"max_equilibria", "method", b"method", "normal_form_game", b"normal_form_game", "selection_criteria", b"selection_criteria", "time_budget", b"time_budget", "tolerance", b"tolerance", "welfare_functions", b"welfare_functions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_game: _TypeAlias = _typing.Literal["normal_form_game"]  # noqa: Y015
     _WhichOneofArgType_game: _TypeAlias = _typing.Literal["game", b"game"]  # noqa: Y015

@@ -22,26 +22,41 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from equilibria.v1 import game_pb2 as equilibria_dot_v1_dot_game__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65quilibria/v1/solution.proto\x12\requilibria.v1\x1a\x1egoogle/protobuf/duration.proto\"O\n\x08Strategy\x12\x15\n\rprobabilities\x18\x01 \x03(\x01\x12\x1b\n\x13\x65xact_probabilities\x18\x02 \x03(\t\x12\x0f\n\x07support\x18\x03 \x03(\r\"\xa1\x01\n\x0b\x45quilibrium\x12+\n\nstrategies\x18\x01 \x03(\x0b\x32\x17.equilibria.v1.Strategy\x12\x0f\n\x07payoffs\x18\x02 \x03(\x01\x12\x15\n\rexact_payoffs\x18\x03 \x03(\t\x12\x0f\n\x07regrets\x18\x04 \x03(\x01\x12\x11\n\tnash_conv\x18\x05 \x01(\x01\x12\x19\n\x11\x63omponent_indices\x18\x06 \x03(\r\"^\n\tComponent\x12\x1b\n\x13\x65quilibrium_indices\x18\x01 \x03(\r\x12\x34\n\x0fplayer_vertices\x18\x02 \x03(\x0b\x32\x1b.equilibria.v1.StrategyList\";\n\x0cStrategyList\x12+\n\nstrategies\x18\x01 \x03(\x0b\x32\x17.equilibria.v1.Strategy\"\xce\x02\n\x0bSolutionSet\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12.\n\nequilibria\x18\x02 \x03(\x0b\x32\x1a.equilibria.v1.Equilibrium\x12,\n\ncomponents\x18\x03 \x03(\x0b\x32\x18.equilibria.v1.Component\x12\x10\n\x08\x63omplete\x18\x04 \x01(\x08\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x15\n\rmethod_reason\x18\x06 \x01(\t\x12\x10\n\x08warnings\x18\x07 \x03(\t\x12\x31\n\x0esolve_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\ttolerance\x18\t \x01(\x01\x12\x30\n\x08\x63oncepts\x18\n \x03(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12\r\n\x05\x65xact\x18\x0b \x01(\x08*\xc1\x02\n\x0fSolutionConcept\x12 \n\x1cSOLUTION_CONCEPT_UNSPECIFIED\x10\x00\x12\x19\n\x15SOLUTION_CONCEPT_NASH\x10\x01\x12\x1e\n\x1aSOLUTION_CONCEPT_PURE_NASH\x10\x02\x12 \n\x1cSOLUTION_CONCEPT_PARETO_NASH\x10\x03\x12!\n\x1dSOLUTION_CONCEPT_WELFARE_NASH\x10\x04\x12\x1f\n\x1bSOLUTION_CONCEPT_CORRELATED\x10\x05\x12&\n\"SOLUTION_CONCEPT_COARSE_CORRELATED\x10\x06\x12#\n\x1fSOLUTION_CONCEPT_ZERO_SUM_VALUE\x10\x07\x12\x1e\n\x1aSOLUTION_CONCEPT_SELECTION\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x65quilibria/v1/solution.proto\x12\requilibria.v1\x1a\x18\x65quilibria/v1/game.proto\x1a\x1egoogle/protobuf/duration.proto\"O\n\x08Strategy\x12\x15\n\rprobabilities\x18\x01 \x03(\x01\x12\x1b\n\x13\x65xact_probabilities\x18\x02 \x03(\t\x12\x0f\n\x07support\x18\x03 \x03(\r\"\xb3\x01\n\x0b\x45quilibrium\x12+\n\nstrategies\x18\x01 \x03(\x0b\x32\x17.equilibria.v1.Strategy\x12\x0f\n\x07payoffs\x18\x02 \x03(\x01\x12\x15\n\rexact_payoffs\x18\x03 \x03(\t\x12\x0f\n\x07regrets\x18\x04 \x03(\x01\x12\x11\n\tnash_conv\x18\x05 \x01(\x01\x12\x19\n\x11\x63omponent_indices\x18\x06 \x03(\r\x12\x10\n\x08\x66ound_by\x18\x07 \x03(\t\"^\n\tComponent\x12\x1b\n\x13\x65quilibrium_indices\x18\x01 \x03(\r\x12\x34\n\x0fplayer_vertices\x18\x02 \x03(\x0b\x32\x1b.equilibria.v1.StrategyList\";\n\x0cStrategyList\x12+\n\nstrategies\x18\x01 \x03(\x0b\x32\x17.equilibria.v1.Strategy\"\xf7\x04\n\x0bSolutionSet\x12\x0f\n\x07game_id\x18\x01 \x01(\t\x12.\n\nequilibria\x18\x02 \x03(\x0b\x32\x1a.equilibria.v1.Equilibrium\x12,\n\ncomponents\x18\x03 \x03(\x0b\x32\x18.equilibria.v1.Component\x12\x10\n\x08\x63omplete\x18\x04 \x01(\x08\x12\x0e\n\x06method\x18\x05 \x01(\t\x12\x15\n\rmethod_reason\x18\x06 \x01(\t\x12\x10\n\x08warnings\x18\x07 \x03(\t\x12\x31\n\x0esolve_duration\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x11\n\ttolerance\x18\t \x01(\x01\x12\x30\n\x08\x63oncepts\x18\n \x03(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12\r\n\x05\x65xact\x18\x0b \x01(\x08\x12\x16\n\x0epareto_indices\x18\x0c \x03(\r\x12\x35\n\x0ewelfare_optima\x18\r \x03(\x0b\x32\x1d.equilibria.v1.WelfareOptimum\x12\x43\n\x15\x63orrelated_equilibria\x18\x0e \x03(\x0b\x32$.equilibria.v1.CorrelatedEquilibrium\x12\x33\n\x0ewelfare_ranges\x18\x0f \x03(\x0b\x32\x1b.equilibria.v1.WelfareRange\x12\x30\n\x08zero_sum\x18\x10 \x01(\x0b\x32\x1e.equilibria.v1.ZeroSumSolution\x12,\n\nselections\x18\x11 \x03(\x0b\x32\x18.equilibria.v1.Selection\"\xad\x01\n\x0eWelfareOptimum\x12\x30\n\x08\x66unction\x18\x01 \x01(\x0e\x32\x1e.equilibria.v1.WelfareFunction\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x1b\n\x13\x65quilibrium_indices\x18\x03 \x03(\r\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x11\n\tcertified\x18\x05 \x01(\x08\x12\x1a\n\x12\x64isagreement_point\x18\x06 \x03(\x01\"\xf1\x01\n\x15\x43orrelatedEquilibrium\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12+\n\x0c\x64istribution\x18\x02 \x01(\x0b\x32\x15.equilibria.v1.Tensor\x12\x0f\n\x07payoffs\x18\x03 \x03(\x01\x12\x31\n\tobjective\x18\x04 \x01(\x0e\x32\x1e.equilibria.v1.WelfareFunction\x12\x11\n\tmaximized\x18\x05 \x01(\x08\x12\x0f\n\x07welfare\x18\x06 \x01(\x01\x12\x15\n\rmax_violation\x18\x07 \x01(\x01\"\xdd\x01\n\x0cWelfareRange\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12\x31\n\tobjective\x18\x02 \x01(\x0e\x32\x1e.equilibria.v1.WelfareFunction\x12\x35\n\x07minimum\x18\x03 \x01(\x0b\x32$.equilibria.v1.CorrelatedEquilibrium\x12\x35\n\x07maximum\x18\x04 \x01(\x0b\x32$.equilibria.v1.CorrelatedEquilibrium\"\xa9\x01\n\x0fZeroSumSolution\x12\r\n\x05value\x18\x01 \x01(\x01\x12\x10\n\x08\x63onstant\x18\x02 \x01(\x01\x12+\n\nstrategies\x18\x03 \x03(\x0b\x32\x17.equilibria.v1.Strategy\x12\x11\n\tnash_conv\x18\x04 \x01(\x01\x12\x35\n\x10optimal_vertices\x18\x05 \x03(\x0b\x32\x1b.equilibria.v1.StrategyList\"\x98\x01\n\tSelection\x12\x34\n\tcriterion\x18\x01 \x01(\x0e\x32!.equilibria.v1.SelectionCriterion\x12\x0f\n\x07\x64\x65\x63ided\x18\x02 \x01(\x08\x12\x1e\n\x11\x65quilibrium_index\x18\x03 \x01(\rH\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\tB\x14\n\x12_equilibrium_index*\xc1\x02\n\x0fSolutionConcept\x12 \n\x1cSOLUTION_CONCEPT_UNSPECIFIED\x10\x00\x12\x19\n\x15SOLUTION_CONCEPT_NASH\x10\x01\x12\x1e\n\x1aSOLUTION_CONCEPT_PURE_NASH\x10\x02\x12 \n\x1cSOLUTION_CONCEPT_PARETO_NASH\x10\x03\x12!\n\x1dSOLUTION_CONCEPT_WELFARE_NASH\x10\x04\x12\x1f\n\x1bSOLUTION_CONCEPT_CORRELATED\x10\x05\x12&\n\"SOLUTION_CONCEPT_COARSE_CORRELATED\x10\x06\x12#\n\x1fSOLUTION_CONCEPT_ZERO_SUM_VALUE\x10\x07\x12\x1e\n\x1aSOLUTION_CONCEPT_SELECTION\x10\x08*\x9a\x01\n\x0fWelfareFunction\x12 \n\x1cWELFARE_FUNCTION_UNSPECIFIED\x10\x00\x12 \n\x1cWELFARE_FUNCTION_UTILITARIAN\x10\x01\x12 \n\x1cWELFARE_FUNCTION_EGALITARIAN\x10\x02\x12!\n\x1dWELFARE_FUNCTION_NASH_PRODUCT\x10\x03*\xb0\x01\n\x12SelectionCriterion\x12#\n\x1fSELECTION_CRITERION_UNSPECIFIED\x10\x00\x12(\n$SELECTION_CRITERION_PAYOFF_DOMINANCE\x10\x01\x12&\n\"SELECTION_CRITERION_RISK_DOMINANCE\x10\x02\x12#\n\x1fSELECTION_CRITERION_LOGIT_LIMIT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'equilibria.v1.solution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SOLUTIONCONCEPT']._serialized_start=819
-  _globals['_SOLUTIONCONCEPT']._serialized_end=1140
-  _globals['_STRATEGY']._serialized_start=79
-  _globals['_STRATEGY']._serialized_end=158
-  _globals['_EQUILIBRIUM']._serialized_start=161
-  _globals['_EQUILIBRIUM']._serialized_end=322
-  _globals['_COMPONENT']._serialized_start=324
-  _globals['_COMPONENT']._serialized_end=418
-  _globals['_STRATEGYLIST']._serialized_start=420
-  _globals['_STRATEGYLIST']._serialized_end=479
-  _globals['_SOLUTIONSET']._serialized_start=482
-  _globals['_SOLUTIONSET']._serialized_end=816
+  _globals['_SOLUTIONCONCEPT']._serialized_start=2131
+  _globals['_SOLUTIONCONCEPT']._serialized_end=2452
+  _globals['_WELFAREFUNCTION']._serialized_start=2455
+  _globals['_WELFAREFUNCTION']._serialized_end=2609
+  _globals['_SELECTIONCRITERION']._serialized_start=2612
+  _globals['_SELECTIONCRITERION']._serialized_end=2788
+  _globals['_STRATEGY']._serialized_start=105
+  _globals['_STRATEGY']._serialized_end=184
+  _globals['_EQUILIBRIUM']._serialized_start=187
+  _globals['_EQUILIBRIUM']._serialized_end=366
+  _globals['_COMPONENT']._serialized_start=368
+  _globals['_COMPONENT']._serialized_end=462
+  _globals['_STRATEGYLIST']._serialized_start=464
+  _globals['_STRATEGYLIST']._serialized_end=523
+  _globals['_SOLUTIONSET']._serialized_start=526
+  _globals['_SOLUTIONSET']._serialized_end=1157
+  _globals['_WELFAREOPTIMUM']._serialized_start=1160
+  _globals['_WELFAREOPTIMUM']._serialized_end=1333
+  _globals['_CORRELATEDEQUILIBRIUM']._serialized_start=1336
+  _globals['_CORRELATEDEQUILIBRIUM']._serialized_end=1577
+  _globals['_WELFARERANGE']._serialized_start=1580
+  _globals['_WELFARERANGE']._serialized_end=1801
+  _globals['_ZEROSUMSOLUTION']._serialized_start=1804
+  _globals['_ZEROSUMSOLUTION']._serialized_end=1973
+  _globals['_SELECTION']._serialized_start=1976
+  _globals['_SELECTION']._serialized_end=2128
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ isort:skip_file
 Solution sets: what a solve returns."""
 
 from collections import abc as _abc
+from equilibria.v1 import game_pb2 as _game_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
@@ -72,6 +73,62 @@ SOLUTION_CONCEPT_SELECTION: SolutionConcept.ValueType  # 8
 """Equilibrium selection (payoff dominance, risk dominance, logit limit)."""
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
+class _WelfareFunction:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _WelfareFunctionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_WelfareFunction.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    WELFARE_FUNCTION_UNSPECIFIED: _WelfareFunction.ValueType  # 0
+    """Not set: the server uses WELFARE_FUNCTION_UTILITARIAN."""
+    WELFARE_FUNCTION_UTILITARIAN: _WelfareFunction.ValueType  # 1
+    """The sum of the players' payoffs."""
+    WELFARE_FUNCTION_EGALITARIAN: _WelfareFunction.ValueType  # 2
+    """The smallest player payoff."""
+    WELFARE_FUNCTION_NASH_PRODUCT: _WelfareFunction.ValueType  # 3
+    """The product of the players' gains over a disagreement point."""
+
+class WelfareFunction(_WelfareFunction, metaclass=_WelfareFunctionEnumTypeWrapper):
+    """A welfare function over the players' expected payoffs."""
+
+WELFARE_FUNCTION_UNSPECIFIED: WelfareFunction.ValueType  # 0
+"""Not set: the server uses WELFARE_FUNCTION_UTILITARIAN."""
+WELFARE_FUNCTION_UTILITARIAN: WelfareFunction.ValueType  # 1
+"""The sum of the players' payoffs."""
+WELFARE_FUNCTION_EGALITARIAN: WelfareFunction.ValueType  # 2
+"""The smallest player payoff."""
+WELFARE_FUNCTION_NASH_PRODUCT: WelfareFunction.ValueType  # 3
+"""The product of the players' gains over a disagreement point."""
+Global___WelfareFunction: _TypeAlias = WelfareFunction  # noqa: Y015
+
+class _SelectionCriterion:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SelectionCriterionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SelectionCriterion.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SELECTION_CRITERION_UNSPECIFIED: _SelectionCriterion.ValueType  # 0
+    """Not set: the server applies every criterion."""
+    SELECTION_CRITERION_PAYOFF_DOMINANCE: _SelectionCriterion.ValueType  # 1
+    """An equilibrium Pareto-dominating every other one."""
+    SELECTION_CRITERION_RISK_DOMINANCE: _SelectionCriterion.ValueType  # 2
+    """Harsanyi-Selten risk dominance (2x2 rule; tracing procedure beyond)."""
+    SELECTION_CRITERION_LOGIT_LIMIT: _SelectionCriterion.ValueType  # 3
+    """The limit of the principal branch of the logit QRE correspondence."""
+
+class SelectionCriterion(_SelectionCriterion, metaclass=_SelectionCriterionEnumTypeWrapper):
+    """An equilibrium-selection criterion."""
+
+SELECTION_CRITERION_UNSPECIFIED: SelectionCriterion.ValueType  # 0
+"""Not set: the server applies every criterion."""
+SELECTION_CRITERION_PAYOFF_DOMINANCE: SelectionCriterion.ValueType  # 1
+"""An equilibrium Pareto-dominating every other one."""
+SELECTION_CRITERION_RISK_DOMINANCE: SelectionCriterion.ValueType  # 2
+"""Harsanyi-Selten risk dominance (2x2 rule; tracing procedure beyond)."""
+SELECTION_CRITERION_LOGIT_LIMIT: SelectionCriterion.ValueType  # 3
+"""The limit of the principal branch of the logit QRE correspondence."""
+Global___SelectionCriterion: _TypeAlias = SelectionCriterion  # noqa: Y015
+
 @_typing.final
 class Strategy(_message.Message):
     """One player's mixed strategy."""
@@ -122,6 +179,7 @@ class Equilibrium(_message.Message):
     REGRETS_FIELD_NUMBER: _builtins.int
     NASH_CONV_FIELD_NUMBER: _builtins.int
     COMPONENT_INDICES_FIELD_NUMBER: _builtins.int
+    FOUND_BY_FIELD_NUMBER: _builtins.int
     nash_conv: _builtins.float
     """NashConv: the sum of the players' regrets (the certificate; 0 at an
     exact equilibrium).
@@ -148,6 +206,10 @@ class Equilibrium(_message.Message):
         extreme equilibrium belongs to.
         """
 
+    @_builtins.property
+    def found_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The methods that found this equilibrium (when several searched)."""
+
     def __init__(
         self,
         *,
@@ -157,10 +219,11 @@ class Equilibrium(_message.Message):
         regrets: _abc.Iterable[_builtins.float] | None = ...,
         nash_conv: _builtins.float = ...,
         component_indices: _abc.Iterable[_builtins.int] | None = ...,
+        found_by: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["component_indices", b"component_indices", "exact_payoffs", b"exact_payoffs", "nash_conv", b"nash_conv", "payoffs", b"payoffs", "regrets", b"regrets", "strategies", b"strategies"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["component_indices", b"component_indices", "exact_payoffs", b"exact_payoffs", "found_by", b"found_by", "nash_conv", b"nash_conv", "payoffs", b"payoffs", "regrets", b"regrets", "strategies", b"strategies"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -244,6 +307,12 @@ class SolutionSet(_message.Message):
     TOLERANCE_FIELD_NUMBER: _builtins.int
     CONCEPTS_FIELD_NUMBER: _builtins.int
     EXACT_FIELD_NUMBER: _builtins.int
+    PARETO_INDICES_FIELD_NUMBER: _builtins.int
+    WELFARE_OPTIMA_FIELD_NUMBER: _builtins.int
+    CORRELATED_EQUILIBRIA_FIELD_NUMBER: _builtins.int
+    WELFARE_RANGES_FIELD_NUMBER: _builtins.int
+    ZERO_SUM_FIELD_NUMBER: _builtins.int
+    SELECTIONS_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -278,6 +347,36 @@ class SolutionSet(_message.Message):
     def concepts(self) -> _containers.RepeatedScalarFieldContainer[Global___SolutionConcept.ValueType]:
         """The solution concepts this set answers."""
 
+    @_builtins.property
+    def pareto_indices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Indices into equilibria of the Pareto-optimal ones (SOLUTION_CONCEPT_PARETO_NASH)."""
+
+    @_builtins.property
+    def welfare_optima(self) -> _containers.RepeatedCompositeFieldContainer[Global___WelfareOptimum]:
+        """The welfare-maximising equilibria, one entry per welfare function
+        (SOLUTION_CONCEPT_WELFARE_NASH).
+        """
+
+    @_builtins.property
+    def correlated_equilibria(self) -> _containers.RepeatedCompositeFieldContainer[Global___CorrelatedEquilibrium]:
+        """Welfare-optimal correlated or coarse correlated equilibria, one per kind and
+        welfare function (SOLUTION_CONCEPT_CORRELATED, _COARSE_CORRELATED).
+        """
+
+    @_builtins.property
+    def welfare_ranges(self) -> _containers.RepeatedCompositeFieldContainer[Global___WelfareRange]:
+        """The welfare range over the CE / CCE polytopes, likewise."""
+
+    @_builtins.property
+    def zero_sum(self) -> Global___ZeroSumSolution:
+        """Value and optimal strategies of a constant-sum game
+        (SOLUTION_CONCEPT_ZERO_SUM_VALUE, or detected automatically).
+        """
+
+    @_builtins.property
+    def selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Selection]:
+        """Equilibrium selection answers (SOLUTION_CONCEPT_SELECTION)."""
+
     def __init__(
         self,
         *,
@@ -292,11 +391,231 @@ class SolutionSet(_message.Message):
         tolerance: _builtins.float = ...,
         concepts: _abc.Iterable[Global___SolutionConcept.ValueType] | None = ...,
         exact: _builtins.bool = ...,
+        pareto_indices: _abc.Iterable[_builtins.int] | None = ...,
+        welfare_optima: _abc.Iterable[Global___WelfareOptimum] | None = ...,
+        correlated_equilibria: _abc.Iterable[Global___CorrelatedEquilibrium] | None = ...,
+        welfare_ranges: _abc.Iterable[Global___WelfareRange] | None = ...,
+        zero_sum: Global___ZeroSumSolution | None = ...,
+        selections: _abc.Iterable[Global___Selection] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "components", b"components", "concepts", b"concepts", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "components", b"components", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SolutionSet: _TypeAlias = SolutionSet  # noqa: Y015
+
+@_typing.final
+class WelfareOptimum(_message.Message):
+    """The welfare-maximising equilibria for one welfare function."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FUNCTION_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    EQUILIBRIUM_INDICES_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    CERTIFIED_FIELD_NUMBER: _builtins.int
+    DISAGREEMENT_POINT_FIELD_NUMBER: _builtins.int
+    function: Global___WelfareFunction.ValueType
+    """The welfare function."""
+    value: _builtins.float
+    """The maximum welfare."""
+    method: _builtins.str
+    """"enumeration" (argmax over the set) or "milp" (mixed-integer program)."""
+    certified: _builtins.bool
+    """True when value is the maximum over all equilibria of the game."""
+    @_builtins.property
+    def equilibrium_indices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Indices into SolutionSet.equilibria attaining it (ties kept)."""
+
+    @_builtins.property
+    def disagreement_point(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The disagreement point of the Nash product (empty otherwise)."""
+
+    def __init__(
+        self,
+        *,
+        function: Global___WelfareFunction.ValueType = ...,
+        value: _builtins.float = ...,
+        equilibrium_indices: _abc.Iterable[_builtins.int] | None = ...,
+        method: _builtins.str = ...,
+        certified: _builtins.bool = ...,
+        disagreement_point: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["certified", b"certified", "disagreement_point", b"disagreement_point", "equilibrium_indices", b"equilibrium_indices", "function", b"function", "method", b"method", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WelfareOptimum: _TypeAlias = WelfareOptimum  # noqa: Y015
+
+@_typing.final
+class CorrelatedEquilibrium(_message.Message):
+    """A correlated or coarse correlated equilibrium."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    DISTRIBUTION_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    MAXIMIZED_FIELD_NUMBER: _builtins.int
+    WELFARE_FIELD_NUMBER: _builtins.int
+    MAX_VIOLATION_FIELD_NUMBER: _builtins.int
+    kind: Global___SolutionConcept.ValueType
+    """SOLUTION_CONCEPT_CORRELATED or SOLUTION_CONCEPT_COARSE_CORRELATED."""
+    objective: Global___WelfareFunction.ValueType
+    """The welfare function optimised."""
+    maximized: _builtins.bool
+    """True when the welfare was maximised, false when minimised."""
+    welfare: _builtins.float
+    """The welfare at this distribution."""
+    max_violation: _builtins.float
+    """Largest incentive-constraint violation (the certificate; 0 when exact)."""
+    @_builtins.property
+    def distribution(self) -> _game_pb2.Tensor:
+        """Probability of each joint action, shape (a_1, ..., a_n)."""
+
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's expected payoff."""
+
+    def __init__(
+        self,
+        *,
+        kind: Global___SolutionConcept.ValueType = ...,
+        distribution: _game_pb2.Tensor | None = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        objective: Global___WelfareFunction.ValueType = ...,
+        maximized: _builtins.bool = ...,
+        welfare: _builtins.float = ...,
+        max_violation: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["distribution", b"distribution"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["distribution", b"distribution", "kind", b"kind", "max_violation", b"max_violation", "maximized", b"maximized", "objective", b"objective", "payoffs", b"payoffs", "welfare", b"welfare"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CorrelatedEquilibrium: _TypeAlias = CorrelatedEquilibrium  # noqa: Y015
+
+@_typing.final
+class WelfareRange(_message.Message):
+    """The range of welfare over the CE or CCE polytope."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    OBJECTIVE_FIELD_NUMBER: _builtins.int
+    MINIMUM_FIELD_NUMBER: _builtins.int
+    MAXIMUM_FIELD_NUMBER: _builtins.int
+    kind: Global___SolutionConcept.ValueType
+    """SOLUTION_CONCEPT_CORRELATED or SOLUTION_CONCEPT_COARSE_CORRELATED."""
+    objective: Global___WelfareFunction.ValueType
+    """The welfare function."""
+    @_builtins.property
+    def minimum(self) -> Global___CorrelatedEquilibrium:
+        """A distribution of least welfare."""
+
+    @_builtins.property
+    def maximum(self) -> Global___CorrelatedEquilibrium:
+        """A distribution of greatest welfare."""
+
+    def __init__(
+        self,
+        *,
+        kind: Global___SolutionConcept.ValueType = ...,
+        objective: Global___WelfareFunction.ValueType = ...,
+        minimum: Global___CorrelatedEquilibrium | None = ...,
+        maximum: Global___CorrelatedEquilibrium | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["maximum", b"maximum", "minimum", b"minimum"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "maximum", b"maximum", "minimum", b"minimum", "objective", b"objective"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WelfareRange: _TypeAlias = WelfareRange  # noqa: Y015
+
+@_typing.final
+class ZeroSumSolution(_message.Message):
+    """Value and optimal strategies of a 2-player constant-sum game."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUE_FIELD_NUMBER: _builtins.int
+    CONSTANT_FIELD_NUMBER: _builtins.int
+    STRATEGIES_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    OPTIMAL_VERTICES_FIELD_NUMBER: _builtins.int
+    value: _builtins.float
+    """The value to player 0."""
+    constant: _builtins.float
+    """The constant sum of the two players' payoffs."""
+    nash_conv: _builtins.float
+    """NashConv of that pair."""
+    @_builtins.property
+    def strategies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Strategy]:
+        """One optimal strategy per player."""
+
+    @_builtins.property
+    def optimal_vertices(self) -> _containers.RepeatedCompositeFieldContainer[Global___StrategyList]:
+        """Per player, the extreme points of its optimal-strategy polytope, when the
+        game was small enough to enumerate them (empty otherwise).
+        """
+
+    def __init__(
+        self,
+        *,
+        value: _builtins.float = ...,
+        constant: _builtins.float = ...,
+        strategies: _abc.Iterable[Global___Strategy] | None = ...,
+        nash_conv: _builtins.float = ...,
+        optimal_vertices: _abc.Iterable[Global___StrategyList] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constant", b"constant", "nash_conv", b"nash_conv", "optimal_vertices", b"optimal_vertices", "strategies", b"strategies", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ZeroSumSolution: _TypeAlias = ZeroSumSolution  # noqa: Y015
+
+@_typing.final
+class Selection(_message.Message):
+    """The answer of one selection criterion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CRITERION_FIELD_NUMBER: _builtins.int
+    DECIDED_FIELD_NUMBER: _builtins.int
+    EQUILIBRIUM_INDEX_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    criterion: Global___SelectionCriterion.ValueType
+    """The criterion."""
+    decided: _builtins.bool
+    """Whether the criterion selected an equilibrium."""
+    equilibrium_index: _builtins.int
+    """Index into SolutionSet.equilibria of the selected equilibrium."""
+    reason: _builtins.str
+    """How it decided, or why it did not."""
+    def __init__(
+        self,
+        *,
+        criterion: Global___SelectionCriterion.ValueType = ...,
+        decided: _builtins.bool = ...,
+        equilibrium_index: _builtins.int | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "equilibrium_index", b"equilibrium_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "criterion", b"criterion", "decided", b"decided", "equilibrium_index", b"equilibrium_index", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__equilibrium_index: _TypeAlias = _typing.Literal["equilibrium_index"]  # noqa: Y015
+    _WhichOneofArgType__equilibrium_index: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
+
+Global___Selection: _TypeAlias = Selection  # noqa: Y015

@@ -1,0 +1,273 @@
+"""Malformed games and options fail loudly, with the right exception and ``field``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from equilibria.solver import (
+    InvalidGameError,
+    InvalidOptionError,
+    NormalFormGame,
+    ProblemTooLargeError,
+    SolverError,
+    UnsupportedError,
+    solve,
+)
+from equilibria.solver.lemke_howson import lemke_howson
+from equilibria.solver.vertex_enumeration import vertex_enumeration
+
+BOS = ([[2, 0], [0, 1]], [[1, 0], [0, 2]])
+
+
+def _bos() -> NormalFormGame:
+    return NormalFormGame.from_bimatrix(*BOS)
+
+
+def _three_players() -> NormalFormGame:
+    return NormalFormGame(np.zeros((3, 2, 2, 2)))
+
+
+# --------------------------------------------------------------------------- games
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        pytest.param(lambda: NormalFormGame(np.array([[[1.0, np.nan]], [[0.0, 0.0]]])), "payoffs", id="nan"),
+        pytest.param(lambda: NormalFormGame(np.array([[[1.0, np.inf]], [[0.0, 0.0]]])), "payoffs", id="inf"),
+        pytest.param(
+            lambda: NormalFormGame(np.array([[[1.0, 0.0]], [[-np.inf, 0.0]]])), "payoffs", id="minus-inf"
+        ),
+        pytest.param(
+            lambda: NormalFormGame.from_bimatrix([[1, math.nan]], [[0, 0]]), "payoffs", id="bimatrix-nan"
+        ),
+        pytest.param(lambda: NormalFormGame([[[1, 2], [3]], [[1, 2], [3, 4]]]), "payoffs", id="ragged"),
+        pytest.param(
+            lambda: NormalFormGame.from_bimatrix([[1, 2], [3]], [[1, 2], [3, 4]]),
+            "payoffs",
+            id="ragged-bimatrix",
+        ),
+        pytest.param(lambda: NormalFormGame([[["a", "b"]], [["c", "d"]]]), "payoffs", id="not-numeric"),
+        pytest.param(lambda: NormalFormGame(np.zeros((2, 0, 3))), "payoffs", id="empty-actions-row"),
+        pytest.param(lambda: NormalFormGame(np.zeros((2, 3, 0))), "payoffs", id="empty-actions-column"),
+        pytest.param(lambda: NormalFormGame(np.zeros((1, 3))), "payoffs", id="single-player"),
+        pytest.param(lambda: NormalFormGame(np.zeros((1,))), "payoffs", id="one-axis"),
+        pytest.param(lambda: NormalFormGame(np.float64(1.0)), "payoffs", id="scalar"),
+        pytest.param(lambda: NormalFormGame(np.zeros((3, 2, 2))), "payoffs", id="3-players-2-axes"),
+        pytest.param(lambda: NormalFormGame(np.zeros((2, 2, 2, 2))), "payoffs", id="2-players-3-axes"),
+        pytest.param(
+            lambda: NormalFormGame.from_bimatrix([[1, 2]], [[1], [2]]), "payoffs", id="bimatrix-shapes"
+        ),
+        pytest.param(lambda: NormalFormGame.from_bimatrix([1, 2], [1, 2]), "payoffs", id="bimatrix-1d"),
+        pytest.param(
+            lambda: NormalFormGame(np.zeros((2, 2, 2)), player_names=("only one",)),
+            "player_names",
+            id="1-player-name",
+        ),
+        pytest.param(
+            lambda: NormalFormGame(np.zeros((2, 2, 2)), player_names=("a", "b", "c")),
+            "player_names",
+            id="3-player-names",
+        ),
+        pytest.param(
+            lambda: NormalFormGame(np.zeros((2, 2, 2)), action_names=(("u", "d"),)),
+            "action_names",
+            id="names-1-player",
+        ),
+        pytest.param(
+            lambda: NormalFormGame(np.zeros((2, 2, 3)), action_names=(("u", "d"), ("l", "r"))),
+            "action_names[1]",
+            id="names-2-for-3-actions",
+        ),
+        pytest.param(
+            lambda: NormalFormGame(np.zeros((2, 2, 3)), action_names=(("u", "m", "d"), ("l", "c", "r"))),
+            "action_names[0]",
+            id="names-3-for-2-actions",
+        ),
+    ],
+)
+def test_malformed_games_are_rejected(make, field: str) -> None:
+    with pytest.raises(InvalidGameError) as info:
+        make()
+    assert info.value.field == field
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, SolverError)
+    assert str(info.value) == info.value.message
+    assert "()" in info.value.message  # names the function that raised it
+
+
+def test_a_valid_game_keeps_its_names_and_is_read_only() -> None:
+    source = np.array([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]]])
+    game = NormalFormGame(
+        source, title="bos", player_names=("row", "col"), action_names=(("O", "F"), ("O", "F"))
+    )
+    assert game.n_players == 2 and game.num_actions == (2, 2)
+    assert game.player_names == ("row", "col")
+    assert game.action_names == (("O", "F"), ("O", "F"))
+    assert game.payoffs.dtype == np.float64
+    with pytest.raises(ValueError):
+        game.payoffs[0, 0, 0] = 5.0
+    source[0, 0, 0] = 99.0  # the game holds its own copy
+    assert game.payoffs[0, 0, 0] == 2.0
+    assert game.id == NormalFormGame.from_bimatrix(*BOS).id
+
+
+def test_bimatrix_of_a_three_player_game_is_refused() -> None:
+    with pytest.raises(InvalidGameError) as info:
+        _three_players().bimatrix()
+    assert info.value.field == "payoffs"
+
+
+# --------------------------------------------------------------------------- solve options
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        pytest.param({"method": "simplex"}, InvalidOptionError, "method", id="unknown-method"),
+        pytest.param({"method": "Vertex_Enumeration"}, InvalidOptionError, "method", id="method-case"),
+        pytest.param(
+            {"concepts": ["nash", "evolutionary_stable"]},
+            InvalidOptionError,
+            "concepts",
+            id="unknown-concept",
+        ),
+        pytest.param(
+            {"concepts": ["NASH", "quantal"]}, InvalidOptionError, "concepts", id="unknown-concept-2"
+        ),
+        pytest.param({"concepts": ["correlated"]}, UnsupportedError, "concepts", id="correlated"),
+        pytest.param(
+            {"concepts": ["coarse_correlated"]}, UnsupportedError, "concepts", id="coarse-correlated"
+        ),
+        pytest.param({"concepts": ["pareto_nash"]}, UnsupportedError, "concepts", id="pareto-nash"),
+        pytest.param({"concepts": ["welfare_nash"]}, UnsupportedError, "concepts", id="welfare-nash"),
+        pytest.param({"concepts": ["zero_sum_value"]}, UnsupportedError, "concepts", id="zero-sum-value"),
+        pytest.param(
+            {"concepts": ["nash", "selection"]}, UnsupportedError, "concepts", id="nash-and-selection"
+        ),
+        pytest.param({"tol": 0.0}, InvalidOptionError, "tolerance", id="tol-zero"),
+        pytest.param({"tol": -1e-9}, InvalidOptionError, "tolerance", id="tol-negative"),
+        pytest.param({"tol": 0.1}, InvalidOptionError, "tolerance", id="tol-too-loose"),
+        pytest.param({"tol": math.nan}, InvalidOptionError, "tolerance", id="tol-nan"),
+        pytest.param(
+            {"method": "lemke_howson", "exact": True}, InvalidOptionError, "exact", id="exact-lemke-howson"
+        ),
+        pytest.param(
+            {"max_equilibria": -1}, InvalidOptionError, "max_equilibria", id="max-equilibria-negative"
+        ),
+        pytest.param(
+            {"method": "pure_enumeration", "max_equilibria": -1},
+            InvalidOptionError,
+            "max_equilibria",
+            id="max-equilibria-negative-pure",
+        ),
+    ],
+)
+def test_bad_options_are_rejected(kwargs: dict, error: type[SolverError], field: str) -> None:
+    with pytest.raises(error) as info:
+        solve(_bos(), **kwargs)
+    assert type(info.value) is error
+    assert info.value.field == field
+    assert "solve" in info.value.message or "()" in info.value.message
+
+
+def test_solve_refuses_what_is_not_a_game() -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        solve(np.zeros((2, 2, 2)))  # type: ignore[arg-type]
+    assert info.value.field == "game"
+
+
+@pytest.mark.parametrize("method", ["vertex_enumeration", "lemke_howson"])
+def test_two_player_methods_refuse_three_players(method: str) -> None:
+    with pytest.raises(UnsupportedError) as info:
+        solve(_three_players(), method=method)
+    assert info.value.field == "method"
+    assert not isinstance(info.value, ValueError)
+
+
+def test_direct_calls_refuse_three_players() -> None:
+    for fn in (vertex_enumeration, lemke_howson):
+        with pytest.raises(UnsupportedError) as info:
+            fn(_three_players())
+        assert info.value.field == "method"
+
+
+@pytest.mark.parametrize("shape", [(20, 20), (13, 13), (30, 8)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_enumeration_of_an_oversized_game_is_refused(shape: tuple[int, int]) -> None:
+    game = NormalFormGame.from_bimatrix(np.ones(shape), np.ones(shape))
+    with pytest.raises(ProblemTooLargeError) as info:
+        solve(game, method="vertex_enumeration")
+    assert info.value.field == "method"
+    assert "lemke_howson" in info.value.message
+
+
+def test_the_basis_limit_is_where_the_docs_say() -> None:
+    """MAX_BASES is documented as letting 13 x 12 through but not 13 x 13."""
+    from equilibria.solver.vertex_enumeration import MAX_BASES, count_bases
+
+    assert count_bases(3, 2) == 2 * math.comb(5, 3)
+    assert count_bases(13, 12) <= MAX_BASES < count_bases(13, 13)
+    assert solve(
+        NormalFormGame.from_bimatrix(np.eye(13, 12), np.eye(13, 12)), concepts=["pure_nash"]
+    ).complete
+    with pytest.raises(ProblemTooLargeError):
+        vertex_enumeration(
+            NormalFormGame.from_bimatrix(np.eye(3), np.eye(3)), max_bases=count_bases(3, 3) - 1
+        )
+
+
+IRRATIONAL_LOOKING = [
+    pytest.param(np.pi, id="pi"),
+    pytest.param(math.sqrt(2), id="sqrt2"),
+    pytest.param(math.e / 7, id="e/7"),
+]
+
+
+@pytest.mark.parametrize("value", IRRATIONAL_LOOKING)
+def test_exact_mode_reads_irrational_looking_payoffs_exactly(value: float) -> None:
+    """A double that is no short fraction is read as its exact binary value (solver/exact.py)
+    and exact mode returns the exact equilibria of the game so read."""
+    from fractions import Fraction
+
+    game = NormalFormGame.from_bimatrix([[value, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]])
+    result = solve(game, exact=True)
+    assert len(result.equilibria) == 3 and result.complete
+    assert {eq.exact_strategies for eq in result.equilibria if eq.is_pure} == {
+        ((Fraction(1), Fraction(0)), (Fraction(1), Fraction(0))),
+        ((Fraction(0), Fraction(1)), (Fraction(0), Fraction(1))),
+    }
+    for eq in result.equilibria:
+        (x0, x1), (y0, y1) = eq.exact_strategies
+        if x0 and x1:
+            # Column indifference fixes x whatever a is; row indifference a * y0 = y1 fixes y
+            # through the exact reading a of ``value``, which must round to ``value``.
+            assert (x0, x1) == (Fraction(2, 3), Fraction(1, 3))
+            assert float(y1 / y0) == value
+        assert eq.nash_conv <= 1e-9 * game.payoff_scale
+
+
+def test_exact_mode_reads_short_decimals_as_fractions() -> None:
+    from fractions import Fraction
+
+    game = NormalFormGame.from_bimatrix([[0.1, 0.0], [0.0, 0.2]], [[0.2, 0.0], [0.0, 0.1]])
+    mixed = [eq for eq in solve(game, exact=True).equilibria if not eq.is_pure]
+    assert len(mixed) == 1
+    # Row mixes to make the column player indifferent: 0.2 x = 0.1 (1 - x) -> x = 1/3.
+    assert mixed[0].exact_strategies == ((Fraction(1, 3), Fraction(2, 3)), (Fraction(2, 3), Fraction(1, 3)))
+    assert mixed[0].exact_payoffs == (Fraction(1, 15), Fraction(1, 15))
+
+
+def test_exact_mode_refuses_games_over_its_size_limit() -> None:
+    game = NormalFormGame.from_bimatrix(np.ones((2, 201)), np.ones((2, 201)))
+    with pytest.raises(InvalidOptionError) as info:
+        solve(game, method="vertex_enumeration", exact=True, max_equilibria=1)
+    assert info.value.field == "exact"
+
+
+@pytest.mark.parametrize("label", [-1, 4, 100])
+def test_lemke_howson_refuses_labels_out_of_range(label: int) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        lemke_howson(_bos(), init_label=label)
+    assert info.value.field == "init_label"
