@@ -24,13 +24,26 @@ from equilibria.client._errors import (
     SolveTimeoutError,
 )
 from equilibria.client._retry import RetryConfig
-from equilibria.client._types import Component, Equilibrium, MethodInfo, ServerInfo, ServerLimits, SolutionSet
+from equilibria.client._types import (
+    Component,
+    CorrelatedEquilibrium,
+    Equilibrium,
+    MethodInfo,
+    Selection,
+    ServerInfo,
+    ServerLimits,
+    SolutionSet,
+    WelfareOptimum,
+    WelfareRange,
+    ZeroSumSolution,
+)
 
 __all__ = [
     "DEFAULT_TARGET",
     "AsyncClient",
     "Client",
     "Component",
+    "CorrelatedEquilibrium",
     "EquilibriaError",
     "Equilibrium",
     "InvalidArgumentError",
@@ -38,6 +51,7 @@ __all__ = [
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",
+    "Selection",
     "ServerError",
     "ServerInfo",
     "ServerLimits",
@@ -45,4 +59,7 @@ __all__ = [
     "SolutionSet",
     "SolveCancelledError",
     "SolveTimeoutError",
+    "WelfareOptimum",
+    "WelfareRange",
+    "ZeroSumSolution",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -100,6 +100,9 @@ class Client:
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        selection: Iterable[str] = (),
     ) -> SolutionSet:
         """Solve a game on the server.
 
@@ -109,7 +112,8 @@ class Client:
             A payoff tensor ``(n_players, a_1, ..., a_n)``, a pair ``(A, B)``, a single
             matrix ``A`` (zero-sum), or an object with ``payoffs``.
         concepts : iterable of str
-            Solution concepts ("nash", "pure_nash", ...).
+            Solution concepts: "nash", "pure_nash", "pareto_nash", "welfare_nash",
+            "correlated", "coarse_correlated", "zero_sum_value", "selection".
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -122,6 +126,14 @@ class Client:
             Server-side budget in seconds; the solve's worker is killed past it.
         timeout : float, optional
             Deadline of this call (default: the client's).
+        welfare : iterable of str
+            Welfare functions for "welfare_nash" and the correlated concepts:
+            "utilitarian" (default), "egalitarian", "nash_product".
+        disagreement : sequence of float, optional
+            Disagreement point of the Nash product (default: maximin values).
+        selection : iterable of str
+            Criteria for "selection": "payoff_dominance", "risk_dominance",
+            "logit_limit" (default: all).
 
         Returns
         -------
@@ -140,6 +152,9 @@ class Client:
             exact=exact,
             max_equilibria=max_equilibria,
             time_budget=time_budget,
+            welfare=welfare,
+            disagreement=disagreement,
+            selection=selection,
         )
         response: service_pb2.SolveGameResponse = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_proto(response.solution_set)
@@ -219,6 +234,9 @@ class AsyncClient:
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        selection: Iterable[str] = (),
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -229,6 +247,9 @@ class AsyncClient:
             exact=exact,
             max_equilibria=max_equilibria,
             time_budget=time_budget,
+            welfare=welfare,
+            disagreement=disagreement,
+            selection=selection,
         )
         response: service_pb2.SolveGameResponse = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_proto(response.solution_set)

@@ -7,14 +7,19 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from equilibria.client._tensor import encode_tensor
+from equilibria.client._tensor import decode_tensor, encode_tensor
 from equilibria.client._types import (
     Component,
+    CorrelatedEquilibrium,
     Equilibrium,
     MethodInfo,
+    Selection,
     ServerInfo,
     ServerLimits,
     SolutionSet,
+    WelfareOptimum,
+    WelfareRange,
+    ZeroSumSolution,
 )
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2
@@ -27,6 +32,26 @@ _CONCEPTS = {
     if value != solution_pb2.SOLUTION_CONCEPT_UNSPECIFIED
 }
 _CONCEPT_NAMES = {value: name for name, value in _CONCEPTS.items()}
+
+
+def _enum_by_name(enum: Any, prefix: str) -> dict[str, int]:
+    return {name.removeprefix(prefix).lower(): value for name, value in enum.items() if value != 0}
+
+
+_WELFARE = _enum_by_name(solution_pb2.WelfareFunction, "WELFARE_FUNCTION_")
+_WELFARE_NAMES = {value: name for name, value in _WELFARE.items()}
+_SELECTION = _enum_by_name(solution_pb2.SelectionCriterion, "SELECTION_CRITERION_")
+_SELECTION_NAMES = {value: name for name, value in _SELECTION.items()}
+
+
+def _enum_values(names: Iterable[str], table: dict[str, int], what: str) -> list[int]:
+    values = []
+    for name in names:
+        key = str(name).lower()
+        if key not in table:
+            raise ValueError(f"solve(): unknown {what} {name!r}; expected one of {', '.join(table)}")
+        values.append(table[key])
+    return values
 
 
 def game_to_proto(game: Any) -> game_pb2.NormalFormGame:
@@ -67,21 +92,21 @@ def solve_request(
     exact: bool,
     max_equilibria: int,
     time_budget: float | None,
+    welfare: Iterable[str] = (),
+    disagreement: Sequence[float] | None = None,
+    selection: Iterable[str] = (),
 ) -> service_pb2.SolveGameRequest:
-    """Build a SolveGameRequest; unknown concept names raise ValueError."""
-    values = []
-    for concept in concepts:
-        key = str(concept).lower()
-        if key not in _CONCEPTS:
-            raise ValueError(f"solve(): unknown concept {concept!r}; expected one of {', '.join(_CONCEPTS)}")
-        values.append(_CONCEPTS[key])
+    """Build a SolveGameRequest; unknown concept, welfare or criterion names raise ValueError."""
     request = service_pb2.SolveGameRequest(
         normal_form_game=game_to_proto(game),
-        concepts=values,
+        concepts=_enum_values(concepts, _CONCEPTS, "concept"),
         method=method,
         tolerance=tolerance,
         exact=exact,
         max_equilibria=max_equilibria,
+        welfare_functions=_enum_values(welfare, _WELFARE, "welfare function"),
+        disagreement_point=[] if disagreement is None else [float(v) for v in disagreement],
+        selection_criteria=_enum_values(selection, _SELECTION, "selection criterion"),
     )
     if time_budget is not None:
         request.time_budget.FromNanoseconds(int(time_budget * 1e9))
@@ -105,6 +130,7 @@ def _equilibrium(message: solution_pb2.Equilibrium) -> Equilibrium:
         else None,
         exact_payoffs=_fractions(message.exact_payoffs) if message.exact_payoffs else None,
         components=tuple(message.component_indices),
+        found_by=tuple(message.found_by),
     )
 
 
@@ -132,6 +158,63 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
         concepts=tuple(_CONCEPT_NAMES[c] for c in message.concepts if c in _CONCEPT_NAMES),
         exact=message.exact,
         solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
+        pareto_indices=tuple(message.pareto_indices),
+        welfare_optima=tuple(
+            WelfareOptimum(
+                function=_WELFARE_NAMES.get(w.function, ""),
+                value=w.value,
+                equilibrium_indices=tuple(w.equilibrium_indices),
+                method=w.method,
+                certified=w.certified,
+                disagreement=np.array(w.disagreement_point) if w.disagreement_point else None,
+            )
+            for w in message.welfare_optima
+        ),
+        correlated_equilibria=tuple(_correlated(c) for c in message.correlated_equilibria),
+        welfare_ranges=tuple(
+            WelfareRange(
+                kind=_CONCEPT_NAMES.get(r.kind, ""),
+                objective=_WELFARE_NAMES.get(r.objective, ""),
+                minimum=_correlated(r.minimum),
+                maximum=_correlated(r.maximum),
+            )
+            for r in message.welfare_ranges
+        ),
+        zero_sum=_zero_sum(message.zero_sum) if message.HasField("zero_sum") else None,
+        selections=tuple(
+            Selection(
+                criterion=_SELECTION_NAMES.get(sel.criterion, ""),
+                decided=sel.decided,
+                equilibrium_index=sel.equilibrium_index if sel.HasField("equilibrium_index") else None,
+                reason=sel.reason,
+            )
+            for sel in message.selections
+        ),
+    )
+
+
+def _correlated(message: solution_pb2.CorrelatedEquilibrium) -> CorrelatedEquilibrium:
+    return CorrelatedEquilibrium(
+        kind=_CONCEPT_NAMES.get(message.kind, ""),
+        distribution=decode_tensor(message.distribution),
+        payoffs=np.array(message.payoffs, dtype=np.float64),
+        objective=_WELFARE_NAMES.get(message.objective, ""),
+        maximized=message.maximized,
+        welfare=message.welfare,
+        max_violation=message.max_violation,
+    )
+
+
+def _zero_sum(message: solution_pb2.ZeroSumSolution) -> ZeroSumSolution:
+    return ZeroSumSolution(
+        value=message.value,
+        constant=message.constant,
+        strategies=tuple(np.array(s.probabilities, dtype=np.float64) for s in message.strategies),
+        nash_conv=message.nash_conv,
+        optimal_vertices=tuple(
+            np.array([s.probabilities for s in side.strategies], dtype=np.float64)
+            for side in message.optimal_vertices
+        ),
     )
 
 

@@ -12,7 +12,19 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Equilibrium", "Component", "SolutionSet", "MethodInfo", "ServerLimits", "ServerInfo"]
+__all__ = [
+    "Equilibrium",
+    "Component",
+    "SolutionSet",
+    "WelfareOptimum",
+    "CorrelatedEquilibrium",
+    "WelfareRange",
+    "ZeroSumSolution",
+    "Selection",
+    "MethodInfo",
+    "ServerLimits",
+    "ServerInfo",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -39,6 +51,8 @@ class Equilibrium:
         Exact expected payoffs, likewise.
     components : tuple of int
         Indices into ``SolutionSet.components`` of the components containing it.
+    found_by : tuple of str
+        The methods that found it, when several searched.
     """
 
     strategies: tuple[FloatArray, ...]
@@ -49,6 +63,7 @@ class Equilibrium:
     exact_strategies: tuple[tuple[Fraction, ...], ...] | None = None
     exact_payoffs: tuple[Fraction, ...] | None = None
     components: tuple[int, ...] = ()
+    found_by: tuple[str, ...] = ()
 
     @property
     def is_pure(self) -> bool:
@@ -70,6 +85,118 @@ class Component:
 
     equilibrium_indices: tuple[int, ...]
     vertices: tuple[FloatArray, ...]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WelfareOptimum:
+    """The welfare-maximising equilibria for one welfare function.
+
+    Attributes
+    ----------
+    function : str
+        "utilitarian", "egalitarian" or "nash_product".
+    value : float
+        The maximum welfare.
+    equilibrium_indices : tuple of int
+        Indices into ``SolutionSet.equilibria`` attaining it.
+    method : str
+        "enumeration" or "milp".
+    certified : bool
+        Whether ``value`` is the maximum over every equilibrium of the game.
+    disagreement : ndarray or None
+        The Nash product's disagreement point.
+    """
+
+    function: str
+    value: float
+    equilibrium_indices: tuple[int, ...]
+    method: str
+    certified: bool
+    disagreement: FloatArray | None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CorrelatedEquilibrium:
+    """A welfare-optimal correlated or coarse correlated equilibrium.
+
+    Attributes
+    ----------
+    kind : str
+        "correlated" or "coarse_correlated".
+    distribution : ndarray, shape (a_1, ..., a_n)
+        Probability of each joint action.
+    payoffs : ndarray
+        Each player's expected payoff.
+    objective : str
+        The welfare function optimised.
+    maximized : bool
+        True when maximised, False when minimised.
+    welfare : float
+    max_violation : float
+        Largest incentive-constraint violation (the certificate).
+    """
+
+    kind: str
+    distribution: FloatArray
+    payoffs: FloatArray
+    objective: str
+    maximized: bool
+    welfare: float
+    max_violation: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WelfareRange:
+    """Least and greatest welfare over the CE or CCE polytope."""
+
+    kind: str
+    objective: str
+    minimum: CorrelatedEquilibrium
+    maximum: CorrelatedEquilibrium
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ZeroSumSolution:
+    """Value and optimal strategies of a constant-sum game.
+
+    Attributes
+    ----------
+    value : float
+        The value to player 0.
+    constant : float
+        The constant sum of payoffs.
+    strategies : tuple of ndarray
+        One optimal strategy per player.
+    nash_conv : float
+    optimal_vertices : tuple of ndarray
+        Per player, the extreme optimal strategies (empty when not enumerated).
+    """
+
+    value: float
+    constant: float
+    strategies: tuple[FloatArray, ...]
+    nash_conv: float
+    optimal_vertices: tuple[FloatArray, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The answer of one selection criterion.
+
+    Attributes
+    ----------
+    criterion : str
+        "payoff_dominance", "risk_dominance" or "logit_limit".
+    decided : bool
+    equilibrium_index : int or None
+        Index into ``SolutionSet.equilibria`` of the selected equilibrium.
+    reason : str
+    """
+
+    criterion: str
+    decided: bool
+    equilibrium_index: int | None
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -96,6 +223,18 @@ class SolutionSet:
         Whether exact arithmetic certified the equilibria.
     solve_seconds : float
         Wall time in the solver.
+    pareto_indices : tuple of int
+        Indices of the Pareto-optimal equilibria ("pareto_nash").
+    welfare_optima : tuple of WelfareOptimum
+        One per welfare function ("welfare_nash").
+    correlated_equilibria : tuple of CorrelatedEquilibrium
+        Welfare-optimal (C)CE ("correlated", "coarse_correlated").
+    welfare_ranges : tuple of WelfareRange
+        (C)CE welfare ranges.
+    zero_sum : ZeroSumSolution or None
+        Value and optimal strategies of a constant-sum game.
+    selections : tuple of Selection
+        Equilibrium-selection answers ("selection").
     """
 
     game_id: str
@@ -109,6 +248,12 @@ class SolutionSet:
     concepts: tuple[str, ...]
     exact: bool
     solve_seconds: float
+    pareto_indices: tuple[int, ...] = ()
+    welfare_optima: tuple[WelfareOptimum, ...] = ()
+    correlated_equilibria: tuple[CorrelatedEquilibrium, ...] = ()
+    welfare_ranges: tuple[WelfareRange, ...] = ()
+    zero_sum: ZeroSumSolution | None = None
+    selections: tuple[Selection, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)

@@ -17,7 +17,17 @@ import numpy.typing as npt
 from equilibria.client._tensor import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
 from equilibria.service.errors import RequestError, from_solver_error, invalid
 from equilibria.service.limits import Limits
-from equilibria.solver import Component, Equilibrium, NormalFormGame, SolutionSet
+from equilibria.solver import (
+    Component,
+    CorrelatedEquilibrium,
+    Equilibrium,
+    NormalFormGame,
+    Selection,
+    SolutionSet,
+    WelfareOptimum,
+    WelfareRange,
+    ZeroSumSolution,
+)
 from equilibria.solver.errors import SolverError
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2
@@ -44,6 +54,20 @@ CONCEPT_NAMES = {
     solution_pb2.SOLUTION_CONCEPT_SELECTION: "selection",
 }
 _CONCEPT_VALUES = {name: value for value, name in CONCEPT_NAMES.items()}
+#: WelfareFunction enum value -> solver welfare function name.
+WELFARE_NAMES = {
+    solution_pb2.WELFARE_FUNCTION_UTILITARIAN: "utilitarian",
+    solution_pb2.WELFARE_FUNCTION_EGALITARIAN: "egalitarian",
+    solution_pb2.WELFARE_FUNCTION_NASH_PRODUCT: "nash_product",
+}
+_WELFARE_VALUES = {name: value for value, name in WELFARE_NAMES.items()}
+#: SelectionCriterion enum value -> solver criterion name.
+SELECTION_NAMES = {
+    solution_pb2.SELECTION_CRITERION_PAYOFF_DOMINANCE: "payoff_dominance",
+    solution_pb2.SELECTION_CRITERION_RISK_DOMINANCE: "risk_dominance",
+    solution_pb2.SELECTION_CRITERION_LOGIT_LIMIT: "logit_limit",
+}
+_SELECTION_VALUES = {name: value for value, name in SELECTION_NAMES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +80,9 @@ class SolveOptions:
     exact: bool
     max_equilibria: int
     time_budget: float | None  # seconds, None: no request budget
+    welfare: tuple[str, ...] = ("utilitarian",)
+    disagreement: tuple[float, ...] | None = None
+    selection: tuple[str, ...] = ()
 
 
 def normal_form_game_from_proto(
@@ -113,11 +140,11 @@ def solve_request_from_proto(
     if which is None:
         raise invalid("game", "a game is required: set normal_form_game")
     game = normal_form_game_from_proto(request.normal_form_game, limits)
-    concepts = []
-    for k, value in enumerate(request.concepts):
-        if value not in CONCEPT_NAMES:
-            raise invalid(f"concepts[{k}]", f"unknown or unspecified solution concept {value}")
-        concepts.append(CONCEPT_NAMES[value])
+    concepts = _enum_names(request.concepts, CONCEPT_NAMES, "concepts", "solution concept")
+    welfare = _enum_names(request.welfare_functions, WELFARE_NAMES, "welfare_functions", "welfare function")
+    selection = _enum_names(
+        request.selection_criteria, SELECTION_NAMES, "selection_criteria", "selection criterion"
+    )
     tol = request.tolerance or limits.default_tolerance
     if not (0.0 < tol <= 1e-3):
         raise invalid("tolerance", f"tolerance must be in (0, 1e-3], got {request.tolerance!r}")
@@ -133,8 +160,21 @@ def solve_request_from_proto(
         exact=request.exact,
         max_equilibria=request.max_equilibria,
         time_budget=budget,
+        welfare=welfare or ("utilitarian",),
+        disagreement=tuple(request.disagreement_point) or None,
+        selection=selection,
     )
     return game, options
+
+
+def _enum_names(values: object, names: dict[int, str], field: str, what: str) -> tuple[str, ...]:
+    """Solver names of repeated enum values; unknown or unspecified values name their index."""
+    result = []
+    for k, value in enumerate(values):  # type: ignore[arg-type]
+        if value not in names:
+            raise invalid(f"{field}[{k}]", f"unknown or unspecified {what} {value}")
+        result.append(names[value])
+    return tuple(result)
 
 
 def _strategy(
@@ -156,6 +196,7 @@ def equilibrium_to_proto(eq: Equilibrium) -> solution_pb2.Equilibrium:
         regrets=eq.regrets.tolist(),
         nash_conv=eq.nash_conv,
         component_indices=eq.components,
+        found_by=eq.found_by,
     )
 
 
@@ -186,4 +227,72 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         tolerance=result.tolerance,
         concepts=[_CONCEPT_VALUES[c] for c in result.concepts],
         exact=result.exact,
+        pareto_indices=result.pareto_indices,
+        welfare_optima=[welfare_optimum_to_proto(w) for w in result.welfare_optima],
+        correlated_equilibria=[correlated_to_proto(c) for c in result.correlated_equilibria],
+        welfare_ranges=[welfare_range_to_proto(r) for r in result.welfare_ranges],
+        zero_sum=zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
+        selections=[selection_to_proto(sel) for sel in result.selections],
     )
+
+
+def welfare_optimum_to_proto(optimum: WelfareOptimum) -> solution_pb2.WelfareOptimum:
+    """Encode the welfare optimum of one function."""
+    return solution_pb2.WelfareOptimum(
+        function=_WELFARE_VALUES[optimum.function],
+        value=optimum.value,
+        equilibrium_indices=optimum.equilibrium_indices,
+        method=optimum.method,
+        certified=optimum.certified,
+        disagreement_point=[] if optimum.disagreement is None else optimum.disagreement.tolist(),
+    )
+
+
+def correlated_to_proto(ce: CorrelatedEquilibrium) -> solution_pb2.CorrelatedEquilibrium:
+    """Encode a (coarse) correlated equilibrium."""
+    return solution_pb2.CorrelatedEquilibrium(
+        kind=_CONCEPT_VALUES[ce.kind],
+        distribution=encode_tensor(ce.distribution),
+        payoffs=ce.payoffs.tolist(),
+        objective=_WELFARE_VALUES[ce.objective],
+        maximized=ce.sense == "max",
+        welfare=ce.welfare,
+        max_violation=ce.max_violation,
+    )
+
+
+def welfare_range_to_proto(welfare_range: WelfareRange) -> solution_pb2.WelfareRange:
+    """Encode a (C)CE welfare range."""
+    return solution_pb2.WelfareRange(
+        kind=_CONCEPT_VALUES[welfare_range.kind],
+        objective=_WELFARE_VALUES[welfare_range.objective],
+        minimum=correlated_to_proto(welfare_range.minimum),
+        maximum=correlated_to_proto(welfare_range.maximum),
+    )
+
+
+def zero_sum_to_proto(solution: ZeroSumSolution) -> solution_pb2.ZeroSumSolution:
+    """Encode the value and optimal strategies of a constant-sum game."""
+    vertices = []
+    if solution.row_vertices is not None and solution.col_vertices is not None:
+        vertices = [
+            solution_pb2.StrategyList(strategies=[_strategy(v, None) for v in side])
+            for side in (solution.row_vertices, solution.col_vertices)
+        ]
+    return solution_pb2.ZeroSumSolution(
+        value=solution.value,
+        constant=solution.constant,
+        strategies=[_strategy(s, None) for s in solution.strategies],
+        nash_conv=solution.nash_conv,
+        optimal_vertices=vertices,
+    )
+
+
+def selection_to_proto(selection: Selection) -> solution_pb2.Selection:
+    """Encode one selection answer."""
+    message = solution_pb2.Selection(
+        criterion=_SELECTION_VALUES[selection.criterion], decided=selection.decided, reason=selection.reason
+    )
+    if selection.equilibrium_index is not None:
+        message.equilibrium_index = selection.equilibrium_index
+    return message

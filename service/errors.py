@@ -19,6 +19,8 @@ __all__ = ["RequestError", "from_solver_error", "status_details"]
 
 #: Solver fields that live inside the game message of a request.
 _GAME_FIELDS = ("payoffs", "player_names", "action_names", "strategies", "title")
+#: Solver option names that differ from their request field.
+_OPTION_FIELDS = {"welfare": "welfare_functions", "selection": "selection_criteria"}
 
 
 @dataclasses.dataclass
@@ -48,7 +50,7 @@ def invalid(field: str, message: str) -> RequestError:
 
 def from_solver_error(exc: solver_errors.SolverError, game_field: str) -> RequestError:
     """Map a solver exception to a request error, translating its field to the proto path."""
-    field = exc.field
+    field = _OPTION_FIELDS.get(exc.field, exc.field)
     if field.split(".")[0].split("[")[0] in _GAME_FIELDS:
         field = f"{game_field}.{field}"
     if isinstance(exc, solver_errors.ProblemTooLargeError):

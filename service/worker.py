@@ -21,6 +21,9 @@ def solve_game(game: NormalFormGame, options: SolveOptions) -> SolutionSet:
         tol=options.tol,
         exact=options.exact,
         max_equilibria=options.max_equilibria,
+        welfare=options.welfare,
+        disagreement=options.disagreement,
+        selection=options.selection,
     )
 
 

@@ -19,25 +19,43 @@ from equilibria.solver.errors import (
     UnsupportedError,
 )
 from equilibria.solver.game import NormalFormGame
-from equilibria.solver.nash import CONCEPTS, METHODS, MethodSpec, solve
+from equilibria.solver.nash import METHODS, MethodSpec
 from equilibria.solver.regret import Certificate, certify
-from equilibria.solver.results import SOLVER_VERSION, Component, Equilibrium, SolutionSet
+from equilibria.solver.results import (
+    SOLVER_VERSION,
+    Component,
+    CorrelatedEquilibrium,
+    Equilibrium,
+    Selection,
+    SolutionSet,
+    WelfareOptimum,
+    WelfareRange,
+    ZeroSumSolution,
+)
+from equilibria.solver.solve_game import CONCEPTS, SELECTION_CRITERIA, WELFARE_FUNCTIONS, solve
 
 __all__ = [
     "CONCEPTS",
     "METHODS",
+    "SELECTION_CRITERIA",
     "SOLVER_VERSION",
+    "WELFARE_FUNCTIONS",
     "Certificate",
     "Component",
+    "CorrelatedEquilibrium",
     "Equilibrium",
     "InvalidGameError",
     "InvalidOptionError",
     "MethodSpec",
     "NormalFormGame",
     "ProblemTooLargeError",
+    "Selection",
     "SolutionSet",
     "SolverError",
     "UnsupportedError",
+    "WelfareOptimum",
+    "WelfareRange",
+    "ZeroSumSolution",
     "certify",
     "solve",
 ]

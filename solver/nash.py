@@ -1,8 +1,10 @@
-"""The solver's front door: ``solve(game, concepts=..., method="auto", ...)``.
+"""Nash equilibrium sets: a registry of named methods and ``"auto"``.
 
-One function for every Nash computation, a registry of named methods, and ``"auto"``,
-which picks a method by game class and size and says why. Every method returns a
-:class:`~equilibria.solver.results.SolutionSet` whose equilibria carry their regrets.
+:func:`nash_set` computes the Nash (or pure Nash) equilibria of a game with one of the
+methods below, or picks one by game class and size (``"auto"``) and says why. Every
+method returns a :class:`~equilibria.solver.results.SolutionSet` whose equilibria carry
+their regrets. The public front door, :func:`equilibria.solver.solve`, calls it for
+every concept that needs the equilibrium set.
 
 ============================  =========  ===========================================
 method                        players    result
@@ -10,53 +12,45 @@ method                        players    result
 ``vertex_enumeration``        2          every extreme equilibrium and the maximal
                                          Nash subsets (complete)
 ``lemke_howson``              2          one equilibrium (degeneracy-safe pivoting)
+``zero_sum_lp``               2          one optimal strategy pair of a constant-sum
+                                         game by linear programming (any size)
+``gambit``                    n >= 2     mixed equilibria by pygambit's methods, each
+                                         refined and re-certified (partial)
 ``pure_enumeration``          n >= 2     every pure equilibrium (complete for pure)
 ============================  =========  ===========================================
 
 Examples
 --------
->>> from equilibria.solver import NormalFormGame, solve
+>>> from equilibria.solver import NormalFormGame
+>>> from equilibria.solver.nash import nash_set
 >>> bos = NormalFormGame.from_bimatrix([[2, 0], [0, 1]], [[1, 0], [0, 2]])
->>> [eq.payoffs.round(3).tolist() for eq in solve(bos).equilibria]
+>>> [eq.payoffs.round(3).tolist() for eq in nash_set(bos).equilibria]
 [[2.0, 1.0], [0.667, 0.667], [1.0, 2.0]]
->>> solve(bos, method="lemke_howson").complete
+>>> nash_set(bos, method="lemke_howson").complete
 False
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.lemke_howson import lemke_howson
 from equilibria.solver.pure import pure_enumeration
-from equilibria.solver.results import Component, SolutionSet
+from equilibria.solver.regret import certify
+from equilibria.solver.results import Component, Equilibrium, SolutionSet
 from equilibria.solver.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
 
-__all__ = ["solve", "METHODS", "CONCEPTS", "MethodSpec", "DEFAULT_TOLERANCE"]
+__all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE"]
 
 DEFAULT_TOLERANCE = 1e-9
-
-#: Solution concepts the solver understands; those not yet computable raise UnsupportedError.
-CONCEPTS = (
-    "nash",
-    "pure_nash",
-    "pareto_nash",
-    "welfare_nash",
-    "correlated",
-    "coarse_correlated",
-    "zero_sum_value",
-    "selection",
-)
-_COMPUTABLE = {"nash", "pure_nash"}
 
 
 @dataclasses.dataclass(frozen=True)
 class MethodSpec:
-    """A registered solver method.
+    """A registered Nash method.
 
     Attributes
     ----------
@@ -80,6 +74,13 @@ class MethodSpec:
     run: Callable[..., SolutionSet] = dataclasses.field(repr=False)
 
 
+def _no_exact(name: str, exact: bool) -> None:
+    if exact:
+        raise InvalidOptionError(
+            "exact", f"nash_set(): exact output is offered by vertex_enumeration, not {name}"
+        )
+
+
 def _run_vertex_enumeration(
     game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int
 ) -> SolutionSet:
@@ -87,13 +88,44 @@ def _run_vertex_enumeration(
 
 
 def _run_lemke_howson(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
-    if exact:
-        raise InvalidOptionError("exact", "solve(): exact output is offered by vertex_enumeration only")
+    _no_exact("lemke_howson", exact)
     return lemke_howson(game, tol=tol)
 
 
 def _run_pure(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("pure_enumeration", exact)
     return pure_enumeration(game, tol=tol, max_equilibria=max_equilibria)
+
+
+def _run_gambit(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("gambit", exact)
+    from equilibria.solver.nplayer import gambit_equilibria  # pygambit loads only when used
+
+    return gambit_equilibria(game, tol=tol, max_equilibria=max_equilibria)
+
+
+def _run_zero_sum_lp(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("zero_sum_lp", exact)
+    from equilibria.solver.zero_sum import zero_sum_value
+
+    if not game.is_zero_sum(tol):
+        raise UnsupportedError("method", "nash_set(): zero_sum_lp needs a 2-player constant-sum game")
+    solution = zero_sum_value(game, tol=tol, vertices=False)
+    cert = certify(game, solution.strategies)
+    eq = Equilibrium(solution.strategies, cert.payoffs, cert.regrets, cert.nash_conv, components=(0,))
+    return SolutionSet(
+        game_id=game.id,
+        equilibria=(eq,),
+        components=(Component((0,), tuple(s[None, :] for s in eq.strategies)),),
+        complete=False,
+        method="zero_sum_lp",
+        method_reason=(
+            f"one optimal strategy pair (value {solution.value:.6g}); the equilibrium set is the product "
+            "of the two optimal-strategy polytopes"
+        ),
+        tolerance=tol,
+        zero_sum=solution,
+    )
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -116,6 +148,22 @@ METHODS: dict[str, MethodSpec] = {
             _run_lemke_howson,
         ),
         MethodSpec(
+            "zero_sum_lp",
+            "one optimal strategy pair of a 2-player constant-sum game by linear programming",
+            False,
+            2,
+            2,
+            _run_zero_sum_lp,
+        ),
+        MethodSpec(
+            "gambit",
+            "mixed Nash equilibria of an n-player game by pygambit's methods, refined and re-certified",
+            False,
+            2,
+            0,
+            _run_gambit,
+        ),
+        MethodSpec(
             "pure_enumeration",
             "every pure-strategy Nash equilibrium of an n-player game",
             True,
@@ -127,22 +175,7 @@ METHODS: dict[str, MethodSpec] = {
 }
 
 
-def _normalise_concepts(concepts: Iterable[str]) -> tuple[str, ...]:
-    wanted = tuple(dict.fromkeys(str(c).lower() for c in concepts)) or ("nash",)
-    for concept in wanted:
-        if concept not in CONCEPTS:
-            raise InvalidOptionError(
-                "concepts", f"solve(): unknown concept {concept!r}; expected one of {', '.join(CONCEPTS)}"
-            )
-        if concept not in _COMPUTABLE:
-            raise UnsupportedError(
-                "concepts",
-                f"solve(): concept {concept!r} is not available yet; available: {', '.join(sorted(_COMPUTABLE))}",
-            )
-    return wanted
-
-
-def _auto(game: NormalFormGame, concepts: tuple[str, ...]) -> tuple[str, str]:
+def _auto(game: NormalFormGame, concepts: tuple[str, ...], tol: float) -> tuple[str, str]:
     """The method "auto" picks, and why."""
     if concepts == ("pure_nash",):
         return "pure_enumeration", "only pure equilibria were asked for: one vectorised pass"
@@ -154,38 +187,38 @@ def _auto(game: NormalFormGame, concepts: tuple[str, ...]) -> tuple[str, str]:
                 "vertex_enumeration",
                 f"2-player {m}x{n} game: {bases:,} bases is small enough to enumerate",
             )
+        if game.is_zero_sum(tol):
+            return (
+                "zero_sum_lp",
+                f"2-player {m}x{n} constant-sum game: too large to enumerate ({bases:,} bases); "
+                "linear programming",
+            )
         return (
             "lemke_howson",
             f"2-player {m}x{n} game: {bases:,} bases is too many to enumerate; one equilibrium by Lemke-Howson",
         )
-    return (
-        "pure_enumeration",
-        f"{game.n_players}-player game: only pure equilibria are computed for n > 2 so far; "
-        "mixed equilibria may exist and the set is partial",
-    )
+    return "gambit", f"{game.n_players}-player game: pygambit's methods plus every pure equilibrium"
 
 
-def solve(
+def nash_set(
     game: NormalFormGame,
-    concepts: Iterable[str] = ("nash",),
+    concepts: tuple[str, ...] = ("nash",),
     *,
     method: str = "auto",
     tol: float = DEFAULT_TOLERANCE,
     exact: bool = False,
     max_equilibria: int = 0,
 ) -> SolutionSet:
-    """Solve a game for the requested solution concepts.
+    """Nash (or pure Nash) equilibria of a game with a named method or ``"auto"``.
 
     Parameters
     ----------
     game : NormalFormGame
-    concepts : iterable of str, optional(default=("nash",))
-        Any of :data:`CONCEPTS`; today ``"nash"`` and ``"pure_nash"`` are computable.
+    concepts : tuple of str
+        ``("nash",)``, ``("pure_nash",)`` or both.
     method : str, optional(default="auto")
-        A key of :data:`METHODS`, or ``"auto"`` to choose by game class and size.
+        A key of :data:`METHODS`, or ``"auto"``.
     tol : float, optional(default=1e-9)
-        Tolerance for tightness, feasibility and best responses (relative to the
-        payoff scale).
     exact : bool, optional(default=False)
         Exact rational certification (``vertex_enumeration`` only).
     max_equilibria : int, optional(default=0)
@@ -199,18 +232,12 @@ def solve(
     Raises
     ------
     InvalidOptionError
-        For an unknown method or concept, or a bad tolerance.
+        Unknown method.
     UnsupportedError
-        When the method does not apply to the game or a concept is not available.
+        The method does not apply to the game.
     """
-    started = time.perf_counter()
-    if not isinstance(game, NormalFormGame):
-        raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"solve(): tol must be in (0, 1e-3], got {tol}")
-    wanted = _normalise_concepts(concepts)
     if method in ("auto", ""):
-        name, reason = _auto(game, wanted)
+        name, reason = _auto(game, concepts, tol)
     elif method in METHODS:
         name, reason = method, "requested by the caller"
     else:
@@ -223,17 +250,17 @@ def solve(
             "method", f"solve(): method {name!r} does not accept {game.n_players}-player games"
         )
     result = spec.run(game, tol=tol, exact=exact, max_equilibria=max_equilibria)
-    if wanted == ("pure_nash",) and name != "pure_enumeration":
+    only_pure = "nash" not in concepts
+    if only_pure and name != "pure_enumeration":
         result = _only_pure(result)
-    complete = result.complete and (spec.complete or wanted == ("pure_nash",))
-    if name == "pure_enumeration" and "nash" in wanted:
+    complete = result.complete and (spec.complete or only_pure)
+    if name == "pure_enumeration" and not only_pure:
         complete = False  # mixed equilibria were not searched
     return dataclasses.replace(
         result,
         complete=complete,
         method_reason="; ".join(r for r in (reason, result.method_reason) if r),
-        concepts=wanted,
-        elapsed_seconds=time.perf_counter() - started,
+        concepts=concepts,
     )
 
 

@@ -10,8 +10,8 @@ A *profile* is a tuple of strategies, one per player, each a tuple of ``Fraction
 The random generators are seeded (``numpy.random.default_rng(seed)``) so every test
 that uses them is reproducible.
 
-This module is imported by file path (see ``_load_games`` in the test modules), because
-the test suite runs with ``--import-mode=importlib`` and ``tests`` is not a package.
+Test modules import it as ``from . import games`` (pytest's importlib import mode
+names the test modules ``tests.<name>``).
 """
 
 from __future__ import annotations

@@ -137,15 +137,38 @@ def test_bimatrix_of_a_three_player_game_is_refused() -> None:
         pytest.param(
             {"concepts": ["NASH", "quantal"]}, InvalidOptionError, "concepts", id="unknown-concept-2"
         ),
-        pytest.param({"concepts": ["correlated"]}, UnsupportedError, "concepts", id="correlated"),
         pytest.param(
-            {"concepts": ["coarse_correlated"]}, UnsupportedError, "concepts", id="coarse-correlated"
+            {"concepts": ["zero_sum_value"]}, UnsupportedError, "concepts", id="zero-sum-not-zero-sum"
         ),
-        pytest.param({"concepts": ["pareto_nash"]}, UnsupportedError, "concepts", id="pareto-nash"),
-        pytest.param({"concepts": ["welfare_nash"]}, UnsupportedError, "concepts", id="welfare-nash"),
-        pytest.param({"concepts": ["zero_sum_value"]}, UnsupportedError, "concepts", id="zero-sum-value"),
         pytest.param(
-            {"concepts": ["nash", "selection"]}, UnsupportedError, "concepts", id="nash-and-selection"
+            {"concepts": ["correlated"], "welfare": ["nash_product"]},
+            UnsupportedError,
+            "welfare",
+            id="correlated-nash-product",
+        ),
+        pytest.param(
+            {"concepts": ["welfare_nash"], "welfare": ["rawlsian"]},
+            InvalidOptionError,
+            "welfare",
+            id="welfare",
+        ),
+        pytest.param(
+            {"concepts": ["selection"], "selection": ["focal"]},
+            InvalidOptionError,
+            "selection",
+            id="selection",
+        ),
+        pytest.param(
+            {"concepts": ["welfare_nash"], "welfare": ["nash_product"], "disagreement": [0.0, 0.0, 0.0]},
+            InvalidOptionError,
+            "disagreement_point",
+            id="disagreement-length",
+        ),
+        pytest.param(
+            {"concepts": ["welfare_nash"], "disagreement": [0.0, math.inf]},
+            InvalidOptionError,
+            "disagreement_point",
+            id="disagreement-inf",
         ),
         pytest.param({"tol": 0.0}, InvalidOptionError, "tolerance", id="tol-zero"),
         pytest.param({"tol": -1e-9}, InvalidOptionError, "tolerance", id="tol-negative"),

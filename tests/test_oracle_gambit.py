@@ -16,12 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
-import sys
 from collections.abc import Callable
 from fractions import Fraction
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pygambit as gbt
@@ -29,20 +25,7 @@ import pytest
 from equilibria.solver import NormalFormGame, SolutionSet, solve
 from equilibria.solver.lemke_howson import lemke_howson
 
-
-def _load_games() -> ModuleType:
-    """Import ``tests/games.py`` by path (``tests`` is not a package; import mode is importlib)."""
-    name = "equilibria_tests_games"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("games.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-games = _load_games()
+from . import games
 
 pytestmark = pytest.mark.oracle
 

@@ -8,14 +8,10 @@ many of them degenerate, with ties and duplicate rows), random standard-normal g
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import itertools
 import os
 import shutil
-import sys
 import tempfile
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from equilibria.solver import NormalFormGame, certify, solve
@@ -24,20 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.extra.numpy import arrays
 
-
-def _load_games() -> ModuleType:
-    """Import ``tests/games.py`` by path (``tests`` is not a package; import mode is importlib)."""
-    name = "equilibria_tests_games"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("games.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-games = _load_games()
+from . import games
 
 # Nothing may be written into the project tree: no example database (database=None),
 # and Hypothesis' other caches (it memoises the constants of imported modules) go to a

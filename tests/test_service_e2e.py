@@ -75,19 +75,19 @@ def test_continuum_is_one_component(client: Client) -> None:
     assert any("continuum" in w for w in result.warnings)
 
 
-def test_three_player_pure_equilibria_and_partial_flag(client: Client) -> None:
+def test_three_player_equilibria_and_partial_flag(client: Client) -> None:
     # Three-player coordination: everyone gets 1 when all pick the same action.
     payoffs = np.zeros((3, 2, 2, 2))
     payoffs[:, 0, 0, 0] = 1
     payoffs[:, 1, 1, 1] = 1
     result = client.solve(payoffs)
-    assert result.method == "pure_enumeration" and not result.complete
-    assert sorted(tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria) == [
-        (0, 0, 0),
-        (1, 1, 1),
-    ]
+    assert result.method.startswith("gambit") and not result.complete
+    assert all(eq.nash_conv <= 1e-9 for eq in result.equilibria)
+    pure = sorted(tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure)
+    assert pure == [(0, 0, 0), (1, 1, 1)]
+    assert any(not eq.is_pure for eq in result.equilibria)  # e.g. everyone mixing (1/2, 1/2)
     pure_only = client.solve(payoffs, concepts=["pure_nash"])
-    assert pure_only.complete and pure_only.concepts == ("pure_nash",)
+    assert pure_only.complete and pure_only.concepts == ("pure_nash",) and len(pure_only) == 2
 
 
 def test_lemke_howson_through_the_service(client: Client) -> None:
@@ -187,7 +187,7 @@ def test_missing_game_and_bad_options(client: Client, server: ServerProcess) -> 
     cases = [
         ({"method": "simplex_magic"}, "method"),
         ({"tolerance": 0.5}, "tolerance"),
-        ({"concepts": ["correlated"]}, "concepts"),
+        ({"concepts": ["zero_sum_value"]}, "concepts"),
         ({"time_budget": -1.0}, "time_budget"),
         ({"exact": True, "game": np.zeros((2, 21, 20))}, "exact"),
         ({"method": "vertex_enumeration", "game": np.zeros((3, 2, 2, 2))}, "method"),

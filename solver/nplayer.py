@@ -1,0 +1,750 @@
+"""Mixed Nash equilibria of n-player games by pygambit's methods, refined and re-certified.
+
+With three or more players the equilibrium conditions are polynomial, not linear:
+for a support profile ``S = (S_1, ..., S_n)`` an equilibrium with exactly that
+support solves
+
+.. math::
+
+    u_i(a, x_{-i}) = v_i \\quad (a \\in S_i), \\qquad \\sum_{a \\in S_i} x_i(a) = 1,
+
+a square system of multilinear equations in the probabilities ``x`` and the values
+``v``, plus the inequalities ``x >= 0`` and ``u_i(b, x_{-i}) <= v_i`` for ``b`` outside
+``S_i``. No method enumerates every equilibrium of every game: pygambit's
+``enumpoly`` enumerates the support profiles and solves each system numerically,
+which finds the *isolated* equilibria of small games; the path-following methods
+(global Newton ``gnm``, iterated polymatrix approximation ``ipa``, simplicial
+subdivision ``simpdiv`` and the logit QRE branch ``logit``) each reach one or a few.
+
+:func:`gambit_equilibria` runs the requested methods (``"auto"``: ``enumpoly`` on small
+games, else ``gnm`` + ``simpdiv`` + ``logit`` from several starting points), then treats
+every profile they return as a *candidate* only:
+
+1. it is converted to float64 and refined by Newton's method on the support
+   equations above (least-squares steps, so a singular system still moves to a nearby
+   solution), for the support read off the candidate at a few probability
+   thresholds; the refined point replaces the candidate only when its NashConv is
+   smaller and its probabilities are non-negative;
+2. it is re-certified by :func:`~equilibria.solver.regret.certify` from the user's
+   payoffs and kept only when its NashConv is at most ``10 * tol * payoff_scale``;
+3. candidates within ``1e-7`` of each other (largest probability difference) are
+   merged, and ``found_by`` lists every method that found the equilibrium.
+
+Every pure equilibrium (:func:`~equilibria.solver.pure.pure_equilibria`, exact) is
+added with ``found_by`` ``"pure_enumeration"``. Payoffs are mapped affinely onto
+``[0, 1]`` per player before they reach pygambit (this keeps the equilibria and helps
+the numerics); certificates are measured in the user's units.
+
+Examples
+--------
+Jordan's three-player matching pennies (player 1 wants to match player 2, player 2
+to match player 3, player 3 to mismatch player 1) has one equilibrium, everyone
+mixing evenly:
+
+>>> import numpy as np
+>>> from equilibria.solver import NormalFormGame
+>>> from equilibria.solver.nplayer import gambit_equilibria
+>>> a1, a2, a3 = np.indices((2, 2, 2))
+>>> sign = lambda same: np.where(same, 1.0, -1.0)
+>>> game = NormalFormGame(np.stack([sign(a1 == a2), sign(a2 == a3), sign(a3 != a1)]))
+>>> result = gambit_equilibria(game)
+>>> [s.round(9).tolist() for s in result.equilibria[0].strategies]
+[[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]
+>>> result.method, result.equilibria[0].found_by, result.complete
+('gambit:enumpoly', ('enumpoly',), False)
+
+References
+----------
+.. [1] R. D. McKelvey and A. McLennan, "Computation of equilibria in finite games",
+   Handbook of Computational Economics, vol. 1, ch. 2 (1996) 87-142.
+.. [2] T. L. Turocy, "Towards a black-box solver for finite games: computing all
+   equilibria with Gambit and PHCpack", in *Software for Algebraic Geometry*, IMA
+   Vol. Math. Appl. 148 (2008) 133-147 (support enumeration, ``enumpoly``).
+.. [3] S. Govindan and R. Wilson, "A global Newton method to compute Nash
+   equilibria", Journal of Economic Theory 110 (2003) 65-86 (``gnm``).
+.. [4] S. Govindan and R. Wilson, "Computing Nash equilibria by iterated polymatrix
+   approximation", Journal of Economic Dynamics and Control 28 (2004) 1229-1241
+   (``ipa``).
+.. [5] G. van der Laan, A. J. J. Talman and L. van der Heyden, "Simplicial variable
+   dimension algorithms for solving the nonlinear complementarity problem on a product
+   of unit simplices using a general labelling", Mathematics of Operations Research 12
+   (1987) 377-397 (``simpdiv``).
+.. [6] R. D. McKelvey and T. R. Palfrey, "Quantal response equilibria for normal form
+   games", Games and Economic Behavior 10 (1995) 6-38 (``logit``).
+.. [7] R. Wilson, "Computing equilibria of n-person games", SIAM Journal on Applied
+   Mathematics 21 (1971) 80-87 (generic games have an odd number of equilibria).
+.. [8] T. L. Turocy et al., Gambit: Software Tools for Game Theory, version 16.7.0
+   (https://www.gambit-project.org).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import warnings as warnings_module
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from equilibria.solver.errors import InvalidOptionError
+from equilibria.solver.game import NormalFormGame
+from equilibria.solver.pure import pure_equilibria
+from equilibria.solver.regret import certify
+from equilibria.solver.results import Component, Equilibrium, SolutionSet
+
+__all__ = [
+    "gambit_equilibria",
+    "GAMBIT_METHODS",
+    "AUTO_METHODS",
+    "ENUMPOLY_MAX_SUPPORT_PROFILES",
+    "AUTO_ENUMPOLY_BUDGET",
+    "RUN_BUDGET",
+    "count_support_profiles",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Profile = tuple[FloatArray, ...]
+
+#: The pygambit methods that may be requested by name.
+GAMBIT_METHODS = ("enumpoly", "gnm", "ipa", "simpdiv", "logit")
+#: What ``"auto"`` runs on a game too large for ``enumpoly``.
+AUTO_METHODS = ("gnm", "simpdiv", "logit")
+#: ``"auto"`` runs ``enumpoly`` when the game has at most this many support profiles
+#: (``prod_i (2**a_i - 1)``). Measured with pygambit 16.7.0 on standard-normal games
+#: (2-core machine): 3x3x3 (343 profiles) 0.02-0.06 s, 2^6 (729) 0.33 s, 4x3x3 (735)
+#: 0.13-0.18 s, 3x3x3x2 (1,029) 0.3-0.6 s; beyond: 4x4x3 (1,575) 0.7-2.1 s,
+#: 3x3x3x3 (2,401) 2.4-3.7 s, 4x4x4 (3,375) 2-32 s, 8x8 (65,025) over 10 minutes.
+ENUMPOLY_MAX_SUPPORT_PROFILES = 1100
+#: Wall-time budget (seconds) of ``enumpoly`` under ``"auto"`` with no ``time_limit``:
+#: on games with a continuum of equilibria it can run without end (pygambit 16.7.0 does
+#: not finish on the 2x2x4 game of Nau, Gomez Canovas and Hansen 2004, section 6).
+AUTO_ENUMPOLY_BUDGET = 10.0
+#: Wall-time budget (seconds) of each pygambit run when no ``time_limit`` is given: a
+#: ``gnm`` path from some perturbations never ends (pygambit 16.7.0, a 3^4 game).
+RUN_BUDGET = 10.0
+#: Under ``"auto"`` with a ``time_limit``, ``enumpoly`` gets at most this share of it.
+_AUTO_ENUMPOLY_SHARE = 0.5
+#: Number of ``gnm`` / ``ipa`` runs: the default perturbation, then random ones.
+_PERTURBATIONS = 3
+#: Number of ``simpdiv`` runs: from the centroid, then from random grid profiles.
+_SIMPDIV_STARTS = 3
+#: ``simpdiv`` (exact rational arithmetic) runs on payoffs rounded to this grid of [0, 1].
+_SIMPDIV_GRID = 10**6
+#: Largest number of grid steps one ``simpdiv`` run may take.
+_SIMPDIV_LEASH = 10_000
+#: ``simpdiv``'s stopping regret (relative to the payoff range); Newton refines after.
+_SIMPDIV_MAXREGRET = (1, 10**6)
+#: Probability thresholds at which a candidate's support is read for refinement.
+_SUPPORT_THRESHOLDS = (0.0, 1e-9, 1e-6, 1e-3)
+#: Newton iterations on the support equations.
+_NEWTON_ITERATIONS = 30
+#: A refined probability below this is negative: the support guess was wrong.
+_NEGATIVE_PROBABILITY = -1e-12
+#: Candidates whose probabilities differ by at most this are one equilibrium.
+_DEDUP_TOL = 1e-7
+#: ``prctl`` option: the signal a child receives when its parent dies (Linux).
+_PR_SET_PDEATHSIG = 1
+#: Seed of the random perturbations and starting points (results are reproducible).
+_SEED = 20240521
+
+
+def count_support_profiles(num_actions: Sequence[int]) -> int:
+    """Number of support profiles ``prod_i (2**a_i - 1)``: the systems ``enumpoly`` solves.
+
+    Examples
+    --------
+    >>> count_support_profiles((3, 3, 3))
+    343
+    """
+    return math.prod(2**k - 1 for k in num_actions)
+
+
+def gambit_equilibria(
+    game: NormalFormGame,
+    *,
+    methods: Sequence[str] | str = ("auto",),
+    tol: float = 1e-9,
+    max_equilibria: int = 0,
+    time_limit: float | None = None,
+) -> SolutionSet:
+    """Mixed Nash equilibria of an n-player game by pygambit's methods, refined and certified.
+
+    Parameters
+    ----------
+    game : NormalFormGame
+        A game with any number of players (most useful for 3 or more; for 2 players
+        :func:`~equilibria.solver.vertex_enumeration.vertex_enumeration` is complete).
+    methods : sequence of str or str, optional(default=("auto",))
+        Any of ``"enumpoly"``, ``"gnm"``, ``"ipa"``, ``"simpdiv"``, ``"logit"``, or
+        ``"auto"`` alone: ``enumpoly`` when the game has at most
+        :data:`ENUMPOLY_MAX_SUPPORT_PROFILES` support profiles, otherwise (or when
+        ``enumpoly`` overruns its budget) ``gnm`` + ``simpdiv`` + ``logit``.
+        ``gnm`` and ``ipa`` run from 3 perturbations (the default one, then two
+        seeded random ones), ``simpdiv`` from the centroid and two seeded random grid
+        profiles, ``logit`` and ``enumpoly`` once.
+    tol : float, optional(default=1e-9)
+        An equilibrium is kept when its NashConv, measured from the user's payoffs
+        after refinement, is at most ``10 * tol * game.payoff_scale``.
+    max_equilibria : int, optional(default=0)
+        Keep at most this many equilibria (0: all); also passed to ``enumpoly``.
+    time_limit : float, optional
+        Wall-time budget in seconds for the whole call (not counting the one-time
+        import of pygambit, which takes a few seconds). pygambit's methods have no
+        time-based stopping rule, so every run goes to a forked child process (which
+        also shields this process from pygambit's own crashes) that is killed past its
+        share of the time left: the time left divided by the number of runs still to
+        go. Without a ``time_limit`` each run is killed past :data:`RUN_BUDGET`
+        seconds (:data:`AUTO_ENUMPOLY_BUDGET` for ``enumpoly`` under ``"auto"``).
+        Without fork (Windows) runs are inline and only skipped once the budget is
+        spent. Runs skipped, stopped or failed are listed in ``warnings``.
+
+    Returns
+    -------
+    SolutionSet
+        ``method`` is ``"gambit:"`` plus the methods run joined by ``"+"``.
+        ``equilibria`` are sorted (lexicographically decreasing probabilities), each
+        its own singleton component, with ``found_by`` naming every method that found
+        it. ``complete`` is True only when iterated elimination of strictly dominated
+        pure strategies (by a margin above ``10 * tol * payoff_scale``) leaves a
+        single joint action: that profile is then the unique equilibrium of the game.
+        In every other case it is False, including after ``enumpoly``: it finds only
+        isolated equilibria, in floating point, so a continuum of equilibria or a
+        numerical failure can hide some (the game of Nau et al. 2004, section 5, has 3
+        pure, 2 partially mixed and a continuum of equilibria; ``enumpoly`` returns
+        the 3 pure ones).
+
+    Raises
+    ------
+    InvalidOptionError
+        If a method is unknown, ``"auto"`` is combined with other methods, ``tol`` is
+        not in (0, 1e-3], ``max_equilibria`` is negative or ``time_limit`` is not a
+        positive number.
+    """
+    started = time.perf_counter()
+    requested = _validated_methods(methods)
+    if not (0.0 < tol <= 1e-3):
+        raise InvalidOptionError("tolerance", f"gambit_equilibria(): tol must be in (0, 1e-3], got {tol}")
+    if isinstance(max_equilibria, bool) or not isinstance(max_equilibria, int) or max_equilibria < 0:
+        raise InvalidOptionError(
+            "max_equilibria",
+            f"gambit_equilibria(): max_equilibria must be an integer >= 0, got {max_equilibria!r}",
+        )
+    if time_limit is not None and not (
+        isinstance(time_limit, int | float)
+        and not isinstance(time_limit, bool)
+        and 0.0 < time_limit < math.inf
+    ):
+        raise InvalidOptionError(
+            "time_limit",
+            f"gambit_equilibria(): time_limit must be a positive number of seconds, got {time_limit!r}",
+        )
+    import pygambit  # noqa: F401  (deferred: the first import takes seconds, not charged to time_limit)
+
+    clock = time.perf_counter()
+    deadline = None if time_limit is None else clock + float(time_limit)
+    runner = _Runner(game, deadline, max_equilibria)
+    reasons: list[str] = []
+
+    if requested == ("auto",):
+        profiles = count_support_profiles(game.num_actions)
+        if profiles <= ENUMPOLY_MAX_SUPPORT_PROFILES:
+            budget = AUTO_ENUMPOLY_BUDGET
+            if time_limit is not None:
+                budget = min(budget, _AUTO_ENUMPOLY_SHARE * float(time_limit))
+            reasons.append(
+                f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
+                f"(budget {budget:.3g} s)"
+            )
+            if not runner.run(("enumpoly",), cap=budget):
+                reasons.append(f"enumpoly did not finish; fell back to {' + '.join(AUTO_METHODS)}")
+                runner.run(AUTO_METHODS)
+        else:
+            reasons.append(
+                f"auto: {profiles:,} support profiles > {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so "
+                f"{' + '.join(AUTO_METHODS)}"
+            )
+            runner.run(AUTO_METHODS)
+    else:
+        reasons.append(f"requested: {' + '.join(requested)}")
+        runner.run(requested)
+
+    runner.add_pure(tol)
+    kept, discarded = _certified_distinct(game, runner.candidates, tol)
+    kept.sort(key=lambda item: tuple(-np.concatenate(item.strategies)))
+    warnings = list(runner.warnings)
+    if discarded:
+        warnings.append(
+            f"{discarded} of {len(runner.candidates)} candidates discarded: NashConv above "
+            f"{10 * tol * game.payoff_scale:.3g} after refinement"
+        )
+    enumpoly_finished = "enumpoly" in runner.finished
+    if enumpoly_finished and len(kept) % 2 == 0:
+        warnings.append(
+            f"an even number of equilibria ({len(kept)}) was found: a generic game has an odd number "
+            "(Wilson 1971), so the game is degenerate or some equilibria were missed"
+        )
+    truncated = bool(max_equilibria) and len(kept) > max_equilibria
+    if truncated:
+        kept = kept[:max_equilibria]
+        warnings.append(f"truncated to max_equilibria={max_equilibria}")
+
+    unique = _unique_by_dominance(game, 10.0 * tol * game.payoff_scale)
+    complete = unique is not None and not truncated and len(kept) == 1 and kept[0].is_pure_profile(unique)
+    counts = ", ".join(f"{name} {runner.found.get(name, 0)}" for name in [*runner.ran, "pure_enumeration"])
+    reasons.append(f"candidates per method: {counts}; {len(kept)} distinct certified equilibria kept")
+    if complete:
+        reasons.append(
+            "complete: iterated elimination of strictly dominated strategies leaves one joint action, "
+            "the unique equilibrium"
+        )
+    else:
+        reasons.append(
+            "not provably complete: enumpoly finds only isolated equilibria in floating point (a continuum "
+            "or a numerical failure can hide some) and gnm, ipa, simpdiv and logit each reach only a few"
+        )
+
+    equilibria = []
+    for k, item in enumerate(kept):
+        equilibria.append(
+            Equilibrium(
+                item.strategies,
+                item.payoffs,
+                item.regrets,
+                item.nash_conv,
+                components=(k,),
+                found_by=tuple(sorted(item.found_by, key=_METHOD_ORDER.index)),
+            )
+        )
+    components = tuple(
+        Component((k,), tuple(s[None, :] for s in eq.strategies)) for k, eq in enumerate(equilibria)
+    )
+    return SolutionSet(
+        game_id=game.id,
+        equilibria=tuple(equilibria),
+        components=components,
+        complete=complete,
+        method="gambit:" + "+".join(runner.ran),
+        method_reason="; ".join(reasons),
+        warnings=tuple(warnings),
+        tolerance=tol,
+        concepts=("nash",),
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+_METHOD_ORDER = (*GAMBIT_METHODS, "pure_enumeration")
+
+
+def _validated_methods(methods: Sequence[str] | str) -> tuple[str, ...]:
+    names = (methods,) if isinstance(methods, str) else tuple(methods)
+    expected = ", ".join(repr(m) for m in ("auto", *GAMBIT_METHODS))
+    if not names:
+        raise InvalidOptionError(
+            "methods", f"gambit_equilibria(): no method given; expected one of {expected}"
+        )
+    for name in names:
+        if name != "auto" and name not in GAMBIT_METHODS:
+            raise InvalidOptionError(
+                "methods", f"gambit_equilibria(): unknown method {name!r}; expected one of {expected}"
+            )
+    if "auto" in names and len(names) > 1:
+        raise InvalidOptionError(
+            "methods", "gambit_equilibria(): 'auto' cannot be combined with other methods"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------- running pygambit
+
+
+@dataclasses.dataclass
+class _Candidate:
+    strategies: Profile
+    method: str
+
+
+class _Runner:
+    """Runs pygambit's methods on one game, collecting candidates, counts and warnings."""
+
+    def __init__(self, game: NormalFormGame, deadline: float | None, max_equilibria: int) -> None:
+        import pygambit as gbt
+
+        self.gbt = gbt
+        self.game = game
+        self.deadline = deadline
+        self.max_equilibria = max_equilibria
+        self.unit = _per_player_unit(game.payoffs)
+        self.rng = np.random.default_rng(_SEED)
+        self.candidates: list[_Candidate] = []
+        self.found: dict[str, int] = {}
+        self.ran: list[str] = []
+        self.finished: list[str] = []
+        self.warnings: list[str] = []
+        self._gbt_game: Any = None
+
+    @property
+    def gbt_game(self) -> Any:
+        if self._gbt_game is None:
+            self._gbt_game = self.gbt.Game.from_arrays(*self.unit)
+        return self._gbt_game
+
+    def run(self, names: Sequence[str], *, cap: float | None = None) -> bool:
+        """Run the methods from all their starting points; False when some run did not finish.
+
+        Each run is killed past ``cap`` seconds (default :data:`RUN_BUDGET` without a
+        ``time_limit``), and with a ``time_limit`` past its fair share of the time left:
+        the remaining time divided by the number of runs still to go.
+        """
+        plan = [(name, label, thunk) for name in names for label, thunk in self._thunks(name)]
+        if cap is None and self.deadline is None:
+            cap = RUN_BUDGET
+        unfinished: set[str] = set()
+        for k, (name, label, thunk) in enumerate(plan):
+            if name not in self.ran:
+                self.ran.append(name)
+                self.found[name] = 0
+            limit = cap
+            if self.deadline is not None:
+                share = (self.deadline - time.perf_counter()) / (len(plan) - k)
+                limit = share if cap is None else min(cap, share)
+            if limit is not None and limit <= 0.0:
+                self.warnings.append(f"{label} skipped: time_limit spent")
+                unfinished.add(name)
+                continue
+            try:
+                profiles = _call(thunk, limit)
+            except _Timeout:
+                self.warnings.append(f"{label} stopped after {limit:.3g} s without finishing")
+                unfinished.add(name)
+                continue
+            except _Failure as exc:
+                self.warnings.append(f"{label} failed: {exc}")
+                unfinished.add(name)
+                continue
+            self.candidates.extend(_Candidate(strategies, name) for strategies in profiles)
+            self.found[name] += len(profiles)
+        self.finished.extend(name for name in names if name not in unfinished)
+        return not unfinished
+
+    def add_pure(self, tol: float) -> None:
+        joint = pure_equilibria(self.game, tol=tol)
+        eye = [np.eye(k) for k in self.game.num_actions]
+        for actions in joint:
+            strategies = tuple(e[a] for e, a in zip(eye, actions, strict=True))
+            self.candidates.append(_Candidate(strategies, "pure_enumeration"))
+        self.found["pure_enumeration"] = len(joint)
+
+    def _thunks(self, name: str) -> list[tuple[str, Callable[[], list[Profile]]]]:
+        gbt, g = self.gbt, self.gbt_game
+        if name == "enumpoly":
+            stop = self.max_equilibria or None
+            return [("enumpoly", lambda: _profiles(gbt.nash.enumpoly_solve(g, stop_after=stop)))]
+        if name == "logit":
+            return [("logit", lambda: _profiles(gbt.nash.logit_solve(g)))]
+        if name in ("gnm", "ipa"):
+            solver = gbt.nash.gnm_solve if name == "gnm" else gbt.nash.ipa_solve
+            thunks = [(f"{name} (default perturbation)", lambda: _profiles(solver(g)))]
+            for k in range(1, _PERTURBATIONS):
+                # A probability vector per player: unnormalised ones can crash pygambit 16.7.0's gnm
+                # ("double free or corruption" on a 3^5 game).
+                data = [(v / v.sum()).tolist() for v in (self.rng.random(k) for k in self.game.num_actions)]
+                perturbation = g.mixed_strategy_profile(data=data)
+                thunks.append(
+                    (f"{name} (random perturbation {k})", lambda p=perturbation: _profiles(solver(p)))
+                )
+            return thunks
+        # simpdiv: exact rational arithmetic, so run it on payoffs rounded to a grid (the
+        # start of Newton's refinement on the true payoffs); the leash bounds the path.
+        grid = gbt.Game.from_arrays(*np.rint(self.unit * _SIMPDIV_GRID).astype(np.int64))
+        maxregret = gbt.Rational(*_SIMPDIV_MAXREGRET)
+        starts = [("centroid", grid.mixed_strategy_profile(rational=True))]
+        for k in range(1, _SIMPDIV_STARTS):
+            starts.append((f"random start {k}", grid.random_strategy_profile(denom=7, gen=self.rng)))
+        return [
+            (
+                f"simpdiv ({label})",
+                lambda s=start: _profiles(
+                    gbt.nash.simpdiv_solve(s, maxregret=maxregret, leash=_SIMPDIV_LEASH)
+                ),
+            )
+            for label, start in starts
+        ]
+
+
+def _profiles(result: Any) -> list[Profile]:
+    """Float profiles of a pygambit ``NashComputationResult``."""
+    players = list(result.game.players)
+    return [
+        tuple(np.array([float(eq[s]) for s in p.strategies], dtype=np.float64) for p in players)
+        for eq in result.equilibria
+    ]
+
+
+class _Timeout(Exception):
+    """A guarded run overran its budget."""
+
+
+class _Failure(Exception):
+    """A guarded run raised, or its process died."""
+
+
+def _child(conn: Any, thunk: Callable[[], list[Profile]], parent: int) -> None:
+    _die_with_parent(parent)
+    try:
+        conn.send(("ok", thunk()))
+    except Exception as exc:  # reported to the parent, which turns it into a warning
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (Linux), so no run is orphaned.
+
+    A solve whose worker process is killed (the service's deadline) must not leave an
+    endless ``enumpoly`` behind.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no usable libc
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _call(thunk: Callable[[], list[Profile]], limit: float | None) -> list[Profile]:
+    """Run ``thunk`` in a forked child, killed past ``limit`` seconds (inline where fork is missing).
+
+    The child isolates the parent from pygambit's own crashes (its C++ code can abort
+    the process) as well as from runs that never end.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _inline(thunk)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(sender, thunk, os.getpid()), daemon=True)
+    try:
+        with warnings_module.catch_warnings():
+            # Python >= 3.12 warns that fork() in a multi-threaded process may deadlock; the
+            # child only runs pygambit's C++ code and sends its answer back.
+            warnings_module.simplefilter("ignore", DeprecationWarning)
+            process.start()
+    except OSError:  # cannot fork (process limits): run here, unprotected
+        receiver.close()
+        sender.close()
+        return _inline(thunk)
+    sender.close()
+    died = False
+    try:
+        if not receiver.poll(limit):
+            raise _Timeout()
+        try:
+            status, payload = receiver.recv()
+        except EOFError:
+            died = True
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join()
+        receiver.close()
+    if died:
+        raise _Failure(f"the process running it died (exit code {process.exitcode})")
+    if status != "ok":
+        raise _Failure(payload)
+    return payload
+
+
+def _inline(thunk: Callable[[], list[Profile]]) -> list[Profile]:
+    try:
+        return thunk()
+    except Exception as exc:  # pygambit rejects some inputs (e.g. a degenerate perturbation)
+        raise _Failure(f"{type(exc).__name__}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- refinement and certificates
+
+
+@dataclasses.dataclass
+class _Kept:
+    strategies: Profile
+    payoffs: FloatArray
+    regrets: FloatArray
+    nash_conv: float
+    found_by: set[str]
+
+    def is_pure_profile(self, actions: Sequence[int]) -> bool:
+        return all(float(s[a]) == 1.0 for s, a in zip(self.strategies, actions, strict=True))
+
+
+def _certified_distinct(
+    game: NormalFormGame, candidates: list[_Candidate], tol: float
+) -> tuple[list[_Kept], int]:
+    """Refine, certify and merge the candidates; also return how many were discarded."""
+    unit = _per_player_unit(game.payoffs)
+    threshold = 10.0 * tol * game.payoff_scale
+    kept: list[_Kept] = []
+    discarded = 0
+    for candidate in candidates:
+        profile = _sanitised(candidate.strategies, game.num_actions)
+        if profile is None:
+            discarded += 1
+            continue
+        if candidate.method != "pure_enumeration":
+            profile = _refined(game, unit, profile)
+        cert = certify(game, profile)
+        if not cert.nash_conv <= threshold:
+            discarded += 1
+            continue
+        flat = np.concatenate(profile)
+        for item in kept:
+            if float(np.abs(np.concatenate(item.strategies) - flat).max()) <= _DEDUP_TOL:
+                item.found_by.add(candidate.method)
+                if cert.nash_conv < item.nash_conv:
+                    item.strategies, item.payoffs, item.regrets = profile, cert.payoffs, cert.regrets
+                    item.nash_conv = cert.nash_conv
+                break
+        else:
+            kept.append(_Kept(profile, cert.payoffs, cert.regrets, cert.nash_conv, {candidate.method}))
+    return kept, discarded
+
+
+def _sanitised(strategies: Sequence[FloatArray], num_actions: tuple[int, ...]) -> Profile | None:
+    """Clip to non-negative and renormalise; None for a malformed or non-finite profile."""
+    out = []
+    for s, k in zip(strategies, num_actions, strict=True):
+        s = np.asarray(s, dtype=np.float64)
+        if s.shape != (k,) or not np.all(np.isfinite(s)):
+            return None
+        s = np.clip(s, 0.0, None)
+        total = float(s.sum())
+        if total <= 0.0:
+            return None
+        out.append(s / total)
+    return tuple(out)
+
+
+def _refined(game: NormalFormGame, unit: FloatArray, profile: Profile) -> Profile:
+    """The best of the candidate and its Newton refinements on a few support guesses."""
+    best, best_conv = profile, certify(game, profile).nash_conv
+    seen: set[tuple[tuple[int, ...], ...]] = set()
+    for threshold in _SUPPORT_THRESHOLDS:
+        support = tuple(
+            tuple(int(a) for a in np.flatnonzero(s > threshold)) or (int(s.argmax()),) for s in profile
+        )
+        if support in seen:
+            continue
+        seen.add(support)
+        refined = _newton_on_support(unit, profile, support)
+        if refined is None:
+            continue
+        conv = certify(game, refined).nash_conv
+        if conv < best_conv:
+            best, best_conv = refined, conv
+    return best
+
+
+def _newton_on_support(
+    unit: FloatArray, profile: Profile, support: Sequence[Sequence[int]]
+) -> Profile | None:
+    """Newton's method on the support equations; None if it leaves the simplex or diverges.
+
+    Unknowns: ``x_i(a)`` for ``a`` in ``S_i`` and the values ``v_i``. Equations:
+    ``u_i(a, x_{-i}) - v_i = 0`` for ``a`` in ``S_i`` and ``sum_{S_i} x_i - 1 = 0``.
+    Least-squares steps keep moving when the Jacobian is singular (a continuum).
+    """
+    n = len(profile)
+    idx = [np.asarray(s, dtype=np.intp) for s in support]
+    offsets = np.concatenate([[0], np.cumsum([s.size for s in idx])]).astype(int)
+    size = int(offsets[-1])
+    x = []
+    for p, s in zip(profile, idx, strict=True):
+        xi = np.zeros_like(p)
+        xi[s] = p[s] / p[s].sum() if p[s].sum() > 0 else 1.0 / s.size
+        x.append(xi)
+    values = np.array([float(_cross(unit[i], x, i, (i + 1) % n) @ x[(i + 1) % n] @ x[i]) for i in range(n)])
+    for _ in range(_NEWTON_ITERATIONS):
+        residual = np.empty(size + n)
+        jacobian = np.zeros((size + n, size + n))
+        for i in range(n):
+            rows = slice(offsets[i], offsets[i + 1])
+            for j in range(n):
+                if j == i:
+                    continue
+                cross = _cross(unit[i], x, i, j)
+                jacobian[rows, offsets[j] : offsets[j + 1]] = cross[np.ix_(idx[i], idx[j])]
+                if j == (i + 1) % n:
+                    residual[rows] = (cross @ x[j])[idx[i]] - values[i]
+            jacobian[rows, size + i] = -1.0
+            jacobian[size + i, rows] = 1.0
+            residual[size + i] = x[i][idx[i]].sum() - 1.0
+        if not np.all(np.isfinite(residual)):
+            return None
+        if float(np.abs(residual).max()) <= 1e-15:
+            break
+        step = np.linalg.lstsq(jacobian, -residual, rcond=None)[0]
+        for i in range(n):
+            x[i][idx[i]] += step[offsets[i] : offsets[i + 1]]
+        values += step[size:]
+        if float(np.abs(step).max()) <= 1e-16:
+            break
+    out = []
+    for xi in x:
+        if not np.all(np.isfinite(xi)) or float(xi.min()) < _NEGATIVE_PROBABILITY:
+            return None
+        xi = np.clip(xi, 0.0, None)
+        out.append(xi / xi.sum())
+    return tuple(out)
+
+
+def _cross(tensor: FloatArray, x: Sequence[FloatArray], i: int, j: int) -> FloatArray:
+    """``M[a, b] = u(a, b, x_{-ij})`` with ``a`` player ``i``'s action, ``b`` player ``j``'s."""
+    for k in reversed(range(len(x))):
+        if k not in (i, j):
+            tensor = np.tensordot(tensor, x[k], axes=([k], [0]))
+    return tensor if i < j else tensor.T
+
+
+def _per_player_unit(payoffs: FloatArray) -> FloatArray:
+    """Each player's payoffs mapped affinely onto [0, 1] (zeros when constant)."""
+    flat = payoffs.reshape(payoffs.shape[0], -1)
+    low = flat.min(axis=1)
+    span = np.ptp(flat, axis=1)
+    shape = (-1,) + (1,) * (payoffs.ndim - 1)
+    out = (payoffs - low.reshape(shape)) / np.where(span > 0.0, span, 1.0).reshape(shape)
+    return np.where(span.reshape(shape) > 0.0, out, 0.0)
+
+
+def _unique_by_dominance(game: NormalFormGame, margin: float) -> tuple[int, ...] | None:
+    """The joint action left by iterated strict dominance (by more than ``margin``), if one.
+
+    Eliminating pure strategies strictly dominated by other pure strategies keeps every
+    Nash equilibrium; when one joint action survives it is the unique equilibrium.
+    """
+    alive = [np.arange(k) for k in game.num_actions]
+    changed = True
+    while changed:
+        changed = False
+        sub = game.payoffs[(slice(None), *np.ix_(*alive))]
+        for i in range(game.n_players):
+            if alive[i].size == 1:
+                continue
+            u = np.moveaxis(sub[i], i, 0).reshape(alive[i].size, -1)
+            # beats[b, a]: action b beats action a by more than the margin everywhere.
+            beats = (u[:, None, :] - u[None, :, :] > margin).all(axis=2)
+            dominated = beats.any(axis=0)
+            if dominated.any():
+                alive[i] = alive[i][~dominated]
+                changed = True
+                break
+    if all(a.size == 1 for a in alive):
+        return tuple(int(a[0]) for a in alive)
+    return None

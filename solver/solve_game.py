@@ -1,0 +1,264 @@
+"""The solver's front door: ``solve(game, concepts=..., method="auto", ...)``.
+
+One call computes every requested solution concept of a normal-form game and returns
+one :class:`~equilibria.solver.results.SolutionSet`:
+
+====================  =====================================================================
+concept               what the set then holds
+====================  =====================================================================
+``nash``              the Nash equilibria (:mod:`equilibria.solver.nash` picks the method)
+``pure_nash``         the pure equilibria
+``pareto_nash``       ``pareto_indices``: the Pareto-optimal equilibria of the set
+``welfare_nash``      ``welfare_optima``: the welfare-maximising equilibria per function
+                      (2-player utilitarian/egalitarian by MILP when enumeration is not
+                      complete or not affordable)
+``correlated``        ``correlated_equilibria`` and ``welfare_ranges`` over the CE polytope
+``coarse_correlated`` the same over the CCE polytope
+``zero_sum_value``    ``zero_sum``: the value and optimal strategies (constant-sum games)
+``selection``         ``selections``: payoff dominance, risk dominance, logit limit
+====================  =====================================================================
+
+Examples
+--------
+>>> from equilibria.solver import NormalFormGame, solve
+>>> chicken = NormalFormGame.from_bimatrix([[6, 2], [7, 0]], [[6, 7], [2, 0]])
+>>> result = solve(chicken, ["nash", "welfare_nash", "correlated"])
+>>> round(result.welfare_optima[0].value, 4), round(result.correlated_equilibria[0].welfare, 4)
+(9.3333, 10.5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.game import NormalFormGame
+from equilibria.solver.nash import DEFAULT_TOLERANCE, nash_set
+from equilibria.solver.results import Equilibrium, SolutionSet, WelfareOptimum
+
+__all__ = ["solve", "CONCEPTS", "WELFARE_FUNCTIONS", "SELECTION_CRITERIA"]
+
+CONCEPTS = (
+    "nash",
+    "pure_nash",
+    "pareto_nash",
+    "welfare_nash",
+    "correlated",
+    "coarse_correlated",
+    "zero_sum_value",
+    "selection",
+)
+WELFARE_FUNCTIONS = ("utilitarian", "egalitarian", "nash_product")
+SELECTION_CRITERIA = ("payoff_dominance", "risk_dominance", "logit_limit")
+#: Concepts answered from the set of Nash equilibria.
+_NEEDS_NASH_SET = {"nash", "pure_nash", "pareto_nash", "selection"}
+_LINEAR_WELFARE = ("utilitarian", "egalitarian")
+
+
+def _choices(
+    values: Iterable[str], allowed: Sequence[str], field: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(str(v).lower() for v in values)) or default
+    for value in chosen:
+        if value not in allowed:
+            raise InvalidOptionError(
+                field, f"solve(): unknown {field} {value!r}; expected one of {', '.join(allowed)}"
+            )
+    return chosen
+
+
+def solve(
+    game: NormalFormGame,
+    concepts: Iterable[str] = ("nash",),
+    *,
+    method: str = "auto",
+    tol: float = DEFAULT_TOLERANCE,
+    exact: bool = False,
+    max_equilibria: int = 0,
+    welfare: Iterable[str] = ("utilitarian",),
+    disagreement: npt.ArrayLike | None = None,
+    selection: Iterable[str] = (),
+) -> SolutionSet:
+    """Solve a game for the requested solution concepts.
+
+    Parameters
+    ----------
+    game : NormalFormGame
+    concepts : iterable of str, optional(default=("nash",))
+        Any of :data:`CONCEPTS`.
+    method : str, optional(default="auto")
+        The Nash method (a key of :data:`equilibria.solver.nash.METHODS`) or ``"auto"``.
+    tol : float, optional(default=1e-9)
+        Tolerance for best responses, tightness and comparisons (relative to the payoff scale).
+    exact : bool, optional(default=False)
+        Exact rational certification (``vertex_enumeration`` only).
+    max_equilibria : int, optional(default=0)
+        Stop after this many equilibria (0: no limit); a truncated set is incomplete.
+    welfare : iterable of str, optional(default=("utilitarian",))
+        Welfare functions for ``welfare_nash`` and the correlated concepts.
+    disagreement : array_like, optional
+        Disagreement point of the Nash product (default: the maximin values).
+    selection : iterable of str, optional
+        Selection criteria for ``selection`` (default: all of :data:`SELECTION_CRITERIA`).
+
+    Returns
+    -------
+    SolutionSet
+
+    Raises
+    ------
+    InvalidOptionError
+        Unknown method, concept, welfare function or criterion; bad tolerance.
+    UnsupportedError
+        A method or concept that does not apply to this game.
+    """
+    started = time.perf_counter()
+    if not isinstance(game, NormalFormGame):
+        raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
+    if not (0.0 < tol <= 1e-3):
+        raise InvalidOptionError("tolerance", f"solve(): tol must be in (0, 1e-3], got {tol}")
+    wanted = _choices(concepts, CONCEPTS, "concepts", ("nash",))
+    functions = _choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
+    criteria = _choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
+    point = _disagreement(game, disagreement)
+    if "zero_sum_value" in wanted and not game.is_zero_sum(tol):
+        raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
+    correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
+    if correlated_kinds and "nash_product" in functions:
+        raise UnsupportedError(
+            "welfare",
+            "solve(): the Nash product is not linear; correlated equilibria are optimised for "
+            "utilitarian and egalitarian welfare",
+        )
+
+    needs_set = bool(_NEEDS_NASH_SET & set(wanted)) or (
+        "welfare_nash" in wanted and _welfare_needs_set(game, functions, method)
+    )
+    if needs_set:
+        nash_concepts = tuple(c for c in ("nash", "pure_nash") if c in wanted) or ("nash",)
+        result = nash_set(
+            game, nash_concepts, method=method, tol=tol, exact=exact, max_equilibria=max_equilibria
+        )
+    else:
+        result = SolutionSet(
+            game_id=game.id,
+            equilibria=(),
+            components=(),
+            complete=False,
+            method="none",
+            method_reason="no Nash equilibrium set was requested",
+            tolerance=tol,
+        )
+    extras: dict[str, object] = {}
+    if "pareto_nash" in wanted:
+        from equilibria.solver.pareto import pareto_optimal
+
+        payoffs = np.array([eq.payoffs for eq in result.equilibria]).reshape(
+            len(result.equilibria), game.n_players
+        )
+        extras["pareto_indices"] = pareto_optimal(payoffs, tol=tol * game.payoff_scale)
+    if "welfare_nash" in wanted:
+        result, optima = _welfare_optima(game, result, functions, point, tol, needs_set)
+        extras["welfare_optima"] = optima
+    if correlated_kinds:
+        from equilibria.solver.correlated import correlated_equilibrium, welfare_range
+
+        extras["correlated_equilibria"] = tuple(
+            correlated_equilibrium(game, kind=kind, objective=f, tol=tol)
+            for kind in correlated_kinds
+            for f in functions
+        )
+        extras["welfare_ranges"] = tuple(
+            welfare_range(game, kind=kind, objective=f, tol=tol)
+            for kind in correlated_kinds
+            for f in functions
+        )
+    if "zero_sum_value" in wanted or (result.method == "zero_sum_lp" and result.zero_sum is not None):
+        from equilibria.solver.zero_sum import zero_sum_value
+
+        extras["zero_sum"] = result.zero_sum or zero_sum_value(game, tol=tol)
+    if "selection" in wanted:
+        from equilibria.solver.selection import select
+
+        extras["selections"] = tuple(select(game, result, c, tol=tol) for c in criteria)
+    return dataclasses.replace(
+        result,
+        concepts=wanted,
+        elapsed_seconds=time.perf_counter() - started,
+        **extras,  # type: ignore[arg-type]
+    )
+
+
+def _disagreement(game: NormalFormGame, value: npt.ArrayLike | None) -> npt.NDArray[np.float64] | None:
+    if value is None:
+        return None
+    point = np.asarray(value, dtype=np.float64).reshape(-1)
+    if point.size == 0:
+        return None
+    if point.shape != (game.n_players,) or not np.isfinite(point).all():
+        raise InvalidOptionError(
+            "disagreement_point",
+            f"solve(): the disagreement point needs {game.n_players} finite values, got {point.tolist()}",
+        )
+    return point
+
+
+def _welfare_needs_set(game: NormalFormGame, functions: tuple[str, ...], method: str) -> bool:
+    """Whether welfare maximisation must enumerate (otherwise a 2-player MILP suffices)."""
+    if game.n_players != 2 or "nash_product" in functions:
+        return True
+    from equilibria.solver.vertex_enumeration import count_bases
+
+    # Enumerate when it is affordable and cheap (small games) or explicitly asked for.
+    return method not in ("auto", "") or count_bases(*game.num_actions) <= 20_000
+
+
+def _welfare_optima(
+    game: NormalFormGame,
+    result: SolutionSet,
+    functions: tuple[str, ...],
+    point: npt.NDArray[np.float64] | None,
+    tol: float,
+    have_set: bool,
+) -> tuple[SolutionSet, tuple[WelfareOptimum, ...]]:
+    """Welfare optima per function; 2-player linear welfare by MILP when enumeration cannot certify it."""
+    from equilibria.solver.welfare import welfare_optimum
+
+    optima = []
+    equilibria = list(result.equilibria)
+    for function in functions:
+        # Over a complete 2-player set the extreme equilibria suffice for every welfare
+        # function (payoffs on a component form a box; see equilibria.solver.welfare).
+        use_milp = game.n_players == 2 and function in _LINEAR_WELFARE and not (have_set and result.complete)
+        if not use_milp:
+            optima.append(welfare_optimum(result, function, disagreement=point, game=game, tol=tol))
+            continue
+        from equilibria.solver.welfare_milp import welfare_milp
+
+        eq, optimum = welfare_milp(game, function=function, tol=tol)
+        index = _find_or_append(equilibria, eq, tol)
+        optima.append(dataclasses.replace(optimum, equilibrium_indices=(index,)))
+    if len(equilibria) != len(result.equilibria):
+        result = dataclasses.replace(
+            result,
+            equilibria=tuple(equilibria),
+            method=result.method if have_set else "welfare_milp",
+            method_reason=(
+                result.method_reason
+                if have_set
+                else "welfare-maximising equilibria by mixed-integer programming, without enumerating"
+            ),
+        )
+    return result, tuple(optima)
+
+
+def _find_or_append(equilibria: list[Equilibrium], eq: Equilibrium, tol: float) -> int:
+    for k, other in enumerate(equilibria):
+        if all(np.allclose(a, b, atol=1e-7) for a, b in zip(eq.strategies, other.strategies, strict=True)):
+            return k
+    equilibria.append(eq)
+    return len(equilibria) - 1
