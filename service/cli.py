@@ -2,8 +2,9 @@
 
 ``equilibria serve``
     Run the server (default ``localhost:50051``) until SIGTERM/SIGINT.
-``equilibria solve GAME.json``
-    Solve a game on a running server and print the solution set as JSON. The file holds
+``equilibria solve GAME``
+    Solve a game on a running server and print the solution set as JSON. ``GAME`` is a
+    Gambit ``.nfg`` file (payoff or outcome format) or a JSON file holding
     ``{"payoffs": tensor}`` or ``{"A": matrix, "B": matrix}``.
 ``equilibria demo``
     Start a server on a free loopback port, solve a few classic games through the
@@ -44,6 +45,17 @@ def _solution_json(result: Any) -> dict[str, Any]:
         "method_reason": result.method_reason,
         "complete": result.complete,
         "warnings": list(result.warnings),
+        "concepts": list(result.concepts),
+        "pareto_indices": list(result.pareto_indices),
+        "welfare_optima": [
+            {
+                "function": w.function,
+                "value": w.value,
+                "equilibria": list(w.equilibrium_indices),
+                "method": w.method,
+            }
+            for w in result.welfare_optima
+        ],
         "equilibria": [
             {
                 "strategies": [s.tolist() for s in eq.strategies],
@@ -64,6 +76,10 @@ def _solution_json(result: Any) -> dict[str, Any]:
 
 
 def _load_game(path: pathlib.Path) -> Any:
+    if path.suffix.lower() == ".nfg":
+        from equilibria.solver.nfg import read_nfg
+
+        return read_nfg(path)
     data = json.loads(path.read_text())
     if "payoffs" in data:
         return data["payoffs"]
@@ -78,7 +94,9 @@ def _solve(args: argparse.Namespace) -> int:
     game = _load_game(pathlib.Path(args.game))
     with Client.connect(args.target, timeout=args.timeout) as client:
         try:
-            result = client.solve(game, method=args.method, exact=args.exact)
+            result = client.solve(
+                game, concepts=args.concepts.split(","), method=args.method, exact=args.exact
+            )
         except EquilibriaError as exc:
             print(f"equilibria solve: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
             return 2
@@ -143,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--grace", type=float, default=Limits().grace_seconds, help="shutdown grace, seconds")
     serve.set_defaults(run=_serve)
 
-    solve = sub.add_parser("solve", help="solve a game (JSON file) on a running server")
-    solve.add_argument("game", help="JSON file with 'payoffs' or 'A' and 'B'")
+    solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")
+    solve.add_argument("game", help="a Gambit .nfg file, or JSON with 'payoffs' or 'A' and 'B'")
+    solve.add_argument("--concepts", default="nash", help="comma-separated, e.g. nash,welfare_nash")
     solve.add_argument("--target", default="localhost:50051")
     solve.add_argument("--method", default="auto")
     solve.add_argument("--exact", action="store_true")

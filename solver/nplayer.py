@@ -226,6 +226,21 @@ def gambit_equilibria(
         If a method is unknown, ``"auto"`` is combined with other methods, ``tol`` is
         not in (0, 1e-3], ``max_equilibria`` is negative or ``time_limit`` is not a
         positive number.
+
+    Examples
+    --------
+    Three players who each get 1 when all choose the same action: two pure equilibria
+    and everyone mixing evenly.
+
+    >>> import numpy as np
+    >>> from equilibria.solver import NormalFormGame
+    >>> a = np.indices((2, 2, 2))
+    >>> same = ((a[0] == a[1]) & (a[1] == a[2])).astype(float)
+    >>> result = gambit_equilibria(NormalFormGame(np.stack([same, same, same])))
+    >>> [eq.strategies[0].round(9).tolist() for eq in result.equilibria]
+    [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
+    >>> [eq.found_by for eq in result.equilibria]
+    [('enumpoly', 'pure_enumeration'), ('enumpoly',), ('enumpoly', 'pure_enumeration')]
     """
     started = time.perf_counter()
     requested = _validated_methods(methods)
@@ -250,31 +265,7 @@ def gambit_equilibria(
     clock = time.perf_counter()
     deadline = None if time_limit is None else clock + float(time_limit)
     runner = _Runner(game, deadline, max_equilibria)
-    reasons: list[str] = []
-
-    if requested == ("auto",):
-        profiles = count_support_profiles(game.num_actions)
-        if profiles <= ENUMPOLY_MAX_SUPPORT_PROFILES:
-            budget = AUTO_ENUMPOLY_BUDGET
-            if time_limit is not None:
-                budget = min(budget, _AUTO_ENUMPOLY_SHARE * float(time_limit))
-            reasons.append(
-                f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
-                f"(budget {budget:.3g} s)"
-            )
-            if not runner.run(("enumpoly",), cap=budget):
-                reasons.append(f"enumpoly did not finish; fell back to {' + '.join(AUTO_METHODS)}")
-                runner.run(AUTO_METHODS)
-        else:
-            reasons.append(
-                f"auto: {profiles:,} support profiles > {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so "
-                f"{' + '.join(AUTO_METHODS)}"
-            )
-            runner.run(AUTO_METHODS)
-    else:
-        reasons.append(f"requested: {' + '.join(requested)}")
-        runner.run(requested)
-
+    reasons = _run_requested(runner, requested, time_limit)
     runner.add_pure(tol)
     kept, discarded = _certified_distinct(game, runner.candidates, tol)
     kept.sort(key=lambda item: tuple(-np.concatenate(item.strategies)))
@@ -284,31 +275,30 @@ def gambit_equilibria(
             f"{discarded} of {len(runner.candidates)} candidates discarded: NashConv above "
             f"{10 * tol * game.payoff_scale:.3g} after refinement"
         )
-    enumpoly_finished = "enumpoly" in runner.finished
-    if enumpoly_finished and len(kept) % 2 == 0:
+    if "enumpoly" in runner.finished and not max_equilibria and len(kept) % 2 == 0:
         warnings.append(
             f"an even number of equilibria ({len(kept)}) was found: a generic game has an odd number "
             "(Wilson 1971), so the game is degenerate or some equilibria were missed"
         )
+    found = ", ".join(
+        f"{name} {sum(name in item.found_by for item in kept)} ({runner.found[name]} candidates)"
+        for name in [*runner.ran, "pure_enumeration"]
+    )
+    reasons.append(f"distinct certified equilibria found by: {found}")
     truncated = bool(max_equilibria) and len(kept) > max_equilibria
     if truncated:
         kept = kept[:max_equilibria]
         warnings.append(f"truncated to max_equilibria={max_equilibria}")
-
     unique = _unique_by_dominance(game, 10.0 * tol * game.payoff_scale)
     complete = unique is not None and not truncated and len(kept) == 1 and kept[0].is_pure_profile(unique)
-    counts = ", ".join(f"{name} {runner.found.get(name, 0)}" for name in [*runner.ran, "pure_enumeration"])
-    reasons.append(f"candidates per method: {counts}; {len(kept)} distinct certified equilibria kept")
     if complete:
         reasons.append(
             "complete: iterated elimination of strictly dominated strategies leaves one joint action, "
-            "the unique equilibrium"
+            "so it is the unique equilibrium"
         )
     else:
-        reasons.append(
-            "not provably complete: enumpoly finds only isolated equilibria in floating point (a continuum "
-            "or a numerical failure can hide some) and gnm, ipa, simpdiv and logit each reach only a few"
-        )
+        why = [_INCOMPLETE[name] for name in runner.ran] or ["no pygambit method ran (time_limit spent)"]
+        reasons.append("not provably complete: " + "; ".join(why))
 
     equilibria = []
     for k, item in enumerate(kept):
@@ -330,7 +320,7 @@ def gambit_equilibria(
         equilibria=tuple(equilibria),
         components=components,
         complete=complete,
-        method="gambit:" + "+".join(runner.ran),
+        method="gambit:" + ("+".join(runner.ran) or "none"),
         method_reason="; ".join(reasons),
         warnings=tuple(warnings),
         tolerance=tol,
@@ -340,6 +330,14 @@ def gambit_equilibria(
 
 
 _METHOD_ORDER = (*GAMBIT_METHODS, "pure_enumeration")
+_INCOMPLETE = {
+    "enumpoly": "enumpoly finds only isolated equilibria, in floating point (a continuum or a numerical "
+    "failure can hide some)",
+    "gnm": "gnm finds the equilibria on the path of each perturbation only",
+    "ipa": "ipa finds one equilibrium per perturbation",
+    "simpdiv": "simpdiv finds one equilibrium per starting profile",
+    "logit": "logit finds the limit of the principal QRE branch only",
+}
 
 
 def _validated_methods(methods: Sequence[str] | str) -> tuple[str, ...]:
@@ -359,6 +357,31 @@ def _validated_methods(methods: Sequence[str] | str) -> tuple[str, ...]:
             "methods", "gambit_equilibria(): 'auto' cannot be combined with other methods"
         )
     return tuple(dict.fromkeys(names))
+
+
+def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: float | None) -> list[str]:
+    """Run the requested methods (resolving ``"auto"``); return why, for ``method_reason``."""
+    if requested != ("auto",):
+        runner.run(requested)
+        return [f"requested: {' + '.join(requested)}"]
+    profiles = count_support_profiles(runner.game.num_actions)
+    if profiles > ENUMPOLY_MAX_SUPPORT_PROFILES:
+        runner.run(AUTO_METHODS)
+        return [
+            f"auto: {profiles:,} support profiles > {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so "
+            f"{' + '.join(AUTO_METHODS)}"
+        ]
+    budget = AUTO_ENUMPOLY_BUDGET
+    if time_limit is not None:
+        budget = min(budget, _AUTO_ENUMPOLY_SHARE * float(time_limit))
+    reasons = [
+        f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
+        f"(budget {budget:.3g} s)"
+    ]
+    if not runner.run(("enumpoly",), cap=budget):
+        reasons.append(f"enumpoly did not finish, so also {' + '.join(AUTO_METHODS)}")
+        runner.run(AUTO_METHODS)
+    return reasons
 
 
 # --------------------------------------------------------------------------- running pygambit
@@ -407,9 +430,6 @@ class _Runner:
             cap = RUN_BUDGET
         unfinished: set[str] = set()
         for k, (name, label, thunk) in enumerate(plan):
-            if name not in self.ran:
-                self.ran.append(name)
-                self.found[name] = 0
             limit = cap
             if self.deadline is not None:
                 share = (self.deadline - time.perf_counter()) / (len(plan) - k)
@@ -418,6 +438,9 @@ class _Runner:
                 self.warnings.append(f"{label} skipped: time_limit spent")
                 unfinished.add(name)
                 continue
+            if name not in self.ran:
+                self.ran.append(name)
+                self.found[name] = 0
             try:
                 profiles = _call(thunk, limit)
             except _Timeout:
@@ -454,7 +477,7 @@ class _Runner:
             for k in range(1, _PERTURBATIONS):
                 # A probability vector per player: unnormalised ones can crash pygambit 16.7.0's gnm
                 # ("double free or corruption" on a 3^5 game).
-                data = [(v / v.sum()).tolist() for v in (self.rng.random(k) for k in self.game.num_actions)]
+                data = [(v / v.sum()).tolist() for v in map(self.rng.random, self.game.num_actions)]
                 perturbation = g.mixed_strategy_profile(data=data)
                 thunks.append(
                     (f"{name} (random perturbation {k})", lambda p=perturbation: _profiles(solver(p)))

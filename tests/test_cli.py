@@ -1,0 +1,74 @@
+"""The ``equilibria`` command line against a real server."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+# Gambit's e02 example (payoff format): 2 x 3, three equilibria.
+E02 = """NFG 1 R "Selten (IJGT, 75), Figure 2, normal form" { "Player 1" "Player 2" } { 3 2 }
+
+1 1 0 2 0 2 1 1 0 3 2 0
+"""
+
+
+def _solve(server: ServerProcess, path: pathlib.Path, *extra: str) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "equilibria.service.cli",
+            "solve",
+            str(path),
+            "--target",
+            server.target,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_solve_an_nfg_file(server: ServerProcess, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "e02.nfg"
+    path.write_text(E02)
+    answer = _solve(server, path, "--exact")
+    assert answer["complete"] and answer["method"] == "vertex_enumeration"
+    profiles = {tuple(tuple(s) for s in eq["exact_strategies"]) for eq in answer["equilibria"]}
+    # Player 1 has 3 actions, player 2 has 2 (first player's action varies fastest).
+    assert (("1", "0", "0"), ("1", "0")) in profiles
+    assert all(eq["nash_conv"] <= 1e-12 for eq in answer["equilibria"])
+
+
+def test_solve_a_json_file_with_welfare(server: ServerProcess, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "chicken.json"
+    path.write_text(json.dumps({"A": [[6, 2], [7, 0]], "B": [[6, 7], [2, 0]]}))
+    answer = _solve(server, path, "--concepts", "nash,welfare_nash,pareto_nash")
+    assert len(answer["equilibria"]) == 3 and answer["pareto_indices"] == [0, 1, 2]
+    (optimum,) = answer["welfare_optima"]
+    assert optimum["value"] == pytest.approx(28 / 3)
+
+
+def test_bad_game_file_exits_with_the_field(server: ServerProcess, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"payoffs": [[[1, None]], [[0, 1]]]}))
+    out = subprocess.run(
+        [sys.executable, "-m", "equilibria.service.cli", "solve", str(path), "--target", server.target],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        out.returncode == 2 and "INVALID_ARGUMENT" in out.stderr and "normal_form_game.payoffs" in out.stderr
+    )
