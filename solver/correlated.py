@@ -371,12 +371,12 @@ def _optimise(
     candidates: list[FloatArray] = []
     if objective == "utilitarian":
         cost = values.sum(axis=0)
-        candidates.append(_solve(-cost if sense == "max" else cost, incentive, None, options))
+        candidates.append(_solve(-cost if sense == "max" else cost, incentive, None, options, sense))
     elif sense == "max":
         # Epigraph: maximise t subject to t <= U_i(p) for every player.
-        candidates.append(_solve(np.zeros(joint), incentive, values, options))
+        candidates.append(_solve(np.zeros(joint), incentive, values, options, sense))
     else:
-        candidates.extend(_solve(values[i], incentive, None, options) for i in range(n))
+        candidates.extend(_solve(values[i], incentive, None, options, sense) for i in range(n))
     best: CorrelatedEquilibrium | None = None
     for p in candidates:
         result = _result(game, kind, objective, sense, p)
@@ -392,11 +392,18 @@ def _optimise(
 
 
 def _solve(
-    cost: FloatArray, incentive: sp.csr_array, epigraph: FloatArray | None, options: dict[str, float]
+    cost: FloatArray,
+    incentive: sp.csr_array,
+    epigraph: FloatArray | None,
+    options: dict[str, float],
+    sense: str,
 ) -> FloatArray:
     """Minimise ``cost @ p`` over the polytope; with ``epigraph`` maximise ``min_i epigraph[i] @ p``.
 
-    Returns the distribution with negatives clipped and renormalised.
+    Returns the distribution with negatives clipped and renormalised. Welfare-minimising
+    LPs go to HiGHS's interior-point solver (with crossover): on a seeded 40 x 40 game
+    dual simplex took 45 s there against 5 s, while for maximising it is the other way
+    round (0.3 s against 2.6 s).
     """
     joint = incentive.shape[1]
     if epigraph is None:
@@ -423,7 +430,7 @@ def _solve(
         A_eq=a_eq,
         b_eq=np.ones(1),
         bounds=bounds,
-        method="highs",
+        method="highs-ipm" if sense == "min" else "highs",
         options=options,
     )
     if res.status != 0 or res.x is None:

@@ -33,8 +33,10 @@ pytestmark = pytest.mark.e2e
 
 STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 CHICKEN = ([[6, 2], [7, 0]], [[6, 7], [2, 0]])
-# A game whose vertex enumeration takes tens of seconds: 12 x 12 standard normal.
-SLOW_GAME = np.random.default_rng(7).standard_normal((2, 12, 12))
+# A solve that takes minutes: the welfare-optimal correlated equilibrium of a 160 x 160
+# game (an LP with 50,880 incentive constraints over 25,600 joint actions).
+SLOW_GAME = np.random.default_rng(7).standard_normal((2, 160, 160))
+SLOW = {"concepts": ["correlated"]}
 
 
 def _fractions(*values: str) -> tuple[Fraction, ...]:
@@ -214,7 +216,7 @@ def test_time_budget_kills_the_worker_and_the_server_keeps_serving() -> None:
         client.solve(CHICKEN)  # the worker is up
         started = time.monotonic()
         with pytest.raises(SolveTimeoutError):
-            client.solve(SLOW_GAME, time_budget=0.5)
+            client.solve(SLOW_GAME, time_budget=0.5, **SLOW)
         assert time.monotonic() - started < 15
         # One worker: this answer can only come if the runaway solve was killed.
         started = time.monotonic()
@@ -226,11 +228,11 @@ def test_client_deadline_and_cancellation_kill_the_worker() -> None:
     with running_server("--workers", "1") as srv, Client.connect(srv.target, timeout=120) as client:
         client.solve(CHICKEN)
         with pytest.raises(SolveTimeoutError):
-            client.solve(SLOW_GAME, timeout=0.5)
+            client.solve(SLOW_GAME, timeout=0.5, **SLOW)
 
         async def cancel_mid_solve() -> None:
             async with AsyncClient.connect(srv.target) as aclient:
-                task = asyncio.ensure_future(aclient.solve(SLOW_GAME))
+                task = asyncio.ensure_future(aclient.solve(SLOW_GAME, **SLOW))
                 await asyncio.sleep(0.5)
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
@@ -245,17 +247,18 @@ def test_client_deadline_and_cancellation_kill_the_worker() -> None:
 def test_sigterm_lets_in_flight_calls_finish() -> None:
     srv = ServerProcess("--workers", "1", "--grace", "30")
     try:
-        game = np.random.default_rng(1).standard_normal((2, 9, 9))  # ~0.5 s of work
+        game = np.random.default_rng(1).standard_normal((2, 20, 20))  # CE LPs: about a second
 
         async def in_flight() -> int:
             async with AsyncClient.connect(srv.target, timeout=60) as aclient:
-                task = asyncio.ensure_future(aclient.solve(game))
-                await asyncio.sleep(0.2)
+                assert await aclient.health() == "SERVING"  # the channel is connected
+                task = asyncio.ensure_future(aclient.solve(game, concepts=["correlated"]))
+                await asyncio.sleep(0.3)
                 srv.process.send_signal(15)
                 result = await task
-                return len(result)
+                return len(result.correlated_equilibria)
 
-        assert asyncio.run(in_flight()) >= 1
+        assert asyncio.run(in_flight()) == 1
         assert srv.terminate(timeout=60) == 0
         assert "stopped" in srv.output
     finally:
