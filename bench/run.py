@@ -1,0 +1,137 @@
+"""``python -m bench.run [--quick] [--out bench/results] [--cases 1,2,...]``.
+
+Runs the cases one after another (never in parallel), prints a table per case and
+writes ``<out>/case<N>.csv``, ``<out>/case<N>.png`` and ``<out>/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+from bench.cases import CASES, Config
+from bench.report import (
+    CaseResult,
+    add_ratios,
+    machine_info,
+    print_case,
+    write_csv,
+    write_markdown,
+    write_png,
+)
+from bench.worker import Worker
+
+__all__ = ["main", "targets"]
+
+
+def targets(cases: dict[str, CaseResult]) -> list[str]:
+    """The project's targets, row by row: which sizes meet them and which do not."""
+    lines = []
+    if "1" in cases:
+        behind, met = [], []
+        for row in cases["1"].rows:
+            if row.kind != "ours" or row.n < 8:
+                continue
+            if not row.timing.ok:
+                behind.append(f"{row.family} {row.size} (no result)")
+                continue
+            anchor = next(
+                (
+                    r
+                    for r in cases["1"].rows
+                    if (r.family, r.size, r.method) == (row.family, row.size, "gambit enummixed float")
+                ),
+                None,
+            )
+            if anchor is None or not anchor.timing.ok:
+                speed = "gambit enummixed float did not finish"
+                ok_speed = True
+            else:
+                ratio = row.timing.median / anchor.timing.median
+                speed = f"{ratio:.2f}x gambit enummixed float"
+                ok_speed = ratio <= 0.5
+            ok = ok_speed and (row.missed or 0) == 0
+            (met if ok else behind).append(f"{row.family} {row.size}: {speed}, missed {row.missed}")
+        lines.append(
+            "Case 1 target (<= 0.5x pygambit enummixed float at n >= 8, zero missed): "
+            f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
+        )
+    if "2" in cases:
+        behind, met = [], []
+        rows = cases["2"].rows
+        for row in rows:
+            if row.kind != "ours":
+                continue
+            parts, ok = [], row.timing.ok
+            for anchor_name in ("quantecon lemke_howson (warm)", "gambit lcp"):
+                anchor = next(
+                    (r for r in rows if (r.family, r.size, r.method) == (row.family, row.size, anchor_name)),
+                    None,
+                )
+                if anchor is None or not row.timing.ok:
+                    continue
+                if anchor.timing.ok:
+                    ratio = row.timing.median / anchor.timing.median
+                    parts.append(f"{ratio:.2g}x {anchor_name.split(' (')[0]}")
+                    ok = ok and ratio <= 1.0
+                elif anchor.timing.timed_out:
+                    parts.append(f"{anchor_name} > cap")
+            (met if ok else behind).append(f"{row.family} {row.size} ({', '.join(parts)})")
+        lines.append(
+            "Case 2 target (<= 1x QuantEcon warm lemke_howson and <= 1x pygambit lcp_solve): "
+            f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes and budgets (< 2 min)")
+    parser.add_argument("--out", default="bench/results", help="output folder (default bench/results)")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case keys (default: all)")
+    args = parser.parse_args(argv)
+    keys = [k.strip() for k in args.cases.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; expected some of {', '.join(CASES)}")
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = Config.make(args.quick)
+    info = machine_info()
+    print("equilibria benchmark  " + "  ".join(f"{k}={v}" for k, v in info.items()), flush=True)
+    started = time.perf_counter()
+    done: dict[str, CaseResult] = {}
+    with Worker() as worker:
+        for key in keys:
+            title, run = CASES[key]
+            print(f"\n-- case {key}: {title}", flush=True)
+            case_start = time.perf_counter()
+            case = run(cfg, worker)
+            case.elapsed = time.perf_counter() - case_start
+            if key in ("1", "2", "3", "4", "5"):
+                add_ratios(case.rows)
+            done[key] = case
+            print_case(case)
+            if case.implemented:
+                write_csv(case, out)
+                write_png(case, out)
+    total = time.perf_counter() - started
+    summary = targets(done)
+    print("\n== targets")
+    for line in summary:
+        print(f"  * {line}")
+    command = "python -m bench.run" + (" --quick" if args.quick else "")
+    if args.cases != ",".join(CASES):
+        command += f" --cases {args.cases}"
+    path = write_markdown(
+        list(done.values()), out, info=info, command=command, total_seconds=total, summary=summary
+    )
+    print(f"\ntotal {total:.1f} s; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
