@@ -48,12 +48,13 @@ degenerate vertex, but exact mode needs them all); the table of 8-byte keys is s
 measurement: polytopes with at most 3,500 bases (games up to 7 x 7), games with more
 than 62 actions in all (the key would not fit an int64), and searches that have visited
 a quarter of all bases (a very degenerate polytope; a search costs about 12 times more
-per basis than brute force) if brute force fits in the rest of ``max_visited``. Degenerate games cost the search more bases: on random
-{0, 1, 2} games it visits 13% (8 x 8) down to 3% (11 x 11) of all bases and is as fast as
-brute force at 8 x 8 and 1.3 to 7 times faster from 9 x 9 on; on {0, 1} games it visits
-8 to 15% and is 1.4 to 1.9 times slower at 8 x 8 and 10 x 10; identity games are
-non-degenerate. Vertices are identified by their full set of tight labels, which makes
-degenerate vertices and repeated bases harmless.
+per basis than brute force) if brute force fits in the rest of ``max_visited``.
+Degenerate games cost the search more bases: on random {0, 1, 2} games it visits 13%
+(8 x 8) down to 3% (11 x 11) of all bases and is as fast as brute force at 8 x 8 and 1.05
+to 7 times faster from 9 x 9 on; on {0, 1} games it visits 8 to 15% and is 1.4 to 1.9
+times slower at 8 x 8 and 10 x 10; identity games are non-degenerate. Vertices are
+identified by their full set of tight labels, which makes degenerate vertices and
+repeated bases harmless.
 
 **Certification.** A float decision can be wrong when it is within its rounding error of
 its threshold. Every value ``v = X u`` read from a tableau (``X`` the computed inverse of
@@ -555,7 +556,7 @@ class _StandardForm:
 def _search_bases(
     mats: list[FloatArray], tol: float, budget: _Budget, *, liberal: bool = False
 ) -> Iterator[_BasisBlock]:
-    """Feasible bases of polytopes ``{z >= 0 : mat^T z <= 1}`` of one shape, by a breadth-first pivoting search.
+    """Feasible bases of polytopes ``{z >= 0 : mat^T z <= 1}`` of one shape by breadth-first search.
 
     Starts from the all-slack basis of each polytope (the vertex ``z = 0``); each level of
     the search is processed in blocks by :func:`_visit`, and the neighbours it returns

@@ -1,11 +1,12 @@
 """The pivoting search over feasible bases (solver/vertex_enumeration.py) against brute force and pygambit.
 
-* On 140 seeded games up to 8 x 8 (random integer, standard-normal, degenerate
+* On 123 seeded games up to 8 x 8 (random integer, standard-normal, degenerate
   {0, 1, 2}, identity-like and identity) the search and the brute-force enumeration of
   every square system find the same vertices of both best-response polytopes: the same
   label sets and the same points, with the same certification flag; in exact mode
   (every feasible basis proposed, then decided in rational arithmetic) they certify the
-  same exact vertices, near-tie games (payoffs ``10**7 u + v``) included.
+  same exact vertices on a third of them and on 12 near-tie games (payoffs
+  ``10**7 u + v``), and the search proposes every exactly feasible basis brute force does.
 * Standard-normal 12 x 12 and 15 x 15 games are solved and certified; the 12 x 12 one
   equals pygambit's float vertex enumeration, the 15 x 15 one contains every equilibrium
   pygambit's Lemke-Howson reaches (its vertex enumeration needs minutes there).
@@ -90,7 +91,7 @@ NEAR_TIES = [
     pytest.param(
         functools.partial(games.random_near_tie_game, *_size(5, s), 10**7, 700 + s), id=f"neartie-s{s}"
     )
-    for s in range(20)
+    for s in range(12)
 ]
 
 
@@ -160,7 +161,7 @@ def _exactly_feasible(mat: exact_arith.Matrix, support: tuple[int, ...], tight: 
     return min(z) >= 0 and max(values) <= 1
 
 
-@pytest.mark.parametrize("make", CORPUS[::2] + NEAR_TIES)
+@pytest.mark.parametrize("make", CORPUS[::3] + NEAR_TIES)
 def test_search_and_brute_force_certify_the_same_exact_vertices(make) -> None:
     for ours, theirs in _certified_both(make()):
         assert ours.exact == theirs.exact
@@ -182,7 +183,7 @@ def test_a_certified_float_answer_is_the_exact_one(make) -> None:
         assert games.unmatched(found, wanted, atol=1e-9) == []
 
 
-@settings(max_examples=40, deadline=None, database=None)
+@settings(max_examples=25, deadline=None, database=None)
 @given(
     data=st.data(),
     m=st.integers(1, 6),
