@@ -19,6 +19,7 @@ from equilibria.solver.errors import (
     UnsupportedError,
 )
 from equilibria.solver.game import NormalFormGame
+from equilibria.solver.markov_regret import MarkovCertificate, certify_markov
 from equilibria.solver.nash import METHODS, MethodSpec
 from equilibria.solver.regret import Certificate, certify
 from equilibria.solver.results import (
@@ -26,6 +27,9 @@ from equilibria.solver.results import (
     Component,
     CorrelatedEquilibrium,
     Equilibrium,
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
     Selection,
     SolutionSet,
     WelfareOptimum,
@@ -33,9 +37,32 @@ from equilibria.solver.results import (
     ZeroSumSolution,
 )
 from equilibria.solver.solve_game import CONCEPTS, SELECTION_CRITERIA, WELFARE_FUNCTIONS, solve
+from equilibria.solver.solve_stochastic import (
+    STAGE_SELECTION_CRITERIA,
+    STOCHASTIC_CONCEPTS,
+    STOCHASTIC_METHODS,
+    solve_stochastic,
+)
+from equilibria.solver.stochastic_game import StochasticGame
+from equilibria.solver.trace_scoring import ScoreOptions, TraceChunk, TraceScore, TraceScorer, score_trace
 
 __all__ = [
     "CONCEPTS",
+    "STAGE_SELECTION_CRITERIA",
+    "STOCHASTIC_CONCEPTS",
+    "STOCHASTIC_METHODS",
+    "MarkovCertificate",
+    "MarkovEquilibrium",
+    "MarkovSolutionSet",
+    "MarkovZeroSum",
+    "ScoreOptions",
+    "StochasticGame",
+    "TraceChunk",
+    "TraceScore",
+    "TraceScorer",
+    "score_trace",
+    "certify_markov",
+    "solve_stochastic",
     "METHODS",
     "SELECTION_CRITERIA",
     "SOLVER_VERSION",

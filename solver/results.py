@@ -23,6 +23,9 @@ __all__ = [
     "ZeroSumSolution",
     "WelfareOptimum",
     "Selection",
+    "MarkovEquilibrium",
+    "MarkovZeroSum",
+    "MarkovSolutionSet",
     "SOLVER_VERSION",
 ]
 
@@ -297,6 +300,144 @@ class SolutionSet:
     correlated_equilibria: tuple[CorrelatedEquilibrium, ...] = ()
     welfare_ranges: tuple[WelfareRange, ...] = ()
     zero_sum: ZeroSumSolution | None = None
+    selections: tuple[Selection, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.equilibria)
+
+    @property
+    def max_nash_conv(self) -> float:
+        """Largest NashConv over the equilibria (0.0 for an empty set)."""
+        return max((e.nash_conv for e in self.equilibria), default=0.0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovEquilibrium:
+    """A (Markov perfect) equilibrium of a stochastic game with its certificate.
+
+    Attributes
+    ----------
+    policies : tuple of ndarray
+        Per player, ``(S, a_i)`` for a stationary policy or ``(T, S, a_i)`` for a
+        finite horizon: action probabilities per (stage and) state, zero on actions
+        that do not exist in a state.
+    values : ndarray, shape (S, n_players)
+        :math:`V_i(s)` by exact policy evaluation (first stage for a finite horizon).
+    payoffs : ndarray, shape (n_players,)
+        :math:`\\mu_0 \\cdot V_i`.
+    regrets : ndarray, shape (n_players,)
+        :math:`\\mu_0 \\cdot (V_i^{BR} - V_i)`: each player's gain from its
+        best-response MDP.
+    nash_conv : float
+        Sum of the regrets.
+    state_gaps : ndarray, shape (S,)
+        Largest best-response gain over players from each state (and stage): all
+        within tolerance at a Markov perfect equilibrium.
+    found_by : tuple of str
+        The methods (and starting priors) that reached it.
+    """
+
+    policies: tuple[FloatArray, ...]
+    values: FloatArray
+    payoffs: FloatArray
+    regrets: FloatArray
+    nash_conv: float
+    state_gaps: FloatArray
+    found_by: tuple[str, ...] = ()
+
+    @property
+    def stationary(self) -> bool:
+        """Whether the policies are stationary (``(S, a_i)``) rather than per stage."""
+        return self.policies[0].ndim == 2
+
+    @property
+    def max_state_gap(self) -> float:
+        """Largest entry of ``state_gaps``."""
+        return float(self.state_gaps.max(initial=0.0))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovZeroSum:
+    """Values and optimal stationary strategies of a 2-player zero-sum stochastic game.
+
+    Attributes
+    ----------
+    values : ndarray, shape (S,)
+        The value of each state to player 0 (player 1 gets ``constant / (1 - gamma)``
+        minus it when the rewards sum to a constant other than 0).
+    policies : tuple of ndarray
+        Optimal stationary strategies, ``(S, a_0)`` and ``(S, a_1)``.
+    nash_conv : float
+        NashConv of the pair from the initial distribution (exact policy evaluation).
+    max_state_gap : float
+        Largest best-response gain from any state.
+    method : str
+        ``"shapley"`` or ``"hoffman_karp"``.
+    iterations : int
+        Sweeps (Shapley) or strategy-iteration steps (Hoffman-Karp).
+    error_bound : float
+        Proven bound on :math:`\\|V - V^*\\|_\\infty` at termination.
+    """
+
+    values: FloatArray
+    policies: tuple[FloatArray, FloatArray]
+    nash_conv: float
+    max_state_gap: float
+    method: str
+    iterations: int
+    error_bound: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovSolutionSet:
+    """Equilibria of a stochastic game and how they were found.
+
+    Attributes
+    ----------
+    game_id : str
+        Content address of the game.
+    equilibria : tuple of MarkovEquilibrium
+        The equilibria found, each certified.
+    complete : bool
+        True only when the set provably holds every equilibrium of the concept (for
+        stochastic games only when the equilibrium is unique in value, e.g. the value
+        of a zero-sum game); homotopy and backward induction with selection give
+        partial sets.
+    method : str
+        The method that produced the set, after ``"auto"`` resolution.
+    method_reason : str
+        Why the method was chosen and how the set was searched (priors, criteria).
+    warnings : tuple of str
+        Non-convergence and precision warnings.
+    tolerance : float
+        Tolerance of the certificates.
+    concepts : tuple of str
+        The solution concepts this set answers.
+    elapsed_seconds : float
+        Wall time of the solve.
+    pareto_indices : tuple of int
+        Pareto-optimal equilibria among those found (by ``payoffs``).
+    welfare_optima : tuple of WelfareOptimum
+        Welfare-maximising equilibria among those found, per welfare function.
+    zero_sum : MarkovZeroSum or None
+        Values and optimal strategies of a zero-sum game.
+    selections : tuple of Selection
+        The per-stage selection criterion of a finite-horizon solve, and whether it
+        decided.
+    """
+
+    game_id: str
+    equilibria: tuple[MarkovEquilibrium, ...]
+    complete: bool
+    method: str
+    method_reason: str = ""
+    warnings: tuple[str, ...] = ()
+    tolerance: float = 0.0
+    concepts: tuple[str, ...] = ("nash",)
+    elapsed_seconds: float = 0.0
+    pareto_indices: tuple[int, ...] = ()
+    welfare_optima: tuple[WelfareOptimum, ...] = ()
+    zero_sum: MarkovZeroSum | None = None
     selections: tuple[Selection, ...] = ()
 
     def __len__(self) -> int:

@@ -59,14 +59,21 @@ _NEEDS_NASH_SET = {"nash", "pure_nash", "pareto_nash", "selection"}
 _LINEAR_WELFARE = ("utilitarian", "egalitarian")
 
 
-def _choices(
-    values: Iterable[str], allowed: Sequence[str], field: str, default: tuple[str, ...]
+def choices(
+    values: Iterable[str], allowed: Sequence[str], field: str, default: tuple[str, ...], caller: str = "solve"
 ) -> tuple[str, ...]:
+    """Lower-cased, de-duplicated option names (``default`` when empty), each checked against ``allowed``.
+
+    Raises
+    ------
+    InvalidOptionError
+        Naming ``field`` and the caller.
+    """
     chosen = tuple(dict.fromkeys(str(v).lower() for v in values)) or default
     for value in chosen:
         if value not in allowed:
             raise InvalidOptionError(
-                field, f"solve(): unknown {field} {value!r}; expected one of {', '.join(allowed)}"
+                field, f"{caller}(): unknown {field} {value!r}; expected one of {', '.join(allowed)}"
             )
     return chosen
 
@@ -121,9 +128,9 @@ def solve(
         raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
     if not (0.0 < tol <= 1e-3):
         raise InvalidOptionError("tolerance", f"solve(): tol must be in (0, 1e-3], got {tol}")
-    wanted = _choices(concepts, CONCEPTS, "concepts", ("nash",))
-    functions = _choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
-    criteria = _choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
+    wanted = choices(concepts, CONCEPTS, "concepts", ("nash",))
+    functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
+    criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
     point = _disagreement(game, disagreement)
     if "zero_sum_value" in wanted and not game.is_zero_sum(tol):
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
