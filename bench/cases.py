@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench import games
+from bench.case6 import case6
 from bench.methods import Outcome, Profile, get
 from bench.report import VALUE_COLUMNS, CaseResult, Row, fmt_seconds
 from bench.timing import Timing, measure
@@ -654,7 +655,7 @@ CASES: dict[str, tuple[str, Callable[[Config, Worker], CaseResult]]] = {
     "3": ("welfare-maximising equilibrium", case3),
     "4": ("zero-sum value", case4),
     "5": ("n-player games", case5),
-    "6": ("(feature not built yet)", not_implemented("6", "not implemented yet")),
+    "6": ("stochastic games (zero-sum, general-sum)", case6),
     "7": ("(feature not built yet)", not_implemented("7", "not implemented yet")),
     "8": ("service overhead", case8),
 }

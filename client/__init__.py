@@ -23,11 +23,16 @@ from equilibria.client._errors import (
     SolveCancelledError,
     SolveTimeoutError,
 )
+from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
+from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
     CorrelatedEquilibrium,
     Equilibrium,
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
     MethodInfo,
     Selection,
     ServerInfo,
@@ -44,10 +49,14 @@ __all__ = [
     "Client",
     "Component",
     "CorrelatedEquilibrium",
+    "CriterionScore",
     "EquilibriaError",
     "Equilibrium",
     "InvalidArgumentError",
     "InvalidGameError",
+    "MarkovEquilibrium",
+    "MarkovSolutionSet",
+    "MarkovZeroSum",
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",
@@ -59,6 +68,8 @@ __all__ = [
     "SolutionSet",
     "SolveCancelledError",
     "SolveTimeoutError",
+    "TraceRecorder",
+    "TraceScore",
     "WelfareOptimum",
     "WelfareRange",
     "ZeroSumSolution",

@@ -9,10 +9,23 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
-from equilibria.client._convert import server_info_from_proto, solution_set_from_proto, solve_request
+from equilibria.client._convert import (
+    markov_solution_set_from_proto,
+    server_info_from_proto,
+    solution_set_from_proto,
+    solve_request,
+    stochastic_game_to_proto,
+)
 from equilibria.client._errors import map_rpc_error
 from equilibria.client._retry import RetryConfig
-from equilibria.client._types import ServerInfo, SolutionSet
+from equilibria.client._trace import (
+    CHUNK_BYTES,
+    TraceScore,
+    response_solution,
+    score_trace_requests,
+    trace_score_from_proto,
+)
+from equilibria.client._types import MarkovSolutionSet, ServerInfo, SolutionSet
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -22,6 +35,32 @@ __all__ = ["Client", "AsyncClient", "DEFAULT_TARGET"]
 DEFAULT_TARGET = "localhost:50051"
 _DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
 T = TypeVar("T")
+
+
+def _stochastic_request(arguments: dict[str, Any]) -> service_pb2.SolveGameRequest:
+    """The SolveGameRequest of a ``solve_stochastic`` call, from its arguments."""
+    game = stochastic_game_to_proto(
+        arguments["game"],
+        arguments["transitions"],
+        discount=arguments["discount"],
+        horizon=arguments["horizon"],
+        initial_distribution=arguments["initial_distribution"],
+        action_counts=arguments["action_counts"],
+    )
+    return solve_request(
+        game,
+        concepts=arguments["concepts"],
+        method=arguments["method"],
+        tolerance=arguments["tolerance"],
+        exact=False,
+        max_equilibria=arguments["max_equilibria"],
+        time_budget=arguments["time_budget"],
+        welfare=arguments["welfare"],
+        disagreement=arguments["disagreement"],
+        stage_selection=arguments["stage_selection"],
+        priors=arguments["priors"],
+        seed=arguments["seed"],
+    )
 
 
 def _channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
@@ -159,6 +198,136 @@ class Client:
         response: service_pb2.SolveGameResponse = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_proto(response.solution_set)
 
+    def solve_stochastic(
+        self,
+        game: Any,
+        transitions: Any = None,
+        *,
+        discount: float = 0.0,
+        horizon: int | None = None,
+        initial_distribution: Sequence[float] | None = None,
+        action_counts: Any = None,
+        concepts: Iterable[str] = ("nash",),
+        method: str = "auto",
+        tolerance: float = 0.0,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        stage_selection: Iterable[str] = (),
+        priors: int = 0,
+        seed: int = 0,
+    ) -> MarkovSolutionSet:
+        """Solve a stochastic (Markov) game on the server.
+
+        Parameters
+        ----------
+        game : array_like or StochasticGame
+            The rewards ``(S, n_players, a_1, ..., a_n)`` — then ``transitions`` and the
+            keyword game fields apply — or an object with ``rewards``, ``transitions``,
+            ``discount``, ``horizon``, ``initial_distribution`` and ``action_counts``
+            (the solver's ``StochasticGame``).
+        transitions : array_like, sparse matrix or triple
+            Dense ``(S, a_1, ..., a_n, S)``; a sparse ``(S * A, S)`` matrix (sent in
+            coordinate form); or ``(rows, next_states, probabilities)`` with row
+            ``s * A + ravel_multi_index(a, (a_1..a_n))``.
+        discount : float
+            In [0, 1) for an infinite horizon, [0, 1] with a horizon.
+        horizon : int, optional
+            Number of stages (default: infinite).
+        initial_distribution : sequence of float, optional
+            Default uniform.
+        action_counts : array_like of int, shape (S, n_players), optional
+            Actions per state and player (ragged action sets); default all.
+        concepts : iterable of str
+            "nash", "pareto_nash", "welfare_nash", "zero_sum_value".
+        method : str
+            "auto", "hoffman_karp", "shapley", "team_policy_iteration", "homotopy" or
+            "backward_induction".
+        stage_selection : iterable of str
+            Backward-induction criteria (one equilibrium each): "utilitarian"
+            (default), "egalitarian", "nash_product", "payoff_dominance",
+            "risk_dominance".
+        priors, seed : int
+            Random priors of the homotopy (0: the server default) and their seed.
+        tolerance, max_equilibria, time_budget, timeout, welfare, disagreement
+            As for :meth:`solve`.
+
+        Returns
+        -------
+        MarkovSolutionSet
+        """
+        request = _stochastic_request(locals())
+        response: service_pb2.SolveGameResponse = self._call(self._stub.SolveGame, request, timeout)
+        return markov_solution_set_from_proto(response.markov_solution_set)
+
+    def score_trace(
+        self,
+        game: Any,
+        *,
+        policies: Sequence[Any] | None = None,
+        joint_actions: Any = None,
+        history: Any = None,
+        returns: Any = None,
+        criteria: Sequence[str] = (),
+        metric: str = "",
+        aggregate: str = "",
+        epsilons: Sequence[float] = (),
+        tail_window: int = 0,
+        confidence: float = 0.0,
+        checkpoints: int = 0,
+        max_histories: int = 0,
+        joint_concept: str = "",
+        state_weights: Sequence[float] | None = None,
+        method: str = "",
+        tolerance: float = 0.0,
+        chunk_bytes: int = CHUNK_BYTES,
+        timeout: float | None = None,
+    ) -> TraceScore:
+        """Score a learning trace held in memory against the game's equilibria.
+
+        The trace is streamed to the server in chunks of at most ``chunk_bytes``; the
+        server scores it in memory bounded by the chunk size, whatever its length. For
+        a trace produced step by step inside a training loop, use :class:`TraceRecorder`.
+
+        Parameters
+        ----------
+        game : game, StochasticGame or str
+            Anything :meth:`solve` accepts, a stochastic game, or the ``game_id`` of a
+            game this server solved recently.
+        policies : sequence of array_like, optional
+            Per player, ``(Z, a_i)`` (or ``(Z, S, a_i)`` per state): one joint policy
+            per iteration or episode.
+        joint_actions : array_like of int, optional
+            ``(Z, n_players)`` sampled joint actions.
+        history : array_like of int, optional
+            ``(Z,)`` integer key of the history (or state) each joint action followed.
+        returns : array_like, optional
+            ``(Z, n_players)`` per-episode returns.
+        criteria, metric, aggregate, epsilons, tail_window, confidence, checkpoints,
+        max_histories, joint_concept, state_weights
+            Scoring options (empty: server defaults; see ``equilibria.v1.ScoreOptions``).
+        method, tolerance
+            How the server solves the game for its solution set.
+        chunk_bytes : int
+            Largest chunk on the wire (at most 1 MiB).
+        timeout : float, optional
+            Deadline of the call (default: the client's).
+
+        Returns
+        -------
+        TraceScore
+            Per criterion the curve, final value, verdict with its evidence and the
+            equilibrium approached; ``solution_set`` is the set it was measured against.
+        """
+        messages = score_trace_requests(locals())
+        try:
+            response = self._stub.ScoreTrace(messages, timeout=self.timeout if timeout is None else timeout)
+        except grpc.RpcError as exc:
+            raise map_rpc_error(exc) from exc
+        return trace_score_from_proto(response.score, response_solution(response))
+
     def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""
         response = self._call(self._stub.GetServerInfo, service_pb2.GetServerInfoRequest(), timeout)
@@ -253,6 +422,70 @@ class AsyncClient:
         )
         response: service_pb2.SolveGameResponse = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_proto(response.solution_set)
+
+    async def solve_stochastic(
+        self,
+        game: Any,
+        transitions: Any = None,
+        *,
+        discount: float = 0.0,
+        horizon: int | None = None,
+        initial_distribution: Sequence[float] | None = None,
+        action_counts: Any = None,
+        concepts: Iterable[str] = ("nash",),
+        method: str = "auto",
+        tolerance: float = 0.0,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        stage_selection: Iterable[str] = (),
+        priors: int = 0,
+        seed: int = 0,
+    ) -> MarkovSolutionSet:
+        """Solve a stochastic game on the server; see :meth:`Client.solve_stochastic`."""
+        request = _stochastic_request(locals())
+        response: service_pb2.SolveGameResponse = await self._call(self._stub.SolveGame, request, timeout)
+        return markov_solution_set_from_proto(response.markov_solution_set)
+
+    async def score_trace(
+        self,
+        game: Any,
+        *,
+        policies: Sequence[Any] | None = None,
+        joint_actions: Any = None,
+        history: Any = None,
+        returns: Any = None,
+        criteria: Sequence[str] = (),
+        metric: str = "",
+        aggregate: str = "",
+        epsilons: Sequence[float] = (),
+        tail_window: int = 0,
+        confidence: float = 0.0,
+        checkpoints: int = 0,
+        max_histories: int = 0,
+        joint_concept: str = "",
+        state_weights: Sequence[float] | None = None,
+        method: str = "",
+        tolerance: float = 0.0,
+        chunk_bytes: int = CHUNK_BYTES,
+        timeout: float | None = None,
+    ) -> TraceScore:
+        """Score a learning trace held in memory; see :meth:`Client.score_trace`."""
+        messages = score_trace_requests(locals())
+
+        async def requests() -> Any:
+            for message in messages:
+                yield message
+
+        try:
+            response = await self._stub.ScoreTrace(
+                requests(), timeout=self.timeout if timeout is None else timeout
+            )
+        except grpc.RpcError as exc:
+            raise map_rpc_error(exc) from exc
+        return trace_score_from_proto(response.score, response_solution(response))
 
     async def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""

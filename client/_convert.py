@@ -12,6 +12,9 @@ from equilibria.client._types import (
     Component,
     CorrelatedEquilibrium,
     Equilibrium,
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
     MethodInfo,
     Selection,
     ServerInfo,
@@ -24,7 +27,14 @@ from equilibria.client._types import (
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2
 
-__all__ = ["game_to_proto", "solve_request", "solution_set_from_proto", "server_info_from_proto"]
+__all__ = [
+    "game_to_proto",
+    "stochastic_game_to_proto",
+    "solve_request",
+    "solution_set_from_proto",
+    "markov_solution_set_from_proto",
+    "server_info_from_proto",
+]
 
 _CONCEPTS = {
     name.removeprefix("SOLUTION_CONCEPT_").lower(): value
@@ -42,6 +52,8 @@ _WELFARE = _enum_by_name(solution_pb2.WelfareFunction, "WELFARE_FUNCTION_")
 _WELFARE_NAMES = {value: name for name, value in _WELFARE.items()}
 _SELECTION = _enum_by_name(solution_pb2.SelectionCriterion, "SELECTION_CRITERION_")
 _SELECTION_NAMES = {value: name for name, value in _SELECTION.items()}
+_STAGE_SELECTION = _enum_by_name(solution_pb2.StageSelection, "STAGE_SELECTION_")
+_STAGE_SELECTION_NAMES = {value: name for name, value in _STAGE_SELECTION.items()}
 
 
 def _enum_values(names: Iterable[str], table: dict[str, int], what: str) -> list[int]:
@@ -83,6 +95,59 @@ def game_to_proto(game: Any) -> game_pb2.NormalFormGame:
     return game_pb2.NormalFormGame(payoffs=encode_tensor(payoffs))
 
 
+def stochastic_game_to_proto(
+    rewards: Any,
+    transitions: Any = None,
+    *,
+    discount: float = 0.0,
+    horizon: int | None = None,
+    initial_distribution: Sequence[float] | None = None,
+    action_counts: Any = None,
+    title: str = "",
+    player_names: Sequence[str] = (),
+) -> game_pb2.StochasticGame:
+    """A StochasticGame message from arrays, or from an object with ``rewards`` and ``transitions``.
+
+    ``transitions`` may be a dense ``(S, a_1, ..., a_n, S)`` array, a sparse matrix of
+    shape ``(S * A, S)`` (anything with ``tocoo()``, e.g. ``scipy.sparse``: sent in
+    coordinate form without densifying), or a triple ``(rows, next_states,
+    probabilities)`` in that row layout. Validation is the server's job.
+    """
+    if hasattr(rewards, "rewards") and hasattr(rewards, "transitions"):
+        game = rewards
+        return stochastic_game_to_proto(
+            game.rewards,
+            game.transitions,
+            discount=game.discount,
+            horizon=game.horizon,
+            initial_distribution=list(np.asarray(game.initial_distribution, dtype=np.float64)),
+            action_counts=game.action_counts,
+            title=str(getattr(game, "title", "") or ""),
+            player_names=tuple(getattr(game, "player_names", ()) or ()),
+        )
+    message = game_pb2.StochasticGame(
+        rewards=encode_tensor(rewards),
+        discount=float(discount),
+        horizon=int(horizon or 0),
+        initial_distribution=[] if initial_distribution is None else [float(p) for p in initial_distribution],
+        title=title,
+        player_names=list(player_names),
+    )
+    if action_counts is not None:
+        message.action_counts.extend(int(k) for k in np.asarray(action_counts).ravel())
+    if hasattr(transitions, "tocoo"):
+        coo = transitions.tocoo()
+        transitions = (coo.row, coo.col, coo.data)
+    if isinstance(transitions, tuple) and len(transitions) == 3:
+        rows, next_states, probabilities = (np.asarray(v).ravel() for v in transitions)
+        message.sparse_transitions.rows.extend(rows.astype(np.uint64).tolist())
+        message.sparse_transitions.next_states.extend(next_states.astype(np.uint32).tolist())
+        message.sparse_transitions.probabilities.extend(probabilities.astype(np.float64).tolist())
+    else:
+        message.transition_tensor.CopyFrom(encode_tensor(transitions))
+    return message
+
+
 def solve_request(
     game: Any,
     *,
@@ -95,10 +160,16 @@ def solve_request(
     welfare: Iterable[str] = (),
     disagreement: Sequence[float] | None = None,
     selection: Iterable[str] = (),
+    stage_selection: Iterable[str] = (),
+    priors: int = 0,
+    seed: int = 0,
 ) -> service_pb2.SolveGameRequest:
-    """Build a SolveGameRequest; unknown concept, welfare or criterion names raise ValueError."""
+    """Build a SolveGameRequest; unknown concept, welfare or criterion names raise ValueError.
+
+    ``game`` is a NormalFormGame or StochasticGame message, or anything
+    :func:`game_to_proto` accepts.
+    """
     request = service_pb2.SolveGameRequest(
-        normal_form_game=game_to_proto(game),
         concepts=_enum_values(concepts, _CONCEPTS, "concept"),
         method=method,
         tolerance=tolerance,
@@ -107,7 +178,16 @@ def solve_request(
         welfare_functions=_enum_values(welfare, _WELFARE, "welfare function"),
         disagreement_point=[] if disagreement is None else [float(v) for v in disagreement],
         selection_criteria=_enum_values(selection, _SELECTION, "selection criterion"),
+        stage_selection=_enum_values(stage_selection, _STAGE_SELECTION, "stage-selection criterion"),
+        homotopy_priors=priors,
+        seed=seed,
     )
+    if isinstance(game, game_pb2.StochasticGame):
+        request.stochastic_game.CopyFrom(game)
+    elif isinstance(game, game_pb2.NormalFormGame):
+        request.normal_form_game.CopyFrom(game)
+    else:
+        request.normal_form_game.CopyFrom(game_to_proto(game))
     if time_budget is not None:
         request.time_budget.FromNanoseconds(int(time_budget * 1e9))
     return request
@@ -159,17 +239,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
         exact=message.exact,
         solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
         pareto_indices=tuple(message.pareto_indices),
-        welfare_optima=tuple(
-            WelfareOptimum(
-                function=_WELFARE_NAMES.get(w.function, ""),
-                value=w.value,
-                equilibrium_indices=tuple(w.equilibrium_indices),
-                method=w.method,
-                certified=w.certified,
-                disagreement=np.array(w.disagreement_point) if w.disagreement_point else None,
-            )
-            for w in message.welfare_optima
-        ),
+        welfare_optima=_welfare_optima(message.welfare_optima),
         correlated_equilibria=tuple(_correlated(c) for c in message.correlated_equilibria),
         welfare_ranges=tuple(
             WelfareRange(
@@ -189,6 +259,70 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
                 reason=sel.reason,
             )
             for sel in message.selections
+        ),
+    )
+
+
+def _welfare_optima(messages: Iterable[solution_pb2.WelfareOptimum]) -> tuple[WelfareOptimum, ...]:
+    return tuple(
+        WelfareOptimum(
+            function=_WELFARE_NAMES.get(w.function, ""),
+            value=w.value,
+            equilibrium_indices=tuple(w.equilibrium_indices),
+            method=w.method,
+            certified=w.certified,
+            disagreement=np.array(w.disagreement_point) if w.disagreement_point else None,
+        )
+        for w in messages
+    )
+
+
+def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> MarkovSolutionSet:
+    """The client's MarkovSolutionSet from the wire message."""
+    zero_sum = None
+    if message.HasField("zero_sum"):
+        zs = message.zero_sum
+        zero_sum = MarkovZeroSum(
+            values=np.array(zs.values, dtype=np.float64),
+            policies=tuple(decode_tensor(p) for p in zs.policies),
+            nash_conv=zs.nash_conv,
+            max_state_gap=zs.max_state_gap,
+            method=zs.method,
+            iterations=zs.iterations,
+            error_bound=zs.error_bound,
+        )
+    return MarkovSolutionSet(
+        game_id=message.game_id,
+        equilibria=tuple(
+            MarkovEquilibrium(
+                policies=tuple(decode_tensor(p) for p in eq.policies),
+                values=decode_tensor(eq.values),
+                payoffs=np.array(eq.payoffs, dtype=np.float64),
+                regrets=np.array(eq.regrets, dtype=np.float64),
+                nash_conv=eq.nash_conv,
+                state_gaps=np.array(eq.state_gaps, dtype=np.float64),
+                found_by=tuple(eq.found_by),
+            )
+            for eq in message.equilibria
+        ),
+        complete=message.complete,
+        method=message.method,
+        method_reason=message.method_reason,
+        warnings=tuple(message.warnings),
+        tolerance=message.tolerance,
+        concepts=tuple(_CONCEPT_NAMES[c] for c in message.concepts if c in _CONCEPT_NAMES),
+        solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
+        pareto_indices=tuple(message.pareto_indices),
+        welfare_optima=_welfare_optima(message.welfare_optima),
+        zero_sum=zero_sum,
+        stage_selections=tuple(
+            Selection(
+                criterion=_STAGE_SELECTION_NAMES.get(sel.criterion, ""),
+                decided=sel.decided,
+                equilibrium_index=sel.equilibrium_index if sel.HasField("equilibrium_index") else None,
+                reason=sel.reason,
+            )
+            for sel in message.stage_selections
         ),
     )
 
@@ -230,6 +364,7 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             max_players=limits.max_players,
             max_time_budget=limits.max_time_budget.ToTimedelta().total_seconds(),
             workers=limits.workers,
+            max_transition_entries=limits.max_transition_entries,
         ),
         methods=tuple(
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)

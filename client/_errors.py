@@ -117,6 +117,8 @@ def map_rpc_error(exc: grpc.RpcError) -> EquilibriaError:
     message: str = exc.details() or code.name  # type: ignore[attr-defined]
     violations = _field_violations(exc.trailing_metadata())  # type: ignore[attr-defined]
     cls = _BY_CODE.get(code, ServerError)
-    if cls is InvalidArgumentError and any(f.startswith("normal_form_game") for f, _ in violations):
+    if cls is InvalidArgumentError and any(
+        f.startswith(("normal_form_game", "stochastic_game")) for f, _ in violations
+    ):
         cls = InvalidGameError
     return cls(message, code.name, violations)

@@ -21,6 +21,9 @@ __all__ = [
     "WelfareRange",
     "ZeroSumSolution",
     "Selection",
+    "MarkovEquilibrium",
+    "MarkovZeroSum",
+    "MarkovSolutionSet",
     "MethodInfo",
     "ServerLimits",
     "ServerInfo",
@@ -259,6 +262,112 @@ class SolutionSet:
         return len(self.equilibria)
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovEquilibrium:
+    """An equilibrium of a stochastic game with its certificate.
+
+    Attributes
+    ----------
+    policies : tuple of ndarray
+        Per player, ``(S, a_i)`` (stationary) or ``(T, S, a_i)`` (per stage).
+    values : ndarray, shape (S, n_players)
+        Each player's value from each state (first stage for a finite horizon).
+    payoffs : ndarray, shape (n_players,)
+        Values from the initial distribution.
+    regrets : ndarray, shape (n_players,)
+        Each player's gain from its best-response MDP, from the initial distribution.
+    nash_conv : float
+        Sum of the regrets.
+    state_gaps : ndarray, shape (S,)
+        Largest best-response gain over players from each state (and stage).
+    found_by : tuple of str
+        The methods and priors that reached it.
+    """
+
+    policies: tuple[FloatArray, ...]
+    values: FloatArray
+    payoffs: FloatArray
+    regrets: FloatArray
+    nash_conv: float
+    state_gaps: FloatArray
+    found_by: tuple[str, ...] = ()
+
+    @property
+    def max_state_gap(self) -> float:
+        """Largest entry of ``state_gaps``."""
+        return float(self.state_gaps.max(initial=0.0))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovZeroSum:
+    """Values and optimal stationary strategies of a zero-sum stochastic game.
+
+    Attributes
+    ----------
+    values : ndarray, shape (S,)
+        The value of each state to player 0.
+    policies : tuple of ndarray
+        Optimal stationary strategies ``(S, a_0)`` and ``(S, a_1)``.
+    nash_conv, max_state_gap : float
+        Their certificate.
+    method : str
+        "shapley" or "hoffman_karp".
+    iterations : int
+    error_bound : float
+        Proven bound on the sup-norm error of ``values``.
+    """
+
+    values: FloatArray
+    policies: tuple[FloatArray, ...]
+    nash_conv: float
+    max_state_gap: float
+    method: str
+    iterations: int
+    error_bound: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MarkovSolutionSet:
+    """Equilibria of a stochastic game and how they were found.
+
+    Attributes
+    ----------
+    game_id : str
+    equilibria : tuple of MarkovEquilibrium
+    complete : bool
+        True only when the set provably holds every equilibrium of the concept.
+    method, method_reason : str
+        The method used and how the set was searched.
+    warnings : tuple of str
+    tolerance : float
+    concepts : tuple of str
+    solve_seconds : float
+    pareto_indices : tuple of int
+    welfare_optima : tuple of WelfareOptimum
+    zero_sum : MarkovZeroSum or None
+    stage_selections : tuple of Selection
+        How each backward-induction criterion decided ("utilitarian", "egalitarian",
+        "nash_product", "payoff_dominance", "risk_dominance").
+    """
+
+    game_id: str
+    equilibria: tuple[MarkovEquilibrium, ...]
+    complete: bool
+    method: str
+    method_reason: str = ""
+    warnings: tuple[str, ...] = ()
+    tolerance: float = 0.0
+    concepts: tuple[str, ...] = ()
+    solve_seconds: float = 0.0
+    pareto_indices: tuple[int, ...] = ()
+    welfare_optima: tuple[WelfareOptimum, ...] = ()
+    zero_sum: MarkovZeroSum | None = None
+    stage_selections: tuple[Selection, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.equilibria)
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodInfo:
     """A solver method the server offers."""
@@ -279,6 +388,7 @@ class ServerLimits:
     max_players: int
     max_time_budget: float
     workers: int
+    max_transition_entries: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

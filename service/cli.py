@@ -75,32 +75,104 @@ def _solution_json(result: Any) -> dict[str, Any]:
     }
 
 
+def _markov_solution_json(result: Any) -> dict[str, Any]:
+    return {
+        "game_id": result.game_id,
+        "method": result.method,
+        "method_reason": result.method_reason,
+        "complete": result.complete,
+        "warnings": list(result.warnings),
+        "concepts": list(result.concepts),
+        "pareto_indices": list(result.pareto_indices),
+        "welfare_optima": [
+            {"function": w.function, "value": w.value, "equilibria": list(w.equilibrium_indices)}
+            for w in result.welfare_optima
+        ],
+        "zero_sum": None
+        if result.zero_sum is None
+        else {
+            "values": result.zero_sum.values.tolist(),
+            "policies": [p.tolist() for p in result.zero_sum.policies],
+            "error_bound": result.zero_sum.error_bound,
+        },
+        "stage_selections": [
+            {
+                "criterion": s.criterion,
+                "decided": s.decided,
+                "equilibrium": s.equilibrium_index,
+                "reason": s.reason,
+            }
+            for s in result.stage_selections
+        ],
+        "equilibria": [
+            {
+                "policies": [p.tolist() for p in eq.policies],
+                "values": eq.values.tolist(),
+                "payoffs": eq.payoffs.tolist(),
+                "nash_conv": eq.nash_conv,
+                "max_state_gap": eq.max_state_gap,
+                "found_by": list(eq.found_by),
+            }
+            for eq in result.equilibria
+        ],
+    }
+
+
+#: Keys of a stochastic game in a JSON file, besides "rewards" and "transitions".
+_STOCHASTIC_KEYS = ("discount", "horizon", "initial_distribution", "action_counts")
+
+
 def _load_game(path: pathlib.Path) -> Any:
+    """A normal-form game (.nfg, or JSON with payoffs / A and B) or a stochastic game's JSON dict."""
     if path.suffix.lower() == ".nfg":
         from equilibria.solver.nfg import read_nfg
 
         return read_nfg(path)
     data = json.loads(path.read_text())
+    if "rewards" in data and "transitions" in data:
+        return data
     if "payoffs" in data:
         return data["payoffs"]
     if "A" in data and "B" in data:
         return (data["A"], data["B"])
-    raise SystemExit(f"equilibria solve: {path} must hold 'payoffs' or both 'A' and 'B'")
+    raise SystemExit(
+        f"equilibria solve: {path} must hold 'payoffs', both 'A' and 'B', or 'rewards' and 'transitions'"
+    )
 
 
 def _solve(args: argparse.Namespace) -> int:
     from equilibria.client import Client, EquilibriaError
 
     game = _load_game(pathlib.Path(args.game))
+    concepts = args.concepts.split(",")
     with Client.connect(args.target, timeout=args.timeout) as client:
         try:
-            result = client.solve(
-                game, concepts=args.concepts.split(","), method=args.method, exact=args.exact
-            )
+            if isinstance(game, dict):
+                transitions = game["transitions"]
+                if isinstance(transitions, dict):  # coordinate form
+                    transitions = (
+                        transitions["rows"],
+                        transitions["next_states"],
+                        transitions["probabilities"],
+                    )
+                document = _markov_solution_json(
+                    client.solve_stochastic(
+                        game["rewards"],
+                        transitions,
+                        **{key: game[key] for key in _STOCHASTIC_KEYS if key in game},
+                        concepts=concepts,
+                        method=args.method,
+                        stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
+                    )
+                )
+            else:
+                document = _solution_json(
+                    client.solve(game, concepts=concepts, method=args.method, exact=args.exact)
+                )
         except EquilibriaError as exc:
             print(f"equilibria solve: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
             return 2
-    json.dump(_solution_json(result), sys.stdout, indent=2)
+    json.dump(document, sys.stdout, indent=2)
     print()
     return 0
 
@@ -111,6 +183,77 @@ DEMO_GAMES = {
     "chicken": ([[6, 2], [7, 0]], [[6, 7], [2, 0]]),
     "degenerate (a continuum)": ([[1, 1], [0, 0]], [[1, 1], [0, 0]]),
 }
+
+
+def _trace_json(score: Any) -> dict[str, Any]:
+    return {
+        "z_seen": score.z_seen,
+        "selected": list(score.selected) if score.selected else None,
+        "selected_by": score.selected_by,
+        "switched": score.switched,
+        "metric": score.metric,
+        "epsilons": list(score.epsilons),
+        "warnings": list(score.warnings),
+        "criteria": {
+            c.name: {
+                "verdict": c.verdict,
+                "epsilon": c.epsilon,
+                "evidence": c.evidence,
+                "final_value": c.final_value,
+                "fitted_rate": c.fitted_rate,
+                "z0": {str(eps): z0 for eps, z0 in c.z0.items()},
+                "confidence_radius": c.confidence_radius,
+                "nearest_solution": list(c.nearest_solution) if c.nearest_solution else None,
+                "switched": c.switched,
+                "checkpoints_z": c.checkpoints_z.tolist(),
+                "values": c.values.tolist(),
+            }
+            for c in score.criteria
+        },
+    }
+
+
+def _score(args: argparse.Namespace) -> int:
+    """``equilibria score TRACE.npz``: arrays policies_0.., joint_actions, history, returns (+ payoffs)."""
+    import numpy as np
+    from equilibria.client import Client, EquilibriaError
+
+    with np.load(args.trace) as data:
+        arrays = {key: data[key] for key in data.files}
+    if args.game:
+        game = _load_game(pathlib.Path(args.game))
+    elif "payoffs" in arrays:
+        game = arrays["payoffs"]
+    else:
+        raise SystemExit("equilibria score: give --game GAME or store 'payoffs' in the .npz")
+    if isinstance(game, dict):  # a stochastic game's JSON
+        from equilibria.solver import StochasticGame
+
+        transitions = game["transitions"]
+        if isinstance(transitions, dict):
+            transitions = (transitions["rows"], transitions["next_states"], transitions["probabilities"])
+        game = StochasticGame(
+            game["rewards"], transitions, **{key: game[key] for key in _STOCHASTIC_KEYS if key in game}
+        )
+    policy_keys = sorted((k for k in arrays if k.startswith("policies_")), key=lambda k: int(k.split("_")[1]))
+    with Client.connect(args.target, timeout=args.timeout) as client:
+        try:
+            score = client.score_trace(
+                game,
+                policies=[arrays[k] for k in policy_keys] or None,
+                joint_actions=arrays.get("joint_actions"),
+                history=arrays.get("history"),
+                returns=arrays.get("returns"),
+                criteria=args.criteria.split(",") if args.criteria else (),
+                metric=args.metric,
+                epsilons=[float(e) for e in args.epsilons.split(",")] if args.epsilons else (),
+            )
+        except EquilibriaError as exc:
+            print(f"equilibria score: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
+            return 2
+    json.dump(_trace_json(score), sys.stdout, indent=2)
+    print()
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -162,13 +305,35 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
 
     solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")
-    solve.add_argument("game", help="a Gambit .nfg file, or JSON with 'payoffs' or 'A' and 'B'")
+    solve.add_argument(
+        "game",
+        help="a Gambit .nfg file; JSON with 'payoffs' or 'A' and 'B'; or a stochastic game as JSON with "
+        "'rewards', 'transitions' (dense, or {rows, next_states, probabilities}) and optionally "
+        "'discount', 'horizon', 'initial_distribution', 'action_counts'",
+    )
     solve.add_argument("--concepts", default="nash", help="comma-separated, e.g. nash,welfare_nash")
     solve.add_argument("--target", default="localhost:50051")
     solve.add_argument("--method", default="auto")
     solve.add_argument("--exact", action="store_true")
+    solve.add_argument(
+        "--stage-selection", default="", help="finite-horizon stochastic games: comma-separated criteria"
+    )
     solve.add_argument("--timeout", type=float, default=60.0)
     solve.set_defaults(run=_solve)
+
+    score = sub.add_parser("score", help="score a learning trace (.npz) against a game's equilibria")
+    score.add_argument(
+        "trace",
+        help="a .npz with policies_0, policies_1, ... (Z, a_i), and/or joint_actions (Z, n) with history (Z,), "
+        "and/or returns (Z, n); optionally the game as payoffs",
+    )
+    score.add_argument("--game", default="", help="the game: .nfg, or JSON as for solve")
+    score.add_argument("--criteria", default="", help="comma-separated (default: all the data supports)")
+    score.add_argument("--metric", default="", help="tv (default), l1, l2, linf, hellinger, js, kl")
+    score.add_argument("--epsilons", default="", help="comma-separated thresholds (default 0.1,0.05,0.01)")
+    score.add_argument("--target", default="localhost:50051")
+    score.add_argument("--timeout", type=float, default=300.0)
+    score.set_defaults(run=_score)
 
     demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")
     demo.set_defaults(run=_demo)

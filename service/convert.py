@@ -21,9 +21,13 @@ from equilibria.solver import (
     Component,
     CorrelatedEquilibrium,
     Equilibrium,
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
     NormalFormGame,
     Selection,
     SolutionSet,
+    StochasticGame,
     WelfareOptimum,
     WelfareRange,
     ZeroSumSolution,
@@ -37,6 +41,9 @@ __all__ = [
     "SolveOptions",
     "normal_form_game_from_proto",
     "normal_form_game_to_proto",
+    "stochastic_game_from_proto",
+    "stochastic_game_to_proto",
+    "markov_solution_set_to_proto",
     "solve_request_from_proto",
     "solution_set_to_proto",
     "CONCEPT_NAMES",
@@ -68,6 +75,15 @@ SELECTION_NAMES = {
     solution_pb2.SELECTION_CRITERION_LOGIT_LIMIT: "logit_limit",
 }
 _SELECTION_VALUES = {name: value for value, name in SELECTION_NAMES.items()}
+#: StageSelection enum value -> solver stage-selection criterion name.
+STAGE_SELECTION_NAMES = {
+    solution_pb2.STAGE_SELECTION_UTILITARIAN: "utilitarian",
+    solution_pb2.STAGE_SELECTION_EGALITARIAN: "egalitarian",
+    solution_pb2.STAGE_SELECTION_NASH_PRODUCT: "nash_product",
+    solution_pb2.STAGE_SELECTION_PAYOFF_DOMINANCE: "payoff_dominance",
+    solution_pb2.STAGE_SELECTION_RISK_DOMINANCE: "risk_dominance",
+}
+_STAGE_SELECTION_VALUES = {name: value for value, name in STAGE_SELECTION_NAMES.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +99,9 @@ class SolveOptions:
     welfare: tuple[str, ...] = ("utilitarian",)
     disagreement: tuple[float, ...] | None = None
     selection: tuple[str, ...] = ()
+    stage_selection: tuple[str, ...] = ("utilitarian",)
+    priors: int = 0  # 0: the solver default
+    seed: int = 0
 
 
 def normal_form_game_from_proto(
@@ -132,19 +151,133 @@ def normal_form_game_to_proto(game: NormalFormGame) -> game_pb2.NormalFormGame:
     )
 
 
+def _entries_limit(entries: int, limit: int, field: str) -> None:
+    if entries > limit:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED, f"{entries:,} entries is over the limit of {limit:,}", field
+        )
+
+
+def _tensor(message: game_pb2.Tensor, max_entries: int, field: str) -> npt.NDArray[np.float64]:
+    try:
+        return decode_tensor(message, max_entries=max_entries)
+    except TensorTooLargeError as exc:
+        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), f"{field}.shape") from exc
+    except TensorError as exc:
+        raise invalid(f"{field}.data", str(exc)) from exc
+
+
+def _stochastic_field(solver_field: str, form: str | None) -> str:
+    """Path inside a StochasticGame message of a solver field (transitions by their form)."""
+    if solver_field == "transitions":
+        return form or "transitions"
+    if solver_field.startswith("transitions."):
+        return f"sparse_transitions.{solver_field.removeprefix('transitions.')}"
+    return solver_field
+
+
+def stochastic_game_from_proto(
+    message: game_pb2.StochasticGame, limits: Limits, field: str = "stochastic_game"
+) -> StochasticGame:
+    """Decode and validate a StochasticGame message.
+
+    Raises
+    ------
+    RequestError
+        ``RESOURCE_EXHAUSTED`` past the size limits, ``INVALID_ARGUMENT`` naming the
+        field (and, for a transition row off the simplex, the state and joint action).
+    """
+    shape = tuple(message.rewards.shape)
+    if not message.HasField("rewards") or len(shape) < 4:
+        raise invalid(
+            f"{field}.rewards", "rewards is required: a tensor of shape (S, n_players, a_1, ..., a_n)"
+        )
+    if shape[1] > limits.max_players:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{shape[1]} players is over the limit of {limits.max_players}",
+            f"{field}.rewards.shape",
+        )
+    rewards = _tensor(message.rewards, limits.max_payoff_entries, f"{field}.rewards")
+    form = message.WhichOneof("transitions")
+    transitions: object
+    if form == "transition_tensor":
+        transitions = _tensor(
+            message.transition_tensor, limits.max_transition_entries, f"{field}.transition_tensor"
+        )
+    elif form == "sparse_transitions":
+        sparse = message.sparse_transitions
+        _entries_limit(
+            len(sparse.probabilities), limits.max_transition_entries, f"{field}.sparse_transitions"
+        )
+        transitions = (
+            np.array(sparse.rows, dtype=np.int64),
+            np.array(sparse.next_states, dtype=np.int64),
+            np.array(sparse.probabilities, dtype=np.float64),
+        )
+    else:
+        raise invalid(
+            f"{field}.transitions", "transitions are required: set transition_tensor or sparse_transitions"
+        )
+    try:
+        return StochasticGame(
+            rewards,
+            transitions,
+            discount=message.discount,
+            horizon=message.horizon or None,
+            initial_distribution=np.array(message.initial_distribution, dtype=np.float64),
+            action_counts=np.array(message.action_counts, dtype=np.int64),
+            title=message.title,
+            player_names=tuple(message.player_names),
+        )
+    except SolverError as exc:
+        error = from_solver_error(exc, field)
+        error.field = f"{field}.{_stochastic_field(exc.field, form)}"
+        raise error from exc
+
+
+def stochastic_game_to_proto(game: StochasticGame) -> game_pb2.StochasticGame:
+    """Encode a StochasticGame (transitions in coordinate form)."""
+    matrix = game.transition_matrix.tocoo()
+    full = bool((game.action_counts == np.asarray(game.num_actions)).all())
+    return game_pb2.StochasticGame(
+        rewards=encode_tensor(game.rewards),
+        action_counts=[] if full else game.action_counts.ravel().tolist(),
+        sparse_transitions=game_pb2.SparseTransitions(
+            rows=matrix.row.tolist(), next_states=matrix.col.tolist(), probabilities=matrix.data.tolist()
+        ),
+        discount=game.discount,
+        horizon=game.horizon or 0,
+        initial_distribution=game.initial_distribution.tolist(),
+        title=game.title,
+        player_names=game.player_names,
+    )
+
+
 def solve_request_from_proto(
     request: service_pb2.SolveGameRequest, limits: Limits
-) -> tuple[NormalFormGame, SolveOptions]:
+) -> tuple[NormalFormGame | StochasticGame, SolveOptions]:
     """Decode a SolveGameRequest into a game and validated options."""
     which = request.WhichOneof("game")
-    if which is None:
-        raise invalid("game", "a game is required: set normal_form_game")
-    game = normal_form_game_from_proto(request.normal_form_game, limits)
+    game: NormalFormGame | StochasticGame
+    if which == "normal_form_game":
+        game = normal_form_game_from_proto(request.normal_form_game, limits)
+    elif which == "stochastic_game":
+        game = stochastic_game_from_proto(request.stochastic_game, limits)
+    else:
+        raise invalid("game", "a game is required: set normal_form_game or stochastic_game")
     concepts = _enum_names(request.concepts, CONCEPT_NAMES, "concepts", "solution concept")
     welfare = _enum_names(request.welfare_functions, WELFARE_NAMES, "welfare_functions", "welfare function")
     selection = _enum_names(
         request.selection_criteria, SELECTION_NAMES, "selection_criteria", "selection criterion"
     )
+    stage_selection = _enum_names(
+        request.stage_selection, STAGE_SELECTION_NAMES, "stage_selection", "stage-selection criterion"
+    )
+    if request.homotopy_priors > 1000:
+        raise invalid(
+            "homotopy_priors", f"homotopy_priors must be at most 1000, got {request.homotopy_priors}"
+        )
     tol = request.tolerance or limits.default_tolerance
     if not (0.0 < tol <= 1e-3):
         raise invalid("tolerance", f"tolerance must be in (0, 1e-3], got {request.tolerance!r}")
@@ -163,6 +296,9 @@ def solve_request_from_proto(
         welfare=welfare or ("utilitarian",),
         disagreement=tuple(request.disagreement_point) or None,
         selection=selection,
+        stage_selection=stage_selection or ("utilitarian",),
+        priors=request.homotopy_priors,
+        seed=request.seed,
     )
     return game, options
 
@@ -221,9 +357,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         method=result.method,
         method_reason=result.method_reason,
         warnings=result.warnings,
-        solve_duration=duration_pb2.Duration(
-            seconds=int(result.elapsed_seconds), nanos=int((result.elapsed_seconds % 1) * 1e9)
-        ),
+        solve_duration=_duration(result.elapsed_seconds),
         tolerance=result.tolerance,
         concepts=[_CONCEPT_VALUES[c] for c in result.concepts],
         exact=result.exact,
@@ -296,3 +430,64 @@ def selection_to_proto(selection: Selection) -> solution_pb2.Selection:
     if selection.equilibrium_index is not None:
         message.equilibrium_index = selection.equilibrium_index
     return message
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    return duration_pb2.Duration(seconds=int(seconds), nanos=int((seconds % 1) * 1e9))
+
+
+def markov_equilibrium_to_proto(eq: MarkovEquilibrium) -> solution_pb2.MarkovEquilibrium:
+    """Encode one stochastic-game equilibrium with its certificate."""
+    return solution_pb2.MarkovEquilibrium(
+        policies=[encode_tensor(p) for p in eq.policies],
+        values=encode_tensor(eq.values),
+        payoffs=eq.payoffs.tolist(),
+        regrets=eq.regrets.tolist(),
+        nash_conv=eq.nash_conv,
+        state_gaps=eq.state_gaps.tolist(),
+        found_by=eq.found_by,
+    )
+
+
+def markov_zero_sum_to_proto(solution: MarkovZeroSum) -> solution_pb2.MarkovZeroSum:
+    """Encode the values and optimal strategies of a zero-sum stochastic game."""
+    return solution_pb2.MarkovZeroSum(
+        values=solution.values.tolist(),
+        policies=[encode_tensor(p) for p in solution.policies],
+        nash_conv=solution.nash_conv,
+        max_state_gap=solution.max_state_gap,
+        method=solution.method,
+        iterations=solution.iterations,
+        error_bound=solution.error_bound,
+    )
+
+
+def stage_selection_to_proto(selection: Selection) -> solution_pb2.StageSelectionReport:
+    """Encode how one stage-selection criterion decided."""
+    message = solution_pb2.StageSelectionReport(
+        criterion=_STAGE_SELECTION_VALUES[selection.criterion],
+        decided=selection.decided,
+        reason=selection.reason,
+    )
+    if selection.equilibrium_index is not None:
+        message.equilibrium_index = selection.equilibrium_index
+    return message
+
+
+def markov_solution_set_to_proto(result: MarkovSolutionSet) -> solution_pb2.MarkovSolutionSet:
+    """Encode a stochastic-game solution set."""
+    return solution_pb2.MarkovSolutionSet(
+        game_id=result.game_id,
+        equilibria=[markov_equilibrium_to_proto(eq) for eq in result.equilibria],
+        complete=result.complete,
+        method=result.method,
+        method_reason=result.method_reason,
+        warnings=result.warnings,
+        solve_duration=_duration(result.elapsed_seconds),
+        tolerance=result.tolerance,
+        concepts=[_CONCEPT_VALUES[c] for c in result.concepts],
+        pareto_indices=result.pareto_indices,
+        welfare_optima=[welfare_optimum_to_proto(w) for w in result.welfare_optima],
+        zero_sum=markov_zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
+        stage_selections=[stage_selection_to_proto(sel) for sel in result.selections],
+    )

@@ -18,9 +18,25 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 __all__ = ["RequestError", "from_solver_error", "status_details"]
 
 #: Solver fields that live inside the game message of a request.
-_GAME_FIELDS = ("payoffs", "player_names", "action_names", "strategies", "title")
+_GAME_FIELDS = (
+    "payoffs",
+    "player_names",
+    "action_names",
+    "strategies",
+    "title",
+    "rewards",
+    "transitions",
+    "discount",
+    "horizon",
+    "initial_distribution",
+    "action_counts",
+)
 #: Solver option names that differ from their request field.
-_OPTION_FIELDS = {"welfare": "welfare_functions", "selection": "selection_criteria"}
+_OPTION_FIELDS = {
+    "welfare": "welfare_functions",
+    "selection": "selection_criteria",
+    "priors": "homotopy_priors",
+}
 
 
 @dataclasses.dataclass

@@ -18,6 +18,9 @@ class Limits:
         Largest request or response message (gRPC send/receive caps).
     max_payoff_entries : int
         Largest payoff tensor (number of float64 entries).
+    max_transition_entries : int
+        Largest transition law of a stochastic game: entries of a dense tensor, or
+        entries of the coordinate form.
     max_players : int
         Largest number of players.
     max_time_budget : float
@@ -31,13 +34,20 @@ class Limits:
         Tolerance used when a request leaves it at 0.
     grace_seconds : float
         How long in-flight calls may finish after SIGTERM.
+    max_trace_chunk_bytes : int
+        Largest message of a trace stream (a chunk: 1 MiB).
+    recent_games : int
+        Solution sets kept for trace headers that name a game by id.
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
     max_payoff_entries: int = 4_000_000
+    max_transition_entries: int = 16_000_000
     max_players: int = 16
     max_time_budget: float = 300.0
     workers: int = dataclasses.field(default_factory=lambda: max(1, os.cpu_count() or 1))
     max_queue: int = 256
     default_tolerance: float = 1e-9
     grace_seconds: float = 10.0
+    max_trace_chunk_bytes: int = 1 << 20
+    recent_games: int = 64

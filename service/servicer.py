@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import importlib.metadata
 import logging
-from typing import NoReturn
+from collections.abc import AsyncIterator
+from typing import Any, NoReturn
 
 import grpc
-from equilibria.service import convert, worker
-from equilibria.service.errors import RequestError, from_solver_error, status_details
+from equilibria.service import convert, trace_convert, worker
+from equilibria.service.errors import RequestError, from_solver_error, invalid, status_details
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
-from equilibria.solver import METHODS, SOLVER_VERSION
-from equilibria.solver.errors import SolverError
+from equilibria.solver import METHODS, SOLVER_VERSION, STOCHASTIC_METHODS, MarkovSolutionSet
+from equilibria.solver.errors import InvalidOptionError, SolverError
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
+from equilibria.v1 import trace_pb2
 from google.protobuf import duration_pb2
 
 __all__ = ["EquilibriaServicer", "package_version"]
@@ -46,6 +50,16 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     def __init__(self, pool: SolvePool, limits: Limits) -> None:
         self._pool = pool
         self._limits = limits
+        # game id -> (game, its Nash solution set): what trace headers may refer to by id.
+        self._recent: collections.OrderedDict[str, tuple[Any, Any]] = collections.OrderedDict()
+
+    def _remember(self, game: Any, result: Any) -> None:
+        if "nash" not in result.concepts:
+            return
+        self._recent[game.id] = (game, result)
+        self._recent.move_to_end(game.id)
+        while len(self._recent) > self._limits.recent_games:
+            self._recent.popitem(last=False)
 
     def _budget(self, requested: float | None, context: grpc.aio.ServicerContext) -> float:
         budget = self._limits.max_time_budget
@@ -63,12 +77,17 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         try:
             game, options = convert.solve_request_from_proto(request, self._limits)
             budget = self._budget(options.time_budget, context)
-            result = await self._pool.run(worker.solve_game, game, options, timeout=budget)
+            result = await self._pool.run(worker.solve_game, game, options, budget, timeout=budget)
+            self._remember(game, result)
+            if isinstance(result, MarkovSolutionSet):
+                return service_pb2.SolveGameResponse(
+                    markov_solution_set=convert.markov_solution_set_to_proto(result)
+                )
             return service_pb2.SolveGameResponse(solution_set=convert.solution_set_to_proto(result))
         except RequestError as exc:
             error = exc
         except SolverError as exc:
-            error = from_solver_error(exc, "normal_form_game")
+            error = from_solver_error(exc, request.WhichOneof("game") or "normal_form_game")
         except MemoryError:
             error = RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "the solve ran out of memory")
         except Exception:
@@ -76,6 +95,140 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             error = RequestError(grpc.StatusCode.INTERNAL, "internal error while solving; see server log")
         log.info("SolveGame -> %s: %s", error.code.name, error.message)
         await abort(context, error)
+
+    async def _trace_target(self, message: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
+        """The game, its solution set and the options of a trace stream's first message."""
+        if message is None or message.WhichOneof("part") != "header":
+            raise invalid("header", "the first message of a trace stream must be its header")
+        header = message.header
+        which = header.WhichOneof("game")
+        options = trace_convert.score_options_from_proto(header.options)
+        if which == "game_id":
+            if header.game_id not in self._recent:
+                raise RequestError(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"no recent solve of game {header.game_id!r} on this server; send the game instead",
+                    "header.game_id",
+                )
+            game, result = self._recent[header.game_id]
+            return game, result, options
+        if which == "normal_form_game":
+            game = convert.normal_form_game_from_proto(
+                header.normal_form_game, self._limits, "header.normal_form_game"
+            )
+        elif which == "stochastic_game":
+            game = convert.stochastic_game_from_proto(
+                header.stochastic_game, self._limits, "header.stochastic_game"
+            )
+        else:
+            raise invalid(
+                "header.game", "the header needs a game: normal_form_game, stochastic_game or game_id"
+            )
+        tol = header.tolerance or self._limits.default_tolerance
+        if not (0.0 < tol <= 1e-3):
+            raise invalid("header.tolerance", f"tolerance must be in (0, 1e-3], got {header.tolerance!r}")
+        if game.id in self._recent and not header.method:
+            _, result = self._recent[game.id]
+            return game, result, options
+        solve_options = convert.SolveOptions(
+            concepts=("nash",),
+            method=header.method or "auto",
+            tol=tol,
+            exact=False,
+            max_equilibria=0,
+            time_budget=None,
+        )
+        budget = self._budget(None, context)
+        result = await self._pool.run(worker.solve_game, game, solve_options, budget, timeout=budget)
+        self._remember(game, result)
+        return game, result, options
+
+    def _solution_fields(self, result: Any) -> dict[str, Any]:
+        if isinstance(result, MarkovSolutionSet):
+            return {"markov_solution_set": convert.markov_solution_set_to_proto(result)}
+        return {"solution_set": convert.solution_set_to_proto(result)}
+
+    async def _scored_chunks(
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[tuple[Any, Any, int]]:
+        """Consume a trace stream: yields (scorer, solution set, chunk index) after the header and each chunk."""
+        from equilibria.solver.trace_scoring import TraceScorer
+
+        first = await anext(aiter(requests), None)
+        game, result, options = await self._trace_target(first, context)
+        try:
+            scorer = TraceScorer(game, result, options)
+        except SolverError as exc:
+            error = from_solver_error(exc, "header")
+            error.field = (
+                f"header.options.{exc.field}"
+                if isinstance(exc, InvalidOptionError)
+                else f"header.{exc.field}"
+            )
+            raise error from exc
+        yield scorer, result, -1
+        index = 0
+        async for message in requests:
+            if message.WhichOneof("part") != "chunk":
+                raise invalid(f"chunk[{index}]", "every message after the header must be a chunk")
+            size = message.ByteSize()
+            if size > self._limits.max_trace_chunk_bytes:
+                raise RequestError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"chunk {index} has {size:,} bytes, over the limit of {self._limits.max_trace_chunk_bytes:,}",
+                    f"chunk[{index}]",
+                )
+            chunk = trace_convert.trace_chunk_from_proto(
+                message.chunk, index, self._limits.max_payoff_entries
+            )
+            try:
+                # Bounded work per call (a chunk of at most 1 MiB): a thread keeps the loop free.
+                await asyncio.to_thread(scorer.update, chunk)
+            except SolverError as exc:
+                raise trace_convert.chunk_error(exc, index) from exc
+            yield scorer, result, index
+            index += 1
+
+    async def _fail(self, exc: Exception, context: grpc.aio.ServicerContext, method: str) -> NoReturn:
+        if isinstance(exc, RequestError):
+            error = exc
+        elif isinstance(exc, SolverError):
+            error = from_solver_error(exc, "header")
+        else:
+            log.exception("%s failed", method)
+            error = RequestError(grpc.StatusCode.INTERNAL, "internal error while scoring; see server log")
+        log.info("%s -> %s: %s", method, error.code.name, error.message)
+        await abort(context, error)
+
+    async def ScoreTrace(
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> trace_pb2.ScoreTraceResponse:
+        try:
+            state = None
+            async for state in self._scored_chunks(request_iterator, context):  # noqa: B007 - the last one counts
+                pass
+            if state is None:  # pragma: no cover - _scored_chunks yields after the header or raises
+                raise invalid("header", "empty trace stream")
+            scorer, result, _ = state
+            score = await asyncio.to_thread(scorer.result)
+            return trace_pb2.ScoreTraceResponse(
+                score=trace_convert.trace_score_to_proto(score), **self._solution_fields(result)
+            )
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            await self._fail(exc, context, "ScoreTrace")
+
+    async def MonitorTrace(
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[trace_pb2.MonitorTraceResponse]:
+        try:
+            async for scorer, result, index in self._scored_chunks(request_iterator, context):
+                if index < 0:
+                    continue
+                score = await asyncio.to_thread(scorer.result)
+                extra = self._solution_fields(result) if index == 0 else {}
+                yield trace_pb2.MonitorTraceResponse(score=trace_convert.trace_score_to_proto(score), **extra)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            await self._fail(exc, context, "MonitorTrace")
 
     async def GetServerInfo(
         self, request: service_pb2.GetServerInfoRequest, context: grpc.aio.ServicerContext
@@ -92,6 +245,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 max_players=limits.max_players,
                 max_time_budget=budget,
                 workers=self._pool.workers,
+                max_transition_entries=limits.max_transition_entries,
             ),
             methods=[
                 service_pb2.MethodInfo(
@@ -102,5 +256,15 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                     max_players=spec.max_players,
                 )
                 for spec in METHODS.values()
+            ]
+            + [
+                service_pb2.MethodInfo(
+                    name=name,
+                    description=description,
+                    complete=False,
+                    min_players=2,
+                    max_players=limits.max_players,
+                )
+                for name, description in STOCHASTIC_METHODS.items()
             ],
         )

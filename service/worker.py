@@ -7,13 +7,41 @@ results are plain domain objects (pickled across the process boundary).
 from __future__ import annotations
 
 from equilibria.service.convert import SolveOptions
-from equilibria.solver import NormalFormGame, SolutionSet, solve
+from equilibria.solver import (
+    MarkovSolutionSet,
+    NormalFormGame,
+    SolutionSet,
+    StochasticGame,
+    solve,
+    solve_stochastic,
+)
 
 __all__ = ["solve_game", "warm_up"]
 
 
-def solve_game(game: NormalFormGame, options: SolveOptions) -> SolutionSet:
-    """Solve one game with the request's options."""
+#: Share of the time budget an anytime solver (the homotopy) may use before it stops
+#: starting new paths, so its partial answer is returned before the pool kills it.
+ANYTIME_SHARE = 0.8
+
+
+def solve_game(
+    game: NormalFormGame | StochasticGame, options: SolveOptions, budget: float | None = None
+) -> SolutionSet | MarkovSolutionSet:
+    """Solve one game with the request's options (``budget``: seconds before the pool kills the solve)."""
+    if isinstance(game, StochasticGame):
+        return solve_stochastic(
+            game,
+            options.concepts,
+            method=options.method,
+            tol=options.tol,
+            max_equilibria=options.max_equilibria,
+            welfare=options.welfare,
+            disagreement=options.disagreement,
+            stage_selection=options.stage_selection,
+            priors=options.priors,
+            seed=options.seed,
+            time_limit=None if budget is None else ANYTIME_SHARE * budget,
+        )
     return solve(
         game,
         options.concepts,

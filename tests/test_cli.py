@@ -72,3 +72,28 @@ def test_bad_game_file_exits_with_the_field(server: ServerProcess, tmp_path: pat
     assert (
         out.returncode == 2 and "INVALID_ARGUMENT" in out.stderr and "normal_form_game.payoffs" in out.stderr
     )
+
+
+def test_solve_a_stochastic_game_json_file(server: ServerProcess, tmp_path: pathlib.Path) -> None:
+    # The stag hunt played twice (undiscounted), transitions in coordinate form.
+    stag = [[[4, 0], [3, 3]], [[4, 3], [0, 3]]]
+    path = tmp_path / "stag.json"
+    path.write_text(
+        json.dumps(
+            {
+                "rewards": [stag],
+                "transitions": {
+                    "rows": [0, 1, 2, 3],
+                    "next_states": [0, 0, 0, 0],
+                    "probabilities": [1, 1, 1, 1],
+                },
+                "discount": 1.0,
+                "horizon": 2,
+            }
+        )
+    )
+    result = _solve(server, path, "--stage-selection", "utilitarian,risk_dominance")
+    assert result["method"] == "backward_induction"
+    assert sorted(eq["payoffs"] for eq in result["equilibria"]) == [[6.0, 6.0], [8.0, 8.0]]
+    assert {s["criterion"] for s in result["stage_selections"]} == {"utilitarian", "risk_dominance"}
+    assert all(eq["max_state_gap"] <= 1e-9 for eq in result["equilibria"])

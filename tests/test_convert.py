@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
-from equilibria.client._convert import solution_set_from_proto
+from equilibria.client._convert import markov_solution_set_from_proto, solution_set_from_proto
+from equilibria.client._convert import stochastic_game_to_proto as client_stochastic_game_to_proto
 from equilibria.service.convert import (
+    markov_solution_set_to_proto,
     normal_form_game_from_proto,
     normal_form_game_to_proto,
     solution_set_to_proto,
+    stochastic_game_from_proto,
+    stochastic_game_to_proto,
 )
 from equilibria.service.limits import Limits
-from equilibria.solver import NormalFormGame, solve
+from equilibria.solver import (
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
+    NormalFormGame,
+    Selection,
+    StochasticGame,
+    WelfareOptimum,
+    solve,
+)
 
 
 def test_normal_form_game_round_trip_keeps_payoffs_and_names() -> None:
@@ -43,3 +58,103 @@ def test_solution_set_round_trip_through_the_wire() -> None:
         assert mine_c.equilibrium_indices == theirs_c.equilibrium_indices
         for v_mine, v_theirs in zip(mine_c.vertices, theirs_c.vertices, strict=True):
             np.testing.assert_array_equal(v_mine, v_theirs)
+
+
+# -- stochastic games ----------------------------------------------------------------------------
+
+
+def _stochastic_game() -> StochasticGame:
+    rng = np.random.default_rng(4)
+    dense = rng.random((3, 2, 3, 3))
+    dense[:, :, :, 1] = 0.0  # sparse: state 1 is never reached
+    dense /= dense.sum(axis=-1, keepdims=True)
+    return StochasticGame(
+        rng.standard_normal((3, 2, 2, 3)),
+        dense,
+        discount=0.9,
+        initial_distribution=[0.25, 0.25, 0.5],
+        action_counts=[[2, 3], [1, 3], [2, 2]],
+        title="ragged",
+        player_names=("a", "b"),
+    )
+
+
+def test_stochastic_game_round_trips_in_every_client_form() -> None:
+    game = _stochastic_game()
+    assert stochastic_game_from_proto(stochastic_game_to_proto(game), Limits()).id == game.id
+    dense = game.transition_matrix.toarray().reshape(3, 2, 3, 3)
+    coo = game.transition_matrix.tocoo()
+    forms = [game, dense, game.transition_matrix, (coo.row, coo.col, coo.data)]
+    for form in forms:
+        if form is game:
+            message = client_stochastic_game_to_proto(game)
+        else:
+            message = client_stochastic_game_to_proto(
+                game.rewards,
+                form,
+                discount=0.9,
+                initial_distribution=[0.25, 0.25, 0.5],
+                action_counts=game.action_counts,
+                title="ragged",
+                player_names=("a", "b"),
+            )
+        back = stochastic_game_from_proto(message, Limits())
+        assert back.id == game.id and back.title == "ragged" and back.player_names == ("a", "b")
+    horizon = StochasticGame(game.rewards, dense, discount=1.0, horizon=5, action_counts=game.action_counts)
+    assert stochastic_game_from_proto(client_stochastic_game_to_proto(horizon), Limits()).horizon == 5
+
+
+def _assert_same(domain: object, client: object, path: str = "") -> None:
+    """Field-by-field equality of a solver result and its client mirror (renamed fields mapped)."""
+    renamed = {"elapsed_seconds": "solve_seconds", "selections": "stage_selections"}
+    if dataclasses.is_dataclass(domain):
+        for field in dataclasses.fields(domain):
+            mirror = renamed.get(field.name, field.name) if not hasattr(client, field.name) else field.name
+            _assert_same(getattr(domain, field.name), getattr(client, mirror), f"{path}.{field.name}")
+    elif isinstance(domain, tuple) and domain and not isinstance(domain[0], int | str):
+        assert len(domain) == len(client), path  # type: ignore[arg-type]
+        for k, (a, b) in enumerate(zip(domain, client, strict=True)):  # type: ignore[call-overload]
+            _assert_same(a, b, f"{path}[{k}]")
+    elif isinstance(domain, np.ndarray):
+        np.testing.assert_array_equal(domain, np.asarray(client), err_msg=path)
+    elif isinstance(domain, float):
+        assert abs(domain - client) <= 1e-9, path  # type: ignore[operator]
+    else:
+        assert domain == client, path
+
+
+def test_markov_solution_set_round_trips_every_field() -> None:
+    rng = np.random.default_rng(0)
+    policies = (rng.random((3, 2)), rng.random((3, 3)))
+    eq = MarkovEquilibrium(
+        policies=policies,
+        values=rng.random((3, 2)),
+        payoffs=rng.random(2),
+        regrets=rng.random(2),
+        nash_conv=0.25,
+        state_gaps=rng.random(3),
+        found_by=("homotopy:qre", "tracing:prior=1"),
+    )
+    staged = dataclasses.replace(eq, policies=(rng.random((4, 3, 2)), rng.random((4, 3, 3))), found_by=())
+    result = MarkovSolutionSet(
+        game_id="abc",
+        equilibria=(eq, staged),
+        complete=False,
+        method="backward_induction",
+        method_reason="why",
+        warnings=("w1", "w2"),
+        tolerance=1e-9,
+        concepts=("nash", "pareto_nash", "welfare_nash", "zero_sum_value"),
+        elapsed_seconds=1.5,
+        pareto_indices=(1,),
+        welfare_optima=(
+            WelfareOptimum("utilitarian", 3.0, (0, 1), "enumeration", True, None),
+            WelfareOptimum("nash_product", 2.0, (1,), "enumeration", False, np.array([0.5, -1.0])),
+        ),
+        zero_sum=MarkovZeroSum(rng.random(3), policies, 1e-12, 2e-12, "shapley", 17, 1e-9),
+        selections=(
+            Selection("payoff_dominance", False, 1, "fell back to utilitarian in state 2 at stage 0"),
+            Selection("risk_dominance", True, None, "decided everywhere"),
+        ),
+    )
+    _assert_same(result, markov_solution_set_from_proto(markov_solution_set_to_proto(result)))

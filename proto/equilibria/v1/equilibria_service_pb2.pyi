@@ -28,6 +28,7 @@ class SolveGameRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     NORMAL_FORM_GAME_FIELD_NUMBER: _builtins.int
+    STOCHASTIC_GAME_FIELD_NUMBER: _builtins.int
     CONCEPTS_FIELD_NUMBER: _builtins.int
     METHOD_FIELD_NUMBER: _builtins.int
     TOLERANCE_FIELD_NUMBER: _builtins.int
@@ -37,6 +38,9 @@ class SolveGameRequest(_message.Message):
     WELFARE_FUNCTIONS_FIELD_NUMBER: _builtins.int
     DISAGREEMENT_POINT_FIELD_NUMBER: _builtins.int
     SELECTION_CRITERIA_FIELD_NUMBER: _builtins.int
+    STAGE_SELECTION_FIELD_NUMBER: _builtins.int
+    HOMOTOPY_PRIORS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     """Solver method by name (see GetServerInfo); empty or "auto" lets the
     server choose by game class and size.
@@ -49,9 +53,19 @@ class SolveGameRequest(_message.Message):
     """Stop after this many equilibria (0: no limit). A truncated set is
     marked incomplete.
     """
+    homotopy_priors: _builtins.int
+    """General-sum stochastic games: number of random priors the tracing
+    homotopy starts from (besides the logit path); 0 means the server default.
+    """
+    seed: _builtins.int
+    """Seed of the random priors (results are reproducible for a given seed)."""
     @_builtins.property
     def normal_form_game(self) -> _game_pb2.NormalFormGame:
         """A game in normal form."""
+
+    @_builtins.property
+    def stochastic_game(self) -> _game_pb2.StochasticGame:
+        """A stochastic (Markov) game."""
 
     @_builtins.property
     def concepts(self) -> _containers.RepeatedScalarFieldContainer[_solution_pb2.SolutionConcept.ValueType]:
@@ -79,10 +93,18 @@ class SolveGameRequest(_message.Message):
     def selection_criteria(self) -> _containers.RepeatedScalarFieldContainer[_solution_pb2.SelectionCriterion.ValueType]:
         """Criteria for SOLUTION_CONCEPT_SELECTION; empty means all of them."""
 
+    @_builtins.property
+    def stage_selection(self) -> _containers.RepeatedScalarFieldContainer[_solution_pb2.StageSelection.ValueType]:
+        """Finite-horizon stochastic games: how backward induction picks one
+        equilibrium of each stage game; one equilibrium is returned per entry.
+        Empty means [STAGE_SELECTION_UTILITARIAN].
+        """
+
     def __init__(
         self,
         *,
         normal_form_game: _game_pb2.NormalFormGame | None = ...,
+        stochastic_game: _game_pb2.StochasticGame | None = ...,
         concepts: _abc.Iterable[_solution_pb2.SolutionConcept.ValueType] | None = ...,
         method: _builtins.str = ...,
         tolerance: _builtins.float = ...,
@@ -92,12 +114,15 @@ class SolveGameRequest(_message.Message):
         welfare_functions: _abc.Iterable[_solution_pb2.WelfareFunction.ValueType] | None = ...,
         disagreement_point: _abc.Iterable[_builtins.float] | None = ...,
         selection_criteria: _abc.Iterable[_solution_pb2.SelectionCriterion.ValueType] | None = ...,
+        stage_selection: _abc.Iterable[_solution_pb2.StageSelection.ValueType] | None = ...,
+        homotopy_priors: _builtins.int = ...,
+        seed: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["game", b"game", "normal_form_game", b"normal_form_game", "time_budget", b"time_budget"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["game", b"game", "normal_form_game", b"normal_form_game", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["concepts", b"concepts", "disagreement_point", b"disagreement_point", "exact", b"exact", "game", b"game", "max_equilibria", b"max_equilibria", "method", b"method", "normal_form_game", b"normal_form_game", "selection_criteria", b"selection_criteria", "time_budget", b"time_budget", "tolerance", b"tolerance", "welfare_functions", b"welfare_functions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concepts", b"concepts", "disagreement_point", b"disagreement_point", "exact", b"exact", "game", b"game", "homotopy_priors", b"homotopy_priors", "max_equilibria", b"max_equilibria", "method", b"method", "normal_form_game", b"normal_form_game", "seed", b"seed", "selection_criteria", b"selection_criteria", "stage_selection", b"stage_selection", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget", "tolerance", b"tolerance", "welfare_functions", b"welfare_functions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_game: _TypeAlias = _typing.Literal["normal_form_game"]  # noqa: Y015
+    _WhichOneofReturnType_game: _TypeAlias = _typing.Literal["normal_form_game", "stochastic_game"]  # noqa: Y015
     _WhichOneofArgType_game: _TypeAlias = _typing.Literal["game", b"game"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_game) -> _WhichOneofReturnType_game | None: ...
 
@@ -110,20 +135,28 @@ class SolveGameResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SOLUTION_SET_FIELD_NUMBER: _builtins.int
+    MARKOV_SOLUTION_SET_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def solution_set(self) -> _solution_pb2.SolutionSet:
-        """The solution set."""
+        """The solution set of a normal-form game."""
+
+    @_builtins.property
+    def markov_solution_set(self) -> _solution_pb2.MarkovSolutionSet:
+        """The solution set of a stochastic game."""
 
     def __init__(
         self,
         *,
         solution_set: _solution_pb2.SolutionSet | None = ...,
+        markov_solution_set: _solution_pb2.MarkovSolutionSet | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["solution_set", b"solution_set"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["markov_solution_set", b"markov_solution_set", "result", b"result", "solution_set", b"solution_set"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["solution_set", b"solution_set"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["markov_solution_set", b"markov_solution_set", "result", b"result", "solution_set", b"solution_set"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_result: _TypeAlias = _typing.Literal["solution_set", "markov_solution_set"]  # noqa: Y015
+    _WhichOneofArgType_result: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_result) -> _WhichOneofReturnType_result | None: ...
 
 Global___SolveGameResponse: _TypeAlias = SolveGameResponse  # noqa: Y015
 
@@ -193,6 +226,7 @@ class ServerLimits(_message.Message):
     MAX_PLAYERS_FIELD_NUMBER: _builtins.int
     MAX_TIME_BUDGET_FIELD_NUMBER: _builtins.int
     WORKERS_FIELD_NUMBER: _builtins.int
+    MAX_TRANSITION_ENTRIES_FIELD_NUMBER: _builtins.int
     max_message_bytes: _builtins.int
     """Largest accepted request or response message, in bytes."""
     max_payoff_entries: _builtins.int
@@ -201,6 +235,10 @@ class ServerLimits(_message.Message):
     """Largest number of players."""
     workers: _builtins.int
     """Number of worker processes solving concurrently."""
+    max_transition_entries: _builtins.int
+    """Largest accepted stochastic-game transition law (dense entries or
+    coordinate-form entries).
+    """
     @_builtins.property
     def max_time_budget(self) -> _duration_pb2.Duration:
         """Longest time budget of one solve."""
@@ -213,10 +251,11 @@ class ServerLimits(_message.Message):
         max_players: _builtins.int = ...,
         max_time_budget: _duration_pb2.Duration | None = ...,
         workers: _builtins.int = ...,
+        max_transition_entries: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["max_time_budget", b"max_time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_transition_entries", b"max_transition_entries", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from equilibria.v1 import equilibria_service_pb2 as equilibria_dot_v1_dot_equilibria__service__pb2
+from equilibria.v1 import trace_pb2 as equilibria_dot_v1_dot_trace__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -40,6 +41,16 @@ class EquilibriaServiceStub:
                 request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.SerializeToString,
                 response_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.FromString,
                 _registered_method=True)
+        self.ScoreTrace = channel.stream_unary(
+                '/equilibria.v1.EquilibriaService/ScoreTrace',
+                request_serializer=equilibria_dot_v1_dot_trace__pb2.ScoreTraceRequest.SerializeToString,
+                response_deserializer=equilibria_dot_v1_dot_trace__pb2.ScoreTraceResponse.FromString,
+                _registered_method=True)
+        self.MonitorTrace = channel.stream_stream(
+                '/equilibria.v1.EquilibriaService/MonitorTrace',
+                request_serializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.SerializeToString,
+                response_deserializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.FromString,
+                _registered_method=True)
         self.GetServerInfo = channel.unary_unary(
                 '/equilibria.v1.EquilibriaService/GetServerInfo',
                 request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.GetServerInfoRequest.SerializeToString,
@@ -53,6 +64,21 @@ class EquilibriaServiceServicer:
 
     def SolveGame(self, request, context):
         """Solves one game for the requested solution concepts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScoreTrace(self, request_iterator, context):
+        """Scores a learning trace against the game's solution set: a stream of a
+        header then chunks, one score at the end.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MonitorTrace(self, request_iterator, context):
+        """Like ScoreTrace, answering a running score after every chunk.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,6 +98,16 @@ def add_EquilibriaServiceServicer_to_server(servicer, server):
                     servicer.SolveGame,
                     request_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.FromString,
                     response_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.SerializeToString,
+            ),
+            'ScoreTrace': grpc.stream_unary_rpc_method_handler(
+                    servicer.ScoreTrace,
+                    request_deserializer=equilibria_dot_v1_dot_trace__pb2.ScoreTraceRequest.FromString,
+                    response_serializer=equilibria_dot_v1_dot_trace__pb2.ScoreTraceResponse.SerializeToString,
+            ),
+            'MonitorTrace': grpc.stream_stream_rpc_method_handler(
+                    servicer.MonitorTrace,
+                    request_deserializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.FromString,
+                    response_serializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.SerializeToString,
             ),
             'GetServerInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerInfo,
@@ -107,6 +143,60 @@ class EquilibriaService:
             '/equilibria.v1.EquilibriaService/SolveGame',
             equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.SerializeToString,
             equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScoreTrace(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/equilibria.v1.EquilibriaService/ScoreTrace',
+            equilibria_dot_v1_dot_trace__pb2.ScoreTraceRequest.SerializeToString,
+            equilibria_dot_v1_dot_trace__pb2.ScoreTraceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MonitorTrace(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/equilibria.v1.EquilibriaService/MonitorTrace',
+            equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.SerializeToString,
+            equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ The equilibria service: solution sets of games."""
 
 from collections import abc as _abc
 from equilibria.v1 import equilibria_service_pb2 as _equilibria_service_pb2
+from equilibria.v1 import trace_pb2 as _trace_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -35,6 +36,12 @@ class EquilibriaServiceStub:
     def __new__(cls, channel: _aio.Channel) -> EquilibriaServiceAsyncStub: ...
     SolveGame: _grpc.UnaryUnaryMultiCallable[_equilibria_service_pb2.SolveGameRequest, _equilibria_service_pb2.SolveGameResponse]
     """Solves one game for the requested solution concepts."""
+    ScoreTrace: _grpc.StreamUnaryMultiCallable[_trace_pb2.ScoreTraceRequest, _trace_pb2.ScoreTraceResponse]
+    """Scores a learning trace against the game's solution set: a stream of a
+    header then chunks, one score at the end.
+    """
+    MonitorTrace: _grpc.StreamStreamMultiCallable[_trace_pb2.MonitorTraceRequest, _trace_pb2.MonitorTraceResponse]
+    """Like ScoreTrace, answering a running score after every chunk."""
     GetServerInfo: _grpc.UnaryUnaryMultiCallable[_equilibria_service_pb2.GetServerInfoRequest, _equilibria_service_pb2.GetServerInfoResponse]
     """Describes the server: version, limits and available methods."""
 
@@ -45,6 +52,12 @@ class EquilibriaServiceAsyncStub(EquilibriaServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SolveGame: _aio.UnaryUnaryMultiCallable[_equilibria_service_pb2.SolveGameRequest, _equilibria_service_pb2.SolveGameResponse]  # type: ignore[assignment]
     """Solves one game for the requested solution concepts."""
+    ScoreTrace: _aio.StreamUnaryMultiCallable[_trace_pb2.ScoreTraceRequest, _trace_pb2.ScoreTraceResponse]  # type: ignore[assignment]
+    """Scores a learning trace against the game's solution set: a stream of a
+    header then chunks, one score at the end.
+    """
+    MonitorTrace: _aio.StreamStreamMultiCallable[_trace_pb2.MonitorTraceRequest, _trace_pb2.MonitorTraceResponse]  # type: ignore[assignment]
+    """Like ScoreTrace, answering a running score after every chunk."""
     GetServerInfo: _aio.UnaryUnaryMultiCallable[_equilibria_service_pb2.GetServerInfoRequest, _equilibria_service_pb2.GetServerInfoResponse]  # type: ignore[assignment]
     """Describes the server: version, limits and available methods."""
 
@@ -58,6 +71,24 @@ class EquilibriaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_equilibria_service_pb2.SolveGameResponse, _abc.Awaitable[_equilibria_service_pb2.SolveGameResponse]]:
         """Solves one game for the requested solution concepts."""
+
+    @_abc_1.abstractmethod
+    def ScoreTrace(
+        self,
+        request_iterator: _MaybeAsyncIterator[_trace_pb2.ScoreTraceRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_trace_pb2.ScoreTraceResponse, _abc.Awaitable[_trace_pb2.ScoreTraceResponse]]:
+        """Scores a learning trace against the game's solution set: a stream of a
+        header then chunks, one score at the end.
+        """
+
+    @_abc_1.abstractmethod
+    def MonitorTrace(
+        self,
+        request_iterator: _MaybeAsyncIterator[_trace_pb2.MonitorTraceRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_trace_pb2.MonitorTraceResponse], _abc.AsyncIterator[_trace_pb2.MonitorTraceResponse]]:
+        """Like ScoreTrace, answering a running score after every chunk."""
 
     @_abc_1.abstractmethod
     def GetServerInfo(

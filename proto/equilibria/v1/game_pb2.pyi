@@ -113,3 +113,119 @@ class NormalFormGame(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NormalFormGame: _TypeAlias = NormalFormGame  # noqa: Y015
+
+@_typing.final
+class StochasticGame(_message.Message):
+    """A stochastic (Markov) game with n >= 2 players. Per-state action sets may
+    be ragged: every tensor is padded to each player's largest action count
+    a_i and `action_counts` says which actions exist in which state.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REWARDS_FIELD_NUMBER: _builtins.int
+    ACTION_COUNTS_FIELD_NUMBER: _builtins.int
+    TRANSITION_TENSOR_FIELD_NUMBER: _builtins.int
+    SPARSE_TRANSITIONS_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    HORIZON_FIELD_NUMBER: _builtins.int
+    INITIAL_DISTRIBUTION_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    PLAYER_NAMES_FIELD_NUMBER: _builtins.int
+    discount: _builtins.float
+    """Discount factor: in [0, 1) for an infinite horizon, [0, 1] with a horizon."""
+    horizon: _builtins.int
+    """Number of stages; 0 means an infinite horizon."""
+    title: _builtins.str
+    """Optional display name of the game."""
+    @_builtins.property
+    def rewards(self) -> Global___Tensor:
+        """Rewards of shape (S, n_players, a_1, ..., a_n): rewards[s, i, a] is
+        player i's reward for joint action a in state s. Entries of joint actions
+        that do not exist are ignored.
+        """
+
+    @_builtins.property
+    def action_counts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Actions of each player in each state, row-major (S, n_players); empty
+        means every player has all a_i actions in every state.
+        """
+
+    @_builtins.property
+    def transition_tensor(self) -> Global___Tensor:
+        """Dense tensor of shape (S, a_1, ..., a_n, S)."""
+
+    @_builtins.property
+    def sparse_transitions(self) -> Global___SparseTransitions:
+        """Coordinate form, for games with few successors per state."""
+
+    @_builtins.property
+    def initial_distribution(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Initial state distribution mu_0 (S entries); empty means uniform."""
+
+    @_builtins.property
+    def player_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Optional player names (empty, or one per player)."""
+
+    def __init__(
+        self,
+        *,
+        rewards: Global___Tensor | None = ...,
+        action_counts: _abc.Iterable[_builtins.int] | None = ...,
+        transition_tensor: Global___Tensor | None = ...,
+        sparse_transitions: Global___SparseTransitions | None = ...,
+        discount: _builtins.float = ...,
+        horizon: _builtins.int = ...,
+        initial_distribution: _abc.Iterable[_builtins.float] | None = ...,
+        title: _builtins.str = ...,
+        player_names: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rewards", b"rewards", "sparse_transitions", b"sparse_transitions", "transition_tensor", b"transition_tensor", "transitions", b"transitions"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_counts", b"action_counts", "discount", b"discount", "horizon", b"horizon", "initial_distribution", b"initial_distribution", "player_names", b"player_names", "rewards", b"rewards", "sparse_transitions", b"sparse_transitions", "title", b"title", "transition_tensor", b"transition_tensor", "transitions", b"transitions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_transitions: _TypeAlias = _typing.Literal["transition_tensor", "sparse_transitions"]  # noqa: Y015
+    _WhichOneofArgType_transitions: _TypeAlias = _typing.Literal["transitions", b"transitions"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_transitions) -> _WhichOneofReturnType_transitions | None: ...
+
+Global___StochasticGame: _TypeAlias = StochasticGame  # noqa: Y015
+
+@_typing.final
+class SparseTransitions(_message.Message):
+    """Transitions in coordinate form: entry k says that row rows[k] moves to
+    next_states[k] with probability probabilities[k]. Row s * A + j is state s
+    and joint action j (j the row-major index of (a_1..a_n) in the padded
+    shape, A = a_1 * ... * a_n). Duplicate entries are summed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROWS_FIELD_NUMBER: _builtins.int
+    NEXT_STATES_FIELD_NUMBER: _builtins.int
+    PROBABILITIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Row index of each entry: s * A + j."""
+
+    @_builtins.property
+    def next_states(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Next state of each entry."""
+
+    @_builtins.property
+    def probabilities(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Probability of each entry."""
+
+    def __init__(
+        self,
+        *,
+        rows: _abc.Iterable[_builtins.int] | None = ...,
+        next_states: _abc.Iterable[_builtins.int] | None = ...,
+        probabilities: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_states", b"next_states", "probabilities", b"probabilities", "rows", b"rows"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SparseTransitions: _TypeAlias = SparseTransitions  # noqa: Y015

@@ -101,6 +101,44 @@ WELFARE_FUNCTION_NASH_PRODUCT: WelfareFunction.ValueType  # 3
 """The product of the players' gains over a disagreement point."""
 Global___WelfareFunction: _TypeAlias = WelfareFunction  # noqa: Y015
 
+class _StageSelection:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StageSelectionEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StageSelection.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STAGE_SELECTION_UNSPECIFIED: _StageSelection.ValueType  # 0
+    """Not set."""
+    STAGE_SELECTION_UTILITARIAN: _StageSelection.ValueType  # 1
+    """Largest sum of the players' payoffs."""
+    STAGE_SELECTION_EGALITARIAN: _StageSelection.ValueType  # 2
+    """Largest minimum payoff."""
+    STAGE_SELECTION_NASH_PRODUCT: _StageSelection.ValueType  # 3
+    """Largest Nash product over the maximin disagreement point."""
+    STAGE_SELECTION_PAYOFF_DOMINANCE: _StageSelection.ValueType  # 4
+    """The payoff-dominant equilibrium; utilitarian where there is none."""
+    STAGE_SELECTION_RISK_DOMINANCE: _StageSelection.ValueType  # 5
+    """The risk-dominant equilibrium; utilitarian where it is undecided."""
+
+class StageSelection(_StageSelection, metaclass=_StageSelectionEnumTypeWrapper):
+    """How backward induction picks one equilibrium of each stage game of a
+    finite-horizon stochastic game.
+    """
+
+STAGE_SELECTION_UNSPECIFIED: StageSelection.ValueType  # 0
+"""Not set."""
+STAGE_SELECTION_UTILITARIAN: StageSelection.ValueType  # 1
+"""Largest sum of the players' payoffs."""
+STAGE_SELECTION_EGALITARIAN: StageSelection.ValueType  # 2
+"""Largest minimum payoff."""
+STAGE_SELECTION_NASH_PRODUCT: StageSelection.ValueType  # 3
+"""Largest Nash product over the maximin disagreement point."""
+STAGE_SELECTION_PAYOFF_DOMINANCE: StageSelection.ValueType  # 4
+"""The payoff-dominant equilibrium; utilitarian where there is none."""
+STAGE_SELECTION_RISK_DOMINANCE: StageSelection.ValueType  # 5
+"""The risk-dominant equilibrium; utilitarian where it is undecided."""
+Global___StageSelection: _TypeAlias = StageSelection  # noqa: Y015
+
 class _SelectionCriterion:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -619,3 +657,241 @@ class Selection(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
 
 Global___Selection: _TypeAlias = Selection  # noqa: Y015
+
+@_typing.final
+class MarkovEquilibrium(_message.Message):
+    """An equilibrium of a stochastic game with its certificate: exact policy
+    evaluation and each player's best-response MDP.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICIES_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    REGRETS_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    STATE_GAPS_FIELD_NUMBER: _builtins.int
+    FOUND_BY_FIELD_NUMBER: _builtins.int
+    nash_conv: _builtins.float
+    """Sum of the regrets."""
+    @_builtins.property
+    def policies(self) -> _containers.RepeatedCompositeFieldContainer[_game_pb2.Tensor]:
+        """Per player: action probabilities of shape (S, a_i) for a stationary
+        policy or (T, S, a_i) per stage; zero on actions that do not exist.
+        """
+
+    @_builtins.property
+    def values(self) -> _game_pb2.Tensor:
+        """Values V_i(s), shape (S, n_players) (at the first stage for a finite
+        horizon).
+        """
+
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Expected payoffs mu_0 . V_i, one per player."""
+
+    @_builtins.property
+    def regrets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's gain from its best response, mu_0 . (V_i^BR - V_i)."""
+
+    @_builtins.property
+    def state_gaps(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Largest best-response gain over players from each state (and stage)."""
+
+    @_builtins.property
+    def found_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The methods (and priors) that reached it."""
+
+    def __init__(
+        self,
+        *,
+        policies: _abc.Iterable[_game_pb2.Tensor] | None = ...,
+        values: _game_pb2.Tensor | None = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        regrets: _abc.Iterable[_builtins.float] | None = ...,
+        nash_conv: _builtins.float = ...,
+        state_gaps: _abc.Iterable[_builtins.float] | None = ...,
+        found_by: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["values", b"values"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["found_by", b"found_by", "nash_conv", b"nash_conv", "payoffs", b"payoffs", "policies", b"policies", "regrets", b"regrets", "state_gaps", b"state_gaps", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkovEquilibrium: _TypeAlias = MarkovEquilibrium  # noqa: Y015
+
+@_typing.final
+class MarkovZeroSum(_message.Message):
+    """Values and optimal stationary strategies of a 2-player zero-sum
+    stochastic game.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUES_FIELD_NUMBER: _builtins.int
+    POLICIES_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    MAX_STATE_GAP_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    ITERATIONS_FIELD_NUMBER: _builtins.int
+    ERROR_BOUND_FIELD_NUMBER: _builtins.int
+    nash_conv: _builtins.float
+    """NashConv of the pair from the initial distribution."""
+    max_state_gap: _builtins.float
+    """Largest best-response gain from any state."""
+    method: _builtins.str
+    """"shapley" or "hoffman_karp"."""
+    iterations: _builtins.int
+    """Sweeps or strategy-iteration steps."""
+    error_bound: _builtins.float
+    """Proven bound on the sup-norm error of the values."""
+    @_builtins.property
+    def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Value of each state to player 0."""
+
+    @_builtins.property
+    def policies(self) -> _containers.RepeatedCompositeFieldContainer[_game_pb2.Tensor]:
+        """Optimal stationary strategies, shapes (S, a_0) and (S, a_1)."""
+
+    def __init__(
+        self,
+        *,
+        values: _abc.Iterable[_builtins.float] | None = ...,
+        policies: _abc.Iterable[_game_pb2.Tensor] | None = ...,
+        nash_conv: _builtins.float = ...,
+        max_state_gap: _builtins.float = ...,
+        method: _builtins.str = ...,
+        iterations: _builtins.int = ...,
+        error_bound: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error_bound", b"error_bound", "iterations", b"iterations", "max_state_gap", b"max_state_gap", "method", b"method", "nash_conv", b"nash_conv", "policies", b"policies", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkovZeroSum: _TypeAlias = MarkovZeroSum  # noqa: Y015
+
+@_typing.final
+class MarkovSolutionSet(_message.Message):
+    """Equilibria of a stochastic game and how they were found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GAME_ID_FIELD_NUMBER: _builtins.int
+    EQUILIBRIA_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    METHOD_REASON_FIELD_NUMBER: _builtins.int
+    WARNINGS_FIELD_NUMBER: _builtins.int
+    SOLVE_DURATION_FIELD_NUMBER: _builtins.int
+    TOLERANCE_FIELD_NUMBER: _builtins.int
+    CONCEPTS_FIELD_NUMBER: _builtins.int
+    PARETO_INDICES_FIELD_NUMBER: _builtins.int
+    WELFARE_OPTIMA_FIELD_NUMBER: _builtins.int
+    ZERO_SUM_FIELD_NUMBER: _builtins.int
+    STAGE_SELECTIONS_FIELD_NUMBER: _builtins.int
+    game_id: _builtins.str
+    """Content address of the game."""
+    complete: _builtins.bool
+    """True only when the set provably holds every equilibrium of the concept."""
+    method: _builtins.str
+    """The method that produced the set, after "auto" resolution."""
+    method_reason: _builtins.str
+    """Why the method was chosen and how the set was searched."""
+    tolerance: _builtins.float
+    """Tolerance of the certificates."""
+    @_builtins.property
+    def equilibria(self) -> _containers.RepeatedCompositeFieldContainer[Global___MarkovEquilibrium]:
+        """The equilibria found, each certified."""
+
+    @_builtins.property
+    def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Non-convergence and precision warnings."""
+
+    @_builtins.property
+    def solve_duration(self) -> _duration_pb2.Duration:
+        """Wall time of the solve."""
+
+    @_builtins.property
+    def concepts(self) -> _containers.RepeatedScalarFieldContainer[Global___SolutionConcept.ValueType]:
+        """The solution concepts this set answers."""
+
+    @_builtins.property
+    def pareto_indices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Pareto-optimal equilibria among those found (indices into equilibria)."""
+
+    @_builtins.property
+    def welfare_optima(self) -> _containers.RepeatedCompositeFieldContainer[Global___WelfareOptimum]:
+        """Welfare-maximising equilibria among those found, per welfare function."""
+
+    @_builtins.property
+    def zero_sum(self) -> Global___MarkovZeroSum:
+        """Values and optimal strategies of a zero-sum game."""
+
+    @_builtins.property
+    def stage_selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___StageSelectionReport]:
+        """How the stage selection of a finite-horizon solve decided."""
+
+    def __init__(
+        self,
+        *,
+        game_id: _builtins.str = ...,
+        equilibria: _abc.Iterable[Global___MarkovEquilibrium] | None = ...,
+        complete: _builtins.bool = ...,
+        method: _builtins.str = ...,
+        method_reason: _builtins.str = ...,
+        warnings: _abc.Iterable[_builtins.str] | None = ...,
+        solve_duration: _duration_pb2.Duration | None = ...,
+        tolerance: _builtins.float = ...,
+        concepts: _abc.Iterable[Global___SolutionConcept.ValueType] | None = ...,
+        pareto_indices: _abc.Iterable[_builtins.int] | None = ...,
+        welfare_optima: _abc.Iterable[Global___WelfareOptimum] | None = ...,
+        zero_sum: Global___MarkovZeroSum | None = ...,
+        stage_selections: _abc.Iterable[Global___StageSelectionReport] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "concepts", b"concepts", "equilibria", b"equilibria", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "solve_duration", b"solve_duration", "stage_selections", b"stage_selections", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "zero_sum", b"zero_sum"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkovSolutionSet: _TypeAlias = MarkovSolutionSet  # noqa: Y015
+
+@_typing.final
+class StageSelectionReport(_message.Message):
+    """How one stage-selection criterion decided in a backward induction."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CRITERION_FIELD_NUMBER: _builtins.int
+    DECIDED_FIELD_NUMBER: _builtins.int
+    EQUILIBRIUM_INDEX_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    criterion: Global___StageSelection.ValueType
+    """The criterion."""
+    decided: _builtins.bool
+    """Whether it decided in every stage game (else it fell back)."""
+    equilibrium_index: _builtins.int
+    """Index into MarkovSolutionSet.equilibria of the equilibrium it produced."""
+    reason: _builtins.str
+    """How it decided, and where it fell back."""
+    def __init__(
+        self,
+        *,
+        criterion: Global___StageSelection.ValueType = ...,
+        decided: _builtins.bool = ...,
+        equilibrium_index: _builtins.int | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "equilibrium_index", b"equilibrium_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "criterion", b"criterion", "decided", b"decided", "equilibrium_index", b"equilibrium_index", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__equilibrium_index: _TypeAlias = _typing.Literal["equilibrium_index"]  # noqa: Y015
+    _WhichOneofArgType__equilibrium_index: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
+
+Global___StageSelectionReport: _TypeAlias = StageSelectionReport  # noqa: Y015
