@@ -631,7 +631,8 @@ def _certified_distinct(
         for item in kept:
             if float(np.abs(np.concatenate(item.strategies) - flat).max()) <= _DEDUP_TOL:
                 item.found_by.add(candidate.method)
-                if cert.nash_conv < item.nash_conv:
+                # An exact pure profile beats a float approximation of it, even at equal NashConv.
+                if candidate.method == "pure_enumeration" or cert.nash_conv < item.nash_conv:
                     item.strategies, item.payoffs, item.regrets = profile, cert.payoffs, cert.regrets
                     item.nash_conv = cert.nash_conv
                 break

@@ -438,3 +438,17 @@ def test_invalid_options(kwargs: dict[str, object], field: str, fragment: str) -
     assert info.value.field == field
     assert fragment in info.value.message
     assert info.value.message.startswith("gambit_equilibria(): ")
+
+
+def test_a_pure_equilibrium_found_first_by_gnm_is_reported_pure() -> None:
+    # Regression (found by Hypothesis in CI): gnm reached (0, 1, 0) to within round-off
+    # before pure enumeration; the merged equilibrium kept gnm's float profile and was
+    # not reported as pure.
+    payoffs = -np.ones((3, 2, 2, 2))
+    payoffs[0, 0, 0, 0] = 0.0
+    payoffs[2, 0, 0, 1] = 0.0
+    payoffs[2, 0, 1, 0] = 1.0
+    game = NormalFormGame(payoffs)
+    result = gambit_equilibria(game, time_limit=0.5)
+    pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
+    assert pure_ours == loop_pure_equilibria(game.payoffs)
