@@ -93,9 +93,10 @@ def trace_chunk_from_proto(message: trace_pb2.TraceChunk, index: int, max_entrie
 def chunk_error(exc: SolverError, index: int) -> RequestError:
     """A solver error about a chunk (field ``chunk.<x>``) as a request error naming the chunk."""
     error = from_solver_error(exc, "")
-    error.field = (
-        exc.field.replace("chunk.", f"chunk[{index}].", 1) if exc.field.startswith("chunk") else exc.field
-    )
+    if exc.field.startswith("chunk"):
+        error.field = exc.field.replace("chunk", f"chunk[{index}]", 1)
+    else:  # a limit of the options, e.g. max_histories
+        error.field = f"header.options.{exc.field}"
     error.message = f"chunk {index}: {exc.message}"
     return error
 

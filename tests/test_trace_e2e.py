@@ -19,37 +19,24 @@ import time
 import grpc
 import numpy as np
 import pytest
-from equilibria.client import AsyncClient, Client, InvalidArgumentError, TraceRecorder
+from equilibria.client import AsyncClient, Client, InvalidArgumentError, ResourceExhaustedError, TraceRecorder
 from equilibria.client._trace import score_options, trace_header
 from equilibria.solver import NormalFormGame, StochasticGame, TraceChunk, certify_markov, score_trace, solve
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from equilibria.v1 import trace_pb2
 
+from . import games
 from .conftest import ServerProcess
+from .dynamics import fictitious_play, regret_matching, replicator
 
 pytestmark = pytest.mark.e2e
 
 RPS = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
 
 
-def fictitious_play(a: np.ndarray, b: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best responses to the opponent's empirical mixture (lowest index on ties); pure policies per step."""
-    m, n = a.shape
-    counts_x, counts_y = np.zeros(m), np.zeros(n)
-    counts_x[0] = counts_y[0] = 1.0
-    xs, ys = np.zeros((steps, m)), np.zeros((steps, n))
-    for t in range(steps):
-        i = int(np.argmax(a @ (counts_y / counts_y.sum())))
-        j = int(np.argmax((counts_x / counts_x.sum()) @ b))
-        xs[t, i] = ys[t, j] = 1.0
-        counts_x[i] += 1
-        counts_y[j] += 1
-    return xs, ys
-
-
 @pytest.fixture(scope="module")
 def rps_trace() -> tuple[np.ndarray, np.ndarray]:
-    return fictitious_play(RPS, -RPS, 3000)
+    return fictitious_play(NormalFormGame.from_bimatrix(RPS, -RPS), 3000, start=(0, 0))
 
 
 def _same(score_a, score_b) -> None:
@@ -269,3 +256,58 @@ def test_cli_scores_an_npz_trace(server: ServerProcess, tmp_path: pathlib.Path, 
     assert result["criteria"]["empirical_distribution"]["verdict"] == "converged"
     assert result["criteria"]["last_iterate"]["verdict"] == "not_converged"
     assert result["z_seen"] == 3000
+
+
+# -- the dynamics of SPEC section 6, through the server ---------------------------------------------
+
+
+def test_fictitious_play_in_shapleys_game_is_not_called_converged(client: Client) -> None:
+    game = games.shapley_game()
+    xs, ys = fictitious_play(game, 20_000)
+    score = client.score_trace(game, policies=(xs, ys))
+    for name in ("empirical_distribution", "set_convergence", "last_iterate"):
+        assert score[name].verdict in ("not_converged", "inconclusive"), (name, score[name].evidence)
+
+
+def test_replicator_in_the_stag_hunt_names_the_selected_equilibrium(client: Client) -> None:
+    game = games.stag_hunt()
+    xs, ys = replicator(game, np.array([0.9, 0.1]), np.array([0.9, 0.1]), 3000)
+    score = client.score_trace(game, policies=(xs, ys))
+    assert score["last_iterate"].verdict == "converged" and not score.switched
+    assert score.selected is not None and score.selected[0] == "point"
+    assert score.solution_set is not None
+    chosen = score.solution_set.equilibria[score.selected[1]]
+    np.testing.assert_allclose(chosen.strategies[0], [1.0, 0.0])  # (stag, stag): payoffs (4, 4)
+    np.testing.assert_allclose(chosen.payoffs, [4.0, 4.0])
+
+
+def test_regret_matching_joint_play_approaches_the_cce_set(client: Client) -> None:
+    game = games.chicken()
+    actions = regret_matching(game, 20_000, seed=3)
+    score = client.score_trace(game, joint_actions=actions, joint_concept="coarse_correlated")
+    s = score["averaged_joint_policy"]
+    assert s.verdict == "converged", s.evidence
+    assert s.confidence_radius is not None and s.confidence_radius < 0.05
+
+
+def test_a_trace_into_a_continuum_converges_to_the_set(client: Client) -> None:
+    game = games.degenerate_continuum()
+    z = np.arange(1, 5001)[:, None]
+    xs = np.hstack([1.0 - 0.5 / z, 0.5 / z])
+    ys = np.hstack([0.5 + 0.5 / z, 0.5 - 0.5 / z])  # -> (1/2, 1/2), inside the segment
+    score = client.score_trace(game, policies=(xs, ys), criteria=["last_iterate"])
+    last = score["last_iterate"]
+    assert last.verdict == "converged" and last.nearest_solution == ("component", 0)
+    assert last.final_value == pytest.approx(1e-4, abs=1e-12)
+    assert score.solution_set is not None
+    for eq in score.solution_set.equilibria:  # every extreme equilibrium stays about 1/2 away
+        assert (
+            max(np.abs(xs[-1] - eq.strategies[0]).sum(), np.abs(ys[-1] - eq.strategies[1]).sum()) / 2 > 0.49
+        )
+
+
+def test_too_many_histories_is_resource_exhausted(client: Client) -> None:
+    actions = np.zeros((10, 2), dtype=int)
+    with pytest.raises(ResourceExhaustedError) as info:
+        client.score_trace((RPS, -RPS), joint_actions=actions, history=np.arange(10), max_histories=3)
+    assert "header.options.max_histories" in info.value.fields
