@@ -22,6 +22,7 @@ import numpy as np
 
 from bench import games
 from bench.case6 import case6
+from bench.case7 import case7
 from bench.methods import Outcome, Profile, get
 from bench.report import VALUE_COLUMNS, CaseResult, Row, fmt_seconds
 from bench.timing import Timing, measure
@@ -656,6 +657,6 @@ CASES: dict[str, tuple[str, Callable[[Config, Worker], CaseResult]]] = {
     "4": ("zero-sum value", case4),
     "5": ("n-player games", case5),
     "6": ("stochastic games (zero-sum, general-sum)", case6),
-    "7": ("(feature not built yet)", not_implemented("7", "not implemented yet")),
+    "7": ("trace scoring throughput", case7),
     "8": ("service overhead", case8),
 }
