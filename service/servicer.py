@@ -127,9 +127,6 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         tol = header.tolerance or self._limits.default_tolerance
         if not (0.0 < tol <= 1e-3):
             raise invalid("header.tolerance", f"tolerance must be in (0, 1e-3], got {header.tolerance!r}")
-        if game.id in self._recent and not header.method:
-            _, result = self._recent[game.id]
-            return game, result, options
         solve_options = convert.SolveOptions(
             concepts=("nash",),
             method=header.method or "auto",

@@ -136,7 +136,10 @@ class TraceHeader(_message.Message):
     TOLERANCE_FIELD_NUMBER: _builtins.int
     OPTIONS_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
-    """The id of a game this server solved recently (SolveGame's game_id)."""
+    """The id of a game this server solved recently (SolveGame's game_id):
+    the trace is measured against that solve's solution set as it was
+    solved. A game sent by value is solved afresh for Nash equilibria.
+    """
     method: _builtins.str
     """Method of the solve of the game's solution set ("auto" if empty)."""
     tolerance: _builtins.float
