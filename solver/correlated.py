@@ -71,6 +71,7 @@ __all__ = [
     "correlated_equilibrium",
     "welfare_range",
     "ce_violation",
+    "incentive_constraints",
     "KINDS",
     "OBJECTIVES",
     "SENSES",
@@ -305,6 +306,21 @@ def _lp_entries(num_actions: tuple[int, ...], kind: str) -> int:
     return joint * sum(per_row(k) for k in num_actions)
 
 
+def incentive_constraints(game: NormalFormGame, kind: str) -> sp.csr_array:
+    """The incentive constraints of the CE (or CCE) polytope as rows ``g`` with ``g @ p >= 0``.
+
+    ``p`` is the joint distribution flattened in C order. Each player's rows are in
+    that player's payoffs divided by their range (1 if constant), so the rows are
+    unit-free; per player, the CE rows run over (recommended ``a``, deviation ``b != a``)
+    row-major and the CCE rows over deviations ``b``.
+    """
+    _check_kind("incentive_constraints", kind)
+    n = game.n_players
+    spans = np.array([float(np.ptp(game.payoffs[i])) for i in range(n)])
+    spans[spans == 0.0] = 1.0
+    return _incentive_matrix(game.payoffs / spans.reshape((n,) + (1,) * n), kind)
+
+
 def _incentive_matrix(payoffs: FloatArray, kind: str) -> sp.csr_array:
     """Rows ``g`` with ``g @ p >= 0`` the incentive constraints (payoffs already rescaled).
 
@@ -357,10 +373,7 @@ def _optimise(
     n = game.n_players
     joint = math.prod(game.num_actions)
     u = game.payoffs
-    # Incentive rows: each player's payoffs divided by their own range.
-    spans = np.array([float(np.ptp(u[i])) for i in range(n)])
-    spans[spans == 0.0] = 1.0
-    incentive = _incentive_matrix(u / spans.reshape((n,) + (1,) * n), kind)
+    incentive = incentive_constraints(game, kind)
     # Objective: one affine map for every player keeps the sum's and the minimum's optimisers.
     span = float(np.ptp(u)) or 1.0
     values = ((u - u.min()) / span).reshape(n, joint)  # in [0, 1]

@@ -86,6 +86,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from equilibria.solver.correlated import KINDS, incentive_constraints
 from equilibria.solver.errors import InvalidGameError, InvalidOptionError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.results import Component, MarkovSolutionSet, SolutionSet
@@ -884,37 +885,16 @@ def correlated_polytope(game: NormalFormGame, kind: str = "correlated") -> tuple
     .. [2] S. Hart and A. Mas-Colell, "A simple adaptive procedure leading to correlated
        equilibrium", Econometrica 68 (2000) 1127-1150.
     """
-    kinds = ("correlated", "coarse_correlated")
-    if kind not in kinds:
+    if kind not in KINDS:
         raise InvalidOptionError(
-            "concepts", f"correlated_polytope(): unknown kind {kind!r}; expected one of {', '.join(kinds)}"
+            "concepts", f"correlated_polytope(): unknown kind {kind!r}; expected one of {', '.join(KINDS)}"
         )
     if not isinstance(game, NormalFormGame):
         raise InvalidGameError(
             "game", f"correlated_polytope(): expected a NormalFormGame, got {type(game).__name__}"
         )
-    shape = game.num_actions
-    joint = math.prod(shape)
-    flat = np.arange(joint).reshape(shape)
-    blocks = []
-    for i, k in enumerate(shape):
-        span = float(np.ptp(game.payoffs[i])) or 1.0
-        u = np.moveaxis(game.payoffs[i], i, 0).reshape(k, -1) / span  # u[a_i, r]
-        idx = np.moveaxis(flat, i, 0).reshape(k, -1)  # joint index of (a_i, r)
-        if kind == "correlated":
-            told, dev = np.nonzero(~np.eye(k, dtype=bool))
-            rows = np.zeros((told.size, joint))
-            # Row (a, b): coefficient u[b, r] - u[a, r] on the joint action (a, r).
-            np.put_along_axis(rows, idx[told], u[dev] - u[told], axis=1)
-        else:
-            # Row b: coefficient u[b, r] - u[a, r] on every joint action (a, r).
-            rows = np.zeros((k, joint))
-            gain = u[:, None, :] - u[None, :, :]  # [b, a, r]
-            np.put_along_axis(
-                rows, np.broadcast_to(idx.reshape(1, -1), (k, joint)), gain.reshape(k, -1), axis=1
-            )
-        blocks.append(rows)
-    a_ub = np.vstack(blocks)
+    # The same rows the CE/CCE linear programs use, as <= 0 constraints.
+    a_ub = 0.0 - incentive_constraints(game, kind).toarray()  # (0.0 - x: no negative zeros)
     return a_ub, np.zeros(a_ub.shape[0])
 
 
