@@ -70,7 +70,7 @@ from equilibria.solver.errors import InvalidGameError, InvalidOptionError, Unsup
 from equilibria.solver.markov_regret import certify_markov, solve_linear_values
 from equilibria.solver.results import MarkovZeroSum
 from equilibria.solver.stochastic_game import StochasticGame
-from scipy.optimize import linprog
+from equilibria.solver.zero_sum import lp_optimal_pair
 
 __all__ = [
     "KERNEL_MAX_PAIRS",
@@ -387,37 +387,14 @@ def _best_kernels(
 
 
 def _lp_pair(mat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Maximin and minimax strategies of ``mat`` (entries in [0, 1]) by HiGHS.
+    """Maximin and minimax strategies of ``mat`` (entries in [0, 1]) by HiGHS (dual simplex).
 
-    The row player's LP (maximise ``t`` with ``mat^T x >= t``, ``sum x = 1``) is solved
-    first; its constraint multipliers are a minimax strategy. The column player's own
-    LP is solved only when that pair's bracket is wider than ``_LP_ACCEPT``.
+    The column player's own LP is solved only when the row LP's pair has a bracket wider
+    than ``_LP_ACCEPT``.
     """
-    x, y = _maximin(mat)
-    if float((mat @ y).max() - (x @ mat).min()) > _LP_ACCEPT:
-        y, _ = _maximin(1.0 - mat.T)  # the column player maximises 1 - A
-    return x, y
-
-
-def _maximin(mat: FloatArray) -> tuple[FloatArray, FloatArray]:
-    m, n = mat.shape
-    res = linprog(
-        np.concatenate([np.zeros(m), [-1.0]]),
-        A_ub=np.hstack([-mat.T, np.ones((n, 1))]),
-        b_ub=np.zeros(n),
-        A_eq=np.concatenate([np.ones(m), [0.0]])[None, :],
-        b_eq=np.ones(1),
-        bounds=[(0.0, None)] * m + [(0.0, 1.0)],
-        method="highs",
-        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    return lp_optimal_pair(
+        mat, gap=_LP_ACCEPT, feasibility=1e-10, method="highs", caller="matrix_game_values"
     )
-    if res.status != 0 or res.x is None:  # pragma: no cover - a bounded feasible LP
-        raise RuntimeError(f"matrix_game_values(): HiGHS failed: {res.message}")
-    x = np.maximum(np.asarray(res.x[:m], dtype=np.float64), 0.0)
-    y = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
-    if y.sum() <= 0.0:  # pragma: no cover - no usable multipliers: the caller re-solves
-        y = np.ones(n)
-    return x / x.sum(), y / y.sum()
 
 
 # -- stochastic games --------------------------------------------------------------------------

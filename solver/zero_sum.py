@@ -163,21 +163,37 @@ def _optimal_pair(a: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
     if span == 0.0:  # every strategy is optimal
         return np.full(m, 1.0 / m), np.full(n, 1.0 / n)
     scaled = (a - a.min()) / span  # in [0, 1]; the same optimal strategies
-    x, y = _maximin(scaled, tol)
-    if float((scaled @ y).max() - (x @ scaled).min()) > tol:
-        y, _ = _maximin(1.0 - scaled.T, tol)  # the column player maximises 1 - A
+    feasibility = min(max(tol, 1e-10), 1e-7)
+    return lp_optimal_pair(
+        scaled, gap=tol, feasibility=feasibility, method="highs-ipm", caller="zero_sum_value"
+    )
+
+
+def lp_optimal_pair(
+    mat: FloatArray, *, gap: float, feasibility: float, method: str, caller: str
+) -> tuple[FloatArray, FloatArray]:
+    """Maximin and minimax strategies of a matrix game with entries in ``[0, 1]``, by HiGHS.
+
+    The row player's LP is solved first; its constraint multipliers are a minimax
+    strategy of the column player. When that pair's duality gap exceeds ``gap``, the
+    column player's own LP is solved instead. ``feasibility`` is HiGHS's primal and dual
+    feasibility tolerance, ``method`` its solver (``"highs"``, ``"highs-ipm"``), and
+    ``caller`` names the function in a failure message.
+    """
+    x, y = _maximin(mat, feasibility, method, caller)
+    if float((mat @ y).max() - (x @ mat).min()) > gap:
+        y, _ = _maximin(1.0 - mat.T, feasibility, method, caller)  # the column player maximises 1 - A
     return x, y
 
 
-def _maximin(mat: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
+def _maximin(mat: FloatArray, feasibility: float, method: str, caller: str) -> tuple[FloatArray, FloatArray]:
     """``argmax_x min_j (x^T mat)_j`` over the simplex, and the dual (minimax) strategy.
 
     Variables ``(x, t)``: maximise ``t`` subject to ``t - (x^T mat)_j <= 0`` and
-    ``sum(x) = 1``. HiGHS's interior point method with crossover returns a basic
-    solution; on dense games it is several times faster than the simplex method.
+    ``sum(x) = 1``. On dense games HiGHS's interior point method with crossover (a basic
+    solution) is several times faster than the simplex method.
     """
     m, n = mat.shape
-    ftol = min(max(tol, 1e-10), 1e-7)
     res = linprog(
         np.concatenate([np.zeros(m), [-1.0]]),
         A_ub=np.hstack([-mat.T, np.ones((n, 1))]),
@@ -185,11 +201,11 @@ def _maximin(mat: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :],
         b_eq=np.ones(1),
         bounds=[(0.0, None)] * m + [(0.0, 1.0)],
-        method="highs-ipm",
-        options={"primal_feasibility_tolerance": ftol, "dual_feasibility_tolerance": ftol},
+        method=method,
+        options={"primal_feasibility_tolerance": feasibility, "dual_feasibility_tolerance": feasibility},
     )
     if res.status != 0 or res.x is None:
-        raise RuntimeError(f"zero_sum_value(): HiGHS failed: {res.message}")
+        raise RuntimeError(f"{caller}(): HiGHS failed: {res.message}")
     x = np.maximum(np.asarray(res.x[:m], dtype=np.float64), 0.0)
     y = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
     if y.sum() <= 0.0:  # no usable multipliers: the caller's gap test fails and re-solves

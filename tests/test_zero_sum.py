@@ -229,8 +229,8 @@ def test_second_lp_when_duals_are_not_optimal(monkeypatch: pytest.MonkeyPatch) -
     calls = []
     real = zero_sum_module._maximin
 
-    def spoiled(mat: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
-        x, y = real(mat, tol)
+    def spoiled(mat: np.ndarray, *options: object) -> tuple[np.ndarray, np.ndarray]:
+        x, y = real(mat, *options)
         calls.append(mat.shape)
         if len(calls) == 1:
             y = np.eye(len(y))[0]  # a pure column strategy: not optimal in this game
