@@ -33,6 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers or Limits().workers,
         max_time_budget=args.max_time_budget,
         grace_seconds=args.grace,
+        max_connection_age_seconds=args.max_connection_age,
+        max_connection_age_grace_seconds=args.max_connection_age_grace,
     )
     asyncio.run(serve(args.address, limits))
     return 0
@@ -302,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
     serve.add_argument("--max-time-budget", type=float, default=Limits().max_time_budget, help="seconds")
     serve.add_argument("--grace", type=float, default=Limits().grace_seconds, help="shutdown grace, seconds")
+    serve.add_argument(
+        "--max-connection-age",
+        type=float,
+        default=Limits().max_connection_age_seconds,
+        help="seconds before a client connection is closed so clients rebalance (default 0: never)",
+    )
+    serve.add_argument(
+        "--max-connection-age-grace",
+        type=float,
+        default=Limits().max_connection_age_grace_seconds,
+        help="seconds calls in flight on an aged-out connection may still run",
+    )
     serve.set_defaults(run=_serve)
 
     solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")

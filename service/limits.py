@@ -38,6 +38,13 @@ class Limits:
         Largest message of a trace stream (a chunk: 1 MiB).
     recent_games : int
         Solution sets kept for trace headers that name a game by id.
+    max_connection_age_seconds : float
+        Close each client connection (HTTP/2 GOAWAY) after this many seconds so that
+        clients doing client-side round-robin reconnect and rebalance over the replicas;
+        0 keeps connections open indefinitely.
+    max_connection_age_grace_seconds : float
+        How long calls in flight on a connection being aged out may still run; a long
+        ``MonitorTrace`` stream should fit in it or be reopened by the caller.
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -51,3 +58,5 @@ class Limits:
     grace_seconds: float = 10.0
     max_trace_chunk_bytes: int = 1 << 20
     recent_games: int = 64
+    max_connection_age_seconds: float = 0.0
+    max_connection_age_grace_seconds: float = 60.0

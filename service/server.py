@@ -65,6 +65,11 @@ async def start_server(address: str = "localhost:50051", limits: Limits | None =
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.so_reuseport", 0),
     ]
+    if limits.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", int(limits.max_connection_age_seconds * 1000)),
+            ("grpc.max_connection_age_grace_ms", int(limits.max_connection_age_grace_seconds * 1000)),
+        ]
     server = grpc.aio.server(options=options)
     pool = SolvePool(limits.workers, limits.max_queue)
     service_grpc.add_EquilibriaServiceServicer_to_server(EquilibriaServicer(pool, limits), server)

@@ -315,3 +315,20 @@ def test_retry_reaches_a_server_that_starts_late() -> None:
         for proc in servers:
             proc.terminate()  # type: ignore[attr-defined]
             proc.wait(timeout=30)  # type: ignore[attr-defined]
+
+
+def test_max_connection_age_closes_idle_connections_so_clients_rebalance() -> None:
+    with running_server("--max-connection-age", "0.5", "--max-connection-age-grace", "1") as srv:
+        states: list[grpc.ChannelConnectivity] = []
+        with grpc.insecure_channel(srv.target) as channel:
+            channel.subscribe(states.append, try_to_connect=False)
+            stub = service_grpc.EquilibriaServiceStub(channel)
+            stub.GetServerInfo(service_pb2.GetServerInfoRequest(), timeout=10)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and grpc.ChannelConnectivity.IDLE not in states[1:]:
+                time.sleep(0.05)
+            # The server sent GOAWAY: the channel left READY and went back to IDLE, and the
+            # next call opens a new connection (to whichever replica the resolver picks).
+            assert grpc.ChannelConnectivity.READY in states
+            assert grpc.ChannelConnectivity.IDLE in states[states.index(grpc.ChannelConnectivity.READY) :]
+            assert stub.GetServerInfo(service_pb2.GetServerInfoRequest(), timeout=10).version
