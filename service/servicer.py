@@ -70,10 +70,13 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             budget = min(budget, remaining)
         return max(budget, 1e-3)
 
-    async def SolveGame(
+    async def _solve(
         self, request: service_pb2.SolveGameRequest, context: grpc.aio.ServicerContext
     ) -> service_pb2.SolveGameResponse:
-        error: RequestError
+        """Solve one request in the pool; every known failure becomes a :class:`RequestError`.
+
+        The one path every solving RPC takes (``SolveGame`` and each item of a batch).
+        """
         try:
             game, options = convert.solve_request_from_proto(request, self._limits)
             budget = self._budget(options.time_budget, context)
@@ -84,17 +87,26 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                     markov_solution_set=convert.markov_solution_set_to_proto(result)
                 )
             return service_pb2.SolveGameResponse(solution_set=convert.solution_set_to_proto(result))
-        except RequestError as exc:
-            error = exc
+        except RequestError:
+            raise
         except SolverError as exc:
-            error = from_solver_error(exc, request.WhichOneof("game") or "normal_form_game")
-        except MemoryError:
-            error = RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "the solve ran out of memory")
-        except Exception:
-            log.exception("SolveGame failed")
-            error = RequestError(grpc.StatusCode.INTERNAL, "internal error while solving; see server log")
-        log.info("SolveGame -> %s: %s", error.code.name, error.message)
-        await abort(context, error)
+            raise from_solver_error(exc, request.WhichOneof("game") or "normal_form_game") from exc
+        except MemoryError as exc:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "the solve ran out of memory") from exc
+        except Exception as exc:
+            log.exception("solve failed")
+            raise RequestError(
+                grpc.StatusCode.INTERNAL, "internal error while solving; see server log"
+            ) from exc
+
+    async def SolveGame(
+        self, request: service_pb2.SolveGameRequest, context: grpc.aio.ServicerContext
+    ) -> service_pb2.SolveGameResponse:
+        try:
+            return await self._solve(request, context)
+        except RequestError as error:
+            log.info("SolveGame -> %s: %s", error.code.name, error.message)
+            await abort(context, error)
 
     async def _trace_target(self, message: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
         """The game, its solution set and the options of a trace stream's first message."""
