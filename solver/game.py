@@ -204,7 +204,8 @@ def positive_rescale(matrix: npt.NDArray[np.float64], low: float = 0.1) -> npt.N
     best-response polytopes need positive payoffs, and a small ``low`` keeps the rows of
     their basis systems far from parallel (well conditioned).
     """
-    bottom, span = float(matrix.min()), float(np.ptp(matrix))
+    bottom = float(matrix.min())
+    span = float(matrix.max()) - bottom
     if span == 0.0:
         return np.ones_like(matrix)
     return low + (matrix - bottom) / span

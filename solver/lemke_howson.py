@@ -7,7 +7,9 @@ follows the unique path of almost-completely-labelled vertex pairs by complement
 pivoting, alternating between the two tableaux, until label ``k`` is picked up again.
 The minimum-ratio test is resolved lexicographically (rows compared as
 ``(rhs, B^{-1} row) / pivot column``), which makes the path well defined in
-degenerate games: no cycling.
+degenerate games: no cycling. The pivoting runs in a numba-compiled kernel (one pass
+per pivot over the tableau, no temporaries); the first call in a process compiles it or
+loads it from numba's on-disk cache (:func:`compile_kernels`).
 
 Examples
 --------
@@ -28,8 +30,10 @@ References
 
 from __future__ import annotations
 
+import itertools
 import time
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
@@ -37,9 +41,10 @@ from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Component, Equilibrium, SolutionSet
 
-__all__ = ["lemke_howson"]
+__all__ = ["lemke_howson", "compile_kernels"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 _PIVOT_EPS = 1e-12
 
 
@@ -91,7 +96,7 @@ def lemke_howson(
     a, b = game.bimatrix()
     a_pos, b_pos = positive_rescale(a, 1.0), positive_rescale(b, 1.0)
     warnings: list[str] = []
-    labels = [init_label, *(k for k in range(m + n) if k != init_label)]
+    labels = itertools.chain((init_label,), (k for k in range(m + n) if k != init_label))
     best: tuple[Equilibrium, int, int] | None = None
     for label in labels:
         found = _path(a_pos, b_pos, label, max_pivots)
@@ -129,65 +134,152 @@ def lemke_howson(
     )
 
 
+def compile_kernels() -> None:
+    """Compile (or load from numba's on-disk cache) the pivoting kernels now.
+
+    The first call in a process otherwise pays it: seconds on a cold cache. The server's
+    forkserver calls this once, so every worker forked from it starts compiled.
+    """
+    _path(np.ones((1, 1)), np.ones((1, 1)), 0, 1)
+
+
 def _path(
     a_pos: FloatArray, b_pos: FloatArray, init_label: int, max_pivots: int
 ) -> tuple[tuple[FloatArray, FloatArray], int] | None:
     """Follow the path dropping ``init_label``; the normalised end point and pivot count."""
+    x, y, pivots = _path_kernel(a_pos, b_pos, init_label, max_pivots, _PIVOT_EPS)
+    if pivots <= 0:  # 0: unbounded ray (impossible for positive payoffs: round-off); -1: pivot limit
+        return None
+    total_x, total_y = x.sum(), y.sum()
+    if total_x <= 0 or total_y <= 0:
+        return None
+    return (x / total_x, y / total_y), pivots
+
+
+@numba.njit(cache=True)
+def _path_kernel(
+    a_pos: FloatArray, b_pos: FloatArray, init_label: int, max_pivots: int, eps: float
+) -> tuple[FloatArray, FloatArray, int]:
+    """Build both tableaux, pivot along the path, read off the unnormalised end point."""
     m, n = a_pos.shape
     # Column l of either tableau is the variable with label l; the last column is the rhs.
     # P (row player, n rows):  B^T x + s = 1, variables x_0..x_{m-1}, s_0..s_{n-1}.
     # Q (column player, m rows): r + A y = 1, variables r_0..r_{m-1}, y_0..y_{n-1}.
-    tab_p = np.hstack([b_pos.T, np.eye(n), np.ones((n, 1))])
-    tab_q = np.hstack([np.eye(m), a_pos, np.ones((m, 1))])
-    basis_p = list(range(m, m + n))
-    basis_q = list(range(m))
-    slack_p = np.arange(m, m + n)  # the columns holding B^{-1} for the lexicographic test
-    slack_q = np.arange(m)
-    tableaux = ((tab_p, basis_p, slack_p), (tab_q, basis_q, slack_q))
-    side = 0 if init_label < m else 1
+    tab_p = np.zeros((n, m + n + 1))
+    tab_q = np.zeros((m, m + n + 1))
+    for j in range(n):
+        for i in range(m):
+            tab_p[j, i] = b_pos[i, j]
+        tab_p[j, m + j] = 1.0
+        tab_p[j, -1] = 1.0
+    for i in range(m):
+        tab_q[i, i] = 1.0
+        for j in range(n):
+            tab_q[i, m + j] = a_pos[i, j]
+        tab_q[i, -1] = 1.0
+    basis_p = np.arange(m, m + n)
+    basis_q = np.arange(m)
+    pivots = _follow(tab_p, tab_q, basis_p, basis_q, init_label, max_pivots, eps)
+    x = np.zeros(m)
+    y = np.zeros(n)
+    for r in range(n):
+        if basis_p[r] < m:
+            x[basis_p[r]] = max(tab_p[r, -1], 0.0)
+    for r in range(m):
+        if basis_q[r] >= m:
+            y[basis_q[r] - m] = max(tab_q[r, -1], 0.0)
+    return x, y, pivots
+
+
+@numba.njit(cache=True)
+def _follow(
+    tab_p: FloatArray,
+    tab_q: FloatArray,
+    basis_p: IntArray,
+    basis_q: IntArray,
+    init_label: int,
+    max_pivots: int,
+    eps: float,
+) -> int:
+    """Complementary pivoting from the artificial equilibrium, in place.
+
+    Returns the number of pivots when label ``init_label`` is picked up again, 0 on an
+    unbounded ray, -1 past ``max_pivots``. Tableau ``P`` holds ``B^{-1}`` in columns
+    ``m..m+n-1`` and ``Q`` in columns ``0..m-1``: the keys of the lexicographic test.
+    """
+    m = tab_q.shape[0]
+    n = tab_p.shape[0]
+    on_p = init_label < m
     entering = init_label
     for pivots in range(1, max_pivots + 1):
-        tab, basis, slack = tableaux[side]
-        row = _lex_min_ratio_row(tab, entering, slack)
-        if row is None:  # unbounded ray: impossible for positive payoffs, guard round-off
-            return None
-        leaving = basis[row]
-        _pivot(tab, row, entering)
-        basis[row] = entering
+        if on_p:
+            row = _lex_min_ratio_row(tab_p, entering, m, n, eps)
+            if row < 0:
+                return 0
+            leaving = basis_p[row]
+            _pivot(tab_p, row, entering)
+            basis_p[row] = entering
+        else:
+            row = _lex_min_ratio_row(tab_q, entering, 0, m, eps)
+            if row < 0:
+                return 0
+            leaving = basis_q[row]
+            _pivot(tab_q, row, entering)
+            basis_q[row] = entering
         if leaving == init_label:
-            x = np.zeros(m)
-            y = np.zeros(n)
-            for r, var in enumerate(basis_p):
-                if var < m:
-                    x[var] = max(tab_p[r, -1], 0.0)
-            for r, var in enumerate(basis_q):
-                if var >= m:
-                    y[var - m] = max(tab_q[r, -1], 0.0)
-            if x.sum() <= 0 or y.sum() <= 0:
-                return None
-            return (x / x.sum(), y / y.sum()), pivots
+            return pivots
         entering = leaving  # its complement (same label) enters the other tableau
-        side = 1 - side
-    return None
+        on_p = not on_p
+    return -1
 
 
-def _lex_min_ratio_row(tab: FloatArray, col: int, slack: npt.NDArray[np.intp]) -> int | None:
-    """Row of the lexicographic minimum ratio test for entering column ``col``."""
-    column = tab[:, col]
-    candidates = np.flatnonzero(column > _PIVOT_EPS)
-    if candidates.size == 0:
-        return None
-    for key in (tab.shape[1] - 1, *slack):
-        ratios = tab[candidates, key] / column[candidates]
-        low = ratios.min()
-        candidates = candidates[ratios <= low + _PIVOT_EPS * max(1.0, abs(low))]
-        if candidates.size == 1:
+@numba.njit(cache=True)
+def _lex_min_ratio_row(tab: FloatArray, col: int, slack_start: int, n_slack: int, eps: float) -> int:
+    """Row of the lexicographic minimum-ratio test for entering column ``col`` (-1: none).
+
+    Keys in order: the rhs, then the ``B^{-1}`` columns ``slack_start..``; at each key the
+    rows whose ratio is within ``eps * max(1, |min|)`` of the minimum stay candidates.
+    """
+    rows = tab.shape[0]
+    rhs = tab.shape[1] - 1
+    candidates = np.empty(rows, dtype=np.int64)
+    count = 0
+    for i in range(rows):
+        if tab[i, col] > eps:
+            candidates[count] = i
+            count += 1
+    if count == 0:
+        return -1
+    for k in range(-1, n_slack):
+        key = rhs if k < 0 else slack_start + k
+        low = np.inf
+        for c in range(count):
+            i = candidates[c]
+            ratio = tab[i, key] / tab[i, col]
+            if ratio < low:
+                low = ratio
+        bound = low + eps * max(1.0, abs(low))
+        kept = 0
+        for c in range(count):
+            i = candidates[c]
+            if tab[i, key] / tab[i, col] <= bound:
+                candidates[kept] = i
+                kept += 1
+        count = kept
+        if count == 1:
             break
-    return int(candidates[0])
+    return candidates[0]
 
 
+@numba.njit(cache=True)
 def _pivot(tab: FloatArray, row: int, col: int) -> None:
-    tab[row] /= tab[row, col]
-    factors = tab[:, col].copy()
-    factors[row] = 0.0
-    tab -= np.outer(factors, tab[row])
+    """Gauss-Jordan pivot on ``tab[row, col]``, in place."""
+    width = tab.shape[1]
+    pivot_row = tab[row] / tab[row, col]  # a copy: the updates below vectorise without aliasing
+    tab[row] = pivot_row
+    for i in range(tab.shape[0]):
+        factor = tab[i, col]
+        if i == row or factor == 0.0:
+            continue
+        for j in range(width):
+            tab[i, j] -= factor * pivot_row[j]

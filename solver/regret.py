@@ -71,6 +71,8 @@ def deviation_payoffs(game: NormalFormGame, strategies: Sequence[FloatArray], pl
     ndarray, shape (a_player,)
     """
     tensor = game.payoffs[player]
+    if game.n_players == 2:  # a matrix-vector product: the hot case of 2-player solvers
+        return tensor @ strategies[1] if player == 0 else strategies[0] @ tensor
     # Contract the other players' axes from the last to the first so axis numbers stay valid.
     for j in reversed(range(game.n_players)):
         if j != player:
