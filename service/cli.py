@@ -23,7 +23,7 @@ from typing import Any
 
 from equilibria.service.limits import Limits
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -293,8 +293,17 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``equilibria`` command."""
+def build_parser() -> argparse.ArgumentParser:
+    """The ``equilibria`` argument parser: every subcommand with its flags.
+
+    Each subcommand's namespace carries ``run``, the function that executes it.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["serve", "--address", "127.0.0.1:0"])
+    >>> args.command, args.address
+    ('serve', '127.0.0.1:0')
+    """
     parser = argparse.ArgumentParser(prog="equilibria", description=__doc__.split("\n\n")[0])
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -351,8 +360,12 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")
     demo.set_defaults(run=_demo)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``equilibria`` command."""
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return int(args.run(args))
 
