@@ -6,6 +6,10 @@
     Solve a game on a running server and print the solution set as JSON. ``GAME`` is a
     Gambit ``.nfg`` file (payoff or outcome format) or a JSON file holding
     ``{"payoffs": tensor}`` or ``{"A": matrix, "B": matrix}``.
+``equilibria health``
+    Ask a server's standard ``grpc.health.v1`` service whether it is serving: exit 0
+    when SERVING, 1 otherwise (NOT_SERVING, unknown service, unreachable, timeout).
+    The container's HEALTHCHECK.
 ``equilibria demo``
     Start a server on a free loopback port, solve a few classic games through the
     client, print the answers and stop the server.
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import pathlib
 import sys
 from typing import Any
@@ -293,6 +298,27 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Environment variable holding the default target of ``equilibria health``.
+HEALTH_TARGET_ENV = "EQUILIBRIA_HEALTH_TARGET"
+
+
+def _health(args: argparse.Namespace) -> int:
+    """``equilibria health``: exit 0 when the server reports SERVING for the service, else 1."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    request = health_pb2.HealthCheckRequest(service=args.service)
+    with grpc.insecure_channel(args.target) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(request, timeout=args.timeout)
+        except grpc.RpcError as exc:
+            print(f"equilibria health: {args.target}: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    print(f"equilibria health: {args.target}: {status}")
+    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``equilibria`` argument parser: every subcommand with its flags.
 
@@ -357,6 +383,20 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--target", default="localhost:50051")
     score.add_argument("--timeout", type=float, default=300.0)
     score.set_defaults(run=_score)
+
+    health_check = sub.add_parser(
+        "health", help="check a server's gRPC health service: exit 0 when SERVING, 1 otherwise"
+    )
+    health_check.add_argument(
+        "--target",
+        default=os.environ.get(HEALTH_TARGET_ENV, "127.0.0.1:50051"),
+        help=f"host:port of the server (default: ${HEALTH_TARGET_ENV}, else 127.0.0.1:50051)",
+    )
+    health_check.add_argument(
+        "--service", default="", help="service name to check (default '': the server as a whole)"
+    )
+    health_check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    health_check.set_defaults(run=_health)
 
     demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")
     demo.set_defaults(run=_demo)
