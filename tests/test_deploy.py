@@ -209,7 +209,12 @@ def test_dockerfile_runtime_is_non_root_tini_and_read_only_ready() -> None:
     user = _last(runtime, "USER").split(":")[0]
     assert user.isdigit() and int(user) != 0, "numeric, so Kubernetes can check runAsNonRoot"
     env = " ".join(rest for kw, rest in runtime if kw == "ENV")
-    for setting in ("PYTHONDONTWRITEBYTECODE=1", "HOME=/tmp", "TMPDIR=/tmp"):
+    for setting in (
+        "PYTHONDONTWRITEBYTECODE=1",
+        "HOME=/tmp",
+        "TMPDIR=/tmp",
+        "NUMBA_CACHE_DIR=/tmp/numba-cache",
+    ):
         assert setting in env
     assert _last(runtime, "STOPSIGNAL") == "SIGTERM"
     assert _last(runtime, "EXPOSE") == str(GRPC_PORT)
