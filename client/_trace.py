@@ -86,6 +86,9 @@ class CriterionScore:
     switched : bool
         Whether the selected equilibrium changed along the trace.
     switch_count : int
+    checkpoint_radii : ndarray or None
+        Confidence radius at each checkpoint where the data is sampled
+        ("averaged_joint_policy", "average_return"): the confidence band of the curve.
     """
 
     name: str
@@ -105,6 +108,7 @@ class CriterionScore:
     nearest_solution: tuple[str, int] | None
     switched: bool
     switch_count: int
+    checkpoint_radii: FloatArray | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -198,6 +202,7 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
                 nearest_solution=_ref(c.nearest_solution, c.HasField("nearest_solution")),
                 switched=c.switched,
                 switch_count=c.switch_count,
+                checkpoint_radii=np.array(c.checkpoint_radii, dtype=np.float64) if c.checkpoint_radii else None,
             )
             for c in message.criteria
         ),

@@ -120,6 +120,7 @@ def _criterion_to_proto(score: CriterionScore) -> trace_pb2.CriterionScore:
         z0_exact=score.z0_exact,
         switched=score.switched,
         switch_count=score.switch_count,
+        checkpoint_radii=[] if score.checkpoint_radii is None else score.checkpoint_radii.tolist(),
     )
     for name in ("epsilon", "fitted_rate", "rate_r2", "confidence_radius"):
         value = getattr(score, name)

@@ -564,6 +564,9 @@ class CriterionScore:
         an upper bound for some epsilon).
     confidence_radius : float or None
         ``averaged_joint_policy`` and ``average_return``: the radius of the final value.
+    checkpoint_radii : ndarray, shape (k,), or None
+        The same criteria: the radius at each checkpoint (``inf`` where undefined,
+        e.g. one return), for confidence bands; None for the other criteria.
     nearest_solution : tuple of (str, int) or None
         ``("point", k)`` or ``("component", c)``: the member of the set nearest at the
         last row (None for NashConv and polytope targets).
@@ -590,6 +593,7 @@ class CriterionScore:
     nearest_solution: tuple[str, int] | None = None
     switched: bool = False
     switch_count: int = 0
+    checkpoint_radii: FloatArray | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -1149,19 +1153,21 @@ class TraceScorer:
         level, cps = grid.plan(z_old, z_old + m)
         values: list[float] = []
         members: list[tuple[str, int] | None] = []
+        radii: list[float] = []
         start = 0
         for cp in cps.tolist():
             stop = cp - z_old
             self._add_counts(slots[start:stop], joint[start:stop])
             start = stop
-            value, member, _radius = self._joint_value(cp)
+            value, member, radius = self._joint_value(cp)
             values.append(value)
             members.append(member)
+            radii.append(radius)
         self._add_counts(slots[start:], joint[start:])
         self._zs = z_old + m
         curve = self._curve("averaged_joint_policy", False, 1.0)
         curve.n = self._zs
-        curve.push_checkpoints(cps.tolist(), values, members)
+        curve.push_checkpoints(cps.tolist(), values, members, radii)
         self._thin("samples", level)
 
     def _add_counts(self, slots: IntArray, joint: IntArray) -> None:
@@ -1251,19 +1257,26 @@ class TraceScorer:
             d, g, _m = self._target.payoff_distance(mean)
             curve = self._curve("average_return", True, self._scale)
             curve.push_rows(z_old + 1, d, d, g)
-            curve.push_checkpoints(cps.tolist(), d[cps - z_old - 1].tolist(), None)
+            at = cps - z_old - 1
+            radii = self._return_radii(s1[at], s2[at], zs[at])
+            curve.push_checkpoints(cps.tolist(), d[at].tolist(), None, radii.tolist())
         self._rsum, self._rsq = s1[-1].copy(), s2[-1].copy()
         self._zr = z_old + m
         self._thin("returns", level)
 
     def _return_radius(self) -> float:
-        z = self._zr
-        if z < 2:
-            return math.inf
-        var = np.maximum((self._rsq - self._rsum * self._rsum / z) / (z - 1), 0.0)
+        z = float(self._zr)
+        return float(self._return_radii(self._rsum[None], self._rsq[None], np.array([z]))[0])
+
+    def _return_radii(self, s1: FloatArray, s2: FloatArray, zs: FloatArray) -> FloatArray:
+        """Radii of the mean returns after ``zs`` rows, from the shifted sums ``(m, n)`` at those rows."""
+        z = zs.astype(np.float64)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.maximum((s2 - s1 * s1 / z) / (z - 1.0), 0.0)
         q = float(norm.ppf(1.0 - self._delta / (2.0 * self.n_players)))
         half = q * np.sqrt(var / z)
-        return float(half.max() if self.options.aggregate == "max" else half.sum())
+        out = half.max(axis=1) if self.options.aggregate == "max" else half.sum(axis=1)
+        return np.where(zs < 2, math.inf, out)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -1411,6 +1424,7 @@ class TraceScorer:
             nearest_solution=member,
             switched=switches > 0,
             switch_count=switches,
+            checkpoint_radii=np.asarray(curve.cr, dtype=np.float64) if radius is not None else None,
         )
 
 
@@ -1683,6 +1697,7 @@ class _Curve:
         self.cz: list[int] = []
         self.cv: list[float] = []
         self.cm: list[tuple[str, int] | None] = []
+        self.cr: list[float] = []  # confidence radius per checkpoint (sampled data only)
         self.n = 0
         e = taus.size
         self.lv_up = np.zeros(e, dtype=np.int64)  # last row with upper >= tau
@@ -1698,7 +1713,7 @@ class _Curve:
             self.taus.nbytes
             + self.lv_up.nbytes * 3
             + self.ring.nbytes
-            + 8 * (len(self.cz) + len(self.cv) + len(self.cm))
+            + 8 * (len(self.cz) + len(self.cv) + len(self.cm) + len(self.cr))
         )
 
     def push_rows(self, first: int, upper: FloatArray, lower: FloatArray, groups: IntArray | None) -> None:
@@ -1715,17 +1730,25 @@ class _Curve:
         self.n = first + m - 1
 
     def push_checkpoints(
-        self, zs: list[int], values: list[float], members: list[tuple[str, int] | None] | None
+        self,
+        zs: list[int],
+        values: list[float],
+        members: list[tuple[str, int] | None] | None,
+        radii: list[float] | None = None,
     ) -> None:
         self.cz.extend(int(z) for z in zs)
         self.cv.extend(float(v) for v in values)
         self.cm.extend(members if members is not None else [None] * len(zs))
+        if radii is not None:
+            self.cr.extend(float(r) for r in radii)
 
     def thin(self, keep: npt.NDArray[np.bool_]) -> None:
         idx = np.flatnonzero(keep).tolist()
         self.cz = [self.cz[k] for k in idx]
         self.cv = [self.cv[k] for k in idx]
         self.cm = [self.cm[k] for k in idx]
+        if self.cr:
+            self.cr = [self.cr[k] for k in idx]
 
 
 class _Target:

@@ -336,6 +336,7 @@ class CriterionScore(_message.Message):
     NEAREST_SOLUTION_FIELD_NUMBER: _builtins.int
     SWITCHED_FIELD_NUMBER: _builtins.int
     SWITCH_COUNT_FIELD_NUMBER: _builtins.int
+    CHECKPOINT_RADII_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The criterion (or curve: also "nash_conv_average")."""
     final_value: _builtins.float
@@ -378,6 +379,13 @@ class CriterionScore(_message.Message):
     def nearest_solution(self) -> Global___SolutionRef:
         """The member of the set nearest at the last row."""
 
+    @_builtins.property
+    def checkpoint_radii(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Confidence radius at each checkpoint (one per entry of `values`), where
+        the data is sampled ("averaged_joint_policy", "average_return"); empty
+        otherwise. Infinite where undefined (a single return).
+        """
+
     def __init__(
         self,
         *,
@@ -398,10 +406,11 @@ class CriterionScore(_message.Message):
         nearest_solution: Global___SolutionRef | None = ...,
         switched: _builtins.bool = ...,
         switch_count: _builtins.int = ...,
+        checkpoint_radii: _abc.Iterable[_builtins.float] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_rate_r2", b"_rate_r2", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "fitted_rate", b"fitted_rate", "nearest_solution", b"nearest_solution", "rate_r2", b"rate_r2"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_rate_r2", b"_rate_r2", "checkpoints_z", b"checkpoints_z", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "evidence", b"evidence", "final_value", b"final_value", "fitted_rate", b"fitted_rate", "name", b"name", "nearest_solution", b"nearest_solution", "rate_r2", b"rate_r2", "scale", b"scale", "switch_count", b"switch_count", "switched", b"switched", "values", b"values", "verdict", b"verdict", "z", b"z", "z0", b"z0", "z0_exact", b"z0_exact"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_rate_r2", b"_rate_r2", "checkpoint_radii", b"checkpoint_radii", "checkpoints_z", b"checkpoints_z", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "evidence", b"evidence", "final_value", b"final_value", "fitted_rate", b"fitted_rate", "name", b"name", "nearest_solution", b"nearest_solution", "rate_r2", b"rate_r2", "scale", b"scale", "switch_count", b"switch_count", "switched", b"switched", "values", b"values", "verdict", b"verdict", "z", b"z", "z0", b"z0", "z0_exact", b"z0_exact"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__confidence_radius: _TypeAlias = _typing.Literal["confidence_radius"]  # noqa: Y015
     _WhichOneofArgType__confidence_radius: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius"]  # noqa: Y015
