@@ -161,6 +161,47 @@ class TraceScore:
     def __contains__(self, name: object) -> bool:
         return any(c.name == name for c in self.criteria)
 
+    def plot(self, trace: Any = None) -> dict[str, Any]:
+        """Figures of the score (matplotlib, Agg; needs ``pip install 'equilibria[plot]'``).
+
+        Parameters
+        ----------
+        trace : sequence of array_like or mapping, optional
+            The policies the score was computed from (per player ``(Z, a_i)``, or a
+            mapping such as ``np.load("trace.npz")`` with ``policies_0``, ...): their
+            trajectory is drawn in the strategy simplex of 2x2 and 3-action games. It
+            stays on this machine.
+
+        Returns
+        -------
+        dict of str to matplotlib.figure.Figure
+            ``criterion_<name>`` per criterion (curve against z on log-log axes with the
+            thresholds, z0, confidence band and fitted rate), ``nash_conv`` and
+            ``simplex`` where they apply.
+
+        Raises
+        ------
+        ImportError
+            Without matplotlib.
+        """
+        from equilibria.client._report import trace_figures
+
+        return trace_figures(self, trace)
+
+    def to_html(self, trace: Any = None, *, png_dir: str | None = None, title: str = "") -> str:
+        """A self-contained HTML report (figures as base64 PNG; ``png_dir`` also writes the PNGs).
+
+        ``trace`` as for :meth:`plot`. Needs ``pip install 'equilibria[plot]'``.
+
+        Examples
+        --------
+        >>> score = client.score_trace(rps, policies=(xs, ys))  # doctest: +SKIP
+        >>> pathlib.Path("report.html").write_text(score.to_html(trace=(xs, ys)))  # doctest: +SKIP
+        """
+        from equilibria.client._report import trace_html
+
+        return trace_html(self, trace, png_dir=png_dir, title=title)
+
 
 def _ref(message: trace_pb2.SolutionRef, present: bool) -> tuple[str, int] | None:
     return (message.kind, message.index) if present else None
@@ -202,7 +243,9 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
                 nearest_solution=_ref(c.nearest_solution, c.HasField("nearest_solution")),
                 switched=c.switched,
                 switch_count=c.switch_count,
-                checkpoint_radii=np.array(c.checkpoint_radii, dtype=np.float64) if c.checkpoint_radii else None,
+                checkpoint_radii=np.array(c.checkpoint_radii, dtype=np.float64)
+                if c.checkpoint_radii
+                else None,
             )
             for c in message.criteria
         ),

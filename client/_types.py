@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -261,6 +262,32 @@ class SolutionSet:
     def __len__(self) -> int:
         return len(self.equilibria)
 
+    def plot(self, game: Any) -> dict[str, Any]:
+        """Figures of the set: ``payoff_space`` and, for 2x2 and 3-action games, ``simplex``.
+
+        ``game`` is the game solved (anything ``Client.solve`` accepts). Needs
+        ``pip install 'equilibria[plot]'``.
+        """
+        from equilibria.client._report import solution_figures
+
+        return solution_figures(self, game)
+
+    def to_html(self, game: Any, *, png_dir: str | None = None, title: str = "") -> str:
+        """A self-contained HTML report: payoff table, payoff space, certificate.
+
+        ``game`` is the game solved (the set does not carry its payoffs); ``png_dir``
+        also writes the figures as PNG files. Needs ``pip install 'equilibria[plot]'``.
+
+        Examples
+        --------
+        >>> stag_hunt = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
+        >>> result = client.solve(stag_hunt, concepts=["nash", "pareto_nash"])  # doctest: +SKIP
+        >>> pathlib.Path("stag_hunt.html").write_text(result.to_html(stag_hunt))  # doctest: +SKIP
+        """
+        from equilibria.client._report import solution_html
+
+        return solution_html(self, game, png_dir=png_dir, title=title)
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MarkovEquilibrium:
@@ -366,6 +393,12 @@ class MarkovSolutionSet:
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def to_html(self, *, title: str = "") -> str:
+        """A self-contained HTML summary: values per state, NashConv, method (no figures)."""
+        from equilibria.client._report import markov_solution_html
+
+        return markov_solution_html(self, title=title)
 
 
 @dataclasses.dataclass(frozen=True)
