@@ -162,23 +162,26 @@ def _solve(args: argparse.Namespace) -> int:
                         transitions["next_states"],
                         transitions["probabilities"],
                     )
-                document = _markov_solution_json(
-                    client.solve_stochastic(
-                        game["rewards"],
-                        transitions,
-                        **{key: game[key] for key in _STOCHASTIC_KEYS if key in game},
-                        concepts=concepts,
-                        method=args.method,
-                        stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
-                    )
+                result = client.solve_stochastic(
+                    game["rewards"],
+                    transitions,
+                    **{key: game[key] for key in _STOCHASTIC_KEYS if key in game},
+                    concepts=concepts,
+                    method=args.method,
+                    stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
                 )
+                document = _markov_solution_json(result)
             else:
-                document = _solution_json(
-                    client.solve(game, concepts=concepts, method=args.method, exact=args.exact)
-                )
+                result = client.solve(game, concepts=concepts, method=args.method, exact=args.exact)
+                document = _solution_json(result)
         except EquilibriaError as exc:
             print(f"equilibria solve: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
             return 2
+    if args.report:
+        if isinstance(game, dict):
+            _write_report(args, "solve", lambda: result.to_html())
+        else:
+            _write_report(args, "solve", lambda: result.to_html(game, png_dir=args.report_png or None))
     json.dump(document, sys.stdout, indent=2)
     print()
     return 0
@@ -258,6 +261,9 @@ def _score(args: argparse.Namespace) -> int:
         except EquilibriaError as exc:
             print(f"equilibria score: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
             return 2
+    if args.report:
+        policies = [arrays[k] for k in policy_keys] or None
+        _write_report(args, "score", lambda: score.to_html(trace=policies, png_dir=args.report_png or None))
     json.dump(_trace_json(score), sys.stdout, indent=2)
     print()
     return 0
@@ -296,6 +302,27 @@ def _demo(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _write_report(args: argparse.Namespace, command: str, render: Any) -> None:
+    """Write the HTML report of ``--report``; exit with a message naming the extra when matplotlib is missing."""
+    try:
+        page = render()
+    except ImportError as exc:
+        raise SystemExit(f"equilibria {command}: {exc}") from exc
+    pathlib.Path(args.report).write_text(page, encoding="utf-8")
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        default="",
+        metavar="OUT.html",
+        help="also write a self-contained HTML report (needs pip install 'equilibria[plot]')",
+    )
+    parser.add_argument(
+        "--report-png", default="", metavar="DIR", help="also write the report's figures as PNG"
+    )
 
 
 #: Environment variable holding the default target of ``equilibria health``.
@@ -368,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--stage-selection", default="", help="finite-horizon stochastic games: comma-separated criteria"
     )
     solve.add_argument("--timeout", type=float, default=60.0)
+    _report_arguments(solve)
     solve.set_defaults(run=_solve)
 
     score = sub.add_parser("score", help="score a learning trace (.npz) against a game's equilibria")
@@ -382,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--epsilons", default="", help="comma-separated thresholds (default 0.1,0.05,0.01)")
     score.add_argument("--target", default="localhost:50051")
     score.add_argument("--timeout", type=float, default=300.0)
+    _report_arguments(score)
     score.set_defaults(run=_score)
 
     health_check = sub.add_parser(
