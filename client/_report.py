@@ -93,6 +93,16 @@ def _figure(pixels: tuple[int, int]) -> Any:
     return fig
 
 
+def _log_axes(ax: Any) -> None:
+    """Log-log axes with plain tick labels (mathtext labels cost most of the drawing time)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10.0, numticks=8))
+        axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        axis.set_minor_locator(NullLocator())
+
+
 def _png(fig: Any) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=_DPI)
@@ -222,11 +232,11 @@ def _curve_axes(ax: Any, c: CriterionScore, epsilons: Sequence[float], floor: fl
     for k, eps in enumerate(sorted(epsilons, reverse=True)):
         colour = _EPS_COLOURS[k % len(_EPS_COLOURS)]
         tau = eps * c.scale
-        ax.axhline(tau, ls="--", lw=0.9, color=colour, label=rf"$\varepsilon$ = {eps:g}")
+        ax.axhline(tau, ls="--", lw=0.9, color=colour, label=f"ε = {eps:g}")
         z0 = c.z0.get(eps)
         if z0 is not None:
             ax.axvline(z0, ls=":", lw=0.9, color=colour)
-            ax.plot([z0], [tau], marker="v", ms=7, color=colour, ls="none", label=rf"$z_0$({eps:g}) = {z0}")
+            ax.plot([z0], [tau], marker="v", ms=7, color=colour, ls="none", label=f"z₀({eps:g}) = {z0}")
 
 
 def _criterion_figure(c: CriterionScore, score: TraceScore) -> Any:
@@ -248,6 +258,7 @@ def _criterion_figure(c: CriterionScore, score: TraceScore) -> Any:
     floor = _positive_floor(c.values, [c.final_value], thresholds, lower)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _log_axes(ax)
     if radii is not None and radii.size == c.values.size:
         finite = np.isfinite(radii)
         if finite.sum() >= 2:
@@ -258,7 +269,7 @@ def _criterion_figure(c: CriterionScore, score: TraceScore) -> Any:
     _curve_axes(ax, c, score.epsilons, floor, c.name)
     fit = _fit_line(c)
     if fit is not None:
-        r2 = "" if c.rate_r2 is None else rf", $R^2$ = {c.rate_r2:.2f}"
+        r2 = "" if c.rate_r2 is None else f", R² = {c.rate_r2:.2f}"
         ax.plot(fit[0], fit[1], lw=2.2, alpha=0.6, color="grey", label=f"fitted rate {c.fitted_rate:.2f}{r2}")
     top = max(float(np.nanmax(np.where(np.isfinite(c.values), c.values, floor))), float(thresholds.max()))
     ax.set_ylim(floor * 0.7, top * 2.0)
@@ -283,6 +294,7 @@ def _nash_conv_figure(score: TraceScore) -> Any | None:
     floor = _positive_floor(*(c.values for c in curves), thresholds)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _log_axes(ax)
     for c in curves:
         label = "NashConv(last iterate)" if c.name == "nash_conv" else "NashConv(running average)"
         ax.plot(c.checkpoints_z, np.maximum(c.values, floor), marker="o", ms=2.5, lw=1.4, label=label)

@@ -19,7 +19,7 @@ from equilibria.v1 import game_pb2
 def test_importing_the_client_pulls_in_no_solver_dependencies() -> None:
     code = (
         "import sys, equilibria.client\n"
-        "heavy = [m for m in ('scipy', 'pygambit', 'nashpy', 'equilibria.solver', 'equilibria.service')"
+        "heavy = [m for m in ('scipy', 'pygambit', 'nashpy', 'matplotlib', 'equilibria.solver', 'equilibria.service')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
