@@ -41,7 +41,14 @@ def _serve(args: argparse.Namespace) -> int:
         max_connection_age_seconds=args.max_connection_age,
         max_connection_age_grace_seconds=args.max_connection_age_grace,
     )
-    asyncio.run(serve(args.address, limits))
+    if args.dashboard:
+        from equilibria.service.dashboard import parse_loopback_address
+
+        try:
+            parse_loopback_address(args.dashboard)
+        except ValueError as exc:
+            raise SystemExit(f"equilibria serve: --dashboard: {exc}") from exc
+    asyncio.run(serve(args.address, limits, args.dashboard or None))
     return 0
 
 
@@ -377,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=Limits().max_connection_age_grace_seconds,
         help="seconds calls in flight on an aged-out connection may still run",
+    )
+    serve.add_argument(
+        "--dashboard",
+        default="",
+        metavar="HOST:PORT",
+        help="serve the live MonitorTrace dashboard over HTTP on a loopback address (e.g. 127.0.0.1:8050)",
     )
     serve.set_defaults(run=_serve)
 

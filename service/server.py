@@ -14,6 +14,7 @@ import logging
 import signal
 
 import grpc
+from equilibria.service.dashboard import Dashboard, MonitorRegistry, parse_loopback_address, start_dashboard
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
 from equilibria.service.servicer import EquilibriaServicer
@@ -39,23 +40,37 @@ class RunningServer:
     pool: SolvePool
     health: health.aio.HealthServicer
     limits: Limits
+    dashboard: Dashboard | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds, stop the workers."""
         await self.health.enter_graceful_shutdown()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
         await self.server.stop(self.limits.grace_seconds if grace is None else grace)
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
 
 
-async def start_server(address: str = "localhost:50051", limits: Limits | None = None) -> RunningServer:
+async def start_server(
+    address: str = "localhost:50051", limits: Limits | None = None, dashboard: str | None = None
+) -> RunningServer:
     """Create and start a server on ``address`` (``host:0`` picks a free port).
+
+    ``dashboard`` is a loopback ``host:port`` for the live-monitoring page of
+    :mod:`equilibria.service.dashboard` (None: no dashboard).
 
     Raises
     ------
     RuntimeError
         If the address cannot be bound.
+    ValueError
+        If ``dashboard`` is not a loopback address.
     """
     limits = limits or Limits()
+    monitors = None
+    if dashboard is not None:
+        parse_loopback_address(dashboard)  # refuse before binding anything
+        monitors = MonitorRegistry()
     options = [
         ("grpc.max_receive_message_length", limits.max_message_bytes),
         ("grpc.max_send_message_length", limits.max_message_bytes),
@@ -72,7 +87,7 @@ async def start_server(address: str = "localhost:50051", limits: Limits | None =
         ]
     server = grpc.aio.server(options=options)
     pool = SolvePool(limits.workers, limits.max_queue)
-    service_grpc.add_EquilibriaServiceServicer_to_server(EquilibriaServicer(pool, limits), server)
+    service_grpc.add_EquilibriaServiceServicer_to_server(EquilibriaServicer(pool, limits, monitors), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -85,12 +100,23 @@ async def start_server(address: str = "localhost:50051", limits: Limits | None =
     for name in (SERVICE_NAME, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = address.rsplit(":", 1)[0]
-    return RunningServer(server, port, f"{host}:{port}", pool, health_servicer, limits)
+    running = RunningServer(server, port, f"{host}:{port}", pool, health_servicer, limits)
+    if monitors is not None and dashboard is not None:
+        try:
+            running.dashboard = await start_dashboard(dashboard, monitors)
+        except OSError:
+            await running.stop(grace=0)
+            raise
+    return running
 
 
-async def serve(address: str = "localhost:50051", limits: Limits | None = None) -> None:
+async def serve(
+    address: str = "localhost:50051", limits: Limits | None = None, dashboard: str | None = None
+) -> None:
     """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start_server(address, limits)
+    running = await start_server(address, limits, dashboard)
+    if running.dashboard is not None:
+        print(f"equilibria: dashboard on {running.dashboard.url}", flush=True)
     print(f"equilibria: listening on {running.address}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import grpc
 from equilibria.service import convert, trace_convert, worker
+from equilibria.service.dashboard import MonitorRegistry
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_details
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
@@ -44,12 +45,21 @@ async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoRet
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
 
 
+def _game_label(game: Any) -> str:
+    """A short name of a game for the dashboard: its kind, action counts and id prefix."""
+    actions = "x".join(str(int(k)) for k in game.num_actions)
+    states = f", {game.n_states} states" if hasattr(game, "n_states") else ""
+    return f"{type(game).__name__} {actions}{states} ({game.id[:12]})"
+
+
 class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     """Solves games in a worker pool; maps every known failure to a status code."""
 
-    def __init__(self, pool: SolvePool, limits: Limits) -> None:
+    def __init__(self, pool: SolvePool, limits: Limits, monitors: MonitorRegistry | None = None) -> None:
         self._pool = pool
         self._limits = limits
+        # Running MonitorTrace scores for the dashboard (None: not published).
+        self._monitors = monitors
         # game id -> (game, its Nash solution set): what trace headers may refer to by id.
         self._recent: collections.OrderedDict[str, tuple[Any, Any]] = collections.OrderedDict()
 
@@ -229,15 +239,25 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     async def MonitorTrace(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[trace_pb2.MonitorTraceResponse]:
+        monitors, stream_id, status = self._monitors, None, "cancelled"
         try:
             async for scorer, result, index in self._scored_chunks(request_iterator, context):
                 if index < 0:
+                    if monitors is not None:
+                        stream_id = monitors.open(context.peer(), _game_label(scorer.game))
                     continue
                 score = await asyncio.to_thread(scorer.result)
+                if monitors is not None and stream_id is not None:
+                    monitors.publish(stream_id, score)
                 extra = self._solution_fields(result) if index == 0 else {}
                 yield trace_pb2.MonitorTraceResponse(score=trace_convert.trace_score_to_proto(score), **extra)
+            status = "ok"
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            status = exc.code.name if isinstance(exc, RequestError) else "failed"
             await self._fail(exc, context, "MonitorTrace")
+        finally:
+            if monitors is not None and stream_id is not None:
+                monitors.close(stream_id, status)
 
     async def GetServerInfo(
         self, request: service_pb2.GetServerInfoRequest, context: grpc.aio.ServicerContext
