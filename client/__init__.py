@@ -12,6 +12,7 @@ Examples
 ...         print(eq.strategies, eq.payoffs, eq.nash_conv)
 """
 
+from equilibria.client._batch import BatchItem
 from equilibria.client._client import DEFAULT_TARGET, AsyncClient, Client
 from equilibria.client._errors import (
     EquilibriaError,
@@ -46,6 +47,7 @@ from equilibria.client._types import (
 __all__ = [
     "DEFAULT_TARGET",
     "AsyncClient",
+    "BatchItem",
     "Client",
     "Component",
     "CorrelatedEquilibrium",

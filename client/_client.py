@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
+from equilibria.client._batch import BatchItem, Progress, batch_item_from_proto, batch_requests
 from equilibria.client._convert import (
     markov_solution_set_from_proto,
     server_info_from_proto,
@@ -63,13 +65,43 @@ def _stochastic_request(arguments: dict[str, Any]) -> service_pb2.SolveGameReque
     )
 
 
-def _channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
-    return [
+def _channel_options(max_message_bytes: int, load_balancing: str | None = None) -> list[tuple[str, Any]]:
+    options: list[tuple[str, Any]] = [
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_time_ms", 60_000),
         ("grpc.enable_retries", 0),  # the client's own RetryConfig decides
     ]
+    if load_balancing:
+        config = {"loadBalancingConfig": [{load_balancing: {}}]}
+        options.append(("grpc.service_config", json.dumps(config)))
+    return options
+
+
+def _batch_options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The solve_request keyword arguments of a ``solve_many`` call, from its arguments."""
+    names = (
+        "concepts",
+        "method",
+        "tolerance",
+        "exact",
+        "max_equilibria",
+        "time_budget",
+        "welfare",
+        "disagreement",
+        "selection",
+        "stage_selection",
+        "priors",
+        "seed",
+    )
+    return {name: arguments[name] for name in names}
+
+
+def _total(games: Iterable[Any]) -> int | None:
+    try:
+        return len(games)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 class Client:
@@ -101,20 +133,27 @@ class Client:
         timeout: float | None = 60.0,
         retry: RetryConfig | None = None,
         max_message_bytes: int = _DEFAULT_MAX_MESSAGE,
+        load_balancing: str | None = None,
     ) -> Client:
         """Open a channel to ``target`` (``host:port``, or any gRPC target such as ``dns:///``).
 
         Parameters
         ----------
         target : str
+            One server, or several replicas: ``"ipv4:127.0.0.1:50051,127.0.0.1:50052"``
+            or a ``dns:///`` name resolving to many addresses (a headless Service).
         timeout : float or None
             Default deadline of each call attempt, in seconds (None: none).
         retry : RetryConfig, optional
             Retry policy for UNAVAILABLE.
         max_message_bytes : int
             Largest message sent or received.
+        load_balancing : str, optional
+            gRPC load-balancing policy over the target's addresses: "round_robin" spreads
+            calls over every replica (pair it with ``serve --max-connection-age`` so the
+            client re-resolves and rebalances); default "pick_first" (one connection).
         """
-        channel = grpc.insecure_channel(target, options=_channel_options(max_message_bytes))
+        channel = grpc.insecure_channel(target, options=_channel_options(max_message_bytes, load_balancing))
         return cls(channel, timeout=timeout, retry=retry or RetryConfig())
 
     def _call(self, method: Callable[..., T], request: Any, timeout: float | None) -> T:
@@ -328,6 +367,90 @@ class Client:
             raise map_rpc_error(exc) from exc
         return trace_score_from_proto(response.score, response_solution(response))
 
+    def solve_many(
+        self,
+        games: Iterable[Any],
+        *,
+        concepts: Iterable[str] = ("nash",),
+        method: str = "auto",
+        tolerance: float = 0.0,
+        exact: bool = False,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        selection: Iterable[str] = (),
+        stage_selection: Iterable[str] = (),
+        priors: int = 0,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> Iterator[BatchItem]:
+        """Solve many games over one ``SolveGames`` stream; yields a :class:`BatchItem` per game.
+
+        The games are converted and sent as the server reads them, and the results come
+        back in input order as soon as each one (and every one before it) is solved: the
+        server runs up to its worker count of games at once. A failed game is a
+        ``BatchItem`` with ``error`` set (the exception :meth:`solve` would have raised);
+        it never stops the others. Leaving the loop early cancels the stream, and the
+        server stops the solves still running.
+
+        Parameters
+        ----------
+        games : iterable
+            Anything :meth:`solve` accepts, and stochastic games (objects with
+            ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``),
+            in any mix. Read lazily: a generator is never held in memory.
+        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection
+            As for :meth:`solve`, applied to every game (``exact`` to normal-form games only).
+        stage_selection, priors, seed
+            As for :meth:`solve_stochastic`, for the stochastic games.
+        time_budget : float, optional
+            Server-side budget of each game, in seconds; a game past it is reported as
+            ``SolveTimeoutError`` while the others go on.
+        timeout : float, optional
+            Deadline of the whole stream (default: the client's).
+        progress : callable, optional
+            ``progress(done, total)`` after each result; ``total`` is ``len(games)``, or
+            None when ``games`` has no length.
+
+        Yields
+        ------
+        BatchItem
+            ``index``, ``result`` (SolutionSet or MarkovSolutionSet) or ``error``.
+
+        Raises
+        ------
+        EquilibriaError
+            When the stream itself fails (server unreachable, the stream's deadline).
+        ValueError
+            For an unknown concept, welfare function or criterion name.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> games = [rng.standard_normal((2, 3, 3)) for _ in range(100)]
+        >>> with Client.connect("localhost:50051") as client:  # doctest: +SKIP
+        ...     for item in client.solve_many(games, time_budget=10):
+        ...         print(item.index, len(item.result) if item.ok else item.error.code)
+        """
+        requests = batch_requests(games, _batch_options(locals()))
+        total = _total(games)
+        call = self._stub.SolveGames(requests, timeout=self.timeout if timeout is None else timeout)
+        done = 0
+        try:
+            for response in call:
+                item = batch_item_from_proto(response, done)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                yield item
+        except grpc.RpcError as exc:
+            raise map_rpc_error(exc) from exc
+        finally:
+            call.cancel()  # no-op once the stream has ended; stops the server's solves otherwise
+
     def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""
         response = self._call(self._stub.GetServerInfo, service_pb2.GetServerInfoRequest(), timeout)
@@ -376,9 +499,12 @@ class AsyncClient:
         timeout: float | None = 60.0,
         retry: RetryConfig | None = None,
         max_message_bytes: int = _DEFAULT_MAX_MESSAGE,
+        load_balancing: str | None = None,
     ) -> AsyncClient:
         """Open an asyncio channel to ``target``; see :meth:`Client.connect`."""
-        channel = grpc.aio.insecure_channel(target, options=_channel_options(max_message_bytes))
+        channel = grpc.aio.insecure_channel(
+            target, options=_channel_options(max_message_bytes, load_balancing)
+        )
         return cls(channel, timeout=timeout, retry=retry or RetryConfig())
 
     async def _call(self, method: Callable[..., Awaitable[T]], request: Any, timeout: float | None) -> T:
@@ -486,6 +612,50 @@ class AsyncClient:
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
         return trace_score_from_proto(response.score, response_solution(response))
+
+    async def solve_many(
+        self,
+        games: Iterable[Any],
+        *,
+        concepts: Iterable[str] = ("nash",),
+        method: str = "auto",
+        tolerance: float = 0.0,
+        exact: bool = False,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        timeout: float | None = None,
+        welfare: Iterable[str] = (),
+        disagreement: Sequence[float] | None = None,
+        selection: Iterable[str] = (),
+        stage_selection: Iterable[str] = (),
+        priors: int = 0,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> AsyncIterator[BatchItem]:
+        """Solve many games over one stream; ``async for`` a :class:`BatchItem` per game.
+
+        See :meth:`Client.solve_many`.
+        """
+        requests = batch_requests(games, _batch_options(locals()))
+        total = _total(games)
+
+        async def messages() -> AsyncIterator[service_pb2.SolveGamesRequest]:
+            for request in requests:
+                yield request
+
+        call = self._stub.SolveGames(messages(), timeout=self.timeout if timeout is None else timeout)
+        done = 0
+        try:
+            async for response in call:
+                item = batch_item_from_proto(response, done)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                yield item
+        except grpc.RpcError as exc:
+            raise map_rpc_error(exc) from exc
+        finally:
+            call.cancel()
 
     async def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""

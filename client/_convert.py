@@ -370,4 +370,5 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)
             for m in message.methods
         ),
+        instance_id=message.instance_id,
     )

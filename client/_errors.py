@@ -18,6 +18,8 @@ status code name) and ``field_violations`` (``(field, description)`` pairs from 
 
 from __future__ import annotations
 
+import re
+
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
@@ -31,6 +33,7 @@ __all__ = [
     "SolveCancelledError",
     "ServerError",
     "map_rpc_error",
+    "error_from_status",
 ]
 
 
@@ -98,27 +101,43 @@ _BY_CODE: dict[grpc.StatusCode, type[EquilibriaError]] = {
 }
 
 
+def _status_violations(status: status_pb2.Status) -> tuple[tuple[str, str], ...]:
+    violations = []
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            violations.extend((v.field, v.description) for v in bad.field_violations)
+    return tuple(violations)
+
+
 def _field_violations(metadata: object) -> tuple[tuple[str, str], ...]:
     for key, value in metadata or ():  # type: ignore[attr-defined]
         if key == "grpc-status-details-bin":
-            status = status_pb2.Status.FromString(value)
-            violations = []
-            for detail in status.details:
-                bad = error_details_pb2.BadRequest()
-                if detail.Unpack(bad):
-                    violations.extend((v.field, v.description) for v in bad.field_violations)
-            return tuple(violations)
+            return _status_violations(status_pb2.Status.FromString(value))
     return ()
+
+
+_GAME_FIELD = re.compile(r"^(requests\[\d+\]\.)?(normal_form_game|stochastic_game)")
+
+
+def _error(code: grpc.StatusCode, message: str, violations: tuple[tuple[str, str], ...]) -> EquilibriaError:
+    cls = _BY_CODE.get(code, ServerError)
+    if cls is InvalidArgumentError and any(_GAME_FIELD.match(f) for f, _ in violations):
+        cls = InvalidGameError
+    return cls(message, code.name, violations)
 
 
 def map_rpc_error(exc: grpc.RpcError) -> EquilibriaError:
     """The client exception for a failed call (raise it ``from exc``)."""
     code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
     message: str = exc.details() or code.name  # type: ignore[attr-defined]
-    violations = _field_violations(exc.trailing_metadata())  # type: ignore[attr-defined]
-    cls = _BY_CODE.get(code, ServerError)
-    if cls is InvalidArgumentError and any(
-        f.startswith(("normal_form_game", "stochastic_game")) for f, _ in violations
-    ):
-        cls = InvalidGameError
-    return cls(message, code.name, violations)
+    return _error(code, message, _field_violations(exc.trailing_metadata()))  # type: ignore[attr-defined]
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def error_from_status(status: status_pb2.Status) -> EquilibriaError:
+    """The client exception for a ``google.rpc.Status`` (a failed item of a batch)."""
+    code = _CODES.get(status.code, grpc.StatusCode.UNKNOWN)
+    return _error(code, status.message or code.name, _status_violations(status))

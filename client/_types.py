@@ -426,9 +426,14 @@ class ServerLimits:
 
 @dataclasses.dataclass(frozen=True)
 class ServerInfo:
-    """What ``GetServerInfo`` reports."""
+    """What ``GetServerInfo`` reports.
+
+    ``instance_id`` is the random id the server process drew at start-up: it tells
+    which replica answered when the client balances over several.
+    """
 
     version: str
     solver_version: str
     limits: ServerLimits
     methods: tuple[MethodInfo, ...]
+    instance_id: str = ""

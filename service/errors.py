@@ -15,7 +15,7 @@ from equilibria.solver import errors as solver_errors
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-__all__ = ["RequestError", "from_solver_error", "status_details"]
+__all__ = ["RequestError", "from_solver_error", "status_details", "status_message"]
 
 #: Solver fields that live inside the game message of a request.
 _GAME_FIELDS = (
@@ -76,6 +76,11 @@ def from_solver_error(exc: solver_errors.SolverError, game_field: str) -> Reques
 
 def status_details(error: RequestError) -> bytes:
     """Serialized ``google.rpc.Status`` for the ``grpc-status-details-bin`` trailer."""
+    return status_message(error).SerializeToString()
+
+
+def status_message(error: RequestError) -> status_pb2.Status:
+    """The ``google.rpc.Status`` of ``error``: code, message and a BadRequest naming its field."""
     status = status_pb2.Status(code=getattr(code_pb2, error.code.name), message=error.message)
     if error.field:
         detail = any_pb2.Any()
@@ -87,4 +92,4 @@ def status_details(error: RequestError) -> bytes:
             )
         )
         status.details.append(detail)
-    return status.SerializeToString()
+    return status

@@ -41,6 +41,7 @@ class RunningServer:
     health: health.aio.HealthServicer
     limits: Limits
     dashboard: Dashboard | None = None
+    ray_started: bool = False
 
     async def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds, stop the workers."""
@@ -49,15 +50,25 @@ class RunningServer:
             await self.dashboard.stop()
         await self.server.stop(self.limits.grace_seconds if grace is None else grace)
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
+        if self.ray_started:
+            from equilibria.service.ray_backend import shutdown_ray
+
+            shutdown_ray()
 
 
 async def start_server(
-    address: str = "localhost:50051", limits: Limits | None = None, dashboard: str | None = None
+    address: str = "localhost:50051",
+    limits: Limits | None = None,
+    dashboard: str | None = None,
+    ray_address: str | None = None,
 ) -> RunningServer:
     """Create and start a server on ``address`` (``host:0`` picks a free port).
 
     ``dashboard`` is a loopback ``host:port`` for the live-monitoring page of
-    :mod:`equilibria.service.dashboard` (None: no dashboard).
+    :mod:`equilibria.service.dashboard` (None: no dashboard). ``ray_address`` ("local"
+    for a loopback-only Ray of ``limits.workers`` CPUs, or a cluster address) makes
+    ``SolveGames`` run its items as Ray tasks instead of in the local process pool;
+    None keeps every solve in the pool.
 
     Raises
     ------
@@ -87,7 +98,15 @@ async def start_server(
         ]
     server = grpc.aio.server(options=options)
     pool = SolvePool(limits.workers, limits.max_queue)
-    service_grpc.add_EquilibriaServiceServicer_to_server(EquilibriaServicer(pool, limits, monitors), server)
+    batch_runner, ray_started = None, False
+    if ray_address is not None:
+        from equilibria.service import ray_backend
+
+        ray_started = ray_backend.init_ray(ray_address, num_cpus=limits.workers)
+        batch_runner = ray_backend.RayRunner()
+    service_grpc.add_EquilibriaServiceServicer_to_server(
+        EquilibriaServicer(pool, limits, monitors, batch_runner), server
+    )
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -95,12 +114,17 @@ async def start_server(
         port = server.add_insecure_port(address)
     except RuntimeError:
         pool.close()
+        if ray_started:
+            from equilibria.service.ray_backend import shutdown_ray
+
+            shutdown_ray()
         raise
     await server.start()
     for name in (SERVICE_NAME, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = address.rsplit(":", 1)[0]
     running = RunningServer(server, port, f"{host}:{port}", pool, health_servicer, limits)
+    running.ray_started = ray_started
     if monitors is not None and dashboard is not None:
         try:
             running.dashboard = await start_dashboard(dashboard, monitors)
@@ -111,10 +135,13 @@ async def start_server(
 
 
 async def serve(
-    address: str = "localhost:50051", limits: Limits | None = None, dashboard: str | None = None
+    address: str = "localhost:50051",
+    limits: Limits | None = None,
+    dashboard: str | None = None,
+    ray_address: str | None = None,
 ) -> None:
     """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start_server(address, limits, dashboard)
+    running = await start_server(address, limits, dashboard, ray_address)
     if running.dashboard is not None:
         print(f"equilibria: dashboard on {running.dashboard.url}", flush=True)
     print(f"equilibria: listening on {running.address}", flush=True)

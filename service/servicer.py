@@ -6,13 +6,20 @@ import asyncio
 import collections
 import importlib.metadata
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
-from equilibria.service import convert, trace_convert, worker
+from equilibria.service import batch, convert, trace_convert, worker
 from equilibria.service.dashboard import MonitorRegistry
-from equilibria.service.errors import RequestError, from_solver_error, invalid, status_details
+from equilibria.service.errors import (
+    RequestError,
+    from_solver_error,
+    invalid,
+    status_details,
+    status_message,
+)
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
 from equilibria.solver import METHODS, SOLVER_VERSION, STOCHASTIC_METHODS, MarkovSolutionSet
@@ -21,10 +28,13 @@ from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from equilibria.v1 import trace_pb2
 from google.protobuf import duration_pb2
+from google.rpc import code_pb2, status_pb2
 
 __all__ = ["EquilibriaServicer", "package_version"]
 
 log = logging.getLogger("equilibria.service")
+
+_OK = status_pb2.Status(code=code_pb2.OK)
 
 
 def package_version() -> str:
@@ -55,11 +65,21 @@ def _game_label(game: Any) -> str:
 class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     """Solves games in a worker pool; maps every known failure to a status code."""
 
-    def __init__(self, pool: SolvePool, limits: Limits, monitors: MonitorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        pool: SolvePool,
+        limits: Limits,
+        monitors: MonitorRegistry | None = None,
+        batch_runner: Any = None,
+    ) -> None:
         self._pool = pool
         self._limits = limits
         # Running MonitorTrace scores for the dashboard (None: not published).
         self._monitors = monitors
+        # What runs SolveGames items: the pool, or a RayRunner (serve --ray-address).
+        self._batch_runner = batch_runner or pool
+        #: Random id of this server process (GetServerInfo): which replica answered.
+        self.instance_id = uuid.uuid4().hex
         # game id -> (game, its Nash solution set): what trace headers may refer to by id.
         self._recent: collections.OrderedDict[str, tuple[Any, Any]] = collections.OrderedDict()
 
@@ -81,16 +101,21 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         return max(budget, 1e-3)
 
     async def _solve(
-        self, request: service_pb2.SolveGameRequest, context: grpc.aio.ServicerContext
+        self,
+        request: service_pb2.SolveGameRequest,
+        context: grpc.aio.ServicerContext,
+        run: Callable[..., Awaitable[Any]] | None = None,
     ) -> service_pb2.SolveGameResponse:
         """Solve one request in the pool; every known failure becomes a :class:`RequestError`.
 
-        The one path every solving RPC takes (``SolveGame`` and each item of a batch).
+        The one path every solving RPC takes (``SolveGame`` and each item of a batch);
+        ``run`` replaces the pool's ``run`` (Ray dispatch of batch items).
         """
         try:
             game, options = convert.solve_request_from_proto(request, self._limits)
             budget = self._budget(options.time_budget, context)
-            result = await self._pool.run(worker.solve_game, game, options, budget, timeout=budget)
+            run = run or self._pool.run
+            result = await run(worker.solve_game, game, options, budget, timeout=budget)
             self._remember(game, result)
             if isinstance(result, MarkovSolutionSet):
                 return service_pb2.SolveGameResponse(
@@ -117,6 +142,37 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         except RequestError as error:
             log.info("SolveGame -> %s: %s", error.code.name, error.message)
             await abort(context, error)
+
+    async def SolveGames(
+        self,
+        request_iterator: AsyncIterator[service_pb2.SolveGamesRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[service_pb2.SolveGamesResponse]:
+        """Solve each item through :meth:`_solve`; answer in request order, each with its status.
+
+        Up to the runner's worker count of items run at once; the stream is read only
+        as far as ``workers + min(max_queue, 8 * workers)`` items ahead of the answer
+        being sent, so a long stream is never held in memory.
+        """
+        runner = self._batch_runner
+        concurrency = max(1, runner.workers)
+        read_ahead = concurrency + min(self._limits.max_queue, 8 * concurrency)
+
+        async def solve_item(
+            index: int, item: service_pb2.SolveGamesRequest
+        ) -> service_pb2.SolveGamesResponse:
+            try:
+                response = await self._solve(item.request, context, run=runner.run)
+            except RequestError as error:
+                error.field = f"requests[{index}].{error.field}" if error.field else f"requests[{index}]"
+                log.info("SolveGames item %d -> %s: %s", index, error.code.name, error.message)
+                return service_pb2.SolveGamesResponse(index=index, status=status_message(error))
+            return service_pb2.SolveGamesResponse(index=index, status=_OK, response=response)
+
+        async for response in batch.ordered_window(
+            request_iterator, solve_item, concurrency=concurrency, read_ahead=read_ahead
+        ):
+            yield response
 
     async def _trace_target(self, message: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
         """The game, its solution set and the options of a trace stream's first message."""
@@ -276,6 +332,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 workers=self._pool.workers,
                 max_transition_entries=limits.max_transition_entries,
             ),
+            instance_id=self.instance_id,
             methods=[
                 service_pb2.MethodInfo(
                     name=spec.name,

@@ -20,6 +20,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
 PACKAGE_DIR = PROTO_ROOT / "equilibria" / "v1"
+# Imported protos that are not ours (google/rpc/status.proto, whose generated module
+# comes from the googleapis-common-protos dependency): on the include path only.
+THIRD_PARTY = PROTO_ROOT / "third_party"
 
 # Pinned generator versions; keep in step with the [gen] extra.
 TOOLCHAIN = {"grpcio-tools": "1.85.1", "mypy-protobuf": "5.1.0"}
@@ -48,6 +51,7 @@ def generate() -> None:
         "protoc",
         f"-I{PROTO_ROOT}",
         f"-I{include}",
+        f"-I{THIRD_PARTY}",
         f"--python_out={PROTO_ROOT}",
         f"--grpc_python_out={PROTO_ROOT}",
         f"--mypy_out={PROTO_ROOT}",

@@ -10,6 +10,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.rpc import status_pb2 as _status_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -161,6 +162,70 @@ class SolveGameResponse(_message.Message):
 Global___SolveGameResponse: _TypeAlias = SolveGameResponse  # noqa: Y015
 
 @_typing.final
+class SolveGamesRequest(_message.Message):
+    """One item of a SolveGames stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___SolveGameRequest:
+        """The game and options, exactly as for SolveGame. Its time_budget bounds
+        this item alone; error fields name it as requests[i].<field>, i counting
+        the stream's messages from 0.
+        """
+
+    def __init__(
+        self,
+        *,
+        request: Global___SolveGameRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SolveGamesRequest: _TypeAlias = SolveGamesRequest  # noqa: Y015
+
+@_typing.final
+class SolveGamesResponse(_message.Message):
+    """The answer to one item of a SolveGames stream, sent in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """Position of the item in the request stream, from 0."""
+    @_builtins.property
+    def status(self) -> _status_pb2.Status:
+        """The item's outcome: code 0 (OK) with the response set, or the code,
+        message and google.rpc.BadRequest field violations SolveGame would have
+        failed with (fields named requests[index].<field>).
+        """
+
+    @_builtins.property
+    def response(self) -> Global___SolveGameResponse:
+        """The item's answer when status.code is OK."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        status: _status_pb2.Status | None = ...,
+        response: Global___SolveGameResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["response", b"response", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "response", b"response", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SolveGamesResponse: _TypeAlias = SolveGamesResponse  # noqa: Y015
+
+@_typing.final
 class GetServerInfoRequest(_message.Message):
     """Request for GetServerInfo."""
 
@@ -271,10 +336,15 @@ class GetServerInfoResponse(_message.Message):
     SOLVER_VERSION_FIELD_NUMBER: _builtins.int
     LIMITS_FIELD_NUMBER: _builtins.int
     METHODS_FIELD_NUMBER: _builtins.int
+    INSTANCE_ID_FIELD_NUMBER: _builtins.int
     version: _builtins.str
     """Version of the equilibria distribution serving."""
     solver_version: _builtins.str
     """Version of the solver (part of every cache key)."""
+    instance_id: _builtins.str
+    """Random identifier of this server process, drawn at start-up: tells which
+    replica answered behind a load balancer.
+    """
     @_builtins.property
     def limits(self) -> Global___ServerLimits:
         """The limits in force."""
@@ -290,10 +360,11 @@ class GetServerInfoResponse(_message.Message):
         solver_version: _builtins.str = ...,
         limits: Global___ServerLimits | None = ...,
         methods: _abc.Iterable[Global___MethodInfo] | None = ...,
+        instance_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["limits", b"limits", "methods", b"methods", "solver_version", b"solver_version", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instance_id", b"instance_id", "limits", b"limits", "methods", b"methods", "solver_version", b"solver_version", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -41,6 +41,11 @@ class EquilibriaServiceStub:
                 request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.SerializeToString,
                 response_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.FromString,
                 _registered_method=True)
+        self.SolveGames = channel.stream_stream(
+                '/equilibria.v1.EquilibriaService/SolveGames',
+                request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesRequest.SerializeToString,
+                response_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesResponse.FromString,
+                _registered_method=True)
         self.ScoreTrace = channel.stream_unary(
                 '/equilibria.v1.EquilibriaService/ScoreTrace',
                 request_serializer=equilibria_dot_v1_dot_trace__pb2.ScoreTraceRequest.SerializeToString,
@@ -64,6 +69,15 @@ class EquilibriaServiceServicer:
 
     def SolveGame(self, request, context):
         """Solves one game for the requested solution concepts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SolveGames(self, request_iterator, context):
+        """Solves a stream of games: one response per request, in request order,
+        each with its own status. A failed item never fails the stream or the
+        other items; the stream's deadline bounds the whole batch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -98,6 +112,11 @@ def add_EquilibriaServiceServicer_to_server(servicer, server):
                     servicer.SolveGame,
                     request_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.FromString,
                     response_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.SerializeToString,
+            ),
+            'SolveGames': grpc.stream_stream_rpc_method_handler(
+                    servicer.SolveGames,
+                    request_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesRequest.FromString,
+                    response_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesResponse.SerializeToString,
             ),
             'ScoreTrace': grpc.stream_unary_rpc_method_handler(
                     servicer.ScoreTrace,
@@ -143,6 +162,33 @@ class EquilibriaService:
             '/equilibria.v1.EquilibriaService/SolveGame',
             equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameRequest.SerializeToString,
             equilibria_dot_v1_dot_equilibria__service__pb2.SolveGameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SolveGames(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/equilibria.v1.EquilibriaService/SolveGames',
+            equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesRequest.SerializeToString,
+            equilibria_dot_v1_dot_equilibria__service__pb2.SolveGamesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,11 @@ class EquilibriaServiceStub:
     def __new__(cls, channel: _aio.Channel) -> EquilibriaServiceAsyncStub: ...
     SolveGame: _grpc.UnaryUnaryMultiCallable[_equilibria_service_pb2.SolveGameRequest, _equilibria_service_pb2.SolveGameResponse]
     """Solves one game for the requested solution concepts."""
+    SolveGames: _grpc.StreamStreamMultiCallable[_equilibria_service_pb2.SolveGamesRequest, _equilibria_service_pb2.SolveGamesResponse]
+    """Solves a stream of games: one response per request, in request order,
+    each with its own status. A failed item never fails the stream or the
+    other items; the stream's deadline bounds the whole batch.
+    """
     ScoreTrace: _grpc.StreamUnaryMultiCallable[_trace_pb2.ScoreTraceRequest, _trace_pb2.ScoreTraceResponse]
     """Scores a learning trace against the game's solution set: a stream of a
     header then chunks, one score at the end.
@@ -52,6 +57,11 @@ class EquilibriaServiceAsyncStub(EquilibriaServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SolveGame: _aio.UnaryUnaryMultiCallable[_equilibria_service_pb2.SolveGameRequest, _equilibria_service_pb2.SolveGameResponse]  # type: ignore[assignment]
     """Solves one game for the requested solution concepts."""
+    SolveGames: _aio.StreamStreamMultiCallable[_equilibria_service_pb2.SolveGamesRequest, _equilibria_service_pb2.SolveGamesResponse]  # type: ignore[assignment]
+    """Solves a stream of games: one response per request, in request order,
+    each with its own status. A failed item never fails the stream or the
+    other items; the stream's deadline bounds the whole batch.
+    """
     ScoreTrace: _aio.StreamUnaryMultiCallable[_trace_pb2.ScoreTraceRequest, _trace_pb2.ScoreTraceResponse]  # type: ignore[assignment]
     """Scores a learning trace against the game's solution set: a stream of a
     header then chunks, one score at the end.
@@ -71,6 +81,17 @@ class EquilibriaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_equilibria_service_pb2.SolveGameResponse, _abc.Awaitable[_equilibria_service_pb2.SolveGameResponse]]:
         """Solves one game for the requested solution concepts."""
+
+    @_abc_1.abstractmethod
+    def SolveGames(
+        self,
+        request_iterator: _MaybeAsyncIterator[_equilibria_service_pb2.SolveGamesRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_equilibria_service_pb2.SolveGamesResponse], _abc.AsyncIterator[_equilibria_service_pb2.SolveGamesResponse]]:
+        """Solves a stream of games: one response per request, in request order,
+        each with its own status. A failed item never fails the stream or the
+        other items; the stream's deadline bounds the whole batch.
+        """
 
     @_abc_1.abstractmethod
     def ScoreTrace(
