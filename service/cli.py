@@ -6,6 +6,9 @@
     Solve a game on a running server and print the solution set as JSON. ``GAME`` is a
     Gambit ``.nfg`` file (payoff or outcome format) or a JSON file holding
     ``{"payoffs": tensor}`` or ``{"A": matrix, "B": matrix}``.
+``equilibria solve --batch DIR``
+    Solve every game file of ``DIR`` over one ``SolveGames`` stream, with a progress
+    bar on stderr; one JSON line per game (file, status, solution) on stdout or ``--out``.
 ``equilibria health``
     Ask a server's standard ``grpc.health.v1`` service whether it is serving: exit 0
     when SERVING, 1 otherwise (NOT_SERVING, unknown service, unreachable, timeout).
@@ -24,6 +27,7 @@ import logging
 import os
 import pathlib
 import sys
+import time
 from typing import Any
 
 from equilibria.service.limits import Limits
@@ -48,7 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
             parse_loopback_address(args.dashboard)
         except ValueError as exc:
             raise SystemExit(f"equilibria serve: --dashboard: {exc}") from exc
-    asyncio.run(serve(args.address, limits, args.dashboard or None))
+    asyncio.run(serve(args.address, limits, args.dashboard or None, args.ray_address or None))
     return 0
 
 
@@ -154,9 +158,118 @@ def _load_game(path: pathlib.Path) -> Any:
     )
 
 
+def _stochastic_game(game: dict[str, Any]) -> Any:
+    """The StochasticGame message of a stochastic game's JSON dict."""
+    from equilibria.client._convert import stochastic_game_to_proto
+
+    transitions = game["transitions"]
+    if isinstance(transitions, dict):  # coordinate form
+        transitions = (transitions["rows"], transitions["next_states"], transitions["probabilities"])
+    return stochastic_game_to_proto(
+        game["rewards"], transitions, **{key: game[key] for key in _STOCHASTIC_KEYS if key in game}
+    )
+
+
+#: Files ``solve --batch`` reads from its folder.
+_GAME_SUFFIXES = (".nfg", ".json")
+
+
+class ProgressBar:
+    """A small tqdm-style progress bar on a text stream: ``[####......]  12/50  3.1 games/s``."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._start = time.perf_counter()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        rate = done / max(time.perf_counter() - self._start, 1e-9)
+        if total:
+            filled = round(self._width * done / total)
+            bar = f"[{'#' * filled}{'.' * (self._width - filled)}] {done}/{total}"
+        else:
+            bar = f"{done}"
+        self._stream.write(f"\r{bar}  {rate:.1f} games/s")
+        if total and done == total:
+            self._stream.write("\n")
+        self._stream.flush()
+
+
+def _solve_batch(args: argparse.Namespace) -> int:
+    """``solve --batch DIR``: every game file of DIR over one SolveGames stream, JSON lines out."""
+    from equilibria.client import Client, EquilibriaError
+
+    folder = pathlib.Path(args.batch)
+    if not folder.is_dir():
+        raise SystemExit(f"equilibria solve: --batch {folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _GAME_SUFFIXES and p.is_file())
+    lines: list[dict[str, Any] | None] = [None] * len(files)
+    games, positions = [], []
+    for position, path in enumerate(files):
+        try:
+            game = _load_game(path)
+            games.append(_stochastic_game(game) if isinstance(game, dict) else game)
+            positions.append(position)
+        except (SystemExit, ValueError, KeyError, OSError) as exc:  # unreadable: reported, not sent
+            lines[position] = {"file": path.name, "status": "UNREADABLE", "message": str(exc)}
+    out = open(args.out, "w") if args.out else sys.stdout  # noqa: SIM115 - closed below
+    failed = sum(line is not None for line in lines)
+    try:
+        with Client.connect(args.target, timeout=args.timeout) as client:
+            try:
+                for item in client.solve_many(
+                    games,
+                    concepts=args.concepts.split(","),
+                    method=args.method,
+                    exact=args.exact,
+                    time_budget=args.time_budget,
+                    stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
+                    progress=ProgressBar(sys.stderr),
+                ):
+                    path = files[positions[item.index]]
+                    if item.ok:
+                        solution = (
+                            _solution_json(item.result)
+                            if hasattr(item.result, "components")
+                            else _markov_solution_json(item.result)
+                        )
+                        lines[positions[item.index]] = {
+                            "file": path.name,
+                            "status": "OK",
+                            "solution": solution,
+                        }
+                    else:
+                        failed += 1
+                        error = item.error
+                        lines[positions[item.index]] = {
+                            "file": path.name,
+                            "status": error.code,
+                            "message": error.message,
+                            "fields": list(error.fields),
+                        }
+            except EquilibriaError as exc:
+                print(f"equilibria solve: {exc.code}: {exc.message}", file=sys.stderr)
+                return 2
+        for line in lines:
+            out.write(json.dumps(line) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"equilibria solve: {len(files) - failed} of {len(files)} games solved", file=sys.stderr)
+    return 0 if failed == 0 else 1
+
+
 def _solve(args: argparse.Namespace) -> int:
     from equilibria.client import Client, EquilibriaError
 
+    if args.batch:
+        if args.game:
+            raise SystemExit("equilibria solve: give GAME or --batch DIR, not both")
+        if args.report or args.report_png:
+            raise SystemExit("equilibria solve: --report and --report-png apply to one GAME, not --batch")
+        return _solve_batch(args)
+    if not args.game:
+        raise SystemExit("equilibria solve: give GAME or --batch DIR")
     game = _load_game(pathlib.Path(args.game))
     concepts = args.concepts.split(",")
     with Client.connect(args.target, timeout=args.timeout) as client:
@@ -391,11 +504,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="serve the live MonitorTrace dashboard over HTTP on a loopback address (e.g. 127.0.0.1:8050)",
     )
+    serve.add_argument(
+        "--ray-address",
+        default="",
+        help="run SolveGames items on Ray: 'local' (a loopback-only Ray of --workers CPUs) or a "
+        "cluster address (default: the local process pool)",
+    )
     serve.set_defaults(run=_serve)
 
     solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")
     solve.add_argument(
         "game",
+        nargs="?",
+        default="",
         help="a Gambit .nfg file; JSON with 'payoffs' or 'A' and 'B'; or a stochastic game as JSON with "
         "'rewards', 'transitions' (dense, or {rows, next_states, probabilities}) and optionally "
         "'discount', 'horizon', 'initial_distribution', 'action_counts'",
@@ -407,7 +528,17 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument(
         "--stage-selection", default="", help="finite-horizon stochastic games: comma-separated criteria"
     )
-    solve.add_argument("--timeout", type=float, default=60.0)
+    solve.add_argument("--timeout", type=float, default=60.0, help="deadline of the call (the whole batch)")
+    solve.add_argument(
+        "--batch", default="", help="solve every .nfg and .json game file of this folder (one stream)"
+    )
+    solve.add_argument("--out", default="", help="--batch: write the JSON lines here (default stdout)")
+    solve.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        help="--batch: seconds per game (default: the server's cap)",
+    )
     _report_arguments(solve)
     solve.set_defaults(run=_solve)
 

@@ -108,12 +108,17 @@ def shutdown_ray() -> None:
     ray.shutdown()
 
 
+def _call(function: Callable[..., T], *args: Any) -> T:
+    """What a Ray task runs: ``function(*args)`` (``function`` travels pickled by reference)."""
+    return function(*args)
+
+
 @functools.cache
-def _remote(function: Callable[..., Any]) -> Any:
-    """``function`` as a Ray task of one CPU that is never retried (a failure is reported)."""
+def _remote() -> Any:
+    """:func:`_call` as a Ray task of one CPU that is never retried (a failure is reported)."""
     import ray
 
-    return ray.remote(num_cpus=1, max_retries=0, retry_exceptions=False)(function)
+    return ray.remote(num_cpus=1, max_retries=0, retry_exceptions=False)(_call)
 
 
 class RayRunner:
@@ -145,7 +150,7 @@ class RayRunner:
         import ray
         from ray import exceptions as ray_errors
 
-        ref = _remote(function).remote(*args)
+        ref = _remote().remote(function, *args)
         try:
             return await asyncio.wait_for(asyncio.wrap_future(ref.future()), timeout)
         except TimeoutError as exc:
