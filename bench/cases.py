@@ -23,6 +23,7 @@ import numpy as np
 from bench import games
 from bench.case6 import case6
 from bench.case7 import case7
+from bench.case9 import case9
 from bench.methods import Outcome, Profile, get
 from bench.report import VALUE_COLUMNS, CaseResult, Row, fmt_seconds
 from bench.timing import Timing, measure
@@ -659,4 +660,5 @@ CASES: dict[str, tuple[str, Callable[[Config, Worker], CaseResult]]] = {
     "6": ("stochastic games (zero-sum, general-sum)", case6),
     "7": ("trace scoring throughput", case7),
     "8": ("service overhead", case8),
+    "9": ("batch throughput", case9),
 }
