@@ -45,6 +45,10 @@ class Limits:
     max_connection_age_grace_seconds : float
         How long calls in flight on a connection being aged out may still run; a long
         ``MonitorTrace`` stream should fit in it or be reopened by the caller.
+    cache_entries : int
+        Largest number of solve answers kept in the server's LRU cache (0 disables it).
+    cache_bytes : int
+        Largest total size, in serialized bytes, of the cached answers (0 disables it).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -60,3 +64,5 @@ class Limits:
     recent_games: int = 64
     max_connection_age_seconds: float = 0.0
     max_connection_age_grace_seconds: float = 60.0
+    cache_entries: int = 1024
+    cache_bytes: int = 256 * 1024 * 1024

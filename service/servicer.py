@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 import grpc
 from equilibria.service import batch, convert, trace_convert, worker
+from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_key
 from equilibria.service.dashboard import MonitorRegistry
 from equilibria.service.errors import (
     RequestError,
@@ -35,6 +36,8 @@ __all__ = ["EquilibriaServicer", "package_version"]
 log = logging.getLogger("equilibria.service")
 
 _OK = status_pb2.Status(code=code_pb2.OK)
+#: Trailing metadata of SolveGame saying whether the answer came from the solve cache.
+CACHE_METADATA_KEY = "x-equilibria-cache"
 
 
 def package_version() -> str:
@@ -82,6 +85,8 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         self.instance_id = uuid.uuid4().hex
         # game id -> (game, its Nash solution set): what trace headers may refer to by id.
         self._recent: collections.OrderedDict[str, tuple[Any, Any]] = collections.OrderedDict()
+        # solve key -> (solution set, serialized SolveGameResponse): see service/cache.py.
+        self.cache: SolveCache[tuple[Any, bytes]] = SolveCache(limits.cache_entries, limits.cache_bytes)
 
     def _remember(self, game: Any, result: Any) -> None:
         if "nash" not in result.concepts:
@@ -109,19 +114,36 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         """Solve one request in the pool; every known failure becomes a :class:`RequestError`.
 
         The one path every solving RPC takes (``SolveGame`` and each item of a batch);
-        ``run`` replaces the pool's ``run`` (Ray dispatch of batch items).
+        ``run`` replaces the pool's ``run`` (Ray dispatch of batch items). Answers go
+        through the solve cache (keyed by game content, options and solver version;
+        answers cut short by the clock are not stored); ``from_cache`` says whether this
+        one was a cache hit.
         """
         try:
             game, options = convert.solve_request_from_proto(request, self._limits)
-            budget = self._budget(options.time_budget, context)
-            run = run or self._pool.run
-            result = await run(worker.solve_game, game, options, budget, timeout=budget)
-            self._remember(game, result)
-            if isinstance(result, MarkovSolutionSet):
-                return service_pb2.SolveGameResponse(
-                    markov_solution_set=convert.markov_solution_set_to_proto(result)
+
+            async def solve() -> tuple[tuple[Any, bytes], int, bool]:
+                budget = self._budget(options.time_budget, context)
+                result = await (run or self._pool.run)(
+                    worker.solve_game, game, options, budget, timeout=budget
                 )
-            return service_pb2.SolveGameResponse(solution_set=convert.solution_set_to_proto(result))
+                if isinstance(result, MarkovSolutionSet):
+                    response = service_pb2.SolveGameResponse(
+                        markov_solution_set=convert.markov_solution_set_to_proto(result)
+                    )
+                else:
+                    response = service_pb2.SolveGameResponse(
+                        solution_set=convert.solution_set_to_proto(result)
+                    )
+                answer = response.SerializeToString()
+                return (result, answer), len(answer), not cut_short_by_the_clock(result)
+
+            key = solve_key(game.id, options, SOLVER_VERSION)
+            (result, answer), from_cache = await self.cache.get_or_compute(key, solve)
+            self._remember(game, result)
+            response = service_pb2.SolveGameResponse.FromString(answer)
+            response.from_cache = from_cache
+            return response
         except RequestError:
             raise
         except SolverError as exc:
@@ -138,7 +160,9 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         self, request: service_pb2.SolveGameRequest, context: grpc.aio.ServicerContext
     ) -> service_pb2.SolveGameResponse:
         try:
-            return await self._solve(request, context)
+            response = await self._solve(request, context)
+            context.set_trailing_metadata(((CACHE_METADATA_KEY, "hit" if response.from_cache else "miss"),))
+            return response
         except RequestError as error:
             log.info("SolveGame -> %s: %s", error.code.name, error.message)
             await abort(context, error)
@@ -331,6 +355,8 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 max_time_budget=budget,
                 workers=self._pool.workers,
                 max_transition_entries=limits.max_transition_entries,
+                cache_entries=self.cache.max_entries if self.cache.enabled else 0,
+                cache_bytes=self.cache.max_bytes if self.cache.enabled else 0,
             ),
             instance_id=self.instance_id,
             methods=[

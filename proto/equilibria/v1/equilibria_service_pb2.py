@@ -29,7 +29,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&equilibria/v1/equilibria_service.proto\x12\requilibria.v1\x1a\x18\x65quilibria/v1/game.proto\x1a\x1c\x65quilibria/v1/solution.proto\x1a\x19\x65quilibria/v1/trace.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\"\xb0\x04\n\x10SolveGameRequest\x12\x39\n\x10normal_form_game\x18\x01 \x01(\x0b\x32\x1d.equilibria.v1.NormalFormGameH\x00\x12\x38\n\x0fstochastic_game\x18\x0b \x01(\x0b\x32\x1d.equilibria.v1.StochasticGameH\x00\x12\x30\n\x08\x63oncepts\x18\x02 \x03(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x11\n\ttolerance\x18\x04 \x01(\x01\x12\r\n\x05\x65xact\x18\x05 \x01(\x08\x12\x16\n\x0emax_equilibria\x18\x06 \x01(\r\x12.\n\x0btime_budget\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x11welfare_functions\x18\x08 \x03(\x0e\x32\x1e.equilibria.v1.WelfareFunction\x12\x1a\n\x12\x64isagreement_point\x18\t \x03(\x01\x12=\n\x12selection_criteria\x18\n \x03(\x0e\x32!.equilibria.v1.SelectionCriterion\x12\x36\n\x0fstage_selection\x18\x0c \x03(\x0e\x32\x1d.equilibria.v1.StageSelection\x12\x17\n\x0fhomotopy_priors\x18\r \x01(\r\x12\x0c\n\x04seed\x18\x0e \x01(\x04\x42\x06\n\x04game\"\x92\x01\n\x11SolveGameResponse\x12\x32\n\x0csolution_set\x18\x01 \x01(\x0b\x32\x1a.equilibria.v1.SolutionSetH\x00\x12?\n\x13markov_solution_set\x18\x02 \x01(\x0b\x32 .equilibria.v1.MarkovSolutionSetH\x00\x42\x08\n\x06result\"E\n\x11SolveGamesRequest\x12\x30\n\x07request\x18\x01 \x01(\x0b\x32\x1f.equilibria.v1.SolveGameRequest\"{\n\x12SolveGamesResponse\x12\r\n\x05index\x18\x01 \x01(\r\x12\"\n\x06status\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status\x12\x32\n\x08response\x18\x03 \x01(\x0b\x32 .equilibria.v1.SolveGameResponse\"\x16\n\x14GetServerInfoRequest\"k\n\nMethodInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\x12\x13\n\x0bmin_players\x18\x04 \x01(\r\x12\x13\n\x0bmax_players\x18\x05 \x01(\r\"\xbf\x01\n\x0cServerLimits\x12\x19\n\x11max_message_bytes\x18\x01 \x01(\x04\x12\x1a\n\x12max_payoff_entries\x18\x02 \x01(\x04\x12\x13\n\x0bmax_players\x18\x03 \x01(\r\x12\x32\n\x0fmax_time_budget\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x1e\n\x16max_transition_entries\x18\x06 \x01(\x04\"\xae\x01\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0esolver_version\x18\x02 \x01(\t\x12+\n\x06limits\x18\x03 \x01(\x0b\x32\x1b.equilibria.v1.ServerLimits\x12*\n\x07methods\x18\x04 \x03(\x0b\x32\x19.equilibria.v1.MethodInfo\x12\x13\n\x0binstance_id\x18\x05 \x01(\t2\xc8\x03\n\x11\x45quilibriaService\x12N\n\tSolveGame\x12\x1f.equilibria.v1.SolveGameRequest\x1a .equilibria.v1.SolveGameResponse\x12U\n\nSolveGames\x12 .equilibria.v1.SolveGamesRequest\x1a!.equilibria.v1.SolveGamesResponse(\x01\x30\x01\x12S\n\nScoreTrace\x12 .equilibria.v1.ScoreTraceRequest\x1a!.equilibria.v1.ScoreTraceResponse(\x01\x12[\n\x0cMonitorTrace\x12\".equilibria.v1.MonitorTraceRequest\x1a#.equilibria.v1.MonitorTraceResponse(\x01\x30\x01\x12Z\n\rGetServerInfo\x12#.equilibria.v1.GetServerInfoRequest\x1a$.equilibria.v1.GetServerInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&equilibria/v1/equilibria_service.proto\x12\requilibria.v1\x1a\x18\x65quilibria/v1/game.proto\x1a\x1c\x65quilibria/v1/solution.proto\x1a\x19\x65quilibria/v1/trace.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x17google/rpc/status.proto\"\xb0\x04\n\x10SolveGameRequest\x12\x39\n\x10normal_form_game\x18\x01 \x01(\x0b\x32\x1d.equilibria.v1.NormalFormGameH\x00\x12\x38\n\x0fstochastic_game\x18\x0b \x01(\x0b\x32\x1d.equilibria.v1.StochasticGameH\x00\x12\x30\n\x08\x63oncepts\x18\x02 \x03(\x0e\x32\x1e.equilibria.v1.SolutionConcept\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x11\n\ttolerance\x18\x04 \x01(\x01\x12\r\n\x05\x65xact\x18\x05 \x01(\x08\x12\x16\n\x0emax_equilibria\x18\x06 \x01(\r\x12.\n\x0btime_budget\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x39\n\x11welfare_functions\x18\x08 \x03(\x0e\x32\x1e.equilibria.v1.WelfareFunction\x12\x1a\n\x12\x64isagreement_point\x18\t \x03(\x01\x12=\n\x12selection_criteria\x18\n \x03(\x0e\x32!.equilibria.v1.SelectionCriterion\x12\x36\n\x0fstage_selection\x18\x0c \x03(\x0e\x32\x1d.equilibria.v1.StageSelection\x12\x17\n\x0fhomotopy_priors\x18\r \x01(\r\x12\x0c\n\x04seed\x18\x0e \x01(\x04\x42\x06\n\x04game\"\xa6\x01\n\x11SolveGameResponse\x12\x32\n\x0csolution_set\x18\x01 \x01(\x0b\x32\x1a.equilibria.v1.SolutionSetH\x00\x12?\n\x13markov_solution_set\x18\x02 \x01(\x0b\x32 .equilibria.v1.MarkovSolutionSetH\x00\x12\x12\n\nfrom_cache\x18\x03 \x01(\x08\x42\x08\n\x06result\"E\n\x11SolveGamesRequest\x12\x30\n\x07request\x18\x01 \x01(\x0b\x32\x1f.equilibria.v1.SolveGameRequest\"{\n\x12SolveGamesResponse\x12\r\n\x05index\x18\x01 \x01(\r\x12\"\n\x06status\x18\x02 \x01(\x0b\x32\x12.google.rpc.Status\x12\x32\n\x08response\x18\x03 \x01(\x0b\x32 .equilibria.v1.SolveGameResponse\"\x16\n\x14GetServerInfoRequest\"k\n\nMethodInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\x12\x13\n\x0bmin_players\x18\x04 \x01(\r\x12\x13\n\x0bmax_players\x18\x05 \x01(\r\"\xeb\x01\n\x0cServerLimits\x12\x19\n\x11max_message_bytes\x18\x01 \x01(\x04\x12\x1a\n\x12max_payoff_entries\x18\x02 \x01(\x04\x12\x13\n\x0bmax_players\x18\x03 \x01(\r\x12\x32\n\x0fmax_time_budget\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07workers\x18\x05 \x01(\r\x12\x1e\n\x16max_transition_entries\x18\x06 \x01(\x04\x12\x15\n\rcache_entries\x18\x07 \x01(\r\x12\x13\n\x0b\x63\x61\x63he_bytes\x18\x08 \x01(\x04\"\xae\x01\n\x15GetServerInfoResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0esolver_version\x18\x02 \x01(\t\x12+\n\x06limits\x18\x03 \x01(\x0b\x32\x1b.equilibria.v1.ServerLimits\x12*\n\x07methods\x18\x04 \x03(\x0b\x32\x19.equilibria.v1.MethodInfo\x12\x13\n\x0binstance_id\x18\x05 \x01(\t2\xc8\x03\n\x11\x45quilibriaService\x12N\n\tSolveGame\x12\x1f.equilibria.v1.SolveGameRequest\x1a .equilibria.v1.SolveGameResponse\x12U\n\nSolveGames\x12 .equilibria.v1.SolveGamesRequest\x1a!.equilibria.v1.SolveGamesResponse(\x01\x30\x01\x12S\n\nScoreTrace\x12 .equilibria.v1.ScoreTraceRequest\x1a!.equilibria.v1.ScoreTraceResponse(\x01\x12[\n\x0cMonitorTrace\x12\".equilibria.v1.MonitorTraceRequest\x1a#.equilibria.v1.MonitorTraceResponse(\x01\x30\x01\x12Z\n\rGetServerInfo\x12#.equilibria.v1.GetServerInfoRequest\x1a$.equilibria.v1.GetServerInfoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,19 +39,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SOLVEGAMEREQUEST']._serialized_start=198
   _globals['_SOLVEGAMEREQUEST']._serialized_end=758
   _globals['_SOLVEGAMERESPONSE']._serialized_start=761
-  _globals['_SOLVEGAMERESPONSE']._serialized_end=907
-  _globals['_SOLVEGAMESREQUEST']._serialized_start=909
-  _globals['_SOLVEGAMESREQUEST']._serialized_end=978
-  _globals['_SOLVEGAMESRESPONSE']._serialized_start=980
-  _globals['_SOLVEGAMESRESPONSE']._serialized_end=1103
-  _globals['_GETSERVERINFOREQUEST']._serialized_start=1105
-  _globals['_GETSERVERINFOREQUEST']._serialized_end=1127
-  _globals['_METHODINFO']._serialized_start=1129
-  _globals['_METHODINFO']._serialized_end=1236
-  _globals['_SERVERLIMITS']._serialized_start=1239
-  _globals['_SERVERLIMITS']._serialized_end=1430
-  _globals['_GETSERVERINFORESPONSE']._serialized_start=1433
-  _globals['_GETSERVERINFORESPONSE']._serialized_end=1607
-  _globals['_EQUILIBRIASERVICE']._serialized_start=1610
-  _globals['_EQUILIBRIASERVICE']._serialized_end=2066
+  _globals['_SOLVEGAMERESPONSE']._serialized_end=927
+  _globals['_SOLVEGAMESREQUEST']._serialized_start=929
+  _globals['_SOLVEGAMESREQUEST']._serialized_end=998
+  _globals['_SOLVEGAMESRESPONSE']._serialized_start=1000
+  _globals['_SOLVEGAMESRESPONSE']._serialized_end=1123
+  _globals['_GETSERVERINFOREQUEST']._serialized_start=1125
+  _globals['_GETSERVERINFOREQUEST']._serialized_end=1147
+  _globals['_METHODINFO']._serialized_start=1149
+  _globals['_METHODINFO']._serialized_end=1256
+  _globals['_SERVERLIMITS']._serialized_start=1259
+  _globals['_SERVERLIMITS']._serialized_end=1494
+  _globals['_GETSERVERINFORESPONSE']._serialized_start=1497
+  _globals['_GETSERVERINFORESPONSE']._serialized_end=1671
+  _globals['_EQUILIBRIASERVICE']._serialized_start=1674
+  _globals['_EQUILIBRIASERVICE']._serialized_end=2130
 # @@protoc_insertion_point(module_scope)

@@ -137,6 +137,11 @@ class SolveGameResponse(_message.Message):
 
     SOLUTION_SET_FIELD_NUMBER: _builtins.int
     MARKOV_SOLUTION_SET_FIELD_NUMBER: _builtins.int
+    FROM_CACHE_FIELD_NUMBER: _builtins.int
+    from_cache: _builtins.bool
+    """True when the answer came from the server's solve cache (an earlier identical
+    request, or an identical one solved concurrently) instead of a solve of its own.
+    """
     @_builtins.property
     def solution_set(self) -> _solution_pb2.SolutionSet:
         """The solution set of a normal-form game."""
@@ -150,10 +155,11 @@ class SolveGameResponse(_message.Message):
         *,
         solution_set: _solution_pb2.SolutionSet | None = ...,
         markov_solution_set: _solution_pb2.MarkovSolutionSet | None = ...,
+        from_cache: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["markov_solution_set", b"markov_solution_set", "result", b"result", "solution_set", b"solution_set"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["markov_solution_set", b"markov_solution_set", "result", b"result", "solution_set", b"solution_set"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_cache", b"from_cache", "markov_solution_set", b"markov_solution_set", "result", b"result", "solution_set", b"solution_set"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_result: _TypeAlias = _typing.Literal["solution_set", "markov_solution_set"]  # noqa: Y015
     _WhichOneofArgType_result: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
@@ -292,6 +298,8 @@ class ServerLimits(_message.Message):
     MAX_TIME_BUDGET_FIELD_NUMBER: _builtins.int
     WORKERS_FIELD_NUMBER: _builtins.int
     MAX_TRANSITION_ENTRIES_FIELD_NUMBER: _builtins.int
+    CACHE_ENTRIES_FIELD_NUMBER: _builtins.int
+    CACHE_BYTES_FIELD_NUMBER: _builtins.int
     max_message_bytes: _builtins.int
     """Largest accepted request or response message, in bytes."""
     max_payoff_entries: _builtins.int
@@ -304,6 +312,10 @@ class ServerLimits(_message.Message):
     """Largest accepted stochastic-game transition law (dense entries or
     coordinate-form entries).
     """
+    cache_entries: _builtins.int
+    """Largest number of answers in the solve cache (0: the cache is off)."""
+    cache_bytes: _builtins.int
+    """Largest total size of the cached answers, in serialized bytes (0: the cache is off)."""
     @_builtins.property
     def max_time_budget(self) -> _duration_pb2.Duration:
         """Longest time budget of one solve."""
@@ -317,10 +329,12 @@ class ServerLimits(_message.Message):
         max_time_budget: _duration_pb2.Duration | None = ...,
         workers: _builtins.int = ...,
         max_transition_entries: _builtins.int = ...,
+        cache_entries: _builtins.int = ...,
+        cache_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["max_time_budget", b"max_time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_transition_entries", b"max_transition_entries", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bytes", b"cache_bytes", "cache_entries", b"cache_entries", "max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_transition_entries", b"max_transition_entries", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
