@@ -36,14 +36,33 @@ __all__ = ["build_parser", "main"]
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from equilibria.service.server import serve
+    import os
 
+    from equilibria.service.auth import TOKENS_FILE_ENV, read_tokens
+    from equilibria.service.logging_setup import configure_logging
+    from equilibria.service.server import ServerTls, serve
+
+    configure_logging(args.log_level, args.log_format)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("equilibria serve: --tls-cert and --tls-key go together")
+    if args.tls_client_ca and not args.tls_cert:
+        raise SystemExit("equilibria serve: --tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+    if min(args.cache_entries, args.cache_bytes) < 0:
+        raise SystemExit("equilibria serve: --cache-entries and --cache-bytes must be >= 0")
+    try:
+        tls = ServerTls.from_files(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+        token_file = args.token_file or os.environ.get(TOKENS_FILE_ENV, "")
+        tokens = read_tokens(token_file) if token_file else ()
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"equilibria serve: {exc}") from exc
     limits = Limits(
         workers=args.workers or Limits().workers,
         max_time_budget=args.max_time_budget,
         grace_seconds=args.grace,
         max_connection_age_seconds=args.max_connection_age,
         max_connection_age_grace_seconds=args.max_connection_age_grace,
+        cache_entries=args.cache_entries,
+        cache_bytes=args.cache_bytes,
     )
     if args.dashboard:
         from equilibria.service.dashboard import parse_loopback_address
@@ -52,7 +71,17 @@ def _serve(args: argparse.Namespace) -> int:
             parse_loopback_address(args.dashboard)
         except ValueError as exc:
             raise SystemExit(f"equilibria serve: --dashboard: {exc}") from exc
-    asyncio.run(serve(args.address, limits, args.dashboard or None, args.ray_address or None))
+    asyncio.run(
+        serve(
+            args.address,
+            limits,
+            args.dashboard or None,
+            args.ray_address or None,
+            tls=tls,
+            tokens=tokens,
+            metrics_address=args.metrics_address,
+        )
+    )
     return 0
 
 
@@ -509,6 +538,34 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="run SolveGames items on Ray: 'local' (a loopback-only Ray of --workers CPUs) or a "
         "cluster address (default: the local process pool)",
+    )
+    serve.add_argument("--tls-cert", default="", help="PEM certificate chain: serve TLS")
+    serve.add_argument("--tls-key", default="", help="PEM private key of --tls-cert")
+    serve.add_argument(
+        "--tls-client-ca",
+        default="",
+        help="PEM CA certificates: require client certificates signed by it (mTLS)",
+    )
+    serve.add_argument(
+        "--token-file",
+        default="",
+        help="file of bearer tokens, one per line, required on every call but health checks "
+        "(default: $EQUILIBRIA_TOKENS_FILE; none: no authentication)",
+    )
+    serve.add_argument(
+        "--metrics-address", default=None, help="host:port of a Prometheus /metrics endpoint (default: off)"
+    )
+    serve.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="json: one object per line"
+    )
+    serve.add_argument(
+        "--cache-entries", type=int, default=Limits().cache_entries, help="solve-cache answers (0: no cache)"
+    )
+    serve.add_argument(
+        "--cache-bytes",
+        type=int,
+        default=Limits().cache_bytes,
+        help="solve-cache size in bytes (0: no cache)",
     )
     serve.set_defaults(run=_serve)
 

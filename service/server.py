@@ -4,6 +4,12 @@
 (port 0 picks a free port, which tests use); :func:`serve` runs one until SIGTERM or
 SIGINT and then shuts down gracefully: health turns NOT_SERVING, new calls are
 refused, in-flight calls get ``limits.grace_seconds`` to finish, then the workers stop.
+
+Security and operations: ``tls=ServerTls(...)`` serves TLS (mutual TLS when it names a
+client CA); ``tokens=`` requires a bearer token on every call but health checks
+(:mod:`equilibria.service.auth`); ``metrics_address=`` exposes Prometheus metrics over
+HTTP (:mod:`equilibria.service.metrics`). Every call gets a request id, an access log
+record and metrics (:mod:`equilibria.service.observability`).
 """
 
 from __future__ import annotations
@@ -11,11 +17,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import pathlib
 import signal
+from collections.abc import Sequence
 
 import grpc
+from equilibria.service.auth import TokenAuthInterceptor
 from equilibria.service.dashboard import Dashboard, MonitorRegistry, parse_loopback_address, start_dashboard
 from equilibria.service.limits import Limits
+from equilibria.service.metrics import MetricsEndpoint, ServerMetrics
+from equilibria.service.observability import ObservabilityInterceptor
 from equilibria.service.pool import SolvePool
 from equilibria.service.servicer import EquilibriaServicer
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
@@ -23,11 +34,53 @@ from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-__all__ = ["RunningServer", "start_server", "serve", "SERVICE_NAME"]
+__all__ = ["RunningServer", "ServerTls", "start_server", "serve", "SERVICE_NAME"]
 
 log = logging.getLogger("equilibria.service")
 
 SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["EquilibriaService"].full_name
+
+
+def _pem(value: bytes | str | pathlib.Path) -> bytes:
+    return value if isinstance(value, bytes) else pathlib.Path(value).read_bytes()
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerTls:
+    """The server's TLS identity, and the CA its clients' certificates must chain to (mTLS).
+
+    Attributes
+    ----------
+    certificate_chain : bytes
+        PEM certificate chain of the server (leaf first).
+    private_key : bytes
+        PEM private key of the leaf certificate.
+    client_ca : bytes or None
+        PEM certificates of the CA(s) that sign client certificates. When given, every
+        client must present a certificate signed by one of them (mutual TLS).
+    """
+
+    certificate_chain: bytes
+    private_key: bytes = dataclasses.field(repr=False)
+    client_ca: bytes | None = None
+
+    @classmethod
+    def from_files(
+        cls,
+        certificate_chain: str | pathlib.Path,
+        private_key: str | pathlib.Path,
+        client_ca: str | pathlib.Path | None = None,
+    ) -> ServerTls:
+        """Read the PEM files."""
+        return cls(_pem(certificate_chain), _pem(private_key), None if client_ca is None else _pem(client_ca))
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """gRPC server credentials (client certificates required when ``client_ca`` is set)."""
+        return grpc.ssl_server_credentials(
+            [(self.private_key, self.certificate_chain)],
+            root_certificates=self.client_ca,
+            require_client_auth=self.client_ca is not None,
+        )
 
 
 @dataclasses.dataclass
@@ -42,6 +95,9 @@ class RunningServer:
     limits: Limits
     dashboard: Dashboard | None = None
     ray_started: bool = False
+    servicer: EquilibriaServicer | None = None
+    metrics: ServerMetrics | None = None
+    metrics_endpoint: MetricsEndpoint | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds, stop the workers."""
@@ -49,6 +105,8 @@ class RunningServer:
         if self.dashboard is not None:
             await self.dashboard.stop()
         await self.server.stop(self.limits.grace_seconds if grace is None else grace)
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.close()
         await asyncio.get_running_loop().run_in_executor(None, self.pool.close)
         if self.ray_started:
             from equilibria.service.ray_backend import shutdown_ray
@@ -61,14 +119,33 @@ async def start_server(
     limits: Limits | None = None,
     dashboard: str | None = None,
     ray_address: str | None = None,
+    *,
+    tls: ServerTls | None = None,
+    tokens: Sequence[str] = (),
+    metrics_address: str | None = None,
 ) -> RunningServer:
     """Create and start a server on ``address`` (``host:0`` picks a free port).
 
-    ``dashboard`` is a loopback ``host:port`` for the live-monitoring page of
-    :mod:`equilibria.service.dashboard` (None: no dashboard). ``ray_address`` ("local"
-    for a loopback-only Ray of ``limits.workers`` CPUs, or a cluster address) makes
-    ``SolveGames`` run its items as Ray tasks instead of in the local process pool;
-    None keeps every solve in the pool.
+    Parameters
+    ----------
+    address : str
+        ``host:port`` to bind.
+    limits : Limits, optional
+    dashboard : str, optional
+        A loopback ``host:port`` for the live-monitoring page of
+        :mod:`equilibria.service.dashboard` (None: no dashboard).
+    ray_address : str, optional
+        "local" for a loopback-only Ray of ``limits.workers`` CPUs, or a cluster address:
+        ``SolveGames`` then runs its items as Ray tasks instead of in the local process
+        pool; None keeps every solve in the pool.
+    tls : ServerTls, optional
+        Serve TLS (mutual TLS when ``tls.client_ca`` is set); plaintext otherwise.
+    tokens : sequence of str
+        When non-empty, every call but health checks needs ``authorization: Bearer <token>``
+        with one of these tokens.
+    metrics_address : str, optional
+        ``host:port`` of a Prometheus ``/metrics`` HTTP endpoint (port 0: any free port;
+        see ``RunningServer.metrics_endpoint.address``). Off when None.
 
     Raises
     ------
@@ -96,7 +173,6 @@ async def start_server(
             ("grpc.max_connection_age_ms", int(limits.max_connection_age_seconds * 1000)),
             ("grpc.max_connection_age_grace_ms", int(limits.max_connection_age_grace_seconds * 1000)),
         ]
-    server = grpc.aio.server(options=options)
     pool = SolvePool(limits.workers, limits.max_queue)
     batch_runner, ray_started = None, False
     if ray_address is not None:
@@ -104,15 +180,25 @@ async def start_server(
 
         ray_started = ray_backend.init_ray(ray_address, num_cpus=limits.workers)
         batch_runner = ray_backend.RayRunner()
-    service_grpc.add_EquilibriaServiceServicer_to_server(
-        EquilibriaServicer(pool, limits, monitors, batch_runner), server
-    )
+    servicer = EquilibriaServicer(pool, limits, monitors, batch_runner)
+    metrics = ServerMetrics(pool, servicer.cache)
+    interceptors: list[grpc.aio.ServerInterceptor] = [ObservabilityInterceptor(metrics)]
+    if tokens:
+        interceptors.append(TokenAuthInterceptor(tokens))
+    server = grpc.aio.server(options=options, interceptors=interceptors)
+    service_grpc.add_EquilibriaServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    endpoint = None
     try:
-        port = server.add_insecure_port(address)
-    except RuntimeError:
+        if tls is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, tls.credentials())
+        if metrics_address is not None:
+            endpoint = MetricsEndpoint(metrics_address, metrics.registry)
+    except (RuntimeError, OSError, ValueError):
         pool.close()
         if ray_started:
             from equilibria.service.ray_backend import shutdown_ray
@@ -123,7 +209,10 @@ async def start_server(
     for name in (SERVICE_NAME, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     host = address.rsplit(":", 1)[0]
-    running = RunningServer(server, port, f"{host}:{port}", pool, health_servicer, limits)
+    running = RunningServer(
+        server, port, f"{host}:{port}", pool, health_servicer, limits, servicer=servicer, metrics=metrics
+    )
+    running.metrics_endpoint = endpoint
     running.ray_started = ray_started
     if monitors is not None and dashboard is not None:
         try:
@@ -139,12 +228,25 @@ async def serve(
     limits: Limits | None = None,
     dashboard: str | None = None,
     ray_address: str | None = None,
+    *,
+    tls: ServerTls | None = None,
+    tokens: Sequence[str] = (),
+    metrics_address: str | None = None,
 ) -> None:
-    """Run a server until SIGTERM or SIGINT, then shut down gracefully."""
-    running = await start_server(address, limits, dashboard, ray_address)
+    """Run a server until SIGTERM or SIGINT, then shut down gracefully (options: :func:`start_server`)."""
+    running = await start_server(
+        address, limits, dashboard, ray_address, tls=tls, tokens=tokens, metrics_address=metrics_address
+    )
     if running.dashboard is not None:
         print(f"equilibria: dashboard on {running.dashboard.url}", flush=True)
-    print(f"equilibria: listening on {running.address}", flush=True)
+    if running.metrics_endpoint is not None:
+        print(f"equilibria: metrics on {running.metrics_endpoint.address}", flush=True)
+    security = ("mTLS" if tls.client_ca else "TLS") if tls else "plaintext"
+    print(
+        f"equilibria: listening on {running.address} ({security}"
+        f"{', bearer tokens required' if tokens else ''})",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
