@@ -15,6 +15,7 @@ Examples
 from equilibria.client._batch import BatchItem
 from equilibria.client._client import DEFAULT_TARGET, AsyncClient, Client
 from equilibria.client._errors import (
+    AuthenticationError,
     EquilibriaError,
     InvalidArgumentError,
     InvalidGameError,
@@ -26,6 +27,7 @@ from equilibria.client._errors import (
 )
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
+from equilibria.client._security import TlsConfig
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -47,6 +49,7 @@ from equilibria.client._types import (
 __all__ = [
     "DEFAULT_TARGET",
     "AsyncClient",
+    "AuthenticationError",
     "BatchItem",
     "Client",
     "Component",
@@ -70,6 +73,7 @@ __all__ = [
     "SolutionSet",
     "SolveCancelledError",
     "SolveTimeoutError",
+    "TlsConfig",
     "TraceRecorder",
     "TraceScore",
     "WelfareOptimum",

@@ -20,6 +20,13 @@ from equilibria.client._convert import (
 )
 from equilibria.client._errors import map_rpc_error
 from equilibria.client._retry import RetryConfig
+from equilibria.client._security import (
+    TlsConfig,
+    aio_token_interceptors,
+    channel_credentials,
+    tls_options,
+    token_interceptors,
+)
 from equilibria.client._trace import (
     CHUNK_BYTES,
     TraceScore,
@@ -134,6 +141,8 @@ class Client:
         retry: RetryConfig | None = None,
         max_message_bytes: int = _DEFAULT_MAX_MESSAGE,
         load_balancing: str | None = None,
+        tls: TlsConfig | bool | None = None,
+        token: str | None = None,
     ) -> Client:
         """Open a channel to ``target`` (``host:port``, or any gRPC target such as ``dns:///``).
 
@@ -152,8 +161,21 @@ class Client:
             gRPC load-balancing policy over the target's addresses: "round_robin" spreads
             calls over every replica (pair it with ``serve --max-connection-age`` so the
             client re-resolves and rebalances); default "pick_first" (one connection).
+        tls : TlsConfig or True, optional
+            Connect with TLS: a :class:`TlsConfig` (CA, and a client certificate for
+            mutual TLS), or True for the system's CAs. Plaintext when None.
+        token : str, optional
+            Bearer token sent as ``authorization: Bearer <token>`` on every call (also
+            on plaintext channels: use it with TLS outside loopback).
         """
-        channel = grpc.insecure_channel(target, options=_channel_options(max_message_bytes, load_balancing))
+        options = _channel_options(max_message_bytes, load_balancing) + tls_options(tls)
+        if tls is None or tls is False:
+            channel = grpc.insecure_channel(target, options=options)
+        else:
+            channel = grpc.secure_channel(target, channel_credentials(tls), options=options)
+        interceptors = token_interceptors(token)
+        if interceptors:
+            channel = grpc.intercept_channel(channel, *interceptors)
         return cls(channel, timeout=timeout, retry=retry or RetryConfig())
 
     def _call(self, method: Callable[..., T], request: Any, timeout: float | None) -> T:
@@ -500,11 +522,18 @@ class AsyncClient:
         retry: RetryConfig | None = None,
         max_message_bytes: int = _DEFAULT_MAX_MESSAGE,
         load_balancing: str | None = None,
+        tls: TlsConfig | bool | None = None,
+        token: str | None = None,
     ) -> AsyncClient:
         """Open an asyncio channel to ``target``; see :meth:`Client.connect`."""
-        channel = grpc.aio.insecure_channel(
-            target, options=_channel_options(max_message_bytes, load_balancing)
-        )
+        options = _channel_options(max_message_bytes, load_balancing) + tls_options(tls)
+        interceptors = aio_token_interceptors(token) or None
+        if tls is None or tls is False:
+            channel = grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+        else:
+            channel = grpc.aio.secure_channel(
+                target, channel_credentials(tls), options=options, interceptors=interceptors
+            )
         return cls(channel, timeout=timeout, retry=retry or RetryConfig())
 
     async def _call(self, method: Callable[..., Awaitable[T]], request: Any, timeout: float | None) -> T:

@@ -365,6 +365,8 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             max_time_budget=limits.max_time_budget.ToTimedelta().total_seconds(),
             workers=limits.workers,
             max_transition_entries=limits.max_transition_entries,
+            cache_entries=limits.cache_entries,
+            cache_bytes=limits.cache_bytes,
         ),
         methods=tuple(
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)

@@ -9,6 +9,7 @@ Hierarchy::
     ├── SolveTimeoutError           DEADLINE_EXCEEDED: the solve ran past its budget
     ├── ServiceUnavailableError     UNAVAILABLE (after retries): no server reachable
     ├── SolveCancelledError         CANCELLED
+    ├── AuthenticationError         UNAUTHENTICATED / PERMISSION_DENIED: no or a wrong token
     └── ServerError                 any other status (INTERNAL, UNIMPLEMENTED, ...)
 
 Every exception is raised ``from`` the ``grpc.RpcError`` and carries ``code`` (the gRPC
@@ -24,6 +25,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 
 __all__ = [
+    "AuthenticationError",
     "EquilibriaError",
     "InvalidArgumentError",
     "InvalidGameError",
@@ -88,6 +90,10 @@ class SolveCancelledError(EquilibriaError):
     """The call was cancelled."""
 
 
+class AuthenticationError(EquilibriaError, PermissionError):
+    """The server refused the caller's credentials (missing or wrong bearer token)."""
+
+
 class ServerError(EquilibriaError):
     """Any other failure reported by the server (INTERNAL, UNIMPLEMENTED, ...)."""
 
@@ -98,6 +104,8 @@ _BY_CODE: dict[grpc.StatusCode, type[EquilibriaError]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: SolveTimeoutError,
     grpc.StatusCode.UNAVAILABLE: ServiceUnavailableError,
     grpc.StatusCode.CANCELLED: SolveCancelledError,
+    grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
+    grpc.StatusCode.PERMISSION_DENIED: AuthenticationError,
 }
 
 

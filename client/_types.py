@@ -422,6 +422,8 @@ class ServerLimits:
     max_time_budget: float
     workers: int
     max_transition_entries: int = 0
+    cache_entries: int = 0
+    cache_bytes: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
