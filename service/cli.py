@@ -50,7 +50,11 @@ def _serve(args: argparse.Namespace) -> int:
     if min(args.cache_entries, args.cache_bytes) < 0:
         raise SystemExit("equilibria serve: --cache-entries and --cache-bytes must be >= 0")
     try:
-        tls = ServerTls.from_files(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+        tls = (
+            ServerTls.from_files(args.tls_cert, args.tls_key, args.tls_client_ca or None)
+            if args.tls_cert
+            else None
+        )
         token_file = args.token_file or os.environ.get(TOKENS_FILE_ENV, "")
         tokens = read_tokens(token_file) if token_file else ()
     except (OSError, ValueError) as exc:

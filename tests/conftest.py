@@ -13,33 +13,54 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 import pytest
 from equilibria.client import Client
 
 _LISTENING = re.compile(r"listening on (\S+)")
+_METRICS = re.compile(r"metrics on (\S+)")
 
 
 class ServerProcess:
     """An ``equilibria serve`` process on a loopback port, with its output captured."""
 
-    def __init__(self, *args: str) -> None:
-        cmd = [sys.executable, "-m", "equilibria.service.cli", "serve", "--address", "127.0.0.1:0", *args]
+    def __init__(
+        self, *args: str, global_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    ) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "equilibria.service.cli",
+            *global_args,
+            "serve",
+            "--address",
+            "127.0.0.1:0",
+            *args,
+        ]
         self.process = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ}
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         self.lines: list[str] = []
         self.target = ""
+        self.metrics_address = ""  # host:port of /metrics when started with --metrics-address
         assert self.process.stdout is not None
         for line in self.process.stdout:
             self.lines.append(line)
+            metrics = _METRICS.search(line)
+            if metrics:
+                self.metrics_address = metrics.group(1)
             match = _LISTENING.search(line)
             if match:
                 self.target = match.group(1)
                 break
         if not self.target:
             self.process.wait(timeout=10)
+            self.process.stdout.close()
             raise RuntimeError("server did not start:\n" + "".join(self.lines))
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
@@ -70,9 +91,11 @@ class ServerProcess:
 
 
 @contextlib.contextmanager
-def running_server(*args: str) -> Iterator[ServerProcess]:
+def running_server(
+    *args: str, global_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> Iterator[ServerProcess]:
     """A server process for the duration of a ``with`` block."""
-    server = ServerProcess(*args)
+    server = ServerProcess(*args, global_args=global_args, env=env)
     try:
         yield server
     finally:
