@@ -211,11 +211,9 @@ def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 
 def test_a_missing_token_is_unauthenticated(token_server: ServerProcess) -> None:
-    with (
-        Client.connect(token_server.target, timeout=30) as client,
-        pytest.raises(AuthenticationError) as info,
-    ):
-        client.solve(STAG_HUNT)
+    with Client.connect(token_server.target, timeout=30) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.solve(STAG_HUNT)
         with pytest.raises(AuthenticationError):
             client.server_info()
     assert info.value.code == "UNAUTHENTICATED"
