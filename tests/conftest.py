@@ -115,3 +115,20 @@ def client(server: ServerProcess) -> Iterator[Client]:
     """A blocking client of the shared server."""
     with Client.connect(server.target, timeout=60) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def observed_server() -> Iterator[ServerProcess]:
+    """A server with metrics, JSON logs at INFO and a small solve cache (3 entries)."""
+    with running_server(
+        "--workers",
+        "2",
+        "--cache-entries",
+        "3",
+        "--metrics-address",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        global_args=("--log-level", "INFO"),
+    ) as srv:
+        yield srv

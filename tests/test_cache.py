@@ -6,7 +6,6 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import urllib.request
-from collections.abc import Iterator
 
 import grpc
 import numpy as np
@@ -19,7 +18,7 @@ from equilibria.service.errors import RequestError
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import ServerProcess, running_server
+from .conftest import ServerProcess
 
 STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 CHICKEN = ([[6, 2], [7, 0]], [[6, 7], [2, 0]])
@@ -201,12 +200,10 @@ def _metrics(server: ServerProcess) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="module")
-def cache_server() -> Iterator[ServerProcess]:
-    with running_server(
-        "--workers", "2", "--cache-entries", "3", "--metrics-address", "127.0.0.1:0"
-    ) as server:
-        yield server
+@pytest.fixture()
+def cache_server(observed_server: ServerProcess) -> ServerProcess:
+    """The shared server with metrics and a cache of 3 entries."""
+    return observed_server
 
 
 def _raw_solve(server: ServerProcess, game: object, **options: object) -> tuple[bytes, bool, str]:
