@@ -10,11 +10,12 @@ JSON lines carry ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``,
 
 Examples
 --------
->>> import logging
+>>> import json, logging
 >>> record = logging.LogRecord("equilibria.access", logging.INFO, __file__, 1, "SolveGame OK", None, None)
 >>> record.request_id, record.method, record.code, record.duration_ms = "r1", "SolveGame", "OK", 1.5
->>> JsonFormatter().format(record)[-86:]
-'"message": "SolveGame OK", "request_id": "r1", "method": "SolveGame", "code": "OK", "duration_ms": 1.5}'
+>>> document = json.loads(JsonFormatter().format(record))
+>>> {key: document[key] for key in ("level", "message", "request_id", "code", "duration_ms")}
+{'level': 'INFO', 'message': 'SolveGame OK', 'request_id': 'r1', 'code': 'OK', 'duration_ms': 1.5}
 """
 
 from __future__ import annotations
