@@ -488,7 +488,18 @@ def _health(args: argparse.Namespace) -> int:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     request = health_pb2.HealthCheckRequest(service=args.service)
-    with grpc.insecure_channel(args.target) as channel:
+    if args.tls_ca or args.tls_cert:
+        from equilibria.client._security import TlsConfig, channel_credentials
+
+        tls = TlsConfig(
+            root_certificates=args.tls_ca or None,
+            certificate_chain=args.tls_cert or None,
+            private_key=args.tls_key or None,
+        )
+        channel = grpc.secure_channel(args.target, channel_credentials(tls))
+    else:
+        channel = grpc.insecure_channel(args.target)
+    with channel:
         try:
             response = health_pb2_grpc.HealthStub(channel).Check(request, timeout=args.timeout)
         except grpc.RpcError as exc:
@@ -630,6 +641,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--service", default="", help="service name to check (default '': the server as a whole)"
     )
     health_check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    health_check.add_argument(
+        "--tls-ca", default="", metavar="PEM", help="check over TLS, trusting this CA (a --tls-cert server)"
+    )
+    health_check.add_argument(
+        "--tls-cert", default="", metavar="PEM", help="client certificate, for an mTLS server"
+    )
+    health_check.add_argument("--tls-key", default="", metavar="PEM", help="its private key")
     health_check.set_defaults(run=_health)
 
     demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")

@@ -28,6 +28,7 @@ from equilibria.client import (
     TlsConfig,
     TraceRecorder,
 )
+from equilibria.service.cli import main as cli_main
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -140,6 +141,13 @@ def test_tls_handshake_with_the_test_ca(tls_server: ServerProcess, pki: pathlib.
         assert client.health() == "SERVING"
 
 
+def test_health_command_checks_a_tls_server(tls_server: ServerProcess, pki: pathlib.Path) -> None:
+    target = ["health", "--target", tls_server.target, "--timeout", "10"]
+    assert cli_main([*target, "--tls-ca", str(pki / "ca.pem")]) == 0
+    assert cli_main(target) == 1  # plaintext against a TLS server
+    assert cli_main([*target, "--tls-ca", str(pki / "rogue-ca.pem")]) == 1
+
+
 def test_a_client_without_the_ca_or_without_tls_is_unavailable(
     tls_server: ServerProcess, pki: pathlib.Path
 ) -> None:
@@ -189,6 +197,12 @@ def test_mutual_tls_requires_a_client_certificate_signed_by_the_ca(pki: pathlib.
         trusted = TlsConfig(pki / "ca.pem", pki / "client.pem", pki / "client.key")
         with Client.connect(server.target, tls=trusted, timeout=30) as client:
             assert len(client.solve(STAG_HUNT)) == 3
+        health = ["health", "--target", server.target, "--timeout", "10", "--tls-ca", str(pki / "ca.pem")]
+        assert cli_main(health) == 1  # no client certificate
+        assert (
+            cli_main([*health, "--tls-cert", str(pki / "client.pem"), "--tls-key", str(pki / "client.key")])
+            == 0
+        )
 
         async def solve_async() -> int:
             async with AsyncClient.connect(server.target, tls=trusted, timeout=30) as aclient:
