@@ -288,14 +288,18 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             yield scorer, result, index
             index += 1
 
-    async def _fail(self, exc: Exception, context: grpc.aio.ServicerContext, method: str) -> NoReturn:
+    @staticmethod
+    def _trace_error(exc: Exception, method: str) -> RequestError:
+        """The status a failed trace stream ends with."""
         if isinstance(exc, RequestError):
-            error = exc
-        elif isinstance(exc, SolverError):
-            error = from_solver_error(exc, "header")
-        else:
-            log.exception("%s failed", method)
-            error = RequestError(grpc.StatusCode.INTERNAL, "internal error while scoring; see server log")
+            return exc
+        if isinstance(exc, SolverError):
+            return from_solver_error(exc, "header")
+        log.exception("%s failed", method)
+        return RequestError(grpc.StatusCode.INTERNAL, "internal error while scoring; see server log")
+
+    async def _fail(self, exc: Exception, context: grpc.aio.ServicerContext, method: str) -> NoReturn:
+        error = self._trace_error(exc, method)
         log.info("%s -> %s: %s", method, error.code.name, error.message)
         await abort(context, error)
 
@@ -333,8 +337,14 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 yield trace_pb2.MonitorTraceResponse(score=trace_convert.trace_score_to_proto(score), **extra)
             status = "ok"
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
-            status = exc.code.name if isinstance(exc, RequestError) else "failed"
-            await self._fail(exc, context, "MonitorTrace")
+            error = self._trace_error(exc, "MonitorTrace")
+            status = error.code.name
+            if monitors is not None and stream_id is not None:
+                # Listed as failed before the caller hears of it: a dashboard polled right
+                # after the error never shows the stream as still running.
+                monitors.close(stream_id, status)
+                stream_id = None
+            await self._fail(error, context, "MonitorTrace")
         finally:
             if monitors is not None and stream_id is not None:
                 monitors.close(stream_id, status)
