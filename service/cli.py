@@ -35,6 +35,20 @@ from equilibria.service.limits import Limits
 __all__ = ["build_parser", "main"]
 
 
+#: Smallest worker memory cap ``serve`` accepts: below it a worker could not even start.
+_MIN_WORKER_MEMORY_MIB = 256
+
+
+def _worker_memory(text: str) -> int:
+    """``--worker-memory``: MiB, 0 (no cap) or at least :data:`_MIN_WORKER_MEMORY_MIB`."""
+    value = int(text)
+    if value != 0 and value < _MIN_WORKER_MEMORY_MIB:
+        raise argparse.ArgumentTypeError(
+            f"{value} MiB is too small (0 for no cap, else at least {_MIN_WORKER_MEMORY_MIB} MiB)"
+        )
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -67,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_connection_age_grace_seconds=args.max_connection_age_grace,
         cache_entries=args.cache_entries,
         cache_bytes=args.cache_bytes,
+        worker_memory_bytes=args.worker_memory << 20,
     )
     if args.dashboard:
         from equilibria.service.dashboard import parse_loopback_address
@@ -581,6 +596,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits().cache_bytes,
         help="solve-cache size in bytes (0: no cache)",
+    )
+    serve.add_argument(
+        "--worker-memory",
+        type=_worker_memory,
+        default=Limits().worker_memory_bytes >> 20,
+        metavar="MiB",
+        help=f"address-space cap of each worker process, MiB (default {Limits().worker_memory_bytes >> 20}; "
+        f"0: none; at least {_MIN_WORKER_MEMORY_MIB}: an idle worker maps about 280 MiB)",
     )
     serve.set_defaults(run=_serve)
 

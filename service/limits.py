@@ -36,6 +36,21 @@ class Limits:
         How long in-flight calls may finish after SIGTERM.
     max_trace_chunk_bytes : int
         Largest message of a trace stream (a chunk: 1 MiB).
+    max_trace_bytes : int
+        Most bytes of chunks one trace stream may send in all (``ScoreTrace`` or
+        ``MonitorTrace``); past it the stream ends with ``RESOURCE_EXHAUSTED``.
+    max_trace_chunks : int
+        Most chunks one trace stream may send.
+    max_list_entries : int
+        Longest repeated option of a request (concepts, welfare functions, selection
+        criteria, stage selections, trace criteria and epsilons).
+    max_policy_entries : int
+        Largest policy an answer may hold: ``horizon x states x actions`` of a
+        finite-horizon stochastic game (its backward induction keeps them all).
+    worker_memory_bytes : int
+        Address-space cap (``RLIMIT_AS``) of each worker process; a solve that needs more
+        fails with ``RESOURCE_EXHAUSTED`` and the worker keeps serving. 0: no cap. An
+        idle worker maps about 280 MiB (numpy, scipy, pygambit, one BLAS thread).
     recent_games : int
         Solution sets kept for trace headers that name a game by id.
     max_connection_age_seconds : float
@@ -61,6 +76,11 @@ class Limits:
     default_tolerance: float = 1e-9
     grace_seconds: float = 10.0
     max_trace_chunk_bytes: int = 1 << 20
+    max_trace_bytes: int = 16 << 30
+    max_trace_chunks: int = 1_000_000
+    max_list_entries: int = 64
+    max_policy_entries: int = 4_000_000
+    worker_memory_bytes: int = 4 << 30
     recent_games: int = 64
     max_connection_age_seconds: float = 0.0
     max_connection_age_grace_seconds: float = 60.0

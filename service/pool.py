@@ -6,6 +6,13 @@ threaded gRPC process). A solve that overruns its budget, or whose caller cancel
 its worker process killed and replaced, so a runaway computation never holds a core
 after nobody waits for it. Admission is bounded: past ``max_queue`` waiting solves,
 new ones are refused with ``RESOURCE_EXHAUSTED`` instead of queueing without end.
+
+Each worker's address space is capped (``RLIMIT_AS``, set by the worker initializer):
+a solve that allocates past it fails with ``RESOURCE_EXHAUSTED`` for its caller only. A
+worker that dies (the kernel's OOM killer, a signal, a crash in native code) fails its
+caller's call with ``INTERNAL`` naming the exit reason and is replaced. Workers run
+single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` unless the environment says otherwise):
+the workers are the parallelism, and every BLAS thread would map tens of MiB more.
 """
 
 from __future__ import annotations
@@ -13,16 +20,65 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import multiprocessing
+import multiprocessing.forkserver
+import os
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
 import pebble
+from equilibria.service import worker
 from equilibria.service.errors import RequestError
 
-__all__ = ["SolvePool"]
+__all__ = ["SolvePool", "exit_reason"]
 
 T = TypeVar("T")
+
+#: Thread counts the forkserver (and so every worker) starts with, unless already set.
+_SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _start_forkserver() -> None:
+    """Start the forkserver with single-threaded BLAS, leaving this process's environment as it was."""
+    saved = {name: os.environ.get(name) for name in _SINGLE_THREADED}
+    try:
+        for name, value in _SINGLE_THREADED.items():
+            os.environ.setdefault(name, value)
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def exit_reason(exitcode: int | None) -> str:
+    """How a worker process ended, in words: ``killed by SIGKILL``, ``exit code 3``.
+
+    Examples
+    --------
+    >>> exit_reason(-9)
+    'killed by SIGKILL (the kernel's OOM killer or an operator)'
+    >>> exit_reason(-11)
+    'killed by SIGSEGV (a crash in native code)'
+    >>> exit_reason(3)
+    'exit code 3'
+    """
+    if exitcode is None or exitcode >= 0:
+        return f"exit code {exitcode}"
+    try:
+        name = signal.Signals(-exitcode).name
+    except ValueError:
+        name = f"signal {-exitcode}"
+    cause = {
+        "SIGKILL": " (the kernel's OOM killer or an operator)",
+        "SIGSEGV": " (a crash in native code)",
+        "SIGBUS": " (a crash in native code)",
+        "SIGABRT": " (an abort in native code)",
+    }.get(name, "")
+    return f"killed by {name}{cause}"
 
 
 class SolvePool:
@@ -34,12 +90,18 @@ class SolvePool:
         Number of worker processes.
     max_queue : int
         Largest number of solves admitted beyond those running.
+    memory_bytes : int
+        Address-space cap of each worker process (0: none).
     """
 
-    def __init__(self, workers: int, max_queue: int) -> None:
+    def __init__(self, workers: int, max_queue: int, memory_bytes: int = 0) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["equilibria.service.worker"])
-        self._pool = pebble.ProcessPool(max_workers=workers, context=context)
+        _start_forkserver()
+        self._pool = pebble.ProcessPool(
+            max_workers=workers, context=context, initializer=worker.cap_memory, initargs=(memory_bytes,)
+        )
+        self.memory_bytes = memory_bytes
         self._capacity = workers + max_queue
         self._in_flight = 0
         self.workers = workers
@@ -56,8 +118,8 @@ class SolvePool:
         Raises
         ------
         RequestError
-            ``RESOURCE_EXHAUSTED`` when the queue is full, ``DEADLINE_EXCEEDED`` past the
-            timeout, ``INTERNAL`` when the worker process died.
+            ``RESOURCE_EXHAUSTED`` when the queue is full or the solve ran out of memory,
+            ``DEADLINE_EXCEEDED`` past the timeout, ``INTERNAL`` when the worker process died.
         asyncio.CancelledError
             When the awaiting task is cancelled (the worker is killed first).
         """
@@ -81,15 +143,22 @@ class SolvePool:
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"solve exceeded its time budget of {timeout:.3g} s; the worker was stopped",
             ) from exc
+        except MemoryError as exc:  # raised in the worker, which lives on
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, self._out_of_memory()) from exc
         except pebble.ProcessExpired as exc:
             self.restarts += 1
             raise RequestError(
                 grpc.StatusCode.INTERNAL,
-                f"the worker process died during the solve (exit code {exc.exitcode}); "
+                f"the worker process died during the solve ({exit_reason(exc.exitcode)}); "
                 "the server replaced it and keeps serving",
             ) from exc
         finally:
             self._in_flight -= 1
+
+    def _out_of_memory(self) -> str:
+        if self.memory_bytes > 0:
+            return f"the solve ran out of memory (worker cap {self.memory_bytes >> 20} MiB)"
+        return "the solve ran out of memory (no worker cap: the machine's memory is exhausted)"
 
     def close(self) -> None:
         """Stop accepting work and terminate the workers."""

@@ -173,7 +173,7 @@ async def start_server(
             ("grpc.max_connection_age_ms", int(limits.max_connection_age_seconds * 1000)),
             ("grpc.max_connection_age_grace_ms", int(limits.max_connection_age_grace_seconds * 1000)),
         ]
-    pool = SolvePool(limits.workers, limits.max_queue)
+    pool = SolvePool(limits.workers, limits.max_queue, limits.worker_memory_bytes)
     batch_runner, ray_started = None, False
     if ray_address is not None:
         from equilibria.service import ray_backend

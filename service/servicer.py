@@ -367,6 +367,8 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 max_transition_entries=limits.max_transition_entries,
                 cache_entries=self.cache.max_entries if self.cache.enabled else 0,
                 cache_bytes=self.cache.max_bytes if self.cache.enabled else 0,
+                worker_memory_bytes=self._pool.memory_bytes,
+                max_trace_bytes=limits.max_trace_bytes,
             ),
             instance_id=self.instance_id,
             methods=[

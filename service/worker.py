@@ -6,6 +6,8 @@ results are plain domain objects (pickled across the process boundary).
 
 from __future__ import annotations
 
+import resource
+
 from equilibria.service.convert import SolveOptions
 from equilibria.solver import (
     MarkovSolutionSet,
@@ -17,7 +19,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.lemke_howson import compile_kernels
 
-__all__ = ["solve_game", "warm_up"]
+__all__ = ["cap_memory", "solve_game", "warm_up"]
 
 
 # This module is the forkserver's preload: compiling here once means every worker forked
@@ -63,3 +65,17 @@ def solve_game(
 def warm_up() -> bool:
     """A trivial task that makes a fresh worker import the solver before real work arrives."""
     return True
+
+
+def cap_memory(limit_bytes: int) -> None:
+    """Cap this process's address space (``RLIMIT_AS``) at ``limit_bytes``; 0 leaves it alone.
+
+    The pool's worker initializer: past the cap an allocation fails, numpy raises
+    ``MemoryError`` and the solve ends with ``RESOURCE_EXHAUSTED`` while the worker lives on.
+    The hard limit is lowered too, so nothing the solve runs can lift the cap.
+    """
+    if limit_bytes <= 0:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit_bytes if hard == resource.RLIM_INFINITY else min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))

@@ -300,6 +300,8 @@ class ServerLimits(_message.Message):
     MAX_TRANSITION_ENTRIES_FIELD_NUMBER: _builtins.int
     CACHE_ENTRIES_FIELD_NUMBER: _builtins.int
     CACHE_BYTES_FIELD_NUMBER: _builtins.int
+    WORKER_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_TRACE_BYTES_FIELD_NUMBER: _builtins.int
     max_message_bytes: _builtins.int
     """Largest accepted request or response message, in bytes."""
     max_payoff_entries: _builtins.int
@@ -316,6 +318,12 @@ class ServerLimits(_message.Message):
     """Largest number of answers in the solve cache (0: the cache is off)."""
     cache_bytes: _builtins.int
     """Largest total size of the cached answers, in serialized bytes (0: the cache is off)."""
+    worker_memory_bytes: _builtins.int
+    """Address-space cap of each worker process, in bytes (0: none); a solve
+    that needs more fails with RESOURCE_EXHAUSTED.
+    """
+    max_trace_bytes: _builtins.int
+    """Most bytes of chunks one trace stream may send in all."""
     @_builtins.property
     def max_time_budget(self) -> _duration_pb2.Duration:
         """Longest time budget of one solve."""
@@ -331,10 +339,12 @@ class ServerLimits(_message.Message):
         max_transition_entries: _builtins.int = ...,
         cache_entries: _builtins.int = ...,
         cache_bytes: _builtins.int = ...,
+        worker_memory_bytes: _builtins.int = ...,
+        max_trace_bytes: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["max_time_budget", b"max_time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bytes", b"cache_bytes", "cache_entries", b"cache_entries", "max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_transition_entries", b"max_transition_entries", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bytes", b"cache_bytes", "cache_entries", b"cache_entries", "max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_trace_bytes", b"max_trace_bytes", "max_transition_entries", b"max_transition_entries", "worker_memory_bytes", b"worker_memory_bytes", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
