@@ -104,6 +104,55 @@ class SolveOptions:
     seed: int = 0
 
 
+#: Most dimensions a tensor of a request may declare (numpy's own limit is 64).
+MAX_TENSOR_DIMS = 32
+
+
+def check_count(count: int, limit: int, field: str, what: str = "entries") -> None:
+    """Refuse a repeated field (or a stream) longer than ``limit`` before decoding it.
+
+    Raises
+    ------
+    RequestError
+        ``RESOURCE_EXHAUSTED`` naming ``field``.
+    """
+    if count > limit:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{field} has {count:,} {what}, over the limit of {limit:,}",
+            field,
+        )
+
+
+def decode_tensor_field(message: game_pb2.Tensor, max_entries: int, field: str) -> npt.NDArray[np.float64]:
+    """Decode a Tensor of a request, checking its declared size before touching its data.
+
+    Raises
+    ------
+    RequestError
+        ``RESOURCE_EXHAUSTED`` (field ``<field>.shape``) past ``max_entries``;
+        ``INVALID_ARGUMENT`` for too many dimensions (``<field>.shape``) or data that does
+        not match the shape (``<field>.data``).
+    """
+    if len(message.shape) > MAX_TENSOR_DIMS:
+        raise invalid(
+            f"{field}.shape", f"a tensor has at most {MAX_TENSOR_DIMS} dimensions, got {len(message.shape)}"
+        )
+    try:
+        return decode_tensor(message, max_entries=max_entries)
+    except TensorTooLargeError as exc:
+        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{field}: {exc}", f"{field}.shape") from exc
+    except TensorError as exc:
+        raise invalid(f"{field}.data", f"{field}: {exc}") from exc
+
+
+def _check_names(player_names: object, action_names: object, limits: Limits, field: str) -> None:
+    check_count(len(player_names), limits.max_players, f"{field}.player_names")  # type: ignore[arg-type]
+    check_count(len(action_names), limits.max_players, f"{field}.action_names")  # type: ignore[arg-type]
+    for i, names in enumerate(action_names):  # type: ignore[attr-defined]
+        check_count(len(names.names), limits.max_payoff_entries, f"{field}.action_names[{i}].names")
+
+
 def normal_form_game_from_proto(
     message: game_pb2.NormalFormGame, limits: Limits, field: str = "normal_form_game"
 ) -> NormalFormGame:
@@ -124,12 +173,8 @@ def normal_form_game_from_proto(
             f"{len(shape) - 1} players is over the limit of {limits.max_players}",
             f"{field}.payoffs.shape",
         )
-    try:
-        payoffs = decode_tensor(message.payoffs, max_entries=limits.max_payoff_entries)
-    except TensorTooLargeError as exc:
-        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), f"{field}.payoffs.shape") from exc
-    except TensorError as exc:
-        raise invalid(f"{field}.payoffs.data", str(exc)) from exc
+    payoffs = decode_tensor_field(message.payoffs, limits.max_payoff_entries, f"{field}.payoffs")
+    _check_names(message.player_names, message.action_names, limits, field)
     try:
         return NormalFormGame(
             payoffs,
@@ -149,22 +194,6 @@ def normal_form_game_to_proto(game: NormalFormGame) -> game_pb2.NormalFormGame:
         player_names=game.player_names,
         action_names=[game_pb2.ActionNames(names=names) for names in game.action_names],
     )
-
-
-def _entries_limit(entries: int, limit: int, field: str) -> None:
-    if entries > limit:
-        raise RequestError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED, f"{entries:,} entries is over the limit of {limit:,}", field
-        )
-
-
-def _tensor(message: game_pb2.Tensor, max_entries: int, field: str) -> npt.NDArray[np.float64]:
-    try:
-        return decode_tensor(message, max_entries=max_entries)
-    except TensorTooLargeError as exc:
-        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), f"{field}.shape") from exc
-    except TensorError as exc:
-        raise invalid(f"{field}.data", str(exc)) from exc
 
 
 def _stochastic_field(solver_field: str, form: str | None) -> str:
@@ -198,18 +227,34 @@ def stochastic_game_from_proto(
             f"{shape[1]} players is over the limit of {limits.max_players}",
             f"{field}.rewards.shape",
         )
-    rewards = _tensor(message.rewards, limits.max_payoff_entries, f"{field}.rewards")
+    rewards = decode_tensor_field(message.rewards, limits.max_payoff_entries, f"{field}.rewards")
+    _check_names(message.player_names, [], limits, field)
+    check_count(len(message.initial_distribution), limits.max_payoff_entries, f"{field}.initial_distribution")
+    check_count(len(message.action_counts), limits.max_payoff_entries, f"{field}.action_counts")
+    if message.horizon:
+        # Backward induction keeps a policy per stage: horizon x states x actions entries.
+        policy_entries = message.horizon * shape[0] * sum(shape[2:])
+        if policy_entries > limits.max_policy_entries:
+            raise RequestError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"a horizon of {message.horizon:,} over {shape[0]:,} states makes policies of "
+                f"{policy_entries:,} entries, over the limit of {limits.max_policy_entries:,}",
+                f"{field}.horizon",
+            )
     form = message.WhichOneof("transitions")
     transitions: object
     if form == "transition_tensor":
-        transitions = _tensor(
+        transitions = decode_tensor_field(
             message.transition_tensor, limits.max_transition_entries, f"{field}.transition_tensor"
         )
     elif form == "sparse_transitions":
         sparse = message.sparse_transitions
-        _entries_limit(
-            len(sparse.probabilities), limits.max_transition_entries, f"{field}.sparse_transitions"
-        )
+        for name in ("rows", "next_states", "probabilities"):
+            check_count(
+                len(getattr(sparse, name)),
+                limits.max_transition_entries,
+                f"{field}.sparse_transitions.{name}",
+            )
         transitions = (
             np.array(sparse.rows, dtype=np.int64),
             np.array(sparse.next_states, dtype=np.int64),
@@ -266,6 +311,9 @@ def solve_request_from_proto(
         game = stochastic_game_from_proto(request.stochastic_game, limits)
     else:
         raise invalid("game", "a game is required: set normal_form_game or stochastic_game")
+    for name in ("concepts", "welfare_functions", "selection_criteria", "stage_selection"):
+        check_count(len(getattr(request, name)), limits.max_list_entries, name)
+    check_count(len(request.disagreement_point), limits.max_players, "disagreement_point")
     concepts = _enum_names(request.concepts, CONCEPT_NAMES, "concepts", "solution concept")
     welfare = _enum_names(request.welfare_functions, WELFARE_NAMES, "welfare_functions", "welfare function")
     selection = _enum_names(
@@ -283,7 +331,8 @@ def solve_request_from_proto(
         raise invalid("tolerance", f"tolerance must be in (0, 1e-3], got {request.tolerance!r}")
     budget = None
     if request.HasField("time_budget"):
-        budget = request.time_budget.ToTimedelta().total_seconds()
+        # Not ToTimedelta(): it overflows (an uncaught OverflowError) past 10^9 days.
+        budget = request.time_budget.seconds + request.time_budget.nanos * 1e-9
         if budget <= 0:
             raise invalid("time_budget", f"time_budget must be positive, got {budget} s")
     options = SolveOptions(

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import grpc
 from equilibria.service.auth import TokenAuthInterceptor
 from equilibria.service.dashboard import Dashboard, MonitorRegistry, parse_loopback_address, start_dashboard
+from equilibria.service.errors import MalformedRequestInterceptor
 from equilibria.service.limits import Limits
 from equilibria.service.metrics import MetricsEndpoint, ServerMetrics
 from equilibria.service.observability import ObservabilityInterceptor
@@ -185,6 +186,7 @@ async def start_server(
     interceptors: list[grpc.aio.ServerInterceptor] = [ObservabilityInterceptor(metrics)]
     if tokens:
         interceptors.append(TokenAuthInterceptor(tokens))
+    interceptors.append(MalformedRequestInterceptor())  # innermost: sees only authorised calls
     server = grpc.aio.server(options=options, interceptors=interceptors)
     service_grpc.add_EquilibriaServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()

@@ -52,7 +52,7 @@ async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoRet
     """End the call with ``error``'s status, message and BadRequest details."""
     await context.abort(
         error.code,
-        error.message,
+        error.wire_message,
         trailing_metadata=(("grpc-status-details-bin", status_details(error)),),
     )
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
@@ -204,7 +204,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             raise invalid("header", "the first message of a trace stream must be its header")
         header = message.header
         which = header.WhichOneof("game")
-        options = trace_convert.score_options_from_proto(header.options)
+        options = trace_convert.score_options_from_proto(header.options, limits=self._limits)
         if which == "game_id":
             if header.game_id not in self._recent:
                 raise RequestError(
@@ -267,18 +267,25 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             raise error from exc
         yield scorer, result, -1
         index = 0
+        total = 0  # bytes of chunks so far
+        limits = self._limits
         async for message in requests:
             if message.WhichOneof("part") != "chunk":
                 raise invalid(f"chunk[{index}]", "every message after the header must be a chunk")
+            convert.check_count(index + 1, limits.max_trace_chunks, "chunk", "chunks in one stream")
             size = message.ByteSize()
-            if size > self._limits.max_trace_chunk_bytes:
+            if size > limits.max_trace_chunk_bytes:
                 raise RequestError(
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"chunk {index} has {size:,} bytes, over the limit of {self._limits.max_trace_chunk_bytes:,}",
+                    f"chunk {index} has {size:,} bytes, over the limit of {limits.max_trace_chunk_bytes:,}",
                     f"chunk[{index}]",
                 )
+            total += size
+            convert.check_count(
+                total, limits.max_trace_bytes, f"chunk[{index}]", "bytes of chunks in one stream"
+            )
             chunk = trace_convert.trace_chunk_from_proto(
-                message.chunk, index, self._limits.max_payoff_entries
+                message.chunk, index, limits.max_payoff_entries, limits.max_players
             )
             try:
                 # Bounded work per call (a chunk of at most 1 MiB): a thread keeps the loop free.

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from equilibria.client._tensor import TensorError, decode_tensor
+from equilibria.service.convert import check_count, decode_tensor_field
 from equilibria.service.errors import RequestError, from_solver_error, invalid
+from equilibria.service.limits import Limits
 from equilibria.solver.errors import SolverError
 from equilibria.solver.trace_scoring import CriterionScore, ScoreOptions, TraceChunk, TraceScore
 from equilibria.v1 import game_pb2, trace_pb2
@@ -24,8 +25,22 @@ VERDICT_VALUES = {
 }
 
 
-def score_options_from_proto(message: trace_pb2.ScoreOptions, field: str = "header.options") -> ScoreOptions:
-    """Validated scoring options; empty fields take the solver defaults."""
+def score_options_from_proto(
+    message: trace_pb2.ScoreOptions, field: str = "header.options", limits: Limits | None = None
+) -> ScoreOptions:
+    """Validated scoring options; empty fields take the solver defaults.
+
+    Raises
+    ------
+    RequestError
+        ``RESOURCE_EXHAUSTED`` for a list longer than the limits allow (criteria and
+        epsilons: ``max_list_entries``; state weights: ``max_payoff_entries``),
+        ``INVALID_ARGUMENT`` naming the field for a bad option.
+    """
+    limits = limits or Limits()
+    for name in ("criteria", "epsilons"):
+        check_count(len(getattr(message, name)), limits.max_list_entries, f"{field}.{name}")
+    check_count(len(message.state_weights), limits.max_payoff_entries, f"{field}.state_weights")
     kwargs: dict[str, object] = {}
     if message.criteria:
         kwargs["criteria"] = tuple(message.criteria)
@@ -53,10 +68,7 @@ def score_options_from_proto(message: trace_pb2.ScoreOptions, field: str = "head
 
 
 def _tensor(message: game_pb2.Tensor, field: str, max_entries: int) -> npt.NDArray[np.float64]:
-    try:
-        return decode_tensor(message, max_entries=max_entries)
-    except TensorError as exc:
-        raise invalid(f"{field}.data", str(exc)) from exc
+    return decode_tensor_field(message, max_entries, field)
 
 
 def _integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int64]:
@@ -67,9 +79,16 @@ def _integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int
     return values.astype(np.int64)
 
 
-def trace_chunk_from_proto(message: trace_pb2.TraceChunk, index: int, max_entries: int) -> TraceChunk:
-    """Decode chunk number ``index`` of a stream; errors name ``chunk[index].<field>`` and the row."""
+def trace_chunk_from_proto(
+    message: trace_pb2.TraceChunk, index: int, max_entries: int, max_players: int = Limits.max_players
+) -> TraceChunk:
+    """Decode chunk number ``index`` of a stream; errors name ``chunk[index].<field>`` and the row.
+
+    Every tensor is checked against ``max_entries`` (and the policies against
+    ``max_players``) before it is decoded.
+    """
     field = f"chunk[{index}]"
+    check_count(len(message.policies), max_players, f"{field}.policies", "tensors")
     policies = (
         tuple(_tensor(p, f"{field}.policies[{i}]", max_entries) for i, p in enumerate(message.policies))
         if message.policies
