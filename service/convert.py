@@ -119,7 +119,7 @@ def check_count(count: int, limit: int, field: str, what: str = "entries") -> No
     if count > limit:
         raise RequestError(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"{field} has {count:,} {what}, over the limit of {limit:,}",
+            f"{field}: {count:,} {what}, over the limit of {limit:,}",
             field,
         )
 

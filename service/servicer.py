@@ -268,24 +268,23 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         yield scorer, result, -1
         index = 0
         total = 0  # bytes of chunks so far
-        limits = self._limits
         async for message in requests:
             if message.WhichOneof("part") != "chunk":
                 raise invalid(f"chunk[{index}]", "every message after the header must be a chunk")
-            convert.check_count(index + 1, limits.max_trace_chunks, "chunk", "chunks in one stream")
+            convert.check_count(index + 1, self._limits.max_trace_chunks, "chunk", "chunks in one stream")
             size = message.ByteSize()
-            if size > limits.max_trace_chunk_bytes:
+            if size > self._limits.max_trace_chunk_bytes:
                 raise RequestError(
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"chunk {index} has {size:,} bytes, over the limit of {limits.max_trace_chunk_bytes:,}",
+                    f"chunk {index} has {size:,} bytes, over the limit of {self._limits.max_trace_chunk_bytes:,}",
                     f"chunk[{index}]",
                 )
             total += size
             convert.check_count(
-                total, limits.max_trace_bytes, f"chunk[{index}]", "bytes of chunks in one stream"
+                total, self._limits.max_trace_bytes, f"chunk[{index}]", "bytes of chunks in one stream"
             )
             chunk = trace_convert.trace_chunk_from_proto(
-                message.chunk, index, limits.max_payoff_entries, limits.max_players
+                message.chunk, index, self._limits.max_payoff_entries, self._limits.max_players
             )
             try:
                 # Bounded work per call (a chunk of at most 1 MiB): a thread keeps the loop free.

@@ -454,6 +454,7 @@ def test_fuzzed_requests_get_ok_or_a_clear_client_error(fuzz_server: ServerProce
 
 
 @pytest.mark.ondemand
+@pytest.mark.timeout(3 * 3600)
 def test_fuzz_long(fuzz_server: ServerProcess) -> None:
     """``EQUILIBRIA_FUZZ_EXAMPLES`` calls in all (default 10 000), a third per kind."""
     total = int(os.environ.get("EQUILIBRIA_FUZZ_EXAMPLES", "10000"))

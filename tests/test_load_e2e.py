@@ -185,6 +185,7 @@ def test_200_concurrent_calls_all_answered_and_certified(tmp_path: pathlib.Path)
 
 
 @pytest.mark.ondemand
+@pytest.mark.timeout(600)
 def test_overload_refuses_clearly_and_loses_nothing(tmp_path: pathlib.Path) -> None:
     """600 concurrent calls against 2 workers + a queue of 256: the excess is refused."""
     with running_server("--workers", "2") as srv:
