@@ -36,7 +36,7 @@ __all__ = ["build_parser", "main"]
 
 
 #: Smallest worker memory cap ``serve`` accepts: below it a worker could not even start.
-_MIN_WORKER_MEMORY_MIB = 256
+_MIN_WORKER_MEMORY_MIB = 512
 
 
 def _worker_memory(text: str) -> int:
@@ -603,7 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=Limits().worker_memory_bytes >> 20,
         metavar="MiB",
         help=f"address-space cap of each worker process, MiB (default {Limits().worker_memory_bytes >> 20}; "
-        f"0: none; at least {_MIN_WORKER_MEMORY_MIB}: an idle worker maps about 280 MiB)",
+        f"0: none; at least {_MIN_WORKER_MEMORY_MIB}: an idle worker maps about 470 MiB)",
     )
     serve.set_defaults(run=_serve)
 

@@ -50,7 +50,7 @@ class Limits:
     worker_memory_bytes : int
         Address-space cap (``RLIMIT_AS``) of each worker process; a solve that needs more
         fails with ``RESOURCE_EXHAUSTED`` and the worker keeps serving. 0: no cap. An
-        idle worker maps about 280 MiB (numpy, scipy, pygambit, one BLAS thread).
+        idle worker maps about 470 MiB (numpy, scipy, pygambit, numba kernels, one BLAS thread).
     recent_games : int
         Solution sets kept for trace headers that name a game by id.
     max_connection_age_seconds : float
