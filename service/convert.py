@@ -108,6 +108,18 @@ class SolveOptions:
 MAX_TENSOR_DIMS = 32
 
 
+#: Smallest tolerance a request may ask for: float64 arithmetic cannot certify regrets
+#: much below it (a tolerance of 1e-264 got "equilibria" with NashConv 3e-150).
+MIN_TOLERANCE = 1e-12
+
+
+def check_tolerance(tol: float, field: str) -> float:
+    """A request's tolerance if it is in [:data:`MIN_TOLERANCE`, 1e-3], else ``INVALID_ARGUMENT``."""
+    if not (MIN_TOLERANCE <= tol <= 1e-3):
+        raise invalid(field, f"tolerance must be in [{MIN_TOLERANCE:g}, 1e-3], got {tol!r}")
+    return tol
+
+
 def check_count(count: int, limit: int, field: str, what: str = "entries") -> None:
     """Refuse a repeated field (or a stream) longer than ``limit`` before decoding it.
 
@@ -326,9 +338,7 @@ def solve_request_from_proto(
         raise invalid(
             "homotopy_priors", f"homotopy_priors must be at most 1000, got {request.homotopy_priors}"
         )
-    tol = request.tolerance or limits.default_tolerance
-    if not (0.0 < tol <= 1e-3):
-        raise invalid("tolerance", f"tolerance must be in (0, 1e-3], got {request.tolerance!r}")
+    tol = check_tolerance(request.tolerance or limits.default_tolerance, "tolerance")
     budget = None
     if request.HasField("time_budget"):
         # Not ToTimedelta(): it overflows (an uncaught OverflowError) past 10^9 days.

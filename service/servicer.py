@@ -226,9 +226,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             raise invalid(
                 "header.game", "the header needs a game: normal_form_game, stochastic_game or game_id"
             )
-        tol = header.tolerance or self._limits.default_tolerance
-        if not (0.0 < tol <= 1e-3):
-            raise invalid("header.tolerance", f"tolerance must be in (0, 1e-3], got {header.tolerance!r}")
+        tol = convert.check_tolerance(header.tolerance or self._limits.default_tolerance, "header.tolerance")
         solve_options = convert.SolveOptions(
             concepts=("nash",),
             method=header.method or "auto",

@@ -543,6 +543,28 @@ def test_time_budget_beyond_timedelta_range_is_capped_not_internal(fuzz_server: 
         assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "time_budget" in _fields(err)
 
 
+def test_tolerances_too_small_to_certify_are_refused(fuzz_server: ServerProcess) -> None:
+    """Regression (the 10 000-example fuzz): tolerance 1.6e-264 was accepted and answered
+    with "equilibria" whose NashConv (3e-150) was far above it."""
+    with grpc.insecure_channel(fuzz_server.target) as channel:
+        stub = service_grpc.EquilibriaServiceStub(channel)
+        err = _raw_error(stub, _nfg(tolerance=1.6446745222919017e-264))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "tolerance" in _fields(err)
+        answer = stub.SolveGame(_nfg(tolerance=1e-12), timeout=30).solution_set
+        assert len(answer.equilibria) == 3 and all(eq.nash_conv <= 1e-12 * 7 for eq in answer.equilibria)
+        stream = [
+            trace_pb2.ScoreTraceRequest(
+                header=trace_pb2.TraceHeader(
+                    normal_form_game=game_pb2.NormalFormGame(payoffs=encode_tensor(CHICKEN)), tolerance=1e-300
+                )
+            )
+        ]
+        with pytest.raises(grpc.RpcError) as info:
+            stub.ScoreTrace(iter(stream), timeout=30)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "header.tolerance" in _fields(info.value)
+
+
 def test_long_echoed_values_do_not_overflow_the_client_metadata_limit(fuzz_server: ServerProcess) -> None:
     """A message quoting a 100 kB method name is cut, so the client still gets INVALID_ARGUMENT."""
     request = service_pb2.SolveGameRequest(
