@@ -367,6 +367,8 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             max_transition_entries=limits.max_transition_entries,
             cache_entries=limits.cache_entries,
             cache_bytes=limits.cache_bytes,
+            worker_memory_bytes=limits.worker_memory_bytes,
+            max_trace_bytes=limits.max_trace_bytes,
         ),
         methods=tuple(
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)

@@ -424,6 +424,8 @@ class ServerLimits:
     max_transition_entries: int = 0
     cache_entries: int = 0
     cache_bytes: int = 0
+    worker_memory_bytes: int = 0
+    max_trace_bytes: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -236,7 +236,8 @@ def test_default_worker_cap_is_in_force(server: ServerProcess, client: Client) -
         assert address_space_cap(pid) == 4 << 30
         assert _status(pid, "VmSize") >> 10 < 1024  # idle: about 470 MiB
     info = client.server_info()
-    assert info.limits.max_payoff_entries > 0
+    assert info.limits.worker_memory_bytes == 4 << 30
+    assert info.limits.max_trace_bytes == 16 << 30
 
 
 def _trace_requests(stop_sent: threading.Event, chunks: int) -> Iterator[trace_pb2.ScoreTraceRequest]:
