@@ -1077,7 +1077,8 @@ def _term(metric: str, x: FloatArray, q: FloatArray) -> FloatArray:
         q = np.maximum(q, 0.0)
         m = x + q
         safe = np.where(m > 0, m, 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # The masked-out entries may overflow (1 / a subnormal m); np.where discards them.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             left = np.where(x > 0, x * np.log(np.where(x > 0, 2.0 * x, 1.0) / safe), 0.0)
             right = np.where(q > 0, q * np.log(np.where(q > 0, 2.0 * q, 1.0) / safe), 0.0)
         return left + right

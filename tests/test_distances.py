@@ -70,7 +70,10 @@ def oracle_many(p: np.ndarray, ys: np.ndarray, metric: str) -> np.ndarray:
     if metric == "hellinger":
         return spd.cdist(np.sqrt(p), np.sqrt(ys), "euclidean")[0] / math.sqrt(2.0)
     if metric == "js":
-        return spd.cdist(p, ys, "jensenshannon")[0] ** 2  # scipy gives the square root (nats)
+        # Squared JS divergence (nats) by scipy's rel_entr: scipy's own "jensenshannon" takes
+        # a square root of a rounding-negative number and gives nan for identical vectors.
+        mid = 0.5 * (p + ys)
+        return 0.5 * (rel_entr(p, mid).sum(axis=1) + rel_entr(ys, mid).sum(axis=1))
     a = KL_SMOOTHING
     return rel_entr((1 - a) * p + a / p.shape[1], (1 - a) * ys + a / ys.shape[1]).sum(axis=1)
 
@@ -841,3 +844,17 @@ def test_bad_snapshot_message_names_the_row() -> None:
     x[7] = [0.5, 0.6, -0.1]
     with pytest.raises(InvalidGameError, match=r"distance_to_points\(\): snapshots\[1\]\[7\]"):
         distance_to_points((np.full((10, 2), 0.5), x), (np.array([[1.0, 0.0]]), np.array([[1.0, 0.0, 0.0]])))
+
+
+@pytest.mark.parametrize(
+    ("p", "q"),
+    [
+        pytest.param([5e-323, 1.0], [0.0, 1.0], id="subnormal-mass"),
+        pytest.param([1 / 3, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3], id="identical"),
+    ],
+)
+def test_js_edge_cases_found_by_hypothesis(p: list[float], q: list[float]) -> None:
+    p_arr, q_arr = np.array(p), np.array(q)
+    value = float(distance(p_arr, q_arr, "js"))  # no overflow warning (warnings are errors here)
+    assert value == pytest.approx(oracle(p_arr, q_arr, "js"), abs=1e-12)
+    assert 0.0 <= value < 1e-12
