@@ -72,8 +72,10 @@ def oracle_many(p: np.ndarray, ys: np.ndarray, metric: str) -> np.ndarray:
     if metric == "js":
         # Squared JS divergence (nats) by scipy's rel_entr: scipy's own "jensenshannon" takes
         # a square root of a rounding-negative number and gives nan for identical vectors.
-        mid = 0.5 * (p + ys)
-        return 0.5 * (rel_entr(p, mid).sum(axis=1) + rel_entr(ys, mid).sum(axis=1))
+        # x log(x / m) with m = (p + y) / 2 as rel_entr(2x, p + y) / 2: halving a subnormal
+        # sum would round it to 0.
+        total = p + ys
+        return 0.25 * (rel_entr(2 * p, total).sum(axis=1) + rel_entr(2 * ys, total).sum(axis=1))
     a = KL_SMOOTHING
     return rel_entr((1 - a) * p + a / p.shape[1], (1 - a) * ys + a / ys.shape[1]).sum(axis=1)
 
@@ -850,6 +852,7 @@ def test_bad_snapshot_message_names_the_row() -> None:
     ("p", "q"),
     [
         pytest.param([5e-323, 1.0], [0.0, 1.0], id="subnormal-mass"),
+        pytest.param([1.0, 0.0], [1.0, 5e-324], id="smallest-subnormal"),
         pytest.param([1 / 3, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3], id="identical"),
     ],
 )
