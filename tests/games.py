@@ -287,3 +287,12 @@ def unmatched(
         )
 
     return [w for w in wanted if not any(close(f, w) for f in found)]
+
+
+def assert_same_solution(got: object, want: object) -> None:
+    """Same equilibria (as sets, to 1e-9) and the same ``complete`` flag."""
+    assert got.complete == want.complete  # type: ignore[attr-defined]
+    mine = sorted(np.concatenate(eq.strategies).tolist() for eq in got.equilibria)  # type: ignore[attr-defined]
+    theirs = sorted(np.concatenate(eq.strategies).tolist() for eq in want.equilibria)  # type: ignore[attr-defined]
+    assert len(mine) == len(theirs)
+    np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)

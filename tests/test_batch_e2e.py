@@ -26,6 +26,7 @@ from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from google.rpc import code_pb2, error_details_pb2
 
 from .conftest import ServerProcess, running_server
+from .games import assert_same_solution
 
 pytestmark = pytest.mark.e2e
 
@@ -35,15 +36,6 @@ SLOW_GAME = np.random.default_rng(7).standard_normal((2, 160, 160))  # correlate
 def seeded_games(count: int, seed: int = 11) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     return [rng.standard_normal((2, 3, 3) if k % 2 == 0 else (2, 4, 4)) for k in range(count)]
-
-
-def assert_same_solution(got: object, want: object) -> None:
-    """Same equilibria (as sets, to 1e-9) and the same ``complete`` flag."""
-    assert got.complete == want.complete  # type: ignore[attr-defined]
-    mine = sorted(np.concatenate(eq.strategies).tolist() for eq in got.equilibria)  # type: ignore[attr-defined]
-    theirs = sorted(np.concatenate(eq.strategies).tolist() for eq in want.equilibria)  # type: ignore[attr-defined]
-    assert len(mine) == len(theirs)
-    np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
 
 
 def stochastic_game() -> StochasticGame:

@@ -20,6 +20,8 @@ from equilibria.service.convert import SolveOptions
 from equilibria.service.errors import RequestError
 from equilibria.solver import NormalFormGame, solve
 
+from .games import assert_same_solution
+
 pytestmark = pytest.mark.ray
 
 # The welfare-optimal correlated equilibrium of a 160 x 160 game: minutes of LP.
@@ -33,15 +35,6 @@ def seeded_games(count: int, seed: int = 2026) -> list[np.ndarray]:
     """Random N(0,1) games, alternately 3x3 and 6x6."""
     rng = np.random.default_rng(seed)
     return [rng.standard_normal((2, 3, 3) if k % 2 == 0 else (2, 6, 6)) for k in range(count)]
-
-
-def assert_same_solution(got: object, want: object) -> None:
-    """Same equilibria (as sets, to 1e-9) and the same ``complete`` flag."""
-    assert got.complete == want.complete  # type: ignore[attr-defined]
-    mine = sorted(np.concatenate(eq.strategies).tolist() for eq in got.equilibria)  # type: ignore[attr-defined]
-    theirs = sorted(np.concatenate(eq.strategies).tolist() for eq in want.equilibria)  # type: ignore[attr-defined]
-    assert len(mine) == len(theirs)
-    np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
 
 
 @pytest.fixture(scope="module")
