@@ -9,6 +9,7 @@ import math
 import os
 import pathlib
 import platform
+import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ __all__ = [
     "write_csv",
     "write_png",
     "write_markdown",
+    "write_case_markdown",
     "machine_info",
 ]
 
@@ -249,24 +251,11 @@ def machine_info() -> dict[str, str]:
     }
     try:
         load = os.getloadavg()
-        info["load average at start (1/5/15 min)"] = (
-            f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (other work on the machine inflates times)"
-        )
+        info["load average at start (1/5/15 min)"] = f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
     except OSError:
         pass
     root = pathlib.Path(__file__).resolve().parent.parent
-    try:
-        head = (root / ".git" / "HEAD").read_text().strip()
-        if head.startswith("ref:"):
-            head = (root / ".git" / head.split(" ", 1)[1]).read_text().strip()
-        info["equilibria commit"] = head[:10] + " (plus uncommitted work in progress)"
-    except OSError:
-        pass
-    for name in ("vertex_enumeration.py", "lemke_howson.py", "nplayer.py"):
-        path = root / "solver" / name
-        if path.exists():
-            stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime).astimezone()
-            info[f"solver/{name} modified"] = stamp.strftime("%Y-%m-%d %H:%M %Z")
+    info["equilibria commit"] = _commit(root)
     for package in ("numpy", "scipy", "pygambit", "nashpy", "quantecon", "numba", "grpcio", "equilibria"):
         try:
             info[package] = md.version(package)
@@ -275,41 +264,59 @@ def machine_info() -> dict[str, str]:
     return info
 
 
+def _commit(root: pathlib.Path) -> str:
+    """The checked-out commit, and which tracked files differ from it (if any)."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    files = [line[3:] for line in changed if line.strip()]
+    if not files:
+        return head
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    return f"{head} with uncommitted changes to {shown}"
+
+
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def write_markdown(
-    cases: Sequence[CaseResult],
-    out: pathlib.Path,
-    *,
-    info: dict[str, str],
-    command: str,
-    total_seconds: float,
-    summary: Sequence[str],
+#: Keys of the machine table that change from run to run (shown per case, not per file).
+RUN_KEYS = ("date", "load average at start (1/5/15 min)", "equilibria commit")
+
+
+def write_case_markdown(
+    case: CaseResult, out: pathlib.Path, *, info: dict[str, str], command: str, targets: Sequence[str]
 ) -> pathlib.Path:
-    """``<out>/RESULTS.md``: machine info, the targets summary and every case's table."""
+    """``<out>/case<key>.md``: one case's section of RESULTS.md, with the run it came from.
+
+    Each case keeps its own fragment, so running some cases (``--cases 2``) updates those
+    sections and leaves the others as they were measured.
+    """
+    run = "; ".join(f"{k} {_md_escape(info[k])}" for k in RUN_KEYS if k in info)
     lines = [
-        "# equilibria benchmark results",
+        f"## Case {case.key}: {case.title}",
         "",
-        f"Command: `{command}`; total wall time {total_seconds / 60:.1f} min.",
-        "",
-        "| machine | |",
-        "| --- | --- |",
-        *(f"| {k} | {_md_escape(v)} |" for k, v in info.items()),
-        "",
-        "Times are medians over repeats after one warm-up run (IQR and run count beside them);",
-        "`> X` means the run was stopped at the cap X; *vs best anchor* divides by the fastest",
-        "anchor library at the same game (below 1 is faster). Generators: `bench/games.py`.",
+        f"Run: `{command}`; {run}; case time {case.elapsed:.1f} s.",
         "",
     ]
-    if summary:
-        lines += ["## Against the targets", "", *(f"- {s}" for s in summary), ""]
-    for case in cases:
-        lines += [f"## Case {case.key}: {case.title}", ""]
-        if not case.implemented:
-            lines += ["Not implemented yet.", ""]
-            continue
+    if not case.implemented:
+        lines += ["Not implemented yet.", ""]
+    else:
+        lines += [f"**Target.** {_md_escape(t)}" for t in targets]
+        if targets:
+            lines.append("")
         header, body = _cells(case)
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "---|" * len(header))
@@ -318,7 +325,36 @@ def write_markdown(
         lines += [f"- {_md_escape(note)}" for note in case.notes]
         if (out / f"case{case.key}.png").exists():
             lines += ["", f"![case {case.key}](case{case.key}.png)"]
-        lines += ["", f"Case time: {case.elapsed:.1f} s.", ""]
-    path = out / "RESULTS.md"
+        lines.append("")
+    path = out / f"case{case.key}.md"
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_markdown(out: pathlib.Path, *, info: dict[str, str]) -> pathlib.Path:
+    """``<out>/RESULTS.md``: the machine and every case fragment in ``out``, in case order."""
+    fragments = sorted(out.glob("case*.md"), key=lambda p: int(p.stem[4:]) if p.stem[4:].isdigit() else 99)
+    machine = {k: v for k, v in info.items() if k not in RUN_KEYS}
+    lines = [
+        "# equilibria benchmark results",
+        "",
+        "Produced by `python -m bench.run` (see `bench/README.md`). Each case section says which run",
+        "it comes from (command, date, commit, load average); the machine and libraries below are",
+        "those of the latest run.",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        *(f"| {k} | {_md_escape(v)} |" for k, v in machine.items()),
+        "",
+        "Times are medians over repeats after one warm-up run (IQR and run count beside them);",
+        "`> X` means the run was stopped at the cap X; *vs best anchor* divides by the fastest",
+        "anchor library at the same game (below 1 is faster). Generators: `bench/games.py`.",
+        "A load average near the core count at the start of a run means other work shared the",
+        "cores and inflated the times (ratios measured in the same run suffer less).",
+        "",
+    ]
+    for fragment in fragments:
+        lines += [fragment.read_text().rstrip("\n"), ""]
+    path = out / "RESULTS.md"
+    path.write_text("\n".join(lines))
     return path

@@ -17,6 +17,7 @@ from bench.report import (
     add_ratios,
     machine_info,
     print_case,
+    write_case_markdown,
     write_csv,
     write_markdown,
     write_png,
@@ -26,9 +27,9 @@ from bench.worker import Worker
 __all__ = ["main", "targets"]
 
 
-def targets(cases: dict[str, CaseResult]) -> list[str]:
-    """The project's targets, row by row: which sizes meet them and which do not."""
-    lines = []
+def targets(cases: dict[str, CaseResult]) -> dict[str, list[str]]:
+    """The project's targets per case key, row by row: which sizes meet them and which do not."""
+    lines: dict[str, list[str]] = {}
     if "1" in cases:
         behind, met = [], []
         for row in cases["1"].rows:
@@ -54,10 +55,10 @@ def targets(cases: dict[str, CaseResult]) -> list[str]:
                 ok_speed = ratio <= 0.5
             ok = ok_speed and (row.missed or 0) == 0
             (met if ok else behind).append(f"{row.family} {row.size}: {speed}, missed {row.missed}")
-        lines.append(
+        lines["1"] = [
             "Case 1 target (<= 0.5x pygambit enummixed float at n >= 8, zero missed): "
             f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
-        )
+        ]
     if "2" in cases:
         behind, met = [], []
         rows = cases["2"].rows
@@ -79,10 +80,10 @@ def targets(cases: dict[str, CaseResult]) -> list[str]:
                 elif anchor.timing.timed_out:
                     parts.append(f"{anchor_name} > cap")
             (met if ok else behind).append(f"{row.family} {row.size} ({', '.join(parts)})")
-        lines.append(
+        lines["2"] = [
             "Case 2 target (<= 1x QuantEcon warm lemke_howson and <= 1x pygambit lcp_solve): "
             f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
-        )
+        ]
     return lines
 
 
@@ -103,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print("equilibria benchmark  " + "  ".join(f"{k}={v}" for k, v in info.items()), flush=True)
     started = time.perf_counter()
+    command = "python -m bench.run" + (" --quick" if args.quick else "")
+    if args.cases != ",".join(CASES):
+        command += f" --cases {args.cases}"
     done: dict[str, CaseResult] = {}
     with Worker() as worker:
         for key in keys:
@@ -118,17 +122,15 @@ def main(argv: list[str] | None = None) -> int:
             if case.implemented:
                 write_csv(case, out)
                 write_png(case, out)
+            write_case_markdown(
+                case, out, info=info, command=command, targets=targets({key: case}).get(key, [])
+            )
     total = time.perf_counter() - started
-    summary = targets(done)
     print("\n== targets")
-    for line in summary:
-        print(f"  * {line}")
-    command = "python -m bench.run" + (" --quick" if args.quick else "")
-    if args.cases != ",".join(CASES):
-        command += f" --cases {args.cases}"
-    path = write_markdown(
-        list(done.values()), out, info=info, command=command, total_seconds=total, summary=summary
-    )
+    for key in done:
+        for line in targets(done).get(key, []):
+            print(f"  * {line}")
+    path = write_markdown(out, info=info)
     print(f"\ntotal {total:.1f} s; wrote {path}")
     return 0
 
