@@ -94,6 +94,22 @@ def _ours_welfare_milp(game: Any) -> Any:
     return welfare_milp(game)
 
 
+def _ours_solve_welfare(game: Any) -> Any:
+    from equilibria.solver import solve
+
+    return solve(game, ("welfare_nash",))
+
+
+def _ours_solve_welfare_extract(result: Any, state: Any) -> Outcome:
+    (optimum,) = [o for o in result.welfare_optima if o.function == "utilitarian"]
+    eq = result.equilibria[optimum.equilibrium_indices[0]]
+    return Outcome(
+        equilibria=[tuple(eq.strategies)],
+        value=float(optimum.value),
+        info=f"certified={optimum.certified}; {optimum.method}",
+    )
+
+
 def _ours_welfare_extract(result: Any, state: Any) -> Outcome:
     eq, optimum = result
     return Outcome(
@@ -301,6 +317,9 @@ METHODS: dict[str, Method] = {
         Method("ours vertex_enumeration", "equilibria", _ours_game, _ours_vertex_enumeration, _ours_set),
         Method("ours lemke_howson", "equilibria", _ours_game, _ours_lemke_howson, _ours_lh_extract),
         Method("ours welfare_milp", "equilibria", _ours_game, _ours_welfare_milp, _ours_welfare_extract),
+        Method(
+            "ours solve (welfare)", "equilibria", _ours_game, _ours_solve_welfare, _ours_solve_welfare_extract
+        ),
         Method("ours zero_sum_value", "equilibria", _ours_game, _ours_zero_sum, _ours_zero_sum_extract),
         Method("ours pure_enumeration", "equilibria", _ours_game, _ours_pure, _ours_set),
         Method("gambit enummixed float", "pygambit", _gambit_game, _enummixed_float, _gambit_profiles),
@@ -323,7 +342,6 @@ METHODS: dict[str, Method] = {
         Method("nashpy lemke_howson", "nashpy", _nashpy_game, _nashpy_lh, _pairs),
         Method("quantecon lemke_howson", "quantecon", _quantecon_game, _quantecon_lh, _quantecon_extract),
         Method("scipy linprog highs", "scipy", _linprog_problem, _linprog, _linprog_extract),
-        Method("scipy linprog highs-ipm", "scipy", _linprog_problem, _linprog_ipm, _linprog_extract),
         Method("scipy linprog highs-ipm", "scipy", _linprog_problem, _linprog_ipm, _linprog_extract),
     )
 }

@@ -16,8 +16,8 @@ which finds the *isolated* equilibria of small games; the path-following methods
 (global Newton ``gnm``, iterated polymatrix approximation ``ipa``, simplicial
 subdivision ``simpdiv`` and the logit QRE branch ``logit``) each reach one or a few.
 
-:func:`gambit_equilibria` runs the requested methods (``"auto"``: ``enumpoly`` on small
-games, else ``gnm`` + ``simpdiv`` + ``logit`` from several starting points), then treats
+:func:`gambit_equilibria` runs the requested methods (``"auto"``: ``enumpoly`` then ``gnm``
+on small games, else ``gnm`` + ``simpdiv`` + ``logit`` from several starting points), then treats
 every profile they return as a *candidate* only:
 
 1. it is converted to float64 and refined by Newton's method on the support
@@ -51,7 +51,7 @@ mixing evenly:
 >>> [s.round(9).tolist() for s in result.equilibria[0].strategies]
 [[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]
 >>> result.method, result.equilibria[0].found_by, result.complete
-('gambit:enumpoly', ('enumpoly',), False)
+('gambit:enumpoly+gnm', ('enumpoly', 'gnm'), False)
 
 References
 ----------
@@ -103,6 +103,7 @@ __all__ = [
     "gambit_equilibria",
     "GAMBIT_METHODS",
     "AUTO_METHODS",
+    "AUTO_AFTER_ENUMPOLY",
     "ENUMPOLY_MAX_SUPPORT_PROFILES",
     "AUTO_ENUMPOLY_BUDGET",
     "RUN_BUDGET",
@@ -116,12 +117,20 @@ Profile = tuple[FloatArray, ...]
 GAMBIT_METHODS = ("enumpoly", "gnm", "ipa", "simpdiv", "logit")
 #: What ``"auto"`` runs on a game too large for ``enumpoly``.
 AUTO_METHODS = ("gnm", "simpdiv", "logit")
+#: What ``"auto"`` runs after ``enumpoly`` finished: it solves each support system in
+#: floating point and can miss a badly conditioned one, which a global Newton path may
+#: reach (benchmark case 5, a 4x4x4 game: enumpoly 5, gnm 7, together 8).
+AUTO_AFTER_ENUMPOLY = ("gnm",)
 #: ``"auto"`` runs ``enumpoly`` when the game has at most this many support profiles
 #: (``prod_i (2**a_i - 1)``). Measured with pygambit 16.7.0 on standard-normal games
 #: (2-core machine): 3x3x3 (343 profiles) 0.02-0.06 s, 2^6 (729) 0.33 s, 4x3x3 (735)
-#: 0.13-0.18 s, 3x3x3x2 (1,029) 0.3-0.6 s; beyond: 4x4x3 (1,575) 0.7-2.1 s,
-#: 3x3x3x3 (2,401) 2.4-3.7 s, 4x4x4 (3,375) 2-32 s, 8x8 (65,025) over 10 minutes.
-ENUMPOLY_MAX_SUPPORT_PROFILES = 1100
+#: 0.13-0.18 s, 3x3x3x2 (1,029) 0.3-0.6 s, 4x4x3 (1,575) 0.7-2.1 s, 3x3x3x3 (2,401)
+#: 1.1-3.7 s, 4x4x4 (3,375) 2-32 s (3.4-4.3 s on the benchmark's game); beyond: 5x5x5
+#: (29,791) and 8x8 (65,025) over 10 minutes. Up to 3x3x3x3 and 4x4x4 it is both faster
+#: and more complete than the path-following methods with several starts (benchmark case
+#: 5: on its 3^4 game gnm + simpdiv + logit took 11 s and missed 3 of enumpoly's 10);
+#: a run that overruns its budget falls back to them.
+ENUMPOLY_MAX_SUPPORT_PROFILES = 3500
 #: Wall-time budget (seconds) of ``enumpoly`` under ``"auto"`` with no ``time_limit``:
 #: on games with a continuum of equilibria it can run without end (pygambit 16.7.0 does
 #: not finish on the 2x2x4 game of Nau, Gomez Canovas and Hansen 2004, section 6).
@@ -131,6 +140,12 @@ AUTO_ENUMPOLY_BUDGET = 10.0
 RUN_BUDGET = 10.0
 #: Under ``"auto"`` with a ``time_limit``, ``enumpoly`` gets at most this share of it.
 _AUTO_ENUMPOLY_SHARE = 0.5
+#: A further start of a method (a random perturbation or starting profile) is killed past
+#: this many times the seconds its first run took, and at least :data:`_RESTART_FLOOR`:
+#: some paths never end (gnm on a 3x3x3 game: 10-50 ms per path, one random perturbation
+#: still running after 10 s), and a start is worth no more than a few times the first.
+_RESTART_FACTOR = 20.0
+_RESTART_FLOOR = 1.0
 #: Number of ``gnm`` / ``ipa`` runs: the default perturbation, then random ones.
 _PERTURBATIONS = 3
 #: Number of ``simpdiv`` runs: from the centroid, then from random grid profiles.
@@ -139,8 +154,10 @@ _SIMPDIV_STARTS = 3
 _SIMPDIV_GRID = 10**6
 #: Largest number of grid steps one ``simpdiv`` run may take.
 _SIMPDIV_LEASH = 10_000
-#: ``simpdiv``'s stopping regret (relative to the payoff range); Newton refines after.
-_SIMPDIV_MAXREGRET = (1, 10**6)
+#: ``simpdiv``'s stopping regret (relative to the payoff range); Newton on the support
+#: refines after. Its cost grows fast as this shrinks (a 4x4x4 game: 0.5 s at 1e-3, 24 s
+#: at 1e-6) while a 1e-3-equilibrium already shows the support Newton needs.
+_SIMPDIV_MAXREGRET = (1, 10**3)
 #: Probability thresholds at which a candidate's support is read for refinement.
 _SUPPORT_THRESHOLDS = (0.0, 1e-9, 1e-6, 1e-3)
 #: Newton iterations on the support equations.
@@ -184,8 +201,9 @@ def gambit_equilibria(
     methods : sequence of str or str, optional(default=("auto",))
         Any of ``"enumpoly"``, ``"gnm"``, ``"ipa"``, ``"simpdiv"``, ``"logit"``, or
         ``"auto"`` alone: ``enumpoly`` when the game has at most
-        :data:`ENUMPOLY_MAX_SUPPORT_PROFILES` support profiles, otherwise (or when
-        ``enumpoly`` overruns its budget) ``gnm`` + ``simpdiv`` + ``logit``.
+        :data:`ENUMPOLY_MAX_SUPPORT_PROFILES` support profiles, followed by ``gnm``
+        (for what enumpoly's floating point misses); otherwise (or when ``enumpoly``
+        overruns its budget) ``gnm`` + ``simpdiv`` + ``logit``.
         ``gnm`` and ``ipa`` run from 3 perturbations (the default one, then two
         seeded random ones), ``simpdiv`` from the centroid and two seeded random grid
         profiles, ``logit`` and ``enumpoly`` once.
@@ -201,8 +219,10 @@ def gambit_equilibria(
         also shields this process from pygambit's own crashes) that is killed past its
         share of the time left: the time left divided by the number of runs still to
         go. Without a ``time_limit`` each run is killed past :data:`RUN_BUDGET`
-        seconds (:data:`AUTO_ENUMPOLY_BUDGET` for ``enumpoly`` under ``"auto"``).
-        Without fork (Windows) runs are inline and only skipped once the budget is
+        seconds (:data:`AUTO_ENUMPOLY_BUDGET` for ``enumpoly`` under ``"auto"``). A
+        further start of a method (a random perturbation or starting profile) is also
+        killed past 20 times the seconds its first run took (at least 1 s): some paths
+        never end. Without fork (Windows) runs are inline and only skipped once the budget is
         spent. Runs skipped, stopped or failed are listed in ``warnings``.
 
     Returns
@@ -240,7 +260,7 @@ def gambit_equilibria(
     >>> [eq.strategies[0].round(9).tolist() for eq in result.equilibria]
     [[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]
     >>> [eq.found_by for eq in result.equilibria]
-    [('enumpoly', 'pure_enumeration'), ('enumpoly',), ('enumpoly', 'pure_enumeration')]
+    [('enumpoly', 'gnm', 'pure_enumeration'), ('enumpoly', 'gnm'), ('enumpoly', 'gnm', 'pure_enumeration')]
     """
     started = time.perf_counter()
     requested = _validated_methods(methods)
@@ -378,7 +398,10 @@ def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: floa
         f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
         f"(budget {budget:.3g} s)"
     ]
-    if not runner.run(("enumpoly",), cap=budget):
+    if runner.run(("enumpoly",), cap=budget):
+        reasons.append(f"then {' + '.join(AUTO_AFTER_ENUMPOLY)} for what enumpoly's floating point may miss")
+        runner.run(AUTO_AFTER_ENUMPOLY)
+    else:
         reasons.append(f"enumpoly did not finish, so also {' + '.join(AUTO_METHODS)}")
         runner.run(AUTO_METHODS)
     return reasons
@@ -423,17 +446,23 @@ class _Runner:
 
         Each run is killed past ``cap`` seconds (default :data:`RUN_BUDGET` without a
         ``time_limit``), and with a ``time_limit`` past its fair share of the time left:
-        the remaining time divided by the number of runs still to go.
+        the remaining time divided by the number of runs still to go. Once a method has
+        finished one run, its further starts are also killed past
+        ``max(_RESTART_FLOOR, _RESTART_FACTOR * seconds of that first run)``.
         """
         plan = [(name, label, thunk) for name in names for label, thunk in self._thunks(name)]
         if cap is None and self.deadline is None:
             cap = RUN_BUDGET
         unfinished: set[str] = set()
+        first_run: dict[str, float] = {}  # seconds the first finished run of each method took
         for k, (name, label, thunk) in enumerate(plan):
             limit = cap
             if self.deadline is not None:
                 share = (self.deadline - time.perf_counter()) / (len(plan) - k)
                 limit = share if cap is None else min(cap, share)
+            if name in first_run:  # another start of a method that already finished once
+                leash = max(_RESTART_FLOOR, _RESTART_FACTOR * first_run[name])
+                limit = leash if limit is None else min(limit, leash)
             if limit is not None and limit <= 0.0:
                 self.warnings.append(f"{label} skipped: time_limit spent")
                 unfinished.add(name)
@@ -441,8 +470,10 @@ class _Runner:
             if name not in self.ran:
                 self.ran.append(name)
                 self.found[name] = 0
+            run_started = time.perf_counter()
             try:
                 profiles = _call(thunk, limit)
+                first_run.setdefault(name, time.perf_counter() - run_started)
             except _Timeout:
                 self.warnings.append(f"{label} stopped after {limit:.3g} s without finishing")
                 unfinished.add(name)

@@ -232,7 +232,7 @@ def test_known_equilibria(case: Case) -> None:
     if case.payoffs is not None:
         np.testing.assert_allclose([eq.payoffs for eq in result.equilibria], case.payoffs, atol=1e-9)
     assert result.complete is case.complete
-    assert result.method == "gambit:enumpoly"
+    assert result.method == "gambit:enumpoly+gnm"
     assert [c.equilibrium_indices for c in result.components] == [(k,) for k in range(len(expected))]
     assert all(c.is_singleton for c in result.components)
     assert [eq.components for eq in result.equilibria] == [(k,) for k in range(len(expected))]
@@ -285,9 +285,9 @@ def test_found_by_merges_every_method() -> None:
 def test_pure_equilibria_are_tagged() -> None:
     result = gambit_equilibria(coordination3())
     assert [eq.found_by for eq in result.equilibria] == [
-        ("enumpoly", "pure_enumeration"),
-        ("enumpoly",),
-        ("enumpoly", "pure_enumeration"),
+        ("enumpoly", "gnm", "pure_enumeration"),
+        ("enumpoly", "gnm"),
+        ("enumpoly", "gnm", "pure_enumeration"),
     ]
 
 
@@ -322,7 +322,7 @@ def test_contains_gambit_enumpoly_on_random_games(shape: tuple[int, ...], seed: 
     payoffs = np.random.default_rng(1000 * len(shape) + seed).standard_normal((3, *shape))
     game = NormalFormGame(payoffs)
     result = gambit_equilibria(game)
-    assert result.method == "gambit:enumpoly"
+    assert result.method == "gambit:enumpoly+gnm"
     assert result.complete is solvable_by_dominance(payoffs)
     for eq in result.equilibria:
         assert regrets(payoffs, eq.strategies).sum() <= TOL
@@ -359,19 +359,43 @@ def test_two_players_match_gambit_enummixed(seed: int) -> None:
 
 @pytest.mark.oracle
 def test_four_players_three_actions_auto() -> None:
-    payoffs = np.random.default_rng(7).standard_normal((4, 3, 3, 3, 3))
+    """3^4 (2,401 support profiles): auto runs enumpoly, then gnm; every enumpoly equilibrium is kept."""
+    # Seed 2: enumpoly takes 2-4 s here (others up to 12 s on a loaded 2-core machine; past
+    # its 10 s budget auto would fall back to the path-following methods).
+    payoffs = np.random.default_rng(2).standard_normal((4, 3, 3, 3, 3))
+    game = NormalFormGame(payoffs)
+    result = gambit_equilibria(game)
+    assert "2,401 support profiles <= 3,500, so enumpoly" in result.method_reason
+    assert result.method == "gambit:enumpoly+gnm", result.warnings
+    assert result.equilibria
+    for eq in result.equilibria:
+        assert regrets(payoffs, eq.strategies).sum() <= TOL
+    ours = [eq.strategies for eq in result.equilibria]
+    oracle = gambit_enumpoly(payoffs)
+    assert oracle
+    for profile in oracle:
+        assert min(distance(profile, q) for q in ours) <= 1e-6
+    pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
+    assert pure_ours == loop_pure_equilibria(payoffs)
+    assert result.complete is False
+
+
+@pytest.mark.oracle
+def test_too_many_support_profiles_for_enumpoly() -> None:
+    """3x5x5 (6,727 support profiles): auto skips enumpoly for gnm + simpdiv + logit, within its time limit."""
+    payoffs = np.random.default_rng(8).standard_normal((3, 3, 5, 5))
     game = NormalFormGame(payoffs)
     started = time.perf_counter()
     result = gambit_equilibria(game, time_limit=4.0)
     assert time.perf_counter() - started < 6.0
     assert result.method == "gambit:gnm+simpdiv+logit"
+    assert "6,727 support profiles > 3,500" in result.method_reason
     assert result.equilibria
     for eq in result.equilibria:
         assert regrets(payoffs, eq.strategies).sum() <= TOL
     pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
     assert pure_ours == loop_pure_equilibria(payoffs)
     assert result.complete is False
-    assert "2,401 support profiles" in result.method_reason
 
 
 # --------------------------------------------------------------------------- time limits and hangs
@@ -388,6 +412,21 @@ def test_enumpoly_hang_is_stopped_and_the_fallback_runs() -> None:
     assert result.equilibria
     assert_certified(game, result, TOL)
     assert result.complete is False
+
+
+def test_a_restart_that_never_ends_is_stopped_early() -> None:
+    """On this 3x3x3 game gnm's second random perturbation runs on for 10 s and more while
+    its default path takes milliseconds: it is killed past 20x the first run (at least 1 s),
+    and the equilibria it would add come from the other runs anyway."""
+    payoffs = np.random.default_rng(3009).standard_normal((3, 3, 3, 3))
+    result = gambit_equilibria(NormalFormGame(payoffs))
+    (stopped,) = [w for w in result.warnings if "stopped after" in w]
+    assert stopped.startswith("gnm (random perturbation 2) stopped after")
+    leash = float(stopped.split("stopped after ")[1].split(" s")[0])
+    assert 1.0 <= leash < nplayer.RUN_BUDGET
+    assert len(result.equilibria) == 5
+    for eq in result.equilibria:
+        assert regrets(payoffs, eq.strategies).sum() <= TOL
 
 
 def test_time_limit_skips_runs() -> None:
