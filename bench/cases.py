@@ -353,7 +353,7 @@ def case3(cfg: Config, worker: Worker) -> CaseResult:
         plan = {"identity": [4, 6, 8, 10], "standard_normal": [4, 8]}
     else:
         plan = {"identity": [4, 6, 8, 10, 12, 14, 16], "standard_normal": [4, 8, 12, 16]}
-    cap = 10.0 if cfg.quick else 60.0
+    cap = 10.0 if cfg.quick else 30.0
     runner = _Runner("3", cfg, worker)
     for family, sizes in plan.items():
         for n in sizes:
@@ -402,6 +402,7 @@ def case4(cfg: Config, worker: Worker) -> CaseResult:
                 n=n,
                 kind="anchor",
                 label="scipy linprog highs (floor)",
+                capped=True,  # the simplex method takes over a minute at 1000 x 1000
             ),
             runner.run(
                 "scipy linprog highs-ipm",
@@ -413,7 +414,10 @@ def case4(cfg: Config, worker: Worker) -> CaseResult:
             ),
             runner.run("gambit lp", "zero_sum", payoffs, n=n, kind="anchor", capped=True),
         ]
-        floor = rows[1][1].value if rows[1][1] is not None else None
+        floors = [
+            outcome.value for _, outcome in rows[1:3] if outcome is not None and outcome.value is not None
+        ]
+        floor = floors[0] if floors else None
         for row, outcome in rows:
             if outcome is None or outcome.value is None:
                 continue
@@ -425,7 +429,8 @@ def case4(cfg: Config, worker: Worker) -> CaseResult:
         result.rows += [row for row, _ in rows]
     result.notes += [
         "ours = equilibria.solver.zero_sum.zero_sum_value(game, vertices=False) (value, both optimal "
-        "strategies, certificate; it rescales A to [0, 1] and calls HiGHS's interior-point method); floor = one "
+        "strategies, certificate; it rescales A to [0, 1] and calls HiGHS's simplex method up to 300 x 300, its "
+        "interior-point method above); floor = one "
         "scipy linprog call, method 'highs' (HiGHS chooses the solver) and 'highs-ipm', on the row player's "
         "maximin LP (max v s.t. A^T x >= v 1, sum x = 1, x >= 0) built beforehand (value and x only); pygambit "
         "lp_solve(rational=False).",
@@ -507,7 +512,8 @@ def _start_process(args: list[str], marker: str) -> tuple[subprocess.Popen[str],
         if not line:
             break
         if marker in line:
-            return proc, line.rsplit(marker, 1)[1].strip()
+            # "... listening on 127.0.0.1:PORT (plaintext, ...)": the address is the first word.
+            return proc, line.rsplit(marker, 1)[1].split()[0]
     proc.kill()
     proc.wait()
     raise RuntimeError(f"{' '.join(args)} did not report '{marker}'")
