@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -28,6 +27,7 @@ import numpy as np
 from equilibria.service import worker
 from equilibria.service.convert import SolveOptions
 from equilibria.service.errors import RequestError, from_solver_error
+from equilibria.service.limits import available_cpus
 from equilibria.solver import MarkovSolutionSet, NormalFormGame, SolutionSet, StochasticGame
 from equilibria.solver.errors import SolverError
 
@@ -264,7 +264,7 @@ def solve_many(
     if backend == "process":
         from equilibria.service.pool import SolvePool
 
-        workers = num_cpus or max(1, os.cpu_count() or 1)
+        workers = num_cpus or available_cpus()
         pool = SolvePool(workers, max_queue=4 * workers + 16)
         try:
             return asyncio.run(_solve_all(games, per_game, pool.run, workers, time_limit))

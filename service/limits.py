@@ -3,9 +3,48 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import pathlib
 
-__all__ = ["Limits"]
+__all__ = ["Limits", "available_cpus"]
+
+
+def available_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota.
+
+    ``os.cpu_count()`` counts the node's cores; a container limited to 2 CPUs on a
+    64-core node (Kubernetes ``resources.limits.cpu``, ``docker run --cpus``) would
+    otherwise start 64 workers. Reads cgroup v2 ``cpu.max`` (``"QUOTA PERIOD"`` or
+    ``"max PERIOD"``) or cgroup v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``; a
+    fractional quota rounds up.
+
+    Examples
+    --------
+    >>> available_cpus() >= 1
+    True
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cpus = os.cpu_count() or 1
+    root = pathlib.Path(cgroup_root)
+    quota: float | None = None
+    try:
+        fields = (root / "cpu.max").read_text().split()
+        if len(fields) == 2 and fields[0] != "max":
+            quota = int(fields[0]) / int(fields[1])
+    except (OSError, ValueError, ZeroDivisionError):
+        try:
+            q = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+            period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+            if q > 0 and period > 0:
+                quota = q / period
+        except (OSError, ValueError):
+            pass
+    if quota is not None and quota > 0:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,7 +66,8 @@ class Limits:
         Server cap on one solve, in seconds; the effective budget is the minimum of
         this, the client's deadline and the request's ``time_budget``.
     workers : int
-        Worker processes solving concurrently.
+        Worker processes solving concurrently (default :func:`available_cpus`: the
+        CPUs of the affinity mask, capped by a container's CPU quota).
     max_queue : int
         Solves admitted but waiting for a worker; past it calls get ``RESOURCE_EXHAUSTED``.
     default_tolerance : float
@@ -71,7 +111,7 @@ class Limits:
     max_transition_entries: int = 16_000_000
     max_players: int = 16
     max_time_budget: float = 300.0
-    workers: int = dataclasses.field(default_factory=lambda: max(1, os.cpu_count() or 1))
+    workers: int = dataclasses.field(default_factory=available_cpus)
     max_queue: int = 256
     default_tolerance: float = 1e-9
     grace_seconds: float = 10.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -97,3 +98,24 @@ def test_solve_a_stochastic_game_json_file(server: ServerProcess, tmp_path: path
     assert sorted(eq["payoffs"] for eq in result["equilibria"]) == [[6.0, 6.0], [8.0, 8.0]]
     assert {s["criterion"] for s in result["stage_selections"]} == {"utilitarian", "risk_dominance"}
     assert all(eq["max_state_gap"] <= 1e-9 for eq in result["equilibria"])
+
+
+def test_available_cpus_reads_a_cgroup_quota(tmp_path: pathlib.Path) -> None:
+    """A container's CPU quota caps the default worker count (cgroup v2, then v1)."""
+    from equilibria.service.limits import available_cpus
+
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cpus(str(tmp_path)) == affinity  # no cgroup files: the affinity mask
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert available_cpus(str(tmp_path)) == affinity  # unlimited
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    assert available_cpus(str(tmp_path)) == 1  # half a CPU rounds up to one worker
+    (tmp_path / "cpu.max").write_text(f"{150000 * affinity} 100000\n")
+    assert available_cpus(str(tmp_path)) == affinity  # a quota above the mask: the mask
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert available_cpus(str(tmp_path)) == 1
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    assert available_cpus(str(tmp_path)) == affinity
