@@ -11,7 +11,9 @@ Two entry points share one scheduler, :func:`ordered_window`:
   worker function, :func:`equilibria.service.worker.solve_game`.
 
 A failed item (invalid game, exceeded time limit, dead worker) is reported in its own
-:class:`BatchResult` and never fails the batch.
+:class:`BatchResult` and never fails the batch. :func:`solve_many` sends consecutive small
+2-player games (up to 8 x 8) to a worker in chunks of up to 16, one task per chunk; a chunk
+that fails as a whole (its time, its worker, its memory) is run again game by game.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -31,7 +33,7 @@ from equilibria.service.limits import available_cpus
 from equilibria.solver import MarkovSolutionSet, NormalFormGame, SolutionSet, StochasticGame
 from equilibria.solver.errors import SolverError
 
-__all__ = ["BatchResult", "DEFAULT_OPTIONS", "ordered_window", "solve_many"]
+__all__ = ["BatchResult", "CHUNK", "DEFAULT_OPTIONS", "SMALL_GAME_BASES", "ordered_window", "solve_many"]
 
 log = logging.getLogger("equilibria.service")
 
@@ -185,11 +187,56 @@ def _item_error(exc: Exception, index: int) -> RequestError:
     return error
 
 
+#: 2-player games with at most this many bases to enumerate (8 x 8) solve in milliseconds:
+#: :func:`solve_many` sends them to the workers in chunks of up to :data:`CHUNK` games, one
+#: task per chunk (a task costs more than such a solve: benchmark case 9).
+SMALL_GAME_BASES = 2 * 12_870
+#: Largest number of small games solved by one task of :func:`solve_many`.
+CHUNK = 16
+
+
+def _is_small(game: NormalFormGame | StochasticGame) -> bool:
+    """A 2-player normal-form game cheap enough to share a task with others."""
+    from equilibria.solver.vertex_enumeration import count_bases
+
+    return (
+        isinstance(game, NormalFormGame)
+        and game.n_players == 2
+        and count_bases(*game.num_actions) <= SMALL_GAME_BASES
+    )
+
+
+def _chunks(games: Iterable[Any]) -> Iterator[list[tuple[int, Any]]]:
+    """``(index, game)`` in input order, grouped: up to :data:`CHUNK` consecutive small games
+    together, every other game (or one that does not convert) alone."""
+    chunk: list[tuple[int, Any]] = []
+    for index, game in enumerate(games):
+        try:
+            small = _is_small(_as_game(game))
+        except Exception:  # noqa: BLE001 - reported by the game's own solve
+            small = False
+        if not small:
+            if chunk:
+                yield chunk
+                chunk = []
+            yield [(index, game)]
+            continue
+        chunk.append((index, game))
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 async def _solve_all(
     games: Iterable[Any], options: Sequence[SolveOptions], run: Runner, concurrency: int, time_limit: float
 ) -> list[BatchResult]:
+    def options_of(index: int) -> SolveOptions:
+        return options[index] if len(options) > 1 else options[0]
+
     async def solve_one(index: int, game: Any) -> BatchResult:
-        item_options = options[index] if len(options) > 1 else options[0]
+        item_options = options_of(index)
         budget = item_options.time_budget or time_limit
         try:
             result = await run(worker.solve_game, _as_game(game), item_options, budget, timeout=budget)
@@ -197,11 +244,35 @@ async def _solve_all(
         except Exception as exc:  # noqa: BLE001 - every failure is the item's outcome
             return BatchResult(index, None, _item_error(exc, index))
 
+    async def solve_chunk(_: int, chunk: list[tuple[int, Any]]) -> list[BatchResult]:
+        if len(chunk) == 1:
+            return [await solve_one(*chunk[0])]
+        indices = [index for index, _ in chunk]
+        budgets = [options_of(i).time_budget or time_limit for i in indices]
+        try:
+            outcomes = await run(
+                worker.solve_games,
+                [_as_game(game) for _, game in chunk],
+                [options_of(i) for i in indices],
+                budgets,
+                timeout=min(budgets),
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - past the budget, a dead worker, out of memory
+            # Each game again on its own, with its own budget: no game loses its limits.
+            return [await solve_one(index, game) for index, game in chunk]
+        return [
+            BatchResult(index, value) if ok else BatchResult(index, None, _item_error(value, index))
+            for index, (ok, value) in zip(indices, outcomes, strict=True)
+        ]
+
     return [
         r
-        async for r in ordered_window(
-            games, solve_one, concurrency=concurrency, read_ahead=max(4 * concurrency, 16)
+        async for results in ordered_window(
+            _chunks(games), solve_chunk, concurrency=concurrency, read_ahead=max(4 * concurrency, 16)
         )
+        for r in results
     ]
 
 

@@ -19,7 +19,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.lemke_howson import compile_kernels
 
-__all__ = ["cap_memory", "solve_game", "warm_up"]
+__all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
 
 
 # This module is the forkserver's preload: compiling here once means every worker forked
@@ -60,6 +60,26 @@ def solve_game(
         disagreement=options.disagreement,
         selection=options.selection,
     )
+
+
+def solve_games(
+    games: list[NormalFormGame | StochasticGame], options: list[SolveOptions], budgets: list[float | None]
+) -> list[tuple[bool, SolutionSet | MarkovSolutionSet | Exception]]:
+    """Solve several small games in one task: ``(True, result)`` or ``(False, exception)`` each.
+
+    A batch of games that each take milliseconds costs more in task dispatch than in
+    solving; one task per chunk amortises it. A ``MemoryError`` is not caught: the whole
+    chunk fails and its games are run one by one, each with its own budget and limits.
+    """
+    out: list[tuple[bool, SolutionSet | MarkovSolutionSet | Exception]] = []
+    for game, item_options, budget in zip(games, options, budgets, strict=True):
+        try:
+            out.append((True, solve_game(game, item_options, budget)))
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure is its game's outcome
+            out.append((False, exc))
+    return out
 
 
 def warm_up() -> bool:

@@ -219,3 +219,51 @@ def test_process_backend_matches_the_in_process_solver() -> None:
     for game, item in zip(games[:12], results[:12], strict=True):
         assert_same_solution(item.result, solve(NormalFormGame(game)))  # type: ignore[arg-type]
     assert results[12].error is not None and results[12].error.field == "games[12].payoffs"
+
+
+def test_small_games_go_in_chunks_and_others_alone() -> None:
+    """Consecutive small 2-player games share a task (up to CHUNK); the rest run alone, in order."""
+    big = np.zeros((2, 9, 9))  # 2 * C(18, 9) bases > SMALL_GAME_BASES
+    games: list[object] = [*seeded_games(batch.CHUNK + 3), big, np.zeros((2, 0, 2)), *seeded_games(2)]
+    games.append(stochastic_game())
+    chunks = list(batch._chunks(games))
+    assert [[index for index, _ in chunk] for chunk in chunks] == [
+        list(range(batch.CHUNK)),
+        [batch.CHUNK, batch.CHUNK + 1, batch.CHUNK + 2],
+        [batch.CHUNK + 3],
+        [batch.CHUNK + 4],
+        [batch.CHUNK + 5, batch.CHUNK + 6],
+        [batch.CHUNK + 7],
+    ]
+
+
+def test_a_failed_chunk_is_solved_again_game_by_game() -> None:
+    """When a chunk's task fails as a whole (here: its worker 'dies'), every game of it is run
+    again on its own and gets its own answer or error; the scheduler runs in-process."""
+    calls: list[str] = []
+
+    async def runner(function: object, *args: object, timeout: float | None) -> object:
+        calls.append(function.__name__)  # type: ignore[attr-defined]
+        if function is batch.worker.solve_games:
+            raise batch.RequestError(grpc.StatusCode.INTERNAL, "the worker process died")
+        return function(*args)  # type: ignore[operator]
+
+    games: list[object] = [*seeded_games(3, seed=5), np.array([[[np.nan]], [[0.0]]])]
+    results = asyncio.run(batch._solve_all(games, [batch.DEFAULT_OPTIONS], runner, 2, 60.0))
+    assert calls == ["solve_games"] + ["solve_game"] * 3  # the NaN game fails conversion, alone
+    assert [r.index for r in results] == [0, 1, 2, 3]
+    for game, item in zip(games[:3], results[:3], strict=True):
+        assert_same_solution(item.result, solve(NormalFormGame(game)))  # type: ignore[arg-type]
+    assert results[3].error is not None and results[3].error.field.startswith("games[3]")
+
+
+def test_chunked_item_errors_are_the_items_own() -> None:
+    """In a chunk that runs, a game the solver refuses gets its own error; the others succeed."""
+    options = [batch.DEFAULT_OPTIONS] * 4
+    options[2] = batch.dataclasses.replace(batch.DEFAULT_OPTIONS, concepts=("zero_sum_value",))
+    games = seeded_games(4, seed=6)
+    results = batch.solve_many(games, options, backend="process", num_cpus=1)
+    assert [r.ok for r in results] == [True, True, False, True]
+    assert results[2].error is not None and results[2].error.field == "games[2].concepts"
+    for k in (0, 1, 3):
+        assert_same_solution(results[k].result, solve(NormalFormGame(games[k])))
