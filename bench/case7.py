@@ -1,7 +1,7 @@
 """Case 7: trace scoring throughput (snapshots per second) on one core.
 
 A *snapshot* is one joint policy of a 2-player game with 3 actions each: two rows of
-3 float64, 48 bytes. ``Z`` seeded Dirichlet(1, 1, 1) snapshots (full 2e6, quick 5e5)
+3 float64, 48 bytes. ``Z`` seeded Dirichlet(1, 1, 1) snapshots (full 2e6, quick 2e5)
 are scored against ``K = 5`` random profiles (also Dirichlet), float64:
 
 1. ``equilibria.solver.distances.distance_to_points(snapshots, points, metric,
@@ -215,7 +215,7 @@ def _timing(samples: list[float]) -> Timing:
 
 def case7(cfg: Any, worker: Any) -> CaseResult:
     """Trace scoring throughput against the numpy broadcast and the memory-bandwidth bound."""
-    z = 500_000 if cfg.quick else 2_000_000
+    z = 200_000 if cfg.quick else 2_000_000
     budget = 0.3 if cfg.quick else 1.0
     result = CaseResult("7", "trace scoring throughput (snapshots/s, one core)", columns=COLUMNS)
     result.plot_y = "median wall time (s)"
