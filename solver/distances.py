@@ -83,6 +83,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -107,6 +108,7 @@ __all__ = [
     "distance_to_set",
     "distance_to_polyhedron",
     "correlated_polytope",
+    "compile_kernels",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,6 +128,8 @@ HULL_ZERO_TOL = 1e-12
 
 #: Elements ``K * S * block`` of the work arrays of :func:`distance_to_points` (~256 kB).
 _BLOCK_ELEMENTS = 32_768
+#: Rows per block of the compiled distance kernel (its work array is ``block x K``).
+_KERNEL_BLOCK = 256
 #: Floor on the second argument inside gradients of hellinger / js (the functions
 #: themselves are evaluated exactly).
 _GRADIENT_FLOOR = 1e-15
@@ -1130,6 +1134,29 @@ def _aggregate(per_player: Sequence[FloatArray], aggregate: str) -> FloatArray:
 # --------------------------------------------------------------------------- points
 
 
+#: Metrics the compiled kernel computes, by the code it takes (js and kl stay in numpy:
+#: their logarithms would differ from numpy's in the last bit).
+_COMPILED_METRICS = {"tv": 0, "l1": 1, "l2": 2, "linf": 3, "hellinger": 4}
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's on-disk cache) the distance kernel now.
+
+    The first call in a process otherwise pays it: seconds on a cold cache. The server's
+    forkserver calls this once, so every worker forked from it starts compiled. Compiles
+    the two-player specialisation (the kernel is specialised per number of players).
+
+    Examples
+    --------
+    >>> compile_kernels()
+    """
+    half = np.full((1, 1, 2), 0.5)
+    xs = (half, half)
+    out = np.empty(1)
+    nearest = np.zeros(1, dtype=np.intp)
+    _points_compiled(xs, xs, np.ones((1, 1)), False, 0, False, False, out, nearest)
+
+
 def _points_kernel(
     xs: Sequence[FloatArray],
     ps: Sequence[FloatArray],
@@ -1138,7 +1165,190 @@ def _points_kernel(
     aggregate: str,
     function: str,
 ) -> tuple[FloatArray, IntArray]:
-    """Nearest of K points for Z snapshots, in blocks laid out ``(K, S, b)``.
+    """Nearest of K points for Z snapshots: the compiled kernel, or numpy for js and kl.
+
+    Arguments as :func:`_points_kernel_numpy`. The compiled kernel checks every row as it
+    reads it; on a row that is not a probability vector the numpy kernel runs instead,
+    which raises the error naming the row (it checks the same rows with the same sums).
+    """
+    code = _COMPILED_METRICS.get(metric)
+    z = xs[0].shape[0]
+    if code is None or z == 0:
+        return _points_kernel_numpy(xs, ps, weights, metric, aggregate, function)
+    s = xs[0].shape[1]
+    transposed = []
+    for p in ps:
+        if metric == "hellinger":
+            p = np.sqrt(np.maximum(p, 0.0))
+        transposed.append(np.ascontiguousarray(p.transpose(1, 2, 0)))  # (S, a_i, K)
+    if weights is None:
+        w = np.ones((1, s))
+    else:
+        w = np.ascontiguousarray(weights.reshape(-1, s), dtype=np.float64)
+    deferred = aggregate == "max" and weights is None and metric in ("tv", "l2", "hellinger")
+    out = np.empty(z)
+    nearest = np.zeros(z, dtype=np.intp)
+    bad = _points_compiled(
+        tuple(np.ascontiguousarray(x) for x in xs),
+        tuple(transposed),
+        w,
+        weights is not None,
+        code,
+        aggregate == "sum",
+        deferred,
+        out,
+        nearest,
+    )
+    if bad >= 0:
+        return _points_kernel_numpy(xs, ps, weights, metric, aggregate, function)
+    return out, nearest
+
+
+@numba.njit(cache=True)
+def _points_compiled(
+    xs: tuple[FloatArray, ...],
+    pts: tuple[FloatArray, ...],
+    weights: FloatArray,
+    weighted: bool,
+    metric: int,
+    aggregate_sum: bool,
+    deferred: bool,
+    out: FloatArray,
+    nearest: IntArray,
+) -> int:
+    """One pass over the snapshots: check each row, its distance to each point, the nearest.
+
+    ``xs[i]`` is ``(Z, S, a_i)``, ``pts[i]`` the points as ``(S, a_i, K)`` (square roots
+    for hellinger), ``weights`` ``(1, S)`` or ``(Z, S)``. The operations and their order
+    are those of :func:`_points_kernel_numpy` (per player a sum over actions in order,
+    then the finishing map, then max or sum over players in order, the first minimum
+    over points), so without weights the results are equal to the last bit; with weights
+    the sum over states runs in order (numpy's matmul may not): equal to rounding.
+    ``metric``, ``aggregate_sum``, ``deferred`` and ``weighted`` are compile-time
+    constants (one specialisation each). Returns -1, or the first row that is not a
+    probability vector (rows after it are not written).
+    """
+    numba.literally(metric)
+    numba.literally(aggregate_sum)
+    numba.literally(deferred)
+    numba.literally(weighted)
+    return _points_loop(xs, pts, weights, weighted, metric, aggregate_sum, deferred, out, nearest)
+
+
+@numba.njit(cache=True)
+def _points_loop(
+    xs: tuple[FloatArray, ...],
+    pts: tuple[FloatArray, ...],
+    weights: FloatArray,
+    weighted: bool,
+    metric: int,
+    aggregate_sum: bool,
+    deferred: bool,
+    out: FloatArray,
+    nearest: IntArray,
+) -> int:
+    # Blocks of rows, so that each player's arrays are taken out of the tuples once per
+    # block (not per row: that costs reference counting), with the per-point values of
+    # the block in a small (block, K) work array.
+    n = len(xs)
+    z_count = xs[0].shape[0]
+    s_count = xs[0].shape[1]
+    k_count = pts[0].shape[2]
+    low = -PROBABILITY_TOL
+    high_sum = 1.0 + PROBABILITY_TOL
+    low_sum = 1.0 - PROBABILITY_TOL
+    block = _KERNEL_BLOCK
+    agg = np.empty((block, k_count))
+    per_point = np.empty((block, k_count)) if weighted else agg
+    a_max = 1
+    for i in range(n):
+        a_max = max(a_max, xs[i].shape[2])
+    row = np.empty(a_max)
+    per_row_weights = weights.shape[0] > 1
+    for start in range(0, z_count, block):
+        stop = min(z_count, start + block)
+        for s in range(s_count):
+            for i in range(n):
+                x = xs[i]
+                p = pts[i]
+                a_count = x.shape[2]
+                for z in range(start, stop):
+                    r = z - start
+                    total = x[z, s, 0]
+                    ok = total >= low
+                    row[0] = _transformed(metric, total)
+                    for a in range(1, a_count):
+                        v = x[z, s, a]
+                        ok = ok and v >= low
+                        total = total + v
+                        row[a] = _transformed(metric, v)
+                    if not (ok and total <= high_sum and total >= low_sum):
+                        return z
+                    for k in range(k_count):
+                        acc = _term_value(metric, row[0] - p[s, 0, k])
+                        for a in range(1, a_count):
+                            t = _term_value(metric, row[a] - p[s, a, k])
+                            acc = max(acc, t) if metric == 3 else acc + t
+                        if not deferred:
+                            acc = _finish_value(metric, acc)
+                        if i == 0:
+                            agg[r, k] = acc
+                        elif aggregate_sum:
+                            agg[r, k] = agg[r, k] + acc
+                        else:
+                            agg[r, k] = max(agg[r, k], acc)
+            if weighted:
+                for z in range(start, stop):
+                    r = z - start
+                    ws = weights[z if per_row_weights else 0, s]
+                    for k in range(k_count):
+                        per_point[r, k] = ws * agg[r, k] if s == 0 else per_point[r, k] + ws * agg[r, k]
+        for z in range(start, stop):
+            r = z - start
+            best = per_point[r, 0]
+            which = 0
+            for k in range(1, k_count):
+                if per_point[r, k] < best:
+                    best = per_point[r, k]
+                    which = k
+            out[z] = _finish_value(metric, best) if deferred else best
+            nearest[z] = which
+    return -1
+
+
+@numba.njit(cache=True, inline="always")
+def _transformed(metric: int, x: float) -> float:
+    """A snapshot's entry as the kernel reads it (its square root for hellinger)."""
+    return math.sqrt(max(x, 0.0)) if metric == 4 else x
+
+
+@numba.njit(cache=True, inline="always")
+def _term_value(metric: int, d: float) -> float:
+    """The per-action term of a difference ``d``: squared (l2, hellinger) or absolute."""
+    return d * d if metric == 2 or metric == 4 else abs(d)
+
+
+@numba.njit(cache=True, inline="always")
+def _finish_value(metric: int, s: float) -> float:
+    """:func:`_finish` of one accumulated value (metric codes of :data:`_COMPILED_METRICS`)."""
+    if metric == 0:
+        return s * 0.5
+    if metric == 2:
+        return math.sqrt(s)
+    if metric == 4:
+        return math.sqrt(min(s * 0.5, 1.0))
+    return s
+
+
+def _points_kernel_numpy(
+    xs: Sequence[FloatArray],
+    ps: Sequence[FloatArray],
+    weights: FloatArray | None,
+    metric: str,
+    aggregate: str,
+    function: str,
+) -> tuple[FloatArray, IntArray]:
+    """Nearest of K points for Z snapshots, in numpy blocks laid out ``(K, S, b)``.
 
     ``xs[i]`` is ``(Z, S, a_i)`` (shapes checked, values checked block by block here),
     ``ps[i]`` is ``(K, S, a_i)``, ``weights`` is None (S = 1), ``(S,)`` or ``(Z, S)``,
