@@ -17,6 +17,7 @@ from equilibria.solver import (
     solve,
     solve_stochastic,
 )
+from equilibria.solver.distances import compile_kernels as compile_distance_kernels
 from equilibria.solver.lemke_howson import compile_kernels
 
 __all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
@@ -25,6 +26,7 @@ __all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
 # This module is the forkserver's preload: compiling here once means every worker forked
 # from it starts with the kernels compiled, and no solve's budget pays for the compiler.
 compile_kernels()
+compile_distance_kernels()
 
 #: Share of the time budget an anytime solver (the homotopy) may use before it stops
 #: starting new paths, so its partial answer is returned before the pool kills it.

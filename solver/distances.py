@@ -1181,10 +1181,7 @@ def _points_kernel(
         if metric == "hellinger":
             p = np.sqrt(np.maximum(p, 0.0))
         transposed.append(np.ascontiguousarray(p.transpose(1, 2, 0)))  # (S, a_i, K)
-    if weights is None:
-        w = np.ones((1, s))
-    else:
-        w = np.ascontiguousarray(weights.reshape(-1, s), dtype=np.float64)
+    w = np.ones((1, s)) if weights is None else np.ascontiguousarray(weights.reshape(-1, s))
     deferred = aggregate == "max" and weights is None and metric in ("tv", "l2", "hellinger")
     out = np.empty(z)
     nearest = np.zeros(z, dtype=np.intp)
@@ -1224,32 +1221,13 @@ def _points_compiled(
     then the finishing map, then max or sum over players in order, the first minimum
     over points), so without weights the results are equal to the last bit; with weights
     the sum over states runs in order (numpy's matmul may not): equal to rounding.
-    ``metric``, ``aggregate_sum``, ``deferred`` and ``weighted`` are compile-time
-    constants (one specialisation each). Returns -1, or the first row that is not a
-    probability vector (rows after it are not written).
+    Returns -1, or a row that is not a probability vector (then the output is
+    incomplete).
     """
-    numba.literally(metric)
-    numba.literally(aggregate_sum)
-    numba.literally(deferred)
-    numba.literally(weighted)
-    return _points_loop(xs, pts, weights, weighted, metric, aggregate_sum, deferred, out, nearest)
-
-
-@numba.njit(cache=True)
-def _points_loop(
-    xs: tuple[FloatArray, ...],
-    pts: tuple[FloatArray, ...],
-    weights: FloatArray,
-    weighted: bool,
-    metric: int,
-    aggregate_sum: bool,
-    deferred: bool,
-    out: FloatArray,
-    nearest: IntArray,
-) -> int:
-    # Blocks of rows, so that each player's arrays are taken out of the tuples once per
-    # block (not per row: that costs reference counting), with the per-point values of
-    # the block in a small (block, K) work array.
+    # Blocks of rows: within a block every loop runs over the rows (contiguous work
+    # arrays that stay in L1, so the compiler vectorises them across rows without
+    # reordering any row's arithmetic), and each player's arrays leave the tuples once
+    # per block (taking them out per row costs reference counting).
     n = len(xs)
     z_count = xs[0].shape[0]
     s_count = xs[0].shape[1]
@@ -1258,68 +1236,92 @@ def _points_loop(
     high_sum = 1.0 + PROBABILITY_TOL
     low_sum = 1.0 - PROBABILITY_TOL
     block = _KERNEL_BLOCK
-    agg = np.empty((block, k_count))
-    per_point = np.empty((block, k_count)) if weighted else agg
     a_max = 1
     for i in range(n):
         a_max = max(a_max, xs[i].shape[2])
-    row = np.empty(a_max)
+    xt = np.empty((a_max, block))  # one player's rows of the block, transposed
+    sums = np.empty(block)
+    acc = np.empty(block)
+    agg = np.empty((k_count, block))
+    per_point = np.empty((k_count, block)) if weighted else agg
+    best = np.empty(block)
+    which = np.empty(block, dtype=np.intp)
     per_row_weights = weights.shape[0] > 1
     for start in range(0, z_count, block):
-        stop = min(z_count, start + block)
+        b = min(z_count, start + block) - start
         for s in range(s_count):
             for i in range(n):
                 x = xs[i]
                 p = pts[i]
                 a_count = x.shape[2]
-                for z in range(start, stop):
-                    r = z - start
-                    total = x[z, s, 0]
-                    ok = total >= low
-                    row[0] = _transformed(metric, total)
+                for r in range(b):
+                    for a in range(a_count):
+                        xt[a, r] = x[start + r, s, a]
+                # The check of _check_block: every entry >= -tol, sums in order within tol.
+                ok = True
+                for r in range(b):
+                    sums[r] = xt[0, r]
+                for a in range(1, a_count):
+                    for r in range(b):
+                        sums[r] = sums[r] + xt[a, r]
+                for a in range(a_count):
+                    for r in range(b):
+                        ok = ok & (xt[a, r] >= low)
+                for r in range(b):
+                    ok = ok & (sums[r] <= high_sum) & (sums[r] >= low_sum)
+                if not ok:
+                    for r in range(b):
+                        bad = not (sums[r] <= high_sum and sums[r] >= low_sum)
+                        for a in range(a_count):
+                            bad = bad or not (xt[a, r] >= low)
+                        if bad:
+                            return start + r
+                    return start
+                if metric == 4:
+                    for a in range(a_count):
+                        for r in range(b):
+                            xt[a, r] = math.sqrt(max(xt[a, r], 0.0))
+                for k in range(k_count):
+                    c = p[s, 0, k]
+                    for r in range(b):
+                        acc[r] = _term_value(metric, xt[0, r] - c)
                     for a in range(1, a_count):
-                        v = x[z, s, a]
-                        ok = ok and v >= low
-                        total = total + v
-                        row[a] = _transformed(metric, v)
-                    if not (ok and total <= high_sum and total >= low_sum):
-                        return z
-                    for k in range(k_count):
-                        acc = _term_value(metric, row[0] - p[s, 0, k])
-                        for a in range(1, a_count):
-                            t = _term_value(metric, row[a] - p[s, a, k])
-                            acc = max(acc, t) if metric == 3 else acc + t
-                        if not deferred:
-                            acc = _finish_value(metric, acc)
-                        if i == 0:
-                            agg[r, k] = acc
-                        elif aggregate_sum:
-                            agg[r, k] = agg[r, k] + acc
+                        c = p[s, a, k]
+                        if metric == 3:
+                            for r in range(b):
+                                acc[r] = max(acc[r], _term_value(metric, xt[a, r] - c))
                         else:
-                            agg[r, k] = max(agg[r, k], acc)
+                            for r in range(b):
+                                acc[r] = acc[r] + _term_value(metric, xt[a, r] - c)
+                    if not deferred:
+                        for r in range(b):
+                            acc[r] = _finish_value(metric, acc[r])
+                    if i == 0:
+                        for r in range(b):
+                            agg[k, r] = acc[r]
+                    elif aggregate_sum:
+                        for r in range(b):
+                            agg[k, r] = agg[k, r] + acc[r]
+                    else:
+                        for r in range(b):
+                            agg[k, r] = max(agg[k, r], acc[r])
             if weighted:
-                for z in range(start, stop):
-                    r = z - start
-                    ws = weights[z if per_row_weights else 0, s]
-                    for k in range(k_count):
-                        per_point[r, k] = ws * agg[r, k] if s == 0 else per_point[r, k] + ws * agg[r, k]
-        for z in range(start, stop):
-            r = z - start
-            best = per_point[r, 0]
-            which = 0
-            for k in range(1, k_count):
-                if per_point[r, k] < best:
-                    best = per_point[r, k]
-                    which = k
-            out[z] = _finish_value(metric, best) if deferred else best
-            nearest[z] = which
+                for k in range(k_count):
+                    for r in range(b):
+                        ws = weights[start + r if per_row_weights else 0, s]
+                        per_point[k, r] = ws * agg[k, r] if s == 0 else per_point[k, r] + ws * agg[k, r]
+        for r in range(b):
+            best[r] = per_point[0, r]
+            which[r] = 0
+        for k in range(1, k_count):
+            for r in range(b):
+                closer = per_point[k, r] < best[r]
+                best[r] = per_point[k, r] if closer else best[r]
+                which[r] = k if closer else which[r]
+        for r in range(b):
+            out[start + r] = _finish_value(metric, best[r]) if deferred else best[r]
+            nearest[start + r] = which[r]
     return -1
-
-
-@numba.njit(cache=True, inline="always")
-def _transformed(metric: int, x: float) -> float:
-    """A snapshot's entry as the kernel reads it (its square root for hellinger)."""
-    return math.sqrt(max(x, 0.0)) if metric == 4 else x
 
 
 @numba.njit(cache=True, inline="always")

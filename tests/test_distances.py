@@ -861,3 +861,144 @@ def test_js_edge_cases_found_by_hypothesis(p: list[float], q: list[float]) -> No
     value = float(distance(p_arr, q_arr, "js"))  # no overflow warning (warnings are errors here)
     assert value == pytest.approx(oracle(p_arr, q_arr, "js"), abs=1e-12)
     assert 0.0 <= value < 1e-12
+
+
+# --------------------------------------------------------------------------- compiled kernel
+
+COMPILED = tuple(dist._COMPILED_METRICS)
+
+
+def broadcast_reference(xs, ps, metric, aggregate, weights=None):
+    """Every snapshot against every point by :func:`profile_distance` (numpy broadcasting)."""
+    xb = [x[:, None] for x in xs]  # (Z, 1, [S,] a)
+    pb = [p[None] for p in ps]  # (1, K, [S,] a)
+    if weights is not None:
+        weights = weights if weights.ndim == 1 else weights[:, None, :]
+    return profile_distance(xb, pb, metric, aggregate, state_weights=weights)  # (Z, K)
+
+
+def assert_nearest(full: np.ndarray, d: np.ndarray, nearest: np.ndarray, atol: float) -> None:
+    """``d`` is the row minimum, and ``nearest`` a point attaining it (to ``atol``)."""
+    np.testing.assert_allclose(d, full.min(axis=1), rtol=0, atol=atol)
+    np.testing.assert_allclose(full[np.arange(full.shape[0]), nearest], full.min(axis=1), rtol=0, atol=atol)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    z=st.sampled_from([0, 1, 2, 7, 255, 256, 257, 600]),
+    k=st.integers(1, 6),
+    actions=st.lists(st.integers(1, 5), min_size=2, max_size=3),
+    metric=st.sampled_from(COMPILED),
+    aggregate=st.sampled_from(["max", "sum"]),
+)
+def test_compiled_kernel_equals_numpy_to_the_last_bit(seed, z, k, actions, metric, aggregate) -> None:
+    # Normal form, no weights: the compiled kernel does numpy's operations in numpy's order.
+    rng = np.random.default_rng(seed)
+    xs = [rng.dirichlet(np.full(a, 0.5), z)[:, None, :] for a in actions]
+    ps = [rng.dirichlet(np.full(a, 0.5), k)[:, None, :] for a in actions]
+    if z:  # some snapshots exactly on a point (zeros), some points repeated (ties)
+        on = rng.integers(0, k, z // 3)
+        for x, p in zip(xs, ps, strict=True):
+            x[: z // 3] = p[on]
+            p[k // 2] = p[0]
+    d, nearest = dist._points_kernel(xs, ps, None, metric, aggregate, "f()")
+    d_np, nearest_np = dist._points_kernel_numpy(xs, ps, None, metric, aggregate, "f()")
+    assert d.shape == (z,) and nearest.shape == (z,)
+    assert np.array_equal(d, d_np) and np.array_equal(nearest, nearest_np)
+    if z:
+        full = broadcast_reference([x[:, 0] for x in xs], [p[:, 0] for p in ps], metric, aggregate)
+        assert_nearest(full, d, nearest, 1e-14)
+        # Ties go to the lowest index, as numpy's argmin.
+        assert np.array_equal(nearest, full.argmin(axis=1)) or np.allclose(
+            full[np.arange(z), nearest], full[np.arange(z), full.argmin(axis=1)], rtol=0, atol=1e-15
+        )
+
+
+@settings(deadline=None, max_examples=20)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    z=st.sampled_from([1, 5, 300]),
+    s=st.integers(1, 3),
+    k=st.integers(1, 4),
+    actions=st.lists(st.integers(1, 4), min_size=2, max_size=2),
+    metric=st.sampled_from(COMPILED),
+    aggregate=st.sampled_from(["max", "sum"]),
+    per_row=st.booleans(),
+)
+def test_compiled_kernel_with_state_weights(seed, z, s, k, actions, metric, aggregate, per_row) -> None:
+    rng = np.random.default_rng(seed)
+    xs = [rng.dirichlet(np.ones(a), (z, s)) for a in actions]
+    ps = [rng.dirichlet(np.ones(a), (k, s)) for a in actions]
+    raw = rng.random((z, s) if per_row else s) + 0.01
+    weights = raw / raw.sum(axis=-1, keepdims=True)
+    d, nearest = dist._points_kernel(xs, ps, weights, metric, aggregate, "f()")
+    d_np, _ = dist._points_kernel_numpy(xs, ps, weights, metric, aggregate, "f()")
+    np.testing.assert_allclose(d, d_np, rtol=1e-14, atol=1e-15)  # numpy's matmul sums in its own order
+    assert_nearest(broadcast_reference(xs, ps, metric, aggregate, weights), d, nearest, 1e-14)
+    # The public function normalises and routes the weights the same way.
+    d_pub, nearest_pub = distance_to_points(xs, ps, metric, aggregate, state_weights=raw)
+    np.testing.assert_allclose(d_pub, d, rtol=1e-14, atol=1e-15)
+
+
+def test_compiled_kernel_is_used_for_the_fast_metrics(monkeypatch) -> None:
+    # Valid input never reaches the numpy kernel (it only runs to name a bad row).
+    def refuse(*args, **kwargs):
+        raise AssertionError("numpy kernel called")
+
+    monkeypatch.setattr(dist, "_points_kernel_numpy", refuse)
+    rng = np.random.default_rng(8)
+    xs = (rng.dirichlet(np.ones(3), 1000), rng.dirichlet(np.ones(2), 1000))
+    ps = (rng.dirichlet(np.ones(3), 4), rng.dirichlet(np.ones(2), 4))
+    for metric in COMPILED:
+        d, nearest = distance_to_points(xs, ps, metric)
+        assert d.shape == (1000,) and (d >= 0).all() and nearest.max() < 4
+    with pytest.raises(AssertionError, match="numpy kernel called"):
+        distance_to_points(xs, ps, "js")
+
+
+@pytest.mark.parametrize("metric", COMPILED)
+@pytest.mark.parametrize(
+    ("player", "row", "state", "value"),
+    [
+        pytest.param(0, 0, 0, -0.1, id="negative-first-row"),
+        pytest.param(1, 300, 0, 0.2, id="sum-off-second-block"),
+        pytest.param(1, 513, 1, np.nan, id="nan-third-block-state-1"),
+        pytest.param(0, 999, 1, np.inf, id="inf-last-row"),
+    ],
+)
+def test_compiled_kernel_names_the_bad_row_as_numpy_does(metric, player, row, state, value) -> None:
+    rng = np.random.default_rng(9)
+    xs = [rng.dirichlet(np.ones(3), (1000, 2)), rng.dirichlet(np.ones(2), (1000, 2))]
+    ps = [rng.dirichlet(np.ones(3), (3, 2)), rng.dirichlet(np.ones(2), (3, 2))]
+    xs[player][row, state, 0] += value
+    where = f"{row}, {state}"
+    with pytest.raises(InvalidGameError) as info:
+        distance_to_points(xs, ps, metric)
+    assert info.value.field == "snapshots"
+    assert (
+        f"distance_to_points(): snapshots[{player}][{where}] is not a probability vector"
+        in info.value.message
+    )
+    with pytest.raises(InvalidGameError) as reference:
+        dist._points_kernel_numpy(
+            dist._as_states(xs), dist._as_states(ps), np.full(2, 0.5), metric, "max", "distance_to_points()"
+        )
+    assert info.value.message == reference.value.message
+
+
+def test_compiled_kernel_reports_the_first_bad_block_and_player_like_numpy() -> None:
+    # Bad rows of two players: numpy checks block by block (32768 / K rows), player by
+    # player, so in one block player 0's bad row is named even if player 1's comes first.
+    x0 = np.full((20_000, 2), 0.5)
+    x1 = np.full((20_000, 3), 1 / 3)
+    ps = (np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert dist._BLOCK_ELEMENTS // 2 == 16_384  # rows per numpy block with K = 2
+    x0[1500] = [0.9, 0.9]
+    x1[20] = [0.5, 0.5, 0.5]
+    with pytest.raises(InvalidGameError, match=r"distance_to_points\(\): snapshots\[0\]\[1500\] is not"):
+        distance_to_points((x0, x1), ps, "l2")
+    x0[1500] = 0.5
+    x0[17_000] = [0.9, 0.9]
+    with pytest.raises(InvalidGameError, match=r"distance_to_set\(\): snapshots\[1\]\[20\] is not"):
+        distance_to_set((x0, x1), SolutionTarget(points=ps), "tv")
