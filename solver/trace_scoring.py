@@ -160,6 +160,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.distances import (
@@ -207,6 +208,7 @@ __all__ = [
     "TraceScore",
     "TraceScorer",
     "score_trace",
+    "compile_kernels",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -1004,17 +1006,17 @@ class TraceScorer:
     def _update_policies(self, xs: list[FloatArray]) -> None:
         m = xs[0].shape[0]
         z_old = self._zp
-        zs = np.arange(z_old + 1, z_old + m + 1, dtype=np.int64)
         grid = self._grids["policies"]
         level, cps = grid.plan(z_old, z_old + m)
         rows = cps - z_old - 1
         if self._sum is None:
             self._sum = [np.zeros(x.shape[1:]) for x in xs]
-        sums = [
-            np.cumsum(np.concatenate([s[None], x]), axis=0)[1:] for s, x in zip(self._sum, xs, strict=True)
-        ]
-        shape = (m,) + (1,) * (xs[0].ndim - 1)
-        avg = [s / zs.reshape(shape).astype(np.float64) for s in sums]
+        # Running sums continued from the last chunk's, and running means (as a cumsum then
+        # a division by z would give them, without the temporaries); the sums are updated.
+        sums = [s.copy() for s in self._sum]
+        avg = [np.empty(x.shape) for x in xs]
+        for total, x, mean in zip(sums, xs, avg, strict=True):
+            _running_means(total.reshape(-1), x.reshape(m, -1), z_old, mean.reshape(m, -1))
         staged: list[tuple[str, bool, float, dict[str, Any]]] = []
         want = self._wanted
         if want("last_iterate"):
@@ -1090,7 +1092,7 @@ class TraceScorer:
                 curve.n = z_old + m
                 values, members = data["cp"]
                 curve.push_checkpoints(cps.tolist(), values, members)
-        self._sum = [s[-1].copy() for s in sums]
+        self._sum = sums
         self._last = [x[-1].copy() for x in xs]
         self._zp = z_old + m
         self._thin("policies", level)
@@ -1283,6 +1285,8 @@ class TraceScorer:
     def _thin(self, stream: str, level: int) -> None:
         """Move the stream's grid to ``level``; drop the stored checkpoints that are not on it."""
         grid = self._grids[stream]
+        if level == grid.level:
+            return  # the stored checkpoints are on this grid: thinned to it before, or planned on it
         grid.level = level
         for name, curve in self._curves.items():
             if _stream_of(_curve_name(name)) == stream and curve.cz:
@@ -1519,6 +1523,9 @@ def _checked_policies(policies: Any, function: str) -> tuple[FloatArray, ...]:
     for i, arr in enumerate(out):
         field = f"chunk.policies[{i}]"
         rows = arr.reshape(-1, arr.shape[-1])
+        if _clearly_probability_rows(rows, _sum_margin(rows.shape[1])):
+            arr.setflags(write=False)
+            continue
         finite = np.isfinite(rows).all(axis=1)
         low = np.where(finite, rows.min(axis=1, initial=np.inf), -np.inf)
         sums = rows.sum(axis=1)
@@ -1552,6 +1559,28 @@ def _aggregate(per_player: Sequence[FloatArray], aggregate: str) -> FloatArray:
 
 
 def _payoff_rows(payoffs: FloatArray, xs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray]:
+    """Expected payoffs ``(m, n)`` and NashConv ``(m,)`` of ``m`` mixed profiles.
+
+    Two players: the compiled :func:`_payoff_rows_two`; more: :func:`_payoff_rows_numpy`
+    (the same operations in the same order, so both give the same bits).
+    """
+    if len(xs) != 2:
+        return _payoff_rows_numpy(payoffs, xs)
+    m = xs[0].shape[0]
+    u = np.empty((m, 2))
+    nash_conv = np.empty(m)
+    _payoff_rows_two(
+        np.ascontiguousarray(payoffs[0]),
+        np.ascontiguousarray(payoffs[1].T),
+        np.ascontiguousarray(xs[0], dtype=np.float64),
+        np.ascontiguousarray(xs[1], dtype=np.float64),
+        u,
+        nash_conv,
+    )
+    return u, nash_conv
+
+
+def _payoff_rows_numpy(payoffs: FloatArray, xs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray]:
     """Expected payoffs ``(m, n)`` and NashConv ``(m,)`` of ``m`` mixed profiles.
 
     Each player's deviation payoffs are contracted one opponent at a time with a loop
@@ -1590,6 +1619,150 @@ def _payoff_rows(payoffs: FloatArray, xs: Sequence[FloatArray]) -> tuple[FloatAr
             regret_total = regret_total + np.maximum(dev.max(axis=1) - value, 0.0)
         nash_conv[sl] = regret_total
     return u, nash_conv
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's on-disk cache) the scorer's kernels now.
+
+    Examples
+    --------
+    >>> compile_kernels()
+    """
+    rows = np.full((1, 2), 0.5)
+    frozen = rows.copy()
+    frozen.setflags(write=False)  # chunks hold read-only arrays
+    _clearly_probability_rows(rows, _sum_margin(2))
+    _running_means(np.zeros(2), frozen, 0, np.empty((1, 2)))
+    _last_rows(np.zeros(1), np.ones(1), True, 1, np.zeros(1, dtype=np.int64))
+    _payoff_rows_two(np.eye(2), np.eye(2), rows, rows, np.empty((1, 2)), np.empty(1))
+    _payoff_gaps(rows, rows, np.zeros((1, 2, 2)), False, np.empty(1), np.empty(1, dtype=np.int64))
+
+
+def _sum_margin(actions: int) -> float:
+    """Bound on how far sums of ``actions`` entries may round apart in different orders.
+
+    Entries of a row that passes are at least ``-tol`` and sum to about 1, so their
+    absolute values sum to at most ``1 + 2 a tol``; two orders of summation differ by at
+    most twice ``(a - 1) u`` times that (``u = 2^-53``), well below this bound.
+    """
+    return 1e-15 * actions * (1.0 + 1e-5 * actions)
+
+
+@numba.njit(cache=True)
+def _clearly_probability_rows(rows: FloatArray, margin: float) -> bool:
+    """Whether every row is finite, at least ``-tol``, and sums within ``tol - margin`` of 1.
+
+    A fast pass of :func:`_checked_policies`: True means its numpy check passes too (the
+    margin covers numpy's different order of summation); False sends the rows to it.
+    """
+    low = -PROBABILITY_TOL
+    slack = PROBABILITY_TOL - margin
+    for r in range(rows.shape[0]):
+        total = 0.0
+        for a in range(rows.shape[1]):
+            v = rows[r, a]
+            if not (v >= low and v < np.inf):
+                return False
+            total += v
+        if not (abs(total - 1.0) <= slack):
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _running_means(total: FloatArray, x: FloatArray, z_old: int, means: FloatArray) -> None:
+    """Running sums of the rows of ``x`` continued from ``total`` (updated), and their means.
+
+    Row ``r``'s mean is the sum after it divided by ``z_old + r + 1``: the operations of
+    ``cumsum`` (in row order) and a division, so any chunking gives the same bits.
+    """
+    for r in range(x.shape[0]):
+        z = float(z_old + r + 1)
+        for f in range(x.shape[1]):
+            total[f] = total[f] + x[r, f]
+            means[r, f] = total[f] / z
+
+
+@numba.njit(cache=True)
+def _last_rows(values: FloatArray, taus: FloatArray, at_least: bool, first: int, last: IntArray) -> None:
+    """For each threshold, set ``last[j]`` to the last row (numbered from ``first``) of ``values``
+    at least ``taus[j]`` (or below it when not ``at_least``); unchanged when there is none."""
+    for j in range(taus.size):
+        tau = taus[j]
+        for r in range(values.size - 1, -1, -1):
+            hit = values[r] >= tau if at_least else values[r] < tau
+            if hit:
+                last[j] = first + r
+                break
+
+
+@numba.njit(cache=True)
+def _payoff_rows_two(
+    a0: FloatArray, a1t: FloatArray, x0: FloatArray, x1: FloatArray, u: FloatArray, nash_conv: FloatArray
+) -> None:
+    """:func:`_payoff_rows` of a two-player game, row by row, in its order of operations.
+
+    ``a0`` is player 0's payoffs ``(a_0, a_1)``, ``a1t`` player 1's transposed
+    ``(a_1, a_0)``: for player ``i`` the deviation payoff of action ``c`` is
+    :math:`\\sum_a A_i[c, a] x_{-i}[a]` summed in action order, the payoff
+    :math:`\\sum_c dev_c x_i[c]` likewise, the regret ``max(max_c dev_c - payoff, 0)``.
+    """
+    for r in range(x0.shape[0]):
+        total = 0.0
+        for i in range(2):
+            table = a0 if i == 0 else a1t
+            mine = x0 if i == 0 else x1
+            other = x1 if i == 0 else x0
+            value = 0.0
+            best = -np.inf
+            for c in range(table.shape[0]):
+                dev = table[c, 0] * other[r, 0]
+                for a in range(1, table.shape[1]):
+                    dev = dev + table[c, a] * other[r, a]
+                value = dev * mine[r, 0] if c == 0 else value + dev * mine[r, c]
+                best = dev if dev > best else best
+            u[r, i] = value
+            total = total + max(best - value, 0.0)
+        nash_conv[r] = total
+
+
+@numba.njit(cache=True)
+def _payoff_gaps(
+    u: FloatArray,
+    point_payoffs: FloatArray,
+    boxes: FloatArray,
+    aggregate_sum: bool,
+    best: FloatArray,
+    which: IntArray,
+) -> None:
+    """Per row of ``u``: the aggregated gap to the nearest point payoff or component box.
+
+    The operations of :meth:`_Target.payoff_distance`'s numpy form: per member the gaps
+    over players aggregated in order, the first strict minimum over points then boxes
+    (member ``K + c`` for box ``c``); ``which`` stays -1 when there is no member.
+    """
+    n = u.shape[1]
+    for r in range(u.shape[0]):
+        b = np.inf
+        w = -1
+        for k in range(point_payoffs.shape[0]):
+            d = 0.0
+            for i in range(n):
+                g = abs(u[r, i] - point_payoffs[k, i])
+                d = g if i == 0 else (d + g if aggregate_sum else max(d, g))
+            if d < b:
+                b = d
+                w = k
+        for c in range(boxes.shape[0]):
+            d = 0.0
+            for i in range(n):
+                g = max(max(boxes[c, i, 0] - u[r, i], u[r, i] - boxes[c, i, 1]), 0.0)
+                d = g if i == 0 else (d + g if aggregate_sum else max(d, g))
+            if d < b:
+                b = d
+                w = point_payoffs.shape[0] + c
+        best[r] = b
+        which[r] = w
 
 
 def _stream_of(name: str) -> str:
@@ -1718,12 +1891,9 @@ class _Curve:
 
     def push_rows(self, first: int, upper: FloatArray, lower: FloatArray, groups: IntArray | None) -> None:
         m = upper.size
-        last = m - 1
-        for j, tau in enumerate(self.taus.tolist()):
-            for arr, cond, attr in ((upper, True, "lv_up"), (lower, True, "lv_lo"), (lower, False, "lb_lo")):
-                hit = arr >= tau if cond else arr < tau
-                if hit.any():
-                    getattr(self, attr)[j] = first + last - int(np.argmax(hit[::-1]))
+        _last_rows(upper, self.taus, True, first, self.lv_up)
+        _last_rows(lower, self.taus, True, first, self.lv_lo)
+        _last_rows(lower, self.taus, False, first, self.lb_lo)
         self.ring = np.concatenate([self.ring, upper[-self.buffer :]])[-self.buffer :]
         if groups is not None:
             self.selection.track(np.where(upper < self.taus[-1], groups, -1))
@@ -1806,6 +1976,8 @@ class _Target:
         self.fast = [
             np.concatenate([target.points[i]] + [target.components[c][i] for c in extra]) for i in range(n)
         ]
+        # Checked once here, not by every distance_to_points call.
+        self.fast_target = SolutionTarget(points=tuple(self.fast)) if self.fast[0].shape[0] else None
         self.hulls = [c for c, comp in enumerate(target.components) if any(v.shape[0] > 1 for v in comp)]
         # Groups: union-find over points and components that touch.
         parent = list(range(target.n_points + len(target.components)))
@@ -1870,8 +2042,10 @@ class _Target:
     def bracket(self, xs: Sequence[FloatArray]) -> tuple[FloatArray, FloatArray, IntArray]:
         """Per row: upper and lower bounds on the distance to the set, and the nearest group."""
         m = xs[0].shape[0]
-        if self.fast[0].shape[0]:
-            d, k = distance_to_points(xs, self.fast, self.metric, self.aggregate, state_weights=self.weights)
+        if self.fast_target is not None:
+            d, k = distance_to_points(
+                xs, self.fast_target, self.metric, self.aggregate, state_weights=self.weights
+            )
             groups = self.fast_groups[k]
         else:
             d = np.full(m, np.inf)
@@ -1927,22 +2101,17 @@ class _Target:
 
     def payoff_distance(self, u: FloatArray) -> tuple[FloatArray, IntArray, list[tuple[str, int] | None]]:
         """Distance of payoff vectors ``(m, n)`` to the members' payoffs: values, groups, members."""
-        m, n = u.shape
-        best = np.full(m, np.inf)
-        which = np.full(m, -1, dtype=np.int64)
-        for k in range(self.point_payoffs.shape[0]):
-            gaps = [np.abs(u[:, i] - self.point_payoffs[k, i]) for i in range(n)]
-            d = _aggregate(gaps, self.aggregate)
-            closer = d < best
-            best = np.where(closer, d, best)
-            which = np.where(closer, k, which)
-        for c in range(self.boxes.shape[0]):
-            lo, hi = self.boxes[c, :, 0], self.boxes[c, :, 1]
-            gaps = [np.maximum(np.maximum(lo[i] - u[:, i], u[:, i] - hi[i]), 0.0) for i in range(n)]
-            d = _aggregate(gaps, self.aggregate)
-            closer = d < best
-            best = np.where(closer, d, best)
-            which = np.where(closer, self.n_points + c, which)
+        m = u.shape[0]
+        best = np.empty(m)
+        which = np.empty(m, dtype=np.int64)
+        _payoff_gaps(
+            np.ascontiguousarray(u, dtype=np.float64),
+            np.ascontiguousarray(self.point_payoffs, dtype=np.float64),
+            np.ascontiguousarray(self.boxes, dtype=np.float64),
+            self.aggregate == "sum",
+            best,
+            which,
+        )
         groups = self.groups[np.maximum(which, 0)]
         members: list[tuple[str, int] | None] = [
             None
