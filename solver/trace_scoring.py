@@ -1689,11 +1689,15 @@ def _last_rows(values: FloatArray, taus: FloatArray, at_least: bool, first: int,
     at least ``taus[j]`` (or below it when not ``at_least``); unchanged when there is none."""
     for j in range(taus.size):
         tau = taus[j]
-        for r in range(values.size - 1, -1, -1):
-            hit = values[r] >= tau if at_least else values[r] < tau
-            if hit:
-                last[j] = first + r
-                break
+        found = -1
+        if at_least:
+            for r in range(values.size):
+                found = max(found, r if values[r] >= tau else -1)
+        else:
+            for r in range(values.size):
+                found = max(found, r if values[r] < tau else -1)
+        if found >= 0:
+            last[j] = first + found
 
 
 @numba.njit(cache=True)
@@ -1737,32 +1741,34 @@ def _payoff_gaps(
 ) -> None:
     """Per row of ``u``: the aggregated gap to the nearest point payoff or component box.
 
-    The operations of :meth:`_Target.payoff_distance`'s numpy form: per member the gaps
-    over players aggregated in order, the first strict minimum over points then boxes
-    (member ``K + c`` for box ``c``); ``which`` stays -1 when there is no member.
+    The operations of the numpy form of :meth:`_Target.payoff_distance`: per member the
+    gaps over players aggregated in order, the first strict minimum over points then
+    boxes (member ``K + c`` for box ``c``); ``which`` is -1 when there is no member.
+    Loops run over the rows (vectorised), one member and player at a time.
     """
-    n = u.shape[1]
-    for r in range(u.shape[0]):
-        b = np.inf
-        w = -1
-        for k in range(point_payoffs.shape[0]):
-            d = 0.0
-            for i in range(n):
-                g = abs(u[r, i] - point_payoffs[k, i])
-                d = g if i == 0 else (d + g if aggregate_sum else max(d, g))
-            if d < b:
-                b = d
-                w = k
-        for c in range(boxes.shape[0]):
-            d = 0.0
-            for i in range(n):
-                g = max(max(boxes[c, i, 0] - u[r, i], u[r, i] - boxes[c, i, 1]), 0.0)
-                d = g if i == 0 else (d + g if aggregate_sum else max(d, g))
-            if d < b:
-                b = d
-                w = point_payoffs.shape[0] + c
-        best[r] = b
-        which[r] = w
+    m, n = u.shape
+    k_count = point_payoffs.shape[0]
+    gap = np.empty(m)
+    for r in range(m):
+        best[r] = np.inf
+        which[r] = -1
+    for member in range(k_count + boxes.shape[0]):
+        for i in range(n):
+            if member < k_count:
+                target = point_payoffs[member, i]
+                for r in range(m):
+                    g = abs(u[r, i] - target)
+                    gap[r] = g if i == 0 else (gap[r] + g if aggregate_sum else max(gap[r], g))
+            else:
+                lo = boxes[member - k_count, i, 0]
+                hi = boxes[member - k_count, i, 1]
+                for r in range(m):
+                    g = max(max(lo - u[r, i], u[r, i] - hi), 0.0)
+                    gap[r] = g if i == 0 else (gap[r] + g if aggregate_sum else max(gap[r], g))
+        for r in range(m):
+            closer = gap[r] < best[r]
+            best[r] = gap[r] if closer else best[r]
+            which[r] = member if closer else which[r]
 
 
 def _stream_of(name: str) -> str:
@@ -1892,7 +1898,10 @@ class _Curve:
     def push_rows(self, first: int, upper: FloatArray, lower: FloatArray, groups: IntArray | None) -> None:
         m = upper.size
         _last_rows(upper, self.taus, True, first, self.lv_up)
-        _last_rows(lower, self.taus, True, first, self.lv_lo)
+        if lower is upper:  # exact distances: the bracket is one curve
+            self.lv_lo[:] = self.lv_up
+        else:
+            _last_rows(lower, self.taus, True, first, self.lv_lo)
         _last_rows(lower, self.taus, False, first, self.lb_lo)
         self.ring = np.concatenate([self.ring, upper[-self.buffer :]])[-self.buffer :]
         if groups is not None:
@@ -2050,6 +2059,8 @@ class _Target:
         else:
             d = np.full(m, np.inf)
             groups = np.full(m, -1, dtype=np.int64)
+        if not self.hulls:
+            return d, d, groups  # exact: the bracket is the distance itself
         upper = d.copy()
         lower = d.copy()
         for c in self.hulls:
