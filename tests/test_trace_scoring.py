@@ -45,7 +45,8 @@ from equilibria.solver import (
     solve,
     solve_stochastic,
 )
-from equilibria.solver.distances import SolutionTarget
+from equilibria.solver import trace_scoring as ts
+from equilibria.solver.distances import PROBABILITY_TOL, SolutionTarget
 from equilibria.solver.trace_scoring import (
     CRITERIA,
     CURVES,
@@ -1014,3 +1015,101 @@ def test_decide_verdict_rules(changes, verdict, epsilon, phrase) -> None:
 def test_criteria_names_are_consistent() -> None:
     assert set(CRITERIA) - {"nash_conv"} <= set(CURVES)
     assert set(CURVES) - set(CRITERIA) == {"nash_conv_average"}
+
+
+# --------------------------------------------------------------------------- compiled fast paths
+
+
+@settings(deadline=None, max_examples=30)
+@given(seed=st.integers(0, 2**32 - 1), actions=st.integers(1, 20))
+def test_fast_chunk_check_never_passes_a_row_numpy_rejects(seed, actions) -> None:
+    # Rows straddling every edge of the tolerance: the fast pass may send a good row to
+    # numpy, but a row it passes must pass numpy's check (the order of summation differs).
+    rng = np.random.default_rng(seed)
+    rows = rng.dirichlet(np.ones(actions), 400)
+    offsets = (
+        rng.choice([-1.0, 1.0], 400) * PROBABILITY_TOL * rng.choice([0.5, 1 - 1e-9, 1.0, 1 + 1e-9, 2.0], 400)
+    )
+    rows[:, -1] += offsets
+    rows[::37, 0] = -PROBABILITY_TOL * rng.choice([0.5, 1.0, 1.5], rows[::37].shape[0])
+    rows[5::101, 0] = np.nan
+    rows[7::103, 0] = np.inf
+    margin = ts._sum_margin(actions)
+    for row in rows:
+        fast = ts._clearly_probability_rows(row[None], margin)
+        finite = bool(np.isfinite(row).all())
+        numpy_ok = finite and row.min() >= -PROBABILITY_TOL and abs(row.sum() - 1.0) <= PROBABILITY_TOL
+        assert not fast or numpy_ok
+        if finite and row.min() >= -PROBABILITY_TOL and abs(row.sum() - 1.0) <= PROBABILITY_TOL / 2:
+            assert fast  # clearly good rows take the fast path
+    good = rows[[bool(ts._clearly_probability_rows(r[None], margin)) for r in rows]]
+    assert ts._clearly_probability_rows(np.ascontiguousarray(good), margin)
+    # Through the public constructor: a sum just over the tolerance is still rejected by name.
+    bad = np.full((3, actions + 1), 1.0 / (actions + 1))
+    bad[2, 0] += 1.5 * PROBABILITY_TOL
+    with pytest.raises(InvalidGameError, match=r"policies\[1\]\[2\] sums to"):
+        TraceChunk(policies=(np.full((3, 1), 1.0), bad))
+
+
+@pytest.mark.parametrize("actions", [(3, 3), (2, 5), (1, 4), (6, 1)])
+def test_compiled_two_player_payoffs_equal_numpy_to_the_last_bit(actions) -> None:
+    rng = np.random.default_rng(sum(actions))
+    payoffs = rng.normal(size=(2, *actions)) * 10
+    xs = [rng.dirichlet(np.full(a, 0.5), 3000) for a in actions]
+    xs[0][:10] = np.eye(actions[0])[rng.integers(0, actions[0], 10)]  # pure rows: regret ties
+    u, nash_conv = ts._payoff_rows(payoffs, xs)
+    u_np, nash_conv_np = ts._payoff_rows_numpy(payoffs, xs)
+    assert np.array_equal(u, u_np) and np.array_equal(nash_conv, nash_conv_np)
+    game = NormalFormGame(payoffs)
+    for r in (0, 17, 2999):  # and the certificate agrees
+        cert = certify(game, [x[r] for x in xs])
+        np.testing.assert_allclose(nash_conv[r], cert.nash_conv, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("aggregate", ["max", "sum"])
+def test_compiled_payoff_gaps_equal_the_numpy_loop(aggregate) -> None:
+    rng = np.random.default_rng(3)
+    u = rng.normal(size=(2000, 3))
+    points = rng.normal(size=(4, 3))
+    points[3] = points[1]  # a tie: the first wins
+    u[:5] = points[1]
+    lo = rng.normal(size=(2, 3)) - 0.5
+    boxes = np.stack([lo, lo + 1.0], axis=2)
+    best = np.empty(2000)
+    which = np.empty(2000, dtype=np.int64)
+    ts._payoff_gaps(u, points, boxes, aggregate == "sum", best, which)
+    # The numpy form the kernel replaced.
+    ref = np.full(2000, np.inf)
+    ref_which = np.full(2000, -1)
+    members = [np.abs(u - p) for p in points] + [
+        np.maximum(np.maximum(box[:, 0] - u, u - box[:, 1]), 0.0) for box in boxes
+    ]
+    for m, gaps in enumerate(members):
+        d = gaps.max(axis=1) if aggregate == "max" else gaps[:, 0] + gaps[:, 1] + gaps[:, 2]
+        closer = d < ref
+        ref = np.where(closer, d, ref)
+        ref_which = np.where(closer, m, ref_which)
+    assert np.array_equal(best, ref) and np.array_equal(which, ref_which)
+    assert which[:5].tolist() == [1] * 5
+    ts._payoff_gaps(u, np.zeros((0, 3)), np.zeros((0, 3, 2)), False, best, which)
+    assert np.isinf(best).all() and (which == -1).all()
+
+
+def test_compiled_running_means_and_threshold_rows_equal_numpy() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.dirichlet(np.ones(3), 5000)
+    total = rng.random(3)
+    start = total.copy()
+    means = np.empty_like(x)
+    ts._running_means(total, x, 700, means)
+    sums = np.cumsum(np.concatenate([start[None], x]), axis=0)[1:]
+    assert np.array_equal(means, sums / np.arange(701, 5701, dtype=np.float64)[:, None])
+    assert np.array_equal(total, sums[-1])
+    values = rng.random(5000)
+    taus = np.array([0.01, 0.5, 0.999, 2.0])
+    for at_least in (True, False):
+        last = np.full(4, -7, dtype=np.int64)
+        ts._last_rows(values, taus, at_least, 100, last)
+        for j, tau in enumerate(taus):
+            hit = np.flatnonzero(values >= tau if at_least else values < tau)
+            assert last[j] == (100 + hit[-1] if hit.size else -7)
