@@ -96,7 +96,7 @@ def warm_kernels() -> float:
     import importlib
 
     started = time.perf_counter()
-    for name in ("lemke_howson", "vertex_enumeration", "distances"):
+    for name in ("lemke_howson", "vertex_enumeration", "distances", "trace_scoring"):
         module = importlib.import_module(f"equilibria.solver.{name}")
         compile_kernels = getattr(module, "compile_kernels", None)
         if compile_kernels is not None:

@@ -1144,17 +1144,20 @@ def compile_kernels() -> None:
 
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
     forkserver calls this once, so every worker forked from it starts compiled. Compiles
-    the two-player specialisation (the kernel is specialised per number of players).
+    the two-player specialisations, for writable and read-only snapshots (numba
+    specialises the kernel per number of players and per writability).
 
     Examples
     --------
     >>> compile_kernels()
     """
     half = np.full((1, 1, 2), 0.5)
-    xs = (half, half)
+    frozen = half.copy()
+    frozen.setflags(write=False)  # trace chunks hold read-only arrays: another specialisation
     out = np.empty(1)
     nearest = np.zeros(1, dtype=np.intp)
-    _points_compiled(xs, xs, np.ones((1, 1)), False, 0, False, False, out, nearest)
+    for xs in ((half, half), (frozen, frozen)):
+        _points_compiled(xs, (half, half), np.ones((1, 1)), False, 0, False, False, out, nearest)
 
 
 def _points_kernel(
