@@ -1283,7 +1283,8 @@ def _points_compiled(
                 if metric == 4:
                     for a in range(a_count):
                         for r in range(b):
-                            xt[a, r] = math.sqrt(max(xt[a, r], 0.0))
+                            v = xt[a, r]
+                            xt[a, r] = math.sqrt(v if v > 0.0 else 0.0)
                 for k in range(k_count):
                     c = p[s, 0, k]
                     for r in range(b):
@@ -1292,7 +1293,8 @@ def _points_compiled(
                         c = p[s, a, k]
                         if metric == 3:
                             for r in range(b):
-                                acc[r] = max(acc[r], _term_value(metric, xt[a, r] - c))
+                                t = _term_value(metric, xt[a, r] - c)
+                                acc[r] = t if t > acc[r] else acc[r]
                         else:
                             for r in range(b):
                                 acc[r] = acc[r] + _term_value(metric, xt[a, r] - c)
@@ -1307,7 +1309,7 @@ def _points_compiled(
                             agg[k, r] = agg[k, r] + acc[r]
                     else:
                         for r in range(b):
-                            agg[k, r] = max(agg[k, r], acc[r])
+                            agg[k, r] = acc[r] if acc[r] > agg[k, r] else agg[k, r]
             if weighted:
                 for k in range(k_count):
                     for r in range(b):
