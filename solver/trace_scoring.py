@@ -1570,8 +1570,8 @@ def _payoff_rows(payoffs: FloatArray, xs: Sequence[FloatArray]) -> tuple[FloatAr
     u = np.empty((m, 2))
     nash_conv = np.empty(m)
     _payoff_rows_two(
-        np.ascontiguousarray(payoffs[0]),
-        np.ascontiguousarray(payoffs[1].T),
+        np.ascontiguousarray(payoffs[0], dtype=np.float64),
+        np.ascontiguousarray(payoffs[1].T, dtype=np.float64),
         np.ascontiguousarray(xs[0], dtype=np.float64),
         np.ascontiguousarray(xs[1], dtype=np.float64),
         u,
@@ -1634,7 +1634,9 @@ def compile_kernels() -> None:
     _clearly_probability_rows(rows, _sum_margin(2))
     _running_means(np.zeros(2), frozen, 0, np.empty((1, 2)))
     _last_rows(np.zeros(1), np.ones(1), True, 1, np.zeros(1, dtype=np.int64))
-    _payoff_rows_two(np.eye(2), np.eye(2), rows, rows, np.empty((1, 2)), np.empty(1))
+    _track_runs(np.zeros(1, dtype=np.int64), 2, np.zeros(4, dtype=np.int64))
+    for xs in (rows, frozen):  # running means, and last iterates straight from a chunk
+        _payoff_rows_two(np.eye(2), np.eye(2), xs, xs, np.empty((1, 2)), np.empty(1))
     _payoff_gaps(rows, rows, np.zeros((1, 2, 2)), False, np.empty(1), np.empty(1, dtype=np.int64))
 
 
@@ -1849,22 +1851,31 @@ class _Selection:
         """Selection along rows: runs of one group near enough for ``dwell`` rows select it.
 
         ``seq`` holds each row's nearest group, -1 where the row is not within the
-        largest threshold. Runs are found vectorised; the run in progress carries over
-        to the next chunk, so the count does not depend on the chunking.
+        largest threshold. A run selects its group on the row its length reaches
+        ``dwell``; the run in progress carries over to the next chunk, so the count does
+        not depend on the chunking.
         """
-        change = np.flatnonzero(seq[1:] != seq[:-1]) + 1
-        starts = np.concatenate([[0], change])
-        lengths = np.diff(np.concatenate([starts, [seq.size]]))
-        values = seq[starts]
-        if values[0] == self.run_group:
-            lengths[0] += self.run_length
-        settled = values[(values >= 0) & (lengths >= self.dwell)]
-        if settled.size:
-            previous = np.concatenate([[self.group], settled[:-1]])
-            self.switches += int(np.count_nonzero((settled != previous) & (previous >= 0)))
-            self.group = int(settled[-1])
-        self.run_group = int(values[-1])
-        self.run_length = int(lengths[-1])
+        state = np.array([self.group, self.switches, self.run_group, self.run_length], dtype=np.int64)
+        _track_runs(np.ascontiguousarray(seq, dtype=np.int64), self.dwell, state)
+        self.group, self.switches, self.run_group, self.run_length = (int(v) for v in state)
+
+
+@numba.njit(cache=True)
+def _track_runs(seq: IntArray, dwell: int, state: IntArray) -> None:
+    """:meth:`_Selection.track` row by row; ``state`` is (group, switches, run group, run length)."""
+    group, switches, run_group, run_length = state[0], state[1], state[2], state[3]
+    for r in range(seq.size):
+        v = seq[r]
+        if v == run_group:
+            run_length += 1
+        else:
+            run_group = v
+            run_length = 1
+        if run_length == dwell and v >= 0:
+            if v != group and group >= 0:
+                switches += 1
+            group = v
+    state[0], state[1], state[2], state[3] = group, switches, run_group, run_length
 
 
 class _Curve:

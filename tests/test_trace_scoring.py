@@ -1113,3 +1113,38 @@ def test_compiled_running_means_and_threshold_rows_equal_numpy() -> None:
         for j, tau in enumerate(taus):
             hit = np.flatnonzero(values >= tau if at_least else values < tau)
             assert last[j] == (100 + hit[-1] if hit.size else -7)
+
+
+def vectorised_selection(chunks, dwell):
+    """The vectorised run-length form of ``_Selection.track`` the compiled loop replaced."""
+    group, switches, run_group, run_length = -1, 0, -1, 0
+    for seq in chunks:
+        change = np.flatnonzero(seq[1:] != seq[:-1]) + 1
+        starts = np.concatenate([[0], change])
+        lengths = np.diff(np.concatenate([starts, [seq.size]]))
+        values = seq[starts]
+        if values[0] == run_group:
+            lengths[0] += run_length
+        settled = values[(values >= 0) & (lengths >= dwell)]
+        if settled.size:
+            previous = np.concatenate([[group], settled[:-1]])
+            switches += int(np.count_nonzero((settled != previous) & (previous >= 0)))
+            group = int(settled[-1])
+        run_group, run_length = int(values[-1]), int(lengths[-1])
+    return group, switches, run_group, run_length
+
+
+@settings(deadline=None, max_examples=40)
+@given(seed=st.integers(0, 2**32 - 1), dwell=st.integers(1, 6), groups=st.integers(1, 4))
+def test_compiled_selection_tracking_equals_the_run_length_form(seed, dwell, groups) -> None:
+    rng = np.random.default_rng(seed)
+    # Runs of random lengths around the dwell, of random groups or -1 (not near).
+    values = rng.integers(-1, groups, 60)
+    seq = np.repeat(values, rng.integers(1, 2 * dwell + 2, 60))
+    cuts = np.sort(rng.choice(np.arange(1, seq.size), size=min(5, seq.size - 1), replace=False))
+    chunks = np.split(seq, cuts)
+    selection = ts._Selection(dwell)
+    for chunk in chunks:
+        selection.track(chunk)
+    got = (selection.group, selection.switches, selection.run_group, selection.run_length)
+    assert got == vectorised_selection(chunks, dwell) == vectorised_selection([seq], dwell)[:2] + got[2:]
