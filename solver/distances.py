@@ -1304,7 +1304,7 @@ def _points_compiled(
                         else:
                             for r in range(b):
                                 acc[r] = acc[r] + _term_value(metric, xt[a, r] - c)
-                    if not deferred:
+                    if not deferred and metric != 1 and metric != 3:  # l1, linf: nothing to finish
                         for r in range(b):
                             acc[r] = _finish_value(metric, acc[r])
                     if i == 0:
