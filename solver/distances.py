@@ -562,9 +562,9 @@ def distance_to_points(
     and ``"kl"`` in blocked numpy (their logarithms would not match numpy's to the last
     bit). Throughput on one core of a shared 2-core AMD EPYC VM (2 players x 3 actions,
     ``K = 5``, float64, Z = 2e6, input validation included, min of 7, load average
-    2.5): 2.0-3.3e7 snapshots per second for the compiled metrics (the blocked numpy
-    kernel they replace: 0.9-1.5e7), 6.9e6 for ``"kl"`` and 1.3e6 for ``"js"``; the
-    naive broadcast ``abs(x[:, None] - P[None]).sum(-1)`` reaches 0.8-1.2e6. The
+    2.5-3): 1.9-3.6e7 snapshots per second for the compiled metrics (the blocked numpy
+    kernel they replace: 0.9-1.5e7), 7e6 for ``"kl"`` and 1.3-1.5e6 for ``"js"``; the
+    naive broadcast ``abs(x[:, None] - P[None]).sum(-1)`` reaches 0.8-1.8e6. The
     compiled kernel does numpy's operations in numpy's order, so without state weights
     its answers equal the numpy kernel's to the last bit (with weights, the weighted
     sum over states is in order where numpy's matmul may not be: equal to rounding). A
