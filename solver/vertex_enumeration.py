@@ -109,6 +109,7 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver import exact as exact_arith
@@ -150,6 +151,8 @@ _ERROR_SAFETY = 16.0
 #: Safety factor on the rounding error of a residual ``u - B v`` (``(c + 1) eps (|B| |v| + |u|)``).
 _RESIDUAL_SAFETY = 2.0
 _EPS = float(np.finfo(np.float64).eps)
+#: How the search kernel ended: done, over its budget, or given up for brute force.
+_OK, _OVER_BUDGET, _GAVE_UP = 0, 1, 2
 
 
 def count_bases(m: int, n: int) -> int:
@@ -372,33 +375,19 @@ def _vertices(
     """
     budget = budget if budget is not None else _Budget(MAX_VISITED)
     found: list[list[_BasisBlock]] = [[] for _ in mats]
-    searched = [
-        k
-        for k, mat in enumerate(mats)
-        if (_use_search(*mat.shape) if method == "auto" else method == "search")
-    ]
-    for shape in {mats[k].shape for k in searched}:
-        group = [k for k in searched if mats[k].shape == shape]
-        # A search visiting more than a quarter of all bases is slower than brute force,
-        # unless brute force would not fit in what is left of the budget.
-        bases = len(group) * math.comb(shape[0] + shape[1], shape[1])
-        start = budget.visited
-        blocks: list[_BasisBlock] = []
-        for block in _search_bases([mats[k] for k in group], tol, budget, liberal=every_basis):
-            blocks.append(block)
-            if budget.visited - start > _DEGENERATE_SHARE * bases and budget.visited + bases <= budget.limit:
-                searched = [k for k in searched if k not in group]
-                break
-        else:
-            for block in blocks:
-                for q, k in enumerate(group):
-                    rows = block.polytope == q
-                    found[k].append(
-                        _BasisBlock(block.points[rows], block.basis[rows], block.error[rows], block.ambiguous)
-                    )
     for k, mat in enumerate(mats):
-        if k not in searched:
+        d, c = mat.shape
+        if method == "brute_force" or (method == "auto" and not _use_search(d, c)):
             found[k].extend(_brute_force_bases(mat, tol, budget))
+            continue
+        # A search visiting more than a share of all bases is slower than brute force,
+        # unless brute force would not fit in what is left of the budget.
+        bases = math.comb(d + c, c)
+        give_up_after = int(_DEGENERATE_SHARE * bases)
+        if budget.visited + give_up_after + 1 + bases > budget.limit:
+            give_up_after = None
+        block = _search_bases(mat, tol, budget, liberal=every_basis, give_up_after=give_up_after)
+        found[k].extend([block] if block is not None else _brute_force_bases(mat, tol, budget))
     return [
         _labelled(mat, blocks, tol, coordinate_labels_first=first, every_basis=every_basis)
         for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
@@ -521,156 +510,311 @@ def _brute_force_bases(mat: FloatArray, tol: float, budget: _Budget) -> Iterator
             yield _BasisBlock(points, basis, error[feasible], ambiguous)
 
 
-@dataclasses.dataclass(frozen=True)
-class _StandardForm:
-    """``[mat^T | I] (z, w) = 1`` for polytopes ``{z >= 0 : mat^T z <= 1}`` of one shape.
-
-    Variables ``0..d-1`` are the coordinates ``z``, ``d..d+c-1`` the slacks ``w``; a basis
-    is keyed by the bitmask of its ``c`` variables, plus the index of its polytope shifted
-    past them (several polytopes are searched in the same batches).
-    """
-
-    shape: tuple[int, int]  # (d, c)
-    columns: FloatArray  # (p, c, d + c): [mat^T | I] of each polytope
-    extended: FloatArray  # (p, c, 1 + d + c): [1 | mat^T | I]
-    norms: FloatArray  # (p, d + c) column norms
-    bit: npt.NDArray[np.int64]  # (d + c,) 1 << variable
-    tol: float
-    liberal: bool  # exact mode: also keep and expand bases within their error bound of feasibility
-
-    @classmethod
-    def of(cls, mats: list[FloatArray], tol: float, liberal: bool) -> _StandardForm:
-        d, c = mats[0].shape
-        columns = np.stack([np.hstack([mat.T, np.eye(c)]) for mat in mats])
-        return cls(
-            shape=(d, c),
-            columns=columns,
-            extended=np.concatenate([np.ones((len(mats), c, 1)), columns], axis=2),
-            norms=np.linalg.norm(columns, axis=1),
-            bit=np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64)),
-            tol=tol,
-            liberal=liberal,
-        )
-
-
 def _search_bases(
-    mats: list[FloatArray], tol: float, budget: _Budget, *, liberal: bool = False
-) -> Iterator[_BasisBlock]:
-    """Feasible bases of polytopes ``{z >= 0 : mat^T z <= 1}`` of one shape by breadth-first search.
+    mat: FloatArray, tol: float, budget: _Budget, *, liberal: bool = False, give_up_after: int | None = None
+) -> _BasisBlock | None:
+    """Feasible bases of the polytope ``{z >= 0 : mat^T z <= 1}`` by breadth-first search.
 
-    Starts from the all-slack basis of each polytope (the vertex ``z = 0``); each level of
-    the search is processed in blocks by :func:`_visit`, and the neighbours it returns
-    that were never seen make the next level. A basis carries its Hadamard ratio ``rho =
-    |det B| / prod(column norms)``, updated exactly by each pivot (``det`` is multiplied by
-    the pivot element, taken from the fresh tableau of the parent).
+    Writes the polytope in standard form ``[mat^T | I] (z, w) = 1`` (variables ``0..d-1``
+    the coordinates ``z``, ``d..d+c-1`` the slacks ``w``; a basis is keyed by the bitmask
+    of its ``c`` variables) and runs :func:`_search_kernel` from the all-slack basis (the
+    vertex ``z = 0``). Each visited basis ``B`` is checked afresh: its inverse ``X`` is
+    computed from the payoffs, then the basic solution ``x = B^-1 1`` and the column
+    ``a_j = B^-1 A_j`` of each non-basic variable ``j`` (``v = X u``, refined once by
+    ``v += X (u - B v)``). Each value gets an a posteriori error bound: ``v - B^-1 u =
+    B^-1 r`` for the residual ``r = u - B v``, computed within ``(c + 1) eps (|B| |v| +
+    |u|)``, so the error is at most ``|X| (|r| + 2 (c + 1) eps (|B| |v| + |u|))``
+    (LAPACK's forward error bound, doubled). The basis is kept when ``x >= -tol`` (``x +
+    err >= -tol`` if ``liberal``); a kept basis within its bound of the threshold makes
+    the result ambiguous.
+
+    A pivot ``(r, j)`` of a kept basis (``j`` enters, the variable of row ``r`` leaves)
+    moves to the point ``x - theta a_j`` with ``theta = x_r / a_rj`` and ``x_j = theta``.
+    It is followed when the new basis is regular (Hadamard ratio ``rho |a_rj| |A_r| /
+    |A_j|`` over ``_SINGULAR_RHO``, where ``rho = |det B| / prod(column norms)`` starts at
+    1 and is updated by each pivot) and that point violates feasibility by at most ``tol``
+    plus twice its first-order error bound, or when ``|a_rj|`` is within twice its error
+    of zero (no prediction can be trusted; the new basis is then checked afresh). This
+    takes every leaving row that attains the minimum ratio (all ties) and also the
+    degenerate exchanges with a negative pivot element. A pivot that passes but leads to a
+    basis within a factor 1000 of singular makes the result ambiguous.
+
+    Returns the kept bases with a coordinate in them, or None when the search visited more
+    than ``give_up_after`` bases (a very degenerate polytope: brute force is cheaper).
+
+    Raises
+    ------
+    ProblemTooLargeError
+        When the budget is exhausted.
     """
-    form = _StandardForm.of(mats, tol, liberal)
-    d, c = form.shape
-    frontier = form.bit[d:].sum() + (np.arange(len(mats), dtype=np.int64) << (d + c))
-    rho = np.ones(len(mats))
-    visited = frontier
-    block = max(1, _BLOCK_ENTRIES // (c * (d + c + 1) + c * d * 2))
-    while len(frontier):
-        budget.spend(len(frontier))
-        reached = []
-        for start in range(0, len(frontier), block):
-            found, keys, ratios = _visit(form, frontier[start : start + block], rho[start : start + block])
-            yield found
-            reached.append((keys, ratios))
-        keys, first = np.unique(np.concatenate([r[0] for r in reached]), return_index=True)
-        seen = visited[np.minimum(np.searchsorted(visited, keys), len(visited) - 1)] == keys
-        frontier, rho = keys[~seen], np.concatenate([r[1] for r in reached])[first[~seen]]
-        visited = np.sort(np.concatenate([visited, frontier]))
-
-
-def _visit(
-    form: _StandardForm, keys: npt.NDArray[np.int64], rho: FloatArray
-) -> tuple[_BasisBlock, npt.NDArray[np.int64], FloatArray]:
-    """Check a block of bases afresh; return the feasible ones and the pivots to follow.
-
-    For each basis ``B`` the inverse ``X`` is computed from the payoffs, then the basic
-    solution ``x = B^-1 1`` and the column ``a_j = B^-1 A_j`` of each non-basic variable
-    ``j`` (``v = X u``, refined once by ``v += X (u - B v)``). Each value gets an a
-    posteriori error bound: ``v - B^-1 u = B^-1 r`` for the residual ``r = u - B v``,
-    computed within ``(c + 1) eps (|B| |v| + |u|)``, so the error is at most ``|X| (|r| +
-    2 (c + 1) eps (|B| |v| + |u|))`` (LAPACK's forward error bound, doubled). The basis is
-    kept when ``x >= -tol`` (``x + err >= -tol`` if liberal).
-
-    A pivot ``(r, j)`` (``j`` enters, the variable of row ``r`` leaves) moves to the point
-    ``x - theta a_j`` with ``theta = x_r / a_rj`` and ``x_j = theta``. It is followed when
-    the new basis is regular (Hadamard ratio ``rho |a_rj| |A_r| / |A_j|`` over
-    ``_SINGULAR_RHO``) and that point violates feasibility by at most ``tol`` plus twice
-    its first-order error bound, or when ``|a_rj|`` is within twice its error of zero (no
-    prediction can be trusted; the new basis is then checked afresh). This takes every
-    leaving row that attains the minimum ratio (all ties) and also the degenerate
-    exchanges with a negative pivot element. In large blocks the violation is first
-    bounded from below through the row of the minimum ratio, and computed in full only
-    for the pivots that pass.
-
-    Returns the feasible bases, the keys of the bases the followed pivots lead to, and
-    their Hadamard ratios.
-    """
-    d, c = form.shape
-    k = len(keys)
-    polytope = (keys >> (d + c))[:, None]
-    member = (keys[:, None] & form.bit[None, :]) != 0
-    basic = np.nonzero(member)[1].reshape(k, c)  # ascending: coordinates first, then slacks
-    nonbasic = np.nonzero(~member)[1].reshape(k, d)
-    system = form.columns[polytope, :, basic].transpose(0, 2, 1)  # (k, c, c)
-    inverse = np.linalg.inv(system)
-    rhs = form.extended[polytope, :, np.hstack([np.zeros((k, 1), dtype=np.intp), nonbasic + 1])]
-    rhs = rhs.transpose(0, 2, 1)  # (k, c, 1 + d): the columns 1 and A_j
-    values = inverse @ rhs  # (k, c, 1 + d): x = B^-1 1, then a_j = B^-1 A_j
-    values += inverse @ (rhs - system @ values)  # one step of iterative refinement
-    residual = np.abs(rhs - system @ values)
-    error = np.abs(inverse) @ (
-        residual + (_RESIDUAL_SAFETY * (c + 1) * _EPS) * (np.abs(system) @ np.abs(values) + rhs)
+    d, c = mat.shape
+    columns = np.ascontiguousarray(np.hstack([mat.T, np.eye(c)]))
+    norms = np.linalg.norm(columns, axis=0)
+    status, visited, ambiguous, keys, kept, x, err = _search_kernel(
+        columns,
+        norms,
+        tol,
+        liberal,
+        budget.limit - budget.visited,
+        np.iinfo(np.int64).max if give_up_after is None else give_up_after,
     )
-    x, x_err, a, a_err = values[:, :, 0], error[:, :, 0], values[:, :, 1:], error[:, :, 1:]
-    low = -x - x_err  # the most negative each basic variable may be
-    surely = (low <= form.tol).all(axis=1)  # not certainly infeasible
-    ambiguous = bool((surely & (np.abs(x + form.tol) <= x_err).any(axis=1)).any())
-    keep = surely if form.liberal else (-x <= form.tol).all(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        size_a = np.abs(a)
-        theta = x[:, :, None] / a  # (k, r, j): the step of pivot (r, j)
-        norms = form.norms[polytope, basic][:, :, None] / form.norms[polytope, nonbasic][:, None, :]
-        new_rho = rho[:, None, None] * size_a * norms
-        # First-order error bound of every entry of the point after the pivot.
-        spread = x_err.max(axis=1)[:, None, None] + np.abs(theta) * a_err.max(axis=1)[:, None, :]
-        margin = form.tol + 2.0 * spread * (1.0 + (1.0 + size_a.max(axis=1)[:, None, :]) / size_a)
-        unsure = size_a <= 2.0 * a_err
-        candidate = keep[:, None, None] & (new_rho > _SINGULAR_RHO * 1e-3)  # or too close to singular to tell
-        if a.size * c <= _DIRECT_ENTRIES:  # every pivot in full: max_i (theta_rj a_ij - x_i)
-            spill = (theta[:, :, :, None] * a.transpose(0, 2, 1)[:, None, :, :] - x[:, None, None, :]).max(
-                axis=3
-            )
-            kk, rr, jj = np.nonzero(candidate & (unsure | (np.maximum(spill, -theta) <= margin)))
-        else:  # a lower bound first (the new x_j = theta, and the row of the minimum ratio)
-            positive = a > 2.0 * a_err
-            ratio = np.where(positive, np.maximum(x, 0.0)[:, :, None] / np.where(positive, a, 1.0), np.inf)
-            row = ratio.argmin(axis=1)[:, None, :]  # (k, 1, j)
-            witness = np.take_along_axis(a, row, axis=1) * theta - np.take_along_axis(
-                x[:, :, None], row, axis=1
-            )
-            bound = np.maximum(-theta, np.where(positive.any(axis=1, keepdims=True), witness, -np.inf))
-            kk, rr, jj = np.nonzero(candidate & (unsure | (bound <= margin)))
-            step = theta[kk, rr, jj]
-            violation = np.maximum((step[:, None] * a[kk, :, jj] - x[kk]).max(axis=1), -step)
-            passed = unsure[kk, rr, jj] | (violation <= margin[kk, rr, jj])
-            kk, rr, jj = kk[passed], rr[passed], jj[passed]
-    ratios = new_rho[kk, rr, jj]
-    follow = ratios > _SINGULAR_RHO
-    ambiguous |= not follow.all()
-    kk, rr, jj = kk[follow], rr[follow], jj[follow]
-    keep &= member[:, :d].any(axis=1)  # the all-slack basis (z = 0) is no vertex
-    points = np.zeros((k, d))
-    points[np.nonzero(member[:, :d])] = x[basic < d]
+    budget.spend(visited)  # raises when the kernel stopped over the budget
+    if status == _GAVE_UP:
+        return None
+    bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
+    member = (keys[kept][:, None] & bit[None, :]) != 0
+    points = np.zeros((len(kept), d))
+    points[member[:, :d]] = x[np.nonzero(member)[1].reshape(len(kept), c) < d]
     basis = np.hstack([member[:, :d], ~member[:, d:]])  # basic coordinates, tight constraints
-    found = _BasisBlock(
-        points[keep], basis[keep], x_err[keep].max(axis=1, initial=0.0), ambiguous, polytope[keep, 0]
-    )
-    return found, keys[kk] ^ form.bit[basic[kk, rr]] ^ form.bit[nonbasic[kk, jj]], ratios[follow]
+    return _BasisBlock(points, basis, err, bool(ambiguous))
+
+
+def compile_kernels() -> None:
+    """Compile (or load from numba's on-disk cache) the search kernel now.
+
+    The first call in a process otherwise pays it: seconds on a cold cache. The server's
+    forkserver calls this once, so every worker forked from it starts compiled.
+    """
+    _search_kernel(np.array([[1.0, 1.0]]), np.ones(2), 1e-9, False, 10, 10)
+
+
+@numba.njit(cache=True)
+def _invert(system: FloatArray, inverse: FloatArray, work: FloatArray, perm: npt.NDArray[np.int64]) -> bool:
+    """``inverse = system^-1`` by LU with partial pivoting; False if a pivot is exactly zero."""
+    c = system.shape[0]
+    work[:, :] = system
+    for i in range(c):
+        perm[i] = i
+    for k in range(c):
+        best, pivot = k, abs(work[k, k])
+        for i in range(k + 1, c):
+            if abs(work[i, k]) > pivot:
+                best, pivot = i, abs(work[i, k])
+        if pivot == 0.0:
+            return False
+        if best != k:
+            for t in range(c):
+                work[k, t], work[best, t] = work[best, t], work[k, t]
+            perm[k], perm[best] = perm[best], perm[k]
+        for i in range(k + 1, c):
+            factor = work[i, k] / work[k, k]
+            work[i, k] = factor
+            if factor != 0.0:
+                for t in range(k + 1, c):
+                    work[i, t] -= factor * work[k, t]
+    # Solve L U X = P I column by column.
+    for col in range(c):
+        for i in range(c):
+            value = 1.0 if perm[i] == col else 0.0
+            for t in range(i):
+                value -= work[i, t] * inverse[t, col]
+            inverse[i, col] = value
+        for i in range(c - 1, -1, -1):
+            value = inverse[i, col]
+            for t in range(i + 1, c):
+                value -= work[i, t] * inverse[t, col]
+            inverse[i, col] = value / work[i, i]
+    return True
+
+
+@numba.njit(cache=True)
+def _slot(table: npt.NDArray[np.int64], key: np.int64) -> int:
+    """Index of ``key`` in the open-addressing table, or of the empty slot where it goes."""
+    mask = table.shape[0] - 1
+    i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping
+    while table[i] != key and table[i] != -1:
+        i = (i + 1) & mask
+    return i
+
+
+@numba.njit(cache=True)
+def _search_kernel(
+    columns: FloatArray,
+    norms: FloatArray,
+    tol: float,
+    liberal: bool,
+    limit: int,
+    give_up_after: int,
+) -> tuple[int, int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`_search_bases`).
+
+    Returns the status (``_OK``, ``_OVER_BUDGET`` after more than ``limit`` bases,
+    ``_GAVE_UP`` after more than ``give_up_after``), the number of bases visited, the
+    ambiguity flag, the keys of every basis visited (in visiting order), the index in that
+    order of each kept basis with a coordinate in it, and their basic solutions and error
+    bounds.
+    """
+    c, width = columns.shape
+    d = width - c
+    safety = 2.0 * (c + 1) * 2.220446049250313e-16
+    bit = np.empty(width, dtype=np.int64)
+    for v in range(width):
+        bit[v] = np.int64(1) << np.int64(v)
+    start = np.int64(0)
+    for v in range(d, width):
+        start |= bit[v]
+    queue = np.empty(1024, dtype=np.int64)
+    queue_rho = np.empty(1024)
+    queue[0], queue_rho[0] = start, 1.0
+    tail = 1
+    table = np.full(2048, -1, dtype=np.int64)
+    table[_slot(table, start)] = start
+    kept = np.empty(256, dtype=np.int64)
+    kept_x = np.empty((256, c))
+    kept_err = np.empty(256)
+    n_kept = 0
+    basic = np.empty(c, dtype=np.int64)
+    nonbasic = np.empty(d, dtype=np.int64)
+    system = np.empty((c, c))
+    inverse = np.empty((c, c))
+    work = np.empty((c, c))
+    perm = np.empty(c, dtype=np.int64)
+    rhs = np.empty((c, d + 1))
+    values = np.empty((c, d + 1))
+    error = np.empty((c, d + 1))
+    residual = np.empty(c)
+    scale = np.empty(c)
+    ambiguous = False
+    head = 0
+    while head < tail:
+        if head >= limit:
+            return (
+                _OVER_BUDGET,
+                head + 1,
+                ambiguous,
+                queue[:tail],
+                kept[:n_kept],
+                kept_x[:n_kept],
+                kept_err[:n_kept],
+            )
+        if head > give_up_after:
+            return (
+                _GAVE_UP,
+                head + 1,
+                ambiguous,
+                queue[:tail],
+                kept[:n_kept],
+                kept_x[:n_kept],
+                kept_err[:n_kept],
+            )
+        key, rho = queue[head], queue_rho[head]
+        nb, nn = 0, 0
+        for v in range(width):
+            if key & bit[v]:
+                basic[nb] = v
+                nb += 1
+            else:
+                nonbasic[nn] = v
+                nn += 1
+        for i in range(c):
+            rhs[i, 0] = 1.0
+            for t in range(c):
+                system[i, t] = columns[i, basic[t]]
+            for j in range(d):
+                rhs[i, j + 1] = columns[i, nonbasic[j]]
+        head += 1
+        if not _invert(system, inverse, work, perm):
+            ambiguous = True  # exactly singular to float precision: no pivot should lead here
+            continue
+        # values = X rhs, then one step of iterative refinement, then the a posteriori bound.
+        for i in range(c):
+            for j in range(d + 1):
+                s = 0.0
+                for t in range(c):
+                    s += inverse[i, t] * rhs[t, j]
+                values[i, j] = s
+        for j in range(d + 1):
+            for i in range(c):
+                s = rhs[i, j]
+                for t in range(c):
+                    s -= system[i, t] * values[t, j]
+                residual[i] = s
+            for i in range(c):
+                s = 0.0
+                for t in range(c):
+                    s += inverse[i, t] * residual[t]
+                values[i, j] += s
+            for i in range(c):
+                s, size = rhs[i, j], abs(rhs[i, j])
+                for t in range(c):
+                    s -= system[i, t] * values[t, j]
+                    size += abs(system[i, t]) * abs(values[t, j])
+                scale[i] = abs(s) + safety * size
+            for i in range(c):
+                s = 0.0
+                for t in range(c):
+                    s += abs(inverse[i, t]) * scale[t]
+                error[i, j] = s
+        surely, feasible, close = True, True, False
+        x_err_max = 0.0
+        for i in range(c):
+            x, x_err = values[i, 0], error[i, 0]
+            x_err_max = max(x_err_max, x_err)
+            if -x - x_err > tol:
+                surely = False
+            if -x > tol:
+                feasible = False
+            if abs(x + tol) <= x_err:
+                close = True
+        ambiguous |= surely and close
+        keep = surely if liberal else feasible
+        if not keep:
+            continue
+        if basic[0] < d:  # the all-slack basis (z = 0) is no vertex
+            if n_kept == kept.shape[0]:
+                kept = np.concatenate((kept, np.empty(n_kept, dtype=np.int64)))
+                kept_x = np.concatenate((kept_x, np.empty((n_kept, c))))
+                kept_err = np.concatenate((kept_err, np.empty(n_kept)))
+            kept[n_kept] = head - 1
+            kept_x[n_kept] = values[:, 0]
+            kept_err[n_kept] = x_err_max
+            n_kept += 1
+        for j in range(d):
+            col = j + 1
+            a_err_max, size_max = 0.0, 0.0
+            for i in range(c):
+                a_err_max = max(a_err_max, error[i, col])
+                size_max = max(size_max, abs(values[i, col]))
+            for r in range(c):
+                a_rj = values[r, col]
+                size_a = abs(a_rj)
+                new_rho = rho * size_a * (norms[basic[r]] / norms[nonbasic[j]])
+                if not new_rho > 1e-15:  # _SINGULAR_RHO * 1e-3: certainly singular
+                    continue
+                theta = values[r, 0] / a_rj
+                unsure = size_a <= 2.0 * error[r, col]
+                if not unsure:
+                    spread = x_err_max + abs(theta) * a_err_max
+                    margin = tol + 2.0 * spread * (1.0 + (1.0 + size_max) / size_a)
+                    if -theta > margin:
+                        continue
+                    spill = False
+                    for i in range(c):
+                        if theta * values[i, col] - values[i, 0] > margin:
+                            spill = True
+                            break
+                    if spill:
+                        continue
+                if not new_rho > 1e-12:  # _SINGULAR_RHO
+                    ambiguous = True
+                    continue
+                neighbour = key ^ bit[basic[r]] ^ bit[nonbasic[j]]
+                slot = _slot(table, neighbour)
+                if table[slot] == neighbour:
+                    continue
+                table[slot] = neighbour
+                if tail == queue.shape[0]:
+                    queue = np.concatenate((queue, np.empty(tail, dtype=np.int64)))
+                    queue_rho = np.concatenate((queue_rho, np.empty(tail)))
+                queue[tail], queue_rho[tail] = neighbour, new_rho
+                tail += 1
+                if 2 * tail > table.shape[0]:
+                    old = table
+                    table = np.full(2 * old.shape[0], -1, dtype=np.int64)
+                    for k in range(old.shape[0]):
+                        if old[k] != -1:
+                            table[_slot(table, old[k])] = old[k]
+    return _OK, head, ambiguous, queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:
