@@ -19,6 +19,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.distances import compile_kernels as compile_distance_kernels
 from equilibria.solver.lemke_howson import compile_kernels
+from equilibria.solver.vertex_enumeration import compile_kernels as compile_vertex_kernels
 
 __all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
 
@@ -27,6 +28,7 @@ __all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
 # from it starts with the kernels compiled, and no solve's budget pays for the compiler.
 compile_kernels()
 compile_distance_kernels()
+compile_vertex_kernels()
 
 #: Share of the time budget an anytime solver (the homotopy) may use before it stops
 #: starting new paths, so its partial answer is returned before the pool kills it.

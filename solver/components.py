@@ -8,7 +8,8 @@ Nash subsets** whose union is the whole equilibrium set (Avis et al. 2010, sec. 
 The maximal bicliques are the formal concepts of the graph: the column sides are the
 non-empty intersections of neighbourhoods ``N(x)``, closed under intersection. They
 are computed by closing the family of neighbourhoods under pairwise intersection,
-which is linear in the number of bicliques times the number of rows.
+which is linear in the number of bicliques times the number of rows, in each connected
+component of the graph separately.
 
 Examples
 --------
@@ -32,6 +33,10 @@ __all__ = ["maximal_bicliques"]
 def maximal_bicliques(edges: Iterable[tuple[int, int]]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """All maximal bicliques of a bipartite graph given by its edges.
 
+    Every biclique lies in one connected component of the graph, so each component is
+    closed on its own (an identity game's ``2**n - 1`` isolated edges cost linear time),
+    with neighbourhoods as integer bitmasks of columns.
+
     Parameters
     ----------
     edges : iterable of (int, int)
@@ -42,23 +47,57 @@ def maximal_bicliques(edges: Iterable[tuple[int, int]]) -> list[tuple[tuple[int,
     list of (tuple of int, tuple of int)
         ``(rows, columns)`` of every maximal biclique with both sides non-empty, sorted.
     """
-    neighbours: dict[int, set[int]] = {}
+    neighbours: dict[int, int] = {}
     for i, j in edges:
-        neighbours.setdefault(i, set()).add(j)
-    generators = {frozenset(cols) for cols in neighbours.values()}
-    intents: set[frozenset[int]] = set(generators)
-    frontier = list(intents)
-    while frontier:
-        new: list[frozenset[int]] = []
-        for intent in frontier:
-            for gen in generators:
-                meet = intent & gen
-                if meet and meet not in intents:
-                    intents.add(meet)
-                    new.append(meet)
-        frontier = new
+        neighbours[i] = neighbours.get(i, 0) | (1 << j)
     result = []
-    for intent in intents:
-        rows = tuple(sorted(i for i, cols in neighbours.items() if intent <= cols))
-        result.append((rows, tuple(sorted(intent))))
+    for rows in _connected_rows(neighbours):
+        generators = {neighbours[i] for i in rows}
+        intents: set[int] = set(generators)
+        frontier = list(intents)
+        while frontier:
+            new: list[int] = []
+            for intent in frontier:
+                for gen in generators:
+                    meet = intent & gen
+                    if meet and meet not in intents:
+                        intents.add(meet)
+                        new.append(meet)
+            frontier = new
+        for intent in intents:
+            covering = tuple(sorted(i for i in rows if neighbours[i] & intent == intent))
+            result.append((covering, _bits(intent)))
     return sorted(result)
+
+
+def _connected_rows(neighbours: dict[int, int]) -> list[list[int]]:
+    """The rows of each connected component (rows sharing a column, transitively)."""
+    parent: dict[int, int] = {}  # union-find over columns
+
+    def find(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    for mask in neighbours.values():
+        cols = _bits(mask)
+        for j in cols:
+            parent.setdefault(j, j)
+        root = find(cols[0])
+        for j in cols[1:]:
+            parent[find(j)] = root
+    groups: dict[int, list[int]] = {}
+    for i, mask in neighbours.items():
+        groups.setdefault(find((mask & -mask).bit_length() - 1), []).append(i)
+    return list(groups.values())
+
+
+def _bits(mask: int) -> tuple[int, ...]:
+    """The positions of the set bits of ``mask``, ascending."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return tuple(out)

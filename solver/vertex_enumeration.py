@@ -131,17 +131,10 @@ MAX_BASES = 12_000_000
 #: Default limit on the bases actually visited (both polytopes together): the work done.
 #: A game within MAX_BASES always fits, even a search given up for brute force.
 MAX_VISITED = 16_000_000
-#: Polytopes with at most this many bases ``C(d + c, c)`` are enumerated by brute force.
-_BRUTE_FORCE_BASES = 3_500
-#: A search that has visited more than this share of all bases (a very degenerate polytope)
-#: is abandoned for brute force, which costs about 12 times less per basis.
-_DEGENERATE_SHARE = 0.25
 #: The search keys a basis by a bitmask of its variables in one int64.
 _MAX_SEARCH_VARIABLES = 62
 #: Entries of one batched block of linear systems (bounds peak memory).
 _BLOCK_ENTRIES = 1 << 22
-#: Pivots of a block checked in full without the minimum-ratio prefilter, times the rows.
-_DIRECT_ENTRIES = 1 << 13
 #: Bases with Hadamard ratio |det| / prod(row norms) at most this are treated as singular.
 _SINGULAR_RHO = 1e-12
 #: Smallest entry of the rescaled payoff matrices.
@@ -151,8 +144,6 @@ _ERROR_SAFETY = 16.0
 #: Safety factor on the rounding error of a residual ``u - B v`` (``(c + 1) eps (|B| |v| + |u|)``).
 _RESIDUAL_SAFETY = 2.0
 _EPS = float(np.finfo(np.float64).eps)
-#: How the search kernel ended: done, over its budget, or given up for brute force.
-_OK, _OVER_BUDGET, _GAVE_UP = 0, 1, 2
 
 
 def count_bases(m: int, n: int) -> int:
@@ -380,14 +371,7 @@ def _vertices(
         if method == "brute_force" or (method == "auto" and not _use_search(d, c)):
             found[k].extend(_brute_force_bases(mat, tol, budget))
             continue
-        # A search visiting more than a share of all bases is slower than brute force,
-        # unless brute force would not fit in what is left of the budget.
-        bases = math.comb(d + c, c)
-        give_up_after = int(_DEGENERATE_SHARE * bases)
-        if budget.visited + give_up_after + 1 + bases > budget.limit:
-            give_up_after = None
-        block = _search_bases(mat, tol, budget, liberal=every_basis, give_up_after=give_up_after)
-        found[k].extend([block] if block is not None else _brute_force_bases(mat, tol, budget))
+        found[k].append(_search_bases(mat, tol, budget, liberal=every_basis))
     return [
         _labelled(mat, blocks, tol, coordinate_labels_first=first, every_basis=every_basis)
         for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
@@ -428,7 +412,7 @@ def _labelled(
 
 def _use_search(d: int, c: int) -> bool:
     """Search by pivoting, or brute force: the faster one, by measurement (module docstring)."""
-    return math.comb(d + c, c) > _BRUTE_FORCE_BASES and d + c <= _MAX_SEARCH_VARIABLES
+    return d + c <= _MAX_SEARCH_VARIABLES
 
 
 class _Budget:
@@ -510,9 +494,7 @@ def _brute_force_bases(mat: FloatArray, tol: float, budget: _Budget) -> Iterator
             yield _BasisBlock(points, basis, error[feasible], ambiguous)
 
 
-def _search_bases(
-    mat: FloatArray, tol: float, budget: _Budget, *, liberal: bool = False, give_up_after: int | None = None
-) -> _BasisBlock | None:
+def _search_bases(mat: FloatArray, tol: float, budget: _Budget, *, liberal: bool = False) -> _BasisBlock:
     """Feasible bases of the polytope ``{z >= 0 : mat^T z <= 1}`` by breadth-first search.
 
     Writes the polytope in standard form ``[mat^T | I] (z, w) = 1`` (variables ``0..d-1``
@@ -539,8 +521,7 @@ def _search_bases(
     degenerate exchanges with a negative pivot element. A pivot that passes but leads to a
     basis within a factor 1000 of singular makes the result ambiguous.
 
-    Returns the kept bases with a coordinate in them, or None when the search visited more
-    than ``give_up_after`` bases (a very degenerate polytope: brute force is cheaper).
+    Returns the kept bases with a coordinate in them.
 
     Raises
     ------
@@ -550,17 +531,10 @@ def _search_bases(
     d, c = mat.shape
     columns = np.ascontiguousarray(np.hstack([mat.T, np.eye(c)]))
     norms = np.linalg.norm(columns, axis=0)
-    status, visited, ambiguous, keys, kept, x, err = _search_kernel(
-        columns,
-        norms,
-        tol,
-        liberal,
-        budget.limit - budget.visited,
-        np.iinfo(np.int64).max if give_up_after is None else give_up_after,
+    visited, ambiguous, keys, kept, x, err = _search_kernel(
+        columns, norms, tol, liberal, budget.limit - budget.visited
     )
     budget.spend(visited)  # raises when the kernel stopped over the budget
-    if status == _GAVE_UP:
-        return None
     bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
     member = (keys[kept][:, None] & bit[None, :]) != 0
     points = np.zeros((len(kept), d))
@@ -575,7 +549,7 @@ def compile_kernels() -> None:
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
     forkserver calls this once, so every worker forked from it starts compiled.
     """
-    _search_kernel(np.array([[1.0, 1.0]]), np.ones(2), 1e-9, False, 10, 10)
+    _search_kernel(np.array([[1.0, 1.0]]), np.ones(2), 1e-9, False, 10)
 
 
 @numba.njit(cache=True)
@@ -617,6 +591,63 @@ def _invert(system: FloatArray, inverse: FloatArray, work: FloatArray, perm: npt
     return True
 
 
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def _tableau(
+    system: FloatArray,
+    dense: int,
+    unit_row: npt.NDArray[np.int64],
+    inverse: FloatArray,
+    rhs: FloatArray,
+    values: FloatArray,
+    error: FloatArray,
+    work: FloatArray,
+    safety: float,
+) -> None:
+    """``values[j] = X rhs[j]`` refined once, and its a posteriori error bound ``error[j]``.
+
+    ``X`` is the computed inverse of ``system`` ``B``, whose columns from ``dense`` on are
+    unit vectors (slacks; ``unit_row[t]`` is the row of the one of column ``t``); each
+    right-hand side ``u = rhs[j]`` gets ``v = X u``, then ``v += X (u - B v)``, and the
+    bound ``|X| (|u - B v| + safety (|B| |v| + |u|))``. The bound holds in any summation
+    order, so the sums may be reassociated (vectorised) and fused; the zeros of the unit
+    columns are skipped (they add exact zeros).
+    """
+    c = system.shape[0]
+    product, size = work[0], work[1]
+    for j in range(rhs.shape[0]):
+        u, v = rhs[j], values[j]
+        for i in range(c):
+            s = 0.0
+            for t in range(c):
+                s += inverse[i, t] * u[t]
+            v[i] = s
+        for refine in range(2):
+            for i in range(c):
+                s, z = 0.0, 0.0
+                for t in range(dense):
+                    s += system[i, t] * v[t]
+                    z += abs(system[i, t]) * abs(v[t])
+                product[i], size[i] = s, z
+            for t in range(dense, c):
+                product[unit_row[t]] += v[t]
+                size[unit_row[t]] += abs(v[t])
+            if refine == 0:  # one step of iterative refinement
+                for i in range(c):
+                    product[i] = u[i] - product[i]
+                for i in range(c):
+                    s = 0.0
+                    for t in range(c):
+                        s += inverse[i, t] * product[t]
+                    v[i] += s
+        for i in range(c):
+            product[i] = abs(u[i] - product[i]) + safety * (size[i] + abs(u[i]))
+        for i in range(c):
+            s = 0.0
+            for t in range(c):
+                s += abs(inverse[i, t]) * product[t]
+            error[j, i] = s
+
+
 @numba.njit(cache=True)
 def _slot(table: npt.NDArray[np.int64], key: np.int64) -> int:
     """Index of ``key`` in the open-addressing table, or of the empty slot where it goes."""
@@ -634,12 +665,10 @@ def _search_kernel(
     tol: float,
     liberal: bool,
     limit: int,
-    give_up_after: int,
-) -> tuple[int, int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+) -> tuple[int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`_search_bases`).
 
-    Returns the status (``_OK``, ``_OVER_BUDGET`` after more than ``limit`` bases,
-    ``_GAVE_UP`` after more than ``give_up_after``), the number of bases visited, the
+    Returns the number of bases visited (``limit + 1`` when it stopped there), the
     ambiguity flag, the keys of every basis visited (in visiting order), the index in that
     order of each kept basis with a coordinate in it, and their basic solutions and error
     bounds.
@@ -669,34 +698,17 @@ def _search_kernel(
     inverse = np.empty((c, c))
     work = np.empty((c, c))
     perm = np.empty(c, dtype=np.int64)
-    rhs = np.empty((c, d + 1))
-    values = np.empty((c, d + 1))
-    error = np.empty((c, d + 1))
-    residual = np.empty(c)
-    scale = np.empty(c)
+    # Right-hand sides, their solutions and error bounds, one per row: 1, then each A_j.
+    rhs = np.empty((d + 1, c))
+    values = np.empty((d + 1, c))
+    error = np.empty((d + 1, c))
+    residual = np.empty((2, c))
+    unit_row = np.empty(c, dtype=np.int64)
     ambiguous = False
     head = 0
     while head < tail:
         if head >= limit:
-            return (
-                _OVER_BUDGET,
-                head + 1,
-                ambiguous,
-                queue[:tail],
-                kept[:n_kept],
-                kept_x[:n_kept],
-                kept_err[:n_kept],
-            )
-        if head > give_up_after:
-            return (
-                _GAVE_UP,
-                head + 1,
-                ambiguous,
-                queue[:tail],
-                kept[:n_kept],
-                kept_x[:n_kept],
-                kept_err[:n_kept],
-            )
+            break
         key, rho = queue[head], queue_rho[head]
         nb, nn = 0, 0
         for v in range(width):
@@ -707,48 +719,26 @@ def _search_kernel(
                 nonbasic[nn] = v
                 nn += 1
         for i in range(c):
-            rhs[i, 0] = 1.0
+            rhs[0, i] = 1.0
             for t in range(c):
                 system[i, t] = columns[i, basic[t]]
             for j in range(d):
-                rhs[i, j + 1] = columns[i, nonbasic[j]]
+                rhs[j + 1, i] = columns[i, nonbasic[j]]
         head += 1
         if not _invert(system, inverse, work, perm):
             ambiguous = True  # exactly singular to float precision: no pivot should lead here
             continue
-        # values = X rhs, then one step of iterative refinement, then the a posteriori bound.
-        for i in range(c):
-            for j in range(d + 1):
-                s = 0.0
-                for t in range(c):
-                    s += inverse[i, t] * rhs[t, j]
-                values[i, j] = s
-        for j in range(d + 1):
-            for i in range(c):
-                s = rhs[i, j]
-                for t in range(c):
-                    s -= system[i, t] * values[t, j]
-                residual[i] = s
-            for i in range(c):
-                s = 0.0
-                for t in range(c):
-                    s += inverse[i, t] * residual[t]
-                values[i, j] += s
-            for i in range(c):
-                s, size = rhs[i, j], abs(rhs[i, j])
-                for t in range(c):
-                    s -= system[i, t] * values[t, j]
-                    size += abs(system[i, t]) * abs(values[t, j])
-                scale[i] = abs(s) + safety * size
-            for i in range(c):
-                s = 0.0
-                for t in range(c):
-                    s += abs(inverse[i, t]) * scale[t]
-                error[i, j] = s
+        dense = 0
+        for t in range(c):
+            if basic[t] < d:
+                dense += 1
+            else:
+                unit_row[t] = basic[t] - d
+        _tableau(system, dense, unit_row, inverse, rhs, values, error, residual, safety)
         surely, feasible, close = True, True, False
         x_err_max = 0.0
         for i in range(c):
-            x, x_err = values[i, 0], error[i, 0]
+            x, x_err = values[0, i], error[0, i]
             x_err_max = max(x_err_max, x_err)
             if -x - x_err > tol:
                 surely = False
@@ -766,31 +756,36 @@ def _search_kernel(
                 kept_x = np.concatenate((kept_x, np.empty((n_kept, c))))
                 kept_err = np.concatenate((kept_err, np.empty(n_kept)))
             kept[n_kept] = head - 1
-            kept_x[n_kept] = values[:, 0]
+            kept_x[n_kept] = values[0]
             kept_err[n_kept] = x_err_max
             n_kept += 1
         for j in range(d):
             col = j + 1
             a_err_max, size_max = 0.0, 0.0
+            row, low = -1, np.inf  # the row of the minimum ratio: a cheap witness of a spill
             for i in range(c):
-                a_err_max = max(a_err_max, error[i, col])
-                size_max = max(size_max, abs(values[i, col]))
+                a_err_max = max(a_err_max, error[col, i])
+                size_max = max(size_max, abs(values[col, i]))
+                if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:
+                    row, low = i, max(values[0, i], 0.0) / values[col, i]
             for r in range(c):
-                a_rj = values[r, col]
+                a_rj = values[col, r]
                 size_a = abs(a_rj)
                 new_rho = rho * size_a * (norms[basic[r]] / norms[nonbasic[j]])
                 if not new_rho > 1e-15:  # _SINGULAR_RHO * 1e-3: certainly singular
                     continue
-                theta = values[r, 0] / a_rj
-                unsure = size_a <= 2.0 * error[r, col]
+                theta = values[0, r] / a_rj
+                unsure = size_a <= 2.0 * error[col, r]
                 if not unsure:
                     spread = x_err_max + abs(theta) * a_err_max
                     margin = tol + 2.0 * spread * (1.0 + (1.0 + size_max) / size_a)
                     if -theta > margin:
                         continue
+                    if row >= 0 and theta * values[col, row] - values[0, row] > margin:
+                        continue
                     spill = False
                     for i in range(c):
-                        if theta * values[i, col] - values[i, 0] > margin:
+                        if theta * values[col, i] - values[0, i] > margin:
                             spill = True
                             break
                     if spill:
@@ -814,7 +809,8 @@ def _search_kernel(
                     for k in range(old.shape[0]):
                         if old[k] != -1:
                             table[_slot(table, old[k])] = old[k]
-    return _OK, head, ambiguous, queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
+    visited = head + 1 if head < tail else head
+    return visited, ambiguous, queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:
@@ -878,8 +874,10 @@ def _assemble(
     """Certified equilibria (sorted) and the maximal Nash subsets they span."""
     xs = px.points / px.points.sum(axis=1, keepdims=True)
     ys = qy.points / qy.points.sum(axis=1, keepdims=True)
-    order = sorted(range(len(pairs)), key=lambda k: (tuple(-xs[pairs[k][0]]), tuple(-ys[pairs[k][1]])))
-    pairs = [pairs[k] for k in order]
+    if pairs:  # by decreasing x, then decreasing y, lexicographically (stable)
+        index = np.array(pairs, dtype=np.intp)
+        keys = np.hstack([-xs[index[:, 0]], -ys[index[:, 1]]])
+        pairs = [pairs[k] for k in np.lexsort(keys.T[::-1]).tolist()]
     index_of = {pair: k for k, pair in enumerate(pairs)}
     bicliques = maximal_bicliques(pairs)
     membership: dict[int, list[int]] = {k: [] for k in range(len(pairs))}
