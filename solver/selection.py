@@ -44,7 +44,7 @@ Examples
 >>> from equilibria.solver.selection import select
 >>> stag_hunt = NormalFormGame.from_bimatrix([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 >>> equilibria = solve(stag_hunt)
->>> [eq.strategies[0].tolist() for eq in equilibria.equilibria]
+>>> [eq.strategies[0].round(12).tolist() for eq in equilibria.equilibria]
 [[1.0, 0.0], [0.75, 0.25], [0.0, 1.0]]
 >>> select(stag_hunt, equilibria, "payoff_dominance").equilibrium_index
 0

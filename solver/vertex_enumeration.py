@@ -30,31 +30,29 @@ pivot can be walked back. So a breadth-first search from the all-slack basis tha
 follows every pivot leading to a feasible basis (entering any non-basic column and
 leaving *every* row whose exchange keeps the point feasible: all ties of the minimum
 ratio, and the degenerate exchanges) visits every feasible basis, whatever the
-degeneracy. Bases are keyed by the bitmask of their variables; both polytopes of a
-square game are searched in the same batches. At each visited basis the tableau
-``B^{-1} [1 | M^T | I]`` is computed afresh from the payoffs (inverse plus one step of
-iterative refinement; no error accumulates along the path), and the ratio tests of all
-the bases of one level are done in one vectorised pass. The search visits about as many
-bases as the polytopes have feasible bases (the number of vertices in a non-degenerate
-game) instead of the ``C(m + n, m)`` square systems of a brute-force enumeration: a
-12 x 12 game with standard-normal payoffs has a few thousand vertices but ``C(24, 12) =
-2,704,156`` bases. Reverse search [4]_ would avoid the table of visited bases, but it
-needs a lexicographic pivoting rule whose float ties would have to be certified too,
-and it visits the same feasible bases (or, with the lexicographic rule, fewer of a
-degenerate vertex, but exact mode needs them all); the table of 8-byte keys is small.
+degeneracy. Bases are keyed by the bitmask of their variables in an int64, kept in an
+open-addressing hash table. The search runs in a numba-compiled kernel
+(:func:`_search_kernel`, compiled once per process by :func:`compile_kernels`): at each
+visited basis the tableau ``B^{-1} [1 | M^T | I]`` is computed afresh from the payoffs
+(LU inverse plus one step of iterative refinement; no error accumulates along the path),
+then its pivots are tested one by one. The search visits about as many bases as the
+polytopes have feasible bases (the number of vertices in a non-degenerate game) instead
+of the ``C(m + n, m)`` square systems of a brute-force enumeration: a 12 x 12 game with
+standard-normal payoffs has a few thousand vertices but ``C(24, 12) = 2,704,156`` bases.
+Reverse search [4]_ would avoid the table of visited bases, but it needs a lexicographic
+pivoting rule whose float ties would have to be certified too, and it visits the same
+feasible bases (or, with the lexicographic rule, fewer of a degenerate vertex, but exact
+mode needs them all); the table of 8-byte keys is small.
 
 **Brute force** (every support ``S`` with every equally large set of tight constraints
-``T``, as square systems batched by size) is still used where it is faster, by
-measurement: polytopes with at most 3,500 bases (games up to 7 x 7), games with more
-than 62 actions in all (the key would not fit an int64), and searches that have visited
-a quarter of all bases (a very degenerate polytope; a search costs about 12 times more
-per basis than brute force) if brute force fits in the rest of ``max_visited``.
-Degenerate games cost the search more bases: on random {0, 1, 2} games it visits 13%
-(8 x 8) down to 3% (11 x 11) of all bases and is as fast as brute force at 8 x 8 and 1.05
-to 7 times faster from 9 x 9 on; on {0, 1} games it visits 8 to 15% and is 1.4 to 1.9
-times slower at 8 x 8 and 10 x 10; identity games are non-degenerate. Vertices are
-identified by their full set of tight labels, which makes degenerate vertices and
-repeated bases harmless.
+``T``, as square systems batched in numpy) is kept for games with more than 62 actions
+in all (the key would not fit an int64) and as the tests' oracle. The kernel costs 2-10
+us per visited basis (8 x 8 to 10 x 10) and visits every basis at most once, so it beats
+brute force at every size: by measurement 3 to 50 times from 2 x 2 to 8 x 8 on random
+integer, standard-normal and identity games, and 3 to 10 times on {0, 1, 2} games, whose
+search visits the most bases (13% of all at 8 x 8, down to 3% at 11 x 11).
+Vertices are identified by their full set of tight labels, which makes degenerate
+vertices and repeated bases harmless.
 
 **Certification.** A float decision can be wrong when it is within its rounding error of
 its threshold. Every value ``v = X u`` read from a tableau (``X`` the computed inverse of
@@ -119,7 +117,7 @@ from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Component, Equilibrium, SolutionSet
 
-__all__ = ["vertex_enumeration", "count_bases", "MAX_BASES", "MAX_VISITED"]
+__all__ = ["vertex_enumeration", "count_bases", "compile_kernels", "MAX_BASES", "MAX_VISITED"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -129,7 +127,7 @@ IntArray = npt.NDArray[np.intp]
 #: (13 x 12 fits, 13 x 13 not). The search usually visits far fewer bases.
 MAX_BASES = 12_000_000
 #: Default limit on the bases actually visited (both polytopes together): the work done.
-#: A game within MAX_BASES always fits, even a search given up for brute force.
+#: A game within MAX_BASES always fits (the search visits each basis at most once).
 MAX_VISITED = 16_000_000
 #: The search keys a basis by a bitmask of its variables in one int64.
 _MAX_SEARCH_VARIABLES = 62
@@ -219,13 +217,11 @@ def vertex_enumeration(
 
     Notes
     -----
-    The two polytopes have ``C(m + n, m)`` bases each. From 8 x 7 on (more than 3,500
-    bases) and up to 62 actions in all, they are searched by pivoting from feasible basis
-    to feasible basis, which visits about as many bases as there are vertices; smaller
-    games, and searches that turn out to visit a quarter of all bases, are enumerated by
-    brute force, which is faster there (see the module docstring). ``max_bases`` is the
-    a-priori limit the caller can check with :func:`count_bases`; ``max_visited`` bounds
-    the work actually done.
+    The two polytopes have ``C(m + n, m)`` bases each. Up to 62 actions in all, they are
+    searched by pivoting from feasible basis to feasible basis in a numba kernel, which
+    visits about as many bases as there are vertices; larger games are enumerated by
+    brute force (see the module docstring). ``max_bases`` is the a-priori limit the caller
+    can check with :func:`count_bases`; ``max_visited`` bounds the work actually done.
     """
     started = time.perf_counter()
     if game.n_players != 2:
@@ -361,8 +357,7 @@ def _vertices(
     (polytope P) or constraints-then-coordinates (polytope Q). With ``every_basis``,
     nothing is merged: every feasible basis is returned as a candidate of its own, and
     the search also proposes bases within their error bound of feasibility.
-    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`_use_search`);
-    polytopes of the same shape are searched together (one batch per level).
+    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`_use_search`).
     """
     budget = budget if budget is not None else _Budget(MAX_VISITED)
     found: list[list[_BasisBlock]] = [[] for _ in mats]
@@ -411,7 +406,7 @@ def _labelled(
 
 
 def _use_search(d: int, c: int) -> bool:
-    """Search by pivoting, or brute force: the faster one, by measurement (module docstring)."""
+    """Search by pivoting (faster at every size, by measurement) unless the key does not fit an int64."""
     return d + c <= _MAX_SEARCH_VARIABLES
 
 
@@ -591,12 +586,30 @@ def _invert(system: FloatArray, inverse: FloatArray, work: FloatArray, perm: npt
     return True
 
 
+@numba.njit(cache=True)
+def _lu_solve(lu: FloatArray, perm: npt.NDArray[np.int64], u: FloatArray, out: FloatArray) -> None:
+    """``out = B^-1 u`` from the LU factors of :func:`_invert` (more accurate than ``X u``)."""
+    c = lu.shape[0]
+    for i in range(c):
+        value = u[perm[i]]
+        for t in range(i):
+            value -= lu[i, t] * out[t]
+        out[i] = value
+    for i in range(c - 1, -1, -1):
+        value = out[i]
+        for t in range(i + 1, c):
+            value -= lu[i, t] * out[t]
+        out[i] = value / lu[i, i]
+
+
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def _tableau(
     system: FloatArray,
     dense: int,
     unit_row: npt.NDArray[np.int64],
     inverse: FloatArray,
+    lu: FloatArray,
+    perm: npt.NDArray[np.int64],
     rhs: FloatArray,
     values: FloatArray,
     error: FloatArray,
@@ -605,22 +618,18 @@ def _tableau(
 ) -> None:
     """``values[j] = X rhs[j]`` refined once, and its a posteriori error bound ``error[j]``.
 
-    ``X`` is the computed inverse of ``system`` ``B``, whose columns from ``dense`` on are
-    unit vectors (slacks; ``unit_row[t]`` is the row of the one of column ``t``); each
-    right-hand side ``u = rhs[j]`` gets ``v = X u``, then ``v += X (u - B v)``, and the
-    bound ``|X| (|u - B v| + safety (|B| |v| + |u|))``. The bound holds in any summation
+    ``X`` is the computed inverse of ``system`` ``B`` and ``lu``, ``perm`` its LU factors;
+    the columns of ``B`` from ``dense`` on are unit vectors (slacks; ``unit_row[t]`` is
+    the row of the one of column ``t``). Each right-hand side ``u = rhs[j]`` gets ``v =
+    B^-1 u`` and ``v += B^-1 (u - B v)`` by LU solves, and the bound ``|X| (|u - B v| + safety (|B| |v| + |u|))``. The bound holds in any summation
     order, so the sums may be reassociated (vectorised) and fused; the zeros of the unit
     columns are skipped (they add exact zeros).
     """
     c = system.shape[0]
-    product, size = work[0], work[1]
+    product, size, step = work[0], work[1], work[2]
     for j in range(rhs.shape[0]):
         u, v = rhs[j], values[j]
-        for i in range(c):
-            s = 0.0
-            for t in range(c):
-                s += inverse[i, t] * u[t]
-            v[i] = s
+        _lu_solve(lu, perm, u, v)
         for refine in range(2):
             for i in range(c):
                 s, z = 0.0, 0.0
@@ -634,11 +643,9 @@ def _tableau(
             if refine == 0:  # one step of iterative refinement
                 for i in range(c):
                     product[i] = u[i] - product[i]
+                _lu_solve(lu, perm, product, step)
                 for i in range(c):
-                    s = 0.0
-                    for t in range(c):
-                        s += inverse[i, t] * product[t]
-                    v[i] += s
+                    v[i] += step[i]
         for i in range(c):
             product[i] = abs(u[i] - product[i]) + safety * (size[i] + abs(u[i]))
         for i in range(c):
@@ -702,7 +709,7 @@ def _search_kernel(
     rhs = np.empty((d + 1, c))
     values = np.empty((d + 1, c))
     error = np.empty((d + 1, c))
-    residual = np.empty((2, c))
+    residual = np.empty((3, c))
     unit_row = np.empty(c, dtype=np.int64)
     ambiguous = False
     head = 0
@@ -734,7 +741,7 @@ def _search_kernel(
                 dense += 1
             else:
                 unit_row[t] = basic[t] - d
-        _tableau(system, dense, unit_row, inverse, rhs, values, error, residual, safety)
+        _tableau(system, dense, unit_row, inverse, work, perm, rhs, values, error, residual, safety)
         surely, feasible, close = True, True, False
         x_err_max = 0.0
         for i in range(c):
