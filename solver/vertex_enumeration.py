@@ -524,8 +524,8 @@ def _search_bases(mat: FloatArray, tol: float, budget: _Budget, *, liberal: bool
         When the budget is exhausted.
     """
     d, c = mat.shape
-    columns = np.ascontiguousarray(np.hstack([mat.T, np.eye(c)]))
-    norms = np.linalg.norm(columns, axis=0)
+    columns = np.vstack([mat, np.eye(c)])  # row v: the column of variable v in [mat^T | I]
+    norms = np.linalg.norm(columns, axis=1)
     visited, ambiguous, keys, kept, x, err = _search_kernel(
         columns, norms, tol, liberal, budget.limit - budget.visited
     )
@@ -544,16 +544,20 @@ def compile_kernels() -> None:
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
     forkserver calls this once, so every worker forked from it starts compiled.
     """
-    _search_kernel(np.array([[1.0, 1.0]]), np.ones(2), 1e-9, False, 10)
+    _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, False, 10)
 
 
 @numba.njit(cache=True)
-def _invert(system: FloatArray, inverse: FloatArray, work: FloatArray, perm: npt.NDArray[np.int64]) -> bool:
-    """``inverse = system^-1`` by LU with partial pivoting; False if a pivot is exactly zero."""
-    c = system.shape[0]
-    work[:, :] = system
+def _invert(transposed: FloatArray, inverse: FloatArray, work: FloatArray) -> bool:
+    """``inverse = transposed^-1`` by Gauss-Jordan elimination with partial pivoting.
+
+    Row operations only (vectorised ``axpy``). False if a pivot is exactly zero.
+    """
+    c = transposed.shape[0]
+    work[:, :] = transposed
+    inverse[:, :] = 0.0
     for i in range(c):
-        perm[i] = i
+        inverse[i, i] = 1.0
     for k in range(c):
         best, pivot = k, abs(work[k, k])
         for i in range(k + 1, c):
@@ -564,52 +568,26 @@ def _invert(system: FloatArray, inverse: FloatArray, work: FloatArray, perm: npt
         if best != k:
             for t in range(c):
                 work[k, t], work[best, t] = work[best, t], work[k, t]
-            perm[k], perm[best] = perm[best], perm[k]
-        for i in range(k + 1, c):
-            factor = work[i, k] / work[k, k]
-            work[i, k] = factor
-            if factor != 0.0:
-                for t in range(k + 1, c):
-                    work[i, t] -= factor * work[k, t]
-    # Solve L U X = P I column by column.
-    for col in range(c):
+                inverse[k, t], inverse[best, t] = inverse[best, t], inverse[k, t]
+        scale = 1.0 / work[k, k]
+        for t in range(c):
+            work[k, t] *= scale
+            inverse[k, t] *= scale
         for i in range(c):
-            value = 1.0 if perm[i] == col else 0.0
-            for t in range(i):
-                value -= work[i, t] * inverse[t, col]
-            inverse[i, col] = value
-        for i in range(c - 1, -1, -1):
-            value = inverse[i, col]
-            for t in range(i + 1, c):
-                value -= work[i, t] * inverse[t, col]
-            inverse[i, col] = value / work[i, i]
+            factor = work[i, k]
+            if i != k and factor != 0.0:
+                for t in range(c):
+                    work[i, t] -= factor * work[k, t]
+                    inverse[i, t] -= factor * inverse[k, t]
     return True
 
 
 @numba.njit(cache=True)
-def _lu_solve(lu: FloatArray, perm: npt.NDArray[np.int64], u: FloatArray, out: FloatArray) -> None:
-    """``out = B^-1 u`` from the LU factors of :func:`_invert` (more accurate than ``X u``)."""
-    c = lu.shape[0]
-    for i in range(c):
-        value = u[perm[i]]
-        for t in range(i):
-            value -= lu[i, t] * out[t]
-        out[i] = value
-    for i in range(c - 1, -1, -1):
-        value = out[i]
-        for t in range(i + 1, c):
-            value -= lu[i, t] * out[t]
-        out[i] = value / lu[i, i]
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
 def _tableau(
-    system: FloatArray,
+    columns: FloatArray,
     dense: int,
     unit_row: npt.NDArray[np.int64],
     inverse: FloatArray,
-    lu: FloatArray,
-    perm: npt.NDArray[np.int64],
     rhs: FloatArray,
     values: FloatArray,
     error: FloatArray,
@@ -618,41 +596,49 @@ def _tableau(
 ) -> None:
     """``values[j] = X rhs[j]`` refined once, and its a posteriori error bound ``error[j]``.
 
-    ``X`` is the computed inverse of ``system`` ``B`` and ``lu``, ``perm`` its LU factors;
-    the columns of ``B`` from ``dense`` on are unit vectors (slacks; ``unit_row[t]`` is
-    the row of the one of column ``t``). Each right-hand side ``u = rhs[j]`` gets ``v =
-    B^-1 u`` and ``v += B^-1 (u - B v)`` by LU solves, and the bound ``|X| (|u - B v| + safety (|B| |v| + |u|))``. The bound holds in any summation
-    order, so the sums may be reassociated (vectorised) and fused; the zeros of the unit
-    columns are skipped (they add exact zeros).
+    ``columns[t]`` is column ``t`` of the basis matrix ``B`` and ``inverse[t]`` column
+    ``t`` of its computed inverse ``X`` (both stored transposed, so every product is a
+    sum of rows: vectorised ``axpy``). The columns of ``B`` from ``dense`` on are unit
+    vectors (slacks; ``unit_row[t]`` is the row of the one of column ``t``), whose zeros
+    are skipped (they add exact zeros). Each right-hand side ``u = rhs[j]`` gets ``v = X
+    u``, then ``v += X (u - B v)``, and the bound ``|X| (|u - B v| + safety (|B| |v| +
+    |u|))``.
     """
-    c = system.shape[0]
+    c = columns.shape[0]
     product, size, step = work[0], work[1], work[2]
     for j in range(rhs.shape[0]):
         u, v = rhs[j], values[j]
-        _lu_solve(lu, perm, u, v)
+        v[:] = 0.0
+        for t in range(c):
+            if u[t] != 0.0:
+                for i in range(c):
+                    v[i] += u[t] * inverse[t, i]
         for refine in range(2):
-            for i in range(c):
-                s, z = 0.0, 0.0
-                for t in range(dense):
-                    s += system[i, t] * v[t]
-                    z += abs(system[i, t]) * abs(v[t])
-                product[i], size[i] = s, z
+            product[:] = 0.0
+            size[:] = 0.0
+            for t in range(dense):
+                vt, at = v[t], abs(v[t])
+                for i in range(c):
+                    product[i] += columns[t, i] * vt
+                    size[i] += abs(columns[t, i]) * at
             for t in range(dense, c):
                 product[unit_row[t]] += v[t]
                 size[unit_row[t]] += abs(v[t])
             if refine == 0:  # one step of iterative refinement
-                for i in range(c):
-                    product[i] = u[i] - product[i]
-                _lu_solve(lu, perm, product, step)
+                step[:] = 0.0
+                for t in range(c):
+                    r = u[t] - product[t]
+                    if r != 0.0:
+                        for i in range(c):
+                            step[i] += r * inverse[t, i]
                 for i in range(c):
                     v[i] += step[i]
-        for i in range(c):
-            product[i] = abs(u[i] - product[i]) + safety * (size[i] + abs(u[i]))
-        for i in range(c):
-            s = 0.0
-            for t in range(c):
-                s += abs(inverse[i, t]) * product[t]
-            error[j, i] = s
+        e = error[j]
+        e[:] = 0.0
+        for t in range(c):
+            r = abs(u[t] - product[t]) + safety * (size[t] + abs(u[t]))
+            for i in range(c):
+                e[i] += abs(inverse[t, i]) * r
 
 
 @numba.njit(cache=True)
@@ -675,12 +661,14 @@ def _search_kernel(
 ) -> tuple[int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`_search_bases`).
 
+    ``columns[v]`` is the column of variable ``v`` (``vstack([mat, I])``), ``norms`` their
+    norms.
     Returns the number of bases visited (``limit + 1`` when it stopped there), the
     ambiguity flag, the keys of every basis visited (in visiting order), the index in that
     order of each kept basis with a coordinate in it, and their basic solutions and error
     bounds.
     """
-    c, width = columns.shape
+    width, c = columns.shape
     d = width - c
     safety = 2.0 * (c + 1) * 2.220446049250313e-16
     bit = np.empty(width, dtype=np.int64)
@@ -701,10 +689,9 @@ def _search_kernel(
     n_kept = 0
     basic = np.empty(c, dtype=np.int64)
     nonbasic = np.empty(d, dtype=np.int64)
-    system = np.empty((c, c))
-    inverse = np.empty((c, c))
+    system = np.empty((c, c))  # B transposed: row t is the column of basic variable t
+    inverse = np.empty((c, c))  # X transposed
     work = np.empty((c, c))
-    perm = np.empty(c, dtype=np.int64)
     # Right-hand sides, their solutions and error bounds, one per row: 1, then each A_j.
     rhs = np.empty((d + 1, c))
     values = np.empty((d + 1, c))
@@ -725,14 +712,13 @@ def _search_kernel(
             else:
                 nonbasic[nn] = v
                 nn += 1
-        for i in range(c):
-            rhs[0, i] = 1.0
-            for t in range(c):
-                system[i, t] = columns[i, basic[t]]
-            for j in range(d):
-                rhs[j + 1, i] = columns[i, nonbasic[j]]
+        rhs[0] = 1.0
+        for t in range(c):
+            system[t] = columns[basic[t]]
+        for j in range(d):
+            rhs[j + 1] = columns[nonbasic[j]]
         head += 1
-        if not _invert(system, inverse, work, perm):
+        if not _invert(system, inverse, work):
             ambiguous = True  # exactly singular to float precision: no pivot should lead here
             continue
         dense = 0
@@ -741,7 +727,7 @@ def _search_kernel(
                 dense += 1
             else:
                 unit_row[t] = basic[t] - d
-        _tableau(system, dense, unit_row, inverse, work, perm, rhs, values, error, residual, safety)
+        _tableau(system, dense, unit_row, inverse, rhs, values, error, residual, safety)
         surely, feasible, close = True, True, False
         x_err_max = 0.0
         for i in range(c):
