@@ -46,12 +46,12 @@ mode needs them all); the table of 8-byte keys is small.
 
 **Brute force** (every support ``S`` with every equally large set of tight constraints
 ``T``, as square systems batched in numpy) is kept for games with more than 62 actions
-in all (the key would not fit an int64) and as the tests' oracle. The kernel costs 2-10
-us per visited basis (8 x 8 to 10 x 10) and visits every basis at most once, so it beats
-brute force at every size: by measurement 3 to 50 times from 2 x 2 to 8 x 8 on random
-integer, standard-normal and identity games, and 3 to 10 times on {0, 1, 2} games, whose
-search visits the most bases (13% of all at 8 x 8, down to 3% at 11 x 11).
-Vertices are identified by their full set of tight labels, which makes degenerate
+in all (the key would not fit an int64) and as the tests' oracle. The kernel costs
+about 4 to 14 us per visited basis (8 x 8 to 12 x 12) and visits every basis at most
+once, so it beats brute force at every size: by measurement 3 to 50 times from 2 x 2
+to 8 x 8 on random integer, standard-normal and identity games, and 3 to 10 times on
+{0, 1, 2} games, whose search visits the most bases (13% of all at 8 x 8, down to 3% at
+11 x 11). Vertices are identified by their full set of tight labels, which makes degenerate
 vertices and repeated bases harmless.
 
 **Certification.** A float decision can be wrong when it is within its rounding error of
