@@ -145,11 +145,6 @@ class _Runner:
 def case1(cfg: Config, worker: Worker) -> CaseResult:
     """2-player, every equilibrium."""
     result = CaseResult("1", "2-player, all equilibria (vertex enumeration)")
-    from equilibria.solver.vertex_enumeration import compile_kernels
-
-    started = time.perf_counter()
-    compile_kernels()  # the server's forkserver does this once; the table shows warm calls
-    compiled = time.perf_counter() - started
     if cfg.quick:
         plan = {
             "random_integer": [4, 8],
@@ -209,7 +204,6 @@ def case1(cfg: Config, worker: Worker) -> CaseResult:
                         row.note = (row.note + "; " if row.note else "") + f"missed vs {ref_name}"
             result.rows += [row for row, _ in rows]
     result.notes += [
-        f"The search kernel was compiled (or loaded from numba's on-disk cache) before timing: {compiled:.2f} s.",
         "ours = equilibria.solver.solve(game) (auto: vertex enumeration), in-process; the anchors run in a "
         f"child process with a per-run cap (nashpy {fmt_seconds(cfg.cap / 2)}, pygambit enummixed float "
         f"{fmt_seconds(3 * cfg.cap)}, the exact reference "
