@@ -30,16 +30,16 @@ References
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numba
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
-from equilibria.solver.game import NormalFormGame, positive_rescale
-from equilibria.solver.regret import certify
-from equilibria.solver.results import Component, Equilibrium, SolutionSet
+from equilibria.solver.game import NormalFormGame
+from equilibria.solver.regret import bimatrix_certificate_into
+from equilibria.solver.regret import compile_kernels as compile_certificate_kernels
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
 
 __all__ = ["lemke_howson", "compile_kernels"]
 
@@ -82,46 +82,63 @@ def lemke_howson(
         If the game does not have 2 players.
     InvalidOptionError
         If ``init_label`` is out of range.
+
+    Notes
+    -----
+    One compiled call per path rescales the payoffs, pivots, normalises the end point
+    and certifies it from the game's own payoffs (:func:`regret.bimatrix_certificate_into`),
+    so a small game costs a few microseconds beyond its pivots.
     """
     started = time.perf_counter()
-    if game.n_players != 2:
+    payoffs = game.payoffs
+    if payoffs.ndim != 3:
         raise UnsupportedError(
             "method", f"lemke_howson(): needs a 2-player game, got {game.n_players} players"
         )
-    m, n = game.num_actions
+    m, n = payoffs.shape[1], payoffs.shape[2]
     if not 0 <= init_label < m + n:
         raise InvalidOptionError(
             "init_label", f"lemke_howson(): init_label must be in range({m + n}), got {init_label}"
         )
-    a, b = game.bimatrix()
-    a_pos, b_pos = positive_rescale(a, 1.0), positive_rescale(b, 1.0)
+    accept = tol * game.payoff_scale
     warnings: list[str] = []
-    labels = itertools.chain((init_label,), (k for k in range(m + n) if k != init_label))
     best: tuple[Equilibrium, int, int] | None = None
-    for label in labels:
-        found = _path(a_pos, b_pos, label, max_pivots)
-        if found is None:
+    for attempt in range(m + n):
+        label = _label_of_attempt(attempt, init_label)
+        # One buffer for the kernel's output (returning arrays from numba costs ~1 us each).
+        out = np.empty(m + n + 5)
+        pivots = _solve_label(payoffs, label, max_pivots, _PIVOT_EPS, out)
+        if pivots <= 0:
             warnings.append(f"label {label}: no end point within {max_pivots:,} pivots")
             continue
-        (x, y), pivots = found
-        cert = certify(game, (x, y))
-        eq = Equilibrium((x, y), cert.payoffs, cert.regrets, cert.nash_conv, components=(0,))
-        if best is None or eq.nash_conv < best[0].nash_conv:
+        nash_conv = float(out[m + n + 4])
+        eq = construct(
+            Equilibrium,
+            strategies=(out[:m], out[m : m + n]),
+            payoffs=out[m + n : m + n + 2],
+            regrets=out[m + n + 2 : m + n + 4],
+            nash_conv=nash_conv,
+            components=(0,),
+        )
+        if best is None or nash_conv < best[0].nash_conv:
             best = (eq, label, pivots)
-        if eq.nash_conv <= tol * game.payoff_scale:
+        if nash_conv <= accept:
             break
         warnings.append(
-            f"label {label}: end point has NashConv {eq.nash_conv:.3g} (round-off); trying next label"
+            f"label {label}: end point has NashConv {nash_conv:.3g} (round-off); trying next label"
         )
     if best is None:
         equilibria: tuple[Equilibrium, ...] = ()
+        components: tuple[Component, ...] = ()
         reason = "no path ended"
     else:
         eq, label, pivots = best
         equilibria = (eq,)
+        vertices = (eq.strategies[0][None, :], eq.strategies[1][None, :])
+        components = (construct(Component, equilibrium_indices=(0,), vertices=vertices),)
         reason = f"dropped label {label}, {pivots} pivots"
-    components = tuple(Component((0,), tuple(s[None, :] for s in eq.strategies)) for eq in equilibria)
-    return SolutionSet(
+    return construct(
+        SolutionSet,
         game_id=game.id,
         equilibria=equilibria,
         components=components,
@@ -138,57 +155,159 @@ def compile_kernels() -> None:
     """Compile (or load from numba's on-disk cache) the pivoting kernels now.
 
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
-    forkserver calls this once, so every worker forked from it starts compiled.
+    forkserver calls this once, so every worker forked from it starts compiled. The
+    kernels are compiled for what :func:`lemke_howson` passes them: the game's read-only
+    payoff tensor.
     """
-    _path(np.ones((1, 1)), np.ones((1, 1)), 0, 1)
+    payoffs = np.ones((2, 1, 1))
+    payoffs.setflags(write=False)
+    _solve_label(payoffs, 0, 1, _PIVOT_EPS, np.empty(7))
+    compile_certificate_kernels()
 
 
-def _path(
-    a_pos: FloatArray, b_pos: FloatArray, init_label: int, max_pivots: int
-) -> tuple[tuple[FloatArray, FloatArray], int] | None:
-    """Follow the path dropping ``init_label``; the normalised end point and pivot count."""
-    x, y, pivots = _path_kernel(a_pos, b_pos, init_label, max_pivots, _PIVOT_EPS)
-    if pivots <= 0:  # 0: unbounded ray (impossible for positive payoffs: round-off); -1: pivot limit
-        return None
-    total_x, total_y = x.sum(), y.sum()
-    if total_x <= 0 or total_y <= 0:
-        return None
-    return (x / total_x, y / total_y), pivots
+def _label_of_attempt(attempt: int, first: int) -> int:
+    """The label dropped at attempt 0, 1, ...: ``first``, then the others in increasing order."""
+    if attempt == 0:
+        return first
+    return attempt - 1 if attempt - 1 < first else attempt
 
 
 @numba.njit(cache=True)
-def _path_kernel(
-    a_pos: FloatArray, b_pos: FloatArray, init_label: int, max_pivots: int, eps: float
-) -> tuple[FloatArray, FloatArray, int]:
-    """Build both tableaux, pivot along the path, read off the unnormalised end point."""
-    m, n = a_pos.shape
-    # Column l of either tableau is the variable with label l; the last column is the rhs.
-    # P (row player, n rows):  B^T x + s = 1, variables x_0..x_{m-1}, s_0..s_{n-1}.
-    # Q (column player, m rows): r + A y = 1, variables r_0..r_{m-1}, y_0..y_{n-1}.
-    tab_p = np.zeros((n, m + n + 1))
-    tab_q = np.zeros((m, m + n + 1))
+def _solve_label(payoffs: FloatArray, init_label: int, max_pivots: int, eps: float, out: FloatArray) -> int:
+    """One path, compiled end to end: rescale, pivot, normalise, certify.
+
+    Returns the pivot count: 0 on an unbounded ray or a zero end point, -1 past
+    ``max_pivots`` (then ``out`` is unset). Otherwise ``out`` (length ``m + n + 5``) holds
+    the normalised end point ``x``, ``y``, then the payoffs, the regrets and NashConv
+    measured from ``payoffs`` (the user's).
+    """
+    a = payoffs[0]
+    b = payoffs[1]
+    m, n = a.shape
+    # Compact tableaux: only the nonbasic columns are stored (the basic ones are unit
+    # vectors), plus the rhs as the last column. P (row player, n rows):
+    # B^T x + s = 1 with x nonbasic at the start; Q (column player, m rows): r + A y = 1
+    # with y nonbasic at the start. Both rescaled as positive_rescale(., 1.0) does.
+    tab_p = np.empty((n, m + 1))
+    tab_q = np.empty((m, n + 1))
+    low_b, span_b = _rescale_bounds(b)
+    low_a, span_a = _rescale_bounds(a)
     for j in range(n):
         for i in range(m):
-            tab_p[j, i] = b_pos[i, j]
-        tab_p[j, m + j] = 1.0
-        tab_p[j, -1] = 1.0
+            tab_p[j, i] = 1.0 if span_b == 0.0 else 1.0 + (b[i, j] - low_b) / span_b
+        tab_p[j, m] = 1.0
     for i in range(m):
-        tab_q[i, i] = 1.0
         for j in range(n):
-            tab_q[i, m + j] = a_pos[i, j]
-        tab_q[i, -1] = 1.0
+            tab_q[i, j] = 1.0 if span_a == 0.0 else 1.0 + (a[i, j] - low_a) / span_a
+        tab_q[i, n] = 1.0
+    # Variable k (label k) is basic in row basic_row[k] or nonbasic in column column_of[k].
     basis_p = np.arange(m, m + n)
+    column_p = np.full(m + n, -1)
+    column_p[:m] = np.arange(m)
     basis_q = np.arange(m)
-    pivots = _follow(tab_p, tab_q, basis_p, basis_q, init_label, max_pivots, eps)
+    column_q = np.full(m + n, -1)
+    column_q[m:] = np.arange(n)
+    pivots = _follow(tab_p, tab_q, basis_p, basis_q, column_p, column_q, init_label, max_pivots, eps)
     x = np.zeros(m)
     y = np.zeros(n)
-    for r in range(n):
-        if basis_p[r] < m:
-            x[basis_p[r]] = max(tab_p[r, -1], 0.0)
-    for r in range(m):
-        if basis_q[r] >= m:
-            y[basis_q[r] - m] = max(tab_q[r, -1], 0.0)
-    return x, y, pivots
+    if pivots > 0:
+        for r in range(n):
+            if basis_p[r] < m:
+                x[basis_p[r]] = max(tab_p[r, m], 0.0)
+        for r in range(m):
+            if basis_q[r] >= m:
+                y[basis_q[r] - m] = max(tab_q[r, n], 0.0)
+        total_x = _numpy_sum(x)
+        total_y = _numpy_sum(y)
+        if total_x <= 0.0 or total_y <= 0.0:
+            pivots = 0
+        else:
+            x /= total_x
+            y /= total_y
+            out[:m] = x
+            out[m : m + n] = y
+            bimatrix_certificate_into(payoffs, x, y, out[m + n :])
+    return pivots
+
+
+@numba.njit(cache=True)
+def _rescale_bounds(matrix: FloatArray) -> tuple[float, float]:
+    """``min`` and ``max - min`` of a matrix, as :func:`positive_rescale` computes them."""
+    bottom = matrix.min()
+    return bottom, matrix.max() - bottom
+
+
+@numba.njit(cache=True)
+def _numpy_sum(values: FloatArray) -> float:
+    """``values.sum()`` in numpy's pairwise order, so the same bits.
+
+    numpy sums blocks of at most 128 with 8 accumulators and splits longer runs in two
+    halves (the first a multiple of 8 long), recursively; the recursion is unrolled here
+    on an explicit stack (numba's on-disk cache does not take recursive functions).
+    """
+    if values.size <= 128:
+        return _block_sum(values, 0, values.size)
+    depth = 64
+    starts = np.empty(depth, dtype=np.int64)
+    counts = np.empty(depth, dtype=np.int64)
+    left_done = np.zeros(depth, dtype=np.bool_)
+    left_sums = np.empty(depth)
+    starts[0], counts[0], left_done[0] = 0, values.size, False
+    top = 1
+    total = 0.0
+    while top > 0:
+        start, count = starts[top - 1], counts[top - 1]
+        if count > 128 and not left_done[top - 1]:
+            half = count // 2
+            half -= half % 8
+            starts[top], counts[top], left_done[top] = start, half, False
+            top += 1
+            continue
+        if count <= 128:
+            total = _block_sum(values, start, count)
+        top -= 1
+        while top > 0:  # hand ``total`` (a finished half) to the enclosing split
+            parent = top - 1
+            half = counts[parent] // 2
+            half -= half % 8
+            if not left_done[parent]:
+                left_done[parent] = True
+                left_sums[parent] = total
+                starts[top], counts[top], left_done[top] = starts[parent] + half, counts[parent] - half, False
+                top += 1
+                break
+            total = left_sums[parent] + total
+            top -= 1
+    return total
+
+
+@numba.njit(cache=True)
+def _block_sum(values: FloatArray, start: int, count: int) -> float:
+    """numpy's pairwise sum of at most 128 numbers: 8 accumulators, then the rest."""
+    if count < 8:
+        total = 0.0
+        for i in range(start, start + count):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = 8
+    while i < count - count % 8:
+        k = start + i
+        r0 += values[k]
+        r1 += values[k + 1]
+        r2 += values[k + 2]
+        r3 += values[k + 3]
+        r4 += values[k + 4]
+        r5 += values[k + 5]
+        r6 += values[k + 6]
+        r7 += values[k + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < count:
+        total += values[start + i]
+        i += 1
+    return total
 
 
 @numba.njit(cache=True)
@@ -197,6 +316,8 @@ def _follow(
     tab_q: FloatArray,
     basis_p: IntArray,
     basis_q: IntArray,
+    column_p: IntArray,
+    column_q: IntArray,
     init_label: int,
     max_pivots: int,
     eps: float,
@@ -204,28 +325,30 @@ def _follow(
     """Complementary pivoting from the artificial equilibrium, in place.
 
     Returns the number of pivots when label ``init_label`` is picked up again, 0 on an
-    unbounded ray, -1 past ``max_pivots``. Tableau ``P`` holds ``B^{-1}`` in columns
-    ``m..m+n-1`` and ``Q`` in columns ``0..m-1``: the keys of the lexicographic test.
+    unbounded ray, -1 past ``max_pivots``. The slacks of ``P`` (variables ``m..``) and of
+    ``Q`` (variables ``0..m-1``) span ``B^{-1}``: the keys of the lexicographic test.
     """
     m = tab_q.shape[0]
     n = tab_p.shape[0]
+    candidates = np.empty(max(m, n), dtype=np.int64)
+    ratios = np.empty(max(m, n))
+    pivot_row = np.empty(max(m, n) + 1)
     on_p = init_label < m
     entering = init_label
     for pivots in range(1, max_pivots + 1):
         if on_p:
-            row = _lex_min_ratio_row(tab_p, entering, m, n, eps)
-            if row < 0:
-                return 0
-            leaving = basis_p[row]
-            _pivot(tab_p, row, entering)
-            basis_p[row] = entering
+            tab, basis, column_of, slack_start, n_slack = tab_p, basis_p, column_p, m, n
         else:
-            row = _lex_min_ratio_row(tab_q, entering, 0, m, eps)
-            if row < 0:
-                return 0
-            leaving = basis_q[row]
-            _pivot(tab_q, row, entering)
-            basis_q[row] = entering
+            tab, basis, column_of, slack_start, n_slack = tab_q, basis_q, column_q, 0, m
+        col = column_of[entering]
+        row = _lex_min_ratio_row(tab, col, basis, column_of, slack_start, n_slack, eps, candidates, ratios)
+        if row < 0:
+            return 0
+        leaving = basis[row]
+        _pivot(tab, row, col, pivot_row)
+        basis[row] = entering
+        column_of[entering] = -1
+        column_of[leaving] = col
         if leaving == init_label:
             return pivots
         entering = leaving  # its complement (same label) enters the other tableau
@@ -234,36 +357,57 @@ def _follow(
 
 
 @numba.njit(cache=True)
-def _lex_min_ratio_row(tab: FloatArray, col: int, slack_start: int, n_slack: int, eps: float) -> int:
+def _lex_min_ratio_row(
+    tab: FloatArray,
+    col: int,
+    basis: IntArray,
+    column_of: IntArray,
+    slack_start: int,
+    n_slack: int,
+    eps: float,
+    candidates: IntArray,
+    ratios: FloatArray,
+) -> int:
     """Row of the lexicographic minimum-ratio test for entering column ``col`` (-1: none).
 
-    Keys in order: the rhs, then the ``B^{-1}`` columns ``slack_start..``; at each key the
-    rows whose ratio is within ``eps * max(1, |min|)`` of the minimum stay candidates.
+    Keys in order: the rhs, then the ``B^{-1}`` columns (slack variables
+    ``slack_start..``; a basic slack's column is the unit vector of its row, not stored);
+    at each key the rows whose ratio is within ``eps * max(1, |min|)`` of the minimum stay
+    candidates. Each ratio is computed once per key.
     """
     rows = tab.shape[0]
     rhs = tab.shape[1] - 1
-    candidates = np.empty(rows, dtype=np.int64)
     count = 0
+    low = np.inf
     for i in range(rows):
-        if tab[i, col] > eps:
+        entry = tab[i, col]
+        if entry > eps:
+            ratio = tab[i, rhs] / entry
             candidates[count] = i
+            ratios[count] = ratio
             count += 1
+            if ratio < low:
+                low = ratio
     if count == 0:
         return -1
     for k in range(-1, n_slack):
-        key = rhs if k < 0 else slack_start + k
-        low = np.inf
-        for c in range(count):
-            i = candidates[c]
-            ratio = tab[i, key] / tab[i, col]
-            if ratio < low:
-                low = ratio
+        if k >= 0:
+            low = np.inf
+            key = column_of[slack_start + k]
+            for c in range(count):
+                i = candidates[c]
+                if key >= 0:
+                    ratio = tab[i, key] / tab[i, col]
+                else:  # basic slack: its column is the unit vector of its row
+                    ratio = (1.0 if basis[i] == slack_start + k else 0.0) / tab[i, col]
+                ratios[c] = ratio
+                if ratio < low:
+                    low = ratio
         bound = low + eps * max(1.0, abs(low))
         kept = 0
         for c in range(count):
-            i = candidates[c]
-            if tab[i, key] / tab[i, col] <= bound:
-                candidates[kept] = i
+            if ratios[c] <= bound:
+                candidates[kept] = candidates[c]
                 kept += 1
         count = kept
         if count == 1:
@@ -272,14 +416,24 @@ def _lex_min_ratio_row(tab: FloatArray, col: int, slack_start: int, n_slack: int
 
 
 @numba.njit(cache=True)
-def _pivot(tab: FloatArray, row: int, col: int) -> None:
-    """Gauss-Jordan pivot on ``tab[row, col]``, in place."""
+def _pivot(tab: FloatArray, row: int, col: int, pivot_row: FloatArray) -> None:
+    """Pivot on ``tab[row, col]`` in place; the leaving variable takes column ``col``.
+
+    The same arithmetic as a Gauss-Jordan pivot of the full tableau, restricted to the
+    stored (nonbasic and rhs) columns: the leaving variable's unit column becomes
+    ``1 / pivot`` in ``row`` and ``-factor / pivot`` elsewhere.
+    """
     width = tab.shape[1]
-    pivot_row = tab[row] / tab[row, col]  # a copy: the updates below vectorise without aliasing
-    tab[row] = pivot_row
+    pivot = tab[row, col]
+    for j in range(width):
+        pivot_row[j] = tab[row, j] / pivot
+    pivot_row[col] = 1.0 / pivot
+    for j in range(width):
+        tab[row, j] = pivot_row[j]
     for i in range(tab.shape[0]):
         factor = tab[i, col]
         if i == row or factor == 0.0:
             continue
         for j in range(width):
             tab[i, j] -= factor * pivot_row[j]
+        tab[i, col] = 0.0 - factor * pivot_row[col]

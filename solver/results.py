@@ -9,7 +9,9 @@ the set is provably complete, and how it was found.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from fractions import Fraction
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,12 +29,14 @@ __all__ = [
     "MarkovZeroSum",
     "MarkovSolutionSet",
     "SOLVER_VERSION",
+    "construct",
 ]
 
 #: Version of the numerical results; part of every cache key. Bump when answers change.
 SOLVER_VERSION = "0.1.0"
 
 FloatArray = npt.NDArray[np.float64]
+ResultT = TypeVar("ResultT")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -447,3 +451,48 @@ class MarkovSolutionSet:
     def max_nash_conv(self) -> float:
         """Largest NashConv over the equilibria (0.0 for an empty set)."""
         return max((e.nash_conv for e in self.equilibria), default=0.0)
+
+
+def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
+    """Build a frozen result dataclass without its field-by-field ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``:
+    ~5 us for a :class:`SolutionSet`, more than a small Lemke-Howson solve. This fills
+    the instance's ``__dict__`` in one step instead; the object is the one
+    ``cls(**fields)`` builds (defaults filled in, still frozen). Only for the classes
+    here, which have no ``__post_init__`` and no default factories.
+
+    Raises
+    ------
+    TypeError
+        If a field is unknown or a field without default is missing, as ``cls(...)``.
+
+    Examples
+    --------
+    >>> c = construct(Component, equilibrium_indices=(0,), vertices=())
+    >>> c.equilibrium_indices, c.is_singleton
+    ((0,), True)
+    """
+    defaults, names, required = _field_layout(cls)
+    if not required <= fields.keys() <= names:
+        unknown = sorted(fields.keys() - names)
+        missing = sorted(required - fields.keys())
+        raise TypeError(f"construct({cls.__name__}): unknown fields {unknown}, missing fields {missing}")
+    instance = object.__new__(cls)
+    object.__setattr__(instance, "__dict__", defaults | fields)
+    return instance
+
+
+@functools.cache
+def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """Field defaults, field names and required names of a dataclass fit for :func:`construct`."""
+    if hasattr(cls, "__post_init__") or not dataclasses.is_dataclass(cls):
+        raise TypeError(f"construct(): {cls.__name__} is not a dataclass without __post_init__")
+    defaults = {}
+    for field in dataclasses.fields(cls):
+        if field.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"construct(): {cls.__name__}.{field.name} has a default factory")
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = field.default
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    return defaults, names, names - defaults.keys()
