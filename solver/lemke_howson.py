@@ -112,13 +112,9 @@ def lemke_howson(
             warnings.append(f"label {label}: no end point within {max_pivots:,} pivots")
             continue
         nash_conv = float(out[m + n + 4])
-        eq = construct(
-            Equilibrium,
-            strategies=(out[:m], out[m : m + n]),
-            payoffs=out[m + n : m + n + 2],
-            regrets=out[m + n + 2 : m + n + 4],
-            nash_conv=nash_conv,
-            components=(0,),
+        strategies = (out[:m], out[m : m + n])
+        eq = Equilibrium(
+            strategies, out[m + n : m + n + 2], out[m + n + 2 : m + n + 4], nash_conv, components=(0,)
         )
         if best is None or nash_conv < best[0].nash_conv:
             best = (eq, label, pivots)
@@ -135,7 +131,7 @@ def lemke_howson(
         eq, label, pivots = best
         equilibria = (eq,)
         vertices = (eq.strategies[0][None, :], eq.strategies[1][None, :])
-        components = (construct(Component, equilibrium_indices=(0,), vertices=vertices),)
+        components = (Component((0,), vertices),)
         reason = f"dropped label {label}, {pivots} pivots"
     return construct(
         SolutionSet,

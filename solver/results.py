@@ -9,7 +9,6 @@ the set is provably complete, and how it was found.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -457,8 +456,9 @@ def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
     """Build a frozen result dataclass without its field-by-field ``__init__``.
 
     A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``:
-    ~5 us for a :class:`SolutionSet`, more than a small Lemke-Howson solve. This fills
-    the instance's ``__dict__`` in one step instead; the object is the one
+    ~5 us for a :class:`SolutionSet`, more than a small Lemke-Howson solve. This sets
+    the instance's ``__dict__`` in one step instead (worth it for classes with many
+    defaulted fields; a short positional ``cls(...)`` is as fast); the object is the one
     ``cls(**fields)`` builds (defaults filled in, still frozen). Only for the classes
     here, which have no ``__post_init__`` and no default factories.
 
@@ -473,19 +473,25 @@ def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
     >>> c.equilibrium_indices, c.is_singleton
     ((0,), True)
     """
-    defaults, names, required = _field_layout(cls)
-    if not required <= fields.keys() <= names:
-        unknown = sorted(fields.keys() - names)
-        missing = sorted(required - fields.keys())
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        layout = _LAYOUTS[cls] = _field_layout(cls)
+    defaults, names = layout
+    merged = defaults | fields
+    if len(merged) != len(names) or not names.issuperset(merged):
+        unknown = sorted(merged.keys() - names)
+        missing = sorted(names - merged.keys())
         raise TypeError(f"construct({cls.__name__}): unknown fields {unknown}, missing fields {missing}")
     instance = object.__new__(cls)
-    object.__setattr__(instance, "__dict__", defaults | fields)
+    object.__setattr__(instance, "__dict__", merged)
     return instance
 
 
-@functools.cache
-def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
-    """Field defaults, field names and required names of a dataclass fit for :func:`construct`."""
+_LAYOUTS: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
+
+
+def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """The field defaults and field names of a dataclass fit for :func:`construct`."""
     if hasattr(cls, "__post_init__") or not dataclasses.is_dataclass(cls):
         raise TypeError(f"construct(): {cls.__name__} is not a dataclass without __post_init__")
     defaults = {}
@@ -494,5 +500,4 @@ def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str], frozenset[
             raise TypeError(f"construct(): {cls.__name__}.{field.name} has a default factory")
         if field.default is not dataclasses.MISSING:
             defaults[field.name] = field.default
-    names = frozenset(f.name for f in dataclasses.fields(cls))
-    return defaults, names, names - defaults.keys()
+    return defaults, frozenset(f.name for f in dataclasses.fields(cls))
