@@ -22,7 +22,7 @@ import numpy as np
 
 from bench import games
 
-#: (label, family, size): the case-2 games plus 2x2 and 8x8 for the fixed per-call cost.
+#: (label, family, size): every case-2 game (full plan) plus 2x2 and 8x8 for the fixed per-call cost.
 ROWS = [
     ("standard_normal 2", "standard_normal", 2),
     ("standard_normal 8", "standard_normal", 8),
@@ -31,12 +31,18 @@ ROWS = [
     ("standard_normal 200", "standard_normal", 200),
     ("standard_normal 400", "standard_normal", 400),
     ("morris 8", "morris", 8),
+    ("morris 10", "morris", 10),
     ("morris 12", "morris", 12),
+    ("morris 14", "morris", 14),
+    ("morris 16", "morris", 16),
     ("sgc 19", "sgc", 5),
     ("sgc 39", "sgc", 10),
+    ("sgc 99", "sgc", 25),
     ("tournament 10", "tournament", 10),
+    ("tournament 20", "tournament", 20),
     ("unit_vector 50", "unit_vector", 50),
     ("unit_vector 100", "unit_vector", 100),
+    ("unit_vector 200", "unit_vector", 200),
 ]
 
 

@@ -7,9 +7,12 @@ follows the unique path of almost-completely-labelled vertex pairs by complement
 pivoting, alternating between the two tableaux, until label ``k`` is picked up again.
 The minimum-ratio test is resolved lexicographically (rows compared as
 ``(rhs, B^{-1} row) / pivot column``), which makes the path well defined in
-degenerate games: no cycling. The pivoting runs in a numba-compiled kernel (one pass
-per pivot over the tableau, no temporaries); the first call in a process compiles it or
-loads it from numba's on-disk cache (:func:`compile_kernels`).
+degenerate games: no cycling. One numba-compiled call per path rescales the payoffs,
+pivots, normalises the end point and certifies it from the user's payoffs. The tableaux
+store only the nonbasic columns and the rhs (the basic columns are unit vectors): the
+arithmetic of the full tableau, so the same path, at half its width. The first call in
+a process compiles the kernels or loads them from numba's on-disk cache
+(:func:`compile_kernels`).
 
 Examples
 --------
