@@ -205,6 +205,9 @@ def bimatrix_certificate_into(payoffs: FloatArray, x: FloatArray, y: FloatArray,
     ``A @ y``, ``x @ B`` and ``dev @ x`` make (``dot`` for a single row or column, as
     numpy does), and NashConv is summed as ``numpy.sum`` sums two numbers, so the
     values equal the generic path's bit for bit on the same BLAS.
+
+    ``lemke_howson._solve_label`` calls it. numba's on-disk cache checks only the file of
+    the function it caches, so after changing this one, touch ``lemke_howson.py`` too.
     """
     a = payoffs[0]
     b = payoffs[1]
