@@ -372,12 +372,16 @@ def _lex_min_ratio_row(
     Keys in order: the rhs, then the ``B^{-1}`` columns (slack variables
     ``slack_start..``; a basic slack's column is the unit vector of its row, not stored);
     at each key the rows whose ratio is within ``eps * max(1, |min|)`` of the minimum stay
-    candidates. Each ratio is computed once per key.
+    candidates. Each ratio is computed once per key, and when the rhs ratios have a
+    unique minimum (the second smallest is past its bound: the usual case) the first
+    pass returns it.
     """
     rows = tab.shape[0]
     rhs = tab.shape[1] - 1
     count = 0
     low = np.inf
+    second = np.inf  # the second smallest ratio: when it is past the bound, no tie
+    best = -1
     for i in range(rows):
         entry = tab[i, col]
         if entry > eps:
@@ -386,9 +390,15 @@ def _lex_min_ratio_row(
             ratios[count] = ratio
             count += 1
             if ratio < low:
+                second = low
                 low = ratio
+                best = i
+            elif ratio < second:
+                second = ratio
     if count == 0:
         return -1
+    if second > low + eps * max(1.0, abs(low)):
+        return best
     for k in range(-1, n_slack):
         if k >= 0:
             low = np.inf
