@@ -114,8 +114,8 @@ from equilibria.solver import exact as exact_arith
 from equilibria.solver.components import maximal_bicliques
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
 from equilibria.solver.game import NormalFormGame, positive_rescale
-from equilibria.solver.regret import certify
-from equilibria.solver.results import Component, Equilibrium, SolutionSet
+from equilibria.solver.regret import certify_many
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
 
 __all__ = ["vertex_enumeration", "count_bases", "compile_kernels", "MAX_BASES", "MAX_VISITED"]
 
@@ -876,6 +876,14 @@ def _assemble(
     membership: dict[int, list[int]] = {k: [] for k in range(len(pairs))}
     components: list[Component] = []
     for c, (row_set, col_set) in enumerate(bicliques):
+        if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)
+            (i,), (j,) = row_set, col_set
+            k = index_of[(i, j)]
+            membership[k].append(c)
+            components.append(
+                construct(Component, equilibrium_indices=(k,), vertices=(xs[i : i + 1], ys[j : j + 1]))
+            )
+            continue
         members = sorted(index_of[(i, j)] for i in row_set for j in col_set)
         for k in members:
             membership[k].append(c)
@@ -886,9 +894,11 @@ def _assemble(
             )
         )
     equilibria = []
-    for k, (i, j) in enumerate(pairs):
+    rows = np.array([i for i, _ in pairs], dtype=np.intp)
+    cols = np.array([j for _, j in pairs], dtype=np.intp)
+    certificates = certify_many(game, xs[rows], ys[cols]) if pairs else []  # one compiled loop
+    for k, ((i, j), cert) in enumerate(zip(pairs, certificates, strict=True)):
         strategies = (xs[i].copy(), ys[j].copy())
-        cert = certify(game, strategies)
         exact_strategies: tuple[tuple[Fraction, ...], ...] | None = None
         exact_payoffs: tuple[Fraction, ...] | None = None
         if exact_game is not None:
@@ -898,7 +908,8 @@ def _assemble(
             exact_strategies = (ex, ey)
             exact_payoffs = exact_game.payoffs(ex, ey)
         equilibria.append(
-            Equilibrium(
+            construct(
+                Equilibrium,
                 strategies=strategies,
                 payoffs=cert.payoffs,
                 regrets=cert.regrets,
