@@ -93,15 +93,9 @@ def warm_kernels() -> float:
     Otherwise the first timed call of a method pays it, and a call slower than half the
     budget is timed once: a compile would be reported as the method's time. Returns seconds.
     """
-    import importlib
+    from equilibria.solver.kernels import compile_all
 
-    started = time.perf_counter()
-    for name in ("lemke_howson", "vertex_enumeration", "distances", "trace_scoring"):
-        module = importlib.import_module(f"equilibria.solver.{name}")
-        compile_kernels = getattr(module, "compile_kernels", None)
-        if compile_kernels is not None:
-            compile_kernels()
-    return time.perf_counter() - started
+    return compile_all()
 
 
 def main(argv: list[str] | None = None) -> int:

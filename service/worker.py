@@ -17,18 +17,15 @@ from equilibria.solver import (
     solve,
     solve_stochastic,
 )
-from equilibria.solver.distances import compile_kernels as compile_distance_kernels
-from equilibria.solver.lemke_howson import compile_kernels
-from equilibria.solver.vertex_enumeration import compile_kernels as compile_vertex_kernels
+from equilibria.solver.kernels import compile_all
 
 __all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
 
 
 # This module is the forkserver's preload: compiling here once means every worker forked
 # from it starts with the kernels compiled, and no solve's budget pays for the compiler.
-compile_kernels()
-compile_distance_kernels()
-compile_vertex_kernels()
+# The server process imports it too, so trace scoring (which runs there) starts warm.
+compile_all()
 
 #: Share of the time budget an anytime solver (the homotopy) may use before it stops
 #: starting new paths, so its partial answer is returned before the pool kills it.
