@@ -11,10 +11,7 @@ the **value** of the game to the row player (the column player gets ``c - v``). 
 side is one linear program: the row player maximises ``t`` subject to ``A^T x \\ge t``,
 the column player minimises ``s`` subject to ``A y \\le s``, and the two are dual to each
 other (Dantzig 1951). HiGHS (through :func:`scipy.optimize.linprog`) solves the row
-player's LP on ``A`` rescaled to ``[0, 1]`` (by the simplex method up to 300 x 300 entries,
-by the interior-point method with crossover above, where it is faster: benchmark case
-4, one LP on N(0, 1) games, simplex vs interior point 4.3 vs 7.6 ms at 10 x 10, 0.37 vs
-0.48 s at 200 x 200, 7.1 vs 3.7 s at 500 x 500); its constraint multipliers are a minimax
+player's LP on ``A`` rescaled to ``[0, 1]``; its constraint multipliers are a minimax
 strategy, and the column player's LP is solved as well only when that pair's duality
 gap is above the tolerance. The optimal (maximin and minimax) strategies form two
 polytopes ``X*`` and ``Y*`` and the Nash equilibria are exactly ``X* x Y*``: their
@@ -154,11 +151,6 @@ def zero_sum_value(
     )
 
 
-#: Games with at most this many payoff entries are solved by HiGHS's simplex method, larger
-#: ones by its interior-point method (module docstring).
-_SIMPLEX_ENTRIES = 300 * 300
-
-
 def _optimal_pair(a: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
     """A maximin strategy of the row player and a minimax strategy of the column player.
 
@@ -172,8 +164,9 @@ def _optimal_pair(a: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
         return np.full(m, 1.0 / m), np.full(n, 1.0 / n)
     scaled = (a - a.min()) / span  # in [0, 1]; the same optimal strategies
     feasibility = min(max(tol, 1e-10), 1e-7)
-    method = "highs" if m * n <= _SIMPLEX_ENTRIES else "highs-ipm"
-    return lp_optimal_pair(scaled, gap=tol, feasibility=feasibility, method=method, caller="zero_sum_value")
+    return lp_optimal_pair(
+        scaled, gap=tol, feasibility=feasibility, method="highs-ipm", caller="zero_sum_value"
+    )
 
 
 def lp_optimal_pair(
