@@ -1,6 +1,6 @@
 """Case 9: batch throughput (games/s) of every way to solve many small games.
 
-``N`` seeded N(0,1) games (half 3x3, half 6x6; quick 200, full 1000), every Nash
+``N`` seeded N(0,1) games (half 3x3, half 6x6; quick 100, full 1000), every Nash
 equilibrium of each, solved:
 
 1. in-process, sequentially: ``equilibria.solver.solve`` in a loop (the reference);
@@ -87,7 +87,7 @@ def case9(cfg: Any, worker: Any) -> CaseResult:
     from equilibria.service import batch, ray_backend
     from equilibria.solver import NormalFormGame, solve
 
-    count = 200 if cfg.quick else 1000
+    count = 100 if cfg.quick else 1000
     games = _games(count)
     result = CaseResult("9", "batch throughput (games/s)", columns=COLUMNS)
     result.plot_y = "wall time (s)"

@@ -582,7 +582,7 @@ def case8(cfg: Config, worker: Worker) -> CaseResult:
         ("note", lambda r: r.note),
     ]
     result = CaseResult("8", "service overhead (loopback gRPC)", columns=columns, plot_y="p50 latency (s)")
-    total = 200 if cfg.quick else 2000
+    total = 96 if cfg.quick else 2000
     game = ([[3.0, 0.0], [5.0, 1.0]], [[3.0, 5.0], [0.0, 1.0]])
     request_bytes = solve_request(
         game,
