@@ -93,6 +93,27 @@ def distance(p: tuple[np.ndarray, ...], q: tuple[np.ndarray, ...]) -> float:
     return max(float(np.abs(a - b).max()) for a, b in zip(p, q, strict=True))
 
 
+def assert_certified_with_every_pure(payoffs: np.ndarray, result: object) -> None:
+    """Every returned equilibrium has NashConv within TOL, and the pure ones are exactly the
+    pure equilibria found by checking every unilateral deviation."""
+    for eq in result.equilibria:  # type: ignore[attr-defined]
+        assert regrets(payoffs, eq.strategies).sum() <= TOL
+    pure_ours = {
+        tuple(int(np.argmax(s)) for s in eq.strategies)
+        for eq in result.equilibria  # type: ignore[attr-defined]
+        if eq.is_pure
+    }
+    assert pure_ours == loop_pure_equilibria(payoffs)
+
+
+def assert_contains(oracle: list[tuple[np.ndarray, ...]], result: object) -> None:
+    """Every oracle profile is within 1e-6 of a returned equilibrium."""
+    assert oracle
+    ours = [eq.strategies for eq in result.equilibria]  # type: ignore[attr-defined]
+    for profile in oracle:
+        assert min(distance(profile, q) for q in ours) <= 1e-6
+
+
 def assert_certified(game: NormalFormGame, result: object, bound: float) -> None:
     for eq in result.equilibria:  # type: ignore[attr-defined]
         for s in eq.strategies:
@@ -324,17 +345,10 @@ def test_contains_gambit_enumpoly_on_random_games(shape: tuple[int, ...], seed: 
     result = gambit_equilibria(game)
     assert result.method == "gambit:enumpoly+gnm"
     assert result.complete is solvable_by_dominance(payoffs)
-    for eq in result.equilibria:
-        assert regrets(payoffs, eq.strategies).sum() <= TOL
-    ours = [eq.strategies for eq in result.equilibria]
-    oracle = gambit_enumpoly(payoffs)
-    assert oracle
-    for profile in oracle:
-        assert min(distance(profile, q) for q in ours) <= 1e-6
-    for a, b in itertools.combinations(ours, 2):
+    assert_certified_with_every_pure(payoffs, result)
+    assert_contains(gambit_enumpoly(payoffs), result)
+    for a, b in itertools.combinations([eq.strategies for eq in result.equilibria], 2):
         assert distance(a, b) > 1e-7
-    pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
-    assert pure_ours == loop_pure_equilibria(payoffs)
     for eq in result.equilibria:
         assert ("pure_enumeration" in eq.found_by) == eq.is_pure
 
@@ -368,15 +382,8 @@ def test_four_players_three_actions_auto() -> None:
     assert "2,401 support profiles <= 3,500, so enumpoly" in result.method_reason
     assert result.method == "gambit:enumpoly+gnm", result.warnings
     assert result.equilibria
-    for eq in result.equilibria:
-        assert regrets(payoffs, eq.strategies).sum() <= TOL
-    ours = [eq.strategies for eq in result.equilibria]
-    oracle = gambit_enumpoly(payoffs)
-    assert oracle
-    for profile in oracle:
-        assert min(distance(profile, q) for q in ours) <= 1e-6
-    pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
-    assert pure_ours == loop_pure_equilibria(payoffs)
+    assert_certified_with_every_pure(payoffs, result)
+    assert_contains(gambit_enumpoly(payoffs), result)
     assert result.complete is False
 
 
@@ -391,10 +398,7 @@ def test_too_many_support_profiles_for_enumpoly() -> None:
     assert result.method == "gambit:gnm+simpdiv+logit"
     assert "6,727 support profiles > 3,500" in result.method_reason
     assert result.equilibria
-    for eq in result.equilibria:
-        assert regrets(payoffs, eq.strategies).sum() <= TOL
-    pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
-    assert pure_ours == loop_pure_equilibria(payoffs)
+    assert_certified_with_every_pure(payoffs, result)
     assert result.complete is False
 
 
