@@ -208,11 +208,13 @@ def _is_small(game: NormalFormGame | StochasticGame) -> bool:
 
 def _chunks(games: Iterable[Any]) -> Iterator[list[tuple[int, Any]]]:
     """``(index, game)`` in input order, grouped: up to :data:`CHUNK` consecutive small games
-    together, every other game (or one that does not convert) alone."""
+    together, every other game (or one that does not convert) alone. Games that convert are
+    passed on converted (:func:`_as_game` returns a game object as it is)."""
     chunk: list[tuple[int, Any]] = []
     for index, game in enumerate(games):
         try:
-            small = _is_small(_as_game(game))
+            game = _as_game(game)
+            small = _is_small(game)
         except Exception:  # noqa: BLE001 - reported by the game's own solve
             small = False
         if not small:
