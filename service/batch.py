@@ -254,7 +254,7 @@ async def _solve_all(
         try:
             outcomes = await run(
                 worker.solve_games,
-                [_as_game(game) for _, game in chunk],
+                [game for _, game in chunk],  # converted by _chunks (small games only)
                 [options_of(i) for i in indices],
                 budgets,
                 timeout=min(budgets),
