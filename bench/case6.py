@@ -299,7 +299,9 @@ def sgamesolver_python(timeout: float = 900.0, *, create: bool = True) -> Sgames
     if marker.exists() and python.exists():
         return Sgamesolver(str(python), versions=marker.read_text().strip())
     if not create:
-        return Sgamesolver(None, skip_reason="skipped in --quick: its venv is made by a full run (a few minutes)")
+        return Sgamesolver(
+            None, skip_reason="skipped in --quick: its venv is made by a full run (a few minutes)"
+        )
     base = _base_python()
     if base is None:
         return Sgamesolver(None, skip_reason="skipped: no Python 3.9-3.12 interpreter for numpy < 2")

@@ -27,7 +27,7 @@ from bench.case7 import case7
 from bench.case9 import case9
 from bench.methods import Outcome, Profile, get
 from bench.report import VALUE_COLUMNS, CaseResult, Row, fmt_seconds
-from bench.timing import Timing, measure
+from bench.timing import Timing, measure, measure_together
 from bench.worker import Worker
 
 __all__ = ["Config", "CASES"]
@@ -137,6 +137,43 @@ class _Runner:
             row.note = outcome.info
         print(f" {fmt_seconds(timing.median) if timing.ok else ('timeout' if timing.timed_out else 'error')}")
         return row, outcome
+
+    def run_together(
+        self, methods: Sequence[tuple[str, str, str]], family: str, payoffs: np.ndarray, *, n: float
+    ) -> list[tuple[Row, Outcome | None]]:
+        """In-process methods ``(method, kind, label)`` on one game, their samples interleaved.
+
+        See :func:`bench.timing.measure_together`: for microsecond calls whose ratio must
+        not depend on when each was measured. If any of them fails, each is measured on
+        its own instead (so the failure is that method's row only).
+        """
+        size = _size(payoffs)
+        print(
+            f"  [{self.case}] {family} {size} {' | '.join(label for _, _, label in methods)} ...",
+            end="",
+            flush=True,
+        )
+        chosen = [get(method) for method, _, _ in methods]
+        states = [m.prepare(payoffs) for m in chosen]
+        try:
+            measured = measure_together(
+                [lambda m=m, s=s: m.run(s) for m, s in zip(chosen, states, strict=True)],
+                budget=self.cfg.budget,
+            )
+        except Exception:  # noqa: BLE001 - fall back: each method alone, its error in its row
+            print(" (one failed: measuring each alone)")
+            return [
+                self.run(method, family, payoffs, n=n, kind=kind, label=label)
+                for method, kind, label in methods
+            ]
+        rows = []
+        for (_, kind, label), m, state, (timing, raw) in zip(methods, chosen, states, measured, strict=True):
+            outcome = m.extract(raw, state)
+            rows.append(
+                (Row(self.case, family, size, n, label, kind, timing, note=outcome.info or ""), outcome)
+            )
+        print(" " + " | ".join(fmt_seconds(row.timing.median) for row, _ in rows))
+        return rows
 
 
 # --------------------------------------------------------------------------- case 1
@@ -289,14 +326,14 @@ def case2(cfg: Config, worker: Worker) -> CaseResult:
             payoffs = games.BIMATRIX_FAMILIES[family](size)
             n = float(max(payoffs.shape[1:]))
             rows = [
-                runner.run("ours lemke_howson", family, payoffs, n=n, kind="ours"),
-                runner.run(
-                    "quantecon lemke_howson",
+                *runner.run_together(
+                    [
+                        ("ours lemke_howson", "ours", "ours lemke_howson"),
+                        ("quantecon lemke_howson", "anchor", "quantecon lemke_howson (warm)"),
+                    ],
                     family,
                     payoffs,
                     n=n,
-                    kind="anchor",
-                    label="quantecon lemke_howson (warm)",
                 ),
                 runner.run("gambit lcp", family, payoffs, n=n, kind="anchor", capped=True),
                 runner.run(
@@ -336,6 +373,10 @@ def case2(cfg: Config, worker: Worker) -> CaseResult:
         "labels on round-off); QuantEcon lemke_howson(init_pivot=0); pygambit lcp_solve(rational=False, "
         "stop_after=1); nashpy lemke_howson(initial_dropped_label=0), only up to n = 20 (it can cycle on "
         "degenerate games) and under a cap. NashConv of every answer is measured with equilibria's certify.",
+        "Ours and QuantEcon run in this process with their samples interleaved (one of each per round, "
+        "bench.timing.measure_together), each sample the mean of a batch of back-to-back calls under 1 ms: "
+        "this machine's speed was seen to change 2x within seconds, which made single-call medians taken "
+        "one method after the other swing the ratio of the microsecond rows between 0.6x and 1.2x.",
         "morris = Savani-von Stengel hard games in their imitation-game form (Morris's labelled dual cyclic "
         "polytope, d x d): LH paths grow exponentially (2784 pivots at d = 16). Past d = 16 the float "
         "construction is too ill-conditioned (see bench/games.py). sgc k: size (4k-1)x(4k-1); tournament "

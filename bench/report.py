@@ -110,7 +110,8 @@ def _spread_cell(row: Row) -> str:
         return ""
     if t.repeats == 1:
         return "1 run"
-    return f"{fmt_seconds(t.q1)}-{fmt_seconds(t.q3)} (n={t.repeats})"
+    runs = f"n={t.repeats}" if t.batch == 1 else f"n={t.repeats} batches of {t.batch}"
+    return f"{fmt_seconds(t.q1)}-{fmt_seconds(t.q3)} ({runs})"
 
 
 def _int_cell(value: int | None) -> str:
@@ -347,6 +348,7 @@ def write_markdown(out: pathlib.Path, *, info: dict[str, str]) -> pathlib.Path:
         *(f"| {k} | {_md_escape(v)} |" for k, v in machine.items()),
         "",
         "Times are medians over repeats after one warm-up run (IQR and run count beside them);",
+        "a call under 1 ms is timed in batches of back-to-back calls, each sample the batch's mean;",
         "`> X` means the run was stopped at the cap X; *vs best anchor* divides by the fastest",
         "anchor library at the same game (below 1 is faster). Generators: `bench/games.py`.",
         "A load average near the core count at the start of a run means other work shared the",

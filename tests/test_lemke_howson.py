@@ -22,7 +22,7 @@ import pytest
 from equilibria.solver import InvalidGameError, NormalFormGame
 from equilibria.solver.lemke_howson import lemke_howson
 from equilibria.solver.regret import Certificate, certify, certify_many
-from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct, instantiate, template
 
 # --------------------------------------------------------------------------- oracles
 
@@ -237,6 +237,51 @@ def test_every_label_ends_at_an_equilibrium_gambit_lists(name: str) -> None:
         ), (label, eq.strategies)
 
 
+def pivots_of(result: SolutionSet) -> tuple[int, int]:
+    """(label, pivots) from ``method_reason`` ``"dropped label L, P pivots"``."""
+    label, pivots = result.method_reason.removeprefix("dropped label ").removesuffix(" pivots").split(", ")
+    return int(label), int(pivots)
+
+
+def test_a_path_past_max_pivots_hands_over_to_the_next_label() -> None:
+    game = morris_game(8)
+    lengths = [pivots_of(lemke_howson(game, init_label=k))[1] for k in range(16)]
+    assert lengths[0] == 80
+    shortest = min(lengths)
+    assert shortest < 80  # so label 0 is cut short and a later label answers
+    result = lemke_howson(game, max_pivots=shortest)
+    label, pivots = pivots_of(result)
+    assert (label, pivots) == (lengths.index(shortest), shortest)
+    # Every label tried before it (all longer: it is the first shortest) ran out, and said so.
+    assert result.warnings == tuple(
+        f"label {k}: no end point within {shortest:,} pivots" for k in range(label) if lengths[k] > shortest
+    )
+    (eq,) = result.equilibria
+    assert eq.nash_conv <= 1e-9
+    assert_certificate(game.payoffs, *eq.strategies, Certificate(eq.payoffs, eq.regrets, eq.nash_conv))
+
+
+def test_no_path_within_max_pivots_is_an_empty_answer_that_says_why() -> None:
+    game = random_game(3, 4, 1)  # a path drops and picks up its label: never in 1 pivot
+    result = lemke_howson(game, max_pivots=1)
+    assert result.equilibria == () and result.components == ()
+    assert result.method_reason == "no path ended"
+    assert result.warnings == tuple(f"label {k}: no end point within 1 pivots" for k in range(7))
+    assert result.complete is False and result.method == "lemke_howson"
+
+
+def test_an_answer_has_exactly_the_fields_the_constructors_take() -> None:
+    result = lemke_howson(random_game(5, 6, 2), tol=1e-10)
+    rebuilt = SolutionSet(**vars(result))  # fails on a missing or unknown field
+    assert vars(rebuilt) == vars(result)
+    assert result.concepts == ("nash",) and result.exact is False and result.tolerance == 1e-10
+    (eq,) = result.equilibria
+    assert vars(Equilibrium(**vars(eq))).keys() == vars(eq).keys()
+    assert eq.components == (0,) and eq.found_by == () and eq.exact_strategies is None
+    (component,) = result.components
+    assert vars(Component(**vars(component))).keys() == {"equilibrium_indices", "vertices"}
+
+
 @pytest.mark.parametrize(("d", "pivots"), [(8, 80), (12, 476)])
 def test_morris_paths_have_their_documented_lengths(d: int, pivots: int) -> None:
     result = lemke_howson(morris_game(d))
@@ -270,3 +315,25 @@ def test_construct_rejects_unknown_and_missing_fields() -> None:
         construct(Component, equilibrium_indices=(0,), vertices=(), colour="red")
     with pytest.raises(TypeError, match="missing fields \\['vertices'\\]"):
         construct(Component, equilibrium_indices=(0,))
+
+
+def test_instantiate_from_a_template_builds_what_the_constructor_builds() -> None:
+    x = np.array([0.5, 0.5])
+    base = template(SolutionSet, game_id="", equilibria=(), components=(), complete=False, method="m")
+    built = instantiate(SolutionSet, {**base, "game_id": "g", "tolerance": 1e-9})
+    direct = SolutionSet("g", (), (), False, "m", tolerance=1e-9)
+    assert type(built) is SolutionSet and vars(built) == vars(direct)
+    with pytest.raises(AttributeError):
+        built.method = "other"  # type: ignore[misc]
+    component = instantiate(Component, {"equilibrium_indices": (0,), "vertices": (x[None, :],)})
+    assert component.is_singleton
+
+
+def test_template_and_instantiate_reject_unknown_and_missing_fields() -> None:
+    with pytest.raises(TypeError, match="missing fields \\['vertices'\\]"):
+        template(Component, equilibrium_indices=(0,))
+    base = template(Component, equilibrium_indices=(0,), vertices=())
+    with pytest.raises(TypeError, match="3 fields given, 2 expected \\(unknown: \\['colour'\\]\\)"):
+        instantiate(Component, {**base, "colour": "red"})
+    with pytest.raises(TypeError, match="1 fields given, 2 expected"):
+        instantiate(Component, {"vertices": ()})
