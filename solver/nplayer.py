@@ -398,9 +398,16 @@ def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: floa
         f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
         f"(budget {budget:.3g} s)"
     ]
+    started = time.perf_counter()
     if runner.run(("enumpoly",), cap=budget):
-        reasons.append(f"then {' + '.join(AUTO_AFTER_ENUMPOLY)} for what enumpoly's floating point may miss")
-        runner.run(AUTO_AFTER_ENUMPOLY)
+        # A supplement is worth a few times enumpoly's own time, not the full RUN_BUDGET
+        # per start: gnm runs past 10 s from every perturbation of the minority game.
+        cap = min(RUN_BUDGET, max(_RESTART_FLOOR, _RESTART_FACTOR * (time.perf_counter() - started)))
+        reasons.append(
+            f"then {' + '.join(AUTO_AFTER_ENUMPOLY)} for what enumpoly's floating point may miss "
+            f"(each start capped at {cap:.3g} s)"
+        )
+        runner.run(AUTO_AFTER_ENUMPOLY, cap=cap)
     else:
         reasons.append(f"enumpoly did not finish, so also {' + '.join(AUTO_METHODS)}")
         runner.run(AUTO_METHODS)
@@ -448,14 +455,20 @@ class _Runner:
         ``time_limit``), and with a ``time_limit`` past its fair share of the time left:
         the remaining time divided by the number of runs still to go. Once a method has
         finished one run, its further starts are also killed past
-        ``max(_RESTART_FLOOR, _RESTART_FACTOR * seconds of that first run)``.
+        ``max(_RESTART_FLOOR, _RESTART_FACTOR * seconds of that first run)``; when its
+        first start ran out of time instead, its further starts are skipped (seen on
+        games with a continuum of equilibria, where every start of gnm runs until killed).
         """
         plan = [(name, label, thunk) for name in names for label, thunk in self._thunks(name)]
         if cap is None and self.deadline is None:
             cap = RUN_BUDGET
         unfinished: set[str] = set()
         first_run: dict[str, float] = {}  # seconds the first finished run of each method took
+        stuck: set[str] = set()  # methods whose first start ran out of time
         for k, (name, label, thunk) in enumerate(plan):
+            if name in stuck:
+                self.warnings.append(f"{label} skipped: the first start of {name} did not finish")
+                continue
             limit = cap
             if self.deadline is not None:
                 share = (self.deadline - time.perf_counter()) / (len(plan) - k)
@@ -477,6 +490,8 @@ class _Runner:
             except _Timeout:
                 self.warnings.append(f"{label} stopped after {limit:.3g} s without finishing")
                 unfinished.add(name)
+                if name not in first_run:
+                    stuck.add(name)
                 continue
             except _Failure as exc:
                 self.warnings.append(f"{label} failed: {exc}")

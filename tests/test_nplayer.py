@@ -433,6 +433,29 @@ def test_a_restart_that_never_ends_is_stopped_early() -> None:
         assert regrets(payoffs, eq.strategies).sum() <= TOL
 
 
+def test_a_method_whose_first_start_never_ends_is_not_restarted() -> None:
+    """The minority game (a continuum of equilibria): enumpoly ends in milliseconds, gnm
+    from any perturbation runs until killed. The supplement's starts are capped at 20x
+    enumpoly's time (at least 1 s), and once its first start was killed the other two are
+    skipped (they used to cost 10 s each)."""
+    payoffs = np.zeros((3, 2, 2, 2))
+    for joint in itertools.product(range(2), repeat=3):
+        for i in range(3):
+            payoffs[(i, *joint)] = float(sum(a == joint[i] for a in joint) == 1)
+    result = gambit_equilibria(NormalFormGame(payoffs))
+    assert (
+        "then gnm for what enumpoly's floating point may miss (each start capped at 1 s)"
+        in result.method_reason
+    )
+    assert result.warnings == (
+        "gnm (default perturbation) stopped after 1 s without finishing",
+        "gnm (random perturbation 1) skipped: the first start of gnm did not finish",
+        "gnm (random perturbation 2) skipped: the first start of gnm did not finish",
+    )
+    assert_certified_with_every_pure(payoffs, result)
+    assert result.complete is False
+
+
 def test_time_limit_skips_runs() -> None:
     game = NormalFormGame(np.random.default_rng(3).standard_normal((5, 3, 3, 3, 3, 3)))
     started = time.perf_counter()
