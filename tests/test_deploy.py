@@ -12,6 +12,7 @@ import json
 import pathlib
 import re
 import shlex
+import subprocess
 from typing import Any
 
 import pytest
@@ -219,7 +220,7 @@ def test_dockerfile_runtime_is_non_root_tini_and_read_only_ready() -> None:
     assert _last(runtime, "STOPSIGNAL") == "SIGTERM"
     assert _last(runtime, "EXPOSE") == str(GRPC_PORT)
     entrypoint = json.loads(_last(runtime, "ENTRYPOINT"))
-    assert entrypoint == ["tini", "--", "equilibria"]
+    assert entrypoint == ["tini", "--", "equilibria-entrypoint"]
     args = _serve_args(json.loads(_last(runtime, "CMD")))
     assert _port(args.address) == GRPC_PORT
     assert f"EQUILIBRIA_HEALTH_TARGET=127.0.0.1:{GRPC_PORT}" in env
@@ -234,3 +235,55 @@ def test_dockerfile_healthcheck_runs_equilibria_health() -> None:
     assert args.command == "health"
     timeout = float(re.search(r"--timeout=(\d+)s", options).group(1))
     assert args.timeout < timeout, "the probe's own deadline must end before Docker's"
+
+
+def _entrypoint_script() -> str:
+    """The entrypoint the build stage writes with ``printf '%s\\n' LINE ... > FILE``."""
+    runs = " ".join(rest for kw, rest in _dockerfile() if kw == "RUN")
+    printed = runs.split("printf '%s\\n' ", 1)[1].split(" > /opt/equilibria/bin/equilibria-entrypoint", 1)[0]
+    return "\n".join(shlex.split(printed)) + "\n"
+
+
+def test_dockerfile_compiles_the_kernels_into_the_image_and_the_entrypoint_is_the_script() -> None:
+    runs = " ".join(rest for kw, rest in _dockerfile() if kw == "RUN")
+    assert "NUMBA_CACHE_DIR=/opt/equilibria/numba-cache" in runs and "compile_all()" in runs
+    assert "chmod 0755 /opt/equilibria/bin/equilibria-entrypoint" in runs
+    script = _entrypoint_script()
+    assert script.startswith("#!/bin/sh\n") and script.endswith('exec equilibria "$@"\n')
+
+
+def _run_entrypoint(tmp_path: pathlib.Path, cache: pathlib.Path, *args: str) -> str:
+    script = tmp_path / "equilibria-entrypoint"
+    script.write_text(_entrypoint_script())
+    fake = tmp_path / "bin" / "equilibria"  # stands in for the CLI: prints its arguments
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text('#!/bin/sh\necho "args: $*"\n')
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "NUMBA_CACHE_DIR": str(cache),
+        "EQUILIBRIA_NUMBA_SEED": str(tmp_path / "seed"),
+    }
+    done = subprocess.run(["sh", str(script), *args], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_entrypoint_seeds_a_missing_numba_cache_and_runs_the_cli_with_its_arguments(tmp_path) -> None:
+    seed = tmp_path / "seed" / "solver_0123"
+    seed.mkdir(parents=True)
+    (seed / "kernel.nbi").write_bytes(b"index")
+    cache = tmp_path / "tmpfs" / "numba-cache"
+    cache.parent.mkdir()
+    out = _run_entrypoint(tmp_path, cache, "serve", "--address", "127.0.0.1:0")
+    assert out == "args: serve --address 127.0.0.1:0\n"
+    assert (cache / "solver_0123" / "kernel.nbi").read_bytes() == b"index"
+
+
+def test_entrypoint_leaves_an_existing_numba_cache_alone(tmp_path) -> None:
+    (tmp_path / "seed" / "solver_0123").mkdir(parents=True)
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    (cache / "mine").write_text("kept")
+    assert _run_entrypoint(tmp_path, cache, "health") == "args: health\n"
+    assert sorted(p.name for p in cache.iterdir()) == ["mine"]
