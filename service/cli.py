@@ -542,7 +542,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--address", default="localhost:50051", help="host:port to bind (port 0: any free)")
-    serve.add_argument("--workers", type=int, default=0, help="worker processes (default: one per available CPU: the affinity mask, capped by a container CPU quota)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes (default: one per available CPU: the affinity mask, capped by a container CPU quota)",
+    )
     serve.add_argument("--max-time-budget", type=float, default=Limits().max_time_budget, help="seconds")
     serve.add_argument("--grace", type=float, default=Limits().grace_seconds, help="shutdown grace, seconds")
     serve.add_argument(

@@ -36,13 +36,17 @@ def test_chicken_welfare_pareto_and_correlated(client: Client) -> None:
     assert utilitarian.function == "utilitarian" and utilitarian.certified
     assert utilitarian.equilibrium_indices == (mixed,) and utilitarian.value == pytest.approx(28 / 3)
     assert egalitarian.equilibrium_indices == (mixed,) and egalitarian.value == pytest.approx(14 / 3)
-    ce = next(c for c in result.correlated_equilibria if c.kind == "correlated" and c.objective == "utilitarian")
+    ce = next(
+        c for c in result.correlated_equilibria if c.kind == "correlated" and c.objective == "utilitarian"
+    )
     np.testing.assert_allclose(ce.distribution, [[0.5, 0.25], [0.25, 0.0]], atol=1e-7)
     assert ce.welfare == pytest.approx(10.5, abs=1e-7) and ce.max_violation <= 1e-7 and ce.maximized
     assert len(result.welfare_ranges) == 4
     for welfare_range in result.welfare_ranges:
         assert welfare_range.minimum.welfare <= welfare_range.maximum.welfare + 1e-9
-    ce_range = next(r for r in result.welfare_ranges if r.kind == "correlated" and r.objective == "utilitarian")
+    ce_range = next(
+        r for r in result.welfare_ranges if r.kind == "correlated" and r.objective == "utilitarian"
+    )
     # Every NE is a CE, so the CE welfare range brackets the NE welfare.
     assert ce_range.minimum.welfare <= 9 + 1e-7 and ce_range.maximum.welfare >= 28 / 3
 
