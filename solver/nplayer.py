@@ -396,7 +396,7 @@ def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: floa
         budget = min(budget, _AUTO_ENUMPOLY_SHARE * float(time_limit))
     reasons = [
         f"auto: {profiles:,} support profiles <= {ENUMPOLY_MAX_SUPPORT_PROFILES:,}, so enumpoly "
-        f"(budget {budget:.3g} s)"
+        f"(given up to {budget:.3g} s)"
     ]
     started = time.perf_counter()
     if runner.run(("enumpoly",), cap=budget):

@@ -85,6 +85,12 @@ def test_the_key_covers_game_options_and_solver_version_but_not_the_budget() -> 
             True,
         ),
         ("support enumeration", ("an even number of equilibria (2) was found",), False),
+        (  # n-player auto that finished every run: its caps are not cuts
+            "auto: 27 support profiles <= 3,500, so enumpoly (given up to 10 s); then gnm for what "
+            "enumpoly's floating point may miss (each start capped at 1 s)",
+            (),
+            False,
+        ),
     ],
 )
 def test_answers_cut_short_by_the_clock_are_recognised(
@@ -245,6 +251,15 @@ def test_the_second_identical_solve_is_a_hit_with_an_identical_answer(cache_serv
     with Client.connect(cache_server.target, timeout=30) as client:
         limits = client.server_info().limits
     assert limits.cache_entries == 3 and limits.cache_bytes > 0
+
+
+@pytest.mark.e2e
+def test_a_three_player_solve_that_finished_every_run_is_cached(cache_server: ServerProcess) -> None:
+    game = np.random.default_rng(5).integers(-3, 4, (3, 2, 2, 2)).astype(float)
+    first = _raw_solve(cache_server, game)
+    second = _raw_solve(cache_server, game)
+    assert first[1:] == (False, "miss") and second[1:] == (True, "hit")
+    assert first[0] == second[0]
 
 
 @pytest.mark.e2e
