@@ -255,7 +255,7 @@ def test_the_second_identical_solve_is_a_hit_with_an_identical_answer(cache_serv
 
 @pytest.mark.e2e
 def test_a_three_player_solve_that_finished_every_run_is_cached(cache_server: ServerProcess) -> None:
-    game = np.random.default_rng(5).integers(-3, 4, (3, 2, 2, 2)).astype(float)
+    game = np.random.default_rng(5).standard_normal((3, 2, 2, 2))  # generic: every run ends in ms
     first = _raw_solve(cache_server, game)
     second = _raw_solve(cache_server, game)
     assert first[1:] == (False, "miss") and second[1:] == (True, "hit")
