@@ -481,9 +481,7 @@ def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
         unknown = sorted(merged.keys() - names)
         missing = sorted(names - merged.keys())
         raise TypeError(f"construct({cls.__name__}): unknown fields {unknown}, missing fields {missing}")
-    instance = object.__new__(cls)
-    object.__setattr__(instance, "__dict__", merged)
-    return instance
+    return _with_dict(cls, merged)
 
 
 def template(cls: type, /, **fields: Any) -> dict[str, Any]:
@@ -519,14 +517,17 @@ def instantiate(cls: type[ResultT], fields: dict[str, Any], /) -> ResultT:
     TypeError
         If ``fields`` does not have exactly one entry per field of ``cls``.
     """
-    count = _FIELD_COUNTS.get(cls)
-    if count is None:
-        count = _FIELD_COUNTS[cls] = len(_layout(cls)[1])
-    if len(fields) != count:
+    names = _layout(cls)[1]
+    if len(fields) != len(names):
         raise TypeError(
-            f"instantiate({cls.__name__}): {len(fields)} fields given, {count} expected "
-            f"(unknown: {sorted(fields.keys() - _layout(cls)[1])})"
+            f"instantiate({cls.__name__}): {len(fields)} fields given, {len(names)} expected "
+            f"(unknown: {sorted(fields.keys() - names)})"
         )
+    return _with_dict(cls, fields)
+
+
+def _with_dict(cls: type[ResultT], fields: dict[str, Any]) -> ResultT:
+    """An instance of ``cls`` whose ``__dict__`` is ``fields``, built without ``__init__``."""
     instance = object.__new__(cls)
     object.__setattr__(instance, "__dict__", fields)
     return instance
@@ -540,7 +541,6 @@ def _layout(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
 
 
 _LAYOUTS: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
-_FIELD_COUNTS: dict[type, int] = {}
 
 
 def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
