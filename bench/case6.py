@@ -572,7 +572,14 @@ def _distance(p: Policies, q: Policies) -> float:
 def _solver_stamps() -> dict[str, str]:
     """Modification times of the solver modules measured here (others edit them concurrently)."""
     stamps = {}
-    for name in ("markov_zero_sum.py", "markov_homotopy.py", "markov_regret.py"):
+    for name in (
+        "stochastic/zero_sum.py",
+        "stochastic/regret.py",
+        "stochastic/homotopy/path.py",
+        "stochastic/homotopy/qre.py",
+        "stochastic/homotopy/stationary.py",
+        "concepts/continuation.py",
+    ):
         path = pathlib.Path(__file__).resolve().parent.parent / "solver" / name
         if path.exists():
             stamps[name] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(path.stat().st_mtime))
@@ -582,45 +589,53 @@ def _solver_stamps() -> dict[str, str]:
 def case6(cfg: Any, worker: Any) -> CaseResult:
     """Stochastic games: zero-sum values and general-sum stationary equilibria."""
     stamps = _solver_stamps()  # before importing: the version that runs
-    from equilibria.solver.markov_homotopy import qre_homotopy, stationary_equilibria
-    from equilibria.solver.markov_zero_sum import hoffman_karp, shapley_iteration
-
     case = _Case6(cfg)
-    result = case.result
-    zero_sizes = [10] if cfg.quick else [10, 100, 1000]
-    general_sizes = [5] if cfg.quick else [5, 20, 50]
-    linprog_cap = 2.0 if cfg.quick else 10.0
-    sgs_zero_max = 10  # one dense QRE path on 100 zero-sum states takes minutes (both libraries)
-    cap = case.general_cap
-
     sgs = sgamesolver_python(create=not cfg.quick)
     if sgs.python is None:
         print(f"  [6] sgamesolver: {sgs.skip_reason}", flush=True)
+    linprog_cap = 2.0 if cfg.quick else 10.0
+    _zero_sum_rows(case, cfg, sgs, linprog_cap)
+    _general_sum_rows(case, cfg, sgs)
+    add_ratios(case.result.rows)
+    _add_notes(case.result, sgs, stamps, linprog_cap, case.general_cap)
+    return case.result
 
-    def sgamesolver_row(seeded: SeededGame, game: Any, skip: str = "") -> tuple[Row, Policies | None]:
-        row = case.row(seeded, "sgamesolver QRE (1 path)", "anchor")
-        if sgs.python is None:
-            row.note = sgs.skip_reason
-            return row, None
-        if skip:
-            row.note = skip
-            return row, None
-        print(f"  [6] {seeded.family} {seeded.n_states} sgamesolver QRE ...", end="", flush=True)
-        child = _run_sgamesolver(sgs.python, seeded, budget=cfg.budget, cap=cap)
-        row.timing = child.timing
-        print(f" {'timeout' if child.timing.timed_out else fmt_seconds(child.timing.median)}")
-        if child.error:
-            row.note = f"error: {child.error}"
-            return row, None
-        if child.timing.timed_out:
-            return row, None
-        row.found = 1
-        row.note = child.info
-        assert child.policies is not None
-        case.quality(row, game, [child.policies])
-        return row, child.policies
 
-    # -- zero-sum ---------------------------------------------------------------------
+def _sgamesolver_row(
+    case: _Case6, sgs: Any, seeded: SeededGame, game: Any, skip: str = ""
+) -> tuple[Row, Policies | None]:
+    """One sgamesolver QRE row (skipped with ``skip`` as its note, or when sgamesolver is missing)."""
+    row = case.row(seeded, "sgamesolver QRE (1 path)", "anchor")
+    if sgs.python is None:
+        row.note = sgs.skip_reason
+        return row, None
+    if skip:
+        row.note = skip
+        return row, None
+    print(f"  [6] {seeded.family} {seeded.n_states} sgamesolver QRE ...", end="", flush=True)
+    child = _run_sgamesolver(sgs.python, seeded, budget=case.cfg.budget, cap=case.general_cap)
+    row.timing = child.timing
+    print(f" {'timeout' if child.timing.timed_out else fmt_seconds(child.timing.median)}")
+    if child.error:
+        row.note = f"error: {child.error}"
+        return row, None
+    if child.timing.timed_out:
+        return row, None
+    row.found = 1
+    row.note = child.info
+    assert child.policies is not None
+    case.quality(row, game, [child.policies])
+    return row, child.policies
+
+
+def _zero_sum_rows(case: _Case6, cfg: Any, sgs: Any, linprog_cap: float) -> None:
+    """Zero-sum games: our two value methods, one QRE path, the linprog floor and sgamesolver."""
+    from equilibria.solver.stochastic.homotopy import qre_homotopy
+    from equilibria.solver.stochastic.zero_sum import hoffman_karp, shapley_iteration
+
+    zero_sizes = [10] if cfg.quick else [10, 100, 1000]
+    sgs_zero_max = 10  # one dense QRE path on 100 zero-sum states takes minutes (both libraries)
+    cap = case.general_cap
     lp_stop = ""
     per_lp = float("nan")
     for n in zero_sizes:
@@ -691,13 +706,21 @@ def case6(cfg: Any, worker: Any) -> CaseResult:
                 )
                 print(" timeout")
         # sgamesolver (a general-sum method) on the zero-sum game
-        sgamesolver_row(
+        _sgamesolver_row(
+            case,
+            sgs,
             seeded,
             game,
             skip="" if n <= sgs_zero_max else f"skipped past {sgs_zero_max} states (dense QRE path: minutes)",
         )
 
-    # -- general-sum ------------------------------------------------------------------
+
+def _general_sum_rows(case: _Case6, cfg: Any, sgs: Any) -> None:
+    """General-sum games: one QRE path, stationary_equilibria with and without priors, sgamesolver."""
+    from equilibria.solver.stochastic.homotopy import qre_homotopy, stationary_equilibria
+
+    general_sizes = [5] if cfg.quick else [5, 20, 50]
+    cap = case.general_cap
     for n in general_sizes:
         seeded = stochastic_game("general_sum", n)
         game = seeded.ours()
@@ -721,17 +744,19 @@ def case6(cfg: Any, worker: Any) -> CaseResult:
                 _stationary_read,
             )
             case.quality(row, game, profiles)
-        row, sgs_policies = sgamesolver_row(seeded, game)
+        row, sgs_policies = _sgamesolver_row(case, sgs, seeded, game)
         if sgs_policies is not None and qre_profiles:
             d = _distance(sgs_policies, qre_profiles[0])
             case.add_note(row, f"max |sigma - sigma_ours_qre| {d:.1e}")
 
-    add_ratios(result.rows)
+
+def _add_notes(result: CaseResult, sgs: Any, stamps: dict[str, str], linprog_cap: float, cap: float) -> None:
+    """The games, methods and sgamesolver set-up, as notes under the table."""
     result.notes += [
         f"Games: S states x 3x3 actions, min(5, S) random successors per (state, joint action), discount "
         f"{DISCOUNT}; zero_sum: r_0 ~ N(0, 1) (3 decimals), r_1 = -r_0; general_sum: both rewards U[0, 1) "
         "(bench/case6.py::stochastic_game, seeded by family and size).",
-        "ours hoffman_karp / shapley_iteration = equilibria.solver.markov_zero_sum (tol 1e-8 on the values; "
+        "ours hoffman_karp / shapley_iteration = equilibria.solver.stochastic.zero_sum (tol 1e-8 on the values; "
         "their time includes their own certify_markov). Floor = Shapley iteration with one scipy linprog "
         f"(method='highs') per state per sweep, same stop rule, stopped past {fmt_seconds(linprog_cap)} "
         "(its projection = sweeps our shapley_iteration needed x states x seconds per LP).",
@@ -762,4 +787,3 @@ def case6(cfg: Any, worker: Any) -> CaseResult:
         )
     else:
         result.notes.append(f"sgamesolver {sgs.skip_reason}")
-    return result

@@ -4,7 +4,7 @@ A *snapshot* is one joint policy of a 2-player game with 3 actions each: two row
 3 float64, 48 bytes. ``Z`` seeded Dirichlet(1, 1, 1) snapshots (full 2e6, quick 2e5)
 are scored against ``K = 5`` random profiles (also Dirichlet), float64:
 
-1. ``equilibria.solver.distances.distance_to_points(snapshots, points, metric,
+1. ``equilibria.solver.traces.distances.distance_to_points(snapshots, points, metric,
    aggregate="max")`` (input validation included) for ``tv``, ``l2``, ``linf`` and
    ``hellinger``;
 2. the plain numpy reference a user would write: the broadcast
@@ -14,7 +14,7 @@ are scored against ``K = 5`` random profiles (also Dirichlet), float64:
 3. the physical limit: the single-core read bandwidth measured in the same process
    (the larger of ``a.sum()``'s read rate and ``np.copyto``'s read + write rate over a
    512 MiB float64 array, best of 5 each) divided by 48 bytes per snapshot;
-4. :class:`equilibria.solver.trace_scoring.TraceScorer` end to end on the 3x3
+4. :class:`equilibria.solver.traces.scorer.TraceScorer` end to end on the 3x3
    coordination game (identity payoffs, 7 isolated equilibria from
    ``equilibria.solver.solve``): the same snapshots fed as ``TraceChunk`` objects of
    10 000 rows, then ``result()``; with ``criteria=("last_iterate",
@@ -125,8 +125,7 @@ def _bandwidth(runs: int = 5) -> dict[str, float]:
 def _child(z: int, budget: float) -> dict[str, Any]:
     import numpy as np
     from equilibria.solver import NormalFormGame, solve
-    from equilibria.solver.distances import distance_to_points
-    from equilibria.solver.trace_scoring import ScoreOptions, TraceChunk, TraceScorer
+    from equilibria.solver.traces import ScoreOptions, TraceChunk, TraceScorer, distance_to_points
 
     from bench.games import seed_for
 

@@ -369,7 +369,7 @@ def case2(cfg: Config, worker: Worker) -> CaseResult:
             "shows warm calls only."
         )
     result.notes += [
-        "ours = equilibria.solver.lemke_howson.lemke_howson(game) (init_label 0, certified; retries other "
+        "ours = equilibria.solver.normal_form.lemke_howson.lemke_howson(game) (init_label 0, certified; retries other "
         "labels on round-off); QuantEcon lemke_howson(init_pivot=0); pygambit lcp_solve(rational=False, "
         "stop_after=1); nashpy lemke_howson(initial_dropped_label=0), only up to n = 20 (it can cycle on "
         "degenerate games) and under a cap. NashConv of every answer is measured with equilibria's certify.",
@@ -416,7 +416,7 @@ def case3(cfg: Config, worker: Worker) -> CaseResult:
     result.notes += [
         "ours solve (welfare) = equilibria.solver.solve(game, ('welfare_nash',)), the front door users call, whose utilitarian "
         "welfare optimum comes from the complete enumeration on small games and from the MILP on larger ones "
-        "(its note names which); ours welfare_milp = equilibria.solver.welfare_milp.welfare_milp(game) "
+        "(its note names which); ours welfare_milp = equilibria.solver.concepts.welfare_milp.welfare_milp(game) "
         "(HiGHS MILP, utilitarian welfare A+B); "
         "anchor = pygambit enummixed_solve(rational=False) then the maximum of the players' payoff sum over "
         f"the extreme equilibria, stopped at {fmt_seconds(cap)}; value = the maximal welfare found.",
@@ -470,7 +470,7 @@ def case4(cfg: Config, worker: Worker) -> CaseResult:
                 ) + f"|v - v_floor| {abs(outcome.value - floor):.1e}"
         result.rows += [row for row, _ in rows]
     result.notes += [
-        "ours = equilibria.solver.zero_sum.zero_sum_value(game, vertices=False) (value, both optimal "
+        "ours = equilibria.solver.normal_form.zero_sum.zero_sum_value(game, vertices=False) (value, both optimal "
         "strategies, certificate; it rescales A to [0, 1] and calls HiGHS's interior-point method: its simplex "
         "method is faster up to about 100 x 100 but its pairs were less accurate, NashConv 1.1e-8 at 200 x 200 "
         "against 8.6e-14); floor = one "
@@ -488,7 +488,7 @@ def case5(cfg: Config, worker: Worker) -> CaseResult:
     """n-player games."""
     result = CaseResult("5", "n-player games")
     shapes = [(3, 3)] if cfg.quick else [(3, 3), (3, 4), (3, 5), (4, 3)]
-    have_nplayer = importlib.util.find_spec("equilibria.solver.nplayer") is not None
+    have_nplayer = importlib.util.find_spec("equilibria.solver.normal_form.nplayer") is not None
     ours_method = "ours solve" if have_nplayer else "ours pure_enumeration"
     if have_nplayer:
         import pygambit  # noqa: F401  (ours calls pygambit: import it before timing, not in the first run)
@@ -521,11 +521,13 @@ def case5(cfg: Config, worker: Worker) -> CaseResult:
                 row.note = (row.note + "; " if row.note else "") + f"max NashConv {worst:.1e}"
         result.rows += [row for row, _ in rows]
     if have_nplayer:
-        result.notes.append("ours = equilibria.solver.solve(game) (equilibria.solver.nplayer is present).")
+        result.notes.append(
+            "ours = equilibria.solver.solve(game) (equilibria.solver.normal_form.nplayer is present)."
+        )
     else:
         result.notes.append(
-            "equilibria.solver.nplayer did not exist at run time, so ours = "
-            "equilibria.solver.pure.pure_enumeration(game): pure equilibria only, not comparable in scope."
+            "equilibria.solver.normal_form.nplayer did not exist at run time, so ours = "
+            "equilibria.solver.normal_form.pure.pure_enumeration(game): pure equilibria only, not comparable in scope."
         )
     result.notes += [
         "Random N(0,1) payoffs (3 decimals). found = distinct equilibria (more than 1e-3 max-abs apart); missed "

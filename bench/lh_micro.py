@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     from equilibria.solver import NormalFormGame
-    from equilibria.solver.lemke_howson import lemke_howson
+    from equilibria.solver.normal_form.lemke_howson import lemke_howson
     from quantecon.game_theory import NormalFormGame as QeGame
     from quantecon.game_theory import Player
     from quantecon.game_theory import lemke_howson as qe_lemke_howson

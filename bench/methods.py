@@ -71,13 +71,13 @@ def _ours_solve(game: Any) -> Any:
 
 
 def _ours_vertex_enumeration(game: Any) -> Any:
-    from equilibria.solver.vertex_enumeration import vertex_enumeration
+    from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
 
     return vertex_enumeration(game)
 
 
 def _ours_lemke_howson(game: Any) -> Any:
-    from equilibria.solver.lemke_howson import lemke_howson
+    from equilibria.solver.normal_form.lemke_howson import lemke_howson
 
     return lemke_howson(game)
 
@@ -89,7 +89,7 @@ def _ours_lh_extract(result: Any, state: Any) -> Outcome:
 
 
 def _ours_welfare_milp(game: Any) -> Any:
-    from equilibria.solver.welfare_milp import welfare_milp
+    from equilibria.solver.concepts.welfare_milp import welfare_milp
 
     return welfare_milp(game)
 
@@ -120,7 +120,7 @@ def _ours_welfare_extract(result: Any, state: Any) -> Outcome:
 
 
 def _ours_zero_sum(game: Any) -> Any:
-    from equilibria.solver.zero_sum import zero_sum_value
+    from equilibria.solver.normal_form.zero_sum import zero_sum_value
 
     return zero_sum_value(game, vertices=False)
 
@@ -130,7 +130,7 @@ def _ours_zero_sum_extract(result: Any, state: Any) -> Outcome:
 
 
 def _ours_pure(game: Any) -> Any:
-    from equilibria.solver.pure import pure_enumeration
+    from equilibria.solver.normal_form.pure import pure_enumeration
 
     return pure_enumeration(game)
 

@@ -14,6 +14,7 @@ Examples
 
 from equilibria.client._batch import BatchItem
 from equilibria.client._client import DEFAULT_TARGET, AsyncClient, Client
+from equilibria.client._convert import stochastic_game_to_proto as encode_stochastic_game
 from equilibria.client._errors import (
     AuthenticationError,
     EquilibriaError,
@@ -79,4 +80,5 @@ __all__ = [
     "WelfareOptimum",
     "WelfareRange",
     "ZeroSumSolution",
+    "encode_stochastic_game",
 ]

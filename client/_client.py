@@ -10,13 +10,20 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
-from equilibria.client._batch import BatchItem, Progress, batch_item_from_proto, batch_requests
+from equilibria.client._batch import BatchItem, Progress
 from equilibria.client._convert import (
-    markov_solution_set_from_proto,
+    CHUNK_BYTES,
+    batch_item_from_proto,
+    batch_requests,
+    markov_solution_set_from_response,
+    response_score,
+    response_solution,
+    score_trace_requests,
     server_info_from_proto,
-    solution_set_from_proto,
+    server_info_request,
+    solution_set_from_response,
     solve_request,
-    stochastic_game_to_proto,
+    stochastic_solve_request,
 )
 from equilibria.client._errors import map_rpc_error
 from equilibria.client._retry import RetryConfig
@@ -27,49 +34,18 @@ from equilibria.client._security import (
     tls_options,
     token_interceptors,
 )
-from equilibria.client._trace import (
-    CHUNK_BYTES,
-    TraceScore,
-    response_solution,
-    score_trace_requests,
-    trace_score_from_proto,
-)
+from equilibria.client._trace import TraceScore
 from equilibria.client._types import MarkovSolutionSet, ServerInfo, SolutionSet
-from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-__all__ = ["Client", "AsyncClient", "DEFAULT_TARGET"]
+__all__ = ["Client", "AsyncClient", "DEFAULT_CONCEPTS", "DEFAULT_TARGET"]
 
 DEFAULT_TARGET = "localhost:50051"
+#: Solution concepts of a solve when the caller names none.
+DEFAULT_CONCEPTS: tuple[str, ...] = ("nash",)
 _DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024
 T = TypeVar("T")
-
-
-def _stochastic_request(arguments: dict[str, Any]) -> service_pb2.SolveGameRequest:
-    """The SolveGameRequest of a ``solve_stochastic`` call, from its arguments."""
-    game = stochastic_game_to_proto(
-        arguments["game"],
-        arguments["transitions"],
-        discount=arguments["discount"],
-        horizon=arguments["horizon"],
-        initial_distribution=arguments["initial_distribution"],
-        action_counts=arguments["action_counts"],
-    )
-    return solve_request(
-        game,
-        concepts=arguments["concepts"],
-        method=arguments["method"],
-        tolerance=arguments["tolerance"],
-        exact=False,
-        max_equilibria=arguments["max_equilibria"],
-        time_budget=arguments["time_budget"],
-        welfare=arguments["welfare"],
-        disagreement=arguments["disagreement"],
-        stage_selection=arguments["stage_selection"],
-        priors=arguments["priors"],
-        seed=arguments["seed"],
-    )
 
 
 def _channel_options(max_message_bytes: int, load_balancing: str | None = None) -> list[tuple[str, Any]]:
@@ -193,7 +169,7 @@ class Client:
         self,
         game: Any,
         *,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
@@ -256,8 +232,8 @@ class Client:
             disagreement=disagreement,
             selection=selection,
         )
-        response: service_pb2.SolveGameResponse = self._call(self._stub.SolveGame, request, timeout)
-        return solution_set_from_proto(response.solution_set)
+        response = self._call(self._stub.SolveGame, request, timeout)
+        return solution_set_from_response(response)
 
     def solve_stochastic(
         self,
@@ -268,7 +244,7 @@ class Client:
         horizon: int | None = None,
         initial_distribution: Sequence[float] | None = None,
         action_counts: Any = None,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         max_equilibria: int = 0,
@@ -319,9 +295,9 @@ class Client:
         -------
         MarkovSolutionSet
         """
-        request = _stochastic_request(locals())
-        response: service_pb2.SolveGameResponse = self._call(self._stub.SolveGame, request, timeout)
-        return markov_solution_set_from_proto(response.markov_solution_set)
+        request = stochastic_solve_request(locals())
+        response = self._call(self._stub.SolveGame, request, timeout)
+        return markov_solution_set_from_response(response)
 
     def score_trace(
         self,
@@ -387,13 +363,13 @@ class Client:
             response = self._stub.ScoreTrace(messages, timeout=self.timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
-        return trace_score_from_proto(response.score, response_solution(response))
+        return response_score(response, response_solution(response))
 
     def solve_many(
         self,
         games: Iterable[Any],
         *,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
@@ -475,7 +451,7 @@ class Client:
 
     def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""
-        response = self._call(self._stub.GetServerInfo, service_pb2.GetServerInfoRequest(), timeout)
+        response = self._call(self._stub.GetServerInfo, server_info_request(), timeout)
         return server_info_from_proto(response)
 
     def health(self, service: str = "", *, timeout: float | None = None) -> str:
@@ -551,7 +527,7 @@ class AsyncClient:
         self,
         game: Any,
         *,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
@@ -575,8 +551,8 @@ class AsyncClient:
             disagreement=disagreement,
             selection=selection,
         )
-        response: service_pb2.SolveGameResponse = await self._call(self._stub.SolveGame, request, timeout)
-        return solution_set_from_proto(response.solution_set)
+        response = await self._call(self._stub.SolveGame, request, timeout)
+        return solution_set_from_response(response)
 
     async def solve_stochastic(
         self,
@@ -587,7 +563,7 @@ class AsyncClient:
         horizon: int | None = None,
         initial_distribution: Sequence[float] | None = None,
         action_counts: Any = None,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         max_equilibria: int = 0,
@@ -600,9 +576,9 @@ class AsyncClient:
         seed: int = 0,
     ) -> MarkovSolutionSet:
         """Solve a stochastic game on the server; see :meth:`Client.solve_stochastic`."""
-        request = _stochastic_request(locals())
-        response: service_pb2.SolveGameResponse = await self._call(self._stub.SolveGame, request, timeout)
-        return markov_solution_set_from_proto(response.markov_solution_set)
+        request = stochastic_solve_request(locals())
+        response = await self._call(self._stub.SolveGame, request, timeout)
+        return markov_solution_set_from_response(response)
 
     async def score_trace(
         self,
@@ -640,13 +616,13 @@ class AsyncClient:
             )
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
-        return trace_score_from_proto(response.score, response_solution(response))
+        return response_score(response, response_solution(response))
 
     async def solve_many(
         self,
         games: Iterable[Any],
         *,
-        concepts: Iterable[str] = ("nash",),
+        concepts: Iterable[str] = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
@@ -668,7 +644,7 @@ class AsyncClient:
         requests = batch_requests(games, _batch_options(locals()))
         total = _total(games)
 
-        async def messages() -> AsyncIterator[service_pb2.SolveGamesRequest]:
+        async def messages() -> AsyncIterator[Any]:
             for request in requests:
                 yield request
 
@@ -688,7 +664,7 @@ class AsyncClient:
 
     async def server_info(self, *, timeout: float | None = None) -> ServerInfo:
         """Version, limits and methods of the server."""
-        response = await self._call(self._stub.GetServerInfo, service_pb2.GetServerInfoRequest(), timeout)
+        response = await self._call(self._stub.GetServerInfo, server_info_request(), timeout)
         return server_info_from_proto(response)
 
     async def health(self, service: str = "", *, timeout: float | None = None) -> str:

@@ -1,13 +1,20 @@
-"""Client-side conversion: user inputs to request messages, responses to dataclasses."""
+"""Client-side conversion: the only client module that reads or builds ``equilibria.v1`` messages.
+
+User inputs become request messages (games, solve options, trace headers and chunks, the
+items of a ``SolveGames`` stream); responses become the client's dataclasses. Tensors and
+enum names go through the shared wire codec, :mod:`equilibria.v1.codec`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from equilibria.client._tensor import decode_tensor, encode_tensor
+from equilibria.client._batch import BatchItem
+from equilibria.client._errors import ServerError, error_from_status
+from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
     CorrelatedEquilibrium,
@@ -25,44 +32,55 @@ from equilibria.client._types import (
     ZeroSumSolution,
 )
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
-from equilibria.v1 import game_pb2, solution_pb2
+from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
+from equilibria.v1.codec import (
+    CONCEPTS,
+    SELECTION_CRITERIA,
+    STAGE_SELECTION,
+    VERDICTS,
+    WELFARE_FUNCTIONS,
+    EnumNames,
+    decode_tensor,
+    encode_tensor,
+)
 
 __all__ = [
+    "CHUNK_BYTES",
+    "batch_item_from_proto",
+    "batch_requests",
     "game_to_proto",
-    "stochastic_game_to_proto",
-    "solve_request",
-    "solution_set_from_proto",
     "markov_solution_set_from_proto",
+    "markov_solution_set_from_response",
+    "response_solution",
+    "response_score",
+    "score_options",
+    "score_trace_requests",
     "server_info_from_proto",
+    "server_info_request",
+    "solution_set_from_proto",
+    "solution_set_from_response",
+    "solve_request",
+    "stochastic_game_to_proto",
+    "stochastic_solve_request",
+    "trace_chunk_requests",
+    "trace_chunks",
+    "trace_header",
+    "trace_score_from_proto",
 ]
 
-_CONCEPTS = {
-    name.removeprefix("SOLUTION_CONCEPT_").lower(): value
-    for name, value in solution_pb2.SolutionConcept.items()
-    if value != solution_pb2.SOLUTION_CONCEPT_UNSPECIFIED
-}
-_CONCEPT_NAMES = {value: name for name, value in _CONCEPTS.items()}
+#: Largest chunk message the server accepts.
+CHUNK_BYTES = 1 << 20
+#: Room left in a chunk for tensor shapes and message framing.
+_FRAMING = 4096
 
 
-def _enum_by_name(enum: Any, prefix: str) -> dict[str, int]:
-    return {name.removeprefix(prefix).lower(): value for name, value in enum.items() if value != 0}
-
-
-_WELFARE = _enum_by_name(solution_pb2.WelfareFunction, "WELFARE_FUNCTION_")
-_WELFARE_NAMES = {value: name for name, value in _WELFARE.items()}
-_SELECTION = _enum_by_name(solution_pb2.SelectionCriterion, "SELECTION_CRITERION_")
-_SELECTION_NAMES = {value: name for name, value in _SELECTION.items()}
-_STAGE_SELECTION = _enum_by_name(solution_pb2.StageSelection, "STAGE_SELECTION_")
-_STAGE_SELECTION_NAMES = {value: name for name, value in _STAGE_SELECTION.items()}
-
-
-def _enum_values(names: Iterable[str], table: dict[str, int], what: str) -> list[int]:
+def _enum_values(names: Iterable[str], table: EnumNames, what: str) -> list[int]:
     values = []
     for name in names:
         key = str(name).lower()
-        if key not in table:
-            raise ValueError(f"solve(): unknown {what} {name!r}; expected one of {', '.join(table)}")
-        values.append(table[key])
+        if key not in table.values:
+            raise ValueError(f"solve(): unknown {what} {name!r}; expected one of {', '.join(table.names)}")
+        values.append(table.values[key])
     return values
 
 
@@ -170,15 +188,15 @@ def solve_request(
     :func:`game_to_proto` accepts.
     """
     request = service_pb2.SolveGameRequest(
-        concepts=_enum_values(concepts, _CONCEPTS, "concept"),
+        concepts=_enum_values(concepts, CONCEPTS, "concept"),
         method=method,
         tolerance=tolerance,
         exact=exact,
         max_equilibria=max_equilibria,
-        welfare_functions=_enum_values(welfare, _WELFARE, "welfare function"),
+        welfare_functions=_enum_values(welfare, WELFARE_FUNCTIONS, "welfare function"),
         disagreement_point=[] if disagreement is None else [float(v) for v in disagreement],
-        selection_criteria=_enum_values(selection, _SELECTION, "selection criterion"),
-        stage_selection=_enum_values(stage_selection, _STAGE_SELECTION, "stage-selection criterion"),
+        selection_criteria=_enum_values(selection, SELECTION_CRITERIA, "selection criterion"),
+        stage_selection=_enum_values(stage_selection, STAGE_SELECTION, "stage-selection criterion"),
         homotopy_priors=priors,
         seed=seed,
     )
@@ -235,7 +253,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
         method_reason=message.method_reason,
         warnings=tuple(message.warnings),
         tolerance=message.tolerance,
-        concepts=tuple(_CONCEPT_NAMES[c] for c in message.concepts if c in _CONCEPT_NAMES),
+        concepts=tuple(CONCEPTS.by_value[c] for c in message.concepts if c in CONCEPTS.by_value),
         exact=message.exact,
         solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
         pareto_indices=tuple(message.pareto_indices),
@@ -243,8 +261,8 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
         correlated_equilibria=tuple(_correlated(c) for c in message.correlated_equilibria),
         welfare_ranges=tuple(
             WelfareRange(
-                kind=_CONCEPT_NAMES.get(r.kind, ""),
-                objective=_WELFARE_NAMES.get(r.objective, ""),
+                kind=CONCEPTS.by_value.get(r.kind, ""),
+                objective=WELFARE_FUNCTIONS.by_value.get(r.objective, ""),
                 minimum=_correlated(r.minimum),
                 maximum=_correlated(r.maximum),
             )
@@ -253,7 +271,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
         zero_sum=_zero_sum(message.zero_sum) if message.HasField("zero_sum") else None,
         selections=tuple(
             Selection(
-                criterion=_SELECTION_NAMES.get(sel.criterion, ""),
+                criterion=SELECTION_CRITERIA.by_value.get(sel.criterion, ""),
                 decided=sel.decided,
                 equilibrium_index=sel.equilibrium_index if sel.HasField("equilibrium_index") else None,
                 reason=sel.reason,
@@ -266,7 +284,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
 def _welfare_optima(messages: Iterable[solution_pb2.WelfareOptimum]) -> tuple[WelfareOptimum, ...]:
     return tuple(
         WelfareOptimum(
-            function=_WELFARE_NAMES.get(w.function, ""),
+            function=WELFARE_FUNCTIONS.by_value.get(w.function, ""),
             value=w.value,
             equilibrium_indices=tuple(w.equilibrium_indices),
             method=w.method,
@@ -310,14 +328,14 @@ def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> M
         method_reason=message.method_reason,
         warnings=tuple(message.warnings),
         tolerance=message.tolerance,
-        concepts=tuple(_CONCEPT_NAMES[c] for c in message.concepts if c in _CONCEPT_NAMES),
+        concepts=tuple(CONCEPTS.by_value[c] for c in message.concepts if c in CONCEPTS.by_value),
         solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
         pareto_indices=tuple(message.pareto_indices),
         welfare_optima=_welfare_optima(message.welfare_optima),
         zero_sum=zero_sum,
         stage_selections=tuple(
             Selection(
-                criterion=_STAGE_SELECTION_NAMES.get(sel.criterion, ""),
+                criterion=STAGE_SELECTION.by_value.get(sel.criterion, ""),
                 decided=sel.decided,
                 equilibrium_index=sel.equilibrium_index if sel.HasField("equilibrium_index") else None,
                 reason=sel.reason,
@@ -329,10 +347,10 @@ def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> M
 
 def _correlated(message: solution_pb2.CorrelatedEquilibrium) -> CorrelatedEquilibrium:
     return CorrelatedEquilibrium(
-        kind=_CONCEPT_NAMES.get(message.kind, ""),
+        kind=CONCEPTS.by_value.get(message.kind, ""),
         distribution=decode_tensor(message.distribution),
         payoffs=np.array(message.payoffs, dtype=np.float64),
-        objective=_WELFARE_NAMES.get(message.objective, ""),
+        objective=WELFARE_FUNCTIONS.by_value.get(message.objective, ""),
         maximized=message.maximized,
         welfare=message.welfare,
         max_violation=message.max_violation,
@@ -375,4 +393,276 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             for m in message.methods
         ),
         instance_id=message.instance_id,
+    )
+
+
+def server_info_request() -> service_pb2.GetServerInfoRequest:
+    """The (empty) GetServerInfo request."""
+    return service_pb2.GetServerInfoRequest()
+
+
+def stochastic_solve_request(arguments: dict[str, Any]) -> service_pb2.SolveGameRequest:
+    """The SolveGameRequest of a ``solve_stochastic`` call, from its arguments."""
+    game = stochastic_game_to_proto(
+        arguments["game"],
+        arguments["transitions"],
+        discount=arguments["discount"],
+        horizon=arguments["horizon"],
+        initial_distribution=arguments["initial_distribution"],
+        action_counts=arguments["action_counts"],
+    )
+    return solve_request(
+        game,
+        concepts=arguments["concepts"],
+        method=arguments["method"],
+        tolerance=arguments["tolerance"],
+        exact=False,
+        max_equilibria=arguments["max_equilibria"],
+        time_budget=arguments["time_budget"],
+        welfare=arguments["welfare"],
+        disagreement=arguments["disagreement"],
+        stage_selection=arguments["stage_selection"],
+        priors=arguments["priors"],
+        seed=arguments["seed"],
+    )
+
+
+def solution_set_from_response(response: service_pb2.SolveGameResponse) -> SolutionSet:
+    """The SolutionSet a SolveGame answer carries (a normal-form game's)."""
+    return solution_set_from_proto(response.solution_set)
+
+
+def markov_solution_set_from_response(response: service_pb2.SolveGameResponse) -> MarkovSolutionSet:
+    """The MarkovSolutionSet a SolveGame answer carries (a stochastic game's)."""
+    return markov_solution_set_from_proto(response.markov_solution_set)
+
+
+# -- batches: the items of a SolveGames stream ----------------------------------------------------
+
+
+def _is_stochastic(game: Any) -> bool:
+    return isinstance(game, game_pb2.StochasticGame) or (
+        hasattr(game, "rewards") and hasattr(game, "transitions")
+    )
+
+
+def batch_requests(games: Iterable[Any], options: dict[str, Any]) -> Iterator[service_pb2.SolveGamesRequest]:
+    """One ``SolveGamesRequest`` per game, built lazily with :func:`solve_request`.
+
+    ``games`` holds anything :meth:`Client.solve` accepts, stochastic games (objects with
+    ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``) and game
+    messages. ``options`` are the keyword arguments of :func:`solve_request`; unknown
+    names raise ``ValueError`` before the first game is converted.
+    """
+    solve_request(game_pb2.NormalFormGame(), **options)  # validates the option names up front
+    return _requests(games, options)
+
+
+def _requests(games: Iterable[Any], options: dict[str, Any]) -> Iterator[service_pb2.SolveGamesRequest]:
+    for game in games:
+        if _is_stochastic(game):
+            message = game if isinstance(game, game_pb2.StochasticGame) else stochastic_game_to_proto(game)
+            request = solve_request(message, **{**options, "exact": False})
+        else:
+            request = solve_request(game, **options)
+        yield service_pb2.SolveGamesRequest(request=request)
+
+
+def batch_item_from_proto(message: service_pb2.SolveGamesResponse, expected_index: int) -> BatchItem:
+    """The client's BatchItem from one response of the stream.
+
+    Raises
+    ------
+    ServerError
+        If the server answered out of order (a broken server, never expected).
+    """
+    if message.index != expected_index:
+        raise ServerError(
+            f"SolveGames answered item {message.index} where item {expected_index} was due", "INTERNAL"
+        )
+    if message.status.code != 0:
+        return BatchItem(message.index, None, error_from_status(message.status))
+    response = message.response
+    if response.WhichOneof("result") == "markov_solution_set":
+        return BatchItem(message.index, markov_solution_set_from_proto(response.markov_solution_set))
+    return BatchItem(message.index, solution_set_from_proto(response.solution_set))
+
+
+# -- trace streams: a header, then chunks of at most 1 MiB; scores back ------------------------------
+
+
+def _ref(message: trace_pb2.SolutionRef, present: bool) -> tuple[str, int] | None:
+    return (message.kind, message.index) if present else None
+
+
+def response_solution(response: Any) -> SolutionSet | MarkovSolutionSet | None:
+    """The solution set a ScoreTrace or MonitorTrace answer carries, if any."""
+    which = response.WhichOneof("solution")
+    if which == "solution_set":
+        return solution_set_from_proto(response.solution_set)
+    if which == "markov_solution_set":
+        return markov_solution_set_from_proto(response.markov_solution_set)
+    return None
+
+
+def response_score(response: Any, solution_set: Any = None) -> TraceScore:
+    """The TraceScore of a ScoreTrace or MonitorTrace answer, measured against ``solution_set``."""
+    return trace_score_from_proto(response.score, solution_set)
+
+
+def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = None) -> TraceScore:
+    """The client's TraceScore from the wire message."""
+
+    def optional(c: trace_pb2.CriterionScore, name: str) -> float | None:
+        return getattr(c, name) if c.HasField(name) else None
+
+    return TraceScore(
+        criteria=tuple(
+            CriterionScore(
+                name=c.name,
+                checkpoints_z=np.array(c.checkpoints_z, dtype=np.int64),
+                values=np.array(c.values, dtype=np.float64),
+                final_value=c.final_value,
+                verdict=VERDICTS.by_value.get(c.verdict, "inconclusive"),
+                epsilon=optional(c, "epsilon"),
+                evidence=c.evidence,
+                fitted_rate=optional(c, "fitted_rate"),
+                rate_r2=optional(c, "rate_r2"),
+                z=c.z,
+                scale=c.scale,
+                z0={e.epsilon: (e.z0 if e.HasField("z0") else None) for e in c.z0},
+                z0_exact=c.z0_exact,
+                confidence_radius=optional(c, "confidence_radius"),
+                nearest_solution=_ref(c.nearest_solution, c.HasField("nearest_solution")),
+                switched=c.switched,
+                switch_count=c.switch_count,
+                checkpoint_radii=np.array(c.checkpoint_radii, dtype=np.float64)
+                if c.checkpoint_radii
+                else None,
+            )
+            for c in message.criteria
+        ),
+        n_policies=message.n_policies,
+        n_samples=message.n_samples,
+        n_returns=message.n_returns,
+        z_seen=message.z_seen,
+        selected=_ref(message.selected, message.HasField("selected")),
+        selected_by=message.selected_by,
+        switched=message.switched,
+        metric=message.metric,
+        aggregate=message.aggregate,
+        epsilons=tuple(message.epsilons),
+        warnings=tuple(message.warnings),
+        solution_set=solution_set,
+    )
+
+
+def score_options(
+    *,
+    criteria: Sequence[str] = (),
+    metric: str = "",
+    aggregate: str = "",
+    epsilons: Sequence[float] = (),
+    tail_window: int = 0,
+    confidence: float = 0.0,
+    checkpoints: int = 0,
+    max_histories: int = 0,
+    joint_concept: str = "",
+    state_weights: Sequence[float] | None = None,
+) -> trace_pb2.ScoreOptions:
+    """A ScoreOptions message; empty values take the server defaults."""
+    return trace_pb2.ScoreOptions(
+        criteria=list(criteria),
+        metric=metric,
+        aggregate=aggregate,
+        epsilons=[float(e) for e in epsilons],
+        tail_window=tail_window,
+        confidence=confidence,
+        checkpoints=checkpoints,
+        max_histories=max_histories,
+        joint_concept=joint_concept,
+        state_weights=[] if state_weights is None else [float(w) for w in state_weights],
+    )
+
+
+def trace_header(
+    game: Any, options: trace_pb2.ScoreOptions, *, method: str = "", tolerance: float = 0.0
+) -> trace_pb2.ScoreTraceRequest:
+    """The first message of a trace stream: ``game`` is a game id (str), a stochastic game or a normal-form game."""
+    header = trace_pb2.TraceHeader(options=options, method=method, tolerance=tolerance)
+    if isinstance(game, str):
+        header.game_id = game
+    elif hasattr(game, "rewards") and hasattr(game, "transitions"):
+        header.stochastic_game.CopyFrom(stochastic_game_to_proto(game))
+    else:
+        header.normal_form_game.CopyFrom(game_to_proto(game))
+    return trace_pb2.ScoreTraceRequest(header=header)
+
+
+def trace_chunks(
+    *,
+    policies: Sequence[Any] | None = None,
+    joint_actions: Any | None = None,
+    history: Any | None = None,
+    returns: Any | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[trace_pb2.TraceChunk]:
+    """Split a trace held in memory into chunks of at most ``chunk_bytes`` on the wire.
+
+    Every stream is cut at the same rows, so a chunk holds rows ``[start, stop)`` of
+    each stream that has them. Integers (actions, history keys) travel as float64
+    tensors, exact below 2**53.
+    """
+    pols = None if policies is None else [np.asarray(p, dtype=np.float64) for p in policies]
+    actions = None if joint_actions is None else np.asarray(joint_actions, dtype=np.float64)
+    keys = None if history is None else np.asarray(history, dtype=np.float64)
+    rets = None if returns is None else np.asarray(returns, dtype=np.float64)
+    streams = [a for a in (*(pols or ()), actions, keys, rets) if a is not None]
+    total = max((len(a) for a in streams), default=0)
+    row_bytes = sum(8 * int(np.prod(a.shape[1:], dtype=np.int64)) for a in streams) or 8
+    step = max(1, (chunk_bytes - _FRAMING) // row_bytes)
+    for start in range(0, total, step):
+        stop = start + step
+        chunk = trace_pb2.TraceChunk()
+        if pols is not None and start < len(pols[0]):
+            chunk.policies.extend(encode_tensor(p[start:stop]) for p in pols)
+        for name, array in (("joint_actions", actions), ("history", keys), ("returns", rets)):
+            if array is not None and start < len(array):
+                getattr(chunk, name).CopyFrom(encode_tensor(array[start:stop]))
+        yield chunk
+
+
+def trace_chunk_requests(**arrays: Any) -> Iterator[trace_pb2.ScoreTraceRequest]:
+    """:func:`trace_chunks` (same keyword arguments), each wrapped as a stream message."""
+    for chunk in trace_chunks(**arrays):
+        yield trace_pb2.ScoreTraceRequest(chunk=chunk)
+
+
+#: Keyword arguments of ``score_trace`` that are scoring options.
+_OPTION_NAMES = (
+    "criteria",
+    "metric",
+    "aggregate",
+    "epsilons",
+    "tail_window",
+    "confidence",
+    "checkpoints",
+    "max_histories",
+    "joint_concept",
+    "state_weights",
+)
+
+
+def score_trace_requests(arguments: dict[str, Any]) -> Iterator[trace_pb2.ScoreTraceRequest]:
+    """The messages of a ``score_trace`` call, from its arguments: the header, then the chunks."""
+    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES})
+    yield trace_header(
+        arguments["game"], options, method=arguments["method"], tolerance=arguments["tolerance"]
+    )
+    yield from trace_chunk_requests(
+        policies=arguments["policies"],
+        joint_actions=arguments["joint_actions"],
+        history=arguments["history"],
+        returns=arguments["returns"],
+        chunk_bytes=arguments["chunk_bytes"],
     )

@@ -16,17 +16,16 @@ from typing import Any
 
 import grpc
 import numpy as np
-from equilibria.client._errors import map_rpc_error
-from equilibria.client._trace import (
+from equilibria.client._convert import (
     CHUNK_BYTES,
-    TraceScore,
+    response_score,
     response_solution,
     score_options,
-    trace_chunks,
+    trace_chunk_requests,
     trace_header,
-    trace_score_from_proto,
 )
-from equilibria.v1 import trace_pb2
+from equilibria.client._errors import map_rpc_error
+from equilibria.client._trace import TraceScore
 
 __all__ = ["TraceRecorder"]
 
@@ -140,14 +139,14 @@ class TraceRecorder:
             policies = [
                 np.stack([row[i] for row in buffers["policies"]]) for i in range(len(buffers["policies"][0]))
             ]
-        for chunk in trace_chunks(
+        for request in trace_chunk_requests(
             policies=policies,
             joint_actions=np.stack(buffers["joint_actions"]) if buffers["joint_actions"] else None,
             history=np.array(buffers["history"]) if buffers["history"] else None,
             returns=np.stack(buffers["returns"]) if buffers["returns"] else None,
             chunk_bytes=self._chunk_bytes,
         ):
-            self._put(trace_pb2.ScoreTraceRequest(chunk=chunk))
+            self._put(request)
         self._buffers = {name: [] for name in buffers}
         self._buffered_bytes = 0
 
@@ -201,11 +200,11 @@ class TraceRecorder:
                 solution = None
                 for response in call(self._requests(), timeout=timeout):
                     solution = solution or response_solution(response)
-                    self._latest = trace_score_from_proto(response.score, solution)
+                    self._latest = response_score(response, solution)
                 self._result = self._latest
             else:
                 response = call(self._requests(), timeout=timeout)
-                self._result = trace_score_from_proto(response.score, response_solution(response))
+                self._result = response_score(response, response_solution(response))
         except grpc.RpcError as exc:
             self._error = map_rpc_error(exc)
             self._drain()

@@ -24,15 +24,17 @@ Examples
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 import math
 import pathlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.client._typing import FloatArray
 
 if TYPE_CHECKING:
     from equilibria.client._trace import CriterionScore, TraceScore
@@ -52,7 +54,6 @@ __all__ = [
     "markov_solution_html",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 #: What to install when matplotlib is missing.
 PLOT_EXTRA_HINT = "pip install 'equilibria[plot]'"
@@ -350,6 +351,52 @@ def _hull_polygon(points: FloatArray) -> FloatArray:
     return points[order]
 
 
+class _Path(NamedTuple):
+    """A curve of the trace drawn in the simplex: its legend label, points per player, line style."""
+
+    label: str
+    points: list[FloatArray]
+    style: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SimplexScene:
+    """What a simplex figure shows: the members of the set, the one approached, the trace's paths."""
+
+    equilibria: list[Any]
+    components: list[Any]
+    chosen_points: frozenset[int]
+    chosen_components: frozenset[int]
+    paths: list[_Path]
+
+
+def _simplex_scene(
+    solution_set: SolutionSet | None, policies: list[FloatArray] | None, selected: tuple[str, int] | None
+) -> _SimplexScene:
+    chosen_points: set[int] = set()
+    chosen_components: set[int] = set()
+    if selected is not None:
+        (chosen_points if selected[0] == "point" else chosen_components).add(selected[1])
+    paths: list[_Path] = []
+    if policies is not None and policies[0].ndim == 2 and len(policies[0]):
+        rows = _trajectory_rows(len(policies[0]))
+        paths.append(
+            _Path("last iterate", [p[rows] for p in policies], {"lw": 0.6, "alpha": 0.35, "color": "#7f7f7f"})
+        )
+        paths.append(
+            _Path(
+                "running average", [_running_mean(p)[rows] for p in policies], {"lw": 1.6, "color": "#1f77b4"}
+            )
+        )
+    return _SimplexScene(
+        equilibria=[] if solution_set is None else list(solution_set.equilibria),
+        components=[] if solution_set is None else list(solution_set.components),
+        chosen_points=frozenset(chosen_points),
+        chosen_components=frozenset(chosen_components),
+        paths=paths,
+    )
+
+
 def _simplex_figure(
     solution_set: SolutionSet | None,
     num_actions: Sequence[int],
@@ -360,138 +407,131 @@ def _simplex_figure(
     if kind is None:
         return None
     fig = _figure(SIMPLEX_PIXELS[kind])
-    equilibria = [] if solution_set is None else list(solution_set.equilibria)
-    components = [] if solution_set is None else list(solution_set.components)
-    chosen_points = set()
-    chosen_components = set()
-    if selected is not None:
-        (chosen_points if selected[0] == "point" else chosen_components).add(selected[1])
-    paths: list[tuple[str, list[FloatArray], dict[str, Any]]] = []
-    if policies is not None and policies[0].ndim == 2 and len(policies[0]):
-        rows = _trajectory_rows(len(policies[0]))
-        paths.append(
-            ("last iterate", [p[rows] for p in policies], {"lw": 0.6, "alpha": 0.35, "color": "#7f7f7f"})
-        )
-        paths.append(
-            ("running average", [_running_mean(p)[rows] for p in policies], {"lw": 1.6, "color": "#1f77b4"})
-        )
+    scene = _simplex_scene(solution_set, policies, selected)
     if kind == "square":
-        ax = fig.add_axes((0.12, 0.1, 0.6, 0.8))
-        ax.set_xlim(-0.03, 1.03)
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_aspect("equal")
-        ax.set_xlabel("p = P(player 1 plays action 0)")
-        ax.set_ylabel("q = P(player 2 plays action 0)")
-        ax.set_title("strategy space (p, q)", fontsize=11)
-        ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color="black", lw=0.8)
-        for label, (x, y), style in paths:
-            ax.plot(x[:, 0], y[:, 0], label=label, **style)
-            if label == "running average":
-                ax.plot(
-                    x[-1, 0], y[-1, 0], marker="o", ms=6, color="#1f77b4", ls="none", label="end of trace"
-                )
-        for c, comp in enumerate(components):
-            px, py = comp.vertices[0][:, 0], comp.vertices[1][:, 0]
-            colour = "#d62728" if c in chosen_components else "#2ca02c"
-            if np.ptp(px) > 0 and np.ptp(py) > 0:
-                ax.fill(
-                    [px.min(), px.max(), px.max(), px.min()],
-                    [py.min(), py.min(), py.max(), py.max()],
-                    alpha=0.35,
-                    color=colour,
-                    edgecolor="black",
-                    lw=2.0,
-                    label=f"component C{c}",
-                )
-            elif np.ptp(px) > 0 or np.ptp(py) > 0:
-                ax.plot(
-                    [px.min(), px.max()],
-                    [py.min(), py.max()],
-                    lw=7,
-                    alpha=0.5,
-                    color=colour,
-                    solid_capstyle="butt",
-                    label=f"component C{c}",
-                )
-        for k, eq in enumerate(equilibria):
-            p, q = float(eq.strategies[0][0]), float(eq.strategies[1][0])
-            chosen = k in chosen_points
-            ax.plot(
-                p,
-                q,
-                marker="*",
-                ms=16 if chosen else 11,
-                ls="none",
-                color="#d62728" if chosen else "black",
-                label=f"E{k}" + (" (approached)" if chosen else ""),
-            )
-            ax.annotate(f"E{k}", (p, q), textcoords="offset points", xytext=(6, 6), fontsize=8)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+        _square_simplex(fig, scene)
         return fig
     width = 0.68 / len(num_actions)
     for i, k in enumerate(num_actions):
         ax = fig.add_axes((0.03 + i * (width + 0.04), 0.1, width, 0.78))
-        ax.set_aspect("equal")
-        ax.axis("off")
-        ax.set_title(f"player {i + 1}", fontsize=11)
-        if k == 3:
-            corners = np.vstack([_TRIANGLE, _TRIANGLE[:1]])
-            ax.plot(corners[:, 0], corners[:, 1], color="black", lw=0.8)
-            for a, (cx, cy) in enumerate(_TRIANGLE):
-                ax.annotate(
-                    f"action {a}",
-                    (cx, cy),
-                    textcoords="offset points",
-                    xytext=(-14 if a == 0 else (4 if a == 1 else -12), -12 if a < 2 else 6),
-                    fontsize=8,
-                )
-        else:
-            ax.plot([0, 1], [0, 0], color="black", lw=0.8)
-            ax.annotate("action 1", (0, 0), textcoords="offset points", xytext=(-12, -14), fontsize=8)
-            ax.annotate("action 0", (1, 0), textcoords="offset points", xytext=(-12, -14), fontsize=8)
-
-        ax.set_xlim(-0.1, 1.1)
-        ax.set_ylim(-0.15, 1.0)
-        for label, xs, style in paths:
-            pts = _project(k, xs[i])
-            ax.plot(pts[:, 0], pts[:, 1], label=label, **style)
-            if label == "running average":
-                ax.plot(
-                    pts[-1, 0], pts[-1, 1], marker="o", ms=6, color="#1f77b4", ls="none", label="end of trace"
-                )
-        for c, comp in enumerate(components):
-            verts = _project(k, comp.vertices[i])
-            if len(verts) > 1 and np.ptp(verts, axis=0).max() > 0:
-                colour = "#d62728" if c in chosen_components else "#2ca02c"
-                if len(verts) > 2:
-                    poly = _hull_polygon(verts)
-                    ax.fill(
-                        poly[:, 0],
-                        poly[:, 1],
-                        alpha=0.35,
-                        color=colour,
-                        edgecolor="black",
-                        lw=1.5,
-                        label=f"component C{c}",
-                    )
-                else:
-                    ax.plot(verts[:, 0], verts[:, 1], lw=5, alpha=0.5, color=colour, label=f"component C{c}")
-        for e, eq in enumerate(equilibria):
-            (px, py) = _project(k, eq.strategies[i])[0]
-            chosen = e in chosen_points
-            ax.plot(
-                px,
-                py,
-                marker="*",
-                ms=16 if chosen else 11,
-                ls="none",
-                color="#d62728" if chosen else "black",
-                label=f"E{e}" + (" (approached)" if chosen else ""),
-            )
-            ax.annotate(f"E{e}", (px, py), textcoords="offset points", xytext=(6, 6), fontsize=8)
+        _player_simplex(ax, scene, i, k)
         if i == len(num_actions) - 1:
             ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     return fig
+
+
+def _equilibrium_star(ax: Any, k: int, x: float, y: float, chosen: bool) -> None:
+    """Equilibrium ``E<k>`` as a star (red and larger when the trace approached it)."""
+    ax.plot(
+        x,
+        y,
+        marker="*",
+        ms=16 if chosen else 11,
+        ls="none",
+        color="#d62728" if chosen else "black",
+        label=f"E{k}" + (" (approached)" if chosen else ""),
+    )
+    ax.annotate(f"E{k}", (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8)
+
+
+def _square_simplex(fig: Any, scene: _SimplexScene) -> None:
+    """The 2x2 picture: the unit square of (P(row plays 0), P(column plays 0))."""
+    ax = fig.add_axes((0.12, 0.1, 0.6, 0.8))
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_aspect("equal")
+    ax.set_xlabel("p = P(player 1 plays action 0)")
+    ax.set_ylabel("q = P(player 2 plays action 0)")
+    ax.set_title("strategy space (p, q)", fontsize=11)
+    ax.plot([0, 1, 1, 0, 0], [0, 0, 1, 1, 0], color="black", lw=0.8)
+    for label, (x, y), style in scene.paths:
+        ax.plot(x[:, 0], y[:, 0], label=label, **style)
+        if label == "running average":
+            ax.plot(x[-1, 0], y[-1, 0], marker="o", ms=6, color="#1f77b4", ls="none", label="end of trace")
+    for c, comp in enumerate(scene.components):
+        px, py = comp.vertices[0][:, 0], comp.vertices[1][:, 0]
+        colour = "#d62728" if c in scene.chosen_components else "#2ca02c"
+        if np.ptp(px) > 0 and np.ptp(py) > 0:
+            ax.fill(
+                [px.min(), px.max(), px.max(), px.min()],
+                [py.min(), py.min(), py.max(), py.max()],
+                alpha=0.35,
+                color=colour,
+                edgecolor="black",
+                lw=2.0,
+                label=f"component C{c}",
+            )
+        elif np.ptp(px) > 0 or np.ptp(py) > 0:
+            ax.plot(
+                [px.min(), px.max()],
+                [py.min(), py.max()],
+                lw=7,
+                alpha=0.5,
+                color=colour,
+                solid_capstyle="butt",
+                label=f"component C{c}",
+            )
+    for k, eq in enumerate(scene.equilibria):
+        _equilibrium_star(
+            ax, k, float(eq.strategies[0][0]), float(eq.strategies[1][0]), k in scene.chosen_points
+        )
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+
+
+def _player_frame(ax: Any, i: int, k: int) -> None:
+    """The empty picture of player ``i``'s strategies: a triangle (3 actions) or a segment (2)."""
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"player {i + 1}", fontsize=11)
+    if k == 3:
+        corners = np.vstack([_TRIANGLE, _TRIANGLE[:1]])
+        ax.plot(corners[:, 0], corners[:, 1], color="black", lw=0.8)
+        for a, (cx, cy) in enumerate(_TRIANGLE):
+            ax.annotate(
+                f"action {a}",
+                (cx, cy),
+                textcoords="offset points",
+                xytext=(-14 if a == 0 else (4 if a == 1 else -12), -12 if a < 2 else 6),
+                fontsize=8,
+            )
+    else:
+        ax.plot([0, 1], [0, 0], color="black", lw=0.8)
+        ax.annotate("action 1", (0, 0), textcoords="offset points", xytext=(-12, -14), fontsize=8)
+        ax.annotate("action 0", (1, 0), textcoords="offset points", xytext=(-12, -14), fontsize=8)
+    ax.set_xlim(-0.1, 1.1)
+    ax.set_ylim(-0.15, 1.0)
+
+
+def _player_simplex(ax: Any, scene: _SimplexScene, i: int, k: int) -> None:
+    """Player ``i``'s panel (``k`` actions): the trace's paths, the components, the equilibria."""
+    _player_frame(ax, i, k)
+    for label, xs, style in scene.paths:
+        pts = _project(k, xs[i])
+        ax.plot(pts[:, 0], pts[:, 1], label=label, **style)
+        if label == "running average":
+            ax.plot(
+                pts[-1, 0], pts[-1, 1], marker="o", ms=6, color="#1f77b4", ls="none", label="end of trace"
+            )
+    for c, comp in enumerate(scene.components):
+        verts = _project(k, comp.vertices[i])
+        if len(verts) > 1 and np.ptp(verts, axis=0).max() > 0:
+            colour = "#d62728" if c in scene.chosen_components else "#2ca02c"
+            if len(verts) > 2:
+                poly = _hull_polygon(verts)
+                ax.fill(
+                    poly[:, 0],
+                    poly[:, 1],
+                    alpha=0.35,
+                    color=colour,
+                    edgecolor="black",
+                    lw=1.5,
+                    label=f"component C{c}",
+                )
+            else:
+                ax.plot(verts[:, 0], verts[:, 1], lw=5, alpha=0.5, color=colour, label=f"component C{c}")
+    for e, eq in enumerate(scene.equilibria):
+        (px, py) = _project(k, eq.strategies[i])[0]
+        _equilibrium_star(ax, e, px, py, e in scene.chosen_points)
 
 
 def _num_actions(solution_set: Any, policies: list[FloatArray] | None) -> tuple[int, ...] | None:

@@ -10,8 +10,7 @@ import dataclasses
 from fractions import Fraction
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+from equilibria.client._typing import FloatArray
 
 __all__ = [
     "Equilibrium",
@@ -29,8 +28,6 @@ __all__ = [
     "ServerLimits",
     "ServerInfo",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 import grpc
 import numpy as np
 from equilibria.service import worker
-from equilibria.service.convert import SolveOptions
 from equilibria.service.errors import RequestError, from_solver_error
 from equilibria.service.limits import available_cpus
+from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
 from equilibria.solver import MarkovSolutionSet, NormalFormGame, SolutionSet, StochasticGame
 from equilibria.solver.errors import SolverError
 
@@ -44,7 +44,7 @@ Runner = Callable[..., Awaitable[Any]]
 
 #: Options of :func:`solve_many` when none are given: every Nash equilibrium, method "auto".
 DEFAULT_OPTIONS = SolveOptions(
-    concepts=("nash",), method="auto", tol=1e-9, exact=False, max_equilibria=0, time_budget=None
+    concepts=DEFAULT_CONCEPTS, method="auto", tol=1e-9, exact=False, max_equilibria=0, time_budget=None
 )
 #: Time limit of one game in :func:`solve_many` when its options give none, in seconds.
 DEFAULT_TIME_LIMIT = 300.0
@@ -197,7 +197,7 @@ CHUNK = 16
 
 def _is_small(game: NormalFormGame | StochasticGame) -> bool:
     """A 2-player normal-form game cheap enough to share a task with others."""
-    from equilibria.solver.vertex_enumeration import count_bases
+    from equilibria.solver.normal_form.vertex_enumeration import count_bases
 
     return (
         isinstance(game, NormalFormGame)

@@ -59,7 +59,7 @@ def solve_key(game_id: str, options: Any, solver_version: str) -> str:
 
     Examples
     --------
-    >>> from equilibria.service.convert import SolveOptions
+    >>> from equilibria.service.options import SolveOptions
     >>> options = SolveOptions(("nash",), "auto", 1e-9, False, 0, time_budget=1.0)
     >>> key = solve_key("g", options, "1")
     >>> key == solve_key("g", dataclasses.replace(options, time_budget=9.0), "1")

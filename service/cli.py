@@ -191,7 +191,7 @@ _STOCHASTIC_KEYS = ("discount", "horizon", "initial_distribution", "action_count
 def _load_game(path: pathlib.Path) -> Any:
     """A normal-form game (.nfg, or JSON with payoffs / A and B) or a stochastic game's JSON dict."""
     if path.suffix.lower() == ".nfg":
-        from equilibria.solver.nfg import read_nfg
+        from equilibria.solver.normal_form.nfg import read_nfg
 
         return read_nfg(path)
     data = json.loads(path.read_text())
@@ -207,13 +207,13 @@ def _load_game(path: pathlib.Path) -> Any:
 
 
 def _stochastic_game(game: dict[str, Any]) -> Any:
-    """The StochasticGame message of a stochastic game's JSON dict."""
-    from equilibria.client._convert import stochastic_game_to_proto
+    """The wire form of a stochastic game's JSON dict (what ``Client.solve_many`` sends)."""
+    from equilibria.client import encode_stochastic_game
 
     transitions = game["transitions"]
     if isinstance(transitions, dict):  # coordinate form
         transitions = (transitions["rows"], transitions["next_states"], transitions["probabilities"])
-    return stochastic_game_to_proto(
+    return encode_stochastic_game(
         game["rewards"], transitions, **{key: game[key] for key in _STOCHASTIC_KEYS if key in game}
     )
 
@@ -499,47 +499,30 @@ HEALTH_TARGET_ENV = "EQUILIBRIA_HEALTH_TARGET"
 
 def _health(args: argparse.Namespace) -> int:
     """``equilibria health``: exit 0 when the server reports SERVING for the service, else 1."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from equilibria.client import Client, EquilibriaError, RetryConfig, TlsConfig
 
-    request = health_pb2.HealthCheckRequest(service=args.service)
+    tls = None
     if args.tls_ca or args.tls_cert:
-        from equilibria.client._security import TlsConfig, channel_credentials
-
         tls = TlsConfig(
             root_certificates=args.tls_ca or None,
             certificate_chain=args.tls_cert or None,
             private_key=args.tls_key or None,
         )
-        channel = grpc.secure_channel(args.target, channel_credentials(tls))
-    else:
-        channel = grpc.insecure_channel(args.target)
-    with channel:
+    # One attempt: a health check reports what it sees, it does not wait for a server to come up.
+    with Client.connect(
+        args.target, timeout=args.timeout, retry=RetryConfig(max_attempts=1), tls=tls
+    ) as client:
         try:
-            response = health_pb2_grpc.HealthStub(channel).Check(request, timeout=args.timeout)
-        except grpc.RpcError as exc:
-            print(f"equilibria health: {args.target}: {exc.code().name}: {exc.details()}", file=sys.stderr)
+            status = client.health(args.service)
+        except EquilibriaError as exc:
+            print(f"equilibria health: {args.target}: {exc.code}: {exc.message}", file=sys.stderr)
             return 1
-    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
     print(f"equilibria health: {args.target}: {status}")
-    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
+    return 0 if status == "SERVING" else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``equilibria`` argument parser: every subcommand with its flags.
-
-    Each subcommand's namespace carries ``run``, the function that executes it.
-
-    Examples
-    --------
-    >>> args = build_parser().parse_args(["serve", "--address", "127.0.0.1:0"])
-    >>> args.command, args.address
-    ('serve', '127.0.0.1:0')
-    """
-    parser = argparse.ArgumentParser(prog="equilibria", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_serve(sub: Any) -> None:
+    """``equilibria serve``: bind address, workers, limits, TLS, tokens, dashboard, metrics, cache."""
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--address", default="localhost:50051", help="host:port to bind (port 0: any free)")
     serve.add_argument(
@@ -612,6 +595,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_serve)
 
+
+def _add_solve(sub: Any) -> None:
+    """``equilibria solve``: one game file or a folder of them (``--batch``) on a running server."""
     solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")
     solve.add_argument(
         "game",
@@ -642,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     _report_arguments(solve)
     solve.set_defaults(run=_solve)
 
+
+def _add_score(sub: Any) -> None:
+    """``equilibria score``: a trace file against a game on a running server."""
     score = sub.add_parser("score", help="score a learning trace (.npz) against a game's equilibria")
     score.add_argument(
         "trace",
@@ -657,6 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     _report_arguments(score)
     score.set_defaults(run=_score)
 
+
+def _add_health(sub: Any) -> None:
+    """``equilibria health``: the container HEALTHCHECK."""
     health_check = sub.add_parser(
         "health", help="check a server's gRPC health service: exit 0 when SERVING, 1 otherwise"
     )
@@ -677,6 +669,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     health_check.add_argument("--tls-key", default="", metavar="PEM", help="its private key")
     health_check.set_defaults(run=_health)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``equilibria`` argument parser: every subcommand with its flags.
+
+    Each subcommand's namespace carries ``run``, the function that executes it.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["serve", "--address", "127.0.0.1:0"])
+    >>> args.command, args.address
+    ('serve', '127.0.0.1:0')
+    """
+    parser = argparse.ArgumentParser(prog="equilibria", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    _add_serve(sub)
+    _add_solve(sub)
+    _add_score(sub)
+    _add_health(sub)
 
     demo = sub.add_parser("demo", help="start a local server, solve classic games, stop")
     demo.set_defaults(run=_demo)

@@ -1,23 +1,29 @@
-"""Converters between the wire API (``equilibria.v1``) and the solver's domain types.
+"""Server-side conversion: the only service module that reads or builds ``equilibria.v1`` messages.
 
-This is the only module where protobuf meets the solver: one ``*_from_proto`` /
-``*_to_proto`` function per message. Validation that needs the request (sizes, field
-paths) happens here; the solver validates the mathematics and its errors are mapped
-back to request fields by :mod:`equilibria.service.errors`.
+Requests become the solver's domain types and validated options; results become
+response messages (one ``*_from_proto`` / ``*_to_proto`` function per message, plus the
+responses of every RPC). Validation that needs the request (sizes, field paths) happens
+here; the solver validates the mathematics and its errors are mapped back to request
+fields by :mod:`equilibria.service.errors`. Tensors and enum names go through the shared
+wire codec, :mod:`equilibria.v1.codec`. Integers of trace chunks travel as float64
+tensors; they are checked to be whole numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from fractions import Fraction
+from typing import Any
 
 import grpc
 import numpy as np
 import numpy.typing as npt
-from equilibria.client._tensor import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
-from equilibria.service.errors import RequestError, from_solver_error, invalid
+from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
 from equilibria.service.limits import Limits
+from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
 from equilibria.solver import (
+    METHODS,
     Component,
     CorrelatedEquilibrium,
     Equilibrium,
@@ -33,76 +39,46 @@ from equilibria.solver import (
     ZeroSumSolution,
 )
 from equilibria.solver.errors import SolverError
+from equilibria.solver.stochastic.solve import STOCHASTIC_METHOD_DESCRIPTIONS
+from equilibria.solver.traces import CriterionScore, ScoreOptions, TraceChunk, TraceScore
+from equilibria.v1 import codec, game_pb2, solution_pb2, trace_pb2
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
-from equilibria.v1 import game_pb2, solution_pb2
+from equilibria.v1.codec import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
 from google.protobuf import duration_pb2
+from google.rpc import code_pb2, status_pb2
 
 __all__ = [
-    "SolveOptions",
+    "MAX_TENSOR_DIMS",
+    "MIN_TOLERANCE",
+    "StreamChunk",
+    "TraceRequest",
+    "batch_item_failure",
+    "batch_item_response",
+    "cached_solve_response",
+    "check_count",
+    "check_tolerance",
+    "chunk_error",
+    "decode_tensor_field",
+    "markov_solution_set_to_proto",
+    "monitor_trace_response",
     "normal_form_game_from_proto",
     "normal_form_game_to_proto",
+    "request_game_field",
+    "score_options_from_proto",
+    "score_trace_response",
+    "server_info_response",
+    "solution_set_to_proto",
+    "solve_request_from_proto",
+    "solve_response",
     "stochastic_game_from_proto",
     "stochastic_game_to_proto",
-    "markov_solution_set_to_proto",
-    "solve_request_from_proto",
-    "solution_set_to_proto",
-    "CONCEPT_NAMES",
+    "stream_chunk_from_proto",
+    "trace_chunk_from_proto",
+    "trace_request_from_proto",
+    "trace_score_to_proto",
 ]
 
-#: SolutionConcept enum value -> solver concept name.
-CONCEPT_NAMES = {
-    solution_pb2.SOLUTION_CONCEPT_NASH: "nash",
-    solution_pb2.SOLUTION_CONCEPT_PURE_NASH: "pure_nash",
-    solution_pb2.SOLUTION_CONCEPT_PARETO_NASH: "pareto_nash",
-    solution_pb2.SOLUTION_CONCEPT_WELFARE_NASH: "welfare_nash",
-    solution_pb2.SOLUTION_CONCEPT_CORRELATED: "correlated",
-    solution_pb2.SOLUTION_CONCEPT_COARSE_CORRELATED: "coarse_correlated",
-    solution_pb2.SOLUTION_CONCEPT_ZERO_SUM_VALUE: "zero_sum_value",
-    solution_pb2.SOLUTION_CONCEPT_SELECTION: "selection",
-}
-_CONCEPT_VALUES = {name: value for value, name in CONCEPT_NAMES.items()}
-#: WelfareFunction enum value -> solver welfare function name.
-WELFARE_NAMES = {
-    solution_pb2.WELFARE_FUNCTION_UTILITARIAN: "utilitarian",
-    solution_pb2.WELFARE_FUNCTION_EGALITARIAN: "egalitarian",
-    solution_pb2.WELFARE_FUNCTION_NASH_PRODUCT: "nash_product",
-}
-_WELFARE_VALUES = {name: value for value, name in WELFARE_NAMES.items()}
-#: SelectionCriterion enum value -> solver criterion name.
-SELECTION_NAMES = {
-    solution_pb2.SELECTION_CRITERION_PAYOFF_DOMINANCE: "payoff_dominance",
-    solution_pb2.SELECTION_CRITERION_RISK_DOMINANCE: "risk_dominance",
-    solution_pb2.SELECTION_CRITERION_LOGIT_LIMIT: "logit_limit",
-}
-_SELECTION_VALUES = {name: value for value, name in SELECTION_NAMES.items()}
-#: StageSelection enum value -> solver stage-selection criterion name.
-STAGE_SELECTION_NAMES = {
-    solution_pb2.STAGE_SELECTION_UTILITARIAN: "utilitarian",
-    solution_pb2.STAGE_SELECTION_EGALITARIAN: "egalitarian",
-    solution_pb2.STAGE_SELECTION_NASH_PRODUCT: "nash_product",
-    solution_pb2.STAGE_SELECTION_PAYOFF_DOMINANCE: "payoff_dominance",
-    solution_pb2.STAGE_SELECTION_RISK_DOMINANCE: "risk_dominance",
-}
-_STAGE_SELECTION_VALUES = {name: value for value, name in STAGE_SELECTION_NAMES.items()}
-
-
-@dataclasses.dataclass(frozen=True)
-class SolveOptions:
-    """The solver options of a SolveGame request, validated."""
-
-    concepts: tuple[str, ...]
-    method: str
-    tol: float
-    exact: bool
-    max_equilibria: int
-    time_budget: float | None  # seconds, None: no request budget
-    welfare: tuple[str, ...] = ("utilitarian",)
-    disagreement: tuple[float, ...] | None = None
-    selection: tuple[str, ...] = ()
-    stage_selection: tuple[str, ...] = ("utilitarian",)
-    priors: int = 0  # 0: the solver default
-    seed: int = 0
-
+_OK = status_pb2.Status(code=code_pb2.OK)
 
 #: Most dimensions a tensor of a request may declare (numpy's own limit is 64).
 MAX_TENSOR_DIMS = 32
@@ -326,13 +302,15 @@ def solve_request_from_proto(
     for name in ("concepts", "welfare_functions", "selection_criteria", "stage_selection"):
         check_count(len(getattr(request, name)), limits.max_list_entries, name)
     check_count(len(request.disagreement_point), limits.max_players, "disagreement_point")
-    concepts = _enum_names(request.concepts, CONCEPT_NAMES, "concepts", "solution concept")
-    welfare = _enum_names(request.welfare_functions, WELFARE_NAMES, "welfare_functions", "welfare function")
+    concepts = _enum_names(request.concepts, codec.CONCEPTS, "concepts", "solution concept")
+    welfare = _enum_names(
+        request.welfare_functions, codec.WELFARE_FUNCTIONS, "welfare_functions", "welfare function"
+    )
     selection = _enum_names(
-        request.selection_criteria, SELECTION_NAMES, "selection_criteria", "selection criterion"
+        request.selection_criteria, codec.SELECTION_CRITERIA, "selection_criteria", "selection criterion"
     )
     stage_selection = _enum_names(
-        request.stage_selection, STAGE_SELECTION_NAMES, "stage_selection", "stage-selection criterion"
+        request.stage_selection, codec.STAGE_SELECTION, "stage_selection", "stage-selection criterion"
     )
     if request.homotopy_priors > 1000:
         raise invalid(
@@ -346,7 +324,7 @@ def solve_request_from_proto(
         if budget <= 0:
             raise invalid("time_budget", f"time_budget must be positive, got {budget} s")
     options = SolveOptions(
-        concepts=tuple(concepts) or ("nash",),
+        concepts=tuple(concepts) or DEFAULT_CONCEPTS,
         method=request.method or "auto",
         tol=tol,
         exact=request.exact,
@@ -362,13 +340,13 @@ def solve_request_from_proto(
     return game, options
 
 
-def _enum_names(values: object, names: dict[int, str], field: str, what: str) -> tuple[str, ...]:
+def _enum_names(values: Iterable[int], names: codec.EnumNames, field: str, what: str) -> tuple[str, ...]:
     """Solver names of repeated enum values; unknown or unspecified values name their index."""
     result = []
-    for k, value in enumerate(values):  # type: ignore[arg-type]
-        if value not in names:
+    for k, value in enumerate(values):
+        if value not in names.by_value:
             raise invalid(f"{field}[{k}]", f"unknown or unspecified {what} {value}")
-        result.append(names[value])
+        result.append(names.by_value[value])
     return tuple(result)
 
 
@@ -418,7 +396,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         warnings=result.warnings,
         solve_duration=_duration(result.elapsed_seconds),
         tolerance=result.tolerance,
-        concepts=[_CONCEPT_VALUES[c] for c in result.concepts],
+        concepts=[codec.CONCEPTS.values[c] for c in result.concepts],
         exact=result.exact,
         pareto_indices=result.pareto_indices,
         welfare_optima=[welfare_optimum_to_proto(w) for w in result.welfare_optima],
@@ -432,7 +410,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
 def welfare_optimum_to_proto(optimum: WelfareOptimum) -> solution_pb2.WelfareOptimum:
     """Encode the welfare optimum of one function."""
     return solution_pb2.WelfareOptimum(
-        function=_WELFARE_VALUES[optimum.function],
+        function=codec.WELFARE_FUNCTIONS.values[optimum.function],
         value=optimum.value,
         equilibrium_indices=optimum.equilibrium_indices,
         method=optimum.method,
@@ -444,10 +422,10 @@ def welfare_optimum_to_proto(optimum: WelfareOptimum) -> solution_pb2.WelfareOpt
 def correlated_to_proto(ce: CorrelatedEquilibrium) -> solution_pb2.CorrelatedEquilibrium:
     """Encode a (coarse) correlated equilibrium."""
     return solution_pb2.CorrelatedEquilibrium(
-        kind=_CONCEPT_VALUES[ce.kind],
+        kind=codec.CONCEPTS.values[ce.kind],
         distribution=encode_tensor(ce.distribution),
         payoffs=ce.payoffs.tolist(),
-        objective=_WELFARE_VALUES[ce.objective],
+        objective=codec.WELFARE_FUNCTIONS.values[ce.objective],
         maximized=ce.sense == "max",
         welfare=ce.welfare,
         max_violation=ce.max_violation,
@@ -457,8 +435,8 @@ def correlated_to_proto(ce: CorrelatedEquilibrium) -> solution_pb2.CorrelatedEqu
 def welfare_range_to_proto(welfare_range: WelfareRange) -> solution_pb2.WelfareRange:
     """Encode a (C)CE welfare range."""
     return solution_pb2.WelfareRange(
-        kind=_CONCEPT_VALUES[welfare_range.kind],
-        objective=_WELFARE_VALUES[welfare_range.objective],
+        kind=codec.CONCEPTS.values[welfare_range.kind],
+        objective=codec.WELFARE_FUNCTIONS.values[welfare_range.objective],
         minimum=correlated_to_proto(welfare_range.minimum),
         maximum=correlated_to_proto(welfare_range.maximum),
     )
@@ -484,7 +462,9 @@ def zero_sum_to_proto(solution: ZeroSumSolution) -> solution_pb2.ZeroSumSolution
 def selection_to_proto(selection: Selection) -> solution_pb2.Selection:
     """Encode one selection answer."""
     message = solution_pb2.Selection(
-        criterion=_SELECTION_VALUES[selection.criterion], decided=selection.decided, reason=selection.reason
+        criterion=codec.SELECTION_CRITERIA.values[selection.criterion],
+        decided=selection.decided,
+        reason=selection.reason,
     )
     if selection.equilibrium_index is not None:
         message.equilibrium_index = selection.equilibrium_index
@@ -524,7 +504,7 @@ def markov_zero_sum_to_proto(solution: MarkovZeroSum) -> solution_pb2.MarkovZero
 def stage_selection_to_proto(selection: Selection) -> solution_pb2.StageSelectionReport:
     """Encode how one stage-selection criterion decided."""
     message = solution_pb2.StageSelectionReport(
-        criterion=_STAGE_SELECTION_VALUES[selection.criterion],
+        criterion=codec.STAGE_SELECTION.values[selection.criterion],
         decided=selection.decided,
         reason=selection.reason,
     )
@@ -544,9 +524,360 @@ def markov_solution_set_to_proto(result: MarkovSolutionSet) -> solution_pb2.Mark
         warnings=result.warnings,
         solve_duration=_duration(result.elapsed_seconds),
         tolerance=result.tolerance,
-        concepts=[_CONCEPT_VALUES[c] for c in result.concepts],
+        concepts=[codec.CONCEPTS.values[c] for c in result.concepts],
         pareto_indices=result.pareto_indices,
         welfare_optima=[welfare_optimum_to_proto(w) for w in result.welfare_optima],
         zero_sum=markov_zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
         stage_selections=[stage_selection_to_proto(sel) for sel in result.selections],
+    )
+
+
+# -- trace streams --------------------------------------------------------------------------------
+
+
+def score_options_from_proto(
+    message: trace_pb2.ScoreOptions, field: str = "header.options", limits: Limits | None = None
+) -> ScoreOptions:
+    """Validated scoring options; empty fields take the solver defaults.
+
+    Raises
+    ------
+    RequestError
+        ``RESOURCE_EXHAUSTED`` for a list longer than the limits allow (criteria and
+        epsilons: ``max_list_entries``; state weights: ``max_payoff_entries``),
+        ``INVALID_ARGUMENT`` naming the field for a bad option.
+    """
+    limits = limits or Limits()
+    for name in ("criteria", "epsilons"):
+        check_count(len(getattr(message, name)), limits.max_list_entries, f"{field}.{name}")
+    check_count(len(message.state_weights), limits.max_payoff_entries, f"{field}.state_weights")
+    kwargs: dict[str, object] = {}
+    if message.criteria:
+        kwargs["criteria"] = tuple(message.criteria)
+    for name in ("metric", "aggregate", "joint_concept"):
+        if getattr(message, name):
+            kwargs[name] = getattr(message, name)
+    if message.epsilons:
+        kwargs["epsilons"] = tuple(message.epsilons)
+    if message.tail_window:
+        kwargs["tail_window"] = message.tail_window
+    if message.confidence:
+        kwargs["confidence"] = message.confidence
+    if message.checkpoints:
+        kwargs["n_checkpoints"] = message.checkpoints
+    if message.max_histories:
+        kwargs["max_histories"] = message.max_histories
+    if message.state_weights:
+        kwargs["state_weights"] = tuple(message.state_weights)
+    try:
+        return ScoreOptions(**kwargs)  # type: ignore[arg-type]
+    except SolverError as exc:
+        error = from_solver_error(exc, field)
+        error.field = f"{field}.{'checkpoints' if exc.field == 'n_checkpoints' else exc.field}"
+        raise error from exc
+
+
+def _integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int64]:
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2.0**53)
+    if bad.any():
+        index = tuple(int(k) for k in np.argwhere(bad)[0])
+        raise invalid(field, f"{field} must hold integers; entry {index} is {values[index]!r}")
+    return values.astype(np.int64)
+
+
+def trace_chunk_from_proto(
+    message: trace_pb2.TraceChunk, index: int, max_entries: int, max_players: int = Limits.max_players
+) -> TraceChunk:
+    """Decode chunk number ``index`` of a stream; errors name ``chunk[index].<field>`` and the row.
+
+    Every tensor is checked against ``max_entries`` (and the policies against
+    ``max_players``) before it is decoded.
+    """
+    field = f"chunk[{index}]"
+    check_count(len(message.policies), max_players, f"{field}.policies", "tensors")
+    policies = (
+        tuple(
+            decode_tensor_field(p, max_entries, f"{field}.policies[{i}]")
+            for i, p in enumerate(message.policies)
+        )
+        if message.policies
+        else None
+    )
+    joint_actions = history = returns = None
+    if message.HasField("joint_actions"):
+        joint_actions = _integers(
+            decode_tensor_field(message.joint_actions, max_entries, f"{field}.joint_actions"),
+            f"{field}.joint_actions",
+        )
+    if message.HasField("history"):
+        history = _integers(
+            decode_tensor_field(message.history, max_entries, f"{field}.history"), f"{field}.history"
+        )
+    if message.HasField("returns"):
+        returns = decode_tensor_field(message.returns, max_entries, f"{field}.returns")
+    try:
+        return TraceChunk(policies=policies, joint_actions=joint_actions, history=history, returns=returns)
+    except SolverError as exc:
+        raise chunk_error(exc, index) from exc
+
+
+def chunk_error(exc: SolverError, index: int) -> RequestError:
+    """A solver error about a chunk (field ``chunk.<x>``) as a request error naming the chunk."""
+    error = from_solver_error(exc, "")
+    if exc.field.startswith("chunk"):
+        error.field = exc.field.replace("chunk", f"chunk[{index}]", 1)
+    else:  # a limit of the options, e.g. max_histories
+        error.field = f"header.options.{exc.field}"
+    error.message = f"chunk {index}: {exc.message}"
+    return error
+
+
+def _criterion_to_proto(score: CriterionScore) -> trace_pb2.CriterionScore:
+    message = trace_pb2.CriterionScore(
+        name=score.name,
+        checkpoints_z=score.checkpoints_z.tolist(),
+        values=score.values.tolist(),
+        final_value=score.final_value,
+        verdict=codec.VERDICTS.values[score.verdict],
+        evidence=score.evidence,
+        z=score.z,
+        scale=score.scale,
+        z0=[
+            trace_pb2.EpsilonCrossing(epsilon=eps, z0=z0)
+            if z0 is not None
+            else trace_pb2.EpsilonCrossing(epsilon=eps)
+            for eps, z0 in score.z0.items()
+        ],
+        z0_exact=score.z0_exact,
+        switched=score.switched,
+        switch_count=score.switch_count,
+        checkpoint_radii=[] if score.checkpoint_radii is None else score.checkpoint_radii.tolist(),
+    )
+    for name in ("epsilon", "fitted_rate", "rate_r2", "confidence_radius"):
+        value = getattr(score, name)
+        if value is not None:
+            setattr(message, name, value)
+    if score.nearest_solution is not None:
+        kind, k = score.nearest_solution
+        message.nearest_solution.CopyFrom(trace_pb2.SolutionRef(kind=kind, index=k))
+    return message
+
+
+def trace_score_to_proto(score: TraceScore) -> trace_pb2.TraceScore:
+    """Encode the scores of a trace."""
+    message = trace_pb2.TraceScore(
+        criteria=[_criterion_to_proto(c) for c in score.criteria],
+        n_policies=score.n_policies,
+        n_samples=score.n_samples,
+        n_returns=score.n_returns,
+        z_seen=score.z_seen,
+        selected_by=score.selected_by or "",
+        switched=score.switched,
+        metric=score.metric,
+        aggregate=score.aggregate,
+        epsilons=score.epsilons,
+        warnings=score.warnings,
+    )
+    if score.selected is not None:
+        message.selected.CopyFrom(trace_pb2.SolutionRef(kind=score.selected[0], index=score.selected[1]))
+    return message
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceRequest:
+    """The header of a trace stream, decoded: what to score against and how.
+
+    Attributes
+    ----------
+    options : ScoreOptions
+        The validated scoring options.
+    game_id : str
+        The id of a game this server solved recently ("" when the header sends the game).
+    game : NormalFormGame or StochasticGame or None
+        The game the header sends (None with ``game_id``).
+    solve_options : SolveOptions or None
+        How to solve ``game`` for its solution set (None with ``game_id``).
+    """
+
+    options: ScoreOptions
+    game_id: str = ""
+    game: NormalFormGame | StochasticGame | None = None
+    solve_options: SolveOptions | None = None
+
+
+def trace_request_from_proto(message: Any, limits: Limits) -> TraceRequest:
+    """Decode the first message of a trace stream (``None``: the stream was empty).
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` when the first message is not a header, the header has no
+        game, or a field is bad; ``RESOURCE_EXHAUSTED`` past the limits.
+    """
+    if message is None or message.WhichOneof("part") != "header":
+        raise invalid("header", "the first message of a trace stream must be its header")
+    header = message.header
+    which = header.WhichOneof("game")
+    options = score_options_from_proto(header.options, limits=limits)
+    if which == "game_id":
+        return TraceRequest(options, game_id=header.game_id)
+    game: NormalFormGame | StochasticGame
+    if which == "normal_form_game":
+        game = normal_form_game_from_proto(header.normal_form_game, limits, "header.normal_form_game")
+    elif which == "stochastic_game":
+        game = stochastic_game_from_proto(header.stochastic_game, limits, "header.stochastic_game")
+    else:
+        raise invalid("header.game", "the header needs a game: normal_form_game, stochastic_game or game_id")
+    tol = check_tolerance(header.tolerance or limits.default_tolerance, "header.tolerance")
+    solve_options = SolveOptions(
+        concepts=DEFAULT_CONCEPTS,
+        method=header.method or "auto",
+        tol=tol,
+        exact=False,
+        max_equilibria=0,
+        time_budget=None,
+    )
+    return TraceRequest(options, game=game, solve_options=solve_options)
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamChunk:
+    """One chunk of a trace stream, decoded, and its size on the wire in bytes."""
+
+    chunk: TraceChunk
+    size: int
+
+
+def stream_chunk_from_proto(message: Any, index: int, received_bytes: int, limits: Limits) -> StreamChunk:
+    """Decode message ``index`` (from 0) after the header, ``received_bytes`` of chunks having come before.
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` when it is not a chunk or a field is bad;
+        ``RESOURCE_EXHAUSTED`` past the limits on chunks per stream, bytes per chunk and
+        bytes per stream.
+    """
+    if message.WhichOneof("part") != "chunk":
+        raise invalid(f"chunk[{index}]", "every message after the header must be a chunk")
+    check_count(index + 1, limits.max_trace_chunks, "chunk", "chunks in one stream")
+    size = message.ByteSize()
+    if size > limits.max_trace_chunk_bytes:
+        raise RequestError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"chunk {index} has {size:,} bytes, over the limit of {limits.max_trace_chunk_bytes:,}",
+            f"chunk[{index}]",
+        )
+    check_count(
+        received_bytes + size, limits.max_trace_bytes, f"chunk[{index}]", "bytes of chunks in one stream"
+    )
+    chunk = trace_chunk_from_proto(message.chunk, index, limits.max_payoff_entries, limits.max_players)
+    return StreamChunk(chunk, size)
+
+
+def _solution_fields(result: SolutionSet | MarkovSolutionSet) -> dict[str, Any]:
+    if isinstance(result, MarkovSolutionSet):
+        return {"markov_solution_set": markov_solution_set_to_proto(result)}
+    return {"solution_set": solution_set_to_proto(result)}
+
+
+def score_trace_response(
+    score: TraceScore, result: SolutionSet | MarkovSolutionSet
+) -> trace_pb2.ScoreTraceResponse:
+    """The ScoreTrace answer: the score and the solution set it was measured against."""
+    return trace_pb2.ScoreTraceResponse(score=trace_score_to_proto(score), **_solution_fields(result))
+
+
+def monitor_trace_response(
+    score: TraceScore, result: SolutionSet | MarkovSolutionSet | None = None
+) -> trace_pb2.MonitorTraceResponse:
+    """One MonitorTrace answer: the running score, with the solution set when ``result`` is given."""
+    extra = {} if result is None else _solution_fields(result)
+    return trace_pb2.MonitorTraceResponse(score=trace_score_to_proto(score), **extra)
+
+
+# -- SolveGame, SolveGames and GetServerInfo answers ---------------------------------------------
+
+
+def request_game_field(request: service_pb2.SolveGameRequest) -> str:
+    """The game field a SolveGameRequest sets (``"normal_form_game"`` when none)."""
+    return request.WhichOneof("game") or "normal_form_game"
+
+
+def solve_response(result: SolutionSet | MarkovSolutionSet) -> service_pb2.SolveGameResponse:
+    """The SolveGame answer of a solution set (``from_cache`` unset)."""
+    if isinstance(result, MarkovSolutionSet):
+        return service_pb2.SolveGameResponse(markov_solution_set=markov_solution_set_to_proto(result))
+    return service_pb2.SolveGameResponse(solution_set=solution_set_to_proto(result))
+
+
+def cached_solve_response(answer: bytes) -> service_pb2.SolveGameResponse:
+    """A SolveGame answer from its cached serialization, marked ``from_cache``."""
+    response = service_pb2.SolveGameResponse.FromString(answer)
+    response.from_cache = True
+    return response
+
+
+def batch_item_response(
+    index: int, response: service_pb2.SolveGameResponse
+) -> service_pb2.SolveGamesResponse:
+    """The SolveGames answer of item ``index`` when it was solved."""
+    return service_pb2.SolveGamesResponse(index=index, status=_OK, response=response)
+
+
+def batch_item_failure(index: int, error: RequestError) -> service_pb2.SolveGamesResponse:
+    """The SolveGames answer of item ``index`` when it failed: its status with the error's details."""
+    return service_pb2.SolveGamesResponse(index=index, status=status_message(error))
+
+
+def server_info_response(
+    *,
+    version: str,
+    solver_version: str,
+    limits: Limits,
+    workers: int,
+    worker_memory_bytes: int,
+    cache_entries: int,
+    cache_bytes: int,
+    instance_id: str,
+) -> service_pb2.GetServerInfoResponse:
+    """The GetServerInfo answer: versions, limits and the solver's methods (normal-form, then stochastic)."""
+    budget = duration_pb2.Duration()
+    budget.FromNanoseconds(int(limits.max_time_budget * 1e9))
+    return service_pb2.GetServerInfoResponse(
+        version=version,
+        solver_version=solver_version,
+        limits=service_pb2.ServerLimits(
+            max_message_bytes=limits.max_message_bytes,
+            max_payoff_entries=limits.max_payoff_entries,
+            max_players=limits.max_players,
+            max_time_budget=budget,
+            workers=workers,
+            max_transition_entries=limits.max_transition_entries,
+            cache_entries=cache_entries,
+            cache_bytes=cache_bytes,
+            worker_memory_bytes=worker_memory_bytes,
+            max_trace_bytes=limits.max_trace_bytes,
+        ),
+        instance_id=instance_id,
+        methods=[
+            service_pb2.MethodInfo(
+                name=spec.name,
+                description=spec.description,
+                complete=spec.complete,
+                min_players=spec.min_players,
+                max_players=spec.max_players,
+            )
+            for spec in METHODS.values()
+        ]
+        + [
+            service_pb2.MethodInfo(
+                name=name,
+                description=description,
+                complete=False,
+                min_players=2,
+                max_players=limits.max_players,
+            )
+            for name, description in STOCHASTIC_METHOD_DESCRIPTIONS.items()
+        ],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 
-from equilibria.service.convert import SolveOptions
+from equilibria.service.options import SolveOptions
 from equilibria.solver import (
     MarkovSolutionSet,
     NormalFormGame,

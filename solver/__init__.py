@@ -1,6 +1,10 @@
 """equilibria.solver: game models, equilibrium algorithms and solution sets.
 
-Pure numerics (numpy, scipy, pygambit); never gRPC or protobuf.
+Pure numerics (numpy, scipy, pygambit); never gRPC or protobuf. The core sits here
+(``game``, ``results``, ``errors``, ``regret``, ``kernels``, ``solve_game``); the
+algorithms live by family in ``normal_form``, ``concepts``, ``stochastic`` and ``traces``.
+This package is the folder ``solver/`` of the repository: ``pyproject.toml``'s
+``package-dir`` maps ``equilibria.solver`` to it.
 
 Examples
 --------
@@ -19,8 +23,7 @@ from equilibria.solver.errors import (
     UnsupportedError,
 )
 from equilibria.solver.game import NormalFormGame
-from equilibria.solver.markov_regret import MarkovCertificate, certify_markov
-from equilibria.solver.nash import METHODS, MethodSpec
+from equilibria.solver.normal_form.nash import METHODS, MethodSpec
 from equilibria.solver.regret import Certificate, certify
 from equilibria.solver.results import (
     SOLVER_VERSION,
@@ -37,14 +40,15 @@ from equilibria.solver.results import (
     ZeroSumSolution,
 )
 from equilibria.solver.solve_game import CONCEPTS, SELECTION_CRITERIA, WELFARE_FUNCTIONS, solve
-from equilibria.solver.solve_stochastic import (
+from equilibria.solver.stochastic.game import StochasticGame
+from equilibria.solver.stochastic.regret import MarkovCertificate, certify_markov
+from equilibria.solver.stochastic.solve import (
     STAGE_SELECTION_CRITERIA,
     STOCHASTIC_CONCEPTS,
     STOCHASTIC_METHODS,
     solve_stochastic,
 )
-from equilibria.solver.stochastic_game import StochasticGame
-from equilibria.solver.trace_scoring import ScoreOptions, TraceChunk, TraceScore, TraceScorer, score_trace
+from equilibria.solver.traces import ScoreOptions, TraceChunk, TraceScore, TraceScorer, score_trace
 
 __all__ = [
     "CONCEPTS",

@@ -21,13 +21,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidGameError
 
-__all__ = ["NormalFormGame", "positive_rescale"]
+__all__ = ["NormalFormGame", "max_abs_difference", "positive_rescale", "unit_payoffs"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -209,3 +210,43 @@ def positive_rescale(matrix: npt.NDArray[np.float64], low: float = 0.1) -> npt.N
     if span == 0.0:
         return np.ones_like(matrix)
     return low + (matrix - bottom) / span
+
+
+def unit_payoffs(payoffs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each player's payoffs mapped affinely onto ``[0, 1]`` (zeros when constant).
+
+    A positive affine map of each player's payoffs keeps the equilibria.
+
+    Parameters
+    ----------
+    payoffs : ndarray, shape (n_players, a_1, ..., a_n)
+        A payoff tensor, as :attr:`NormalFormGame.payoffs`.
+
+    Returns
+    -------
+    ndarray
+        The same shape; each player's slice spans ``[0, 1]``, or is all zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> unit_payoffs(np.array([[[2.0, 4.0]], [[3.0, 3.0]]])).tolist()
+    [[[0.0, 1.0]], [[0.0, 0.0]]]
+    """
+    flat = payoffs.reshape(payoffs.shape[0], -1)
+    low = flat.min(axis=1)
+    span = np.ptp(flat, axis=1)
+    shape = (-1,) + (1,) * (payoffs.ndim - 1)
+    out = (payoffs - low.reshape(shape)) / np.where(span > 0.0, span, 1.0).reshape(shape)
+    return np.where(span.reshape(shape) > 0.0, out, 0.0)
+
+
+def max_abs_difference(p: Sequence[npt.ArrayLike], q: Sequence[npt.ArrayLike]) -> float:
+    """The largest absolute difference between two profiles, over players and actions.
+
+    Examples
+    --------
+    >>> max_abs_difference([np.array([0.5, 0.5])], [np.array([0.25, 0.75])])
+    0.25
+    """
+    return max(float(np.abs(np.asarray(a) - np.asarray(b)).max()) for a, b in zip(p, q, strict=True))

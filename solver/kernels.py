@@ -1,18 +1,17 @@
-"""Compile (or load from numba's on-disk cache) every numba kernel of the solver at once.
+"""The one place the solver's numba kernels are registered and warmed.
 
-The kernels live beside the algorithms that use them (:mod:`regret`, :mod:`lemke_howson`,
-:mod:`vertex_enumeration`, :mod:`distances`, :mod:`trace_scoring`), each with its own
-``compile_kernels()``. The first call of a kernel in a process otherwise pays numba's
-compiler (seconds; tens of seconds on a loaded machine with a cold cache) or its cache
-load. The server calls :func:`compile_all` once in the forkserver's preload
-(:mod:`equilibria.service.worker`, also imported by the server process, where trace
-scoring runs), so no solve's time budget pays for it; the benchmarks call it before
-timing anything.
+A module with numba kernels registers a warm-up (a function that calls each kernel once
+on tiny inputs) with :func:`warm_up`; :func:`compile_all` imports :data:`KERNEL_MODULES`
+and runs every registered warm-up, so the first call of a kernel does not pay numba's
+compiler (seconds; tens on a loaded machine with a cold cache) or its cache load. The
+server calls it once in the forkserver's preload (:mod:`equilibria.service.worker`, also
+imported by the server process, where trace scoring runs); the benchmarks call it
+before timing anything.
 
 numba's cache is keyed by the source file of each kernel only: a kernel that calls a
-kernel of another module (Lemke-Howson's path calls :mod:`regret`'s certificate) keeps
-a stale cached copy when only the callee's file changes. A fresh install rewrites every
-file; when developing, touch the caller too.
+kernel of another module (Lemke-Howson's path calls :mod:`~equilibria.solver.regret`'s
+certificate) keeps a stale cached copy when only the callee's file changes. A fresh
+install rewrites every file; when developing, touch the caller too.
 
 Examples
 --------
@@ -26,16 +25,36 @@ from __future__ import annotations
 
 import importlib
 import time
+from collections.abc import Callable
 
-__all__ = ["KERNEL_MODULES", "compile_all"]
+__all__ = ["KERNEL_MODULES", "compile_all", "warm_up"]
 
-#: Modules of ``equilibria.solver`` with numba kernels, each with a ``compile_kernels()``.
-KERNEL_MODULES = ("regret", "lemke_howson", "vertex_enumeration", "distances", "trace_scoring")
+#: Modules of ``equilibria.solver`` whose import registers a warm-up with :func:`warm_up`.
+KERNEL_MODULES = (
+    "regret",
+    "normal_form.lemke_howson",
+    "normal_form.bases",
+    "traces.metrics",
+    "traces.options",
+    "traces.checkpoints",
+    "traces.target",
+    "traces.scorer",
+)
+
+_WARM_UPS: dict[str, Callable[[], None]] = {}
+
+
+def warm_up(function: Callable[[], None]) -> Callable[[], None]:
+    """Register ``function`` (it calls a module's kernels once) to run in :func:`compile_all`."""
+    _WARM_UPS[f"{function.__module__}.{function.__qualname__}"] = function
+    return function
 
 
 def compile_all() -> float:
-    """Compile or load every kernel of :data:`KERNEL_MODULES`; the seconds it took."""
+    """Compile or load every registered kernel; the seconds it took."""
     started = time.perf_counter()
     for name in KERNEL_MODULES:
-        importlib.import_module(f"equilibria.solver.{name}").compile_kernels()
+        importlib.import_module(f"equilibria.solver.{name}")
+    for function in _WARM_UPS.values():
+        function()
     return time.perf_counter() - started

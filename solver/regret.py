@@ -1,10 +1,10 @@
 """Expected payoffs, regrets and NashConv of mixed-strategy profiles.
 
-For a profile :math:`x = (x_1..x_n)` the regret of player ``i`` is
-:math:`\\max_{a_i} U_i(a_i, x_{-i}) - U_i(x)` and **NashConv** is the sum of the
-regrets: zero exactly at a Nash equilibrium. These are the certificates every
-equilibrium the project returns carries, computed afresh in float64 from the user's
-payoffs.
+The regret of a player is its best-response payoff minus its expected payoff, and
+**NashConv** (Lanctot et al. 2017) is the sum of the regrets: zero exactly at a Nash
+equilibrium. These are the certificates every equilibrium the project returns carries,
+computed afresh in float64 from the user's payoffs. See docs/normal-form.md (section
+"Certificates").
 
 Examples
 --------
@@ -15,10 +15,6 @@ Examples
 >>> c = certify(pennies, (np.array([0.5, 0.5]), np.array([0.5, 0.5])))
 >>> float(c.nash_conv)
 0.0
-
-2-player profiles take a compiled path (numba): the same BLAS products as the generic
-numpy path, so the same numbers, without its per-call overhead. Many 2-player profiles
-of one game are certified in one call by :func:`certify_many`.
 
 References
 ----------
@@ -34,12 +30,12 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 import numpy.typing as npt
+from equilibria.solver._typing import FloatArray
 from equilibria.solver.errors import InvalidGameError
 from equilibria.solver.game import NormalFormGame
+from equilibria.solver.kernels import warm_up
 
 __all__ = ["Certificate", "certify", "certify_many", "deviation_payoffs"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +177,8 @@ def certify_many(game: NormalFormGame, xs: npt.ArrayLike, ys: npt.ArrayLike) -> 
     ]
 
 
-def compile_kernels() -> None:
+@warm_up
+def _warm_up() -> None:
     """Compile (or load from numba's on-disk cache) the 2-player certificate kernels now."""
     payoffs = np.ones((2, 1, 1))
     payoffs.setflags(write=False)

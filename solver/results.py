@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 import numpy as np
-import numpy.typing as npt
+from equilibria.solver._typing import FloatArray
 
 __all__ = [
     "Equilibrium",
@@ -36,7 +36,6 @@ __all__ = [
 #: Version of the numerical results; part of every cache key. Bump when answers change.
 SOLVER_VERSION = "0.1.0"
 
-FloatArray = npt.NDArray[np.float64]
 ResultT = TypeVar("ResultT")
 
 
@@ -457,11 +456,11 @@ class MarkovSolutionSet:
 def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
     """Build a frozen result dataclass without its field-by-field ``__init__``.
 
-    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``:
-    ~5 us for a :class:`SolutionSet`, more than a small Lemke-Howson solve. This sets
-    the instance's ``__dict__`` in one step instead (worth it for classes with many
-    defaulted fields; a short positional ``cls(...)`` is as fast); the object is the one
-    ``cls(**fields)`` builds (defaults filled in, still frozen). Only for the classes
+    A frozen dataclass's ``__init__`` sets every field through ``object.__setattr__``,
+    which costs more than a small Lemke-Howson solve (figures in docs/normal-form.md).
+    This sets the instance's ``__dict__`` in one step instead (worth it for classes with
+    many defaulted fields; a short positional ``cls(...)`` is as fast); the object is the
+    one ``cls(**fields)`` builds (defaults filled in, still frozen). Only for the classes
     here, which have no ``__post_init__`` and no default factories.
 
     Raises
@@ -509,8 +508,8 @@ def instantiate(cls: type[ResultT], fields: dict[str, Any], /) -> ResultT:
 
     The fast end of :func:`template`: ``fields`` must hold every field (a template
     updated with the values of this result). Only the count is checked, which is enough
-    for such a dict: a key that is not a field shows up as one key too many. About half
-    the cost of :func:`construct` (no keyword packing, no merge, no name check).
+    for such a dict: a key that is not a field shows up as one key too many. Cheaper than
+    :func:`construct` (no keyword packing, no merge, no name check).
 
     Raises
     ------

@@ -6,7 +6,7 @@ one :class:`~equilibria.solver.results.SolutionSet`:
 ====================  =====================================================================
 concept               what the set then holds
 ====================  =====================================================================
-``nash``              the Nash equilibria (:mod:`equilibria.solver.nash` picks the method)
+``nash``              the Nash equilibria (:mod:`equilibria.solver.normal_form.nash` picks the method)
 ``pure_nash``         the pure equilibria
 ``pareto_nash``       ``pareto_indices``: the Pareto-optimal equilibria of the set
 ``welfare_nash``      ``welfare_optima``: the welfare-maximising equilibria per function
@@ -35,13 +35,16 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.solver.concepts.selection import SELECTION_CRITERIA
+from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
-from equilibria.solver.nash import DEFAULT_TOLERANCE, nash_set
+from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.results import Equilibrium, SolutionSet, WelfareOptimum
 
-__all__ = ["solve", "CONCEPTS", "WELFARE_FUNCTIONS", "SELECTION_CRITERIA"]
+__all__ = ["solve", "CONCEPTS", "DEFAULT_CONCEPTS", "WELFARE_FUNCTIONS", "SELECTION_CRITERIA"]
 
+#: Every solution concept :func:`solve` answers.
 CONCEPTS = (
     "nash",
     "pure_nash",
@@ -52,8 +55,8 @@ CONCEPTS = (
     "zero_sum_value",
     "selection",
 )
-WELFARE_FUNCTIONS = ("utilitarian", "egalitarian", "nash_product")
-SELECTION_CRITERIA = ("payoff_dominance", "risk_dominance", "logit_limit")
+#: The concepts of a solve that names none.
+DEFAULT_CONCEPTS = ("nash",)
 #: Concepts answered from the set of Nash equilibria.
 _NEEDS_NASH_SET = {"nash", "pure_nash", "pareto_nash", "selection"}
 _LINEAR_WELFARE = ("utilitarian", "egalitarian")
@@ -80,7 +83,7 @@ def choices(
 
 def solve(
     game: NormalFormGame,
-    concepts: Iterable[str] = ("nash",),
+    concepts: Iterable[str] = DEFAULT_CONCEPTS,
     *,
     method: str = "auto",
     tol: float = DEFAULT_TOLERANCE,
@@ -98,7 +101,7 @@ def solve(
     concepts : iterable of str, optional(default=("nash",))
         Any of :data:`CONCEPTS`.
     method : str, optional(default="auto")
-        The Nash method (a key of :data:`equilibria.solver.nash.METHODS`) or ``"auto"``.
+        The Nash method (a key of :data:`equilibria.solver.normal_form.nash.METHODS`) or ``"auto"``.
     tol : float, optional(default=1e-9)
         Tolerance for best responses, tightness and comparisons (relative to the payoff scale).
     exact : bool, optional(default=False)
@@ -128,7 +131,7 @@ def solve(
         raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
     if not (0.0 < tol <= 1e-3):
         raise InvalidOptionError("tolerance", f"solve(): tol must be in (0, 1e-3], got {tol}")
-    wanted = choices(concepts, CONCEPTS, "concepts", ("nash",))
+    wanted = choices(concepts, CONCEPTS, "concepts", DEFAULT_CONCEPTS)
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
     point = _disagreement(game, disagreement)
@@ -162,7 +165,7 @@ def solve(
         )
     extras: dict[str, object] = {}
     if "pareto_nash" in wanted:
-        from equilibria.solver.pareto import pareto_optimal
+        from equilibria.solver.concepts.pareto import pareto_optimal
 
         payoffs = np.array([eq.payoffs for eq in result.equilibria]).reshape(
             len(result.equilibria), game.n_players
@@ -172,7 +175,7 @@ def solve(
         result, optima = _welfare_optima(game, result, functions, point, tol, needs_set)
         extras["welfare_optima"] = optima
     if correlated_kinds:
-        from equilibria.solver.correlated import correlated_equilibrium, welfare_range
+        from equilibria.solver.concepts.correlated import correlated_equilibrium, welfare_range
 
         extras["correlated_equilibria"] = tuple(
             correlated_equilibrium(game, kind=kind, objective=f, tol=tol)
@@ -185,11 +188,11 @@ def solve(
             for f in functions
         )
     if "zero_sum_value" in wanted or (result.method == "zero_sum_lp" and result.zero_sum is not None):
-        from equilibria.solver.zero_sum import zero_sum_value
+        from equilibria.solver.normal_form.zero_sum import zero_sum_value
 
         extras["zero_sum"] = result.zero_sum or zero_sum_value(game, tol=tol)
     if "selection" in wanted:
-        from equilibria.solver.selection import select
+        from equilibria.solver.concepts.selection import select
 
         extras["selections"] = tuple(select(game, result, c, tol=tol) for c in criteria)
     return dataclasses.replace(
@@ -218,12 +221,10 @@ def _welfare_needs_set(game: NormalFormGame, functions: tuple[str, ...], method:
     """Whether welfare maximisation must enumerate (otherwise a 2-player MILP suffices)."""
     if game.n_players != 2 or "nash_product" in functions:
         return True
-    from equilibria.solver.vertex_enumeration import count_bases
+    from equilibria.solver.normal_form.vertex_enumeration import count_bases
 
-    # Enumerate when it is cheap (up to 10 x 10) or explicitly asked for. Benchmark case 3
-    # (numba vertex enumeration): N(0,1) 8x8 enumeration 4 ms vs the MILP 100 ms, 12x12
-    # 0.13 s vs 1.3 s; identity 10x10 (1,023 equilibria) 49 ms vs 24 ms; identity 16x16
-    # (65,535 equilibria) only the MILP.
+    # Enumerate when it is cheap (up to 10 x 10) or explicitly asked for; the measured
+    # trade-off is in docs/normal-form.md ("When solve enumerates for welfare").
     return method not in ("auto", "") or count_bases(*game.num_actions) <= count_bases(10, 10)
 
 
@@ -236,18 +237,18 @@ def _welfare_optima(
     have_set: bool,
 ) -> tuple[SolutionSet, tuple[WelfareOptimum, ...]]:
     """Welfare optima per function; 2-player linear welfare by MILP when enumeration cannot certify it."""
-    from equilibria.solver.welfare import welfare_optimum
+    from equilibria.solver.concepts.welfare import welfare_optimum
 
     optima = []
     equilibria = list(result.equilibria)
     for function in functions:
         # Over a complete 2-player set the extreme equilibria suffice for every welfare
-        # function (payoffs on a component form a box; see equilibria.solver.welfare).
+        # function (payoffs on a component form a box; see equilibria.solver.concepts.welfare).
         use_milp = game.n_players == 2 and function in _LINEAR_WELFARE and not (have_set and result.complete)
         if not use_milp:
             optima.append(welfare_optimum(result, function, disagreement=point, game=game, tol=tol))
             continue
-        from equilibria.solver.welfare_milp import welfare_milp
+        from equilibria.solver.concepts.welfare_milp import welfare_milp
 
         eq, optimum = welfare_milp(game, function=function, tol=tol)
         index = _find_or_append(equilibria, eq, tol)

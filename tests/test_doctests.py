@@ -10,11 +10,21 @@ import pkgutil
 import equilibria.solver
 import pytest
 
-MODULES = sorted(info.name for info in pkgutil.iter_modules(equilibria.solver.__path__))
+MODULES = sorted(
+    info.name.removeprefix("equilibria.solver.")
+    for info in pkgutil.walk_packages(equilibria.solver.__path__, prefix="equilibria.solver.")
+)
 
 
 def test_the_solver_modules_are_discovered() -> None:
-    assert {"game", "nash", "vertex_enumeration", "lemke_howson", "pure", "regret", "exact"} <= set(MODULES)
+    assert {
+        "game",
+        "regret",
+        "normal_form.nash",
+        "normal_form.vertex_enumeration",
+        "traces.scorer",
+        "stochastic.solve",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", ["__init__", *MODULES])

@@ -15,8 +15,8 @@ from equilibria.solver import (
     UnsupportedError,
     solve,
 )
-from equilibria.solver.lemke_howson import lemke_howson
-from equilibria.solver.vertex_enumeration import vertex_enumeration
+from equilibria.solver.normal_form.lemke_howson import lemke_howson
+from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
 
 BOS = ([[2, 0], [0, 1]], [[1, 0], [0, 2]])
 
@@ -228,7 +228,7 @@ def test_enumeration_of_an_oversized_game_is_refused(shape: tuple[int, int]) -> 
 
 def test_the_basis_limit_is_where_the_docs_say() -> None:
     """MAX_BASES is documented as letting 13 x 12 through but not 13 x 13."""
-    from equilibria.solver.vertex_enumeration import MAX_BASES, count_bases
+    from equilibria.solver.normal_form.vertex_enumeration import MAX_BASES, count_bases
 
     assert count_bases(3, 2) == 2 * math.comb(5, 3)
     assert count_bases(13, 12) <= MAX_BASES < count_bases(13, 13)
@@ -250,7 +250,7 @@ IRRATIONAL_LOOKING = [
 
 @pytest.mark.parametrize("value", IRRATIONAL_LOOKING)
 def test_exact_mode_reads_irrational_looking_payoffs_exactly(value: float) -> None:
-    """A double that is no short fraction is read as its exact binary value (solver/exact.py)
+    """A double that is no short fraction is read as its exact binary value (solver/normal_form/exact.py)
     and exact mode returns the exact equilibria of the game so read."""
     from fractions import Fraction
 

@@ -1,0 +1,516 @@
+"""Feasible bases of a best-response polytope ``{z >= 0 : M^T z <= 1}`` (``M > 0``).
+
+The vertices that :mod:`~equilibria.solver.normal_form.vertex_enumeration` pairs up are the
+points of the polytope's feasible bases. :func:`search_bases` finds them by a breadth-first
+search over pivots from the all-slack basis (a numba kernel, every decision certified by an
+a posteriori error bound); :func:`brute_force_bases` solves every square system instead
+(larger games, and the tests' oracle). See docs/normal-form.md (section "Vertex
+enumeration") for why the search visits every feasible basis and how decisions are certified.
+
+Examples
+--------
+>>> import numpy as np
+>>> from equilibria.solver.normal_form.bases import Budget, search_bases
+>>> block = search_bases(np.array([[1.0, 2.0], [2.0, 1.0]]), 1e-9, Budget(100))
+>>> sorted(block.points.round(6).tolist())
+[[0.0, 0.5], [0.333333, 0.333333], [0.5, 0.0]]
+
+References
+----------
+.. [1] R. G. Bland, "New finite pivoting rules for the simplex method", Math. Oper. Res.
+   2 (1977) 103-107.
+.. [2] D. Avis and K. Fukuda, "A pivoting algorithm for convex hulls and vertex
+   enumeration of arrangements and polyhedra", Discrete Comput. Geom. 8 (1992) 295-313.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from equilibria.solver._typing import BoolArray, FloatArray
+from equilibria.solver.errors import ProblemTooLargeError
+from equilibria.solver.kernels import warm_up
+
+__all__ = [
+    "BLOCK_ENTRIES",
+    "MAX_SEARCH_VARIABLES",
+    "BasisBlock",
+    "Budget",
+    "brute_force_bases",
+    "search_bases",
+    "use_search",
+]
+
+#: The search keys a basis by a bitmask of its variables in one int64.
+MAX_SEARCH_VARIABLES = 62
+#: Entries of one batched block of linear systems (bounds peak memory).
+BLOCK_ENTRIES = 1 << 22
+#: Bases with Hadamard ratio |det| / prod(row norms) at most this are treated as singular.
+_SINGULAR_RHO = 1e-12
+#: Safety factor on the float error bound of a basis solution (brute force).
+_ERROR_SAFETY = 16.0
+#: Safety factor on the rounding error of a residual ``u - B v`` (``(c + 1) eps (|B| |v| + |u|)``).
+_RESIDUAL_SAFETY = 2.0
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def use_search(d: int, c: int) -> bool:
+    """Search by pivoting (faster at every size, by measurement) unless the key does not fit an int64."""
+    return d + c <= MAX_SEARCH_VARIABLES
+
+
+class Budget:
+    """Counts the bases visited by one enumeration and refuses past ``limit``.
+
+    Attributes
+    ----------
+    limit : int
+        Largest number of bases that may be visited.
+    visited : int
+        Bases visited so far (both polytopes of one game together).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.visited = 0
+
+    def spend(self, bases: int) -> None:
+        """Count ``bases`` more visited bases.
+
+        Raises
+        ------
+        ProblemTooLargeError
+            When the count goes over ``limit``.
+        """
+        self.visited += bases
+        if self.visited > self.limit:
+            raise ProblemTooLargeError(
+                "method",
+                f"vertex_enumeration(): visited over {self.limit:,} bases (max_visited); "
+                "use method='lemke_howson' for one equilibrium",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class BasisBlock:
+    """Feasible bases of one batch: their points, the bases themselves, error bounds.
+
+    Attributes
+    ----------
+    points : ndarray, shape (k, d)
+        The basic solutions, zero off the basis coordinates.
+    basis : ndarray of bool, shape (k, d + c)
+        The basis coordinates, then the basis (tight) constraints.
+    error : ndarray, shape (k,)
+        A bound on the float error of each point.
+    ambiguous : bool
+        A feasibility or regularity decision in this batch was within its error.
+    """
+
+    points: FloatArray
+    basis: BoolArray
+    error: FloatArray
+    ambiguous: bool
+
+
+def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[BasisBlock]:
+    """Feasible bases of ``{z >= 0 : mat^T z <= 1}`` by solving every square system, batched by size.
+
+    For a support ``S`` and as many constraints ``T``, ``z_S`` solves
+    ``mat[S, T]^T z_S = 1``; the basis is feasible when ``z >= -tol`` and
+    ``mat[S]^T z_S <= 1 + tol``. The float error of each solution is bounded through
+    the Hadamard ratio ``rho = |det| / prod(row norms)`` (the condition number is at
+    most ``2 / rho``); a decision closer to its threshold than that bound, or a basis
+    too close to singular to decide, marks the block ambiguous.
+    """
+    d, c = mat.shape
+    eps = np.finfo(np.float64).eps
+    for s in range(1, min(d, c) + 1):
+        supports = np.array(list(itertools.combinations(range(d), s)), dtype=np.intp)
+        tights = np.array(list(itertools.combinations(range(c), s)), dtype=np.intp)
+        block = max(1, BLOCK_ENTRIES // (s * max(s, c)))
+        pair_s = np.repeat(np.arange(len(supports)), len(tights))
+        pair_t = np.tile(np.arange(len(tights)), len(supports))
+        for start in range(0, len(pair_s), block):
+            ps = supports[pair_s[start : start + block]]  # (k, s)
+            pt = tights[pair_t[start : start + block]]  # (k, s)
+            budget.spend(len(ps))
+            rows = mat[ps]  # (k, s, c): rows of the support
+            system = np.take_along_axis(rows, pt[:, None, :], axis=2).transpose(0, 2, 1)  # (k, s, s)
+            rho = np.abs(np.linalg.det(system)) / np.prod(np.linalg.norm(system, axis=2), axis=1)
+            regular = rho > _SINGULAR_RHO
+            ambiguous = bool(((rho > _SINGULAR_RHO * 1e-3) & ~regular).any())
+            if not regular.any():
+                if ambiguous:
+                    yield BasisBlock(np.zeros((0, d)), np.zeros((0, d + c), dtype=bool), np.zeros(0), True)
+                continue
+            ps, pt, rows, system, rho = ps[regular], pt[regular], rows[regular], system[regular], rho[regular]
+            z = np.linalg.solve(system, np.ones((len(system), s, 1)))[:, :, 0]
+            size = np.maximum(1.0, np.abs(z).max(axis=1))
+            # A cheap bound from rho first; the exact condition number only where it matters.
+            error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size
+            worst = np.maximum((-z).max(axis=1), (np.einsum("ks,ksc->kc", z, rows) - 1.0).max(axis=1))
+            feasible = worst <= tol
+            close = (np.abs(worst - tol) <= error) | feasible
+            if close.any():
+                error[close] = _ERROR_SAFETY * s * eps * np.linalg.cond(system[close]) * size[close]
+                ambiguous |= bool((np.abs(worst - tol) <= error).any())
+            ps, pt = ps[feasible], pt[feasible]
+            points = np.zeros((len(ps), d))
+            np.put_along_axis(points, ps, z[feasible], axis=1)
+            basis = np.zeros((len(ps), d + c), dtype=bool)
+            np.put_along_axis(basis, ps, True, axis=1)
+            np.put_along_axis(basis, pt + d, True, axis=1)
+            yield BasisBlock(points, basis, error[feasible], ambiguous)
+
+
+def search_bases(mat: FloatArray, tol: float, budget: Budget, *, liberal: bool = False) -> BasisBlock:
+    """Feasible bases of the polytope ``{z >= 0 : mat^T z <= 1}`` by breadth-first search.
+
+    Writes the polytope in standard form ``[mat^T | I] (z, w) = 1`` (variables ``0..d-1``
+    the coordinates ``z``, ``d..d+c-1`` the slacks ``w``; a basis is keyed by the bitmask
+    of its ``c`` variables) and runs :func:`_search_kernel` from the all-slack basis (the
+    vertex ``z = 0``). Each visited basis ``B`` is checked afresh: its inverse ``X`` is
+    computed from the payoffs, then the basic solution ``x = B^-1 1`` and the column
+    ``a_j = B^-1 A_j`` of each non-basic variable ``j`` (``v = X u``, refined once by
+    ``v += X (u - B v)``). Each value gets an a posteriori error bound: ``v - B^-1 u =
+    B^-1 r`` for the residual ``r = u - B v``, computed within ``(c + 1) eps (|B| |v| +
+    |u|)``, so the error is at most ``|X| (|r| + 2 (c + 1) eps (|B| |v| + |u|))``
+    (LAPACK's forward error bound, doubled). The basis is kept when ``x >= -tol`` (``x +
+    err >= -tol`` if ``liberal``); a kept basis within its bound of the threshold makes
+    the result ambiguous.
+
+    A pivot ``(r, j)`` of a kept basis (``j`` enters, the variable of row ``r`` leaves)
+    moves to the point ``x - theta a_j`` with ``theta = x_r / a_rj`` and ``x_j = theta``.
+    It is followed when the new basis is regular (Hadamard ratio ``rho |a_rj| |A_r| /
+    |A_j|`` over ``_SINGULAR_RHO``, where ``rho = |det B| / prod(column norms)`` starts at
+    1 and is updated by each pivot) and that point violates feasibility by at most ``tol``
+    plus twice its first-order error bound, or when ``|a_rj|`` is within twice its error
+    of zero (no prediction can be trusted; the new basis is then checked afresh). This
+    takes every leaving row that attains the minimum ratio (all ties) and also the
+    degenerate exchanges with a negative pivot element. A pivot that passes but leads to a
+    basis within a factor 1000 of singular makes the result ambiguous.
+
+    Returns the kept bases with a coordinate in them.
+
+    Raises
+    ------
+    ProblemTooLargeError
+        When the budget is exhausted.
+    """
+    d, c = mat.shape
+    columns = np.vstack([mat, np.eye(c)])  # row v: the column of variable v in [mat^T | I]
+    norms = np.linalg.norm(columns, axis=1)
+    visited, ambiguous, keys, kept, x, err = _search_kernel(
+        columns, norms, tol, liberal, budget.limit - budget.visited
+    )
+    budget.spend(visited)  # raises when the kernel stopped over the budget
+    bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
+    member = (keys[kept][:, None] & bit[None, :]) != 0
+    points = np.zeros((len(kept), d))
+    points[member[:, :d]] = x[np.nonzero(member)[1].reshape(len(kept), c) < d]
+    basis = np.hstack([member[:, :d], ~member[:, d:]])  # basic coordinates, tight constraints
+    return BasisBlock(points, basis, err, bool(ambiguous))
+
+
+@warm_up
+def _warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) the search kernel now.
+
+    The first call in a process otherwise pays it: seconds on a cold cache. The server's
+    forkserver calls this once, so every worker forked from it starts compiled.
+    """
+    _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, False, 10)
+
+
+@numba.njit(cache=True)
+def _search_kernel(
+    columns: FloatArray,
+    norms: FloatArray,
+    tol: float,
+    liberal: bool,
+    limit: int,
+) -> tuple[int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`search_bases`).
+
+    ``columns[v]`` is the column of variable ``v`` (``vstack([mat, I])``), ``norms`` their norms.
+    Returns the number of bases visited (``limit + 1`` when it stopped there), the ambiguity
+    flag, the keys of every basis visited (in visiting order), the index in that order of
+    each kept basis with a coordinate in it, and their basic solutions and error bounds.
+    """
+    width, c = columns.shape
+    d = width - c
+    safety = _RESIDUAL_SAFETY * (c + 1) * _EPS
+    bit = np.empty(width, dtype=np.int64)
+    for v in range(width):
+        bit[v] = np.int64(1) << np.int64(v)
+    queue, queue_rho, table = _seeded_queue(bit, d)
+    tail, n_kept = 1, 0
+    kept, kept_x, kept_err = np.empty(256, dtype=np.int64), np.empty((256, c)), np.empty(256)
+    basic, nonbasic = np.empty(c, dtype=np.int64), np.empty(d, dtype=np.int64)
+    unit_row = np.empty(c, dtype=np.int64)  # the row of the one of each slack column
+    # B transposed (row t is the column of basic variable t), X (its inverse) transposed.
+    system, inverse, work = np.empty((c, c)), np.empty((c, c)), np.empty((c, c))
+    # Right-hand sides, their solutions and error bounds, one per row: 1, then each A_j.
+    rhs, values, error = np.empty((d + 1, c)), np.empty((d + 1, c)), np.empty((d + 1, c))
+    residual = np.empty((3, c))
+    ambiguous = False
+    head = 0
+    while head < tail and head < limit:
+        key, rho = queue[head], queue_rho[head]
+        nb, nn = 0, 0
+        for v in range(width):
+            if key & bit[v]:
+                basic[nb] = v
+                nb += 1
+            else:
+                nonbasic[nn] = v
+                nn += 1
+        rhs[0] = 1.0
+        for t in range(c):
+            system[t] = columns[basic[t]]
+        for j in range(d):
+            rhs[j + 1] = columns[nonbasic[j]]
+        dense = 0
+        for t in range(c):
+            if basic[t] < d:
+                dense += 1
+            else:
+                unit_row[t] = basic[t] - d
+        head += 1
+        if not _invert(system, inverse, work):
+            ambiguous = True  # exactly singular to float precision: no pivot should lead here
+            continue
+        _tableau(system, dense, unit_row, inverse, rhs, values, error, residual, safety)
+        surely, feasible, close = True, True, False
+        x_err_max = 0.0
+        for i in range(c):
+            x, x_err = values[0, i], error[0, i]
+            x_err_max = max(x_err_max, x_err)
+            if -x - x_err > tol:
+                surely = False
+            if -x > tol:
+                feasible = False
+            if abs(x + tol) <= x_err:
+                close = True
+        ambiguous |= surely and close
+        if not (surely if liberal else feasible):
+            continue
+        if basic[0] < d:  # the all-slack basis (z = 0) is no vertex
+            if n_kept == kept.shape[0]:
+                kept, kept_x, kept_err = _grown_kept(kept, kept_x, kept_err)
+            kept[n_kept] = head - 1
+            kept_x[n_kept] = values[0]
+            kept_err[n_kept] = x_err_max
+            n_kept += 1
+        for j in range(d):
+            col = j + 1
+            a_err_max, size_max = 0.0, 0.0
+            row, low = -1, np.inf  # the row of the minimum ratio: a cheap witness of a spill
+            for i in range(c):
+                a_err_max = max(a_err_max, error[col, i])
+                size_max = max(size_max, abs(values[col, i]))
+                if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:
+                    row, low = i, max(values[0, i], 0.0) / values[col, i]
+            for r in range(c):
+                a_rj = values[col, r]
+                size_a = abs(a_rj)
+                new_rho = rho * size_a * (norms[basic[r]] / norms[nonbasic[j]])
+                if not new_rho > _SINGULAR_RHO * 1e-3:  # certainly singular
+                    continue
+                theta = values[0, r] / a_rj
+                if size_a > 2.0 * error[col, r]:  # else no prediction can be trusted
+                    spread = x_err_max + abs(theta) * a_err_max
+                    margin = tol + 2.0 * spread * (1.0 + (1.0 + size_max) / size_a)
+                    if -theta > margin:
+                        continue
+                    if row >= 0 and theta * values[col, row] - values[0, row] > margin:
+                        continue
+                    if _spills(values, col, theta, margin):
+                        continue
+                if not new_rho > _SINGULAR_RHO:
+                    ambiguous = True
+                    continue
+                neighbour = key ^ bit[basic[r]] ^ bit[nonbasic[j]]
+                slot = _slot(table, neighbour)
+                if table[slot] == neighbour:
+                    continue
+                table[slot] = neighbour
+                if tail == queue.shape[0]:
+                    queue, queue_rho = _grown_queue(queue, queue_rho)
+                queue[tail], queue_rho[tail] = neighbour, new_rho
+                tail += 1
+                if 2 * tail > table.shape[0]:
+                    table = _rehashed(table)
+    visited = head + 1 if head < tail else head
+    return visited, ambiguous, queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
+
+
+@numba.njit(cache=True)
+def _seeded_queue(
+    bit: npt.NDArray[np.int64], d: int
+) -> tuple[npt.NDArray[np.int64], FloatArray, npt.NDArray[np.int64]]:
+    """The queue (keys, Hadamard ratios) and the table of seen bases, both holding the
+    all-slack basis (every variable from ``d`` on)."""
+    start = np.int64(0)
+    for v in range(d, bit.shape[0]):
+        start |= bit[v]
+    queue = np.empty(1024, dtype=np.int64)
+    queue_rho = np.empty(1024)
+    queue[0], queue_rho[0] = start, 1.0
+    table = np.full(2048, -1, dtype=np.int64)
+    table[_slot(table, start)] = start
+    return queue, queue_rho, table
+
+
+@numba.njit(cache=True)
+def _spills(values: FloatArray, col: int, theta: float, margin: float) -> bool:
+    """Whether the point ``x - theta a`` after a pivot violates a bound by more than ``margin``.
+
+    ``values[0]`` is the basic solution ``x`` and ``values[col]`` the entering column ``a``.
+    """
+    for i in range(values.shape[1]):  # noqa: SIM110  (a loop in numba)
+        if theta * values[col, i] - values[0, i] > margin:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _grown_queue(
+    queue: npt.NDArray[np.int64], queue_rho: FloatArray
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The queue of keys and its Hadamard ratios with their capacity doubled."""
+    n = queue.shape[0]
+    return np.concatenate((queue, np.empty(n, dtype=np.int64))), np.concatenate((queue_rho, np.empty(n)))
+
+
+@numba.njit(cache=True)
+def _grown_kept(
+    kept: npt.NDArray[np.int64], kept_x: FloatArray, kept_err: FloatArray
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """The kept-basis arrays with their capacity doubled."""
+    n = kept.shape[0]
+    return (
+        np.concatenate((kept, np.empty(n, dtype=np.int64))),
+        np.concatenate((kept_x, np.empty((n, kept_x.shape[1])))),
+        np.concatenate((kept_err, np.empty(n))),
+    )
+
+
+@numba.njit(cache=True)
+def _rehashed(old: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The open-addressing table ``old`` rehashed into one twice its size."""
+    table = np.full(2 * old.shape[0], -1, dtype=np.int64)
+    for k in range(old.shape[0]):
+        if old[k] != -1:
+            table[_slot(table, old[k])] = old[k]
+    return table
+
+
+@numba.njit(cache=True)
+def _invert(transposed: FloatArray, inverse: FloatArray, work: FloatArray) -> bool:
+    """``inverse = transposed^-1`` by Gauss-Jordan elimination with partial pivoting.
+
+    Row operations only (vectorised ``axpy``). False if a pivot is exactly zero.
+    """
+    c = transposed.shape[0]
+    work[:, :] = transposed
+    inverse[:, :] = 0.0
+    for i in range(c):
+        inverse[i, i] = 1.0
+    for k in range(c):
+        best, pivot = k, abs(work[k, k])
+        for i in range(k + 1, c):
+            if abs(work[i, k]) > pivot:
+                best, pivot = i, abs(work[i, k])
+        if pivot == 0.0:
+            return False
+        if best != k:
+            for t in range(c):
+                work[k, t], work[best, t] = work[best, t], work[k, t]
+                inverse[k, t], inverse[best, t] = inverse[best, t], inverse[k, t]
+        scale = 1.0 / work[k, k]
+        for t in range(c):
+            work[k, t] *= scale
+            inverse[k, t] *= scale
+        for i in range(c):
+            factor = work[i, k]
+            if i != k and factor != 0.0:
+                for t in range(c):
+                    work[i, t] -= factor * work[k, t]
+                    inverse[i, t] -= factor * inverse[k, t]
+    return True
+
+
+@numba.njit(cache=True)
+def _tableau(
+    columns: FloatArray,
+    dense: int,
+    unit_row: npt.NDArray[np.int64],
+    inverse: FloatArray,
+    rhs: FloatArray,
+    values: FloatArray,
+    error: FloatArray,
+    work: FloatArray,
+    safety: float,
+) -> None:
+    """``values[j] = X rhs[j]`` refined once, and its a posteriori error bound ``error[j]``.
+
+    ``columns[t]`` is column ``t`` of the basis matrix ``B`` and ``inverse[t]`` column
+    ``t`` of its computed inverse ``X`` (both stored transposed, so every product is a
+    sum of rows: vectorised ``axpy``). The columns of ``B`` from ``dense`` on are unit
+    vectors (slacks; ``unit_row[t]`` is the row of the one of column ``t``), whose zeros
+    are skipped (they add exact zeros). Each right-hand side ``u = rhs[j]`` gets ``v = X
+    u``, then ``v += X (u - B v)``, and the bound ``|X| (|u - B v| + safety (|B| |v| +
+    |u|))``.
+    """
+    c = columns.shape[0]
+    product, size, step = work[0], work[1], work[2]
+    for j in range(rhs.shape[0]):
+        u, v = rhs[j], values[j]
+        v[:] = 0.0
+        for t in range(c):
+            if u[t] != 0.0:
+                for i in range(c):
+                    v[i] += u[t] * inverse[t, i]
+        for refine in range(2):
+            product[:] = 0.0
+            size[:] = 0.0
+            for t in range(dense):
+                vt, at = v[t], abs(v[t])
+                for i in range(c):
+                    product[i] += columns[t, i] * vt
+                    size[i] += abs(columns[t, i]) * at
+            for t in range(dense, c):
+                product[unit_row[t]] += v[t]
+                size[unit_row[t]] += abs(v[t])
+            if refine == 0:  # one step of iterative refinement
+                step[:] = 0.0
+                for t in range(c):
+                    r = u[t] - product[t]
+                    if r != 0.0:
+                        for i in range(c):
+                            step[i] += r * inverse[t, i]
+                for i in range(c):
+                    v[i] += step[i]
+        e = error[j]
+        e[:] = 0.0
+        for t in range(c):
+            r = abs(u[t] - product[t]) + safety * (size[t] + abs(u[t]))
+            for i in range(c):
+                e[i] += abs(inverse[t, i]) * r
+
+
+@numba.njit(cache=True)
+def _slot(table: npt.NDArray[np.int64], key: np.int64) -> int:
+    """Index of ``key`` in the open-addressing table, or of the empty slot where it goes."""
+    mask = table.shape[0] - 1
+    i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping
+    while table[i] != key and table[i] != -1:
+        i = (i + 1) & mask
+    return i

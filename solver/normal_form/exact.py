@@ -1,0 +1,189 @@
+"""Exact rational arithmetic for small 2-player games.
+
+Floats propose, fractions decide: the float vertex enumeration proposes vertices of the
+best-response polytopes with a loose tolerance, and this module recomputes each one in
+exact rational arithmetic, checks its feasibility exactly, recomputes its labels and
+drops duplicates. Every double is a rational number; a payoff is read as the simplest
+fraction with denominator at most 10**6 that rounds to the same double when there is
+one (``0.1`` is read as ``1/10``, ``1/3`` as ``1/3``), and as its exact binary value
+otherwise.
+
+Examples
+--------
+>>> from equilibria.solver.normal_form.exact import rational_bimatrix
+>>> g = rational_bimatrix([[0.5, 1.0]], [[1.0, 0.25]])
+>>> g.a[0][0], g.b_positive[0][1]
+(Fraction(1, 2), Fraction(1, 1))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+from equilibria.solver.errors import InvalidOptionError
+
+__all__ = ["RationalBimatrix", "rational_bimatrix", "certify_vertices", "normalise", "solve_exact"]
+
+Matrix = tuple[tuple[Fraction, ...], ...]
+#: Largest denominator tried when reading a double as a simple fraction.
+MAX_DENOMINATOR = 10**6
+#: Largest game exact mode accepts (rows x columns).
+MAX_EXACT_ENTRIES = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class RationalBimatrix:
+    """A 2-player game with exact payoffs.
+
+    Attributes
+    ----------
+    a, b : tuple of tuple of Fraction
+        The row and column player's payoffs, in the user's units.
+    a_positive, b_positive : tuple of tuple of Fraction
+        The same shifted so the smallest entry is 1 (equilibria are unchanged).
+    """
+
+    a: Matrix
+    b: Matrix
+    a_positive: Matrix
+    b_positive: Matrix
+
+    def payoffs(self, x: Sequence[Fraction], y: Sequence[Fraction]) -> tuple[Fraction, Fraction]:
+        """Exact expected payoffs ``(x A y, x B y)``."""
+        return (_bilinear(x, self.a, y), _bilinear(x, self.b, y))
+
+
+def _bilinear(x: Sequence[Fraction], mat: Matrix, y: Sequence[Fraction]) -> Fraction:
+    return sum(
+        (
+            xi * sum((r * yj for r, yj in zip(row, y, strict=True) if yj), Fraction(0))
+            for xi, row in zip(x, mat, strict=True)
+            if xi
+        ),
+        Fraction(0),
+    )
+
+
+def _to_fraction(value: float) -> Fraction:
+    simple = Fraction(value).limit_denominator(MAX_DENOMINATOR)
+    return simple if float(simple) == value else Fraction(value)
+
+
+def rational_bimatrix(a: npt.ArrayLike, b: npt.ArrayLike) -> RationalBimatrix:
+    """Read two payoff matrices as exact fractions.
+
+    Raises
+    ------
+    InvalidOptionError
+        (field ``exact``) if the game is too large for exact arithmetic.
+    """
+    a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a_arr.size > MAX_EXACT_ENTRIES:
+        raise InvalidOptionError(
+            "exact",
+            f"rational_bimatrix(): exact output is offered up to {MAX_EXACT_ENTRIES} payoff entries "
+            f"per player, the game has {a_arr.size}",
+        )
+
+    def read(arr: npt.NDArray[np.float64]) -> Matrix:
+        return tuple(tuple(_to_fraction(float(v)) for v in row) for row in arr)
+
+    ra, rb = read(a_arr), read(b_arr)
+    return RationalBimatrix(ra, rb, _shift_positive(ra), _shift_positive(rb))
+
+
+def _shift_positive(mat: Matrix) -> Matrix:
+    low = min(min(row) for row in mat)
+    return tuple(tuple(v - low + 1 for v in row) for row in mat)
+
+
+def solve_exact(system: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> list[Fraction] | None:
+    """Solve a square system by Gaussian elimination over the rationals (None if singular)."""
+    size = len(system)
+    rows = [[*map(Fraction, row), Fraction(r)] for row, r in zip(system, rhs, strict=True)]
+    for col in range(size):
+        pivot = next((r for r in range(col, size) if rows[r][col] != 0), None)
+        if pivot is None:
+            return None
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        head = rows[col]
+        inv = 1 / head[col]
+        for r in range(size):
+            if r != col and rows[r][col] != 0:
+                factor = rows[r][col] * inv
+                rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
+    return [rows[r][size] / rows[r][r] for r in range(size)]
+
+
+def _exact_vertex(
+    mat: Matrix, support: Sequence[int], tight_candidates: Sequence[int]
+) -> list[Fraction] | None:
+    """The vertex with ``z_i = 0`` off ``support`` and a regular choice of tight constraints."""
+    d = len(mat)
+    for tight in itertools.combinations(tight_candidates, len(support)):
+        system = [[mat[i][t] for i in support] for t in tight]
+        z_s = solve_exact(system, [Fraction(1)] * len(support))
+        if z_s is not None:
+            z = [Fraction(0)] * d
+            for i, v in zip(support, z_s, strict=True):
+                z[i] = v
+            return z
+    return None
+
+
+def certify_vertices(
+    supports: Sequence[Sequence[int]],
+    tight_sets: Sequence[Sequence[int]],
+    mat: Matrix,
+    *,
+    coordinate_labels_first: bool,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[tuple[Fraction, ...], ...]]:
+    """Recompute proposed vertices of ``{z >= 0 : mat^T z <= 1}`` exactly.
+
+    Parameters
+    ----------
+    supports : sequence of sequence of int
+        Proposed support of each vertex.
+    tight_sets : sequence of sequence of int
+        Constraints proposed as tight at each vertex (a superset of a basis).
+    mat : Matrix
+        The exact ``(d, c)`` constraint matrix (entries >= 1).
+    coordinate_labels_first : bool
+        Label order, as in the float enumeration.
+
+    Returns
+    -------
+    points : ndarray, shape (k, d)
+        The distinct exactly-feasible vertices (as floats).
+    labels : ndarray of bool, shape (k, d + c)
+        Their exact labels.
+    exact_points : tuple of tuple of Fraction
+        The vertices themselves.
+    """
+    d, c = len(mat), len(mat[0])
+    seen: dict[tuple[Fraction, ...], tuple[bool, ...]] = {}
+    for support, tight in zip(supports, tight_sets, strict=True):
+        z = _exact_vertex(mat, support, tight)
+        if z is None or any(v < 0 for v in z):
+            continue
+        values = [sum((mat[i][t] * z[i] for i in support), Fraction(0)) for t in range(c)]
+        if any(v > 1 for v in values):
+            continue
+        coord = tuple(v == 0 for v in z)
+        cons = tuple(v == 1 for v in values)
+        seen.setdefault(tuple(z), coord + cons if coordinate_labels_first else cons + coord)
+    exact_points = tuple(sorted(seen))
+    points = np.array([[float(v) for v in z] for z in exact_points]).reshape(len(exact_points), d)
+    labels = np.array([seen[z] for z in exact_points], dtype=bool).reshape(len(exact_points), d + c)
+    return points, labels, exact_points
+
+
+def normalise(point: Sequence[Fraction]) -> tuple[Fraction, ...]:
+    """Scale a non-zero non-negative vector to sum to 1."""
+    total = sum(point, Fraction(0))
+    return tuple(v / total for v in point)

@@ -1,0 +1,274 @@
+"""Nash equilibrium sets: a registry of named methods and ``"auto"``.
+
+:func:`nash_set` computes the Nash (or pure Nash) equilibria of a game with one of the
+methods below, or picks one by game class and size (``"auto"``) and says why. Every
+method returns a :class:`~equilibria.solver.results.SolutionSet` whose equilibria carry
+their regrets. The public front door, :func:`equilibria.solver.solve`, calls it for
+every concept that needs the equilibrium set.
+
+============================  =========  ===========================================
+method                        players    result
+============================  =========  ===========================================
+``vertex_enumeration``        2          every extreme equilibrium and the maximal
+                                         Nash subsets (complete)
+``lemke_howson``              2          one equilibrium (degeneracy-safe pivoting)
+``zero_sum_lp``               2          one optimal strategy pair of a constant-sum
+                                         game by linear programming (any size)
+``gambit``                    n >= 2     mixed equilibria by pygambit's methods, each
+                                         refined and re-certified (partial)
+``pure_enumeration``          n >= 2     every pure equilibrium (complete for pure)
+============================  =========  ===========================================
+
+Examples
+--------
+>>> from equilibria.solver import NormalFormGame
+>>> from equilibria.solver.normal_form.nash import nash_set
+>>> bos = NormalFormGame.from_bimatrix([[2, 0], [0, 1]], [[1, 0], [0, 2]])
+>>> [eq.payoffs.round(3).tolist() for eq in nash_set(bos).equilibria]
+[[2.0, 1.0], [0.667, 0.667], [1.0, 2.0]]
+>>> nash_set(bos, method="lemke_howson").complete
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.game import NormalFormGame
+from equilibria.solver.normal_form.lemke_howson import lemke_howson
+from equilibria.solver.normal_form.pure import pure_enumeration
+from equilibria.solver.normal_form.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
+from equilibria.solver.regret import certify
+from equilibria.solver.results import Component, Equilibrium, SolutionSet
+
+__all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE"]
+
+DEFAULT_TOLERANCE = 1e-9
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSpec:
+    """A registered Nash method.
+
+    Attributes
+    ----------
+    name : str
+        Name to pass as ``method``.
+    description : str
+        What it computes.
+    complete : bool
+        Whether it returns every equilibrium of its concept.
+    min_players, max_players : int
+        Player counts it accepts (``max_players=0``: no bound).
+    run : callable
+        ``run(game, tol=..., exact=..., max_equilibria=...) -> SolutionSet``.
+    """
+
+    name: str
+    description: str
+    complete: bool
+    min_players: int
+    max_players: int
+    run: Callable[..., SolutionSet] = dataclasses.field(repr=False)
+
+
+def _no_exact(name: str, exact: bool) -> None:
+    if exact:
+        raise InvalidOptionError(
+            "exact", f"nash_set(): exact output is offered by vertex_enumeration, not {name}"
+        )
+
+
+def _run_vertex_enumeration(
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int
+) -> SolutionSet:
+    return vertex_enumeration(game, tol=tol, exact=exact, max_equilibria=max_equilibria)
+
+
+def _run_lemke_howson(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("lemke_howson", exact)
+    return lemke_howson(game, tol=tol)
+
+
+def _run_pure(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("pure_enumeration", exact)
+    return pure_enumeration(game, tol=tol, max_equilibria=max_equilibria)
+
+
+def _run_gambit(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("gambit", exact)
+    from equilibria.solver.normal_form.nplayer import gambit_equilibria  # pygambit loads only when used
+
+    return gambit_equilibria(game, tol=tol, max_equilibria=max_equilibria)
+
+
+def _run_zero_sum_lp(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+    _no_exact("zero_sum_lp", exact)
+    from equilibria.solver.normal_form.zero_sum import zero_sum_value
+
+    if not game.is_zero_sum(tol):
+        raise UnsupportedError("method", "nash_set(): zero_sum_lp needs a 2-player constant-sum game")
+    solution = zero_sum_value(game, tol=tol, vertices=False)
+    cert = certify(game, solution.strategies)
+    eq = Equilibrium(solution.strategies, cert.payoffs, cert.regrets, cert.nash_conv, components=(0,))
+    return SolutionSet(
+        game_id=game.id,
+        equilibria=(eq,),
+        components=(Component((0,), tuple(s[None, :] for s in eq.strategies)),),
+        complete=False,
+        method="zero_sum_lp",
+        method_reason=(
+            f"one optimal strategy pair (value {solution.value:.6g}); the equilibrium set is the product "
+            "of the two optimal-strategy polytopes"
+        ),
+        tolerance=tol,
+        zero_sum=solution,
+    )
+
+
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec(
+            "vertex_enumeration",
+            "every extreme Nash equilibrium of a 2-player game and the maximal Nash subsets",
+            True,
+            2,
+            2,
+            _run_vertex_enumeration,
+        ),
+        MethodSpec(
+            "lemke_howson",
+            "one Nash equilibrium of a 2-player game by lexicographic Lemke-Howson pivoting",
+            False,
+            2,
+            2,
+            _run_lemke_howson,
+        ),
+        MethodSpec(
+            "zero_sum_lp",
+            "one optimal strategy pair of a 2-player constant-sum game by linear programming",
+            False,
+            2,
+            2,
+            _run_zero_sum_lp,
+        ),
+        MethodSpec(
+            "gambit",
+            "mixed Nash equilibria of an n-player game by pygambit's methods, refined and re-certified",
+            False,
+            2,
+            0,
+            _run_gambit,
+        ),
+        MethodSpec(
+            "pure_enumeration",
+            "every pure-strategy Nash equilibrium of an n-player game",
+            True,
+            2,
+            0,
+            _run_pure,
+        ),
+    )
+}
+
+
+def _auto(game: NormalFormGame, concepts: tuple[str, ...], tol: float) -> tuple[str, str]:
+    """The method "auto" picks, and why."""
+    if concepts == ("pure_nash",):
+        return "pure_enumeration", "only pure equilibria were asked for: one vectorised pass"
+    if game.n_players == 2:
+        m, n = game.num_actions
+        bases = count_bases(m, n)
+        if bases <= MAX_BASES:
+            return (
+                "vertex_enumeration",
+                f"2-player {m}x{n} game: {bases:,} bases is small enough to enumerate",
+            )
+        if game.is_zero_sum(tol):
+            return (
+                "zero_sum_lp",
+                f"2-player {m}x{n} constant-sum game: too large to enumerate ({bases:,} bases); "
+                "linear programming",
+            )
+        return (
+            "lemke_howson",
+            f"2-player {m}x{n} game: {bases:,} bases is too many to enumerate; one equilibrium by Lemke-Howson",
+        )
+    return "gambit", f"{game.n_players}-player game: pygambit's methods plus every pure equilibrium"
+
+
+def nash_set(
+    game: NormalFormGame,
+    concepts: tuple[str, ...] = ("nash",),
+    *,
+    method: str = "auto",
+    tol: float = DEFAULT_TOLERANCE,
+    exact: bool = False,
+    max_equilibria: int = 0,
+) -> SolutionSet:
+    """Nash (or pure Nash) equilibria of a game with a named method or ``"auto"``.
+
+    Parameters
+    ----------
+    game : NormalFormGame
+    concepts : tuple of str
+        ``("nash",)``, ``("pure_nash",)`` or both.
+    method : str, optional(default="auto")
+        A key of :data:`METHODS`, or ``"auto"``.
+    tol : float, optional(default=1e-9)
+    exact : bool, optional(default=False)
+        Exact rational certification (``vertex_enumeration`` only).
+    max_equilibria : int, optional(default=0)
+        Stop after this many equilibria (0: no limit); a truncated set is incomplete.
+
+    Returns
+    -------
+    SolutionSet
+        ``method`` names the method that ran and ``method_reason`` why.
+
+    Raises
+    ------
+    InvalidOptionError
+        Unknown method.
+    UnsupportedError
+        The method does not apply to the game.
+    """
+    if method in ("auto", ""):
+        name, reason = _auto(game, concepts, tol)
+    elif method in METHODS:
+        name, reason = method, "requested by the caller"
+    else:
+        raise InvalidOptionError(
+            "method", f"solve(): unknown method {method!r}; expected 'auto' or one of {', '.join(METHODS)}"
+        )
+    spec = METHODS[name]
+    if game.n_players < spec.min_players or (spec.max_players and game.n_players > spec.max_players):
+        raise UnsupportedError(
+            "method", f"solve(): method {name!r} does not accept {game.n_players}-player games"
+        )
+    result = spec.run(game, tol=tol, exact=exact, max_equilibria=max_equilibria)
+    only_pure = "nash" not in concepts
+    if only_pure and name != "pure_enumeration":
+        result = _only_pure(result)
+    complete = result.complete and (spec.complete or only_pure)
+    if name == "pure_enumeration" and not only_pure:
+        complete = False  # mixed equilibria were not searched
+    return dataclasses.replace(
+        result,
+        complete=complete,
+        method_reason="; ".join(r for r in (reason, result.method_reason) if r),
+        concepts=concepts,
+    )
+
+
+def _only_pure(result: SolutionSet) -> SolutionSet:
+    """Restrict a solution set to its pure equilibria (each its own component)."""
+    pure = [
+        dataclasses.replace(eq, components=(k,))
+        for k, eq in enumerate(e for e in result.equilibria if e.is_pure)
+    ]
+    comps = tuple(Component((k,), tuple(s[None, :] for s in eq.strategies)) for k, eq in enumerate(pure))
+    return dataclasses.replace(result, equilibria=tuple(pure), components=comps)

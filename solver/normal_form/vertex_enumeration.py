@@ -1,0 +1,460 @@
+"""Every Nash equilibrium of a 2-player game by vertex enumeration.
+
+With both payoff matrices made positive, the extreme equilibria are the completely
+labelled vertex pairs of the two best-response polytopes (Mangasarian 1964), and in a
+degenerate game the equilibria form the maximal Nash subsets ``conv(X) x conv(Y)`` those
+pairs span (Avis et al. 2010). The vertices come from the polytopes' feasible bases
+(:mod:`~equilibria.solver.normal_form.bases`); every decision is certified against its
+float error, or in rational arithmetic with ``exact=True``. See docs/normal-form.md
+(section "Vertex enumeration") for the polytopes, the search and the certification.
+
+Examples
+--------
+>>> from equilibria.solver import NormalFormGame
+>>> from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
+>>> stag_hunt = NormalFormGame.from_bimatrix([[4, 0], [3, 3]], [[4, 3], [0, 3]])
+>>> result = vertex_enumeration(stag_hunt, exact=True)
+>>> [tuple(str(p) for p in eq.exact_strategies[0]) for eq in result.equilibria]
+[('1', '0'), ('3/4', '1/4'), ('0', '1')]
+>>> result.complete
+True
+
+References
+----------
+.. [1] D. Avis, G. D. Rosenberg, R. Savani and B. von Stengel, "Enumeration of Nash
+   equilibria for two-player games", Economic Theory 42 (2010) 9-37.
+.. [2] B. von Stengel, "Computing equilibria for two-person games", Handbook of Game
+   Theory with Economic Applications, vol. 3, ch. 45 (2002).
+.. [3] O. L. Mangasarian, "Equilibrium points of bimatrix games", J. SIAM 12 (1964).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from fractions import Fraction
+
+import numpy as np
+from equilibria.solver._typing import BoolArray, FloatArray, IntArray
+from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.game import NormalFormGame, positive_rescale
+from equilibria.solver.normal_form import exact as exact_arith
+from equilibria.solver.normal_form.bases import (
+    BLOCK_ENTRIES,
+    BasisBlock,
+    Budget,
+    brute_force_bases,
+    search_bases,
+    use_search,
+)
+from equilibria.solver.normal_form.components import maximal_bicliques
+from equilibria.solver.regret import certify_many
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
+
+__all__ = ["vertex_enumeration", "count_bases", "MAX_BASES", "MAX_VISITED"]
+
+
+#: Games whose worst case ``count_bases(m, n)`` exceeds this are refused before any work
+#: (13 x 12 fits, 13 x 13 not). The search usually visits far fewer bases.
+MAX_BASES = 12_000_000
+#: Default limit on the bases actually visited (both polytopes together): the work done.
+#: A game within MAX_BASES always fits (the search visits each basis at most once).
+MAX_VISITED = 16_000_000
+#: Smallest entry of the rescaled payoff matrices.
+_SHIFT = 0.1
+
+
+def count_bases(m: int, n: int) -> int:
+    """Worst-case number of bases of both best-response polytopes of an ``m x n`` game.
+
+    The brute-force enumeration solves exactly this many square systems; the pivoting
+    search visits at most this many (usually far fewer: only the feasible ones and their
+    infeasible neighbours that could not be ruled out beforehand).
+    """
+    return 2 * math.comb(m + n, m)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Vertices:
+    """Distinct non-zero vertices of one best-response polytope."""
+
+    points: FloatArray  # (k, d), unnormalised
+    labels: BoolArray  # (k, m + n), global label order
+    supports: tuple[tuple[int, ...], ...]  # the coordinates of a basis of each vertex (exact mode)
+    tights: tuple[tuple[int, ...], ...]  # its basis constraints, then every other tight one (exact mode)
+    ambiguous: bool  # some decision was within float error of its threshold
+    exact: tuple[tuple[Fraction, ...], ...] | None = None  # exact points, once certified
+
+
+def vertex_enumeration(
+    game: NormalFormGame,
+    *,
+    tol: float = 1e-9,
+    exact: bool = False,
+    max_equilibria: int = 0,
+    max_bases: int = MAX_BASES,
+    max_visited: int = MAX_VISITED,
+) -> SolutionSet:
+    """All extreme Nash equilibria of a 2-player game and the maximal Nash subsets they span.
+
+    Parameters
+    ----------
+    game : NormalFormGame
+        A 2-player game.
+    tol : float, optional(default=1e-9)
+        Tolerance on the payoffs rescaled to [0.1, 1.1], for tightness and feasibility.
+    exact : bool, optional(default=False)
+        Certify every equilibrium in exact rational arithmetic (payoffs are read as the
+        simplest fractions that round to the given doubles) and report exact
+        probabilities and payoffs.
+    max_equilibria : int, optional(default=0)
+        Keep at most this many extreme equilibria (0: all). A truncated set is
+        incomplete.
+    max_bases : int, optional(default=MAX_BASES)
+        Refuse, before any work, games whose worst-case number of bases
+        (:func:`count_bases`) exceeds this.
+    max_visited : int, optional(default=MAX_VISITED)
+        Stop (and refuse) once the enumeration has visited more than this many bases of
+        the two polytopes together: the limit on the work actually done.
+
+    Returns
+    -------
+    SolutionSet
+        ``complete`` is True when every feasible basis was visited, no value was within
+        the float error of its threshold (or exact arithmetic decided every vertex) and
+        nothing was truncated. ``method_reason`` says how many bases were visited.
+
+    Raises
+    ------
+    UnsupportedError
+        If the game does not have 2 players.
+    ProblemTooLargeError
+        If ``count_bases`` exceeds ``max_bases``, or the enumeration visits more than
+        ``max_visited`` bases.
+    InvalidOptionError
+        If ``tol`` is not in (0, 1e-3], ``max_equilibria`` is negative or
+        ``max_visited`` is not positive.
+
+    Notes
+    -----
+    The two polytopes have ``C(m + n, m)`` bases each. Up to 62 actions in all, they are
+    searched by pivoting from feasible basis to feasible basis in a numba kernel, which
+    visits about as many bases as there are vertices; larger games are enumerated by
+    brute force (see docs/normal-form.md). ``max_bases`` is the a-priori limit the caller
+    can check with :func:`count_bases`; ``max_visited`` bounds the work actually done.
+    """
+    started = time.perf_counter()
+    bases = _checked_size(game, tol, max_equilibria, max_bases, max_visited)
+    m = game.num_actions[0]
+    a, b = game.bimatrix()
+    exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
+    a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
+    # In exact mode the float pass only proposes candidates: use a loose tolerance and let
+    # exact arithmetic decide every candidate.
+    search_tol = max(tol, 1e-7) if exact else tol
+    # Exact mode proposes every feasible basis: no float key (labels, even with rounded
+    # coordinates) can tell apart vertices closer than float precision, so the float pass
+    # must not merge anything; exact arithmetic drops the duplicates.
+    budget = Budget(max_visited)
+    px, qy = _vertices(
+        [b_pos, a_pos.T], search_tol, coordinate_labels_first=[True, False], every_basis=exact, budget=budget
+    )
+    visited = budget.visited
+    warnings: list[str] = []
+    if exact_game is not None:
+        px = _certified(px, exact_game.b_positive, coordinate_labels_first=True)
+        qy = _certified(qy, tuple(zip(*exact_game.a_positive, strict=True)), coordinate_labels_first=False)
+        ambiguous = False
+    else:
+        ambiguous = px.ambiguous or qy.ambiguous
+        if ambiguous:
+            warnings.append(
+                "near-degenerate: a vertex decision was within float round-off of the tolerance, or a "
+                "basis was too close to singular to decide; completeness is not certified "
+                "(use exact=True for rational payoffs)"
+            )
+    pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
+    truncated = bool(max_equilibria) and len(pairs) > max_equilibria
+    if truncated:
+        pairs = pairs[:max_equilibria]
+        warnings.append(f"truncated to max_equilibria={max_equilibria}")
+    equilibria, components = _assemble(game, px, qy, pairs, tol, exact_game)
+    warnings.extend(_degeneracy_warnings(equilibria, components, truncated))
+    return SolutionSet(
+        game_id=game.id,
+        equilibria=tuple(equilibria),
+        components=tuple(components),
+        complete=not truncated and not ambiguous,
+        method="vertex_enumeration",
+        method_reason=(
+            f"visited {visited:,} of the at most {bases:,} bases of the two best-response polytopes"
+        ),
+        warnings=tuple(warnings),
+        tolerance=tol,
+        exact=exact_game is not None,
+        elapsed_seconds=time.perf_counter() - started,
+    )
+
+
+def _checked_size(
+    game: NormalFormGame, tol: float, max_equilibria: int, max_bases: int, max_visited: int
+) -> int:
+    """Check :func:`vertex_enumeration`'s game and options; the worst-case number of bases."""
+    if game.n_players != 2:
+        raise UnsupportedError(
+            "method", f"vertex_enumeration(): needs a 2-player game, got {game.n_players} players"
+        )
+    if not (0.0 < tol <= 1e-3):
+        raise InvalidOptionError("tolerance", f"vertex_enumeration(): tol must be in (0, 1e-3], got {tol}")
+    if max_equilibria < 0:
+        raise InvalidOptionError("max_equilibria", "vertex_enumeration(): max_equilibria must be >= 0")
+    if max_visited < 1:
+        raise InvalidOptionError(
+            "max_visited", f"vertex_enumeration(): max_visited must be >= 1, got {max_visited}"
+        )
+    m, n = game.num_actions
+    bases = count_bases(m, n)
+    if bases > max_bases:
+        raise ProblemTooLargeError(
+            "method",
+            f"vertex_enumeration(): a {m}x{n} game has up to {bases:,} bases, over the limit of "
+            f"{max_bases:,}; use method='lemke_howson' for one equilibrium",
+        )
+    return bases
+
+
+def _degeneracy_warnings(
+    equilibria: list[Equilibrium], components: list[Component], truncated: bool
+) -> list[str]:
+    """Warnings that the game is degenerate: an even count, or a continuum of equilibria."""
+    warnings = []
+    if len(equilibria) % 2 == 0 and not truncated:
+        warnings.append(
+            f"degenerate game: {len(equilibria)} extreme equilibria (a non-degenerate game has an odd number)"
+        )
+    if any(not c.is_singleton for c in components):
+        warnings.append("degenerate game: some equilibria form a continuum (non-singleton components)")
+    return warnings
+
+
+def _certified(vertices: _Vertices, mat: exact_arith.Matrix, *, coordinate_labels_first: bool) -> _Vertices:
+    """The proposed vertices recomputed, filtered and relabelled in exact arithmetic.
+
+    ``vertices`` holds one candidate per feasible basis. Bases that look alike in floats
+    (same labels, same rounded point) may still define distinct vertices, so each one is
+    kept unless a vertex certified from its group satisfies its equations exactly (zero
+    off the basis support, tight on the basis constraints): then that vertex is its
+    unique solution.
+    """
+    c = len(mat[0])
+    rounded = np.round(vertices.points / vertices.points.sum(axis=1, keepdims=True), 6) + 0.0
+    groups: dict[bytes, list[int]] = {}
+    for k in range(len(vertices.supports)):
+        groups.setdefault(vertices.labels[k].tobytes() + rounded[k].tobytes(), []).append(k)
+    keep: list[int] = []
+    for members in groups.values():
+        if len(members) == 1:
+            keep.extend(members)
+            continue
+        known: list[tuple[frozenset[int], frozenset[int]]] = []  # (support, tight constraints)
+        for k in members:
+            support = vertices.supports[k]
+            basis = vertices.tights[k][: len(support)]
+            if any(on <= set(support) and set(basis) <= cons for on, cons in known):
+                continue
+            keep.append(k)
+            system = [[mat[i][t] for i in support] for t in basis]
+            z = exact_arith.solve_exact(system, [Fraction(1)] * len(support))
+            if z is not None and min(z) >= 0:
+                pairs = list(zip(support, z, strict=True))
+                values = [sum((mat[i][t] * v for i, v in pairs), Fraction(0)) for t in range(c)]
+                on = frozenset(i for i, v in pairs if v)
+                known.append((on, frozenset(t for t, v in enumerate(values) if v == 1)))
+    keep.sort()
+    supports = [vertices.supports[k] for k in keep]
+    tights = [vertices.tights[k] for k in keep]
+    points, labels, exact_points = exact_arith.certify_vertices(
+        supports, tights, mat, coordinate_labels_first=coordinate_labels_first
+    )
+    return _Vertices(points, labels, (), (), ambiguous=False, exact=exact_points)
+
+
+def _vertices(
+    mats: list[FloatArray],
+    tol: float,
+    *,
+    coordinate_labels_first: list[bool],
+    every_basis: bool = False,
+    budget: Budget | None = None,
+    method: str = "auto",
+) -> list[_Vertices]:
+    """Distinct non-zero vertices of each polytope ``{z >= 0 : mat^T z <= 1}`` with their labels.
+
+    Each ``mat`` has shape ``(d, c)``: ``d`` coordinates, ``c`` constraints. The polytope is
+    bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
+    (polytope P) or constraints-then-coordinates (polytope Q). With ``every_basis``,
+    nothing is merged: every feasible basis is returned as a candidate of its own, and
+    the search also proposes bases within their error bound of feasibility.
+    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`).
+    """
+    budget = budget if budget is not None else Budget(MAX_VISITED)
+    found: list[list[BasisBlock]] = [[] for _ in mats]
+    for k, mat in enumerate(mats):
+        d, c = mat.shape
+        if method == "brute_force" or (method == "auto" and not use_search(d, c)):
+            found[k].extend(brute_force_bases(mat, tol, budget))
+            continue
+        found[k].append(search_bases(mat, tol, budget, liberal=every_basis))
+    return [
+        _labelled(mat, blocks, tol, coordinate_labels_first=first, every_basis=every_basis)
+        for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
+    ]
+
+
+def _labelled(
+    mat: FloatArray, found: list[BasisBlock], tol: float, *, coordinate_labels_first: bool, every_basis: bool
+) -> _Vertices:
+    """The labels of the feasible bases of one polytope, one vertex per label set (or per basis)."""
+    d, c = mat.shape
+    ambiguous = any(block.ambiguous for block in found)
+    points = np.concatenate([np.zeros((0, d))] + [block.points for block in found])
+    basis = np.concatenate([np.zeros((0, d + c), dtype=bool)] + [block.basis for block in found])
+    err = np.concatenate([np.zeros(0)] + [block.error for block in found])[:, None]
+    slack = 1.0 - points @ mat  # (k, c)
+    coord_tight = points <= tol
+    cons_tight = np.abs(slack) <= tol
+    ambiguous |= bool((basis[:, :d] & (np.abs(np.abs(points) - tol) <= err)).any())  # others are exact zeros
+    ambiguous |= bool((np.abs(np.abs(slack) - tol) <= err).any())
+    points = np.where(coord_tight, 0.0, points)
+    labels = np.hstack([coord_tight, cons_tight] if coordinate_labels_first else [cons_tight, coord_tight])
+    # One vertex per label set (per basis with every_basis), the first found.
+    keys = np.packbits(np.hstack([labels, basis]) if every_basis else labels, axis=1)
+    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
+    supports: tuple[tuple[int, ...], ...] = ()
+    tights: tuple[tuple[int, ...], ...] = ()
+    if every_basis:  # exact mode: each basis, and its other tight constraints, for _certified
+        supports = tuple(tuple(np.flatnonzero(basis[k, :d]).tolist()) for k in first)
+        tights = tuple(
+            tuple(
+                np.flatnonzero(basis[k, d:]).tolist() + np.flatnonzero(cons_tight[k] & ~basis[k, d:]).tolist()
+            )
+            for k in first
+        )
+    return _Vertices(points[first], labels[first], supports, tights, ambiguous)
+
+
+def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)`` whose labels together cover every label, in lexicographic order.
+
+    A vertex of ``P`` (``m`` coordinates) with exactly ``m`` labels pairs with a vertex of
+    ``Q`` with exactly ``n`` labels only when their label sets are complementary: those
+    pairs are found by a sort-merge join on the label sets. Only the pairs involving a
+    vertex with more (degenerate) or fewer labels are checked against every vertex of
+    the other polytope.
+    """
+    n = labels_x.shape[1] - m
+    plain_x = labels_x.sum(axis=1) == m
+    plain_y = labels_y.sum(axis=1) == n
+    pairs = _joined(~labels_x[plain_x], labels_y[plain_y], np.flatnonzero(plain_x), np.flatnonzero(plain_y))
+    pairs += _covering(labels_x[~plain_x], labels_y, np.flatnonzero(~plain_x), np.arange(len(labels_y)))
+    pairs += _covering(
+        labels_x[plain_x], labels_y[~plain_y], np.flatnonzero(plain_x), np.flatnonzero(~plain_y)
+    )
+    return sorted(pairs)
+
+
+def _joined(want: BoolArray, have: BoolArray, ix: IntArray, iy: IntArray) -> list[tuple[int, int]]:
+    """Pairs of rows with ``want[i] == have[j]`` (indices mapped through ``ix``, ``iy``)."""
+    if not len(want) or not len(have):
+        return []
+    keys = np.packbits(np.vstack([want, have]), axis=1)
+    _, ids = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_inverse=True)
+    id_x, id_y = ids[: len(want)], ids[len(want) :]
+    order = np.argsort(id_y, kind="stable")
+    low = np.searchsorted(id_y[order], id_x, side="left")
+    count = np.searchsorted(id_y[order], id_x, side="right") - low
+    rows = np.repeat(np.arange(len(want)), count)
+    cols = order[np.repeat(low - np.cumsum(count) + count, count) + np.arange(count.sum())]
+    return list(zip(ix[rows].tolist(), iy[cols].tolist(), strict=True))
+
+
+def _covering(labels_x: BoolArray, labels_y: BoolArray, ix: IntArray, iy: IntArray) -> list[tuple[int, int]]:
+    """Pairs of rows whose labels cover every label, by checking all of them (blocked)."""
+    if not len(labels_x) or not len(labels_y):
+        return []
+    missing_x = np.packbits(~labels_x, axis=1)
+    missing_y = np.packbits(~labels_y, axis=1)
+    pairs: list[tuple[int, int]] = []
+    rows = max(1, BLOCK_ENTRIES // max(1, missing_y.size))
+    for start in range(0, len(missing_x), rows):
+        clash = (missing_x[start : start + rows, None, :] & missing_y[None, :, :]).any(axis=2)
+        px, py = np.nonzero(~clash)
+        pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))
+    return pairs
+
+
+def _assemble(
+    game: NormalFormGame,
+    px: _Vertices,
+    qy: _Vertices,
+    pairs: list[tuple[int, int]],
+    tol: float,
+    exact_game: exact_arith.RationalBimatrix | None,
+) -> tuple[list[Equilibrium], list[Component]]:
+    """Certified equilibria (sorted) and the maximal Nash subsets they span."""
+    xs = px.points / px.points.sum(axis=1, keepdims=True)
+    ys = qy.points / qy.points.sum(axis=1, keepdims=True)
+    if pairs:  # by decreasing x, then decreasing y, lexicographically (stable)
+        index = np.array(pairs, dtype=np.intp)
+        keys = np.hstack([-xs[index[:, 0]], -ys[index[:, 1]]])
+        pairs = [pairs[k] for k in np.lexsort(keys.T[::-1]).tolist()]
+    index_of = {pair: k for k, pair in enumerate(pairs)}
+    bicliques = maximal_bicliques(pairs)
+    membership: dict[int, list[int]] = {k: [] for k in range(len(pairs))}
+    components: list[Component] = []
+    for c, (row_set, col_set) in enumerate(bicliques):
+        if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)
+            (i,), (j,) = row_set, col_set
+            k = index_of[(i, j)]
+            membership[k].append(c)
+            components.append(
+                construct(Component, equilibrium_indices=(k,), vertices=(xs[i : i + 1], ys[j : j + 1]))
+            )
+            continue
+        members = sorted(index_of[(i, j)] for i in row_set for j in col_set)
+        for k in members:
+            membership[k].append(c)
+        components.append(
+            Component(
+                equilibrium_indices=tuple(members),
+                vertices=(xs[sorted(row_set)], ys[sorted(col_set)]),
+            )
+        )
+    equilibria = []
+    rows = np.array([i for i, _ in pairs], dtype=np.intp)
+    cols = np.array([j for _, j in pairs], dtype=np.intp)
+    certificates = certify_many(game, xs[rows], ys[cols]) if pairs else []  # one compiled loop
+    for k, ((i, j), cert) in enumerate(zip(pairs, certificates, strict=True)):
+        strategies = (xs[i].copy(), ys[j].copy())
+        exact_strategies: tuple[tuple[Fraction, ...], ...] | None = None
+        exact_payoffs: tuple[Fraction, ...] | None = None
+        if exact_game is not None:
+            if px.exact is None or qy.exact is None:
+                raise RuntimeError("vertex_enumeration(): exact vertices missing")
+            ex, ey = exact_arith.normalise(px.exact[i]), exact_arith.normalise(qy.exact[j])
+            exact_strategies = (ex, ey)
+            exact_payoffs = exact_game.payoffs(ex, ey)
+        equilibria.append(
+            construct(
+                Equilibrium,
+                strategies=strategies,
+                payoffs=cert.payoffs,
+                regrets=cert.regrets,
+                nash_conv=cert.nash_conv,
+                exact_strategies=exact_strategies,
+                exact_payoffs=exact_payoffs,
+                components=tuple(membership[k]),
+            )
+        )
+    return equilibria, components

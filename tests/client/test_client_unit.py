@@ -1,0 +1,150 @@
+"""Client pieces that need no server: import isolation, the tensor codec, retries, errors."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import random
+import subprocess
+import sys
+
+import equilibria.client as client_pkg
+import grpc
+import numpy as np
+import pytest
+from equilibria.client import RetryConfig
+from equilibria.client._convert import game_to_proto
+from equilibria.v1 import game_pb2
+from equilibria.v1.codec import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
+
+
+def test_importing_the_client_pulls_in_no_solver_dependencies() -> None:
+    code = (
+        "import sys, equilibria.client\n"
+        "heavy = [m for m in ('scipy', 'pygambit', 'nashpy', 'matplotlib', 'equilibria.solver', 'equilibria.service')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_public_names_are_exactly_all() -> None:
+    public = {name for name in dir(client_pkg) if not name.startswith("_")}
+    assert public == set(client_pkg.__all__)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (3, 2, 2, 2), (2, 1, 1)])
+def test_tensor_round_trip_is_bit_exact(shape: tuple[int, ...]) -> None:
+    array = np.random.default_rng(0).standard_normal(shape)
+    array.flat[0] = -0.0
+    decoded = decode_tensor(encode_tensor(array))
+    assert decoded.shape == shape and decoded.tobytes() == array.astype("<f8").tobytes()
+
+
+def test_tensor_errors() -> None:
+    with pytest.raises(TensorError, match="needs"):
+        decode_tensor(game_pb2.Tensor(shape=[2, 2], data=b"\0" * 24))
+    with pytest.raises(TensorTooLargeError):
+        decode_tensor(game_pb2.Tensor(shape=[10**6, 10**6], data=b""), max_entries=10**6)
+
+
+def test_game_inputs_accepted_by_the_client() -> None:
+    a, b = [[1, 2], [3, 4]], [[5, 6], [7, 8]]
+    pair = decode_tensor(game_to_proto((a, b)).payoffs)
+    assert pair.shape == (2, 2, 2) and pair[1, 1, 0] == 7
+    zero_sum = decode_tensor(game_to_proto(np.array(a)).payoffs)
+    np.testing.assert_array_equal(zero_sum[1], -np.array(a))
+    tensor = np.zeros((3, 2, 2, 2))
+    assert tuple(game_to_proto(tensor).payoffs.shape) == (3, 2, 2, 2)
+
+
+def test_retry_backoff_is_bounded_jittered_and_only_for_unavailable() -> None:
+    retry = RetryConfig(max_attempts=4, initial_backoff=0.1, max_backoff=0.3, multiplier=2.0)
+    rng = random.Random(0)
+    delays = [[retry.delay(k, rng) for _ in range(200)] for k in (1, 2, 3, 4)]
+    assert max(delays[0]) <= 0.1 and max(delays[1]) <= 0.2 and max(delays[3]) <= 0.3
+    assert min(delays[0]) >= 0.0 and len(set(delays[2])) > 100  # jittered, not constant
+    assert retry.should_retry(grpc.StatusCode.UNAVAILABLE, 3)
+    assert not retry.should_retry(grpc.StatusCode.UNAVAILABLE, 4)
+    assert not retry.should_retry(grpc.StatusCode.INVALID_ARGUMENT, 1)
+    with pytest.raises(ValueError):
+        RetryConfig(max_attempts=0)
+
+
+CLIENT_DIR = pathlib.Path(client_pkg.__file__).parent
+
+
+def _imports(path: pathlib.Path, *, runtime_only: bool = False) -> set[str]:
+    """Modules a source file imports (``runtime_only``: leaving out ``if TYPE_CHECKING:`` blocks)."""
+    tree = ast.parse(path.read_text())
+    skipped: set[int] = set()
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and ast.unparse(node.test) in (
+                "TYPE_CHECKING",
+                "typing.TYPE_CHECKING",
+            ):
+                skipped.update(id(child) for child in ast.walk(node))
+    names = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_only_the_converter_imports_the_wire_messages() -> None:
+    """Generated message modules are imported by _convert.py alone; _client.py holds the stub (transport)."""
+    allowed = {"_convert.py": None, "_client.py": {"equilibria.v1.equilibria_service_pb2_grpc"}}
+    offenders = {}
+    for path in sorted(CLIENT_DIR.glob("*.py")):
+        wire = {m for m in _imports(path) if m.startswith("equilibria.v1.")}
+        if path.name in allowed and allowed[path.name] is None:
+            assert wire, "the converter is expected to use the wire API"
+            continue
+        extra = wire - (allowed.get(path.name) or set())
+        if extra:
+            offenders[path.name] = sorted(extra)
+    assert offenders == {}
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_client_modules_import_each_other_without_a_cycle() -> None:
+    """The result types import no converter (the old _types -> _report -> _trace -> _convert -> _types loop)."""
+    modules = {path.stem: path for path in CLIENT_DIR.glob("*.py")}
+    graph = {
+        name: {
+            m.rsplit(".", 1)[-1]
+            for m in _imports(path, runtime_only=True)
+            if m.startswith("equilibria.client._")
+        }
+        & set(modules)
+        for name, path in modules.items()
+    }
+    for types_module in ("_types", "_trace", "_batch", "_report"):
+        assert "_convert" not in _reachable(graph, types_module), types_module
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, (*path, name))
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, ())

@@ -1,0 +1,339 @@
+"""Lemke-Howson's certificates, the compiled 2-player ``certify``, and the hard games.
+
+- Every answer of :func:`lemke_howson` carries the certificate a plain numpy oracle
+  computes from the game's own payoffs (not the rescaled tableau payoffs), to 1e-12
+  relative, also at payoff scales 1e6 and 1e-6.
+- The compiled 2-player :func:`certify` and :func:`certify_many` agree with the generic
+  n-player contraction (``numpy.tensordot``) on random profiles of random games,
+  non-square, ``1 x n`` and ``m x 1`` included.
+- On Morris's and the SGC game, whose Lemke-Howson paths are the long ones of the
+  literature, the path of every label ends at a certified equilibrium that pygambit's
+  rational vertex enumeration lists, and the documented path lengths are met.
+"""
+
+from __future__ import annotations
+
+import functools
+from fractions import Fraction
+
+import numpy as np
+import pygambit as gbt
+import pytest
+from equilibria.solver import InvalidGameError, NormalFormGame
+from equilibria.solver.normal_form.lemke_howson import lemke_howson
+from equilibria.solver.regret import Certificate, certify, certify_many
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct, instantiate, template
+
+# --------------------------------------------------------------------------- oracles
+
+
+def numpy_certificate(payoffs: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Payoffs and regrets of ``(x, y)`` by the n-player contraction, in plain numpy."""
+    dev_row = np.tensordot(payoffs[0], y, axes=([1], [0]))
+    dev_col = np.tensordot(payoffs[1], x, axes=([0], [0]))
+    values = np.array([dev_row @ x, dev_col @ y])
+    regrets = np.maximum(np.array([dev_row.max(), dev_col.max()]) - values, 0.0)
+    return values, regrets
+
+
+def assert_certificate(payoffs: np.ndarray, x: np.ndarray, y: np.ndarray, cert: Certificate) -> None:
+    values, regrets = numpy_certificate(payoffs, x, y)
+    atol = 1e-12 * max(1.0, float(np.abs(payoffs).max()))
+    np.testing.assert_allclose(cert.payoffs, values, rtol=1e-12, atol=atol)
+    np.testing.assert_allclose(cert.regrets, regrets, rtol=1e-12, atol=atol)
+    assert abs(cert.nash_conv - regrets.sum()) <= atol
+
+
+def random_game(m: int, n: int, seed: int) -> NormalFormGame:
+    return NormalFormGame(np.random.default_rng([m, n, seed]).standard_normal((2, m, n)))
+
+
+SHAPES = [(1, 1), (1, 5), (5, 1), (2, 2), (3, 7), (8, 8), (13, 4), (40, 40)]
+
+
+# --------------------------------------------------------------------------- certify
+
+
+@pytest.mark.parametrize(("m", "n"), SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
+def test_fast_certify_matches_the_tensordot_oracle(m: int, n: int) -> None:
+    game = random_game(m, n, 0)
+    rng = np.random.default_rng([m, n, 1])
+    for _ in range(20):
+        x, y = rng.dirichlet(np.ones(m)), rng.dirichlet(np.ones(n))
+        assert_certificate(game.payoffs, x, y, certify(game, (x, y)))
+    pure = (np.eye(m)[m - 1], np.eye(n)[0])
+    assert_certificate(game.payoffs, *pure, certify(game, pure))
+
+
+def test_fast_certify_takes_lists_read_only_and_strided_vectors() -> None:
+    game = random_game(4, 3, 2)
+    x, y = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.5, 0.25, 0.25])
+    want = certify(game, (x, y))
+    frozen_x = x.copy()
+    frozen_x.setflags(write=False)
+    strided_y = np.repeat(y, 2)[::2]
+    for profile in [(x.tolist(), y.tolist()), (frozen_x, y), (x, strided_y)]:
+        got = certify(game, profile)
+        np.testing.assert_array_equal(got.payoffs, want.payoffs)
+        np.testing.assert_array_equal(got.regrets, want.regrets)
+        assert got.nash_conv == want.nash_conv
+
+
+def test_fast_certify_still_rejects_a_profile_that_does_not_fit() -> None:
+    game = random_game(3, 2, 3)
+    for profile in [
+        (np.ones(2) / 2, np.ones(2) / 2),
+        (np.ones(3) / 3,),
+        (np.ones((3, 1)) / 3, np.ones(2) / 2),
+    ]:
+        with pytest.raises(InvalidGameError, match=r"certify\(\): profile shapes") as caught:
+            certify(game, profile)
+        assert caught.value.field == "strategies"
+
+
+@pytest.mark.parametrize(("m", "n"), [(1, 6), (6, 1), (5, 9)], ids=["1x6", "6x1", "5x9"])
+def test_certify_many_equals_certify_profile_by_profile(m: int, n: int) -> None:
+    game = random_game(m, n, 4)
+    rng = np.random.default_rng([m, n, 5])
+    xs, ys = rng.dirichlet(np.ones(m), size=7), rng.dirichlet(np.ones(n), size=7)
+    many = certify_many(game, xs, ys)
+    assert len(many) == 7
+    for x, y, cert in zip(xs, ys, many, strict=True):
+        one = certify(game, (x, y))
+        np.testing.assert_array_equal(cert.payoffs, one.payoffs)
+        np.testing.assert_array_equal(cert.regrets, one.regrets)
+        assert cert.nash_conv == one.nash_conv
+        assert_certificate(game.payoffs, x, y, cert)
+
+
+def test_certify_many_rejects_what_does_not_fit() -> None:
+    game = random_game(3, 2, 6)
+    three_players = NormalFormGame(np.zeros((3, 2, 2, 2)))
+    for g, xs, ys in [
+        (game, np.ones((4, 3)) / 3, np.ones((3, 2)) / 2),
+        (game, np.ones((4, 2)) / 2, np.ones((4, 2)) / 2),
+        (game, np.ones((1, 4, 3)) / 3, np.ones((1, 4, 2)) / 2),
+        (three_players, np.ones((1, 2)) / 2, np.ones((1, 2)) / 2),
+    ]:
+        with pytest.raises(InvalidGameError, match=r"certify_many\(\)") as caught:
+            certify_many(g, xs, ys)
+        assert caught.value.field == "strategies"
+
+
+# --------------------------------------------------------------------------- Lemke-Howson certificates
+
+
+@pytest.mark.parametrize(("m", "n"), SHAPES, ids=[f"{m}x{n}" for m, n in SHAPES])
+def test_lemke_howson_certificate_is_the_numpy_oracles(m: int, n: int) -> None:
+    game = random_game(m, n, 7)
+    for label in sorted({0, m + n - 1, (m + n) // 2}):
+        result = lemke_howson(game, init_label=label)
+        (eq,) = result.equilibria
+        x, y = eq.strategies
+        assert np.all(x >= 0) and np.all(y >= 0)
+        assert x.sum() == pytest.approx(1.0, abs=1e-12) and y.sum() == pytest.approx(1.0, abs=1e-12)
+        assert_certificate(game.payoffs, x, y, Certificate(eq.payoffs, eq.regrets, eq.nash_conv))
+        assert eq.nash_conv <= 1e-9 * game.payoff_scale
+        assert result.components[0].equilibrium_indices == (0,)
+        np.testing.assert_array_equal(result.components[0].vertices[0], x[None, :])
+
+
+@pytest.mark.parametrize("scale", [1e6, 1e-6])
+def test_lemke_howson_certifies_in_the_users_units_at_any_scale(scale: float) -> None:
+    base = random_game(9, 7, 8)
+    scaled = NormalFormGame(base.payoffs * scale + np.array([3.0, -5.0])[:, None, None] * scale)
+    want = lemke_howson(base).equilibria[0]
+    got = lemke_howson(scaled).equilibria[0]
+    for s, t in zip(got.strategies, want.strategies, strict=True):
+        np.testing.assert_allclose(s, t, atol=1e-9)
+    x, y = got.strategies
+    assert_certificate(scaled.payoffs, x, y, Certificate(got.payoffs, got.regrets, got.nash_conv))
+    # The user's units: the expected payoffs scale with the game, offsets included.
+    np.testing.assert_allclose(got.payoffs, (want.payoffs + [3.0, -5.0]) * scale, rtol=1e-9)
+    assert got.nash_conv <= 1e-12 * max(1.0, scale)
+
+
+# --------------------------------------------------------------------------- hard games
+
+
+def morris_game(d: int) -> NormalFormGame:
+    """Morris's imitation game ``(I, B)`` on the labelled dual cyclic polytope (d even).
+
+    The same construction as ``bench/games.py::morris``: the polar of the cyclic polytope
+    on 2d points of the trigonometric moment curve, the vertex on facets ``0..d-1`` moved
+    to the origin, facet ``d + k`` the best-response facet of column ``labels[d + k]``
+    (Morris's labelling). Its Lemke paths are exponentially long in ``d``.
+    """
+    second = [d - 1]
+    for a in range(d - 3, 0, -2):
+        second += [a, a + 1]
+    second.append(0)
+    theta = np.pi * np.arange(2 * d) / d
+    harmonics = np.arange(1, d // 2 + 1)
+    points = np.empty((2 * d, d))
+    points[:, 0::2] = np.cos(np.outer(theta, harmonics))
+    points[:, 1::2] = np.sin(np.outer(theta, harmonics))
+    w = points[d:] @ np.linalg.inv(points[:d])
+    rhs = 1.0 - w.sum(axis=1)
+    b = np.empty((d, d))
+    b[:, second] = (-w / rhs[:, None]).T
+    return NormalFormGame.from_bimatrix(np.eye(d), b)
+
+
+def sgc_game(k: int) -> NormalFormGame:
+    """Sandholm, Gilpin and Conitzer's game (``4k - 1`` actions each, one equilibrium).
+
+    Both players: a cyclic ``(2k - 1)``-block (0.75 on the diagonal, 1 below it, 0.5
+    above it, cyclically), 0.5 against the other actions; the other ``2k`` actions pay 0
+    except 0.75 on ``k`` matched pairs, which the two players match differently.
+    """
+    n, m = 4 * k - 1, 2 * k - 1
+    own = np.zeros((n, n))
+    own[:m, :m] = 0.75
+    own[:m, m:] = 0.5
+    for i in range(m):
+        own[i, (i - 1) % m] = 1.0
+        own[i, (i + 1) % m] = 0.5
+    row, col = own.copy(), own.copy()
+    for h in range(k):
+        i = m + 2 * h
+        row[i, i] = row[i + 1, i + 1] = 0.75
+        col[i, i + 1] = col[i + 1, i] = 0.75
+    return NormalFormGame.from_bimatrix(row, col.T)
+
+
+HARD_GAMES = {"morris 4": (morris_game, 4), "morris 6": (morris_game, 6), "sgc 7": (sgc_game, 2)}
+
+
+@functools.cache
+def gambit_equilibria(name: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Every extreme equilibrium by pygambit's rational vertex enumeration."""
+    factory, size = HARD_GAMES[name]
+    game = factory(size)
+    g = gbt.Game.from_arrays(game.payoffs[0].tolist(), game.payoffs[1].tolist())
+    players = list(g.players)
+    found = []
+    for eq in gbt.nash.enummixed_solve(g, rational=True).equilibria:
+        found.append(tuple(np.array([float(Fraction(str(eq[s]))) for s in p.strategies]) for p in players))
+    return found
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", list(HARD_GAMES))
+def test_every_label_ends_at_an_equilibrium_gambit_lists(name: str) -> None:
+    factory, size = HARD_GAMES[name]
+    game = factory(size)
+    wanted = gambit_equilibria(name)
+    assert wanted
+    m, n = game.num_actions
+    for label in range(m + n):
+        result = lemke_howson(game, init_label=label)
+        assert result.method_reason.startswith(f"dropped label {label},"), (label, result.warnings)
+        assert result.warnings == ()
+        (eq,) = result.equilibria
+        assert eq.nash_conv <= 1e-9 * game.payoff_scale
+        assert any(
+            all(np.max(np.abs(s - t)) <= 1e-9 for s, t in zip(eq.strategies, w, strict=True)) for w in wanted
+        ), (label, eq.strategies)
+
+
+def pivots_of(result: SolutionSet) -> tuple[int, int]:
+    """(label, pivots) from ``method_reason`` ``"dropped label L, P pivots"``."""
+    label, pivots = result.method_reason.removeprefix("dropped label ").removesuffix(" pivots").split(", ")
+    return int(label), int(pivots)
+
+
+def test_a_path_past_max_pivots_hands_over_to_the_next_label() -> None:
+    game = morris_game(8)
+    lengths = [pivots_of(lemke_howson(game, init_label=k))[1] for k in range(16)]
+    assert lengths[0] == 80
+    shortest = min(lengths)
+    assert shortest < 80  # so label 0 is cut short and a later label answers
+    result = lemke_howson(game, max_pivots=shortest)
+    label, pivots = pivots_of(result)
+    assert (label, pivots) == (lengths.index(shortest), shortest)
+    # Every label tried before it (all longer: it is the first shortest) ran out, and said so.
+    assert result.warnings == tuple(
+        f"label {k}: no end point within {shortest:,} pivots" for k in range(label) if lengths[k] > shortest
+    )
+    (eq,) = result.equilibria
+    assert eq.nash_conv <= 1e-9
+    assert_certificate(game.payoffs, *eq.strategies, Certificate(eq.payoffs, eq.regrets, eq.nash_conv))
+
+
+def test_no_path_within_max_pivots_is_an_empty_answer_that_says_why() -> None:
+    game = random_game(3, 4, 1)  # a path drops and picks up its label: never in 1 pivot
+    result = lemke_howson(game, max_pivots=1)
+    assert result.equilibria == () and result.components == ()
+    assert result.method_reason == "no path ended"
+    assert result.warnings == tuple(f"label {k}: no end point within 1 pivots" for k in range(7))
+    assert result.complete is False and result.method == "lemke_howson"
+
+
+def test_an_answer_has_exactly_the_fields_the_constructors_take() -> None:
+    result = lemke_howson(random_game(5, 6, 2), tol=1e-10)
+    rebuilt = SolutionSet(**vars(result))  # fails on a missing or unknown field
+    assert vars(rebuilt) == vars(result)
+    assert result.concepts == ("nash",) and result.exact is False and result.tolerance == 1e-10
+    (eq,) = result.equilibria
+    assert vars(Equilibrium(**vars(eq))).keys() == vars(eq).keys()
+    assert eq.components == (0,) and eq.found_by == () and eq.exact_strategies is None
+    (component,) = result.components
+    assert vars(Component(**vars(component))).keys() == {"equilibrium_indices", "vertices"}
+
+
+@pytest.mark.parametrize(("d", "pivots"), [(8, 80), (12, 476)])
+def test_morris_paths_have_their_documented_lengths(d: int, pivots: int) -> None:
+    result = lemke_howson(morris_game(d))
+    assert result.method_reason == f"dropped label 0, {pivots} pivots"
+    assert result.equilibria[0].nash_conv <= 1e-9
+
+
+# --------------------------------------------------------------------------- construct
+
+
+def test_construct_builds_what_the_constructor_builds() -> None:
+    x = np.array([0.5, 0.5])
+    eq = Equilibrium((x, x), x, x, 0.0, components=(0,))
+    fields = {
+        "game_id": "g",
+        "equilibria": (eq,),
+        "components": (Component((0,), (x[None, :], x[None, :])),),
+        "complete": False,
+        "method": "lemke_howson",
+        "tolerance": 1e-9,
+    }
+    built, direct = construct(SolutionSet, **fields), SolutionSet(**fields)
+    assert type(built) is SolutionSet
+    assert vars(built) == vars(direct)
+    with pytest.raises(AttributeError):
+        built.method = "other"  # type: ignore[misc]
+
+
+def test_construct_rejects_unknown_and_missing_fields() -> None:
+    with pytest.raises(TypeError, match="unknown fields \\['colour'\\]"):
+        construct(Component, equilibrium_indices=(0,), vertices=(), colour="red")
+    with pytest.raises(TypeError, match="missing fields \\['vertices'\\]"):
+        construct(Component, equilibrium_indices=(0,))
+
+
+def test_instantiate_from_a_template_builds_what_the_constructor_builds() -> None:
+    x = np.array([0.5, 0.5])
+    base = template(SolutionSet, game_id="", equilibria=(), components=(), complete=False, method="m")
+    built = instantiate(SolutionSet, {**base, "game_id": "g", "tolerance": 1e-9})
+    direct = SolutionSet("g", (), (), False, "m", tolerance=1e-9)
+    assert type(built) is SolutionSet and vars(built) == vars(direct)
+    with pytest.raises(AttributeError):
+        built.method = "other"  # type: ignore[misc]
+    component = instantiate(Component, {"equilibrium_indices": (0,), "vertices": (x[None, :],)})
+    assert component.is_singleton
+
+
+def test_template_and_instantiate_reject_unknown_and_missing_fields() -> None:
+    with pytest.raises(TypeError, match="missing fields \\['vertices'\\]"):
+        template(Component, equilibrium_indices=(0,))
+    base = template(Component, equilibrium_indices=(0,), vertices=())
+    with pytest.raises(TypeError, match="3 fields given, 2 expected \\(unknown: \\['colour'\\]\\)"):
+        instantiate(Component, {**base, "colour": "red"})
+    with pytest.raises(TypeError, match="1 fields given, 2 expected"):
+        instantiate(Component, {"vertices": ()})

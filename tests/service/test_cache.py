@@ -1,0 +1,385 @@
+"""The solve cache: its LRU and single-flight rules in-process, then end to end on a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import doctest
+import urllib.request
+
+import grpc
+import numpy as np
+import pytest
+from equilibria.client import Client, SolveTimeoutError
+from equilibria.client._convert import solve_request
+from equilibria.service import cache as cache_module
+from equilibria.service import logging_setup
+from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_key
+from equilibria.service.errors import RequestError
+from equilibria.service.limits import Limits
+from equilibria.service.options import SolveOptions
+from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
+from prometheus_client.parser import text_string_to_metric_families
+
+from ..conftest import ServerProcess
+
+STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
+CHICKEN = ([[6, 2], [7, 0]], [[6, 7], [2, 0]])
+REQUEST_DEFAULTS = {
+    "concepts": ("nash",),
+    "method": "auto",
+    "tolerance": 0.0,
+    "exact": False,
+    "max_equilibria": 0,
+    "time_budget": None,
+}
+OPTIONS = SolveOptions(("nash",), "auto", 1e-9, False, 0, time_budget=None)
+
+
+@pytest.mark.parametrize("module", [cache_module, logging_setup])
+def test_docstring_examples_of_the_cache_and_the_log_format(module: object) -> None:
+    result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
+    assert result.attempted >= 1 and result.failed == 0
+
+
+# -- keys and the cacheability rule --------------------------------------------------------------
+
+
+def test_the_key_covers_game_options_and_solver_version_but_not_the_budget() -> None:
+    key = solve_key("game-a", OPTIONS, "1.0")
+    assert key == solve_key("game-a", dataclasses.replace(OPTIONS, time_budget=5.0), "1.0")
+    changed = [
+        solve_key("game-b", OPTIONS, "1.0"),
+        solve_key("game-a", OPTIONS, "1.1"),
+        *(
+            solve_key("game-a", dataclasses.replace(OPTIONS, **change), "1.0")
+            for change in (
+                {"concepts": ("nash", "pareto_nash")},
+                {"method": "lemke_howson"},
+                {"tol": 1e-6},
+                {"exact": True},
+                {"max_equilibria": 1},
+                {"welfare": ("egalitarian",)},
+                {"disagreement": (0.0, 0.0)},
+                {"selection": ("risk_dominance",)},
+                {"stage_selection": ("egalitarian",)},
+                {"priors": 4},
+                {"seed": 1},
+            )
+        ),
+    ]
+    assert len({key, *changed}) == len(changed) + 1
+
+
+@pytest.mark.parametrize(
+    ("reason", "warnings", "cut"),
+    [
+        ("vertex enumeration", (), False),
+        ("...; stopped by the time limit (0.3 s) after 1 of 13 paths; the set is partial", (), True),
+        ("homotopy", ("the homotopy found no certified equilibrium within the budget",), True),
+        ("gambit", ("enumpoly stopped after 2 s without finishing",), True),
+        ("gambit", ("gnm skipped: time_limit spent",), True),
+        (
+            "backward induction",
+            ("the stage-game equilibrium sets were partial in up to 3 of 8 stage games",),
+            True,
+        ),
+        ("support enumeration", ("an even number of equilibria (2) was found",), False),
+        (  # n-player auto that finished every run: its caps are not cuts
+            "auto: 27 support profiles <= 3,500, so enumpoly (given up to 10 s); then gnm for what "
+            "enumpoly's floating point may miss (each start capped at 1 s)",
+            (),
+            False,
+        ),
+    ],
+)
+def test_answers_cut_short_by_the_clock_are_recognised(
+    reason: str, warnings: tuple[str, ...], cut: bool
+) -> None:
+    result = type("Result", (), {"method_reason": reason, "warnings": warnings})()
+    assert cut_short_by_the_clock(result) is cut
+
+
+# -- LRU bounds ---------------------------------------------------------------------------------
+
+
+def test_lru_evicts_the_least_recently_used_by_entries_and_by_bytes() -> None:
+    cache: SolveCache[str] = SolveCache(max_entries=2, max_bytes=100)
+    cache.put("a", "A", 10)
+    cache.put("b", "B", 10)
+    assert cache.get("a") == "A"  # a is now more recent than b
+    cache.put("c", "C", 10)
+    assert "b" not in cache and "a" in cache and "c" in cache and cache.evictions == 1
+    cache.put("d", "D", 85)  # 10 + 10 + 85 > 100 bytes: a (least recent) goes
+    assert list(cache._entries) == ["c", "d"] and cache.bytes == 95
+    assert not cache.put("e", "E", 101) and "e" not in cache  # larger than the whole cache
+    disabled: SolveCache[str] = SolveCache(max_entries=0, max_bytes=100)
+    assert not disabled.enabled and not disabled.put("a", "A", 1) and len(disabled) == 0
+    with pytest.raises(ValueError, match=">= 0"):
+        SolveCache(max_entries=-1, max_bytes=1)
+
+
+# -- single-flight --------------------------------------------------------------------------------
+
+
+def test_concurrent_identical_requests_share_one_solve() -> None:
+    async def scenario() -> tuple[list[tuple[str, bool]], int]:
+        cache: SolveCache[str] = SolveCache(8, 1000)
+        calls = 0
+
+        async def compute() -> tuple[str, int, bool]:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(0.05)
+            return "answer", 6, True
+
+        results = await asyncio.gather(*(cache.get_or_compute("k", compute) for _ in range(4)))
+        return list(results), calls
+
+    results, calls = asyncio.run(scenario())
+    assert calls == 1
+    assert sorted(results) == [("answer", False)] + [("answer", True)] * 3
+
+
+def test_a_cancelled_waiter_does_not_cancel_the_others_and_the_last_one_out_stops_the_solve() -> None:
+    async def scenario() -> tuple[str, bool, bool, bool]:
+        cache: SolveCache[str] = SolveCache(8, 1000)
+        started = asyncio.Event()
+        stopped = asyncio.Event()
+
+        async def compute() -> tuple[str, int, bool]:
+            started.set()
+            try:
+                await asyncio.sleep(0.2)
+            except asyncio.CancelledError:
+                stopped.set()
+                raise
+            return "answer", 6, True
+
+        leader = asyncio.ensure_future(cache.get_or_compute("k", compute))
+        await started.wait()
+        follower = asyncio.ensure_future(cache.get_or_compute("k", compute))
+        await asyncio.sleep(0.01)
+        leader.cancel()  # the caller that started the solve goes away
+        value, from_cache = await follower
+        # Both callers of a second key leave: the solve itself is cancelled.
+        started.clear()
+        lonely = [asyncio.ensure_future(cache.get_or_compute("j", compute)) for _ in range(2)]
+        await started.wait()
+        for task in lonely:
+            task.cancel()
+        await asyncio.gather(*lonely, return_exceptions=True)
+        await asyncio.sleep(0)
+        return value, from_cache, leader.cancelled(), stopped.is_set()
+
+    value, from_cache, leader_cancelled, solve_stopped = asyncio.run(scenario())
+    assert (value, from_cache, leader_cancelled) == ("answer", True, True)
+    assert solve_stopped
+
+
+def test_waiters_solve_again_after_a_shared_timeout_or_an_uncacheable_answer() -> None:
+    async def scenario() -> tuple[list[object], int]:
+        cache: SolveCache[str] = SolveCache(8, 1000)
+        calls = 0
+
+        async def compute() -> tuple[str, int, bool]:
+            nonlocal calls
+            calls += 1
+            await asyncio.sleep(0.05)
+            if calls == 1:
+                raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "budget of the first caller")
+            return f"partial {calls}", 6, False  # cut short: never shared, never stored
+
+        results = await asyncio.gather(
+            *(cache.get_or_compute("k", compute) for _ in range(2)), return_exceptions=True
+        )
+        return results, calls
+
+    results, calls = asyncio.run(scenario())
+    assert isinstance(results[0], RequestError) and results[0].code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert results[1] == ("partial 2", False)
+    assert calls == 2
+
+
+# -- the servicer's use of the cache ----------------------------------------------------------------
+
+
+class _InlinePool:
+    """A SolvePool stand-in that runs the worker function in this process."""
+
+    workers = 1
+    memory_bytes = 0
+
+    async def run(self, function: object, *args: object, timeout: float | None) -> object:
+        return function(*args)  # type: ignore[operator]
+
+
+class _Context:
+    def time_remaining(self) -> None:
+        return None
+
+
+def _servicer_solves(limits: Limits, calls: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list, int, object]:
+    """``calls`` identical solves through ``EquilibriaServicer._solve``: the answers, the parses, the servicer."""
+    from equilibria.service import convert
+    from equilibria.service.servicer import EquilibriaServicer
+
+    parses = 0
+    parse = convert.cached_solve_response
+
+    def counting_parse(answer: bytes) -> object:
+        nonlocal parses
+        parses += 1
+        return parse(answer)
+
+    monkeypatch.setattr(convert, "cached_solve_response", counting_parse)
+    servicer = EquilibriaServicer(_InlinePool(), limits)  # type: ignore[arg-type]
+    request = solve_request(CHICKEN, **REQUEST_DEFAULTS)
+
+    async def run() -> list:
+        return [await servicer._solve(request, _Context()) for _ in range(calls)]  # type: ignore[arg-type]
+
+    return asyncio.run(run()), parses, servicer
+
+
+def test_a_miss_returns_the_built_answer_and_a_hit_parses_the_bytes_stored_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (miss, hit), parses, servicer = _servicer_solves(Limits(workers=1), 2, monkeypatch)
+    assert (miss.from_cache, hit.from_cache, parses) == (False, True, 1)
+    assert not miss.response.from_cache and hit.response.from_cache
+    stored = miss.response.SerializeToString()
+    assert len(servicer.cache) == 1 and servicer.cache.bytes == len(stored)  # type: ignore[attr-defined]
+    hit.response.from_cache = False
+    assert hit.response.SerializeToString() == stored
+    assert len(miss.response.solution_set.equilibria) == 3
+
+
+def test_without_a_cache_every_solve_returns_its_built_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers, parses, servicer = _servicer_solves(Limits(workers=1, cache_entries=0), 2, monkeypatch)
+    assert [a.from_cache for a in answers] == [False, False] and parses == 0
+    assert len(servicer.cache) == 0 and servicer.cache.bytes == 0  # type: ignore[attr-defined]
+
+
+# -- end to end -------------------------------------------------------------------------------------
+
+
+def _metrics(server: ServerProcess) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://{server.metrics_address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("equilibria_cache")
+    }
+
+
+@pytest.fixture()
+def cache_server(observed_server: ServerProcess) -> ServerProcess:
+    """The shared server with metrics and a cache of 3 entries."""
+    return observed_server
+
+
+def _raw_solve(server: ServerProcess, game: object, **options: object) -> tuple[bytes, bool, str]:
+    """(solution bytes, from_cache, x-equilibria-cache trailer) of one SolveGame call."""
+    with grpc.insecure_channel(server.target) as channel:
+        response, call = service_grpc.EquilibriaServiceStub(channel).SolveGame.with_call(
+            solve_request(game, **{**REQUEST_DEFAULTS, **options}), timeout=60
+        )
+    trailer = dict(call.trailing_metadata())["x-equilibria-cache"]
+    answer = response.WhichOneof("result")
+    return getattr(response, answer).SerializeToString(), response.from_cache, trailer
+
+
+@pytest.mark.e2e
+def test_the_second_identical_solve_is_a_hit_with_an_identical_answer(cache_server: ServerProcess) -> None:
+    before = _metrics(cache_server)
+    first = _raw_solve(cache_server, CHICKEN, method="vertex_enumeration")
+    second = _raw_solve(cache_server, CHICKEN, method="vertex_enumeration")
+    assert first[1:] == (False, "miss") and second[1:] == (True, "hit")
+    assert first[0] == second[0]  # byte for byte, timings included: one solve answered both
+    assert _raw_solve(cache_server, CHICKEN, method="vertex_enumeration", time_budget=30.0)[2] == "hit"
+    assert _raw_solve(cache_server, CHICKEN, method="vertex_enumeration", exact=True)[2] == "miss"
+    assert _raw_solve(cache_server, CHICKEN, method="vertex_enumeration", tolerance=1e-7)[2] == "miss"
+    assert _raw_solve(cache_server, STAG_HUNT, method="vertex_enumeration")[2] == "miss"
+    after = _metrics(cache_server)
+    assert after["equilibria_cache_hits_total"] - before["equilibria_cache_hits_total"] == 2
+    assert after["equilibria_cache_misses_total"] - before["equilibria_cache_misses_total"] == 4
+    # Four answers stored in a cache of three entries: the least recently used one went.
+    assert after["equilibria_cache_entries"] == 3 and after["equilibria_cache_evictions_total"] >= 1
+    with Client.connect(cache_server.target, timeout=30) as client:
+        limits = client.server_info().limits
+    assert limits.cache_entries == 3 and limits.cache_bytes > 0
+
+
+@pytest.mark.e2e
+def test_a_three_player_solve_that_finished_every_run_is_cached(cache_server: ServerProcess) -> None:
+    game = np.random.default_rng(5).standard_normal((3, 2, 2, 2))  # generic: every run ends in ms
+    first = _raw_solve(cache_server, game)
+    second = _raw_solve(cache_server, game)
+    assert first[1:] == (False, "miss") and second[1:] == (True, "hit")
+    assert first[0] == second[0]
+
+
+@pytest.mark.e2e
+def test_the_lru_bound_evicts_and_stochastic_games_are_cached(cache_server: ServerProcess) -> None:
+    rewards = np.array([[[[1.0, -1.0], [-1.0, 1.0]], [[-1.0, 1.0], [1.0, -1.0]]]])  # matching pennies
+    transitions = np.ones((1, 2, 2, 1))
+    before = _metrics(cache_server)
+    with Client.connect(cache_server.target, timeout=60) as client:
+        first, second = (
+            client.solve_stochastic(
+                rewards, transitions, discount=0.5, method="shapley", concepts=["zero_sum_value"]
+            )
+            for _ in range(2)
+        )
+    after = _metrics(cache_server)
+    assert after["equilibria_cache_hits_total"] - before["equilibria_cache_hits_total"] == 1
+    assert after["equilibria_cache_misses_total"] - before["equilibria_cache_misses_total"] == 1
+    assert first.game_id == second.game_id and first.solve_seconds == second.solve_seconds  # one solve
+    assert first.zero_sum is not None and second.zero_sum is not None
+    np.testing.assert_array_equal(first.zero_sum.values, second.zero_sum.values)
+    games = [np.random.default_rng(seed).integers(-3, 4, (2, 2, 2)).astype(float) for seed in range(4)]
+    outcomes = [_raw_solve(cache_server, g, method="vertex_enumeration")[2] for g in games]
+    assert outcomes == ["miss"] * 4
+    assert _raw_solve(cache_server, games[0], method="vertex_enumeration")[2] == "miss"  # evicted
+    assert _raw_solve(cache_server, games[3], method="vertex_enumeration")[2] == "hit"
+
+
+@pytest.mark.e2e
+def test_concurrent_identical_solves_run_once(cache_server: ServerProcess) -> None:
+    game = np.random.default_rng(11).standard_normal((2, 30, 30))  # a correlated LP: about a second
+    before = _metrics(cache_server)
+    with concurrent.futures.ThreadPoolExecutor(3) as executor:
+        outcomes = list(
+            executor.map(lambda _: _raw_solve(cache_server, game, concepts=("correlated",)), range(3))
+        )
+    after = _metrics(cache_server)
+    assert sorted(o[2] for o in outcomes) == ["hit", "hit", "miss"]
+    assert len({o[0] for o in outcomes}) == 1
+    assert after["equilibria_cache_misses_total"] - before["equilibria_cache_misses_total"] == 1
+
+
+@pytest.mark.e2e
+def test_timed_out_and_clock_truncated_solves_are_not_cached(cache_server: ServerProcess) -> None:
+    slow = np.random.default_rng(7).standard_normal((2, 160, 160))  # a correlated LP of minutes
+    rng = np.random.default_rng(3)
+    rewards = rng.standard_normal((3, 2, 3, 3))
+    transitions = rng.random((3, 3, 3, 3))
+    transitions /= transitions.sum(axis=-1, keepdims=True)
+    before = _metrics(cache_server)
+    with Client.connect(cache_server.target, timeout=60) as client:
+        for _ in range(2):
+            with pytest.raises(SolveTimeoutError):
+                client.solve(slow, concepts=["correlated"], time_budget=0.5)
+        # The anytime homotopy answers within its budget, but says the clock stopped it.
+        partial = [
+            client.solve_stochastic(rewards, transitions, discount=0.9, method="homotopy", time_budget=1.0)
+            for _ in range(2)
+        ]
+    after = _metrics(cache_server)
+    assert all("stopped by the time limit" in p.method_reason for p in partial)
+    assert after["equilibria_cache_misses_total"] - before["equilibria_cache_misses_total"] == 4
+    assert after["equilibria_cache_hits_total"] == before["equilibria_cache_hits_total"]

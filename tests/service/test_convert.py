@@ -1,0 +1,252 @@
+"""Service converters: every message round-trips between the solver and the client types."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+from equilibria.client._convert import (
+    markov_solution_set_from_proto,
+    response_score,
+    response_solution,
+    server_info_from_proto,
+    solution_set_from_proto,
+)
+from equilibria.client._convert import stochastic_game_to_proto as client_stochastic_game_to_proto
+from equilibria.service import convert
+from equilibria.service.convert import (
+    markov_solution_set_to_proto,
+    normal_form_game_from_proto,
+    normal_form_game_to_proto,
+    solution_set_to_proto,
+    stochastic_game_from_proto,
+    stochastic_game_to_proto,
+)
+from equilibria.service.limits import Limits
+from equilibria.solver import (
+    MarkovEquilibrium,
+    MarkovSolutionSet,
+    MarkovZeroSum,
+    NormalFormGame,
+    Selection,
+    StochasticGame,
+    WelfareOptimum,
+    solve,
+)
+from equilibria.solver.traces import TraceChunk, TraceScorer
+from equilibria.v1 import trace_pb2
+
+
+def test_normal_form_game_round_trip_keeps_payoffs_and_names() -> None:
+    game = NormalFormGame(
+        np.random.default_rng(0).standard_normal((2, 2, 3)),
+        title="t",
+        player_names=("row", "col"),
+        action_names=(("u", "d"), ("l", "c", "r")),
+    )
+    back = normal_form_game_from_proto(normal_form_game_to_proto(game), Limits())
+    assert back.id == game.id and back.title == "t"
+    assert back.player_names == game.player_names and back.action_names == game.action_names
+
+
+def test_solution_set_round_trip_through_the_wire() -> None:
+    game = NormalFormGame.from_bimatrix([[1, 1], [0, 0]], [[1, 1], [0, 0]])
+    result = solve(game, exact=True)
+    client_view = solution_set_from_proto(solution_set_to_proto(result))
+    assert client_view.game_id == result.game_id and client_view.complete == result.complete
+    assert client_view.method == result.method and client_view.warnings == result.warnings
+    assert client_view.concepts == ("nash",) and client_view.exact
+    for mine, theirs in zip(client_view.equilibria, result.equilibria, strict=True):
+        for s_mine, s_theirs in zip(mine.strategies, theirs.strategies, strict=True):
+            np.testing.assert_array_equal(s_mine, s_theirs)
+        assert mine.exact_strategies == theirs.exact_strategies
+        assert mine.exact_payoffs == theirs.exact_payoffs
+        assert mine.nash_conv == theirs.nash_conv and mine.components == theirs.components
+        assert mine.supports == theirs.supports
+    for mine_c, theirs_c in zip(client_view.components, result.components, strict=True):
+        assert mine_c.equilibrium_indices == theirs_c.equilibrium_indices
+        for v_mine, v_theirs in zip(mine_c.vertices, theirs_c.vertices, strict=True):
+            np.testing.assert_array_equal(v_mine, v_theirs)
+
+
+# -- stochastic games ----------------------------------------------------------------------------
+
+
+def _stochastic_game() -> StochasticGame:
+    rng = np.random.default_rng(4)
+    dense = rng.random((3, 2, 3, 3))
+    dense[:, :, :, 1] = 0.0  # sparse: state 1 is never reached
+    dense /= dense.sum(axis=-1, keepdims=True)
+    return StochasticGame(
+        rng.standard_normal((3, 2, 2, 3)),
+        dense,
+        discount=0.9,
+        initial_distribution=[0.25, 0.25, 0.5],
+        action_counts=[[2, 3], [1, 3], [2, 2]],
+        title="ragged",
+        player_names=("a", "b"),
+    )
+
+
+def test_stochastic_game_round_trips_in_every_client_form() -> None:
+    game = _stochastic_game()
+    assert stochastic_game_from_proto(stochastic_game_to_proto(game), Limits()).id == game.id
+    dense = game.transition_matrix.toarray().reshape(3, 2, 3, 3)
+    coo = game.transition_matrix.tocoo()
+    forms = [game, dense, game.transition_matrix, (coo.row, coo.col, coo.data)]
+    for form in forms:
+        if form is game:
+            message = client_stochastic_game_to_proto(game)
+        else:
+            message = client_stochastic_game_to_proto(
+                game.rewards,
+                form,
+                discount=0.9,
+                initial_distribution=[0.25, 0.25, 0.5],
+                action_counts=game.action_counts,
+                title="ragged",
+                player_names=("a", "b"),
+            )
+        back = stochastic_game_from_proto(message, Limits())
+        assert back.id == game.id and back.title == "ragged" and back.player_names == ("a", "b")
+    horizon = StochasticGame(game.rewards, dense, discount=1.0, horizon=5, action_counts=game.action_counts)
+    assert stochastic_game_from_proto(client_stochastic_game_to_proto(horizon), Limits()).horizon == 5
+
+
+def _assert_same(domain: object, client: object, path: str = "") -> None:
+    """Field-by-field equality of a solver result and its client mirror (renamed fields mapped)."""
+    renamed = {"elapsed_seconds": "solve_seconds", "selections": "stage_selections"}
+    if dataclasses.is_dataclass(domain):
+        for field in dataclasses.fields(domain):
+            mirror = renamed.get(field.name, field.name) if not hasattr(client, field.name) else field.name
+            _assert_same(getattr(domain, field.name), getattr(client, mirror), f"{path}.{field.name}")
+    elif isinstance(domain, tuple) and domain and not isinstance(domain[0], int | str):
+        assert len(domain) == len(client), path  # type: ignore[arg-type]
+        for k, (a, b) in enumerate(zip(domain, client, strict=True)):  # type: ignore[call-overload]
+            _assert_same(a, b, f"{path}[{k}]")
+    elif isinstance(domain, np.ndarray):
+        np.testing.assert_array_equal(domain, np.asarray(client), err_msg=path)
+    elif isinstance(domain, float):
+        assert abs(domain - client) <= 1e-9, path  # type: ignore[operator]
+    else:
+        assert domain == client, path
+
+
+def test_markov_solution_set_round_trips_every_field() -> None:
+    rng = np.random.default_rng(0)
+    policies = (rng.random((3, 2)), rng.random((3, 3)))
+    eq = MarkovEquilibrium(
+        policies=policies,
+        values=rng.random((3, 2)),
+        payoffs=rng.random(2),
+        regrets=rng.random(2),
+        nash_conv=0.25,
+        state_gaps=rng.random(3),
+        found_by=("homotopy:qre", "tracing:prior=1"),
+    )
+    staged = dataclasses.replace(eq, policies=(rng.random((4, 3, 2)), rng.random((4, 3, 3))), found_by=())
+    result = MarkovSolutionSet(
+        game_id="abc",
+        equilibria=(eq, staged),
+        complete=False,
+        method="backward_induction",
+        method_reason="why",
+        warnings=("w1", "w2"),
+        tolerance=1e-9,
+        concepts=("nash", "pareto_nash", "welfare_nash", "zero_sum_value"),
+        elapsed_seconds=1.5,
+        pareto_indices=(1,),
+        welfare_optima=(
+            WelfareOptimum("utilitarian", 3.0, (0, 1), "enumeration", True, None),
+            WelfareOptimum("nash_product", 2.0, (1,), "enumeration", False, np.array([0.5, -1.0])),
+        ),
+        zero_sum=MarkovZeroSum(rng.random(3), policies, 1e-12, 2e-12, "shapley", 17, 1e-9),
+        selections=(
+            Selection("payoff_dominance", False, 1, "fell back to utilitarian in state 2 at stage 0"),
+            Selection("risk_dominance", True, None, "decided everywhere"),
+        ),
+    )
+    _assert_same(result, markov_solution_set_from_proto(markov_solution_set_to_proto(result)))
+
+
+# -- where protobuf may appear -------------------------------------------------------------------
+
+SERVICE_DIR = pathlib.Path(convert.__file__).parent
+
+
+def test_the_worker_imports_neither_grpc_nor_protobuf() -> None:
+    """The forkserver preloads the worker: solving processes carry no gRPC or protobuf."""
+    code = (
+        "import sys, equilibria.service.worker\n"
+        "print(','.join(m for m in ('grpc', 'google.protobuf', 'equilibria.v1') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def _wire_imports(path: pathlib.Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.update(
+                f"{node.module}.{alias.name}" if node.module == "equilibria.v1" else node.module
+                for alias in node.names
+            )
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {
+        name for name in names if name.startswith("equilibria.v1") or name.startswith("equilibria.client")
+    }
+
+
+def test_only_convert_builds_or_reads_wire_messages() -> None:
+    """Outside convert.py: the service registration (stub module, service name) only, and no client module."""
+    allowed = {
+        "server.py": {"equilibria.v1.equilibria_service_pb2", "equilibria.v1.equilibria_service_pb2_grpc"},
+        "servicer.py": {"equilibria.v1.equilibria_service_pb2_grpc"},
+        "cli.py": {"equilibria.client"},  # the public client API: the CLI is a client
+    }
+    offenders = {}
+    for path in sorted(SERVICE_DIR.glob("*.py")):
+        if path.name == "convert.py":
+            continue
+        extra = _wire_imports(path) - allowed.get(path.name, set())
+        if extra:
+            offenders[path.name] = sorted(extra)
+    assert offenders == {}
+    assert "equilibria.v1.codec" in _wire_imports(SERVICE_DIR / "convert.py")
+
+
+def test_trace_and_server_info_answers_carry_what_the_client_reads() -> None:
+    game = NormalFormGame.from_bimatrix([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
+    result = solve(game)
+    options = convert.score_options_from_proto(trace_pb2.ScoreOptions(criteria=["last_iterate"]))
+    scorer = TraceScorer(game, result, options)
+    scorer.update(TraceChunk(policies=(np.full((8, 2), 0.5), np.full((8, 2), 0.5))))
+    score = scorer.result()
+    answer = convert.score_trace_response(score, result)
+    client_score = response_score(answer, response_solution(answer))
+    assert client_score.names == ("last_iterate",) and client_score.z_seen == 8
+    assert client_score["last_iterate"].verdict == score.criteria[0].verdict
+    assert client_score.solution_set is not None and client_score.solution_set.game_id == result.game_id
+    later = convert.monitor_trace_response(score)
+    assert response_solution(later) is None and response_score(later).z_seen == 8
+    info = server_info_from_proto(
+        convert.server_info_response(
+            version="v",
+            solver_version="s",
+            limits=Limits(),
+            workers=3,
+            worker_memory_bytes=5,
+            cache_entries=7,
+            cache_bytes=11,
+            instance_id="i",
+        )
+    )
+    assert (info.limits.workers, info.limits.worker_memory_bytes, info.limits.cache_entries) == (3, 5, 7)
+    assert info.limits.max_time_budget == Limits().max_time_budget and info.instance_id == "i"
+    assert {"vertex_enumeration", "hoffman_karp"} <= {m.name for m in info.methods}
