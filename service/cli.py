@@ -189,12 +189,24 @@ _STOCHASTIC_KEYS = ("discount", "horizon", "initial_distribution", "action_count
 
 
 def _load_game(path: pathlib.Path) -> Any:
-    """A normal-form game (.nfg, or JSON with payoffs / A and B) or a stochastic game's JSON dict."""
+    """A normal-form game (.nfg, or JSON with payoffs / A and B) or a stochastic game's JSON dict.
+
+    An unreadable file ends the command with one line naming the file and the reason.
+    """
+    try:
+        return _read_game(path)
+    except (ValueError, KeyError, OSError) as exc:  # InvalidGameError and JSONDecodeError are ValueErrors
+        raise SystemExit(f"equilibria: {path}: unreadable: {exc}") from None
+
+
+def _read_game(path: pathlib.Path) -> Any:
     if path.suffix.lower() == ".nfg":
         from equilibria.solver.normal_form.nfg import read_nfg
 
         return read_nfg(path)
     data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError("a game file holds a JSON object")
     if "rewards" in data and "transitions" in data:
         return data
     if "payoffs" in data:
@@ -255,7 +267,7 @@ def _solve_batch(args: argparse.Namespace) -> int:
     games, positions = [], []
     for position, path in enumerate(files):
         try:
-            game = _load_game(path)
+            game = _read_game(path)
             games.append(_stochastic_game(game) if isinstance(game, dict) else game)
             positions.append(position)
         except (SystemExit, ValueError, KeyError, OSError) as exc:  # unreadable: reported, not sent

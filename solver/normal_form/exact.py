@@ -1,9 +1,8 @@
 """Exact rational arithmetic for small 2-player games.
 
-Floats propose, fractions decide: the float vertex enumeration proposes vertices of the
-best-response polytopes with a loose tolerance, and this module recomputes each one in
-exact rational arithmetic, checks its feasibility exactly, recomputes its labels and
-drops duplicates. Every double is a rational number; a payoff is read as the simplest
+The exact game that ``exact=True`` (and the float enumeration, when a float decision is
+too close to call) enumerates with :mod:`~equilibria.solver.normal_form.exact_search`.
+Every double is a rational number; a payoff is read as the simplest
 fraction with denominator at most 10**6 that rounds to the same double when there is
 one (``0.1`` is read as ``1/10``, ``1/3`` as ``1/3``), and as its exact binary value
 otherwise.
@@ -19,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -27,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError
 
-__all__ = ["RationalBimatrix", "rational_bimatrix", "certify_vertices", "normalise", "solve_exact"]
+__all__ = ["RationalBimatrix", "rational_bimatrix", "normalise", "solve_exact"]
 
 Matrix = tuple[tuple[Fraction, ...], ...]
 #: Largest denominator tried when reading a double as a simple fraction.
@@ -118,69 +116,6 @@ def solve_exact(system: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -
                 factor = rows[r][col] * inv
                 rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
     return [rows[r][size] / rows[r][r] for r in range(size)]
-
-
-def _exact_vertex(
-    mat: Matrix, support: Sequence[int], tight_candidates: Sequence[int]
-) -> list[Fraction] | None:
-    """The vertex with ``z_i = 0`` off ``support`` and a regular choice of tight constraints."""
-    d = len(mat)
-    for tight in itertools.combinations(tight_candidates, len(support)):
-        system = [[mat[i][t] for i in support] for t in tight]
-        z_s = solve_exact(system, [Fraction(1)] * len(support))
-        if z_s is not None:
-            z = [Fraction(0)] * d
-            for i, v in zip(support, z_s, strict=True):
-                z[i] = v
-            return z
-    return None
-
-
-def certify_vertices(
-    supports: Sequence[Sequence[int]],
-    tight_sets: Sequence[Sequence[int]],
-    mat: Matrix,
-    *,
-    coordinate_labels_first: bool,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], tuple[tuple[Fraction, ...], ...]]:
-    """Recompute proposed vertices of ``{z >= 0 : mat^T z <= 1}`` exactly.
-
-    Parameters
-    ----------
-    supports : sequence of sequence of int
-        Proposed support of each vertex.
-    tight_sets : sequence of sequence of int
-        Constraints proposed as tight at each vertex (a superset of a basis).
-    mat : Matrix
-        The exact ``(d, c)`` constraint matrix (entries >= 1).
-    coordinate_labels_first : bool
-        Label order, as in the float enumeration.
-
-    Returns
-    -------
-    points : ndarray, shape (k, d)
-        The distinct exactly-feasible vertices (as floats).
-    labels : ndarray of bool, shape (k, d + c)
-        Their exact labels.
-    exact_points : tuple of tuple of Fraction
-        The vertices themselves.
-    """
-    d, c = len(mat), len(mat[0])
-    seen: dict[tuple[Fraction, ...], tuple[bool, ...]] = {}
-    for support, tight in zip(supports, tight_sets, strict=True):
-        z = _exact_vertex(mat, support, tight)
-        if z is None or any(v < 0 for v in z):
-            continue
-        values = [sum((mat[i][t] * z[i] for i in support), Fraction(0)) for t in range(c)]
-        if any(v > 1 for v in values):
-            continue
-        coord = tuple(v == 0 for v in z)
-        cons = tuple(v == 1 for v in values)
-        seen.setdefault(tuple(z), coord + cons if coordinate_labels_first else cons + coord)
-    exact_points = tuple(sorted(seen))
-    points = np.array([[float(v) for v in z] for z in exact_points]).reshape(len(exact_points), d)
-    labels = np.array([seen[z] for z in exact_points], dtype=bool).reshape(len(exact_points), d + c)
-    return points, labels, exact_points
 
 
 def normalise(point: Sequence[Fraction]) -> tuple[Fraction, ...]:

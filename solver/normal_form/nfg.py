@@ -95,10 +95,11 @@ def write_nfg(game: NormalFormGame, *, style: str = "auto") -> str:
     ----------
     game : NormalFormGame
     style : str, optional(default="auto")
-        ``"payoff"`` (compact; strategy names are lost), ``"outcome"`` (one outcome
-        per contingency; keeps the strategy names, ``"1"``, ``"2"``, ... when the game
-        has none), or ``"auto"``: ``"outcome"`` when the game has action names, else
-        ``"payoff"``.
+        ``"payoff"`` (compact: the payoffs themselves, after the strategy names when the
+        game has them, else after the strategy counts), ``"outcome"`` (one outcome per
+        contingency; keeps the strategy names, ``"1"``, ``"2"``, ... when the game has
+        none), or ``"auto"``: ``"outcome"`` when the game has action names, else
+        ``"payoff"``. Gambit reads all of them.
 
     Returns
     -------
@@ -148,18 +149,21 @@ def write_nfg(game: NormalFormGame, *, style: str = "auto") -> str:
     # One row per contingency, first player's action varying fastest; players in order.
     rows = np.transpose(game.payoffs, (*range(n, 0, -1), 0)).reshape(-1, n)
     text_rows = [[_number(float(v)) for v in row] for row in rows]
-    if style == "payoff":
+    if style == "payoff" and not game.action_names:
         lines.append("{ " + " ".join(str(k) for k in game.num_actions) + " }")
         lines.append("")
         lines.extend(" ".join(row) for row in text_rows)
+        return "\n".join(lines) + "\n"
+    names = game.action_names or tuple(tuple(str(a + 1) for a in range(k)) for k in game.num_actions)
+    strategy_lines = ["{ " + " ".join(_quote(a) for a in actions) + " }" for actions in names]
+    lines.append("{ " + strategy_lines[0])
+    lines.extend(strategy_lines[1:])
+    lines.append("}")
+    lines.append('""')
+    lines.append("")
+    if style == "payoff":  # strategy names, then the payoffs themselves (as Gambit's own files)
+        lines.extend(" ".join(row) for row in text_rows)
     else:
-        names = game.action_names or tuple(tuple(str(a + 1) for a in range(k)) for k in game.num_actions)
-        strategy_lines = ["{ " + " ".join(_quote(a) for a in actions) + " }" for actions in names]
-        lines.append("{ " + strategy_lines[0])
-        lines.extend(strategy_lines[1:])
-        lines.append("}")
-        lines.append('""')
-        lines.append("")
         lines.append("{")
         lines.extend('{ "" ' + ", ".join(row) + " }" for row in text_rows)
         lines.append("}")
@@ -362,13 +366,12 @@ class _Parser:
         if self.peek().kind == "string":
             self.k += 1  # the comment
         contingencies = math.prod(dims)
-        if action_names:
+        # Either body may follow either header: Gambit writes strategy names with an outcome
+        # list, and its "payoff" files with strategy names give the payoffs directly.
+        if self.peek().kind == "{":
             table = self.outcome_body(n, contingencies)
         else:
-            self.ensure_left(n * contingencies, "payoffs")
-            table = np.array([self.number("a numerical payoff") for _ in range(n * contingencies)]).reshape(
-                -1, n
-            )
+            table = self.payoff_body(n, contingencies)
         self.take("eof", "the end of the file")
         return NormalFormGame(
             _tensor(table, dims), title=title, player_names=tuple(players), action_names=action_names
@@ -400,6 +403,13 @@ class _Parser:
         if len(dims) != n:
             raise self.error(closing, f"{len(dims)} strategy counts for {n} players")
         return tuple(dims)
+
+    def payoff_body(self, n: int, contingencies: int) -> npt.NDArray[np.float64]:
+        """Each contingency's payoffs, one per player, first player's strategy fastest."""
+        self.ensure_left(n * contingencies, "payoffs")
+        payoffs = [self.number("a numerical payoff (or '{' opening a list of outcomes)")]
+        payoffs += [self.number("a numerical payoff") for _ in range(n * contingencies - 1)]
+        return np.array(payoffs).reshape(-1, n)
 
     def outcome_body(self, n: int, contingencies: int) -> npt.NDArray[np.float64]:
         self.take("{", "'{' opening the list of outcomes")

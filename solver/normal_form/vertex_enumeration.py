@@ -49,6 +49,7 @@ from equilibria.solver.normal_form.bases import (
     use_search,
 )
 from equilibria.solver.normal_form.components import maximal_bicliques
+from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
 
@@ -81,10 +82,8 @@ class _Vertices:
 
     points: FloatArray  # (k, d), unnormalised
     labels: BoolArray  # (k, m + n), global label order
-    supports: tuple[tuple[int, ...], ...]  # the coordinates of a basis of each vertex (exact mode)
-    tights: tuple[tuple[int, ...], ...]  # its basis constraints, then every other tight one (exact mode)
-    ambiguous: bool  # some decision was within float error of its threshold
-    exact: tuple[tuple[Fraction, ...], ...] | None = None  # exact points, once certified
+    ambiguous: bool  # some decision was within float error of its threshold (exact: search stopped)
+    exact: tuple[tuple[Fraction, ...], ...] | None = None  # exact points (exact search)
 
 
 def vertex_enumeration(
@@ -149,26 +148,41 @@ def vertex_enumeration(
     m = game.num_actions[0]
     a, b = game.bimatrix()
     exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
-    a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-    # In exact mode the float pass only proposes candidates: use a loose tolerance and let
-    # exact arithmetic decide every candidate.
-    search_tol = max(tol, 1e-7) if exact else tol
-    # Exact mode proposes every feasible basis: no float key (labels, even with rounded
-    # coordinates) can tell apart vertices closer than float precision, so the float pass
-    # must not merge anything; exact arithmetic drops the duplicates.
-    budget = Budget(max_visited)
-    px, qy = _vertices(
-        [b_pos, a_pos.T], search_tol, coordinate_labels_first=[True, False], every_basis=exact, budget=budget
-    )
-    visited = budget.visited
     warnings: list[str] = []
+    searched = ""
     if exact_game is not None:
-        px = _certified(px, exact_game.b_positive, coordinate_labels_first=True)
-        qy = _certified(qy, tuple(zip(*exact_game.a_positive, strict=True)), coordinate_labels_first=False)
-        ambiguous = False
-    else:
+        # Exact mode searches every feasible basis in exact arithmetic: complete by
+        # construction, no float decision anywhere (the float search can miss a vertex
+        # whose decisions fall within its round-off, and then nothing would look for it).
+        px, qy, visited = _exact_vertices(exact_game, max_visited)
         ambiguous = px.ambiguous or qy.ambiguous
         if ambiguous:
+            warnings.append(
+                f"stopped after visiting max_visited={max_visited:,} feasible bases in exact arithmetic; "
+                "completeness is not proved"
+            )
+    else:
+        a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
+        budget = Budget(max_visited)
+        px, qy = _vertices([b_pos, a_pos.T], tol, coordinate_labels_first=[True, False], budget=budget)
+        visited = budget.visited
+        ambiguous = px.ambiguous or qy.ambiguous
+        if ambiguous and a.size <= exact_arith.MAX_EXACT_ENTRIES:
+            # A decision fell within float round-off: decide every vertex exactly instead
+            # (the payoffs read as the rationals of exact mode), which proves completeness.
+            px, qy, exact_visited = _exact_vertices(exact_arith.rational_bimatrix(a, b), max_visited)
+            searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
+            ambiguous = px.ambiguous or qy.ambiguous
+            warnings.append(
+                "near-degenerate: a vertex decision was within float round-off, so every vertex was "
+                "decided in exact rational arithmetic"
+                + (
+                    ""
+                    if not ambiguous
+                    else f", which stopped at max_visited={max_visited:,}; completeness is not proved"
+                )
+            )
+        elif ambiguous:
             warnings.append(
                 "near-degenerate: a vertex decision was within float round-off of the tolerance, or a "
                 "basis was too close to singular to decide; completeness is not certified "
@@ -188,7 +202,7 @@ def vertex_enumeration(
         complete=not truncated and not ambiguous,
         method="vertex_enumeration",
         method_reason=(
-            f"visited {visited:,} of the at most {bases:,} bases of the two best-response polytopes"
+            f"{searched or f'visited {visited:,}'} of the at most {bases:,} bases of the two best-response polytopes"
         ),
         warnings=tuple(warnings),
         tolerance=tol,
@@ -238,46 +252,35 @@ def _degeneracy_warnings(
     return warnings
 
 
-def _certified(vertices: _Vertices, mat: exact_arith.Matrix, *, coordinate_labels_first: bool) -> _Vertices:
-    """The proposed vertices recomputed, filtered and relabelled in exact arithmetic.
+def _exact_vertices(
+    exact_game: exact_arith.RationalBimatrix, max_visited: int
+) -> tuple[_Vertices, _Vertices, int]:
+    """Both polytopes' vertices by exact search (:mod:`~equilibria.solver.normal_form.exact_search`).
 
-    ``vertices`` holds one candidate per feasible basis. Bases that look alike in floats
-    (same labels, same rounded point) may still define distinct vertices, so each one is
-    kept unless a vertex certified from its group satisfies its equations exactly (zero
-    off the basis support, tight on the basis constraints): then that vertex is its
-    unique solution.
+    The ``ambiguous`` flag of a polytope's vertices says its search stopped at ``max_visited``.
     """
-    c = len(mat[0])
-    rounded = np.round(vertices.points / vertices.points.sum(axis=1, keepdims=True), 6) + 0.0
-    groups: dict[bytes, list[int]] = {}
-    for k in range(len(vertices.supports)):
-        groups.setdefault(vertices.labels[k].tobytes() + rounded[k].tobytes(), []).append(k)
-    keep: list[int] = []
-    for members in groups.values():
-        if len(members) == 1:
-            keep.extend(members)
-            continue
-        known: list[tuple[frozenset[int], frozenset[int]]] = []  # (support, tight constraints)
-        for k in members:
-            support = vertices.supports[k]
-            basis = vertices.tights[k][: len(support)]
-            if any(on <= set(support) and set(basis) <= cons for on, cons in known):
-                continue
-            keep.append(k)
-            system = [[mat[i][t] for i in support] for t in basis]
-            z = exact_arith.solve_exact(system, [Fraction(1)] * len(support))
-            if z is not None and min(z) >= 0:
-                pairs = list(zip(support, z, strict=True))
-                values = [sum((mat[i][t] * v for i, v in pairs), Fraction(0)) for t in range(c)]
-                on = frozenset(i for i, v in pairs if v)
-                known.append((on, frozenset(t for t, v in enumerate(values) if v == 1)))
-    keep.sort()
-    supports = [vertices.supports[k] for k in keep]
-    tights = [vertices.tights[k] for k in keep]
-    points, labels, exact_points = exact_arith.certify_vertices(
-        supports, tights, mat, coordinate_labels_first=coordinate_labels_first
+    m, n = len(exact_game.a), len(exact_game.a[0])
+    p_found = polytope_vertices(exact_game.b_positive, max_bases=max_visited)
+    q_found = polytope_vertices(
+        tuple(zip(*exact_game.a_positive, strict=True)), max_bases=max(1, max_visited - p_found.bases)
     )
-    return _Vertices(points, labels, (), (), ambiguous=False, exact=exact_points)
+    return (
+        _exact_block(p_found, m, n, coordinate_labels_first=True),
+        _exact_block(q_found, n, m, coordinate_labels_first=False),
+        p_found.bases + q_found.bases,
+    )
+
+
+def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_first: bool) -> _Vertices:
+    """Exact vertices as :class:`_Vertices`, labels in the global order (row player's actions first)."""
+    vertices = sorted(found.vertices)  # a fixed order, whatever order the search met them in
+    points = np.array([[float(v) for v in point] for point, _ in vertices], dtype=np.float64).reshape(-1, d)
+    labels = np.zeros((len(vertices), d + c), dtype=bool)
+    for k, (_, tight) in enumerate(vertices):
+        for label in tight:  # own order: coordinates 0..d-1, then constraints d..d+c-1
+            labels[k, label if coordinate_labels_first else (c + label if label < d else label - d)] = True
+    exact = tuple(point for point, _ in vertices)
+    return _Vertices(points, labels, ambiguous=not found.complete, exact=exact)
 
 
 def _vertices(
@@ -285,7 +288,6 @@ def _vertices(
     tol: float,
     *,
     coordinate_labels_first: list[bool],
-    every_basis: bool = False,
     budget: Budget | None = None,
     method: str = "auto",
 ) -> list[_Vertices]:
@@ -293,9 +295,7 @@ def _vertices(
 
     Each ``mat`` has shape ``(d, c)``: ``d`` coordinates, ``c`` constraints. The polytope is
     bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
-    (polytope P) or constraints-then-coordinates (polytope Q). With ``every_basis``,
-    nothing is merged: every feasible basis is returned as a candidate of its own, and
-    the search also proposes bases within their error bound of feasibility.
+    (polytope P) or constraints-then-coordinates (polytope Q).
     ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`).
     """
     budget = budget if budget is not None else Budget(MAX_VISITED)
@@ -305,17 +305,17 @@ def _vertices(
         if method == "brute_force" or (method == "auto" and not use_search(d, c)):
             found[k].extend(brute_force_bases(mat, tol, budget))
             continue
-        found[k].append(search_bases(mat, tol, budget, liberal=every_basis))
+        found[k].append(search_bases(mat, tol, budget))
     return [
-        _labelled(mat, blocks, tol, coordinate_labels_first=first, every_basis=every_basis)
+        _labelled(mat, blocks, tol, coordinate_labels_first=first)
         for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
     ]
 
 
 def _labelled(
-    mat: FloatArray, found: list[BasisBlock], tol: float, *, coordinate_labels_first: bool, every_basis: bool
+    mat: FloatArray, found: list[BasisBlock], tol: float, *, coordinate_labels_first: bool
 ) -> _Vertices:
-    """The labels of the feasible bases of one polytope, one vertex per label set (or per basis)."""
+    """The labels of the feasible bases of one polytope, one vertex per label set."""
     d, c = mat.shape
     ambiguous = any(block.ambiguous for block in found)
     points = np.concatenate([np.zeros((0, d))] + [block.points for block in found])
@@ -328,20 +328,10 @@ def _labelled(
     ambiguous |= bool((np.abs(np.abs(slack) - tol) <= err).any())
     points = np.where(coord_tight, 0.0, points)
     labels = np.hstack([coord_tight, cons_tight] if coordinate_labels_first else [cons_tight, coord_tight])
-    # One vertex per label set (per basis with every_basis), the first found.
-    keys = np.packbits(np.hstack([labels, basis]) if every_basis else labels, axis=1)
+    # One vertex per label set, the first found.
+    keys = np.packbits(labels, axis=1)
     _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
-    supports: tuple[tuple[int, ...], ...] = ()
-    tights: tuple[tuple[int, ...], ...] = ()
-    if every_basis:  # exact mode: each basis, and its other tight constraints, for _certified
-        supports = tuple(tuple(np.flatnonzero(basis[k, :d]).tolist()) for k in first)
-        tights = tuple(
-            tuple(
-                np.flatnonzero(basis[k, d:]).tolist() + np.flatnonzero(cons_tight[k] & ~basis[k, d:]).tolist()
-            )
-            for k in first
-        )
-    return _Vertices(points[first], labels[first], supports, tights, ambiguous)
+    return _Vertices(points[first], labels[first], ambiguous)
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:

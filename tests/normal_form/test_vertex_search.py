@@ -3,15 +3,15 @@
 * On 123 seeded games up to 8 x 8 (random integer, standard-normal, degenerate
   {0, 1, 2}, identity-like and identity) the search and the brute-force enumeration of
   every square system find the same vertices of both best-response polytopes: the same
-  label sets and the same points, with the same certification flag; in exact mode
-  (every feasible basis proposed, then decided in rational arithmetic) they certify the
-  same exact vertices on a third of them and on 12 near-tie games (payoffs
-  ``10**7 u + v``), and the search proposes every exactly feasible basis brute force does.
+  label sets and the same points, with the same certification flag. The exact search
+  (exact_search.py: pivoting in rational arithmetic) finds exactly the vertices that
+  every square system solved in rational arithmetic gives, on those up to 6 x 6 and on
+  12 near-tie games (payoffs ``10**7 u + v``).
 * Standard-normal 12 x 12 and 15 x 15 games are solved and certified; the 12 x 12 one
   equals pygambit's float vertex enumeration, the 15 x 15 one contains every equilibrium
   pygambit's Lemke-Howson reaches (its vertex enumeration needs minutes there).
-* The search visits few bases, honours ``max_visited``, and whenever it certifies a
-  near-tie float answer, that answer is the exact one.
+* The search visits few bases, honours ``max_visited``; on near-tie games the float
+  enumeration decides in exact arithmetic and its complete answer is the exact one.
 * The numba search kernel itself returns exactly the feasible bases brute force finds
   (random, {0, 1}, {0, 1, 2} and identity games of shapes from 1 x 1 to 7 x 5, strict and
   liberal), stops at its budget, flags a nearly singular basis; on seeded {0, 1} and
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import math
 import sys
 from fractions import Fraction
@@ -34,7 +35,7 @@ import pytest
 from equilibria.solver import NormalFormGame
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError
 from equilibria.solver.game import positive_rescale
-from equilibria.solver.normal_form import bases
+from equilibria.solver.normal_form import bases, exact_search
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form import vertex_enumeration as ve
 from hypothesis import given, settings
@@ -105,10 +106,10 @@ def _polytopes(game: NormalFormGame) -> tuple[list[np.ndarray], list[bool]]:
     return [positive_rescale(b, 0.1), positive_rescale(a, 0.1).T], [True, False]
 
 
-def _both(game: NormalFormGame, tol: float, every_basis: bool) -> tuple[list, list]:
+def _both(game: NormalFormGame, tol: float) -> tuple[list, list]:
     mats, firsts = _polytopes(game)
     runs = [
-        ve._vertices(mats, tol, coordinate_labels_first=firsts, every_basis=every_basis, method=method)
+        ve._vertices(mats, tol, coordinate_labels_first=firsts, method=method)
         for method in ("search", "brute_force")
     ]
     return runs[0], runs[1]
@@ -127,7 +128,7 @@ def test_the_corpus_is_large_and_varied() -> None:
 @pytest.mark.parametrize("make", CORPUS)
 def test_search_and_brute_force_find_the_same_vertices(make) -> None:
     game = make()
-    search, brute = _both(game, 1e-9, every_basis=False)
+    search, brute = _both(game, 1e-9)
     for s, b in zip(search, brute, strict=True):
         ours, theirs = _by_labels(s), _by_labels(b)
         assert ours.keys() == theirs.keys(), "different label sets"
@@ -137,54 +138,62 @@ def test_search_and_brute_force_find_the_same_vertices(make) -> None:
         assert s.ambiguous == b.ambiguous
 
 
-def _certified_both(game: NormalFormGame) -> list[tuple]:
-    """Exact vertices certified from each method's candidates, per polytope."""
-    a, b = game.bimatrix()
+def _exact_vertices_by_brute_force(mat: exact_arith.Matrix) -> dict[tuple[Fraction, ...], frozenset[int]]:
+    """Every non-zero vertex of ``{z >= 0 : mat^T z <= 1}``: each square system, solved exactly."""
+    d, c = len(mat), len(mat[0])
+    found = {}
+    for k in range(1, d + 1):
+        for support in itertools.combinations(range(d), k):
+            for tight in itertools.combinations(range(c), k):
+                z_s = exact_arith.solve_exact(
+                    [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * k
+                )
+                if z_s is None or min(z_s) < 0:
+                    continue
+                z = [Fraction(0)] * d
+                for i, v in zip(support, z_s, strict=True):
+                    z[i] = v
+                values = [sum((mat[i][t] * z[i] for i in range(d)), Fraction(0)) for t in range(c)]
+                if max(values) <= 1 and any(z):
+                    labels = {i for i in range(d) if not z[i]} | {d + t for t in range(c) if values[t] == 1}
+                    found[tuple(z)] = frozenset(labels)
+    return found
+
+
+SMALL = [p for p in CORPUS + NEAR_TIES if max(p.values[0]().num_actions) <= 6]
+
+
+@pytest.mark.parametrize("make", SMALL)
+def test_the_exact_search_finds_every_vertex_brute_force_finds(make) -> None:
+    """The exact pivoting search against every square system solved in rational arithmetic."""
+    a, b = make().bimatrix()
     exact_game = exact_arith.rational_bimatrix(a, b)
-    exact_mats = [exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True))]
-    search, brute = _both(game, 1e-7, every_basis=True)
-    out = []
-    for s, b_, mat, first in zip(search, brute, exact_mats, [True, False], strict=True):
-        # The search proposes every exactly feasible basis that brute force proposes
-        # (brute force also proposes bases infeasible by less than the float tolerance).
-        bases = [{(sup, t[: len(sup)]) for sup, t in zip(v.supports, v.tights, strict=True)} for v in (s, b_)]
-        for support, tight in bases[1] - bases[0]:
-            assert not _exactly_feasible(mat, support, tight), f"feasible basis {support, tight} missed"
-        certified = [ve._certified(v, mat, coordinate_labels_first=first) for v in (s, b_)]
-        out.append((certified[0], certified[1]))
-    return out
+    for mat in (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True))):
+        found = exact_search.polytope_vertices(mat)
+        assert found.complete
+        assert dict(found.vertices) == _exact_vertices_by_brute_force(mat)
 
 
-def _exactly_feasible(mat: exact_arith.Matrix, support: tuple[int, ...], tight: tuple[int, ...]) -> bool:
-    z = exact_arith.solve_exact([[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(support))
-    if z is None:
-        return False
-    values = [
-        sum((mat[i][t] * v for i, v in zip(support, z, strict=True)), Fraction(0)) for t in range(len(mat[0]))
-    ]
-    return min(z) >= 0 and max(values) <= 1
-
-
-@pytest.mark.parametrize("make", CORPUS[::3] + NEAR_TIES)
-def test_search_and_brute_force_certify_the_same_exact_vertices(make) -> None:
-    for ours, theirs in _certified_both(make()):
-        assert ours.exact == theirs.exact
-        np.testing.assert_array_equal(ours.labels, theirs.labels)
+def test_the_exact_search_stops_at_max_bases_and_says_so() -> None:
+    a, b = games.identity_game(5).bimatrix()
+    mat = exact_arith.rational_bimatrix(a, b).b_positive
+    found = exact_search.polytope_vertices(mat, max_bases=3)
+    assert found.bases == 3 and not found.complete
+    assert exact_search.polytope_vertices(mat).complete
 
 
 @pytest.mark.parametrize("make", NEAR_TIES)
 def test_a_certified_float_answer_is_the_exact_one(make) -> None:
-    """Near-tie games put vertices closer than the float tolerance: the float answer may
-    differ from the exact one, but then it must not claim to be complete."""
+    """Near-tie games put vertices closer than the float tolerance: the float enumeration
+    then decides them in exact arithmetic, so its answer is complete and is the exact one."""
     game = make()
     floats = ve.vertex_enumeration(game)
     exact = ve.vertex_enumeration(game, exact=True)
-    assert exact.complete
-    if floats.complete:
-        wanted = [eq.strategies for eq in exact.equilibria]
-        found = [eq.strategies for eq in floats.equilibria]
-        assert len(found) == len(wanted)
-        assert games.unmatched(found, wanted, atol=1e-9) == []
+    assert exact.complete and floats.complete
+    wanted = [eq.strategies for eq in exact.equilibria]
+    found = [eq.strategies for eq in floats.equilibria]
+    assert len(found) == len(wanted)
+    assert games.unmatched(found, wanted, atol=1e-9) == []
 
 
 @settings(max_examples=25, deadline=None, database=None)
@@ -196,7 +205,7 @@ def test_a_certified_float_answer_is_the_exact_one(make) -> None:
 def test_search_matches_brute_force_on_small_integer_games(data: st.DataObject, m: int, n: int) -> None:
     a = data.draw(arrays(np.int64, (m, n), elements=st.integers(-3, 3)), label="A")
     b = data.draw(arrays(np.int64, (m, n), elements=st.integers(-3, 3)), label="B")
-    search, brute = _both(NormalFormGame.from_bimatrix(a, b), 1e-9, every_basis=False)
+    search, brute = _both(NormalFormGame.from_bimatrix(a, b), 1e-9)
     for s, b_ in zip(search, brute, strict=True):
         assert _by_labels(s).keys() == _by_labels(b_).keys()
 
@@ -339,8 +348,8 @@ def test_the_kernel_stops_at_its_budget() -> None:
 
 def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
     """Two rows of B parallel up to 1e-13: the basis they span has Hadamard ratio about
-    5e-13, too close to singular to decide, so completeness is not claimed (exact mode
-    decides it)."""
+    5e-13, too close to singular to decide in floats, so the float enumeration decides
+    every vertex in exact arithmetic, and finds what exact mode finds."""
     b = np.array([[0.0, 0.0], [0.0, 1e-13], [1.0, 0.0]])
     a = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     game = NormalFormGame.from_bimatrix(a, b)
@@ -348,8 +357,19 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
         found = ve._vertices([positive_rescale(b, 0.1)], 1e-9, coordinate_labels_first=[True], method=method)
         assert found[0].ambiguous, method
     result = ve.vertex_enumeration(game)
-    assert not result.complete and "near-degenerate" in result.warnings[0]
-    assert ve.vertex_enumeration(game, exact=True).complete
+    exact = ve.vertex_enumeration(game, exact=True)
+    assert result.complete and exact.complete and len(result.equilibria) == len(exact.equilibria) == 4
+    assert "decided in exact rational arithmetic" in result.warnings[0]
+    assert (
+        "bases in floats, then" in result.method_reason and "feasible bases exactly" in result.method_reason
+    )
+    assert (
+        games.unmatched([e.strategies for e in result.equilibria], [e.strategies for e in exact.equilibria])
+        == []
+    )
+    # Too small a budget for the exact search: completeness is not claimed.
+    starved = ve.vertex_enumeration(game, exact=True, max_visited=3)
+    assert not starved.complete and "completeness is not proved" in starved.warnings[0]
 
 
 @pytest.mark.oracle
