@@ -8,12 +8,16 @@ many of them degenerate, with ties and duplicate rows), random standard-normal g
 from __future__ import annotations
 
 import atexit
+import hashlib
 import itertools
 import os
+import pickle
 import shutil
+import struct
 import tempfile
 
 import numpy as np
+import pytest
 from equilibria.solver import NormalFormGame, certify, solve
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -286,25 +290,56 @@ def test_equilibria_follow_permutations_and_player_swap(game: NormalFormGame, da
 # --------------------------------------------------------------------------- game id
 
 
+def _blake2b_id(shape: tuple[int, ...], values: list[float]) -> str:
+    """The content address ``game.id`` promises, built here from plain Python values.
+
+    blake2b-128 of the shape as little-endian uint64 words, then the payoffs in C order
+    as little-endian IEEE doubles (``struct``, not numpy's byte views).
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(struct.pack(f"<{len(shape)}Q", *shape))
+    digest.update(struct.pack(f"<{len(values)}d", *values))
+    return digest.hexdigest()
+
+
 @FAST
 @given(game=integer_bimatrix_games(), data=st.data())
-def test_game_id_is_stable_and_changes_with_any_payoff(game: NormalFormGame, data: st.DataObject) -> None:
+def test_game_id_is_the_content_address_and_changes_with_any_payoff(
+    game: NormalFormGame, data: st.DataObject
+) -> None:
     a, b = game.bimatrix()
+    m, n = game.num_actions
+    flat = [float(v) for v in np.stack([a, b]).ravel()]
+    assert game.id == _blake2b_id((2, m, n), flat)
+    # The same content however it arrives: lists, integers, big-endian or Fortran-ordered
+    # floats, and names (not content).
     same = [
         NormalFormGame.from_bimatrix(a.tolist(), b.tolist()),
         NormalFormGame(np.stack([a, b]).astype(np.int32)),
+        NormalFormGame(np.stack([a, b]).astype(">f8")),
+        NormalFormGame(np.asfortranarray(np.stack([a, b]))),
         NormalFormGame(np.stack([a, b]), title="another title", player_names=("p", "q")),
+        pickle.loads(pickle.dumps(NormalFormGame(np.stack([a, b])))),  # recomputed after the trip
     ]
-    assert len(game.id) == 32 and int(game.id, 16) >= 0
-    assert all(g.id == game.id for g in same)
-    assert game.id == game.id  # cached, stable
+    assert [g.id for g in same] == [game.id] * len(same)
+    # The id is cached: the payoffs it was computed from cannot change under it.
+    with pytest.raises(ValueError, match="read-only"):
+        game.payoffs[0, 0, 0] += 1.0
+    assert game.id == _blake2b_id((2, m, n), flat)
     player = data.draw(st.integers(0, 1), label="player")
-    i = data.draw(st.integers(0, game.num_actions[0] - 1), label="i")
-    j = data.draw(st.integers(0, game.num_actions[1] - 1), label="j")
+    i = data.draw(st.integers(0, m - 1), label="i")
+    j = data.draw(st.integers(0, n - 1), label="j")
     delta = data.draw(st.sampled_from([1.0, -1.0, 0.5, 1e-6]), label="delta")
     payoffs = game.payoffs.copy()
     payoffs[player, i, j] += delta
-    assert NormalFormGame(payoffs).id != game.id
-    if game.num_actions[0] != game.num_actions[1]:
-        # Same payload, other shape: a different game, a different id.
-        assert NormalFormGame(game.payoffs.reshape(2, *game.num_actions[::-1])).id != game.id
+    changed = NormalFormGame(payoffs)
+    assert changed.id != game.id
+    assert changed.id == _blake2b_id((2, m, n), [float(v) for v in payoffs.ravel()])
+
+
+def test_game_id_hashes_the_shape_not_only_the_payload() -> None:
+    payload = np.arange(12.0)
+    ids = {shape: NormalFormGame(payload.reshape(shape)).id for shape in [(2, 2, 3), (2, 3, 2), (2, 6, 1)]}
+    assert len(set(ids.values())) == 3
+    for shape, game_id in ids.items():
+        assert game_id == _blake2b_id(shape, payload.tolist())

@@ -307,6 +307,10 @@ NORMAL_FORM_FOLLOWER = FollowerSettings(
 )
 
 
+#: How far above its tolerance a stalled start-point Newton iteration may end and still be
+#: taken as converged to round-off (:func:`_newton_fixed_parameter`).
+_ROUNDOFF_SLACK = 1e3
+
 # --------------------------------------------------------------------------- the follower
 
 
@@ -469,9 +473,16 @@ def _newton_least_squares(system: System, z: FloatArray, tol: float, max_iter: i
 def _newton_fixed_parameter(
     system: System, z: FloatArray, tol: float, max_iter: int, factorise: Callable[[Any], Factorisation]
 ) -> FloatArray | None:
-    """Newton steps on ``H = 0`` with the homotopy parameter (the last unknown) held fixed."""
+    """Newton steps on ``H = 0`` with the homotopy parameter (the last unknown) held fixed.
+
+    When ``max_iter`` steps end without meeting ``tol`` but the last step is within
+    :data:`_ROUNDOFF_SLACK` times it, Newton has stalled at round-off (a one-ulp residual,
+    amplified by an ill-conditioned system such as a discount near 1, keeps giving the
+    same tiny step) and ``z`` is accepted: the path's end points are certified anyway.
+    """
     last = np.zeros(z.size)
     last[-1] = 1.0
+    step = math.inf
     for _ in range(max_iter):
         r, jac = system(z, True)
         try:
@@ -481,9 +492,10 @@ def _newton_fixed_parameter(
         z = z + dz
         if not np.all(np.isfinite(z)):
             return None
-        if float(np.abs(dz).max()) <= tol * (1.0 + float(np.abs(z).max())):
+        step = float(np.abs(dz).max()) / (1.0 + float(np.abs(z).max()))
+        if step <= tol:
             return z
-    return None
+    return z if step <= _ROUNDOFF_SLACK * tol else None
 
 
 def _initial_tangent(

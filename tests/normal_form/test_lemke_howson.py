@@ -6,6 +6,11 @@
 - The compiled 2-player :func:`certify` and :func:`certify_many` agree with the generic
   n-player contraction (``numpy.tensordot``) on random profiles of random games,
   non-square, ``1 x n`` and ``m x 1`` included.
+- The retry path: on seeded near-degenerate 10 x 3 games whose first path ends off
+  equilibrium (checked here from that path's end point by a numpy NashConv), and with
+  a first path forced to fail, the other labels are tried in order, each failure is a
+  warning, and the answer certifies by the numpy oracle; when no path certifies, the
+  best end point comes back with every warning.
 - On Morris's and the SGC game, whose Lemke-Howson paths are the long ones of the
   literature, the path of every label ends at a certified equilibrium that pygambit's
   rational vertex enumeration lists, and the documented path lengths are met.
@@ -20,6 +25,7 @@ import numpy as np
 import pygambit as gbt
 import pytest
 from equilibria.solver import InvalidGameError, NormalFormGame
+from equilibria.solver.normal_form import lemke_howson as lh_module
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.regret import Certificate, certify, certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct, instantiate, template
@@ -287,6 +293,134 @@ def test_morris_paths_have_their_documented_lengths(d: int, pivots: int) -> None
     result = lemke_howson(morris_game(d))
     assert result.method_reason == f"dropped label 0, {pivots} pivots"
     assert result.equilibria[0].nash_conv <= 1e-9
+
+
+# --------------------------------------------------------------------------- the retry path
+
+
+def oracle_nash_conv(payoffs: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
+    """NashConv of ``(x, y)``: each player's best pure deviation minus its payoff, summed (numpy)."""
+    a, b = payoffs
+    return float(((a @ y).max() - x @ a @ y) + ((x @ b).max() - x @ b @ y))
+
+
+def near_degenerate_game(seed: int) -> NormalFormGame:
+    """A 10 x 3 game of integers in [-2, 2] plus 1e-12 noise: ties broken by round-off."""
+    rng = np.random.default_rng(seed)
+    return NormalFormGame(rng.integers(-2, 3, (2, 10, 3)) + 1e-12 * rng.standard_normal((2, 10, 3)))
+
+
+def path_end(game: NormalFormGame, label: int) -> tuple[np.ndarray, np.ndarray]:
+    """The end point of the one path from ``label`` (the compiled kernel, no retry, no check)."""
+    m, n = game.num_actions
+    out = np.empty(m + n + 5)
+    assert lh_module._solve_label(game.payoffs, label, 1_000_000, lh_module._PIVOT_EPS, out) > 0
+    return out[:m].copy(), out[m : m + n].copy()
+
+
+def assert_retried_to_a_certified_answer(
+    game: NormalFormGame, result: SolutionSet, failed: list[int], answered: int
+) -> None:
+    """The labels ``failed`` (in order) ended off equilibrium, said so, and ``answered`` certified."""
+    tol = 1e-9 * game.payoff_scale
+    warnings = []
+    for label in failed:  # the premise, independently: each of these paths ends off equilibrium
+        nash_conv = oracle_nash_conv(game.payoffs, *path_end(game, label))
+        assert nash_conv > 1e3 * tol, (label, nash_conv)
+        warnings.append(
+            f"label {label}: end point has NashConv {nash_conv:.3g} (round-off); trying next label"
+        )
+    assert result.warnings == tuple(warnings)
+    assert result.method_reason.startswith(f"dropped label {answered},")
+    (eq,) = result.equilibria
+    x, y = eq.strategies
+    assert np.all(x >= 0) and np.all(y >= 0)
+    assert x.sum() == pytest.approx(1.0, abs=1e-12) and y.sum() == pytest.approx(1.0, abs=1e-12)
+    assert oracle_nash_conv(game.payoffs, x, y) <= tol
+    assert_certificate(game.payoffs, x, y, Certificate(eq.payoffs, eq.regrets, eq.nash_conv))
+
+
+#: Seeds of :func:`near_degenerate_game` whose path from label 0 ends off equilibrium
+#: (found by a search over seeds 0..1400), and the label that answers instead.
+RETRIED = {40: 1, 96: 1, 281: 1, 352: 1, 374: 1, 1169: 1, 58: 5}
+
+
+@pytest.mark.parametrize("seed", list(RETRIED), ids=[f"seed {s}" for s in RETRIED])
+def test_a_first_path_that_does_not_certify_is_retried_from_the_next_labels(seed: int) -> None:
+    game = near_degenerate_game(seed)
+    answered = RETRIED[seed]
+    assert_retried_to_a_certified_answer(game, lemke_howson(game), list(range(answered)), answered)
+
+
+@pytest.mark.parametrize(("init_label", "failed"), [(3, [3, 0, 1, 2, 4]), (12, [12, 0, 1, 2, 3, 4])])
+def test_the_retry_tries_the_other_labels_in_increasing_order(init_label: int, failed: list[int]) -> None:
+    game = near_degenerate_game(58)  # labels 0..4 end off equilibrium, label 5 certifies
+    assert_retried_to_a_certified_answer(game, lemke_howson(game, init_label=init_label), failed, 5)
+
+
+def _forced_end_points(
+    monkeypatch: pytest.MonkeyPatch, replace: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> list[int]:
+    """Make the path from each label in ``replace`` end at the given (non-equilibrium) profile.
+
+    The kernel still runs; its end point and certificate are overwritten (the certificate
+    by the numpy oracle). Returns the labels the kernel was called with, in order.
+    """
+    real = lh_module._solve_label
+    calls: list[int] = []
+
+    def kernel(payoffs: np.ndarray, label: int, max_pivots: int, eps: float, out: np.ndarray) -> int:
+        calls.append(label)
+        pivots = real(payoffs, label, max_pivots, eps, out)
+        if label in replace:
+            x, y = replace[label]
+            m, n = len(x), len(y)
+            values, regrets = numpy_certificate(payoffs, x, y)
+            out[: m + n] = np.concatenate([x, y])
+            out[m + n :] = [*values, *regrets, regrets.sum()]
+            return 7
+        return pivots
+
+    monkeypatch.setattr(lh_module, "_solve_label", kernel)
+    return calls
+
+
+def test_a_forced_failure_of_the_first_path_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    game = random_game(4, 5, 9)
+    uniform = (np.full(4, 0.25), np.full(5, 0.2))
+    nash_conv = oracle_nash_conv(game.payoffs, *uniform)
+    assert nash_conv > 0.1  # the uniform profile is not an equilibrium of this game
+    calls = _forced_end_points(monkeypatch, {2: uniform})
+    result = lemke_howson(game, init_label=2)
+    assert calls == [2, 0]
+    assert result.warnings == (
+        f"label 2: end point has NashConv {nash_conv:.3g} (round-off); trying next label",
+    )
+    assert result.method_reason.startswith("dropped label 0,")
+    (eq,) = result.equilibria
+    assert oracle_nash_conv(game.payoffs, *eq.strategies) <= 1e-9 * game.payoff_scale
+
+
+def test_when_no_path_certifies_the_best_end_point_is_returned_with_every_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    game = random_game(2, 3, 10)
+    rng = np.random.default_rng(11)
+    profiles = {label: (rng.dirichlet(np.ones(2)), rng.dirichlet(np.ones(3))) for label in range(5)}
+    gaps = {label: oracle_nash_conv(game.payoffs, *p) for label, p in profiles.items()}
+    assert min(gaps.values()) > 1e-3
+    best = min(gaps, key=gaps.__getitem__)
+    calls = _forced_end_points(monkeypatch, profiles)
+    result = lemke_howson(game)
+    assert calls == [0, 1, 2, 3, 4]
+    assert result.warnings == tuple(
+        f"label {k}: end point has NashConv {gaps[k]:.3g} (round-off); trying next label" for k in range(5)
+    )
+    assert result.method_reason == f"dropped label {best}, 7 pivots"
+    (eq,) = result.equilibria
+    for s, t in zip(eq.strategies, profiles[best], strict=True):
+        np.testing.assert_array_equal(s, t)
+    assert eq.nash_conv == pytest.approx(gaps[best], rel=1e-12)
 
 
 # --------------------------------------------------------------------------- construct

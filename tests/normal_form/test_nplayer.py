@@ -390,12 +390,16 @@ def test_four_players_three_actions_auto() -> None:
 
 @pytest.mark.oracle
 def test_too_many_support_profiles_for_enumpoly() -> None:
-    """3x5x5 (6,727 support profiles): auto skips enumpoly for gnm + simpdiv + logit, within its time limit."""
+    """3x5x5 (6,727 support profiles): auto skips enumpoly for gnm + simpdiv + logit, within its time limit.
+
+    The runs take about half a second: a time limit 100 times that leaves none of them cut
+    short on a loaded machine."""
     payoffs = np.random.default_rng(8).standard_normal((3, 3, 5, 5))
     game = NormalFormGame(payoffs)
     started = time.perf_counter()
-    result = gambit_equilibria(game, time_limit=4.0)
-    assert time.perf_counter() - started < 6.0
+    result = gambit_equilibria(game, time_limit=60.0)
+    assert time.perf_counter() - started < 60.0
+    assert not any("time_limit" in w or "stopped after" in w for w in result.warnings), result.warnings
     assert result.method == "gambit:gnm+simpdiv+logit"
     assert "6,727 support profiles > 3,500" in result.method_reason
     assert result.equilibria
@@ -411,7 +415,7 @@ def test_enumpoly_hang_is_stopped_and_the_fallback_runs() -> None:
     started = time.perf_counter()
     result = gambit_equilibria(game, time_limit=3.0)
     elapsed = time.perf_counter() - started
-    assert elapsed < 6.0
+    assert elapsed < 30.0  # enumpoly's 1.5 s share and the fallback; unstopped, it runs for minutes
     assert any(w.startswith("enumpoly stopped after") for w in result.warnings)
     assert result.method == "gambit:enumpoly+gnm+simpdiv+logit"
     assert result.equilibria
@@ -459,8 +463,10 @@ def test_a_method_whose_first_start_never_ends_is_not_restarted() -> None:
 def test_time_limit_skips_runs() -> None:
     game = NormalFormGame(np.random.default_rng(3).standard_normal((5, 3, 3, 3, 3, 3)))
     started = time.perf_counter()
+    # gnm's first path on this game runs for minutes (measured: unfinished after 200 s), so the 0.5 s
+    # limit cuts it by construction; without the limit the runs take over 20 s.
     result = gambit_equilibria(game, time_limit=0.5)
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 10.0
     assert any("skipped: time_limit spent" in w or "stopped after" in w for w in result.warnings)
     assert_certified(game, result, 10 * TOL * game.payoff_scale)
 

@@ -11,7 +11,7 @@ import urllib.request
 import grpc
 import numpy as np
 import pytest
-from equilibria.client import Client, SolveTimeoutError
+from equilibria.client import Client, SolveTimeoutError, encode_stochastic_game
 from equilibria.client._convert import solve_request
 from equilibria.service import cache as cache_module
 from equilibria.service import logging_setup
@@ -147,11 +147,12 @@ def test_a_cancelled_waiter_does_not_cancel_the_others_and_the_last_one_out_stop
         cache: SolveCache[str] = SolveCache(8, 1000)
         started = asyncio.Event()
         stopped = asyncio.Event()
+        release = asyncio.Event()  # the solve ends only when the test says so: no race with a timer
 
         async def compute() -> tuple[str, int, bool]:
             started.set()
             try:
-                await asyncio.sleep(0.2)
+                await release.wait()
             except asyncio.CancelledError:
                 stopped.set()
                 raise
@@ -160,10 +161,14 @@ def test_a_cancelled_waiter_does_not_cancel_the_others_and_the_last_one_out_stop
         leader = asyncio.ensure_future(cache.get_or_compute("k", compute))
         await started.wait()
         follower = asyncio.ensure_future(cache.get_or_compute("k", compute))
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the follower joins the flight
         leader.cancel()  # the caller that started the solve goes away
+        await asyncio.sleep(0)
+        assert leader.cancelled() and not stopped.is_set()  # the solve goes on for the follower
+        release.set()
         value, from_cache = await follower
         # Both callers of a second key leave: the solve itself is cancelled.
+        release.clear()
         started.clear()
         lonely = [asyncio.ensure_future(cache.get_or_compute("j", compute)) for _ in range(2)]
         await started.wait()
@@ -220,8 +225,13 @@ class _Context:
         return None
 
 
-def _servicer_solves(limits: Limits, calls: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list, int, object]:
-    """``calls`` identical solves through ``EquilibriaServicer._solve``: the answers, the parses, the servicer."""
+def _servicer_solves(
+    limits: Limits, calls: int, monkeypatch: pytest.MonkeyPatch, request: object = None
+) -> tuple[list, int, object]:
+    """``calls`` identical solves through ``EquilibriaServicer._solve``: the answers, the parses, the servicer.
+
+    ``request`` defaults to chicken with the default options.
+    """
     from equilibria.service import convert
     from equilibria.service.servicer import EquilibriaServicer
 
@@ -235,7 +245,8 @@ def _servicer_solves(limits: Limits, calls: int, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(convert, "cached_solve_response", counting_parse)
     servicer = EquilibriaServicer(_InlinePool(), limits)  # type: ignore[arg-type]
-    request = solve_request(CHICKEN, **REQUEST_DEFAULTS)
+    if request is None:
+        request = solve_request(CHICKEN, **REQUEST_DEFAULTS)
 
     async def run() -> list:
         return [await servicer._solve(request, _Context()) for _ in range(calls)]  # type: ignore[arg-type]
@@ -260,6 +271,48 @@ def test_without_a_cache_every_solve_returns_its_built_answer(monkeypatch: pytes
     answers, parses, servicer = _servicer_solves(Limits(workers=1, cache_entries=0), 2, monkeypatch)
     assert [a.from_cache for a in answers] == [False, False] and parses == 0
     assert len(servicer.cache) == 0 and servicer.cache.bytes == 0  # type: ignore[attr-defined]
+
+
+class _WorkClock:
+    """A ``time`` stand-in whose ``monotonic()`` advances ``tick`` seconds per read.
+
+    The homotopy reads the clock once per path and once per path-following step, so a
+    deadline of ``T`` seconds is passed after ``T / tick`` reads: a count of work, the same
+    on every machine.
+    """
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self.reads = 0
+
+    def monotonic(self) -> float:
+        self.reads += 1
+        return self.reads * self.tick
+
+
+def test_a_clock_truncated_answer_is_neither_stored_nor_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    from equilibria.solver.concepts import continuation
+    from equilibria.solver.stochastic.homotopy import stationary
+
+    clock = _WorkClock(tick=0.01)
+    monkeypatch.setattr(stationary, "time", clock)
+    monkeypatch.setattr(continuation, "time", clock)
+    rng = np.random.default_rng(3)
+    rewards = rng.standard_normal((3, 2, 3, 3))
+    transitions = rng.random((3, 3, 3, 3))
+    transitions /= transitions.sum(axis=-1, keepdims=True)
+    game = encode_stochastic_game(rewards, transitions, discount=0.9)
+    request = solve_request(game, **{**REQUEST_DEFAULTS, "method": "homotopy", "time_budget": 1.0})
+    (first, second), parses, servicer = _servicer_solves(Limits(workers=1), 2, monkeypatch, request)
+    for answer in (first, second):
+        assert not answer.from_cache and not answer.response.from_cache
+        reason = answer.response.markov_solution_set.method_reason
+        assert "stopped by the time limit (0.8 s)" in reason, reason
+    cache = servicer.cache  # type: ignore[attr-defined]
+    assert (len(cache), cache.bytes, cache.hits, cache.misses, parses) == (0, 0, 0, 2, 0)
+    # Each solve got 0.8 of the 1 s budget: 80 reads of the clock, far fewer than the 13
+    # paths of dozens of steps each need; it stopped there and said so.
+    assert clock.reads > 2 * 80
 
 
 # -- end to end -------------------------------------------------------------------------------------
@@ -364,11 +417,20 @@ def test_concurrent_identical_solves_run_once(cache_server: ServerProcess) -> No
 
 @pytest.mark.e2e
 def test_timed_out_and_clock_truncated_solves_are_not_cached(cache_server: ServerProcess) -> None:
-    slow = np.random.default_rng(7).standard_normal((2, 160, 160))  # a correlated LP of minutes
+    # Neither solve can finish within its budget, by construction (never a race with the
+    # clock's speed): the correlated LP of a 160 x 160 game takes minutes (a 40 x 40 one
+    # already takes seconds) against a 0.5 s budget; the homotopy of an 8-state 4 x 4
+    # game with discount 0.999 follows 1,006 paths (the logit path, tracing from the
+    # uniform prior, the 4 corner priors and 1,000 random ones) of about 185 steps each,
+    # each step a linear solve in 80 unknowns: some 186,000 steps, over 100 times what
+    # 1.6 s allows at 1 ms a step. Its anytime answer comes at 0.8 of the 2 s budget, so
+    # stopping the path (one step and a polish: tens of ms) has 0.4 s before the pool's kill.
+    slow = np.random.default_rng(7).standard_normal((2, 160, 160))
     rng = np.random.default_rng(3)
-    rewards = rng.standard_normal((3, 2, 3, 3))
-    transitions = rng.random((3, 3, 3, 3))
+    rewards = rng.standard_normal((8, 2, 4, 4))
+    transitions = rng.random((8, 4, 4, 8))
     transitions /= transitions.sum(axis=-1, keepdims=True)
+    paths = 2 + 4 + 1000
     before = _metrics(cache_server)
     with Client.connect(cache_server.target, timeout=60) as client:
         for _ in range(2):
@@ -376,10 +438,14 @@ def test_timed_out_and_clock_truncated_solves_are_not_cached(cache_server: Serve
                 client.solve(slow, concepts=["correlated"], time_budget=0.5)
         # The anytime homotopy answers within its budget, but says the clock stopped it.
         partial = [
-            client.solve_stochastic(rewards, transitions, discount=0.9, method="homotopy", time_budget=1.0)
+            client.solve_stochastic(
+                rewards, transitions, discount=0.999, method="homotopy", priors=1000, time_budget=2.0
+            )
             for _ in range(2)
         ]
     after = _metrics(cache_server)
-    assert all("stopped by the time limit" in p.method_reason for p in partial)
+    for p in partial:
+        assert "stopped by the time limit (1.6 s) after " in p.method_reason, p.method_reason
+        assert f" of {paths} paths" in p.method_reason, p.method_reason
     assert after["equilibria_cache_misses_total"] - before["equilibria_cache_misses_total"] == 4
     assert after["equilibria_cache_hits_total"] == before["equilibria_cache_hits_total"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import urllib.request
 from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +27,7 @@ from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from equilibria.v1 import game_pb2
 from equilibria.v1.codec import encode_tensor
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from ..conftest import ServerProcess, running_server
 
@@ -244,21 +246,38 @@ def test_client_deadline_and_cancellation_kill_the_worker() -> None:
         assert time.monotonic() - started < 15
 
 
-def test_sigterm_lets_in_flight_calls_finish() -> None:
-    srv = ServerProcess("--workers", "1", "--grace", "30")
-    try:
-        game = np.random.default_rng(1).standard_normal((2, 20, 20))  # CE LPs: about a second
+def _solves_in_flight(server: ServerProcess) -> float:
+    """The server's ``equilibria_solves_in_flight`` gauge, read from its /metrics."""
+    with urllib.request.urlopen(f"http://{server.metrics_address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    families = text_string_to_metric_families(text)
+    return next(s.value for f in families for s in f.samples if s.name == "equilibria_solves_in_flight")
 
-        async def in_flight() -> int:
+
+def test_sigterm_lets_in_flight_calls_finish() -> None:
+    srv = ServerProcess("--workers", "1", "--grace", "30", "--metrics-address", "127.0.0.1:0")
+    try:
+        # CE LPs of a 40 x 40 game: seconds of work, hundreds of times the 10 ms between the
+        # polls that see it in flight, and well inside the 30 s grace.
+        game = np.random.default_rng(1).standard_normal((2, 40, 40))
+
+        async def in_flight() -> tuple[int, bool]:
             async with AsyncClient.connect(srv.target, timeout=60) as aclient:
                 assert await aclient.health() == "SERVING"  # the channel is connected
+                assert await asyncio.to_thread(_solves_in_flight, srv) == 0
                 task = asyncio.ensure_future(aclient.solve(game, concepts=["correlated"]))
-                await asyncio.sleep(0.3)
+                # SIGTERM once the server holds the solve (not after a guessed sleep, which a
+                # fast machine outlives: the call would have ended before the signal).
+                deadline = time.monotonic() + 60
+                while await asyncio.to_thread(_solves_in_flight, srv) < 1:
+                    assert time.monotonic() < deadline and not task.done()
+                    await asyncio.sleep(0.01)
                 srv.process.send_signal(15)
+                signalled_before_the_answer = not task.done()
                 result = await task
-                return len(result.correlated_equilibria)
+                return len(result.correlated_equilibria), signalled_before_the_answer
 
-        assert asyncio.run(in_flight()) == 1
+        assert asyncio.run(in_flight()) == (1, True)
         assert srv.terminate(timeout=60) == 0
         assert "stopped" in srv.output
     finally:
