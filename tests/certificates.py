@@ -2,8 +2,9 @@
 violations recomputed with numpy.
 
 The games: integer payoffs in [-3, 3], half of them perturbed by uniform noise of size
-1e-9 or 1e-12 (:data:`NOISE`, :func:`near_degenerate`), some 2-player ones made
-constant-sum. :func:`refusal` says which option a method documents refusing for a game.
+1e-9 or 1e-12 (:data:`NOISE`, :func:`near_degenerate`, :func:`seeded_game`), some
+2-player ones made constant-sum. :func:`refusal` says which option a Nash method
+documents refusing for a game.
 
 Nothing here calls the solver: the expected payoff of every pure deviation is an
 ``einsum`` of the payoff tensor with the other players' strategies, so a test that checks
@@ -30,6 +31,7 @@ __all__ = [
     "NOISE",
     "TOL",
     "near_degenerate",
+    "seeded_game",
     "constant_sum",
     "refusal",
     "REGRET_BAR",
@@ -71,6 +73,14 @@ def near_degenerate(
     if constant is not None:
         payoffs[1] = constant - payoffs[0]
     return payoffs
+
+
+def seeded_game(k: int) -> np.ndarray:
+    """Game ``k`` of a seeded family: ``m x n`` (1 to 6 each), integers in [-3, 3] plus noise
+    ``NOISE[k % 4]``, all drawn from ``numpy.random.default_rng([23, k])``."""
+    rng = np.random.default_rng([23, k])
+    m, n = (int(v) for v in rng.integers(1, 7, 2))
+    return near_degenerate(rng.integers(-3, 4, (2, m, n)), NOISE[k % len(NOISE)], rng)
 
 
 def constant_sum(payoffs: np.ndarray) -> bool:
