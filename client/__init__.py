@@ -32,6 +32,7 @@ from equilibria.client._security import TlsConfig
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
+    ConceptStatus,
     CorrelatedEquilibrium,
     Equilibrium,
     MarkovEquilibrium,
@@ -54,6 +55,7 @@ __all__ = [
     "BatchItem",
     "Client",
     "Component",
+    "ConceptStatus",
     "CorrelatedEquilibrium",
     "CriterionScore",
     "EquilibriaError",

@@ -17,6 +17,7 @@ from equilibria.client._errors import ServerError, error_from_status
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
+    ConceptStatus,
     CorrelatedEquilibrium,
     Equilibrium,
     MarkovEquilibrium,
@@ -34,6 +35,7 @@ from equilibria.client._types import (
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 from equilibria.v1.codec import (
+    CONCEPT_ANSWERS,
     CONCEPTS,
     SELECTION_CRITERIA,
     STAGE_SELECTION,
@@ -278,6 +280,18 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
             )
             for sel in message.selections
         ),
+        concept_status=_concept_status(message.concept_status),
+    )
+
+
+def _concept_status(messages: Iterable[solution_pb2.ConceptStatus]) -> tuple[ConceptStatus, ...]:
+    return tuple(
+        ConceptStatus(
+            concept=CONCEPTS.by_value.get(c.concept, ""),
+            status=CONCEPT_ANSWERS.by_value.get(c.answer, ""),
+            reason=c.reason,
+        )
+        for c in messages
     )
 
 
@@ -342,6 +356,7 @@ def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> M
             )
             for sel in message.stage_selections
         ),
+        concept_status=_concept_status(message.concept_status),
     )
 
 

@@ -800,6 +800,11 @@ def _certificate(solution_set: Any) -> str:
         f'<li id="max-nash-conv">largest NashConv {_fmt(worst, 3)} (tolerance {_fmt(solution_set.tolerance, 3)})</li>',
         f"<li>solve time {solution_set.solve_seconds:.3g} s</li>",
     ]
+    items += [
+        f'<li class="concept-status" id="status-{html.escape(c.concept)}"><b>{html.escape(c.concept)}</b>: '
+        f"{html.escape(c.status)} &mdash; {html.escape(c.reason)}</li>"
+        for c in solution_set.concept_status
+    ]
     items += [f'<li class="warning">warning: {html.escape(w)}</li>' for w in solution_set.warnings]
     return '<ul id="certificate">' + "".join(items) + "</ul>"
 

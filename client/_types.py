@@ -13,6 +13,7 @@ from typing import Any
 from equilibria.client._typing import FloatArray
 
 __all__ = [
+    "ConceptStatus",
     "Equilibrium",
     "Component",
     "SolutionSet",
@@ -200,6 +201,26 @@ class Selection:
     reason: str
 
 
+@dataclasses.dataclass(frozen=True)
+class ConceptStatus:
+    """How one requested solution concept was answered.
+
+    Attributes
+    ----------
+    concept : str
+        The concept as requested ("nash", "pure_nash", ...).
+    status : str
+        "answered" (in full: every equilibrium of the concept, an optimum proved
+        optimal), "partial" (may miss part of the concept) or "refused".
+    reason : str
+        What the answer holds and how it was found, or why it is partial or refused.
+    """
+
+    concept: str
+    status: str
+    reason: str
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SolutionSet:
     """A set of equilibria and how the server found it.
@@ -236,6 +257,9 @@ class SolutionSet:
         Value and optimal strategies of a constant-sum game.
     selections : tuple of Selection
         Equilibrium-selection answers ("selection").
+    concept_status : tuple of ConceptStatus
+        One per requested concept, in request order: answered, partial or refused,
+        and why.
     """
 
     game_id: str
@@ -255,9 +279,14 @@ class SolutionSet:
     welfare_ranges: tuple[WelfareRange, ...] = ()
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
+    concept_status: tuple[ConceptStatus, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def status_of(self, concept: str) -> ConceptStatus | None:
+        """The status of a requested concept (None when it was not requested)."""
+        return next((c for c in self.concept_status if c.concept == concept), None)
 
     def plot(self, game: Any) -> dict[str, Any]:
         """Figures of the set: ``payoff_space`` and, for 2x2 and 3-action games, ``simplex``.
@@ -372,6 +401,9 @@ class MarkovSolutionSet:
     stage_selections : tuple of Selection
         How each backward-induction criterion decided ("utilitarian", "egalitarian",
         "nash_product", "payoff_dominance", "risk_dominance").
+    concept_status : tuple of ConceptStatus
+        One per requested concept, in request order: answered, partial or refused,
+        and why.
     """
 
     game_id: str
@@ -387,9 +419,14 @@ class MarkovSolutionSet:
     welfare_optima: tuple[WelfareOptimum, ...] = ()
     zero_sum: MarkovZeroSum | None = None
     stage_selections: tuple[Selection, ...] = ()
+    concept_status: tuple[ConceptStatus, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def status_of(self, concept: str) -> ConceptStatus | None:
+        """The status of a requested concept (None when it was not requested)."""
+        return next((c for c in self.concept_status if c.concept == concept), None)
 
     def to_html(self, *, title: str = "") -> str:
         """A self-contained HTML summary: values per state, NashConv, method (no figures)."""

@@ -112,6 +112,9 @@ def _solution_json(result: Any) -> dict[str, Any]:
         "complete": result.complete,
         "warnings": list(result.warnings),
         "concepts": list(result.concepts),
+        "concept_status": [
+            {"concept": c.concept, "status": c.status, "reason": c.reason} for c in result.concept_status
+        ],
         "pareto_indices": list(result.pareto_indices),
         "welfare_optima": [
             {
@@ -119,6 +122,7 @@ def _solution_json(result: Any) -> dict[str, Any]:
                 "value": w.value,
                 "equilibria": list(w.equilibrium_indices),
                 "method": w.method,
+                "certified": w.certified,
             }
             for w in result.welfare_optima
         ],
@@ -129,6 +133,7 @@ def _solution_json(result: Any) -> dict[str, Any]:
                     [[str(p) for p in s] for s in eq.exact_strategies] if eq.exact_strategies else None
                 ),
                 "payoffs": eq.payoffs.tolist(),
+                "regrets": eq.regrets.tolist(),
                 "nash_conv": eq.nash_conv,
                 "components": list(eq.components),
             }

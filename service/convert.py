@@ -25,6 +25,7 @@ from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
 from equilibria.solver import (
     METHODS,
     Component,
+    ConceptStatus,
     CorrelatedEquilibrium,
     Equilibrium,
     MarkovEquilibrium,
@@ -404,7 +405,20 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         welfare_ranges=[welfare_range_to_proto(r) for r in result.welfare_ranges],
         zero_sum=zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
         selections=[selection_to_proto(sel) for sel in result.selections],
+        concept_status=concept_status_to_proto(result.concept_status),
     )
+
+
+def concept_status_to_proto(statuses: tuple[ConceptStatus, ...]) -> list[solution_pb2.ConceptStatus]:
+    """Encode the per-concept statuses of a solve."""
+    return [
+        solution_pb2.ConceptStatus(
+            concept=codec.CONCEPTS.values[c.concept],
+            answer=codec.CONCEPT_ANSWERS.values[c.status],
+            reason=c.reason,
+        )
+        for c in statuses
+    ]
 
 
 def welfare_optimum_to_proto(optimum: WelfareOptimum) -> solution_pb2.WelfareOptimum:
@@ -529,6 +543,7 @@ def markov_solution_set_to_proto(result: MarkovSolutionSet) -> solution_pb2.Mark
         welfare_optima=[welfare_optimum_to_proto(w) for w in result.welfare_optima],
         zero_sum=markov_zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
         stage_selections=[stage_selection_to_proto(sel) for sel in result.selections],
+        concept_status=concept_status_to_proto(result.concept_status),
     )
 
 

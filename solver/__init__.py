@@ -28,6 +28,7 @@ from equilibria.solver.regret import Certificate, certify
 from equilibria.solver.results import (
     SOLVER_VERSION,
     Component,
+    ConceptStatus,
     CorrelatedEquilibrium,
     Equilibrium,
     MarkovEquilibrium,
@@ -73,6 +74,7 @@ __all__ = [
     "WELFARE_FUNCTIONS",
     "Certificate",
     "Component",
+    "ConceptStatus",
     "CorrelatedEquilibrium",
     "Equilibrium",
     "InvalidGameError",

@@ -28,7 +28,18 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidGameError
 
-__all__ = ["NormalFormGame", "max_abs_difference", "positive_rescale", "unit_payoffs"]
+__all__ = [
+    "NormalFormGame",
+    "ROUNDOFF_RANGE",
+    "max_abs_difference",
+    "player_ranges",
+    "positive_rescale",
+    "unit_payoffs",
+]
+
+#: A player's regret tolerance is at least this fraction of its largest absolute payoff:
+#: differences below it are float round-off, not payoffs (the only absolute floor).
+ROUNDOFF_RANGE = 1e-12
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -141,10 +152,76 @@ class NormalFormGame:
         return h.hexdigest()
 
     @functools.cached_property
+    def player_scales(self) -> npt.NDArray[np.float64]:
+        """Each player's payoff range ``max u_i - min u_i``: the unit of its regret tolerance.
+
+        Computed without overflow (capped at the largest float). See :meth:`regret_tolerances`.
+
+        Examples
+        --------
+        >>> NormalFormGame.from_bimatrix([[0, 1e-9]], [[5, 1]]).player_scales.tolist()
+        [1e-09, 4.0]
+        """
+        return player_ranges(self.payoffs.reshape(self.n_players, -1))
+
+    @functools.cached_property
+    def _largest_payoffs(self) -> npt.NDArray[np.float64]:
+        return np.abs(self.payoffs.reshape(self.n_players, -1)).max(axis=1)
+
+    def regret_tolerances(self, tol: float) -> npt.NDArray[np.float64]:
+        """Per player, the largest regret of an equilibrium within ``tol``.
+
+        ``max(tol * player_scales[i], ROUNDOFF_RANGE * max |u_i|)``: relative to the
+        player's own payoff range, with a floor only at float round-off. Multiplying one
+        player's payoffs by any positive number scales its tolerance alike, so it
+        changes no answer.
+
+        Examples
+        --------
+        >>> NormalFormGame.from_bimatrix([[0, 1e-9]], [[5, 1]]).regret_tolerances(1e-9).tolist()
+        [1e-18, 4e-09]
+        """
+        return np.maximum(tol * self.player_scales, ROUNDOFF_RANGE * self._largest_payoffs)
+
+    @functools.cached_property
     def payoff_scale(self) -> float:
-        """Largest payoff range over players (1.0 for constant payoffs)."""
-        ranges = [float(np.ptp(self.payoffs[i])) for i in range(self.n_players)]
-        return max(max(ranges), 1.0) if ranges else 1.0
+        """Largest payoff range over players (1.0 when every payoff is zero)."""
+        largest = float(self.player_scales.max())
+        return largest if largest > 0.0 else 1.0
+
+    @functools.cached_property
+    def unit_game(self) -> NormalFormGame:
+        """The strategically equivalent game with each player's payoffs mapped onto ``[0, 1]``.
+
+        A positive affine map of each player's payoffs keeps every equilibrium, every
+        best response and the (coarse) correlated equilibria; solvers work on this game
+        so that no tolerance depends on the payoffs' units and no arithmetic overflows
+        (payoffs of magnitude 1e308 included). Constant payoffs map to zeros.
+
+        Examples
+        --------
+        >>> g = NormalFormGame.from_bimatrix([[1e308, -1e308]], [[-3e-12, 3e-12]])
+        >>> g.unit_game.payoffs.tolist()
+        [[[1.0, 0.0]], [[0.0, 1.0]]]
+        """
+        return NormalFormGame(
+            unit_payoffs(self.payoffs),
+            title=self.title,
+            player_names=self.player_names,
+            action_names=self.action_names,
+        )
+
+    def within_tolerance(self, regrets: npt.ArrayLike, tol: float) -> bool:
+        """Whether every player's regret is within :meth:`regret_tolerances` ``(tol)``.
+
+        Examples
+        --------
+        >>> g = NormalFormGame.from_bimatrix([[0, 1e-9]], [[5, 1]])
+        >>> g.within_tolerance([1e-19, 3e-9], 1e-9), g.within_tolerance([1e-17, 0.0], 1e-9)
+        (True, False)
+        """
+        values = np.asarray(regrets, dtype=np.float64)
+        return bool(np.all(values <= self.regret_tolerances(tol)))
 
     def bimatrix(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """The row and column player's payoff matrices of a 2-player game."""
@@ -153,11 +230,11 @@ class NormalFormGame:
         return self.payoffs[0], self.payoffs[1]
 
     def is_zero_sum(self, tol: float = 1e-9) -> bool:
-        """Whether the game is 2-player constant-sum within ``tol`` (relative to scale)."""
+        """Whether the game is 2-player constant-sum within ``tol`` times the larger payoff range."""
         if self.n_players != 2:
             return False
-        total = self.payoffs[0] + self.payoffs[1]
-        return bool(np.ptp(total) <= tol * self.payoff_scale)
+        half_total = self.payoffs[0] / 2.0 + self.payoffs[1] / 2.0  # no overflow at 1e308
+        return bool(2.0 * np.ptp(half_total) <= tol * float(self.player_scales.max()))
 
     def __repr__(self) -> str:
         title = f" {self.title!r}" if self.title else ""
@@ -198,24 +275,53 @@ def _validated_payoffs(value: Any) -> npt.NDArray[np.float64]:
     return payoffs
 
 
+def player_ranges(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per row, ``max - min`` without overflow (capped at the largest float).
+
+    Parameters
+    ----------
+    values : ndarray, shape (n_players, k)
+        Each player's payoffs (or rewards) in one row.
+
+    Returns
+    -------
+    ndarray, shape (n_players,)
+        Finite and non-negative.
+
+    Examples
+    --------
+    >>> player_ranges(np.array([[1e308, -1e308], [2.0, 2.0], [0.0, 1.0]])).tolist()
+    [1.7976931348623157e+308, 0.0, 1.0]
+    """
+    high, low = values.max(axis=1), values.min(axis=1)
+    with np.errstate(over="ignore"):
+        return np.minimum(2.0 * (high / 2.0 - low / 2.0), np.finfo(np.float64).max)
+
+
+def _half_spans(flat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per row, the minimum and half the range (finite even when the range overflows)."""
+    low = flat.min(axis=1)
+    return low, flat.max(axis=1) / 2.0 - low / 2.0
+
+
 def positive_rescale(matrix: npt.NDArray[np.float64], low: float = 0.1) -> npt.NDArray[np.float64]:
     """Positive affine image of a payoff matrix in ``[low, low + 1]`` (all ones if constant).
 
     Equilibria are unchanged by a positive affine map of each player's payoffs; the
     best-response polytopes need positive payoffs, and a small ``low`` keeps the rows of
-    their basis systems far from parallel (well conditioned).
+    their basis systems far from parallel (well conditioned). Overflow-safe.
     """
-    bottom = float(matrix.min())
-    span = float(matrix.max()) - bottom
-    if span == 0.0:
+    bottom, half = _half_spans(matrix.reshape(1, -1))
+    if half[0] == 0.0:
         return np.ones_like(matrix)
-    return low + (matrix - bottom) / span
+    return low + (matrix / 2.0 - bottom[0] / 2.0) / half[0]
 
 
 def unit_payoffs(payoffs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Each player's payoffs mapped affinely onto ``[0, 1]`` (zeros when constant).
 
-    A positive affine map of each player's payoffs keeps the equilibria.
+    A positive affine map of each player's payoffs keeps the equilibria. Computed in
+    halves, so payoffs near the largest float do not overflow.
 
     Parameters
     ----------
@@ -233,12 +339,10 @@ def unit_payoffs(payoffs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     >>> unit_payoffs(np.array([[[2.0, 4.0]], [[3.0, 3.0]]])).tolist()
     [[[0.0, 1.0]], [[0.0, 0.0]]]
     """
-    flat = payoffs.reshape(payoffs.shape[0], -1)
-    low = flat.min(axis=1)
-    span = np.ptp(flat, axis=1)
+    low, half = _half_spans(payoffs.reshape(payoffs.shape[0], -1))
     shape = (-1,) + (1,) * (payoffs.ndim - 1)
-    out = (payoffs - low.reshape(shape)) / np.where(span > 0.0, span, 1.0).reshape(shape)
-    return np.where(span.reshape(shape) > 0.0, out, 0.0)
+    out = (payoffs / 2.0 - low.reshape(shape) / 2.0) / np.where(half > 0.0, half, 1.0).reshape(shape)
+    return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)
 
 
 def max_abs_difference(p: Sequence[npt.ArrayLike], q: Sequence[npt.ArrayLike]) -> float:

@@ -34,8 +34,9 @@ from equilibria.solver._typing import FloatArray
 from equilibria.solver.errors import InvalidGameError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.kernels import warm_up
+from equilibria.solver.results import SolutionSet
 
-__all__ = ["Certificate", "certify", "certify_many", "deviation_payoffs"]
+__all__ = ["Certificate", "certify", "certify_many", "deviation_payoffs", "recertified"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,6 +176,37 @@ def certify_many(game: NormalFormGame, xs: npt.ArrayLike, ys: npt.ArrayLike) -> 
         Certificate(payoffs=row[0:2].copy(), regrets=row[2:4].copy(), nash_conv=float(row[4]))
         for row in values
     ]
+
+
+def recertified(result: SolutionSet, game: NormalFormGame) -> SolutionSet:
+    """``result`` with every equilibrium's payoffs and regrets measured afresh on ``game``.
+
+    Solvers work on :attr:`NormalFormGame.unit_game`; this puts their answers back in
+    the user's units (same strategies, certificates from the user's payoffs).
+
+    Examples
+    --------
+    >>> from equilibria.solver import NormalFormGame, solve
+    >>> g = NormalFormGame.from_bimatrix([[4, 0], [0, 2]], [[2, 0], [0, 4]])
+    >>> unit = solve(g.unit_game)
+    >>> [eq.payoffs.tolist() for eq in recertified(unit, g).equilibria][0]
+    [4.0, 2.0]
+    """
+    if not result.equilibria:
+        return dataclasses.replace(result, game_id=game.id)
+    if game.n_players == 2:
+        certs = certify_many(
+            game,
+            np.stack([eq.strategies[0] for eq in result.equilibria]),
+            np.stack([eq.strategies[1] for eq in result.equilibria]),
+        )
+    else:
+        certs = [certify(game, eq.strategies) for eq in result.equilibria]
+    equilibria = tuple(
+        dataclasses.replace(eq, payoffs=c.payoffs, regrets=c.regrets, nash_conv=c.nash_conv)
+        for eq, c in zip(result.equilibria, certs, strict=True)
+    )
+    return dataclasses.replace(result, game_id=game.id, equilibria=equilibria)
 
 
 @warm_up

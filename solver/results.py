@@ -24,6 +24,9 @@ __all__ = [
     "ZeroSumSolution",
     "WelfareOptimum",
     "Selection",
+    "ConceptStatus",
+    "CONCEPT_STATUSES",
+    "VacuousSetError",
     "MarkovEquilibrium",
     "MarkovZeroSum",
     "MarkovSolutionSet",
@@ -34,9 +37,42 @@ __all__ = [
 ]
 
 #: Version of the numerical results; part of every cache key. Bump when answers change.
-SOLVER_VERSION = "0.1.0"
+SOLVER_VERSION = "0.2.0"
 
 ResultT = TypeVar("ResultT")
+
+#: The answers a requested concept can get: ``answered`` (in full: a complete set, an
+#: optimum proved optimal), ``partial`` (an answer that may miss part of the concept,
+#: with why) and ``refused`` (no answer, with why).
+CONCEPT_STATUSES = ("answered", "partial", "refused")
+
+
+class VacuousSetError(AssertionError):
+    """A solution set claims to hold every Nash equilibrium and holds none.
+
+    Every finite game has a Nash equilibrium (Nash 1951), so such a set is a bug in
+    the solver that built it; it is never returned.
+    """
+
+
+@dataclasses.dataclass(frozen=True)
+class ConceptStatus:
+    """How one requested solution concept was answered.
+
+    Attributes
+    ----------
+    concept : str
+        The concept as requested (``"nash"``, ``"pure_nash"``, ``"welfare_nash"``, ...).
+    status : str
+        One of :data:`CONCEPT_STATUSES`.
+    reason : str
+        What the answer holds and how it was found, or why it is partial or refused
+        (``"all 49 pure equilibria (every joint action checked)"``).
+    """
+
+    concept: str
+    status: str
+    reason: str
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -286,6 +322,15 @@ class SolutionSet:
         Value and optimal strategies of a constant-sum game.
     selections : tuple of Selection
         Equilibrium-selection answers (concept ``"selection"``).
+    concept_status : tuple of ConceptStatus
+        One per requested concept, in request order: answered, partial or refused,
+        and why.
+
+    Raises
+    ------
+    VacuousSetError
+        On construction, when the set claims every Nash equilibrium (``complete`` with
+        ``"nash"`` among ``concepts``) but holds none: every finite game has one.
     """
 
     game_id: str
@@ -305,9 +350,25 @@ class SolutionSet:
     welfare_ranges: tuple[WelfareRange, ...] = ()
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
+    concept_status: tuple[ConceptStatus, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._check_invariants()
+
+    def _check_invariants(self) -> None:
+        """Refuse an empty set that claims to hold every Nash equilibrium."""
+        if self.complete and not self.equilibria and "nash" in self.concepts:
+            raise VacuousSetError(
+                f"SolutionSet: method {self.method!r} claims a complete Nash set with no equilibrium "
+                f"(game {self.game_id}); every finite game has one"
+            )
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def status_of(self, concept: str) -> ConceptStatus | None:
+        """The status of a requested concept (None when it was not requested)."""
+        return next((c for c in self.concept_status if c.concept == concept), None)
 
     @property
     def max_nash_conv(self) -> float:
@@ -428,6 +489,16 @@ class MarkovSolutionSet:
     selections : tuple of Selection
         The per-stage selection criterion of a finite-horizon solve, and whether it
         decided.
+    concept_status : tuple of ConceptStatus
+        One per requested concept, in request order: answered, partial or refused,
+        and why.
+
+    Raises
+    ------
+    VacuousSetError
+        On construction, when the set claims every equilibrium (``complete`` with
+        ``"nash"`` among ``concepts``) but holds none: every stochastic game has a
+        stationary (discounted) or Markov (finite-horizon) equilibrium.
     """
 
     game_id: str
@@ -443,9 +514,25 @@ class MarkovSolutionSet:
     welfare_optima: tuple[WelfareOptimum, ...] = ()
     zero_sum: MarkovZeroSum | None = None
     selections: tuple[Selection, ...] = ()
+    concept_status: tuple[ConceptStatus, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._check_invariants()
+
+    def _check_invariants(self) -> None:
+        """Refuse an empty set that claims to hold every equilibrium."""
+        if self.complete and not self.equilibria and "nash" in self.concepts:
+            raise VacuousSetError(
+                f"MarkovSolutionSet: method {self.method!r} claims a complete set with no equilibrium "
+                f"(game {self.game_id}); every stochastic game has one"
+            )
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def status_of(self, concept: str) -> ConceptStatus | None:
+        """The status of a requested concept (None when it was not requested)."""
+        return next((c for c in self.concept_status if c.concept == concept), None)
 
     @property
     def max_nash_conv(self) -> float:
@@ -529,6 +616,9 @@ def _with_dict(cls: type[ResultT], fields: dict[str, Any]) -> ResultT:
     """An instance of ``cls`` whose ``__dict__`` is ``fields``, built without ``__init__``."""
     instance = object.__new__(cls)
     object.__setattr__(instance, "__dict__", fields)
+    check = getattr(instance, "_check_invariants", None)
+    if check is not None:
+        check()
     return instance
 
 
@@ -544,7 +634,8 @@ _LAYOUTS: dict[type, tuple[dict[str, Any], frozenset[str]]] = {}
 
 def _field_layout(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
     """The field defaults and field names of a dataclass fit for :func:`construct`."""
-    if hasattr(cls, "__post_init__") or not dataclasses.is_dataclass(cls):
+    only_checks = hasattr(cls, "_check_invariants")  # a __post_init__ that only checks is re-run
+    if (hasattr(cls, "__post_init__") and not only_checks) or not dataclasses.is_dataclass(cls):
         raise TypeError(f"construct(): {cls.__name__} is not a dataclass without __post_init__")
     defaults = {}
     for field in dataclasses.fields(cls):

@@ -40,7 +40,8 @@ from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
-from equilibria.solver.results import Equilibrium, SolutionSet, WelfareOptimum
+from equilibria.solver.regret import recertified
+from equilibria.solver.results import ConceptStatus, Equilibrium, SolutionSet, WelfareOptimum
 
 __all__ = ["solve", "CONCEPTS", "DEFAULT_CONCEPTS", "WELFARE_FUNCTIONS", "SELECTION_CRITERIA"]
 
@@ -135,7 +136,7 @@ def solve(
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
     point = _disagreement(game, disagreement)
-    if "zero_sum_value" in wanted and not game.is_zero_sum(tol):
+    if "zero_sum_value" in wanted and not game.is_zero_sum(tol):  # relative to the payoff ranges
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
     correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
     if correlated_kinds and "nash_product" in functions:
@@ -149,7 +150,9 @@ def solve(
         "welfare_nash" in wanted and _welfare_needs_set(game, functions, method)
     )
     if needs_set:
-        nash_concepts = tuple(c for c in ("nash", "pure_nash") if c in wanted) or ("nash",)
+        # Welfare is maximised over every Nash equilibrium, so it needs the mixed ones too.
+        asked = ("nash",) if "welfare_nash" in wanted else ()
+        nash_concepts = tuple(c for c in ("nash", "pure_nash") if c in wanted or c in asked) or ("nash",)
         result = nash_set(
             game, nash_concepts, method=method, tol=tol, exact=exact, max_equilibria=max_equilibria
         )
@@ -164,16 +167,16 @@ def solve(
             tolerance=tol,
         )
     extras: dict[str, object] = {}
+    statuses = {status.concept: status for status in result.concept_status}
     if "pareto_nash" in wanted:
         from equilibria.solver.concepts.pareto import pareto_optimal
 
-        payoffs = np.array([eq.payoffs for eq in result.equilibria]).reshape(
-            len(result.equilibria), game.n_players
-        )
-        extras["pareto_indices"] = pareto_optimal(payoffs, tol=tol * game.payoff_scale)
+        extras["pareto_indices"] = pareto_optimal(_relative_payoffs(game, result), tol=tol)
+        statuses["pareto_nash"] = _over_set_status("pareto_nash", result, "Pareto-optimal")
     if "welfare_nash" in wanted:
         result, optima = _welfare_optima(game, result, functions, point, tol, needs_set)
         extras["welfare_optima"] = optima
+        statuses["welfare_nash"] = _welfare_status(optima, result)
     if correlated_kinds:
         from equilibria.solver.concepts.correlated import correlated_equilibrium, welfare_range
 
@@ -187,19 +190,65 @@ def solve(
             for kind in correlated_kinds
             for f in functions
         )
+        for kind in correlated_kinds:
+            statuses[kind] = ConceptStatus(
+                kind, "answered", f"{', '.join(functions)} optimum and welfare range by linear programming"
+            )
     if "zero_sum_value" in wanted or (result.method == "zero_sum_lp" and result.zero_sum is not None):
+        from equilibria.solver.normal_form.nash import in_user_units
         from equilibria.solver.normal_form.zero_sum import zero_sum_value
 
-        extras["zero_sum"] = result.zero_sum or zero_sum_value(game, tol=tol)
+        zero_sum = result.zero_sum or in_user_units(zero_sum_value(game.unit_game, tol=tol), game, tol)
+        extras["zero_sum"] = zero_sum
+        if "zero_sum_value" in wanted:
+            statuses["zero_sum_value"] = ConceptStatus(
+                "zero_sum_value", "answered", "the value and one optimal strategy pair by linear programming"
+            )
     if "selection" in wanted:
         from equilibria.solver.concepts.selection import select
 
-        extras["selections"] = tuple(select(game, result, c, tol=tol) for c in criteria)
+        unit_set = recertified(result, game.unit_game)  # criteria compare payoffs in each player's units
+        extras["selections"] = tuple(select(game.unit_game, unit_set, c, tol=tol) for c in criteria)
+        statuses["selection"] = _over_set_status("selection", result, "selected")
     return dataclasses.replace(
         result,
         concepts=wanted,
         elapsed_seconds=time.perf_counter() - started,
+        concept_status=tuple(statuses[c] for c in wanted),
         **extras,  # type: ignore[arg-type]
+    )
+
+
+def _relative_payoffs(game: NormalFormGame, result: SolutionSet) -> npt.NDArray[np.float64]:
+    """The equilibria's payoffs in each player's own unit: ``(payoff - min u_i) / range_i``."""
+    table = np.array([eq.payoffs for eq in result.equilibria]).reshape(len(result.equilibria), game.n_players)
+    low = game.payoffs.reshape(game.n_players, -1).min(axis=1)
+    half = game.player_scales / 2.0
+    return (table / 2.0 - low / 2.0) / np.where(half > 0.0, half, 1.0)
+
+
+def _over_set_status(concept: str, result: SolutionSet, what: str) -> ConceptStatus:
+    """The status of a concept answered from the equilibrium set."""
+    if result.complete:
+        return ConceptStatus(concept, "answered", f"{what} among every equilibrium of the game")
+    return ConceptStatus(
+        concept,
+        "partial",
+        f"{what} among the {len(result.equilibria)} equilibria found; the Nash set is not proved complete",
+    )
+
+
+def _welfare_status(optima: tuple[WelfareOptimum, ...], result: SolutionSet) -> ConceptStatus:
+    uncertified = [o.function for o in optima if not o.certified]
+    if not uncertified:
+        return ConceptStatus(
+            "welfare_nash", "answered", "each maximum is over every Nash equilibrium of the game"
+        )
+    return ConceptStatus(
+        "welfare_nash",
+        "partial",
+        f"{', '.join(uncertified)}: maximum over the {len(result.equilibria)} equilibria found, "
+        "not proved to be the maximum over every Nash equilibrium",
     )
 
 

@@ -10,12 +10,14 @@ Nothing here calls the solver: the expected payoff of every pure deviation is an
 ``einsum`` of the payoff tensor with the other players' strategies, so a test that checks
 a returned equilibrium against these numbers checks it against the game itself.
 
-The bar an equilibrium must meet is ``1e-6`` times its player's payoff range, plus the
-largest tie tolerance the solver documents (``10 * tol * payoff_scale`` with the default
-``tol = 1e-9``: ``gambit`` keeps profiles within it, ``pure_enumeration`` counts actions
-within ``tol * payoff_scale`` of the best as best responses). The second term only matters
-for a player whose own payoffs differ by noise alone (all its integers equal, plus
-``1e-12`` noise); a wrong answer on the games of issue 23 has a regret near 1.
+The bar an equilibrium must meet is per player, in that player's own units (issue 17):
+``1e-6`` times its payoff range, plus the largest tie tolerance the solver documents
+(``10 * tol`` times the range with the default ``tol = 1e-9``: ``gambit`` keeps profiles
+within it, ``pure_enumeration`` counts actions within ``tol`` times the range of the best as
+best responses), plus float round-off (``1e-12`` times the player's largest absolute
+payoff). No term depends on the payoffs' units: multiplying one player's payoffs by any
+positive number scales its bar alike. A wrong answer on the games of issue 23 has a
+regret near its player's whole range.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ __all__ = [
     "TIE_TOLERANCE",
     "AGREEMENT",
     "payoff_scale",
+    "ranges_of",
+    "regret_bars",
+    "agreement_of",
     "deviation_payoffs",
     "regrets",
     "assert_distribution",
@@ -55,13 +60,40 @@ TOL = 1e-9
 REGRET_BAR = 1e-6
 #: ... plus this times the game's payoff scale (the solver's largest documented tie tolerance).
 TIE_TOLERANCE = 1e-8
-#: A result's own certificate fields must agree with the recomputation to this times the scale.
+#: A result's own certificate fields must agree with the recomputation to this times the range.
 AGREEMENT = 1e-9
+#: Float round-off: this times a player's largest absolute payoff.
+ROUNDOFF = 1e-11
 
 
 def payoff_scale(payoffs: np.ndarray) -> float:
-    """The largest payoff range over players, at least 1 (as the solver documents it)."""
-    return max(float(np.ptp(payoffs.reshape(len(payoffs), -1), axis=1).max()), 1.0)
+    """The largest payoff range over players (1.0 when every payoff is zero)."""
+    largest = float(ranges_of(payoffs).max())
+    return largest if largest > 0.0 else 1.0
+
+
+def ranges_of(payoffs: np.ndarray) -> np.ndarray:
+    """Each player's payoff range, computed in halves (payoffs near 1e308 do not overflow)."""
+    flat = np.asarray(payoffs, dtype=np.float64).reshape(len(payoffs), -1)
+    half = flat.max(axis=1) / 2.0 - flat.min(axis=1) / 2.0
+    with np.errstate(over="ignore"):
+        return np.minimum(2.0 * half, np.finfo(np.float64).max)
+
+
+def roundoff_of(payoffs: np.ndarray) -> np.ndarray:
+    """Each player's float round-off floor: ``1e-12`` times its largest absolute payoff."""
+    flat = np.asarray(payoffs, dtype=np.float64).reshape(len(payoffs), -1)
+    return ROUNDOFF * np.abs(flat).max(axis=1)
+
+
+def regret_bars(payoffs: np.ndarray) -> np.ndarray:
+    """Each player's largest acceptable regret (see the module docstring)."""
+    return (REGRET_BAR + TIE_TOLERANCE) * ranges_of(payoffs) + roundoff_of(payoffs)
+
+
+def agreement_of(payoffs: np.ndarray) -> np.ndarray:
+    """Per player, how far a result's own certificate may be from the recomputation."""
+    return AGREEMENT * ranges_of(payoffs) + roundoff_of(payoffs)
 
 
 def near_degenerate(
@@ -84,8 +116,15 @@ def seeded_game(k: int) -> np.ndarray:
 
 
 def constant_sum(payoffs: np.ndarray) -> bool:
-    """Constant-sum within ``TOL`` of the payoff scale, as ``zero_sum_lp`` documents it."""
-    return len(payoffs) == 2 and float(np.ptp(payoffs[0] + payoffs[1])) <= TOL * payoff_scale(payoffs)
+    """Strategically constant-sum, as ``zero_sum_lp`` documents it: with each player's payoffs
+    mapped affinely onto [0, 1], the two sum to a constant within ``TOL``."""
+    if len(payoffs) != 2:
+        return False
+    flat = np.asarray(payoffs, dtype=np.float64).reshape(2, -1)
+    low = flat.min(axis=1, keepdims=True)
+    half = flat.max(axis=1, keepdims=True) / 2.0 - low / 2.0
+    unit = np.where(half > 0.0, (flat / 2.0 - low / 2.0) / np.where(half > 0.0, half, 1.0), 0.0)
+    return float(np.ptp(unit[0] + unit[1])) <= TOL
 
 
 def refusal(name: str, max_players: int, payoffs: np.ndarray, exact: bool) -> str | None:
@@ -139,11 +178,10 @@ def certified_profile(
     for i, s in enumerate(strategies):
         assert_distribution(np.asarray(s), payoffs.shape[1 + i])
     values, gaps = regrets(payoffs, [np.asarray(s, dtype=np.float64) for s in strategies])
-    ranges = np.ptp(payoffs.reshape(n, -1), axis=1)
-    scale = payoff_scale(payoffs)
-    bars = REGRET_BAR * ranges + TIE_TOLERANCE * scale
+    bars = regret_bars(payoffs)
     assert (gaps <= bars).all(), f"{what}: regrets {gaps} over {bars} at {strategies}"
-    assert abs(float(nash_conv) - float(gaps.sum())) <= AGREEMENT * scale, (what, nash_conv, gaps)
+    agree = float(agreement_of(payoffs).sum())
+    assert abs(float(nash_conv) - float(gaps.sum())) <= agree, (what, nash_conv, gaps)
     return values, gaps
 
 
@@ -151,9 +189,9 @@ def assert_certifies(payoffs: np.ndarray, eq: Any, what: str = "") -> None:
     """``eq`` (a solver or client ``Equilibrium``) certifies (:func:`certified_profile`) and
     its own ``regrets`` and ``payoffs`` agree with the recomputation."""
     values, gaps = certified_profile(payoffs, eq.strategies, eq.nash_conv, what)
-    agree = AGREEMENT * payoff_scale(np.asarray(payoffs, dtype=np.float64))
-    np.testing.assert_allclose(eq.regrets, gaps, rtol=0, atol=agree, err_msg=what)
-    np.testing.assert_allclose(eq.payoffs, values, rtol=0, atol=agree, err_msg=what)
+    agree = agreement_of(np.asarray(payoffs, dtype=np.float64))
+    assert (np.abs(np.asarray(eq.regrets) - gaps) <= agree).all(), (what, eq.regrets, gaps)
+    assert (np.abs(np.asarray(eq.payoffs) - values) <= agree).all(), (what, eq.payoffs, values)
 
 
 def exact_nash_conv(
@@ -179,7 +217,7 @@ def assert_correlated_certifies(payoffs: np.ndarray, ce: Any, what: str = "") ->
     assert dist.shape == payoffs.shape[1:], what
     assert np.isfinite(dist).all() and dist.min() >= -1e-12, what
     assert abs(dist.sum() - 1.0) <= 1e-9, what
-    ranges = np.ptp(payoffs.reshape(n, -1), axis=1)
+    bars = regret_bars(payoffs)
     scale = payoff_scale(payoffs)
     worst = -np.inf
     for i in range(n):
@@ -193,7 +231,7 @@ def assert_correlated_certifies(payoffs: np.ndarray, ce: Any, what: str = "") ->
             # gain[b]: what player i gains by committing to b instead of following the draw
             gain = np.array([float(q.sum(axis=0) @ u[b]) - float((q * u).sum()) for b in range(k)])
         violation = float(gain.max())
-        assert violation <= REGRET_BAR * ranges[i] + TIE_TOLERANCE * scale, (what, i, violation)
+        assert violation <= bars[i], (what, i, violation)
         worst = max(worst, violation)
     assert abs(max(worst, 0.0) - max(float(ce.max_violation), 0.0)) <= AGREEMENT * scale, (
         what,

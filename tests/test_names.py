@@ -57,6 +57,7 @@ def test_the_codec_doctests_run() -> None:
         (codec.STAGE_SELECTION, solution_pb2.StageSelection, "STAGE_SELECTION_"),
         (codec.SELECTION_CRITERIA, solution_pb2.SelectionCriterion, "SELECTION_CRITERION_"),
         (codec.VERDICTS, trace_pb2.Verdict, "VERDICT_"),
+        (codec.CONCEPT_ANSWERS, solution_pb2.ConceptAnswer, "CONCEPT_ANSWER_"),
     ],
 )
 def test_codec_names_are_the_enum_names_without_prefix_and_unspecified(table, enum, prefix) -> None:
@@ -132,3 +133,13 @@ def test_one_default_concept_set_per_layer_and_they_agree() -> None:
 def test_the_solver_defines_each_table_once() -> None:
     assert solve_game.SELECTION_CRITERIA is solver_selection.SELECTION_CRITERIA
     assert solve_game.WELFARE_FUNCTIONS is solver_welfare.WELFARE_FUNCTIONS
+
+
+def test_concept_statuses_are_wire_answers_and_read_back() -> None:
+    from equilibria.solver.results import CONCEPT_STATUSES, ConceptStatus
+
+    assert codec.CONCEPT_ANSWERS.names == CONCEPT_STATUSES
+    statuses = tuple(ConceptStatus("nash", s, f"because {s}") for s in CONCEPT_STATUSES)
+    message = solution_pb2.SolutionSet(concept_status=service_convert.concept_status_to_proto(statuses))
+    read = solution_set_from_proto(message).concept_status
+    assert [(c.concept, c.status, c.reason) for c in read] == [(c.concept, c.status, c.reason) for c in statuses]

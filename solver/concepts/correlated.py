@@ -291,10 +291,7 @@ def incentive_constraints(game: NormalFormGame, kind: str) -> sp.csr_array:
     row-major and the CCE rows over deviations ``b``.
     """
     _check_kind("incentive_constraints", kind)
-    n = game.n_players
-    spans = np.array([float(np.ptp(game.payoffs[i])) for i in range(n)])
-    spans[spans == 0.0] = 1.0
-    return _incentive_matrix(game.payoffs / spans.reshape((n,) + (1,) * n), kind)
+    return _incentive_matrix(game.unit_game.payoffs, kind)
 
 
 def _incentive_matrix(payoffs: FloatArray, kind: str) -> sp.csr_array:
@@ -351,8 +348,9 @@ def _optimise(
     u = game.payoffs
     incentive = incentive_constraints(game, kind)
     # Objective: one affine map for every player keeps the sum's and the minimum's optimisers.
-    span = float(np.ptp(u)) or 1.0
-    values = ((u - u.min()) / span).reshape(n, joint)  # in [0, 1]
+    low = float(u.min())
+    half = float(u.max()) / 2.0 - low / 2.0 or 1.0  # halves: no overflow near the largest float
+    values = ((u / 2.0 - low / 2.0) / half).reshape(n, joint)  # in [0, 1]
     options = {
         "primal_feasibility_tolerance": min(max(tol, 1e-10), 1e-7),
         "dual_feasibility_tolerance": min(max(tol, 1e-10), 1e-7),

@@ -236,8 +236,9 @@ def welfare_optimum(
         payoff scale of the tolerance and is needed for the Nash product's default
         disagreement point.
     tol : float, optional(default=1e-9)
-        Relative tolerance: welfare values within ``tol`` (times the payoff scale, and
-        the number of players for sums and products) of the maximum are ties, all kept.
+        Relative tolerance: welfare values within ``tol`` times the players' payoff
+        ranges (their sum for the utilitarian welfare, the largest for the egalitarian,
+        ``n`` times their product for the Nash product) of the maximum are ties, all kept.
 
     Returns
     -------
@@ -245,7 +246,8 @@ def welfare_optimum(
         ``method="enumeration"``; ``value`` is the maximum welfare (``-inf`` when the
         set is empty, or, for the Nash product, when no equilibrium is individually
         rational: then ``equilibrium_indices`` is empty); ``certified`` says whether
-        ``value`` is the maximum over every equilibrium of the set's concept.
+        ``value`` is the maximum over every Nash equilibrium of the game (a complete
+        set of the concept ``"nash"``).
 
     Raises
     ------
@@ -304,17 +306,26 @@ def welfare_optimum(
                 "disagreement",
                 "welfare_optimum(): the Nash product needs disagreement= or game= (for maximin values)",
             )
-    certified = bool(solution_set.complete)
+    # Certified means the maximum over every Nash equilibrium of the game: a complete set
+    # of pure equilibria only does not say it.
+    certified = bool(solution_set.complete) and "nash" in solution_set.concepts
     if function != "utilitarian" and n >= 3 and any(not c.is_singleton for c in solution_set.components):
         certified = False
     if not equilibria:
         return WelfareOptimum(function, float("-inf"), (), "enumeration", certified, point)
     table = np.stack([eq.payoffs for eq in equilibria])
-    scale = game.payoff_scale if game is not None else max(float(np.ptp(table)), 1.0)
+    # Each player's payoff range (from the game, else from the set): ties are within tol of it.
+    scales = game.player_scales if game is not None else np.ptp(table, axis=0)
+    scale = float(scales.max())
     values = welfare_values(table, function, point, tol=tol * scale)
     best = float(values.max())
     if not np.isfinite(best):
         return WelfareOptimum(function, best, (), "enumeration", certified, point)
-    slack = {"utilitarian": n * scale, "egalitarian": scale, "nash_product": n * scale**n}[function]
-    ties = np.flatnonzero(values >= best - tol * slack)
+    with np.errstate(over="ignore", under="ignore"):  # ranges near the largest float
+        slack = {
+            "utilitarian": float(np.sum(tol * scales)),
+            "egalitarian": tol * scale,
+            "nash_product": tol * n * float(np.prod(scales)),
+        }[function]
+    ties = np.flatnonzero(values >= best - slack)
     return WelfareOptimum(function, best, tuple(int(i) for i in ties), "enumeration", certified, point)

@@ -186,10 +186,11 @@ def welfare_milp(
 def _program(a: FloatArray, b: FloatArray, function: str) -> _Program:
     """Build the Sandholm-Gilpin-Conitzer MILP on payoffs rescaled to [0, 1]."""
     m, n = a.shape
-    low_a, span_a = float(a.min()), float(np.ptp(a))
-    low_b, span_b = float(b.min()), float(np.ptp(b))
-    a01 = (a - low_a) / span_a if span_a > 0 else np.zeros_like(a)
-    b01 = (b - low_b) / span_b if span_b > 0 else np.zeros_like(b)
+    # Halves throughout: payoffs near the largest float must not overflow.
+    low_a, half_a = float(a.min()), float(a.max()) / 2.0 - float(a.min()) / 2.0
+    low_b, half_b = float(b.min()), float(b.max()) / 2.0 - float(b.min()) / 2.0
+    a01 = (a / 2.0 - low_a / 2.0) / half_a if half_a > 0 else np.zeros_like(a)
+    b01 = (b / 2.0 - low_b / 2.0) / half_b if half_b > 0 else np.zeros_like(b)
     # Tight big-M: the largest regret each action can have against any pure opponent action.
     big_m1 = (a01.max(axis=0)[None, :] - a01).max(axis=1)
     big_m2 = (b01.max(axis=1)[:, None] - b01).max(axis=0)
@@ -227,16 +228,16 @@ def _program(a: FloatArray, b: FloatArray, function: str) -> _Program:
     # The objective in one unit for both players: U_p = low_p + span_p u_p, measured as
     # (U_p - common_low) / common_span so that coefficients lie in [0, 1].
     common_low = min(low_a, low_b)
-    common_span = max(float(a.max()), float(b.max())) - common_low
-    common_span = common_span if common_span > 0 else 1.0
-    weight1, weight2 = span_a / common_span, span_b / common_span
+    common_half = max(float(a.max()), float(b.max())) / 2.0 - common_low / 2.0
+    common_half = common_half if common_half > 0 else 1.0
+    weight1, weight2 = half_a / common_half, half_b / common_half
     cost = np.zeros(nvar)
     if egalitarian:
         # t - w_p u_p <= (low_p - common_low) / common_span, maximise t.
         rows.append(block(1, {it: np.ones((1, 1)), iu1: np.array([[-weight1]])}))
         rows.append(block(1, {it: np.ones((1, 1)), iu2: np.array([[-weight2]])}))
         lower.append(np.full(2, -np.inf))
-        upper.append(np.array([low_a - common_low, low_b - common_low]) / common_span)
+        upper.append(np.array([low_a / 2.0 - common_low / 2.0, low_b / 2.0 - common_low / 2.0]) / common_half)
         cost[it] = -1.0
     else:
         cost[iu1], cost[iu2] = -weight1, -weight2
@@ -290,7 +291,7 @@ def _polished(
     if res.status == 0 and res.x is not None:
         candidates.append(np.asarray(res.x, dtype=np.float64))
     profiles = [(_clean(c[:m], unused[:m], tol), _clean(c[m : m + n], unused[m:], tol)) for c in candidates]
-    convs = [certify(game, p).nash_conv for p in profiles]
+    convs = [certify(game.unit_game, p).nash_conv for p in profiles]  # in each player's own units
     return profiles[int(np.argmin(convs))]
 
 

@@ -102,7 +102,8 @@ def lemke_howson(
     # The usual case: the first path ends at a certified equilibrium.
     out = np.empty(m + n + 5)  # the kernel's output (returning arrays from numba costs ~1 us each)
     pivots = _solve_label(payoffs, init_label, max_pivots, _PIVOT_EPS, out)
-    if pivots > 0 and out[m + n + 4] <= tol * game.payoff_scale:
+    accept = game.regret_tolerances(tol)  # each player's regret in its own units
+    if pivots > 0 and out[m + n + 2] <= accept[0] and out[m + n + 3] <= accept[1]:
         return _answer(game, (out, init_label, pivots), m, tol, (), started)
     return _other_labels(game, out, pivots, init_label, tol, max_pivots, started)
 
@@ -119,7 +120,7 @@ def _other_labels(
     """After a first path that failed, every other label in turn; the best end point."""
     payoffs = game.payoffs
     m, n = payoffs.shape[1], payoffs.shape[2]
-    accept = tol * game.payoff_scale
+    accept = game.regret_tolerances(tol)
     warnings: list[str] = []
     best: tuple[FloatArray, int, int] | None = None  # (kernel output, label, pivots)
     for attempt in range(m + n):
@@ -135,7 +136,7 @@ def _other_labels(
         nash_conv = out[m + n + 4]
         if best is None or nash_conv < best[0][m + n + 4]:
             best = (out, label, pivots)
-        if nash_conv <= accept:
+        if out[m + n + 2] <= accept[0] and out[m + n + 3] <= accept[1]:
             break
         warnings.append(
             f"label {label}: end point has NashConv {nash_conv:.3g} (round-off); trying next label"

@@ -35,13 +35,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+import numpy as np
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.pure import pure_enumeration
 from equilibria.solver.normal_form.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
-from equilibria.solver.regret import certify
-from equilibria.solver.results import Component, Equilibrium, SolutionSet
+from equilibria.solver.regret import certify, recertified
+from equilibria.solver.results import Component, ConceptStatus, Equilibrium, SolutionSet, ZeroSumSolution
 
 __all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE"]
 
@@ -120,8 +121,8 @@ def _run_zero_sum_lp(game: NormalFormGame, *, tol: float, exact: bool, max_equil
         complete=False,
         method="zero_sum_lp",
         method_reason=(
-            f"one optimal strategy pair (value {solution.value:.6g}); the equilibrium set is the product "
-            "of the two optimal-strategy polytopes"
+            "one optimal strategy pair; the equilibrium set is the product of the two optimal-strategy "
+            "polytopes"
         ),
         tolerance=tol,
         zero_sum=solution,
@@ -237,7 +238,7 @@ def nash_set(
         The method does not apply to the game.
     """
     if method in ("auto", ""):
-        name, reason = _auto(game, concepts, tol)
+        name, reason = _auto(game.unit_game, concepts, tol)
     elif method in METHODS:
         name, reason = method, "requested by the caller"
     else:
@@ -249,19 +250,114 @@ def nash_set(
         raise UnsupportedError(
             "method", f"solve(): method {name!r} does not accept {game.n_players}-player games"
         )
-    result = spec.run(game, tol=tol, exact=exact, max_equilibria=max_equilibria)
+    # Every method works on the unit game (each player's payoffs mapped onto [0, 1]: the
+    # same equilibria, tolerances in each player's own units, no overflow); exact mode
+    # works on the user's numbers themselves.
+    solved_on = game if exact else game.unit_game
+    result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria)
     only_pure = "nash" not in concepts
     if only_pure and name != "pure_enumeration":
         result = _only_pure(result)
-    complete = result.complete and (spec.complete or only_pure)
+    pure_status = None
+    if "pure_nash" in concepts:
+        result, pure_status = _with_every_pure(solved_on, result, name, tol, max_equilibria)
+    complete = result.complete and spec.complete
+    if only_pure and pure_status is not None:
+        complete = pure_status.status == "answered"
     if name == "pure_enumeration" and not only_pure:
         complete = False  # mixed equilibria were not searched
-    return dataclasses.replace(
+    if solved_on is not game:
+        result = recertified(result, game)
+        if result.zero_sum is not None:
+            result = dataclasses.replace(result, zero_sum=in_user_units(result.zero_sum, game, tol))
+    result = dataclasses.replace(
         result,
         complete=complete,
         method_reason="; ".join(r for r in (reason, result.method_reason) if r),
         concepts=concepts,
     )
+    statuses = []
+    if "nash" in concepts:
+        statuses.append(_nash_status(result, name))
+    if pure_status is not None:
+        statuses.append(pure_status)
+    return dataclasses.replace(result, concept_status=tuple(statuses))
+
+
+def in_user_units(solution: ZeroSumSolution, game: NormalFormGame, tol: float) -> ZeroSumSolution | None:
+    """A zero-sum solution of ``game.unit_game`` in the user's units (None unless ``game`` is constant-sum).
+
+    The optimal strategies are the same; the value is player 0's payoff at the optimal
+    pair and the certificate is measured afresh, both from the user's payoffs.
+    """
+    if not game.is_zero_sum(tol):
+        return None
+    cert = certify(game, solution.strategies)
+    constant = 2.0 * float(np.mean(game.payoffs[0] / 2.0 + game.payoffs[1] / 2.0))
+    return dataclasses.replace(
+        solution, value=float(cert.payoffs[0]), constant=constant, nash_conv=cert.nash_conv
+    )
+
+
+def _nash_status(result: SolutionSet, name: str) -> ConceptStatus:
+    count = len(result.equilibria)
+    found = f"{count} equilibri{'um' if count == 1 else 'a'}"
+    if result.complete:
+        return ConceptStatus(
+            "nash",
+            "answered",
+            f"every equilibrium: {found} and {len(result.components)} component(s), by {name}",
+        )
+    return ConceptStatus("nash", "partial", f"{found}, not proved complete: {result.method_reason}")
+
+
+def _with_every_pure(
+    game: NormalFormGame, result: SolutionSet, name: str, tol: float, max_equilibria: int
+) -> tuple[SolutionSet, ConceptStatus]:
+    """Every pure equilibrium in the set (added by one pass over the joint actions when the
+    method may have missed some), and the ``pure_nash`` status."""
+    if name == "pure_enumeration" or (name == "vertex_enumeration" and result.complete):
+        count = sum(eq.is_pure for eq in result.equilibria)
+        how = "every joint action checked" if name == "pure_enumeration" else "the complete enumeration"
+        if result.complete:
+            return result, ConceptStatus("pure_nash", "answered", f"all {count} pure equilibria ({how})")
+        return result, ConceptStatus(
+            "pure_nash", "partial", f"{count} pure equilibria: {result.method_reason}"
+        )
+    pure = pure_enumeration(game, tol=tol)
+    have = {_pure_actions(eq) for eq in result.equilibria if eq.is_pure}
+    equilibria, components = list(result.equilibria), list(result.components)
+    added = 0
+    truncated = False
+    for eq in pure.equilibria:
+        if _pure_actions(eq) in have:
+            continue
+        if max_equilibria and len(equilibria) >= max_equilibria:
+            truncated = True
+            break
+        k = len(equilibria)
+        equilibria.append(
+            dataclasses.replace(eq, components=(len(components),), found_by=("pure_enumeration",))
+        )
+        components.append(Component((k,), tuple(s[None, :] for s in eq.strategies)))
+        added += 1
+    total = len(pure.equilibria)
+    result = dataclasses.replace(result, equilibria=tuple(equilibria), components=tuple(components))
+    if truncated:
+        status = ConceptStatus(
+            "pure_nash", "partial", f"{total - added} of {total} pure equilibria left out by max_equilibria"
+        )
+    else:
+        status = ConceptStatus(
+            "pure_nash",
+            "answered",
+            f"all {total} pure equilibria (every joint action checked; {added} added to what {name} found)",
+        )
+    return result, status
+
+
+def _pure_actions(eq: Equilibrium) -> tuple[int, ...]:
+    return tuple(int(np.argmax(s)) for s in eq.strategies)
 
 
 def _only_pure(result: SolutionSet) -> SolutionSet:
@@ -271,4 +367,4 @@ def _only_pure(result: SolutionSet) -> SolutionSet:
         for k, eq in enumerate(e for e in result.equilibria if e.is_pure)
     ]
     comps = tuple(Component((k,), tuple(s[None, :] for s in eq.strategies)) for k, eq in enumerate(pure))
-    return dataclasses.replace(result, equilibria=tuple(pure), components=comps)
+    return dataclasses.replace(result, equilibria=tuple(pure), components=comps, concepts=("pure_nash",))

@@ -36,13 +36,15 @@ def pure_equilibria(game: NormalFormGame, *, tol: float = 1e-9) -> npt.NDArray[n
     ----------
     game : NormalFormGame
     tol : float, optional(default=1e-9)
-        An action is a best response when within ``tol * game.payoff_scale`` of the best.
+        An action is a best response of player ``i`` when within
+        ``game.regret_tolerances(tol)[i]`` of the best: ``tol`` times the player's own
+        payoff range.
     """
-    slack = tol * game.payoff_scale
+    slack = game.regret_tolerances(tol)
     is_eq = np.ones(game.num_actions, dtype=bool)
     for i in range(game.n_players):
         u = game.payoffs[i]
-        is_eq &= u >= u.max(axis=i, keepdims=True) - slack
+        is_eq &= u >= u.max(axis=i, keepdims=True) - slack[i]
     return np.argwhere(is_eq)
 
 

@@ -107,14 +107,14 @@ def zero_sum_value(
             "concepts", f"{function}(): needs a 2-player constant-sum game, got {game.n_players} players"
         )
     a, b = game.bimatrix()
-    total = a + b
+    half_total = a / 2.0 + b / 2.0  # halves: no overflow near the largest float
     if not game.is_zero_sum(tol):
         raise UnsupportedError(
             "concepts",
             f"{function}(): game is not constant-sum: u_0 + u_1 ranges over "
-            f"[{total.min():.6g}, {total.max():.6g}]",
+            f"[{2.0 * half_total.min():.6g}, {2.0 * half_total.max():.6g}]",
         )
-    x, y = _optimal_pair(a, tol)
+    x, y = _optimal_pair(game.unit_game.payoffs[0], tol)
     cert = certify(game, (x, y))
     lower = float((x @ a).min())  # the row player guarantees at least this
     upper = float((a @ y).max())  # the column player holds the row player to at most this
@@ -123,8 +123,8 @@ def zero_sum_value(
         enumerate_vertices = count_bases(m, n) <= MAX_VERTEX_BASES
     row_vertices, col_vertices = _optimal_vertices(game, tol) if enumerate_vertices else (None, None)
     return ZeroSumSolution(
-        value=0.5 * (lower + upper),
-        constant=float(total.mean()),
+        value=0.5 * lower + 0.5 * upper,
+        constant=2.0 * float(half_total.mean()),
         strategies=(x, y),
         nash_conv=cert.nash_conv,
         row_vertices=row_vertices,
@@ -139,11 +139,10 @@ def _optimal_pair(a: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
     minimax strategy of the column player. When that pair's duality gap exceeds ``tol``
     (rescaled units), the column player's own LP is solved instead.
     """
-    span = float(np.ptp(a))
     m, n = a.shape
-    if span == 0.0:  # every strategy is optimal
+    if float(np.ptp(a)) == 0.0:  # every strategy is optimal
         return np.full(m, 1.0 / m), np.full(n, 1.0 / n)
-    scaled = (a - a.min()) / span  # in [0, 1]; the same optimal strategies
+    scaled = (a - a.min()) / np.ptp(a)  # in [0, 1]; the same optimal strategies
     feasibility = min(max(tol, 1e-10), 1e-7)
     return lp_optimal_pair(
         scaled, gap=tol, feasibility=feasibility, method="highs-ipm", caller="zero_sum_value"

@@ -785,7 +785,7 @@ _POINTS = (np.array([[1.0, 0.0]]), np.array([[1.0, 0.0]]))
         pytest.param(lambda: distance_to_set(_SNAP, object()), InvalidGameError, "target", id="target-type"),
         pytest.param(
             lambda: distance_to_set(
-                _SNAP, SolutionSet(game_id="g", equilibria=(), components=(), complete=True, method="m")
+                _SNAP, SolutionSet(game_id="g", equilibria=(), components=(), complete=False, method="m")
             ),
             InvalidGameError,
             "target",

@@ -38,6 +38,7 @@ from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 
 __all__ = [
     "CONCEPTS",
+    "CONCEPT_ANSWERS",
     "EnumNames",
     "SELECTION_CRITERIA",
     "STAGE_SELECTION",
@@ -170,5 +171,7 @@ WELFARE_FUNCTIONS = EnumNames.of(solution_pb2.WelfareFunction)
 STAGE_SELECTION = EnumNames.of(solution_pb2.StageSelection)
 #: Equilibrium-selection criteria: "payoff_dominance", "risk_dominance", "logit_limit".
 SELECTION_CRITERIA = EnumNames.of(solution_pb2.SelectionCriterion)
+#: Answers a requested concept gets: "answered", "partial", "refused".
+CONCEPT_ANSWERS = EnumNames.of(solution_pb2.ConceptAnswer)
 #: Verdicts of a trace criterion: "converged", "not_converged", "inconclusive".
 VERDICTS = EnumNames.of(trace_pb2.Verdict)

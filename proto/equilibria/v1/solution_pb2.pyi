@@ -167,6 +167,32 @@ SELECTION_CRITERION_LOGIT_LIMIT: SelectionCriterion.ValueType  # 3
 """The limit of the principal branch of the logit QRE correspondence."""
 Global___SelectionCriterion: _TypeAlias = SelectionCriterion  # noqa: Y015
 
+class _ConceptAnswer:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ConceptAnswerEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConceptAnswer.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONCEPT_ANSWER_UNSPECIFIED: _ConceptAnswer.ValueType  # 0
+    CONCEPT_ANSWER_ANSWERED: _ConceptAnswer.ValueType  # 1
+    """In full: every equilibrium of the concept, or an optimum proved optimal."""
+    CONCEPT_ANSWER_PARTIAL: _ConceptAnswer.ValueType  # 2
+    """An answer that may miss part of the concept (e.g. one equilibrium of many)."""
+    CONCEPT_ANSWER_REFUSED: _ConceptAnswer.ValueType  # 3
+    """No answer; the reason says why."""
+
+class ConceptAnswer(_ConceptAnswer, metaclass=_ConceptAnswerEnumTypeWrapper):
+    """The answer a requested concept got."""
+
+CONCEPT_ANSWER_UNSPECIFIED: ConceptAnswer.ValueType  # 0
+CONCEPT_ANSWER_ANSWERED: ConceptAnswer.ValueType  # 1
+"""In full: every equilibrium of the concept, or an optimum proved optimal."""
+CONCEPT_ANSWER_PARTIAL: ConceptAnswer.ValueType  # 2
+"""An answer that may miss part of the concept (e.g. one equilibrium of many)."""
+CONCEPT_ANSWER_REFUSED: ConceptAnswer.ValueType  # 3
+"""No answer; the reason says why."""
+Global___ConceptAnswer: _TypeAlias = ConceptAnswer  # noqa: Y015
+
 @_typing.final
 class Strategy(_message.Message):
     """One player's mixed strategy."""
@@ -351,6 +377,7 @@ class SolutionSet(_message.Message):
     WELFARE_RANGES_FIELD_NUMBER: _builtins.int
     ZERO_SUM_FIELD_NUMBER: _builtins.int
     SELECTIONS_FIELD_NUMBER: _builtins.int
+    CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -362,7 +389,13 @@ class SolutionSet(_message.Message):
     method_reason: _builtins.str
     """Why "auto" chose the method, or other notes on how the set was found."""
     tolerance: _builtins.float
-    """The numerical tolerance used for certificates and comparisons."""
+    """The relative tolerance of certificates and comparisons. Each player's regret
+    in a returned equilibrium is at most tolerance times that player's own payoff
+    range (its largest minus its smallest payoff), with an absolute floor only at
+    float round-off (1e-12 times its largest absolute payoff): multiplying one
+    player's payoffs by any positive number, or adding a constant to them, changes
+    no equilibrium, no completeness flag and no comparison.
+    """
     exact: _builtins.bool
     """True when exact rational arithmetic certified the equilibria."""
     @_builtins.property
@@ -415,6 +448,12 @@ class SolutionSet(_message.Message):
     def selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Selection]:
         """Equilibrium selection answers (SOLUTION_CONCEPT_SELECTION)."""
 
+    @_builtins.property
+    def concept_status(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConceptStatus]:
+        """How each requested concept was answered, one entry per concept in request
+        order: answered in full, partial (and why), or refused (and why).
+        """
+
     def __init__(
         self,
         *,
@@ -435,14 +474,45 @@ class SolutionSet(_message.Message):
         welfare_ranges: _abc.Iterable[Global___WelfareRange] | None = ...,
         zero_sum: Global___ZeroSumSolution | None = ...,
         selections: _abc.Iterable[Global___Selection] | None = ...,
+        concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "components", b"components", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SolutionSet: _TypeAlias = SolutionSet  # noqa: Y015
+
+@_typing.final
+class ConceptStatus(_message.Message):
+    """How one requested solution concept was answered."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCEPT_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    concept: Global___SolutionConcept.ValueType
+    """The concept as requested."""
+    answer: Global___ConceptAnswer.ValueType
+    """Answered in full, partial or refused."""
+    reason: _builtins.str
+    """What the answer holds and how it was found, or why it is partial or refused."""
+    def __init__(
+        self,
+        *,
+        concept: Global___SolutionConcept.ValueType = ...,
+        answer: Global___ConceptAnswer.ValueType = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "concept", b"concept", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConceptStatus: _TypeAlias = ConceptStatus  # noqa: Y015
 
 @_typing.final
 class WelfareOptimum(_message.Message):
@@ -463,7 +533,10 @@ class WelfareOptimum(_message.Message):
     method: _builtins.str
     """"enumeration" (argmax over the set) or "milp" (mixed-integer program)."""
     certified: _builtins.bool
-    """True when value is the maximum over all equilibria of the game."""
+    """True only when value is the maximum over every Nash equilibrium of the game
+    (a complete Nash set, or a mixed-integer program solved to optimality); a
+    maximum over a partial set, or over the pure equilibria only, is not certified.
+    """
     @_builtins.property
     def equilibrium_indices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Indices into SolutionSet.equilibria attaining it (ties kept)."""
@@ -793,6 +866,7 @@ class MarkovSolutionSet(_message.Message):
     WELFARE_OPTIMA_FIELD_NUMBER: _builtins.int
     ZERO_SUM_FIELD_NUMBER: _builtins.int
     STAGE_SELECTIONS_FIELD_NUMBER: _builtins.int
+    CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game."""
     complete: _builtins.bool
@@ -835,6 +909,10 @@ class MarkovSolutionSet(_message.Message):
     def stage_selections(self) -> _containers.RepeatedCompositeFieldContainer[Global___StageSelectionReport]:
         """How the stage selection of a finite-horizon solve decided."""
 
+    @_builtins.property
+    def concept_status(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConceptStatus]:
+        """How each requested concept was answered, one entry per concept in request order."""
+
     def __init__(
         self,
         *,
@@ -851,10 +929,11 @@ class MarkovSolutionSet(_message.Message):
         welfare_optima: _abc.Iterable[Global___WelfareOptimum] | None = ...,
         zero_sum: Global___MarkovZeroSum | None = ...,
         stage_selections: _abc.Iterable[Global___StageSelectionReport] | None = ...,
+        concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "concepts", b"concepts", "equilibria", b"equilibria", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "solve_duration", b"solve_duration", "stage_selections", b"stage_selections", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "concept_status", b"concept_status", "concepts", b"concepts", "equilibria", b"equilibria", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "solve_duration", b"solve_duration", "stage_selections", b"stage_selections", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
