@@ -786,6 +786,15 @@ def _welfare(solution_set: Any, tol: float = 1e-9) -> list[tuple[str, float, tup
     ]
 
 
+def _status_items(solution_set: Any) -> list[str]:
+    """One list item per requested concept: answered, partial or refused, and why."""
+    return [
+        f'<li class="concept-status" id="status-{html.escape(c.concept)}"><b>{html.escape(c.concept)}</b>: '
+        f"{html.escape(c.status)} &mdash; {html.escape(c.reason)}</li>"
+        for c in solution_set.concept_status
+    ]
+
+
 def _certificate(solution_set: Any) -> str:
     worst = max((eq.nash_conv for eq in solution_set.equilibria), default=float("nan"))
     complete = (
@@ -800,11 +809,7 @@ def _certificate(solution_set: Any) -> str:
         f'<li id="max-nash-conv">largest NashConv {_fmt(worst, 3)} (tolerance {_fmt(solution_set.tolerance, 3)})</li>',
         f"<li>solve time {solution_set.solve_seconds:.3g} s</li>",
     ]
-    items += [
-        f'<li class="concept-status" id="status-{html.escape(c.concept)}"><b>{html.escape(c.concept)}</b>: '
-        f"{html.escape(c.status)} &mdash; {html.escape(c.reason)}</li>"
-        for c in solution_set.concept_status
-    ]
+    items += _status_items(solution_set)
     items += [f'<li class="warning">warning: {html.escape(w)}</li>' for w in solution_set.warnings]
     return '<ul id="certificate">' + "".join(items) + "</ul>"
 
@@ -1003,6 +1008,7 @@ def markov_solution_html(solution_set: MarkovSolutionSet, *, title: str = "") ->
         f'<li id="method">method <b>{html.escape(solution_set.method)}</b>: '
         f"{html.escape(solution_set.method_reason)}</li>"
         f'<li id="max-nash-conv">largest NashConv {_fmt(worst, 3)}</li>'
+        + "".join(_status_items(solution_set))
         + "".join(f'<li class="warning">warning: {html.escape(w)}</li>' for w in solution_set.warnings)
         + "</ul>",
         "<h2>Equilibria</h2>",

@@ -104,6 +104,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status_json(result: Any) -> list[dict[str, str]]:
+    return [{"concept": c.concept, "status": c.status, "reason": c.reason} for c in result.concept_status]
+
+
 def _solution_json(result: Any) -> dict[str, Any]:
     return {
         "game_id": result.game_id,
@@ -112,9 +116,7 @@ def _solution_json(result: Any) -> dict[str, Any]:
         "complete": result.complete,
         "warnings": list(result.warnings),
         "concepts": list(result.concepts),
-        "concept_status": [
-            {"concept": c.concept, "status": c.status, "reason": c.reason} for c in result.concept_status
-        ],
+        "concept_status": _status_json(result),
         "pareto_indices": list(result.pareto_indices),
         "welfare_optima": [
             {
@@ -154,9 +156,15 @@ def _markov_solution_json(result: Any) -> dict[str, Any]:
         "complete": result.complete,
         "warnings": list(result.warnings),
         "concepts": list(result.concepts),
+        "concept_status": _status_json(result),
         "pareto_indices": list(result.pareto_indices),
         "welfare_optima": [
-            {"function": w.function, "value": w.value, "equilibria": list(w.equilibrium_indices)}
+            {
+                "function": w.function,
+                "value": w.value,
+                "equilibria": list(w.equilibrium_indices),
+                "certified": w.certified,
+            }
             for w in result.welfare_optima
         ],
         "zero_sum": None

@@ -142,4 +142,6 @@ def test_concept_statuses_are_wire_answers_and_read_back() -> None:
     statuses = tuple(ConceptStatus("nash", s, f"because {s}") for s in CONCEPT_STATUSES)
     message = solution_pb2.SolutionSet(concept_status=service_convert.concept_status_to_proto(statuses))
     read = solution_set_from_proto(message).concept_status
-    assert [(c.concept, c.status, c.reason) for c in read] == [(c.concept, c.status, c.reason) for c in statuses]
+    assert [(c.concept, c.status, c.reason) for c in read] == [
+        (c.concept, c.status, c.reason) for c in statuses
+    ]

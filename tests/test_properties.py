@@ -199,7 +199,9 @@ def test_components_are_exactly_the_maximal_nash_subsets(game: NormalFormGame) -
     result = solve(game, exact=True)
     xs = sorted({eq.exact_strategies[0] for eq in result.equilibria})
     ys = sorted({eq.exact_strategies[1] for eq in result.equilibria})
-    assert len(xs) <= 12, "keep the brute force small"
+    # A row player with constant payoffs has 15 equilibrium vertices on a 4 x 4 game (each
+    # support's uniform mixture); up to 2**16 subsets the brute force stays quick.
+    assert len(xs) <= 16, "keep the brute force small"
     edges = {(xs.index(eq.exact_strategies[0]), ys.index(eq.exact_strategies[1])) for eq in result.equilibria}
     expected = _brute_force_maximal_bicliques(edges, len(xs))
     got = set()

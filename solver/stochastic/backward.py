@@ -4,8 +4,11 @@ For each stage from the last back and every state, the Nash equilibria of the st
 with continuation values are computed (:func:`equilibria.solver.solve`), one is selected by
 a criterion (:data:`CRITERIA`: welfare, payoff dominance or risk dominance), and its
 payoffs become the continuation values of the stage before (Fudenberg & Tirole 1991,
-ch. 13). The result is one subgame-perfect Markov equilibrium per criterion, certified
-afresh by :func:`~equilibria.solver.stochastic.regret.certify_markov`. Which equilibrium is
+ch. 13). The stage games are solved with each player's rewards mapped onto [0, 1], so no
+tolerance depends on the units of the rewards; utilitarian and egalitarian welfare compare
+the user's payoffs, the other criteria do not depend on units. The result is one
+subgame-perfect Markov equilibrium per criterion, certified afresh on the user's game by
+:func:`~equilibria.solver.stochastic.regret.certify_markov`. Which equilibrium is
 selected, how ties count and when the answer is unique: see docs/stochastic.md.
 
 Examples
@@ -46,13 +49,13 @@ from collections.abc import Iterable
 import numpy as np
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.selection import payoff_dominance, risk_dominance
-from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_optimum
+from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_optimum, welfare_values
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.results import MarkovEquilibrium, MarkovSolutionSet, Selection, SolutionSet
 from equilibria.solver.solve_game import solve
 from equilibria.solver.stochastic.game import StochasticGame
-from equilibria.solver.stochastic.regret import certified_equilibrium
+from equilibria.solver.stochastic.regret import certificate_of, certified_equilibrium, failing_players
 
 __all__ = ["CRITERIA", "FALLBACK_CRITERION", "backward_induction", "backward_induction_set"]
 
@@ -111,7 +114,11 @@ def backward_induction(
         One of :data:`CRITERIA`: how an equilibrium of each stage game is chosen.
     tol : float, optional(default=1e-9)
         Tolerance relative to each stage game's payoff scale, passed to
-        :func:`equilibria.solver.solve` and the selection criteria; in (0, 1e-3].
+        :func:`equilibria.solver.solve` and the selection criteria; in (0, 1e-3]. The
+        stage games are those of :attr:`~StochasticGame.unit_game` (each player's
+        rewards mapped onto [0, 1]); the utilitarian and egalitarian criteria compare
+        the user's payoffs (a sum or minimum over players depends on their units), the
+        others are decided on the unit game, where they give the same answer.
     time_limit : float, optional
         Wall-time budget in seconds. The clock is checked before every stage game (a
         stage game already being solved is not interrupted; 3-player stage games get
@@ -195,7 +202,9 @@ def backward_induction_set(
         criterion that reached it; ``selections``: one summary per criterion, whose
         ``equilibrium_index`` points into ``equilibria``; ``complete`` is True only
         when every stage game had exactly one equilibrium in a complete stage set (the
-        equilibrium is then unique); ``method`` is ``"backward_induction"``.
+        equilibrium is then unique) and it certifies: every player's state gaps within
+        ``tol`` of its own value range (:meth:`StochasticGame.value_tolerances`);
+        ``method`` is ``"backward_induction"``.
 
     Raises
     ------
@@ -256,6 +265,11 @@ def backward_induction_set(
             f"the stage-game equilibrium sets were partial in up to {partial} of {game.horizon * game.n_states} "
             "stage games: each criterion chose among the equilibria found"
         )
+    for k, eq in enumerate(equilibria):
+        failing = failing_players(game, certificate_of(game, eq), tol)
+        if failing:
+            unique = False
+            warnings.append(f"equilibrium {k} does not certify within tolerance {tol:g}: {failing}")
     reason = (
         f"backward induction over {game.horizon} stages x {game.n_states} states, one subgame-perfect Markov "
         f"equilibrium per criterion ({', '.join(names)}); "
@@ -326,25 +340,33 @@ def _backward(
     time_limit: float | None,
     cache: _Cache,
 ) -> tuple[tuple[FloatArray, ...], list[_StageRecord]]:
-    """Per-stage policies ``(T, S, a_i)`` and the record of every stage game's choice."""
+    """Per-stage policies ``(T, S, a_i)`` and the record of every stage game's choice.
+
+    The stage games are those of the unit game (every player's payoffs span at most the
+    remaining horizon, whatever the units of the rewards); welfare is compared in the
+    user's units (:class:`_UserUnits`).
+    """
+    unit = game.unit_game
     horizon, n_states = int(game.horizon or 0), game.n_states
     total = horizon * n_states
     policies = tuple(np.zeros((horizon, n_states, k)) for k in game.num_actions)
     values = np.zeros((n_states, game.n_players))
     records: list[_StageRecord] = []
     for t in range(horizon - 1, -1, -1):
-        q = game.q_values(values)  # (S, n, a_1..a_n): stage payoffs with continuation V_{t+1}
+        q = unit.q_values(values)  # (S, n, a_1..a_n): stage payoffs with continuation V_{t+1}
+        user = _UserUnits.of(game, t)
         stage_values = np.empty_like(values)
         for s in range(n_states):
             left = _time_left(deadline, time_limit, len(records), total, t, s)
-            counts = game.action_counts[s]
+            counts = unit.action_counts[s]
             stage = NormalFormGame(q[s][(slice(None), *(slice(0, int(k)) for k in counts))])
             solution = cache.solutions.get(stage.id)
             if solution is None:
                 solution = cache.solutions[stage.id] = _stage_equilibria(stage, tol, left, t, s)
-            choice = cache.choices.get((stage.id, criterion))
+            key = (stage.id, criterion, user.stages)
+            choice = cache.choices.get(key)
             if choice is None:
-                choice = cache.choices[(stage.id, criterion)] = _select(stage, solution, criterion, tol)
+                choice = cache.choices[key] = _select(stage, solution, criterion, tol, user)
             eq = solution.equilibria[choice.index]
             for i, x in enumerate(eq.strategies):
                 x = np.clip(x, 0.0, None)
@@ -356,6 +378,29 @@ def _backward(
         values = stage_values
     records.sort(key=lambda r: (r.stage, r.state))  # stage 0 first
     return policies, records
+
+
+@dataclasses.dataclass(frozen=True)
+class _UserUnits:
+    """How the unit game's stage payoffs at one stage map to the user's: per player
+    ``min r_i * stages + range_i * u`` (``stages``: the discounted rewards left)."""
+
+    game: StochasticGame
+    stages: float
+
+    @classmethod
+    def of(cls, game: StochasticGame, stage: int) -> _UserUnits:
+        left = int(game.horizon or 0) - stage
+        return cls(game, float(sum(game.discount**k for k in range(left))))
+
+    def payoffs(self, unit_payoffs: FloatArray) -> FloatArray:
+        """The payoff table ``(k, n)`` in the user's units (infinite where it overflows)."""
+        return self.game.values_from_unit(unit_payoffs, stages=self.stages)
+
+    def slack(self, function: str, tol: float) -> float:
+        """Welfare values within this of the best tie: ``tol`` of the players' payoff ranges."""
+        ranges = self.game.reward_scales * max(self.stages, 1.0)
+        return float(tol * (ranges.max() if function == "egalitarian" else ranges.sum()))
 
 
 def _time_left(
@@ -394,10 +439,18 @@ def _complete(solution: SolutionSet) -> bool:
     return bool(solution.complete) and "nash" in solution.concepts
 
 
-def _select(stage: NormalFormGame, solution: SolutionSet, criterion: str, tol: float) -> _Choice:
-    """The criterion's choice in one stage game, or the utilitarian one when it does not decide."""
+def _select(
+    stage: NormalFormGame, solution: SolutionSet, criterion: str, tol: float, user: _UserUnits
+) -> _Choice:
+    """The criterion's choice in one stage game, or the utilitarian one when it does not decide.
+
+    ``stage`` and ``solution`` are in the units of the unit game. Payoff dominance, risk
+    dominance and the Nash product (with maximin disagreement) do not change under a
+    positive affine map of any player's payoffs and are decided there; utilitarian and
+    egalitarian welfare are sums and minima of the user's payoffs (``user``).
+    """
     if criterion in WELFARE_FUNCTIONS:
-        choice = _welfare_choice(stage, solution, criterion, tol)
+        choice = _welfare_choice(stage, solution, criterion, tol, user)
         if choice is not None:
             return choice
         why = "no individually rational equilibrium for the Nash product"
@@ -412,24 +465,36 @@ def _select(stage: NormalFormGame, solution: SolutionSet, criterion: str, tol: f
         if selection.decided and selection.equilibrium_index is not None:
             return _Choice(selection.equilibrium_index, "decided", selection.reason)
         why = selection.reason
-    fallback = _welfare_choice(stage, solution, FALLBACK_CRITERION, tol)
+    fallback = _welfare_choice(stage, solution, FALLBACK_CRITERION, tol, user)
     if fallback is None:  # pragma: no cover - utilitarian welfare is finite on a non-empty set
         raise RuntimeError("backward_induction(): no utilitarian choice in a non-empty stage set")
     return _Choice(fallback.index, "fallback", f"{why}; fell back to {FALLBACK_CRITERION}: {fallback.reason}")
 
 
 def _welfare_choice(
-    stage: NormalFormGame, solution: SolutionSet, function: str, tol: float
+    stage: NormalFormGame, solution: SolutionSet, function: str, tol: float, user: _UserUnits
 ) -> _Choice | None:
     """The lowest-index welfare maximiser (``None`` when no equilibrium has finite welfare)."""
-    optimum = welfare_optimum(solution, function, game=stage, tol=tol)
-    if not optimum.equilibrium_indices:
-        return None
-    ties = optimum.equilibrium_indices
+    if function == "nash_product":
+        optimum = welfare_optimum(solution, function, game=stage, tol=tol)
+        ties, value = optimum.equilibrium_indices, optimum.value
+        if not ties:
+            return None
+        where = " (with every player's rewards mapped onto [0, 1])"
+    else:
+        table = np.array([eq.payoffs for eq in solution.equilibria])
+        welfare = welfare_values(user.payoffs(table), function)
+        slack = user.slack(function, tol)
+        where = ""
+        if not np.isfinite(welfare).all():  # user payoffs beyond the largest float: compare the unit game's
+            welfare, slack = welfare_values(table, function), tol * table.shape[1] * stage.payoff_scale
+            where = " (with every player's rewards mapped onto [0, 1]: the user's overflow)"
+        value = float(welfare.max())
+        ties = tuple(int(k) for k in np.flatnonzero(welfare >= value - slack))
     best = ties[0]
     payoffs = np.array([solution.equilibria[k].payoffs for k in ties])
     spread = float(np.ptp(payoffs, axis=0).max())
-    text = f"equilibrium {best} maximises {function} welfare ({optimum.value:.6g})"
+    text = f"equilibrium {best} maximises {function} welfare ({value:.6g}){where}"
     if spread <= 10.0 * tol * stage.payoff_scale:
         return _Choice(best, "decided", text)
     listed = ", ".join(map(str, ties))

@@ -52,7 +52,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.errors import InvalidGameError
-from equilibria.solver.game import NormalFormGame
+from equilibria.solver.game import ROUNDOFF_RANGE, NormalFormGame, player_ranges
 
 __all__ = ["ROW_TOLERANCE", "StochasticGame", "validate_policy"]
 
@@ -201,23 +201,194 @@ class StochasticGame:
         h.update(self.initial_distribution.astype("<f8").tobytes())
         return h.hexdigest()
 
+    # -- scales: each player's regret is measured in its own reward range ----------------
+
+    @functools.cached_property
+    def _reward_table(self) -> FloatArray:
+        """Per player, its rewards at the joint actions that exist: ``(n_players, k)``."""
+        return np.moveaxis(self.rewards, 1, 0)[:, self.joint_mask]
+
+    @functools.cached_property
+    def reward_minima(self) -> FloatArray:
+        """Each player's smallest reward over the joint actions that exist, ``(n_players,)``."""
+        return np.asarray(self._reward_table.min(axis=1), dtype=np.float64)
+
+    @functools.cached_property
+    def reward_scales(self) -> FloatArray:
+        """Each player's reward range over the joint actions that exist: the unit of its tolerances.
+
+        Computed without overflow (capped at the largest float). See :meth:`value_tolerances`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = np.stack([np.array([[0.0, 1e-9]]), np.array([[5.0, 1.0]])])[None]
+        >>> g = StochasticGame(r, np.ones((1, 1, 2, 1)), discount=0.5)
+        >>> g.reward_scales.tolist(), g.reward_scale
+        ([1e-09, 4.0], 4.0)
+        """
+        return player_ranges(self._reward_table)
+
     @functools.cached_property
     def reward_scale(self) -> float:
-        """Largest reward range over players (1.0 for constant rewards)."""
-        spans = [float(np.ptp(self.rewards[:, i][self.joint_mask])) for i in range(self.n_players)]
-        return max(max(spans), 1.0)
+        """Largest reward range over players (1.0 when every player's rewards are constant).
+
+        One number for the whole game, for display and for quantities that mix players;
+        tolerances are per player (:meth:`value_tolerances`).
+        """
+        largest = float(self.reward_scales.max())
+        return largest if largest > 0.0 else 1.0
+
+    @functools.cached_property
+    def _largest_rewards(self) -> FloatArray:
+        return np.asarray(np.abs(self._reward_table).max(axis=1), dtype=np.float64)
+
+    @property
+    def effective_horizon(self) -> float:
+        """How many rewards a value can hold: ``sum_t gamma^t`` over the stages, ``1 / (1 - gamma)``."""
+        gamma = self.discount
+        if self.horizon is None:
+            return 1.0 / (1.0 - gamma)
+        return float(self.horizon) if gamma == 1.0 else (1.0 - gamma**self.horizon) / (1.0 - gamma)
+
+    def value_tolerances(self, tol: float) -> FloatArray:
+        """Per player, the largest state gap (best-response gain) of an equilibrium within ``tol``.
+
+        ``max(tol * reward_scales[i], ROUNDOFF_RANGE * max |r_i|) * effective_horizon``: a
+        fraction of the player's own value range, floored only at float round-off.
+        Multiplying one player's rewards by a positive number scales its tolerance alike,
+        and adding a constant to them changes nothing but the round-off floor, so neither
+        changes an answer.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = np.stack([np.array([[0.0, 1e-9]]), np.array([[5.0, 1.0]])])[None]
+        >>> g = StochasticGame(r, np.ones((1, 1, 2, 1)), discount=0.5)
+        >>> g.value_tolerances(1e-9).tolist()
+        [2e-18, 8e-09]
+        """
+        with np.errstate(over="ignore"):
+            per_stage = np.maximum(tol * self.reward_scales, ROUNDOFF_RANGE * self._largest_rewards)
+            return np.minimum(per_stage * self.effective_horizon, np.finfo(np.float64).max)
+
+    def unit_value_tolerances(self, tol: float) -> FloatArray:
+        """:meth:`value_tolerances` in the units of :attr:`unit_game` (divided by each player's range).
+
+        ``tol * effective_horizon`` for a player whose rewards are constant.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = np.stack([np.array([[0.0, 1e-9]]), np.array([[5.0, 5.0]])])[None]
+        >>> g = StochasticGame(r, np.ones((1, 1, 2, 1)), discount=0.5)
+        >>> g.unit_value_tolerances(1e-9).tolist()
+        [2e-09, 2e-09]
+        """
+        scales = self.reward_scales
+        with np.errstate(divide="ignore", invalid="ignore"):
+            relative = self.value_tolerances(tol) / scales
+        return np.where(scales > 0.0, relative, tol * self.effective_horizon)
+
+    def within_tolerance(self, gaps: npt.ArrayLike, tol: float) -> bool:
+        """Whether every player's gap (shape ``(..., n_players)``) is within :meth:`value_tolerances`."""
+        values = np.asarray(gaps, dtype=np.float64)
+        return bool(np.all(values <= self.value_tolerances(tol)))
+
+    @functools.cached_property
+    def unit_game(self) -> StochasticGame:
+        """The strategically equivalent game with each player's rewards mapped onto ``[0, 1]``.
+
+        Player ``i``'s rewards become ``(r_i - min r_i) / range_i`` over the joint actions
+        that exist (zeros for a player whose rewards are constant). Every transition row
+        of an existing joint action sums to 1, so every path collects exactly one reward
+        per stage: the shift adds ``min r_i`` times the same discounted sum to each of the
+        player's values, the scale multiplies them, and no best response changes. Solvers
+        work on this game, so that no tolerance depends on the units of the rewards and no
+        arithmetic overflows (rewards of magnitude 1e308 included). Map values back with
+        :meth:`values_from_unit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r0 = np.array([[[1e308, -1e308]]])
+        >>> g = StochasticGame(np.stack([r0, -r0 * 1e-300], axis=1), np.ones((1, 1, 2, 1)), discount=0.5)
+        >>> g.unit_game.rewards[0].tolist()
+        [[[1.0, 0.0]], [[0.0, 1.0]]]
+        """
+        table = self._reward_table
+        low = table.min(axis=1)
+        half = table.max(axis=1) / 2.0 - low / 2.0
+        shape = (1, -1) + (1,) * self.n_players
+        out = (self.rewards / 2.0 - low.reshape(shape) / 2.0) / np.where(half > 0.0, half, 1.0).reshape(shape)
+        out = np.where((half.reshape(shape) > 0.0) & self.joint_mask[:, None], np.clip(out, 0.0, 1.0), 0.0)
+        if np.array_equal(out, self.rewards):
+            return self
+        return StochasticGame(
+            out,
+            self.transition_matrix,
+            discount=self.discount,
+            horizon=self.horizon,
+            initial_distribution=self.initial_distribution,
+            action_counts=self.action_counts,
+            title=self.title,
+            player_names=self.player_names,
+        )
+
+    def values_from_unit(
+        self, values: npt.ArrayLike, stages: float | None = None, player: int | None = None
+    ) -> FloatArray:
+        """Values of :attr:`unit_game` in the units of this game.
+
+        ``min r_i * stages + range_i * values[..., i]``, with ``stages`` the discounted
+        number of rewards the values hold (default :attr:`effective_horizon`). Computed in
+        halves; a value beyond the largest float is infinite.
+
+        Parameters
+        ----------
+        values : array_like, shape (..., n_players), or any shape with ``player``
+        stages : float, optional
+        player : int, optional
+            Map the values of this player only.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> r = np.stack([np.array([[2.0, 4.0]]), np.array([[3.0, 3.0]])])[None]
+        >>> g = StochasticGame(r, np.ones((1, 1, 2, 1)), discount=0.5)
+        >>> g.values_from_unit(np.array([[0.5, 0.0]])).tolist(), g.values_from_unit([1.0], player=0).tolist()
+        ([[5.0, 6.0]], [6.0])
+        """
+        steps = self.effective_horizon if stages is None else float(stages)
+        table = self._reward_table if player is None else self._reward_table[player]
+        low = table.min(axis=-1)
+        half = table.max(axis=-1) / 2.0 - low / 2.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.asarray(
+                2.0 * (low / 2.0 * steps + half * np.asarray(values, dtype=np.float64)), dtype=np.float64
+            )
 
     def is_zero_sum(self, tol: float = 1e-9) -> bool:
-        """Whether the game has 2 players whose rewards sum to one constant in every state."""
+        """Whether the game has 2 players whose rewards, each mapped onto ``[0, 1]``, sum to a constant.
+
+        Relative to each player's own range, so a positive affine map of either player's
+        rewards (``r_1 = -1e6 r_0 + 3``, say) keeps a game zero-sum, and a general-sum game
+        with tiny rewards is not. Overflow-safe.
+        """
         if self.n_players != 2:
             return False
-        total = (self.rewards[:, 0] + self.rewards[:, 1])[self.joint_mask]
-        return bool(np.ptp(total) <= tol * self.reward_scale)
+        unit = self.unit_game
+        total = (unit.rewards[:, 0] + unit.rewards[:, 1])[self.joint_mask]
+        return bool(np.ptp(total) <= tol)
 
     def is_team(self, tol: float = 1e-9) -> bool:
-        """Whether every player receives the same reward (a common-payoff game)."""
-        spread = np.ptp(self.rewards, axis=1)[self.joint_mask]
-        return bool(spread.size == 0 or spread.max() <= tol * self.reward_scale)
+        """Whether the players' rewards, each mapped onto ``[0, 1]``, are equal (a common-payoff game).
+
+        Relative to each player's own range, so a positive affine map of any player's
+        rewards keeps a team game a team game.
+        """
+        spread = np.ptp(self.unit_game.rewards, axis=1)[self.joint_mask]
+        return bool(spread.size == 0 or spread.max() <= tol)
 
     # -- values and stage games ------------------------------------------------------------
 

@@ -11,7 +11,10 @@ linear solves. The certificate of a profile is then, per player,
 * the **state gaps** :math:`V_i^{BR}(s) - V_i^\\pi(s) \\ge 0` in every state, and
 * the **regret** :math:`\\mu_0 \\cdot (V_i^{BR} - V_i^\\pi)` from the initial distribution,
 
-and **NashConv** is the sum of the regrets. A stationary Markov perfect equilibrium
+and **NashConv** is the sum of the regrets. A profile is an equilibrium within ``tol``
+when every player's state gaps are within its own tolerance
+(:meth:`~equilibria.solver.stochastic.game.StochasticGame.value_tolerances`: a fraction of
+that player's value range), see :func:`failing_players`. A stationary Markov perfect equilibrium
 has every state gap zero (one-shot deviation principle); NashConv alone only sees the
 states :math:`\\mu_0` reaches. A finite-horizon profile is evaluated and best-responded
 to by backward induction instead, and its state gaps are maxima over the stages.
@@ -41,6 +44,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,9 +59,11 @@ from equilibria.solver.stochastic.game import StochasticGame, validate_policy
 __all__ = [
     "MarkovCertificate",
     "best_response",
+    "certificate_of",
     "certified_equilibrium",
     "certify_markov",
     "evaluate_policy",
+    "failing_players",
     "joint_policy",
     "solve_linear_values",
 ]
@@ -85,7 +91,10 @@ class MarkovCertificate:
         Sum of the regrets.
     state_gaps : ndarray, shape (S,)
         :math:`\\max_i (V_i^{BR}(s) - V_i^\\pi(s))` per state (for a finite horizon, also
-        maximised over stages), clipped at 0.
+        maximised over stages), clipped at 0: in the users' units, mixing players.
+    player_gaps : ndarray, shape (S, n_players)
+        :math:`V_i^{BR}(s) - V_i^\\pi(s)` per state and player (for a finite horizon,
+        maximised over stages), clipped at 0: what is certified, player by player.
     """
 
     values: FloatArray
@@ -94,11 +103,17 @@ class MarkovCertificate:
     regrets: FloatArray
     nash_conv: float
     state_gaps: FloatArray
+    player_gaps: FloatArray
 
     @property
     def max_state_gap(self) -> float:
         """Largest gain any player has from any state: 0 exactly at a Markov perfect equilibrium."""
         return float(self.state_gaps.max(initial=0.0))
+
+    @property
+    def max_player_gaps(self) -> FloatArray:
+        """Each player's largest gain from any state, ``(n_players,)``."""
+        return np.asarray(self.player_gaps.max(axis=0, initial=0.0), dtype=np.float64)
 
 
 def joint_policy(game: StochasticGame, policy: Sequence[FloatArray], skip: int | None = None) -> FloatArray:
@@ -255,7 +270,8 @@ def _best_response(
             values[t] = q.max(axis=1)
         return values[:-1], actions
     rewards, transitions = _response_mdp(game, policy, player)
-    scale = game.reward_scale / (1.0 - gamma)
+    # Improvements below the round-off of the player's own values are noise (no cycling).
+    scale = float(np.abs(game.rewards[:, player]).max()) / (1.0 - gamma)
     current = own_values[0][:, player]
     q = np.where(mask, rewards + gamma * (transitions @ current).reshape(n_states, k), -np.inf)
     actions = q.argmax(axis=1)
@@ -299,12 +315,12 @@ def certify_markov(game: StochasticGame, policy: Sequence[Any]) -> MarkovCertifi
     stages = _values(game, policy)
     values = stages[0]
     best = np.empty_like(values)
-    gaps = np.zeros(game.n_states)
+    gaps = np.zeros((game.n_states, game.n_players))
     for i in range(game.n_players):
         br_values, _ = _best_response(game, policy, i, stages, 10_000)
         best[:, i] = br_values[0]
         # Every stage's gap (one row when stationary): subgame perfection needs all zero.
-        gaps = np.maximum(gaps, (br_values - stages[: len(br_values), :, i]).max(axis=0))
+        gaps[:, i] = (br_values - stages[: len(br_values), :, i]).max(axis=0)
     gaps = np.clip(gaps, 0.0, None)
     regrets = np.clip(game.initial_distribution @ (best - values), 0.0, None)
     return MarkovCertificate(
@@ -313,8 +329,54 @@ def certify_markov(game: StochasticGame, policy: Sequence[Any]) -> MarkovCertifi
         payoffs=game.initial_distribution @ values,
         regrets=regrets,
         nash_conv=float(regrets.sum()),
-        state_gaps=gaps,
+        state_gaps=gaps.max(axis=1),
+        player_gaps=gaps,
     )
+
+
+def failing_players(game: StochasticGame, certificate: MarkovCertificate, tol: float) -> str:
+    """Why a certificate is not an equilibrium within ``tol`` ("" when it is one).
+
+    Player ``i`` fails when its largest state gap exceeds its own tolerance
+    ``game.value_tolerances(tol)[i]`` (a fraction ``tol`` of its value range).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from equilibria.solver.stochastic.game import StochasticGame
+    >>> tiny = np.array([[[1.0, -1.0], [-1.0, 1.0]], [[-1.0, 1.0], [1.0, -1.0]]]) * 1e-10
+    >>> game = StochasticGame(tiny[None], np.ones((1, 2, 2, 1)), discount=0.5)
+    >>> pure = np.array([[1.0, 0.0]])
+    >>> failing_players(game, certify_markov(game, (pure, pure)), 1e-9)
+    "player 1's largest state gap 4e-10 is above its tolerance 4e-19"
+    >>> half = np.array([[0.5, 0.5]])
+    >>> failing_players(game, certify_markov(game, (half, half)), 1e-9)
+    ''
+    """
+    worst = certificate.max_player_gaps
+    limits = game.value_tolerances(tol)
+    bad = np.flatnonzero(~(worst <= limits))
+    return "; ".join(
+        f"player {i}'s largest state gap {worst[i]:.3g} is above its tolerance {limits[i]:.3g}"
+        for i in bad.tolist()
+    )
+
+
+#: The certificate each equilibrium was built from, so it is not computed twice.
+_CERTIFICATES: weakref.WeakKeyDictionary[MarkovEquilibrium, tuple[str, MarkovCertificate]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def certificate_of(game: StochasticGame, equilibrium: MarkovEquilibrium) -> MarkovCertificate:
+    """The :class:`MarkovCertificate` of an equilibrium on ``game`` (kept from
+    :func:`certified_equilibrium`, or measured afresh)."""
+    kept = _CERTIFICATES.get(equilibrium)
+    if kept is not None and kept[0] == game.id:
+        return kept[1]
+    cert = certify_markov(game, equilibrium.policies)
+    _CERTIFICATES[equilibrium] = (game.id, cert)
+    return cert
 
 
 def certified_equilibrium(
@@ -336,7 +398,7 @@ def certified_equilibrium(
     """
     policies = validate_policy(game, policies)
     cert = certify_markov(game, policies)
-    return MarkovEquilibrium(
+    equilibrium = MarkovEquilibrium(
         policies=policies,
         values=cert.values,
         payoffs=cert.payoffs,
@@ -345,3 +407,5 @@ def certified_equilibrium(
         state_gaps=cert.state_gaps,
         found_by=found_by,
     )
+    _CERTIFICATES[equilibrium] = (game.id, cert)
+    return equilibrium

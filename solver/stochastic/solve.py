@@ -3,9 +3,12 @@
 One call returns one :class:`~equilibria.solver.results.MarkovSolutionSet`. The method is
 chosen from the registry :data:`STOCHASTIC_METHODS` (Hoffman-Karp and Shapley iteration for
 zero-sum games, policy iteration for team games, backward induction for a finite horizon,
-the homotopies otherwise), or by ``"auto"``, which says why in ``method_reason``. Every
-equilibrium carries the certificate of :func:`equilibria.solver.stochastic.regret.certify_markov`.
-Which answers are complete sets, and what is certified: see docs/stochastic.md.
+the homotopies otherwise), or by ``"auto"``, which says why in ``method_reason``. The
+methods work on the game with each player's rewards mapped onto [0, 1]; every answer is
+certified again on the user's game by
+:func:`equilibria.solver.stochastic.regret.certify_markov`, each player within ``tol`` of its
+own value range, and what does not certify is dropped with a warning. Which answers are
+complete sets, and what is certified: see docs/stochastic.md.
 
 Examples
 --------
@@ -39,6 +42,7 @@ from equilibria.solver.concepts.pareto import pareto_optimal
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_values
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError
 from equilibria.solver.results import (
+    ConceptStatus,
     MarkovEquilibrium,
     MarkovSolutionSet,
     MarkovZeroSum,
@@ -49,7 +53,7 @@ from equilibria.solver.solve_game import DEFAULT_CONCEPTS, choices
 from equilibria.solver.stochastic.backward import backward_induction_set
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.homotopy import stationary_equilibria
-from equilibria.solver.stochastic.regret import certified_equilibrium
+from equilibria.solver.stochastic.regret import certificate_of, certified_equilibrium, failing_players
 from equilibria.solver.stochastic.team import team_optimum
 from equilibria.solver.stochastic.zero_sum import matrix_game_values, solve_zero_sum_markov
 
@@ -112,7 +116,6 @@ class _Request:
     game: StochasticGame
     method: str
     tol: float
-    gap_tol: float
     criteria: tuple[str, ...]
     priors: int
     seed: int
@@ -143,7 +146,7 @@ def _run_zero_sum(request: _Request) -> _MethodOutcome:
 
 def _run_team(request: _Request) -> _MethodOutcome:
     return _MethodOutcome(
-        equilibria=(team_optimum(request.game, tol=request.gap_tol),),
+        equilibria=(team_optimum(request.game, tol=request.tol),),
         note=(
             "the team optimum attains every player's largest value in every state, so it is the "
             "welfare-maximising equilibrium; miscoordinated equilibria are not searched"
@@ -290,19 +293,66 @@ def _check_options(
 
 
 def _zero_sum_solution(
-    game: StochasticGame, spec: StochasticMethodSpec, wanted: tuple[str, ...], gap_tol: float, scale: float
+    game: StochasticGame, spec: StochasticMethodSpec, wanted: tuple[str, ...], tol: float
 ) -> tuple[MarkovZeroSum | None, list[str]]:
     """The zero-sum solution when the method or the concepts need it, and its warning."""
     if not (spec.zero_sum or "zero_sum_value" in wanted):
         return None, []
     zs_method = spec.name if spec.zero_sum else "hoffman_karp"
-    zero_sum = solve_zero_sum_markov(game, method=zs_method, tol=max(gap_tol, 1e-12 * scale))
-    if zero_sum.error_bound > max(gap_tol, 1e-12 * scale):
+    zero_sum = solve_zero_sum_markov(game, method=zs_method, tol=tol)
+    limit = float(game.value_tolerances(tol)[0])
+    if not zero_sum.error_bound <= limit:
         return zero_sum, [
             f"{zs_method} stopped with a value error bound of {zero_sum.error_bound:.3g}, above the "
-            f"tolerance {gap_tol:.3g}"
+            f"tolerance {limit:.3g}"
         ]
     return zero_sum, []
+
+
+@dataclasses.dataclass(frozen=True)
+class _Certified:
+    """The equilibria that certify on the user's game, the selections re-indexed to them, and why
+    the others were dropped."""
+
+    equilibria: tuple[MarkovEquilibrium, ...]
+    selections: tuple[Selection, ...]
+    dropped: tuple[str, ...]
+
+
+def _certified(
+    game: StochasticGame, found: tuple[MarkovEquilibrium, ...], selections: tuple[Selection, ...], tol: float
+) -> _Certified:
+    """Keep the equilibria whose every player's state gaps are within its own tolerance."""
+    kept: list[MarkovEquilibrium] = []
+    index: dict[int, int] = {}
+    dropped: list[str] = []
+    for k, eq in enumerate(found):
+        failing = failing_players(game, certificate_of(game, eq), tol)
+        if failing:
+            dropped.append(
+                f"dropped equilibrium {k} (found by {', '.join(eq.found_by) or 'the method'}): {failing}"
+            )
+            continue
+        index[k] = len(kept)
+        kept.append(eq)
+    remapped = tuple(
+        sel
+        if sel.equilibrium_index is None or sel.equilibrium_index in index
+        else dataclasses.replace(
+            sel,
+            decided=False,
+            equilibrium_index=None,
+            reason=f"{sel.reason}; its equilibrium did not certify",
+        )
+        for sel in selections
+    )
+    remapped = tuple(
+        dataclasses.replace(sel, equilibrium_index=index[sel.equilibrium_index])
+        if sel.equilibrium_index is not None
+        else sel
+        for sel in remapped
+    )
+    return _Certified(tuple(kept), remapped, tuple(dropped))
 
 
 def solve_stochastic(
@@ -331,9 +381,12 @@ def solve_stochastic(
         team games, ``backward_induction`` for a finite horizon, ``hoffman_karp`` for
         zero-sum games and ``homotopy`` otherwise.
     tol : float, optional(default=1e-9)
-        Relative tolerance: a profile is an equilibrium when its largest state gap is at
-        most ``tol`` times the largest possible value range (reward scale over
-        ``1 - discount``, or times the horizon).
+        Relative tolerance: a profile is an equilibrium when every player's largest
+        state gap is at most ``tol`` times that player's own value range (its reward
+        range times the effective horizon, ``1 / (1 - discount)`` or
+        ``sum_t discount^t``), floored at float round-off
+        (:meth:`StochasticGame.value_tolerances`). The units of each player's rewards
+        change no answer.
     max_equilibria : int, optional(default=0)
         Keep at most this many equilibria (0: all found).
     welfare : iterable of str, optional
@@ -376,38 +429,39 @@ def solve_stochastic(
             "concepts",
             "solve_stochastic(): zero_sum_value needs a 2-player zero-sum game with an infinite horizon",
         )
-    scale = _value_scale(game)
-    gap_tol = tol * scale
-    zero_sum, warnings = _zero_sum_solution(game, spec, wanted, gap_tol, scale)
-    request = _Request(game, spec.name, tol, gap_tol, criteria, priors, seed, time_limit, zero_sum)
+    zero_sum, warnings = _zero_sum_solution(game, spec, wanted, tol)
+    request = _Request(game, spec.name, tol, criteria, priors, seed, time_limit, zero_sum)
     outcome = spec.run(request)
     reason += f"; {outcome.note}"
     warnings.extend(outcome.warnings)
-    equilibria = list(outcome.equilibria)
-    for k, eq in enumerate(equilibria):
-        if eq.max_state_gap > gap_tol:
-            warnings.append(
-                f"equilibrium {k} has a state gap of {eq.max_state_gap:.3g}, above the tolerance {gap_tol:.3g}"
-            )
-    if max_equilibria and len(equilibria) > max_equilibria:
+    checked = _certified(game, outcome.equilibria, outcome.selections, tol)
+    warnings.extend(checked.dropped)
+    equilibria = list(checked.equilibria)
+    truncated = bool(max_equilibria) and len(equilibria) > max_equilibria
+    if truncated:
         equilibria = equilibria[:max_equilibria]
         warnings.append(f"kept the first {max_equilibria} equilibria found")
+    all_certified = bool(equilibria) and not checked.dropped
+    limits = game.value_tolerances(tol)
+    values_certified = zero_sum is not None and zero_sum.error_bound <= limits[0]
     table = np.array([eq.payoffs for eq in equilibria]).reshape(len(equilibria), game.n_players)
-    pareto = pareto_optimal(table, tol=gap_tol) if "pareto_nash" in wanted else ()
+    pareto = _pareto(table, limits) if "pareto_nash" in wanted else ()
     optima: tuple[WelfareOptimum, ...] = ()
     if "welfare_nash" in wanted:
         if point is None and "nash_product" in functions:
             point = stochastic_maximin_values(game, tol=tol)
-        optima = tuple(
-            _welfare_optimum(
-                table, f, point if f == "nash_product" else None, gap_tol, outcome.welfare_certified
-            )
-            for f in functions
-        )
+        certified = outcome.welfare_certified and all_certified
+        optima = tuple(_welfare_optimum(game, table, f, point, limits, certified) for f in functions)
+    complete = (
+        all_certified
+        and not truncated
+        and (outcome.complete or (wanted == ("zero_sum_value",) and values_certified))
+    )
+    statuses = _statuses(wanted, len(equilibria), complete, reason, optima, zero_sum, values_certified)
     return MarkovSolutionSet(
         game_id=game.id,
         equilibria=tuple(equilibria),
-        complete=outcome.complete or (wanted == ("zero_sum_value",) and zero_sum is not None),
+        complete=complete,
         method=spec.name,
         method_reason=reason,
         warnings=tuple(warnings),
@@ -417,35 +471,111 @@ def solve_stochastic(
         pareto_indices=pareto,
         welfare_optima=optima,
         zero_sum=zero_sum,
-        selections=outcome.selections,
+        selections=checked.selections,
+        concept_status=statuses,
     )
 
 
-def _value_scale(game: StochasticGame) -> float:
-    """Largest possible range of a value: reward scale times the effective horizon."""
-    if game.horizon is not None:
-        steps = sum(game.discount**t for t in range(game.horizon))
-    else:
-        steps = 1.0 / (1.0 - game.discount)
-    return game.reward_scale * max(steps, 1.0)
+def _statuses(
+    wanted: tuple[str, ...],
+    found: int,
+    complete: bool,
+    reason: str,
+    optima: tuple[WelfareOptimum, ...],
+    zero_sum: MarkovZeroSum | None,
+    values_certified: bool,
+) -> tuple[ConceptStatus, ...]:
+    """One status per requested concept, in request order."""
+    among = f"among the {found} equilibri{'um' if found == 1 else 'a'} found; the set is not proved complete"
+    out = []
+    for concept in wanted:
+        if concept == "nash":
+            status = (
+                ConceptStatus(concept, "answered", f"every equilibrium ({found}): {reason}")
+                if complete
+                else ConceptStatus(
+                    concept, "partial", f"{found} certified equilibri{'um' if found == 1 else 'a'}: {reason}"
+                )
+            )
+        elif concept == "pareto_nash":
+            status = ConceptStatus(
+                concept, *(("answered", "among every equilibrium") if complete else ("partial", among))
+            )
+        elif concept == "welfare_nash":
+            uncertified = [o.function for o in optima if not o.certified]
+            status = (
+                ConceptStatus(concept, "partial", f"{', '.join(uncertified)}: maximum {among}")
+                if uncertified
+                else ConceptStatus(concept, "answered", "each maximum is over every equilibrium")
+            )
+        elif zero_sum is not None and values_certified:
+            status = ConceptStatus(
+                concept, "answered", f"the values within {zero_sum.error_bound:.3g} by {zero_sum.method}"
+            )
+        else:
+            bound = "no values" if zero_sum is None else f"values within {zero_sum.error_bound:.3g} only"
+            status = ConceptStatus(concept, "partial", f"{bound}: not within the tolerance")
+        out.append(status)
+    return tuple(out)
+
+
+def _pareto(table: npt.NDArray[np.float64], limits: npt.NDArray[np.float64]) -> tuple[int, ...]:
+    """Pareto-optimal rows, each player's payoffs compared within its own tolerance.
+
+    Dominance compares each player's payoffs separately, so dividing player ``i``'s
+    column by its tolerance makes every tolerance 1.
+    """
+    return pareto_optimal(table / np.where(limits > 0.0, limits, 1.0), tol=1.0)
 
 
 def _welfare_optimum(
+    game: StochasticGame,
     table: npt.NDArray[np.float64],
     function: str,
     point: npt.NDArray[np.float64] | None,
-    tol: float,
+    limits: npt.NDArray[np.float64],
     certified: bool,
 ) -> WelfareOptimum:
+    """The welfare maximisers; welfare values within the players' tolerances of the best tie."""
+    point = point if function == "nash_product" else None
     if len(table) == 0:
         return WelfareOptimum(function, float("-inf"), (), "enumeration", False, point)
+    if function == "nash_product":
+        return _nash_product_optimum(table, point, limits, certified, game.reward_scales)
     values = welfare_values(table, function, point)
     best = float(values.max())
     if not np.isfinite(best):
         return WelfareOptimum(function, best, (), "enumeration", False, point)
-    ties = tol * table.shape[1] * max(1.0, abs(best)) if function == "nash_product" else tol * table.shape[1]
+    ties = float(limits.max()) if function == "egalitarian" else float(limits.sum())
     indices = tuple(int(k) for k in np.flatnonzero(values >= best - ties))
     return WelfareOptimum(function, best, indices, "enumeration", certified, point)
+
+
+def _nash_product_optimum(
+    table: npt.NDArray[np.float64],
+    point: npt.NDArray[np.float64] | None,
+    limits: npt.NDArray[np.float64],
+    certified: bool,
+    scales: npt.NDArray[np.float64],
+) -> WelfareOptimum:
+    """The Nash product's maximisers, compared with each player's payoffs over its range.
+
+    Dividing player ``i``'s payoffs and disagreement value by its range divides every
+    product by the same number (the argmax is unchanged, nothing overflows); the value is
+    reported in the user's units, infinite beyond the largest float.
+    """
+    unit = np.where(scales > 0.0, scales, 1.0)
+    values = welfare_values(table / unit, "nash_product", None if point is None else point / unit)
+    best = float(values.max())
+    if not np.isfinite(best):
+        return WelfareOptimum("nash_product", best, (), "enumeration", False, point)
+    # A product moves by |best| times the sum of each factor's relative error.
+    factors = np.abs(table[int(values.argmax())] - (0.0 if point is None else point))
+    relative = np.where(limits > 0.0, limits / np.maximum(factors, np.where(limits > 0.0, limits, 1.0)), 0.0)
+    indices = tuple(int(k) for k in np.flatnonzero(values >= best - abs(best) * float(relative.sum())))
+    with np.errstate(over="ignore"):
+        value = float(best * np.prod(unit))
+    return WelfareOptimum("nash_product", value, indices, "enumeration", certified, point)
 
 
 def _checked_disagreement(
@@ -476,8 +606,9 @@ def stochastic_maximin_values(game: StochasticGame, *, tol: float = 1e-9) -> npt
     ----------
     game : StochasticGame
     tol : float, optional(default=1e-9)
-        Relative tolerance of the value iteration (of the value range, as in
-        :func:`solve_stochastic`).
+        Relative tolerance of the value iteration (of each player's value range, as in
+        :func:`solve_stochastic`). The iteration runs on :attr:`StochasticGame.unit_game`
+        and the values are mapped back to each player's units.
 
     Returns
     -------
@@ -494,9 +625,12 @@ def stochastic_maximin_values(game: StochasticGame, *, tol: float = 1e-9) -> npt
     """
     n_states, n = game.n_states, game.n_players
     out = np.empty(n)
+    # On the unit game (each player's rewards mapped onto [0, 1]); values mapped back per player.
+    unit = game.unit_game
+    limits = game.unit_value_tolerances(tol)
     for i in range(n):
         # Player i's rewards with its own axis first and the others' joint actions flattened.
-        own = np.moveaxis(game.rewards[:, i], i + 1, 1).reshape(n_states, game.num_actions[i], -1)
+        own = np.moveaxis(unit.rewards[:, i], i + 1, 1).reshape(n_states, game.num_actions[i], -1)
         mask = np.moveaxis(game.joint_mask, i + 1, 1).reshape(n_states, game.num_actions[i], -1)
         order = np.moveaxis(np.arange(game.n_joint_actions).reshape(game.num_actions), i, 0).reshape(-1)
         rows = (np.arange(n_states)[:, None] * game.n_joint_actions + order[None, :]).reshape(-1)
@@ -514,7 +648,7 @@ def stochastic_maximin_values(game: StochasticGame, *, tol: float = 1e-9) -> npt
             if game.horizon is not None:
                 if iteration >= game.horizon:
                     break
-            elif change * game.discount <= (1.0 - game.discount) * tol * _value_scale(game):
+            elif change * game.discount <= (1.0 - game.discount) * limits[i]:
                 break  # Shapley's contraction bound on the distance to the fixed point
-        out[i] = game.initial_distribution @ values
+        out[i] = game.values_from_unit(game.initial_distribution @ values, player=i)
     return out

@@ -72,13 +72,16 @@ def team_optimum(game: StochasticGame, *, tol: float = 1e-10) -> MarkovEquilibri
     Parameters
     ----------
     game : StochasticGame
-        A common-payoff game (``game.is_team()``), any number of players, an infinite
-        horizon (discount < 1) or a finite horizon.
+        A common-payoff game (``game.is_team()``: every player's rewards are the same
+        up to a positive affine map), any number of players, an infinite horizon
+        (discount < 1) or a finite horizon.
     tol : float, optional(default=1e-10)
-        Absolute tolerance in value units: a joint action counts as an improvement
-        only when it is better by more than ``tol``, and joint actions within ``tol``
-        of the best are ties (the lowest index is taken). It is raised to the float
-        round-off of the values when smaller.
+        Tolerance relative to the value range (the reward range times the effective
+        horizon): a joint action counts as an improvement only when it is better by
+        more than that, and joint actions within it of the best are ties (the lowest
+        index is taken). It is raised to the float round-off of the values when
+        smaller. The iteration runs on :attr:`~StochasticGame.unit_game`, so the units
+        of the rewards change no answer.
 
     Returns
     -------
@@ -127,21 +130,23 @@ def team_optimum(game: StochasticGame, *, tol: float = 1e-10) -> MarkovEquilibri
             "tolerance", f"team_optimum(): tol must be a positive finite number, got {tol!r}"
         )
     if not game.is_team():
-        spread = np.where(game.joint_mask, np.ptp(game.rewards, axis=1), 0.0)
+        spread = np.where(game.joint_mask, np.ptp(game.unit_game.rewards, axis=1), 0.0)
         where = np.unravel_index(int(spread.argmax()), spread.shape)
         action = tuple(int(k) for k in where[1:])
         raise UnsupportedError(
             "game",
-            f"team_optimum(): rewards differ between players (by {float(spread.max()):.6g} in state "
-            f"{int(where[0])} at joint action {action}); a team game gives every player the same reward",
+            f"team_optimum(): rewards differ between players (by {float(spread.max()):.6g} of their ranges "
+            f"in state {int(where[0])} at joint action {action}); a team game gives every player the same "
+            "reward, up to a positive affine map",
         )
-    steps = game.horizon if game.horizon is not None else 1.0 / (1.0 - game.discount)
-    slack = max(float(tol), _ROUNDOFF * game.reward_scale * max(float(steps), 1.0))
+    # On the unit game every reward lies in [0, 1]: the slack is a fraction of the value range.
+    unit = game.unit_game
+    slack = max(float(tol), _ROUNDOFF) * max(unit.effective_horizon, 1.0)
     if game.horizon is None:
-        actions = _policy_iteration(game, slack)
+        actions = _policy_iteration(unit, slack)
         method = "team_policy_iteration"
     else:
-        actions = _backward_induction(game, game.horizon, slack)
+        actions = _backward_induction(unit, game.horizon, slack)
         method = "team_backward_induction"
     return certified_equilibrium(game, _one_hot(game, actions), (method,))
 

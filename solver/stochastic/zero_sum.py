@@ -56,6 +56,8 @@ __all__ = [
 
 #: What a kernel returns: values (centred rewards), x, y, iterations, error bound.
 _Run = tuple[FloatArray, FloatArray, FloatArray, int, float]
+#: A value-iteration kernel: (unit-game data, tolerance on its values, max_iterations) -> run.
+_Kernel = Callable[["_ZeroSumData", float, int], _Run]
 #: Per game of a batch, the row and column sets of a kernel: two boolean (S, m), (S, n).
 _Kernels = tuple[BoolArray, BoolArray]
 #: Per game: x, y, bracket (low, up), kernel rows and columns (S, k).
@@ -392,7 +394,7 @@ class _ZeroSumData:
         return self.rewards + self.gamma * (self.matrix @ values).reshape(self.n_states, self.m, self.n)
 
     def shifted(self, values: FloatArray) -> FloatArray:
-        """Values of the centred rewards in the user's units."""
+        """Values of the centred rewards in the units of the game the data was built from."""
         return values + self.offset / (1.0 - self.gamma)
 
 
@@ -408,10 +410,12 @@ def _validated(game: Any, function: str, tol: Any, max_iterations: Any) -> tuple
             "game", f"{function}(): needs an infinite-horizon game (discount < 1), got horizon {game.horizon}"
         )
     if not game.is_zero_sum():
-        total = (game.rewards[:, 0] + game.rewards[:, 1])[game.joint_mask]
+        unit = game.unit_game.rewards
+        total = (unit[:, 0] + unit[:, 1])[game.joint_mask]
         raise UnsupportedError(
             "game",
-            f"{function}(): game is not constant-sum: r_0 + r_1 ranges over [{total.min():.6g}, {total.max():.6g}]",
+            f"{function}(): game is not constant-sum: with each player's rewards mapped onto [0, 1], "
+            f"r_0 + r_1 ranges over [{total.min():.6g}, {total.max():.6g}]",
         )
     try:
         tolerance = float(tol)
@@ -432,22 +436,28 @@ def _validated(game: Any, function: str, tol: Any, max_iterations: Any) -> tuple
     return tolerance, int(max_iterations)
 
 
-def _result(
-    game: StochasticGame,
-    data: _ZeroSumData,
-    method: str,
-    run: _Run,
+def _solve(
+    game: StochasticGame, method: str, kernel: _Kernel, tol: float, max_iterations: int
 ) -> MarkovZeroSum:
-    values, x, y, iterations, bound = run
+    """Run ``kernel`` on the unit game; values and their bound in ``game``'s units, certified on it."""
+    data = _ZeroSumData(game.unit_game)
+    values, x, y, iterations, bound = kernel(data, float(game.unit_value_tolerances(tol)[0]), max_iterations)
+    user_values = game.values_from_unit(data.shifted(values), player=0)
+    scale = float(game.reward_scales[0])
+    # The affine map back adds the round-off of |min r_0| * steps + range * values.
+    low = abs(float(game.reward_minima[0]))
+    with np.errstate(over="ignore"):
+        roundoff = 8.0 * np.finfo(float).eps * (low + scale) * game.effective_horizon
+        user_bound = scale * bound + roundoff
     cert = certify_markov(game, (x, y))
     return MarkovZeroSum(
-        values=data.shifted(values),
+        values=user_values,
         policies=(x, y),
         nash_conv=cert.nash_conv,
         max_state_gap=cert.max_state_gap,
         method=method,
         iterations=iterations,
-        error_bound=bound,
+        error_bound=float(user_bound),
     )
 
 
@@ -465,9 +475,10 @@ def shapley_iteration(
         \\|V_{k+1} - V^*\\|_\\infty \\le \\frac{\\gamma \\|V_{k+1} - V_k\\|_\\infty
         + \\delta}{1 - \\gamma} < \\mathrm{tol}
 
-    holds, where ``delta`` is the largest half-width of the stage games' measured
-    brackets (the error of the computed ``val``, ~1e-15 relative). The strategies are
-    optimal in the last stage games ``Q(V_k)``.
+    holds on :attr:`~StochasticGame.unit_game` (``tol`` there is the unit game's share of
+    player 0's value tolerance), where ``delta`` is the largest half-width of the stage
+    games' measured brackets (the error of the computed ``val``, ~1e-15 relative). The
+    strategies are optimal in the last stage games ``Q(V_k)``.
 
     Parameters
     ----------
@@ -475,7 +486,11 @@ def shapley_iteration(
         2 players, rewards summing to a constant (:meth:`StochasticGame.is_zero_sum`),
         infinite horizon.
     tol : float, optional(default=1e-8)
-        Bound on the error of the values, in the units of the rewards.
+        Bound on the error of the values relative to player 0's value range: the
+        returned ``error_bound`` is at most ``game.value_tolerances(tol)[0]`` (``tol``
+        times its reward range over ``1 - gamma``, floored at float round-off). The
+        iteration runs on :attr:`~StochasticGame.unit_game`, so the units of the rewards
+        change no answer.
     max_iterations : int, optional(default=100_000)
         Sweeps at most; the result is then returned with ``error_bound`` above ``tol``.
         Iteration also stops when a sweep no longer changes the values beyond
@@ -504,16 +519,17 @@ def shapley_iteration(
     >>> a = np.array([[3.0, 0.0], [1.0, 2.0]])  # value 3/2, x = (1/4, 3/4)
     >>> game = StochasticGame(np.stack([a, 5.0 - a])[None], np.ones((1, 2, 2, 1)), discount=0.9)
     >>> sol = shapley_iteration(game)
-    >>> float(sol.values[0].round(7)), sol.policies[0].round(7).tolist(), sol.error_bound < 1e-8
-    (15.0, [[0.25, 0.75]], True)
+    >>> float(sol.values[0].round(7)), sol.policies[0].round(7).tolist()
+    (15.0, [[0.25, 0.75]])
+    >>> bool(sol.error_bound <= game.value_tolerances(1e-8)[0])  # 1e-8 of 3 / (1 - 0.9)
+    True
 
     References
     ----------
     .. [1] L. S. Shapley, "Stochastic games", PNAS 39 (1953) 1095-1100.
     """
     tolerance, iterations = _validated(game, "shapley_iteration", tol, max_iterations)
-    data = _ZeroSumData(game)
-    return _result(game, data, "shapley", _shapley(data, tolerance, iterations))
+    return _solve(game, "shapley", _shapley, tolerance, iterations)
 
 
 def _shapley(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
@@ -556,7 +572,11 @@ def hoffman_karp(game: StochasticGame, *, tol: float = 1e-8, max_iterations: int
     game : StochasticGame
         2 players, rewards summing to a constant, infinite horizon.
     tol : float, optional(default=1e-8)
-        Bound on the error of the values, in the units of the rewards.
+        Bound on the error of the values relative to player 0's value range: the
+        returned ``error_bound`` is at most ``game.value_tolerances(tol)[0]`` (``tol``
+        times its reward range over ``1 - gamma``, floored at float round-off). The
+        iteration runs on :attr:`~StochasticGame.unit_game`, so the units of the rewards
+        change no answer.
     max_iterations : int, optional(default=1000)
         Strategy-improvement steps at most; the result is then returned with
         ``error_bound`` above ``tol``. Iteration also stops when a step no longer
@@ -594,8 +614,7 @@ def hoffman_karp(game: StochasticGame, *, tol: float = 1e-8, max_iterations: int
        1997, section 6.3.
     """
     tolerance, iterations = _validated(game, "hoffman_karp", tol, max_iterations)
-    data = _ZeroSumData(game)
-    return _result(game, data, "hoffman_karp", _hoffman_karp(data, tolerance, iterations))
+    return _solve(game, "hoffman_karp", _hoffman_karp, tolerance, iterations)
 
 
 def _hoffman_karp(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
@@ -685,7 +704,7 @@ def _policy_values(matrix: sp.csr_array, costs: FloatArray, gamma: float, guess:
 
 
 #: The methods of :func:`solve_zero_sum_markov`: name -> (kernel, default max_iterations).
-ZERO_SUM_METHODS: dict[str, tuple[Callable[[_ZeroSumData, float, int], _Run], int]] = {
+ZERO_SUM_METHODS: dict[str, tuple[_Kernel, int]] = {
     "hoffman_karp": (_hoffman_karp, 1000),
     "shapley": (_shapley, 100_000),
 }
@@ -705,13 +724,18 @@ def solve_zero_sum_markov(
         Strategy iteration (:func:`hoffman_karp`) or value iteration
         (:func:`shapley_iteration`).
     tol : float, optional(default=1e-8)
-        Bound on the error of the values, in the units of the rewards.
+        Bound on the error of the values relative to player 0's value range: the
+        returned ``error_bound`` is at most ``game.value_tolerances(tol)[0]`` (``tol``
+        times its reward range over ``1 - gamma``, floored at float round-off). The
+        iteration runs on :attr:`~StochasticGame.unit_game`, so the units of the rewards
+        change no answer.
 
     Returns
     -------
     MarkovZeroSum
         Player 0's values in the user's units (player 1's are
-        ``c / (1 - gamma) - values``), an optimal stationary pair with its certificate
+        ``c / (1 - gamma) - values`` when ``r_0 + r_1 = c``; a positive affine map of
+        player 1's rewards maps its values alike), an optimal stationary pair with its certificate
         (``nash_conv`` from the initial distribution and ``max_state_gap``, by exact
         policy evaluation and best responses on the user's game), the method, its
         iteration count and the proven ``error_bound`` on the values.
@@ -755,5 +779,4 @@ def solve_zero_sum_markov(
         )
     kernel, max_iterations = ZERO_SUM_METHODS[method]
     tolerance, _ = _validated(game, function, tol, max_iterations)
-    data = _ZeroSumData(game)
-    return _result(game, data, method, kernel(data, tolerance, max_iterations))
+    return _solve(game, method, kernel, tolerance, max_iterations)

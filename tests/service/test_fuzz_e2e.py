@@ -9,6 +9,14 @@ corrupted bytes sent through a generic channel, garbled ``ScoreTrace`` streams a
 (``NOT_FOUND`` for a trace naming an unknown game id), with a non-empty reason; the
 server process stays alive and answers a good request correctly afterwards.
 
+Every OK answer is checked, so the fuzz cannot pass vacuously (issue 17): each equilibrium's
+regrets (Markov equilibria: state gaps) are recomputed with numpy by tests/metamorphic.py in
+each player's own scale and must be within ten times the answer's tolerance of that
+player's payoff range (plus float round-off), the answer's own payoffs, regrets and values
+must agree with the recomputation, the pure equilibria must be brute force's and every
+(coarse) correlated equilibrium must meet its incentive constraints; an empty set of Nash
+equilibria marked complete fails.
+
 The default run sends a few hundred examples. The on-demand run sends many more::
 
     EQUILIBRIA_FUZZ_EXAMPLES=10000 python -m pytest -m ondemand tests/test_fuzz_e2e.py -s
@@ -29,6 +37,7 @@ from typing import Any
 import grpc
 import numpy as np
 import pytest
+from equilibria.client._convert import markov_solution_set_from_proto, solution_set_from_proto
 from equilibria.service.convert import (
     normal_form_game_from_proto,
     score_options_from_proto,
@@ -47,6 +56,7 @@ from google.rpc import error_details_pb2, status_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .. import metamorphic as mm
 from ..conftest import ServerProcess, running_server
 
 pytestmark = pytest.mark.e2e
@@ -341,12 +351,14 @@ def _violated_fields(err: grpc.RpcError) -> list[str]:
     return fields
 
 
-def _certified(response: service_pb2.SolveGameResponse, request: service_pb2.SolveGameRequest) -> None:
-    """An OK answer of a fuzzed request is a solution set whose equilibria are certified.
+def _certified(response: service_pb2.SolveGameResponse, request: service_pb2.SolveGameRequest) -> int:
+    """An OK answer of a fuzzed request is a solution set whose equilibria certify.
 
-    The solver certifies NashConv relative to the payoffs: at most ``tol * payoff_scale``
-    (``10 * tol * payoff_scale`` for n-player refinements), ``payoff_scale`` the largest
-    payoff range over the players (at least 1).
+    Recomputed independently (tests/metamorphic.py) in each player's own scale: a regret (or
+    Markov state gap) may be at most ``10 * tolerance`` of the player's own payoff range (the
+    widest tie tolerance the solver documents, for n-player refinements) plus round-off,
+    never of another player's range or of 1; the answer's own certificate must agree; an
+    empty Nash set is never complete. Returns the number of equilibria checked.
     """
     which = response.WhichOneof("result")
     assert (
@@ -355,17 +367,41 @@ def _certified(response: service_pb2.SolveGameResponse, request: service_pb2.Sol
             request.WhichOneof("game")
         ]
     )
-    result = getattr(response, which)
     if which == "solution_set":
-        payoffs = np.frombuffer(request.normal_form_game.payoffs.data, dtype="<f8").reshape(
-            tuple(request.normal_form_game.payoffs.shape)
+        result = solution_set_from_proto(response.solution_set)
+        payoffs = np.asarray(normal_form_game_from_proto(request.normal_form_game, Limits()).payoffs)
+        truncated = request.max_equilibria > 0
+        problems = mm.answer_violations(
+            payoffs, result, "fuzz", tol_rel=10 * result.tolerance, truncated=truncated
         )
-        scale = max(1.0, *(float(np.ptp(p)) for p in payoffs))
-        bound = 10 * result.tolerance * scale
-        nash_convs = [eq.nash_conv for eq in result.equilibria]
-        assert all(0.0 <= c <= bound for c in nash_convs), (bound, nash_convs)
-    else:  # rewards within [-10, 10], tolerances at most 1e-3
-        assert all(0.0 <= eq.nash_conv <= 1.0 for eq in result.equilibria)
+        checked = len(result.equilibria)
+    else:
+        markov = markov_solution_set_from_proto(response.markov_solution_set)
+        game = stochastic_game_from_proto(request.stochastic_game, Limits())
+        problems = _markov_problems(game, markov)
+        checked = len(markov.equilibria)
+    assert not problems, (problems[:10], request)
+    return checked
+
+
+def _markov_problems(game: Any, result: Any) -> list[str]:
+    """The laws of tests/metamorphic.py for a Markov answer of a (possibly ragged,
+    finite-horizon) game decoded from a request."""
+    transitions = game.transition_matrix.toarray().reshape(game.n_states, *game.num_actions, game.n_states)
+    problems = mm.empty_complete_violation(result, "fuzz")
+    for k, eq in enumerate(result.equilibria):
+        problems += mm.markov_violations(
+            game.rewards,
+            transitions,
+            game.discount,
+            eq,
+            f"fuzz: equilibrium {k}",
+            horizon=game.horizon,
+            mask=game.joint_mask,
+            tol_rel=10 * result.tolerance,
+            initial=game.initial_distribution,
+        )
+    return problems
 
 
 class Fuzzer:
@@ -376,6 +412,7 @@ class Fuzzer:
         self.channel = grpc.insecure_channel(server.target)
         self.stub = service_grpc.EquilibriaServiceStub(self.channel)
         self.outcomes = Outcomes()
+        self.checked: collections.Counter[str] = collections.Counter()  # equilibria recomputed, by game kind
 
     def close(self) -> None:
         self.channel.close()
@@ -386,7 +423,7 @@ class Fuzzer:
     def solve(self, request: service_pb2.SolveGameRequest) -> None:
         response = self.outcomes.record(lambda: self.stub.SolveGame(request, timeout=30))
         if response is not None:
-            _certified(response, request)
+            self.checked[request.WhichOneof("game")] += _certified(response, request)
         self.alive()
 
     def trace(self, stream: list[trace_pb2.ScoreTraceRequest]) -> None:
@@ -450,6 +487,8 @@ def fuzz_server() -> Iterator[ServerProcess]:
 
 
 def _fuzz(server: ServerProcess, examples: int, derandomize: bool) -> collections.Counter[str]:
+    """Run the fuzzer; the counts of answers by status, plus ``checked:<kind>``: equilibria
+    recomputed."""
     fuzzer = Fuzzer(server)
     started = time.monotonic()
     try:
@@ -461,12 +500,17 @@ def _fuzz(server: ServerProcess, examples: int, derandomize: bool) -> collection
         f"\nfuzz: {sum(fuzzer.outcomes.counts.values())} calls in {elapsed:.1f} s: {dict(fuzzer.outcomes.counts)}"
     )
     print(f"fuzz: fields refused: {dict(fuzzer.outcomes.fields.most_common(12))}")
+    print(f"fuzz: equilibria recomputed in each player's scale: {dict(fuzzer.checked)}")
     assert server.process.poll() is None
-    return fuzzer.outcomes.counts
+    return fuzzer.outcomes.counts + collections.Counter(
+        {f"checked:{k}": v for k, v in fuzzer.checked.items()}
+    )
 
 
 def test_fuzzed_requests_get_ok_or_a_clear_client_error(fuzz_server: ServerProcess) -> None:
     counts = _fuzz(fuzz_server, 80, derandomize=True)  # the same examples in every CI run
+    # Not vacuous: the answers held equilibria of both kinds of game, each recomputed.
+    assert counts["checked:normal_form_game"] > 0 and counts["checked:stochastic_game"] > 0, counts
     # The generators reach both sides: answers and each kind of refusal.
     assert counts["OK"] > 0 and counts["INVALID_ARGUMENT"] > 0 and counts["RESOURCE_EXHAUSTED"] > 0
     assert "INTERNAL" not in counts and "UNKNOWN" not in counts

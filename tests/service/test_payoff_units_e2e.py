@@ -99,3 +99,22 @@ def test_cli_json_and_report_carry_the_status(server: ServerProcess, tmp_path: p
     assert optimum["value"] == pytest.approx(28 / 3) and optimum["certified"] is True
     page = report.read_text()
     assert 'id="status-pure_nash"' in page and 'id="status-welfare_nash"' in page
+
+
+def test_stochastic_statuses_and_reward_scales_through_the_client(client: Client) -> None:
+    pennies = np.array([[[1.0, -1.0], [-1.0, 1.0]], [[-1.0, 1.0], [1.0, -1.0]]])
+    transitions = np.ones((1, 2, 2, 1))
+    reference = client.solve_stochastic(pennies[None], transitions, discount=0.9, concepts=["zero_sum_value"])
+    for scales in ((1e-10, 1e-10), (1e10, 1e-6)):
+        rewards = pennies[None] * np.array(scales)[None, :, None, None]
+        result = client.solve_stochastic(
+            rewards, transitions, discount=0.9, concepts=["zero_sum_value", "nash"]
+        )
+        assert [c.concept for c in result.concept_status] == ["zero_sum_value", "nash"]
+        assert result.status_of("zero_sum_value").status == "answered"  # type: ignore[union-attr]
+        assert result.zero_sum is not None and reference.zero_sum is not None
+        np.testing.assert_allclose(
+            result.zero_sum.values, reference.zero_sum.values * scales[0], atol=1e-9 * scales[0]
+        )
+        page = result.to_html()
+        assert 'id="status-zero_sum_value"' in page

@@ -8,7 +8,8 @@ Independent references, never the code against itself:
   equilibria, and its stationary QRE branch is the stage game's logit branch. On
   seeded generic 2-player games up to 3 x 3, every equilibrium returned must be one of
   ``pygambit.nash.enummixed_solve``'s, and the QRE end point must be the end of
-  ``pygambit.nash.logit_solve``'s branch.
+  ``pygambit.nash.logit_solve``'s branch on the stage game with each player's payoffs
+  mapped onto [0, 1] (the homotopies work on that game, so units change nothing).
 * **One-shot deviation check, written here.** :func:`deviation_gap` evaluates a profile
   from the dense reward and transition tensors the test built (its own linear solve)
   and returns the largest gain of a one-shot deviation in any state: zero exactly at a
@@ -257,8 +258,12 @@ def test_repeated_game_equilibria_are_stage_game_equilibria(
     assert qre.converged, qre.reason
     assert min(distance(stage_profile(qre.policies), eq) for eq in oracle) <= 1e-6
     # With one state, Q = r + gamma V shifts each player's payoffs by a constant: the
-    # stationary QRE branch is the stage game's logit branch, so the limits agree.
-    assert distance(stage_profile(qre.policies), gambit_logit_limit(payoffs)) <= 1e-5
+    # stationary QRE branch is the stage game's logit branch, so the limits agree. The
+    # homotopy follows the branch of the game with each player's rewards mapped onto
+    # [0, 1], so that no player's units change its end point (issue 17).
+    low = payoffs.reshape(2, -1).min(axis=1)[:, None, None]
+    span = np.ptp(payoffs.reshape(2, -1), axis=1)[:, None, None]
+    assert distance(stage_profile(qre.policies), gambit_logit_limit((payoffs - low) / span)) <= 1e-5
     found, description = stationary_equilibria(built.game, n_priors=1, seed=seed)
     assert found and "partial" in description
     for eq in found:

@@ -230,8 +230,9 @@ def test_known_answers(case: Case, method: str) -> None:
     game = case.make()
     sol = solve_zero_sum_markov(game, method=method, tol=1e-9)
     assert sol.method == method
-    np.testing.assert_allclose(sol.values, case.values, atol=1e-8)
-    assert sol.error_bound < 1e-9
+    # tol is relative to player 0's value range (issue 17), and the bound is a true bound.
+    assert sol.error_bound <= game.value_tolerances(1e-9)[0]
+    np.testing.assert_allclose(sol.values, case.values, atol=sol.error_bound + 1e-12)
     _assert_certified(game, sol, tol=1e-9)
     if case.x is not None:
         np.testing.assert_allclose(sol.policies[0], case.x, atol=1e-7)
@@ -278,7 +279,10 @@ def test_against_independent_shapley(seed: int) -> None:
     for sol in found.values():
         np.testing.assert_allclose(sol.values, expected, atol=1e-6)
         _assert_certified(game, sol)
-    np.testing.assert_allclose(found["shapley"].values, found["hoffman_karp"].values, atol=2e-9)
+    # Both are within their (true) error bounds of the values (tol is relative, issue 17).
+    bounds = found["shapley"].error_bound + found["hoffman_karp"].error_bound
+    assert bounds <= 2.0 * game.value_tolerances(1e-9)[0]
+    np.testing.assert_allclose(found["shapley"].values, found["hoffman_karp"].values, rtol=0.0, atol=bounds)
 
 
 @pytest.mark.oracle
@@ -505,8 +509,9 @@ def _large_game(n_states: int = 1000, successors: int = 5, seed: int = 2024) -> 
 def test_large_sparse_game() -> None:
     game = _large_game()
     assert game.transition_matrix.nnz <= 1000 * 9 * 5
-    shapley = solve_zero_sum_markov(game, method="shapley", tol=1e-8)
-    hk = solve_zero_sum_markov(game, method="hoffman_karp", tol=1e-8)
+    # tol is relative to the value range (issue 17): 5e-10 of (range < 2) / (1 - 0.9) is below 1e-8.
+    shapley = solve_zero_sum_markov(game, method="shapley", tol=5e-10)
+    hk = solve_zero_sum_markov(game, method="hoffman_karp", tol=5e-10)
     assert shapley.error_bound < 1e-8 and hk.error_bound < 1e-8
     assert hk.iterations < 50 < shapley.iterations
     np.testing.assert_allclose(shapley.values, hk.values, atol=1e-7)

@@ -164,3 +164,25 @@ def test_maximin_values_of_a_repeated_game_equal_the_stage_lp(seed: int) -> None
     np.testing.assert_allclose(stochastic_maximin_values(game, tol=1e-12), expected, atol=1e-8)
     horizon = _repeated(stage, discount=1.0, horizon=3)
     np.testing.assert_allclose(stochastic_maximin_values(horizon), np.array(expected) * 0.25 * 3, atol=1e-8)
+
+
+def test_every_requested_concept_gets_a_status_in_request_order() -> None:
+    """Issue 17: answered, partial or refused, with the reason, one per concept."""
+    pennies = np.array([[[1.0, -1.0], [-1.0, 1.0]], [[-1.0, 1.0], [1.0, -1.0]]])
+    game = StochasticGame(pennies[None], np.ones((1, 2, 2, 1)), discount=0.9)
+    result = solve_stochastic(game, ["zero_sum_value", "nash", "pareto_nash"])
+    assert [c.concept for c in result.concept_status] == ["zero_sum_value", "nash", "pareto_nash"]
+    value, nash, pareto = result.concept_status
+    assert value.status == "answered" and "hoffman_karp" in value.reason
+    # The values are unique, the equilibrium strategies need not be: the set is partial.
+    assert not result.complete and nash.status == "partial" and pareto.status == "partial"
+    alone = solve_stochastic(game, ["zero_sum_value"])
+    assert alone.complete and alone.status_of("zero_sum_value").status == "answered"  # type: ignore[union-attr]
+    rng = np.random.default_rng([17, 20])
+    general = StochasticGame(
+        rng.standard_normal((3, 2, 2, 2)), rng.dirichlet(np.ones(3), (3, 2, 2)), discount=0.8
+    )
+    answer = solve_stochastic(general, ["nash", "welfare_nash"], max_equilibria=1)
+    assert answer.status_of("nash").status == "partial"  # type: ignore[union-attr]
+    welfare = answer.status_of("welfare_nash")
+    assert welfare is not None and welfare.status == "partial" and "not proved complete" in welfare.reason

@@ -1,12 +1,13 @@
 """The stochastic-game side of the homotopy paths: the model, the Jacobian assembler, polishing.
 
 What :mod:`~equilibria.solver.stochastic.homotopy.qre` and
-:mod:`~equilibria.solver.stochastic.homotopy.tracing` share: rewards scaled to ``[0, 1]`` and
+:mod:`~equilibria.solver.stochastic.homotopy.tracing` share: each player's rewards mapped onto ``[0, 1]`` (the unit game) and
 the index maps of the path unknowns (:class:`Model`), a sparse Jacobian assembled fast on
 repeat (:class:`Assembler`), the settings of the path follower
 (:data:`STOCHASTIC_FOLLOWER`), and the end game: supports read off a path point, the profile
-polished by Newton's method on the support equations and certified with
-:func:`~equilibria.solver.stochastic.regret.certify_markov` (:func:`polish`). The method
+polished by Newton's method on the support equations and certified on the user's game with
+:func:`~equilibria.solver.stochastic.regret.certify_markov`, every player within its own
+tolerance (:func:`polish`). The method
 follows Herings & Peeters (2004) and Eibelshäuser & Poensgen (2019). See docs/homotopy.md.
 
 References
@@ -51,7 +52,6 @@ __all__ = [
     "check_game",
     "check_time_limit",
     "check_tol",
-    "gap_tolerance",
     "polish",
     "probabilities",
     "profile_distance",
@@ -129,13 +129,15 @@ class HomotopyResult:
         Per player ``(S, a_i)``: the polished, certified equilibrium when ``converged``;
         otherwise the last point reached on the path.
     parameter : float
-        The homotopy parameter reached: :math:`\\lambda` in the user's reward units
-        (``lambda`` multiplies the user's rewards) for the QRE homotopy, ``t`` for
-        tracing.
+        The homotopy parameter reached: :math:`\\lambda` on the unit game (``lambda``
+        multiplies each player's rewards mapped onto ``[0, 1]``) for the QRE homotopy,
+        ``t`` for tracing.
     steps : int
         Accepted path-following steps.
     converged : bool
-        Whether ``policies`` is an equilibrium certified to the tolerance.
+        Whether ``policies`` is an equilibrium certified to the tolerance: every
+        player's state gaps on the user's game within its own tolerance
+        (:meth:`~equilibria.solver.stochastic.game.StochasticGame.value_tolerances`).
     reason : str
         How the path ended.
     max_state_gap : float
@@ -220,7 +222,11 @@ class Assembler:
 
 
 class Model:
-    """Rewards scaled to [0, 1], index maps of the unknowns, and the per-state building blocks.
+    """Rewards of the unit game, index maps of the unknowns, and the per-state building blocks.
+
+    The paths run on :attr:`~StochasticGame.unit_game` (each player's rewards mapped onto
+    ``[0, 1]``), so they do not depend on the units of the rewards; ``game`` is the user's
+    game, on which end points are certified.
 
     Unknowns: one log-probability per existing (state, player, action), in that
     lexicographic order (``M`` of them), then ``V[s, i]`` (``S * n``), then the homotopy
@@ -232,11 +238,7 @@ class Model:
         S, n = game.n_states, game.n_players
         self.S, self.n, self.sizes = S, n, game.num_actions
         self.gamma = float(game.discount)
-        self.scale = float(game.reward_scale)
-        jm = game.joint_mask
-        low = np.array([game.rewards[:, i][jm].min() for i in range(n)])
-        shifted = (game.rewards - low.reshape((1, n) + (1,) * n)) / self.scale
-        self.rewards = np.where(jm[:, None], shifted, 0.0)
+        self.rewards = np.asarray(game.unit_game.rewards)
         self.P = game.transition_matrix
         self.A = game.n_joint_actions
         K = max(self.sizes)
@@ -351,15 +353,19 @@ class Model:
         return self.join(Q)
 
     def one_shot_gap(self, sig: Sequence[FloatArray], Q: Sequence[FloatArray]) -> float:
-        """Largest gain of a one-shot deviation over states and players (scaled units)."""
-        gap = 0.0
+        """Largest gain of a one-shot deviation over states and players (unit-game units)."""
+        return float(self.one_shot_gaps(sig, Q).max())
+
+    def one_shot_gaps(self, sig: Sequence[FloatArray], Q: Sequence[FloatArray]) -> FloatArray:
+        """Each player's largest one-shot deviation gain over the states (unit-game units)."""
+        gaps = np.zeros(self.n)
         for i in range(self.n):
             q = np.where(self.game.action_mask[i], Q[i], -np.inf)
-            gap = max(gap, float((q.max(axis=1) - (sig[i] * Q[i]).sum(axis=1)).max()))
-        return gap
+            gaps[i] = float((q.max(axis=1) - (sig[i] * Q[i]).sum(axis=1)).max())
+        return gaps
 
     def values(self, sig: Sequence[FloatArray]) -> FloatArray:
-        """Exact values ``(S, n)`` of a profile, in scaled units."""
+        """Exact values ``(S, n)`` of a profile on the unit game."""
         joint = self.others(sig, None).reshape(self.S, self.A)
         rewards = np.einsum("sa,sna->sn", joint, self.rewards.reshape(self.S, self.n, self.A))
         return solve_values(self.joint_matrix(sig), rewards, self.gamma)
@@ -385,7 +391,7 @@ class Model:
 def polish(
     model: Model,
     sig: Sequence[FloatArray],
-    tol_abs: float,
+    tol: float,
     *,
     balanced: bool = False,
     near: float = NEAR,
@@ -399,7 +405,11 @@ def polish(
     equilibria, where the support equations are singular, is certified as it is).
     With ``balanced``, two-player supports of different sizes in some state are skipped:
     their support equations are over- or under-determined unless the game is degenerate.
+    A candidate is certified when every player's state gaps on the user's game are within
+    its own tolerance ``model.game.value_tolerances(tol)``.
     """
+    limits = model.game.value_tolerances(tol)
+    ranges = model.game.reward_scales
     tried: set[bytes] = set()
     supports = []
     for theta in _SUPPORT_THRESHOLDS:
@@ -429,10 +439,10 @@ def polish(
             continue
         # A state gap is at least the one-shot gap: skip hopeless certifications.
         q, _ = model.stage(result, model.values(result))
-        if model.one_shot_gap(result, q) * model.scale > tol_abs:
+        if np.any(model.one_shot_gaps(result, q) * ranges > limits):
             continue
         cert = certify_markov(model.game, result)
-        if cert.max_state_gap <= tol_abs:
+        if model.game.within_tolerance(cert.max_player_gaps, tol):
             return Polished(tuple(result), cert)
     return None
 
@@ -575,11 +585,6 @@ def check_time_limit(value: Any, caller: str) -> float | None:
     return float(value)
 
 
-def gap_tolerance(game: StochasticGame, tol: float) -> float:
-    """The largest state gap certified for a relative tolerance: ``tol * reward_scale / (1 - discount)``."""
-    return tol * game.reward_scale / (1.0 - game.discount)
-
-
 def probabilities(beta: FloatArray) -> FloatArray:
     """``exp(beta)``, with magnitudes below ``1e-250`` flushed to zero."""
     with np.errstate(over="ignore", under="ignore"):
@@ -593,6 +598,13 @@ def single_profile(model: Model) -> Policies | None:
     if model.n_choices == 0:
         return tuple(np.asarray(m, dtype=float) for m in model.game.action_mask)
     return None
+
+
+def _normalised(policy: FloatArray, mask: npt.NDArray[np.bool_]) -> FloatArray:
+    """Rows clipped at 0 and rescaled to sum to 1 over the existing actions (uniform if empty)."""
+    kept = np.where(mask, np.clip(policy, 0.0, None), 0.0)
+    kept = np.where(kept.sum(axis=1, keepdims=True) > 0.0, kept, mask.astype(float))
+    return np.asarray(kept / kept.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
 def result_from(
@@ -609,6 +621,11 @@ def result_from(
 ) -> HomotopyResult:
     """A :class:`HomotopyResult` for ``policies``, certified afresh unless ``cert`` is given."""
     if cert is None:
+        # A point where the path stopped: renormalise its rows (the sums hold only to the
+        # corrector's tolerance there) before it is certified.
+        policies = tuple(
+            _normalised(p, mask) for p, mask in zip(policies, model.game.action_mask, strict=True)
+        )
         cert = certify_markov(model.game, policies)
     return HomotopyResult(
         homotopy=homotopy,

@@ -51,7 +51,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     check_game,
     check_time_limit,
     check_tol,
-    gap_tolerance,
     polish,
     probabilities,
     profile_distance,
@@ -61,7 +60,7 @@ from equilibria.solver.stochastic.homotopy.path import (
 
 __all__ = ["DEFAULT_LAMBDA_MAX", "qre_homotopy", "qre_path"]
 
-#: Default largest ``lambda * reward_scale`` followed by the QRE homotopy.
+#: Default largest ``lambda`` followed by the QRE homotopy (on the unit game: rewards in [0, 1]).
 DEFAULT_LAMBDA_MAX = 1e8
 #: Two polished QRE limits at successive checkpoints are the same within this distance.
 _SAME = 1e-7
@@ -85,15 +84,16 @@ def qre_homotopy(
     game : StochasticGame
         Infinite horizon (discount < 1); any number of players; ragged action sets.
     tol : float, optional(default=1e-8)
-        Certification tolerance: the end point's largest state gap is at most
-        ``tol * reward_scale / (1 - discount)``.
+        Certification tolerance: every player's largest state gap at the end point is
+        at most ``tol`` times its own value range (reward range over ``1 - discount``,
+        :meth:`~equilibria.solver.stochastic.game.StochasticGame.value_tolerances`).
     max_steps : int, optional(default=20000)
         Largest number of path-following steps.
     time_limit : float, optional
         Wall-clock seconds; the path stops (unconverged) when they run out.
     lambda_max : float, optional(default=1e8)
-        Largest precision followed, relative to the reward scale
-        (``lambda * game.reward_scale``).
+        Largest precision followed, on the unit game (each player's rewards mapped
+        onto ``[0, 1]``, so the units of the rewards change nothing).
 
     Returns
     -------
@@ -221,7 +221,6 @@ def qre_path(
     """:func:`qre_homotopy` on checked options, with a :func:`time.monotonic` deadline."""
     caller = "qre_homotopy"
     model = Model(game)
-    tol_abs = gap_tolerance(game, tol)
     only = single_profile(model)
     if only is not None:
         return result_from(model, "qre", only, 0.0, 0, True, "no player has a choice in any state", ())
@@ -254,7 +253,7 @@ def qre_path(
             steps, last_z = point.steps, point.z
             lam = float(point.z[-1])
             if point.bifurcation:
-                bifurcations.append(lam / model.scale)
+                bifurcations.append(lam)
             final = lam >= lambda_max
             if lam < next_check and not final:
                 continue
@@ -264,7 +263,7 @@ def qre_path(
             if model.one_shot_gap(sig, Q) > _POLISH_GAP and not final:
                 previous = None
                 continue
-            candidate = polish(model, sig, tol_abs, balanced=not final, near=math.inf)
+            candidate = polish(model, sig, tol, balanced=not final, near=math.inf)
             distance = math.inf if candidate is None else profile_distance(candidate.policies, sig)
             if (
                 candidate is not None
@@ -278,7 +277,7 @@ def qre_path(
                     model,
                     "qre",
                     candidate.policies,
-                    lam / model.scale,
+                    lam,
                     steps,
                     True,
                     "certified: the polished limit stopped moving",
@@ -291,7 +290,7 @@ def qre_path(
                         model,
                         "qre",
                         candidate.policies,
-                        lam / model.scale,
+                        lam,
                         steps,
                         True,
                         "certified at lambda_max (the polished limit was still moving: a non-regular equilibrium?)",
@@ -302,22 +301,22 @@ def qre_path(
                     model,
                     "qre",
                     tuple(sig),
-                    lam / model.scale,
+                    lam,
                     steps,
                     False,
-                    f"reached lambda * reward_scale = {lambda_max:g} without a certified end point",
+                    f"reached lambda = {lambda_max:g} (rewards mapped onto [0, 1]) without a certified end point",
                     bifurcations,
                 )
             previous, previous_distance = candidate, distance
     except UnsupportedError as end:  # the follower stopped: stall, steps, time
         sig = model.split(probabilities(last_z[: model.M]))
-        for candidate in (previous, polish(model, sig, tol_abs)):
+        for candidate in (previous, polish(model, sig, tol)):
             if candidate is not None and profile_distance(candidate.policies, sig) <= NEAR:
                 return result_from(
                     model,
                     "qre",
                     candidate.policies,
-                    float(last_z[-1]) / model.scale,
+                    float(last_z[-1]),
                     steps,
                     True,
                     f"certified after the path stopped ({end.message})",
@@ -325,6 +324,6 @@ def qre_path(
                     cert=candidate.certificate,
                 )
         return result_from(
-            model, "qre", tuple(sig), float(last_z[-1]) / model.scale, steps, False, end.message, bifurcations
+            model, "qre", tuple(sig), float(last_z[-1]), steps, False, end.message, bifurcations
         )
     raise AssertionError("unreachable: follow raises when it stops")  # pragma: no cover

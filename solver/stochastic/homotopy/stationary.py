@@ -32,7 +32,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     check_game,
     check_time_limit,
     check_tol,
-    gap_tolerance,
     profile_distance,
 )
 from equilibria.solver.stochastic.homotopy.qre import DEFAULT_LAMBDA_MAX, qre_path
@@ -95,8 +94,9 @@ def stationary_equilibria(
     seed : int, optional(default=0)
         Seed of the random priors.
     tol : float, optional(default=1e-8)
-        An equilibrium is kept when its largest state gap is at most
-        ``tol * reward_scale / (1 - discount)``.
+        An equilibrium is kept when every player's largest state gap is at most ``tol``
+        times its own value range (reward range over ``1 - discount``,
+        :meth:`~equilibria.solver.stochastic.game.StochasticGame.value_tolerances`).
     time_limit : float, optional
         Wall-clock seconds for the whole search; it stops between (or inside) paths
         when they run out and says so.
@@ -171,7 +171,6 @@ def _runs(game: StochasticGame, n_priors: int, seed: int) -> list[_Run]:
 
 def _search(game: StochasticGame, runs: list[_Run], tol: float, deadline: float | None) -> _Search:
     """Follow the runs' paths in order until the deadline; group the certified end points."""
-    tol_abs = gap_tolerance(game, tol)
     found: list[_Found] = []
     failures: list[str] = []
     done = 0
@@ -186,7 +185,7 @@ def _search(game: StochasticGame, runs: list[_Run], tol: float, deadline: float 
             rho = tuple(Model(game).uniform()) if run.prior is None else run.prior
             result = tracing_path(game, rho, DEFAULT_ETA, tol, 20_000, deadline)
         done += 1
-        if not (result.converged and result.max_state_gap <= tol_abs):
+        if not result.converged:  # converged: certified player by player on the user's game
             failures.append(f"{run.label} ({result.reason})")
             if "time limit" in result.reason:
                 timed_out = True

@@ -44,7 +44,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     check_game,
     check_time_limit,
     check_tol,
-    gap_tolerance,
     polish,
     probabilities,
     profile_distance,
@@ -297,7 +296,6 @@ def tracing_path(
     """:func:`tracing_homotopy` on checked options and a checked prior, with a :func:`time.monotonic` deadline."""
     caller = "tracing_homotopy"
     model = Model(game)
-    tol_abs = gap_tolerance(game, tol)
     only = single_profile(model)
     if only is not None:
         return result_from(
@@ -342,7 +340,7 @@ def tracing_path(
             while gaps and 1.0 - t <= gaps[0]:
                 gaps.pop(0)
             sig = model.split(probabilities(point.z[: model.M]))
-            candidate = polish(model, sig, tol_abs)
+            candidate = polish(model, sig, tol)
             if candidate is not None and profile_distance(candidate.policies, sig) <= NEAR:
                 return result_from(
                     model,
@@ -371,7 +369,7 @@ def tracing_path(
     except UnsupportedError as end:  # the follower stopped: stall, steps, time
         sig = model.split(probabilities(last_z[: model.M]))
         if 1.0 - last_z[-1] <= 1e-2:
-            candidate = polish(model, sig, tol_abs)
+            candidate = polish(model, sig, tol)
             if candidate is not None and profile_distance(candidate.policies, sig) <= NEAR:
                 return result_from(
                     model,
