@@ -181,7 +181,17 @@ class NormalFormGame:
         >>> NormalFormGame.from_bimatrix([[0, 1e-9]], [[5, 1]]).regret_tolerances(1e-9).tolist()
         [1e-18, 4e-09]
         """
-        return np.maximum(tol * self.player_scales, ROUNDOFF_RANGE * self._largest_payoffs)
+        memo = self._tolerance_memo
+        tolerances = memo.get(tol)
+        if tolerances is None:  # solvers ask once per call: keep the answer per tol (read-only)
+            tolerances = np.maximum(tol * self.player_scales, ROUNDOFF_RANGE * self._largest_payoffs)
+            tolerances.setflags(write=False)
+            memo[tol] = tolerances
+        return tolerances
+
+    @functools.cached_property
+    def _tolerance_memo(self) -> dict[float, npt.NDArray[np.float64]]:
+        return {}
 
     @functools.cached_property
     def payoff_scale(self) -> float:
@@ -204,8 +214,11 @@ class NormalFormGame:
         >>> g.unit_game.payoffs.tolist()
         [[[1.0, 0.0]], [[0.0, 1.0]]]
         """
+        unit = unit_payoffs(self.payoffs)
+        if np.array_equal(unit, self.payoffs):
+            return self
         return NormalFormGame(
-            unit_payoffs(self.payoffs),
+            unit,
             title=self.title,
             player_names=self.player_names,
             action_names=self.action_names,

@@ -102,8 +102,8 @@ def lemke_howson(
     # The usual case: the first path ends at a certified equilibrium.
     out = np.empty(m + n + 5)  # the kernel's output (returning arrays from numba costs ~1 us each)
     pivots = _solve_label(payoffs, init_label, max_pivots, _PIVOT_EPS, out)
-    accept = game.regret_tolerances(tol)  # each player's regret in its own units
-    if pivots > 0 and out[m + n + 2] <= accept[0] and out[m + n + 3] <= accept[1]:
+    accept_row, accept_col = game.regret_tolerances(tol).tolist()  # each player's own units
+    if pivots > 0 and out[m + n + 2] <= accept_row and out[m + n + 3] <= accept_col:
         return _answer(game, (out, init_label, pivots), m, tol, (), started)
     return _other_labels(game, out, pivots, init_label, tol, max_pivots, started)
 
@@ -238,15 +238,15 @@ def _solve_label(payoffs: FloatArray, init_label: int, max_pivots: int, eps: flo
     # with y nonbasic at the start. Both rescaled as positive_rescale(., 1.0) does.
     tab_p = np.empty((n, m + 1))
     tab_q = np.empty((m, n + 1))
-    low_b, span_b = _rescale_bounds(b)
-    low_a, span_a = _rescale_bounds(a)
+    low_b, half_b = _rescale_bounds(b)
+    low_a, half_a = _rescale_bounds(a)
     for j in range(n):
         for i in range(m):
-            tab_p[j, i] = 1.0 if span_b == 0.0 else 1.0 + (b[i, j] - low_b) / span_b
+            tab_p[j, i] = 1.0 if half_b == 0.0 else 1.0 + (b[i, j] / 2.0 - low_b / 2.0) / half_b
         tab_p[j, m] = 1.0
     for i in range(m):
         for j in range(n):
-            tab_q[i, j] = 1.0 if span_a == 0.0 else 1.0 + (a[i, j] - low_a) / span_a
+            tab_q[i, j] = 1.0 if half_a == 0.0 else 1.0 + (a[i, j] / 2.0 - low_a / 2.0) / half_a
         tab_q[i, n] = 1.0
     # Variable k (label k) is basic in row basic_row[k] or nonbasic in column column_of[k].
     basis_p = np.arange(m, m + n)
@@ -280,9 +280,13 @@ def _solve_label(payoffs: FloatArray, init_label: int, max_pivots: int, eps: flo
 
 @numba.njit(cache=True)
 def _rescale_bounds(matrix: FloatArray) -> tuple[float, float]:
-    """``min`` and ``max - min`` of a matrix, as :func:`positive_rescale` computes them."""
+    """``min`` and half of ``max - min`` of a matrix, as :func:`positive_rescale` computes them.
+
+    Halves: no overflow for payoffs near the largest float, and the same bits as the
+    whole difference otherwise (halving is exact above the subnormals).
+    """
     bottom = matrix.min()
-    return bottom, matrix.max() - bottom
+    return bottom, matrix.max() / 2.0 - bottom / 2.0
 
 
 @numba.njit(cache=True)

@@ -63,6 +63,10 @@ class MethodSpec:
         Whether it returns every equilibrium of its concept.
     min_players, max_players : int
         Player counts it accepts (``max_players=0``: no bound).
+    own_units : bool
+        Whether it rescales each player's payoffs itself (so it runs on the user's
+        game, its tolerances already in each player's own units); other methods run on
+        :attr:`NormalFormGame.unit_game`.
     run : callable
         ``run(game, tol=..., exact=..., max_equilibria=...) -> SolutionSet``.
     """
@@ -72,6 +76,7 @@ class MethodSpec:
     complete: bool
     min_players: int
     max_players: int
+    own_units: bool
     run: Callable[..., SolutionSet] = dataclasses.field(repr=False)
 
 
@@ -138,6 +143,7 @@ METHODS: dict[str, MethodSpec] = {
             True,
             2,
             2,
+            True,
             _run_vertex_enumeration,
         ),
         MethodSpec(
@@ -146,6 +152,7 @@ METHODS: dict[str, MethodSpec] = {
             False,
             2,
             2,
+            True,
             _run_lemke_howson,
         ),
         MethodSpec(
@@ -154,6 +161,7 @@ METHODS: dict[str, MethodSpec] = {
             False,
             2,
             2,
+            False,
             _run_zero_sum_lp,
         ),
         MethodSpec(
@@ -162,6 +170,7 @@ METHODS: dict[str, MethodSpec] = {
             False,
             2,
             0,
+            False,
             _run_gambit,
         ),
         MethodSpec(
@@ -170,6 +179,7 @@ METHODS: dict[str, MethodSpec] = {
             True,
             2,
             0,
+            True,
             _run_pure,
         ),
     )
@@ -250,10 +260,10 @@ def nash_set(
         raise UnsupportedError(
             "method", f"solve(): method {name!r} does not accept {game.n_players}-player games"
         )
-    # Every method works on the unit game (each player's payoffs mapped onto [0, 1]: the
-    # same equilibria, tolerances in each player's own units, no overflow); exact mode
-    # works on the user's numbers themselves.
-    solved_on = game if exact else game.unit_game
+    # A method that does not rescale each player's payoffs itself works on the unit game
+    # (each player's payoffs mapped onto [0, 1]: the same equilibria, tolerances in each
+    # player's own units, no overflow); exact mode works on the user's numbers themselves.
+    solved_on = game if exact or spec.own_units else game.unit_game
     result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria)
     only_pure = "nash" not in concepts
     if only_pure and name != "pure_enumeration":
