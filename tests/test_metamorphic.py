@@ -57,8 +57,8 @@ TWO_PLAYER = ("nash", "pure_nash", "pareto_nash", "welfare_nash", "correlated", 
 N_PLAYER_CONCEPTS = ("nash", "pure_nash", "pareto_nash", "welfare_nash", "correlated")
 #: For the integer (degenerate) n-player games: their mixed equilibria form continua that
 #: keep pygambit's enumpoly busy until its 10 s budget, so only the pure set (and what is
-#: answered from it) and the correlated equilibria.
-N_PLAYER_PURE_CONCEPTS = ("pure_nash", "pareto_nash", "welfare_nash", "correlated")
+#: answered from it) and the correlated equilibria; welfare_nash needs the mixed set.
+N_PLAYER_PURE_CONCEPTS = ("pure_nash", "pareto_nash", "correlated")
 #: Homotopy priors besides the logit path: fewer than the default, to bound the time.
 PRIORS = 2
 

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 WELFARE = ("utilitarian", "egalitarian")
 TWO_PLAYER = ("nash", "pure_nash", "pareto_nash", "welfare_nash", "correlated", "coarse_correlated")
 N_PLAYER = ("nash", "pure_nash", "pareto_nash", "welfare_nash", "correlated")
-N_PLAYER_PURE = ("pure_nash", "pareto_nash", "welfare_nash", "correlated")
+N_PLAYER_PURE = ("pure_nash", "pareto_nash", "correlated")
 #: The game numbers of each family sent (the in-process suite sends many more).
 BIMATRIX, ZERO_SUM, N_PLAYERS, MARKOV = (0, 1, 2, 3, 4, 6), (0, 1), (0, 1, 2), (0, 1)
 
