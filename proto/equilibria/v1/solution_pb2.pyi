@@ -174,6 +174,7 @@ class _ConceptAnswer:
 class _ConceptAnswerEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConceptAnswer.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CONCEPT_ANSWER_UNSPECIFIED: _ConceptAnswer.ValueType  # 0
+    """Not set (never sent by the server)."""
     CONCEPT_ANSWER_ANSWERED: _ConceptAnswer.ValueType  # 1
     """In full: every equilibrium of the concept, or an optimum proved optimal."""
     CONCEPT_ANSWER_PARTIAL: _ConceptAnswer.ValueType  # 2
@@ -185,6 +186,7 @@ class ConceptAnswer(_ConceptAnswer, metaclass=_ConceptAnswerEnumTypeWrapper):
     """The answer a requested concept got."""
 
 CONCEPT_ANSWER_UNSPECIFIED: ConceptAnswer.ValueType  # 0
+"""Not set (never sent by the server)."""
 CONCEPT_ANSWER_ANSWERED: ConceptAnswer.ValueType  # 1
 """In full: every equilibrium of the concept, or an optimum proved optimal."""
 CONCEPT_ANSWER_PARTIAL: ConceptAnswer.ValueType  # 2
