@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
@@ -10,6 +11,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import grpc
+import numpy as np
 from equilibria.client._batch import BatchItem, Progress
 from equilibria.client._convert import (
     CHUNK_BYTES,
@@ -18,14 +20,16 @@ from equilibria.client._convert import (
     markov_solution_set_from_response,
     response_score,
     response_solution,
-    score_trace_requests,
+    score_options,
     server_info_from_proto,
     server_info_request,
     solution_set_from_response,
     solve_request,
     stochastic_solve_request,
+    trace_chunk_requests,
+    trace_header,
 )
-from equilibria.client._errors import map_rpc_error
+from equilibria.client._errors import InvalidArgumentError, map_rpc_error
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -36,6 +40,7 @@ from equilibria.client._security import (
 )
 from equilibria.client._trace import TraceScore
 from equilibria.client._types import MarkovSolutionSet, ServerInfo, SolutionSet
+from equilibria.client._typing import FloatArray
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -85,6 +90,111 @@ def _total(games: Iterable[Any]) -> int | None:
         return len(games)  # type: ignore[arg-type]
     except TypeError:
         return None
+
+
+# -- trace input: arrays, tensors and the messages of a trace stream ------------------------------
+
+#: Keyword arguments of ``score_trace`` that are scoring options.
+_OPTION_NAMES = (
+    "criteria",
+    "metric",
+    "aggregate",
+    "epsilons",
+    "tail_window",
+    "confidence",
+    "checkpoints",
+    "max_histories",
+    "joint_concept",
+    "state_weights",
+)
+
+
+def trace_input_error(field: str, message: str) -> InvalidArgumentError:
+    """A client-side ``InvalidArgumentError`` naming the trace ``field``."""
+    return InvalidArgumentError(message, "INVALID_ARGUMENT", ((field, message),))
+
+
+def as_array(value: Any, field: str) -> FloatArray:
+    """``value`` as a float64 array; a torch tensor (anything with ``detach``) is detached first.
+
+    Raises
+    ------
+    InvalidArgumentError
+        When ``value`` is not numeric, naming ``field``.
+    """
+    if hasattr(value, "detach"):  # torch.Tensor, also one that requires grad
+        value = value.detach().cpu().numpy()
+    try:
+        return np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise trace_input_error(field, f"{field} is not a numeric array ({exc})") from exc
+
+
+def policy_arrays(policies: Any, function: str = "score_trace()") -> list[FloatArray] | None:
+    """Per-player policy arrays ``(Z, a_i)`` (or ``(Z, S, a_i)``) from what a user holds.
+
+    Accepted: a sequence with one array (or tensor) per player; or one array or tensor
+    ``(Z, n_players, a)`` (``(Z, n_players, S, a)`` per state) when every player has ``a``
+    actions. Torch tensors, also ones that require grad, are detached.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For a non-numeric input, or per-player arrays with different row counts.
+    """
+    if policies is None:
+        return None
+    if hasattr(policies, "detach") or isinstance(policies, np.ndarray):
+        stacked = as_array(policies, "policies")
+        if stacked.ndim < 3:
+            raise trace_input_error(
+                "policies",
+                f"{function}: one policy array must have shape (Z, n_players, a), got {stacked.shape}; "
+                "pass one (Z, a_i) array per player otherwise",
+            )
+        arrays = [stacked[:, i] for i in range(stacked.shape[1])]
+    else:
+        arrays = [as_array(p, f"policies[{i}]") for i, p in enumerate(policies)]
+    for i, a in enumerate(arrays):
+        if a.ndim < 2 or len(a) != len(arrays[0]):
+            raise trace_input_error(
+                f"policies[{i}]",
+                f"{function}: player {i} policies have shape {a.shape}; expected (Z, a_i) with the Z "
+                f"({len(arrays[0])}) of player 0",
+            )
+    return arrays
+
+
+def trace_messages(arguments: dict[str, Any], function: str = "score_trace()") -> Iterator[Any]:
+    """The messages of a ``score_trace`` call: the header, then the chunks.
+
+    Everything is checked before the first message exists: a malformed game, a
+    non-numeric stream, history without joint actions or of another length, and a
+    trace without rows raise here, in the caller, never inside the stream.
+    """
+    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES})
+    header = trace_header(
+        arguments["game"], options, method=arguments["method"], tolerance=arguments["tolerance"]
+    )
+    policies = policy_arrays(arguments["policies"], function)
+    streams = {
+        name: None if arguments[name] is None else as_array(arguments[name], name)
+        for name in ("joint_actions", "history", "returns")
+    }
+    history, actions = streams["history"], streams["joint_actions"]
+    if history is not None and (actions is None or len(history) != len(actions)):
+        rows = "no joint actions" if actions is None else f"{len(actions)} joint actions"
+        raise trace_input_error(
+            "history",
+            f"{function}: history keys the joint actions row by row: {len(history)} keys for {rows}",
+        )
+    rows = [len(a) for a in (*(policies or ()), *streams.values()) if a is not None and a.ndim]
+    if not any(rows):
+        raise trace_input_error(
+            "chunk", f"{function}: the trace has no rows; give policies, joint_actions or returns"
+        )
+    chunks = trace_chunk_requests(policies=policies, chunk_bytes=arguments["chunk_bytes"], **streams)
+    return itertools.chain((header,), chunks)
 
 
 class Client:
@@ -303,7 +413,7 @@ class Client:
         self,
         game: Any,
         *,
-        policies: Sequence[Any] | None = None,
+        policies: Any = None,
         joint_actions: Any = None,
         history: Any = None,
         returns: Any = None,
@@ -330,16 +440,23 @@ class Client:
 
         Parameters
         ----------
-        game : game, StochasticGame or str
-            Anything :meth:`solve` accepts, a stochastic game, or the ``game_id`` of a
-            game this server solved recently.
-        policies : sequence of array_like, optional
+        game : game, StochasticGame, dict or str
+            Anything :meth:`solve` accepts; a stochastic game: a
+            :class:`~equilibria.client.StochasticGame`, a dict with ``rewards``,
+            ``transitions``, ``discount`` (and optionally ``horizon``,
+            ``initial_distribution``, ``action_counts``) or an object with those
+            attributes (e.g. the solver's ``StochasticGame``); or the ``game_id`` of a
+            game this server solved recently. A tuple is always a normal-form game.
+        policies : sequence of array_like, or array_like, optional
             Per player, ``(Z, a_i)`` (or ``(Z, S, a_i)`` per state): one joint policy
-            per iteration or episode.
+            per iteration or episode. Or one array ``(Z, n_players, a)`` (``(Z,
+            n_players, S, a)``) when every player has ``a`` actions. Torch tensors are
+            accepted (detached, also when they require grad).
         joint_actions : array_like of int, optional
             ``(Z, n_players)`` sampled joint actions.
         history : array_like of int, optional
-            ``(Z,)`` integer key of the history (or state) each joint action followed.
+            ``(Z,)`` integer key of the history (or state) each joint action followed;
+            needs ``joint_actions`` of the same length.
         returns : array_like, optional
             ``(Z, n_players)`` per-episode returns.
         criteria, metric, aggregate, epsilons, tail_window, confidence, checkpoints,
@@ -357,8 +474,18 @@ class Client:
         TraceScore
             Per criterion the curve, final value, verdict with its evidence and the
             equilibrium approached; ``solution_set`` is the set it was measured against.
+
+        Raises
+        ------
+        InvalidGameError
+            A malformed game, naming the field (``header.stochastic_game.transitions``,
+            ...): raised before anything is sent, or by the server.
+        InvalidArgumentError
+            A trace without rows, ``history`` without ``joint_actions`` or of another
+            length, non-numeric or ragged policies (before anything is sent); rows that
+            do not fit the game (by the server, naming the chunk, field and row).
         """
-        messages = score_trace_requests(locals())
+        messages = trace_messages(locals())
         try:
             response = self._stub.ScoreTrace(messages, timeout=self.timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
@@ -584,7 +711,7 @@ class AsyncClient:
         self,
         game: Any,
         *,
-        policies: Sequence[Any] | None = None,
+        policies: Any = None,
         joint_actions: Any = None,
         history: Any = None,
         returns: Any = None,
@@ -604,7 +731,7 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> TraceScore:
         """Score a learning trace held in memory; see :meth:`Client.score_trace`."""
-        messages = score_trace_requests(locals())
+        messages = trace_messages(locals())
 
         async def requests() -> Any:
             for message in messages:

@@ -7,13 +7,13 @@ enum names go through the shared wire codec, :mod:`equilibria.v1.codec`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from equilibria.client._batch import BatchItem
-from equilibria.client._errors import ServerError, error_from_status
+from equilibria.client._errors import InvalidGameError, ServerError, error_from_status
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -28,6 +28,7 @@ from equilibria.client._types import (
     ServerInfo,
     ServerLimits,
     SolutionSet,
+    StochasticGame,
     WelfareOptimum,
     WelfareRange,
     ZeroSumSolution,
@@ -131,19 +132,25 @@ def stochastic_game_to_proto(
     ``transitions`` may be a dense ``(S, a_1, ..., a_n, S)`` array, a sparse matrix of
     shape ``(S * A, S)`` (anything with ``tocoo()``, e.g. ``scipy.sparse``: sent in
     coordinate form without densifying), or a triple ``(rows, next_states,
-    probabilities)`` in that row layout. Validation is the server's job.
+    probabilities)`` in that row layout. ``rewards`` may also be a whole game: a
+    :class:`StochasticGame`, a dict of its fields or an object with ``rewards`` and
+    ``transitions`` (e.g. the solver's ``StochasticGame``); missing optional fields take
+    their defaults. Validation is the server's job (or :class:`StochasticGame`'s).
     """
-    if hasattr(rewards, "rewards") and hasattr(rewards, "transitions"):
+    if _is_stochastic_input(rewards):
         game = rewards
+        initial = _game_field(game, "initial_distribution")
         return stochastic_game_to_proto(
-            game.rewards,
-            game.transitions,
-            discount=game.discount,
-            horizon=game.horizon,
-            initial_distribution=list(np.asarray(game.initial_distribution, dtype=np.float64)),
-            action_counts=game.action_counts,
-            title=str(getattr(game, "title", "") or ""),
-            player_names=tuple(getattr(game, "player_names", ()) or ()),
+            _game_field(game, "rewards"),
+            _game_field(game, "transitions"),
+            discount=_game_field(game, "discount", 0.0),
+            horizon=_game_field(game, "horizon"),
+            initial_distribution=None
+            if initial is None
+            else list(np.asarray(initial, dtype=np.float64).ravel()),
+            action_counts=_game_field(game, "action_counts"),
+            title=str(_game_field(game, "title", "") or ""),
+            player_names=tuple(_game_field(game, "player_names", ()) or ()),
         )
     message = game_pb2.StochasticGame(
         rewards=encode_tensor(rewards),
@@ -554,6 +561,10 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
                 checkpoint_radii=np.array(c.checkpoint_radii, dtype=np.float64)
                 if c.checkpoint_radii
                 else None,
+                outside_profile=tuple(decode_tensor(t) for t in c.outside_profile)
+                if c.outside_profile
+                else None,
+                outside_regret=optional(c, "outside_regret"),
             )
             for c in message.criteria
         ),
@@ -568,6 +579,7 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
         aggregate=message.aggregate,
         epsilons=tuple(message.epsilons),
         warnings=tuple(message.warnings),
+        partial_set=message.partial_set,
         solution_set=solution_set,
     )
 
@@ -603,15 +615,90 @@ def score_options(
 def trace_header(
     game: Any, options: trace_pb2.ScoreOptions, *, method: str = "", tolerance: float = 0.0
 ) -> trace_pb2.ScoreTraceRequest:
-    """The first message of a trace stream: ``game`` is a game id (str), a stochastic game or a normal-form game."""
+    """The first message of a trace stream, its game checked on the client.
+
+    ``game`` is a game id (str); a stochastic game (:class:`StochasticGame`, a dict of
+    its fields, or an object with ``rewards`` and ``transitions``); or a normal-form game
+    (anything :func:`game_to_proto` accepts).
+
+    Raises
+    ------
+    InvalidGameError
+        For a malformed game, naming the field (``header.stochastic_game.rewards``,
+        ``header.normal_form_game.payoffs``, ...), before anything is sent.
+    """
     header = trace_pb2.TraceHeader(options=options, method=method, tolerance=tolerance)
     if isinstance(game, str):
         header.game_id = game
-    elif hasattr(game, "rewards") and hasattr(game, "transitions"):
-        header.stochastic_game.CopyFrom(stochastic_game_to_proto(game))
+    elif _is_stochastic_input(game):
+        try:
+            checked = StochasticGame.from_any(game)
+        except InvalidGameError as exc:
+            violations = tuple((f"header.{field}", text) for field, text in exc.field_violations)
+            raise InvalidGameError(exc.message, exc.code, violations) from None
+        header.stochastic_game.CopyFrom(stochastic_game_to_proto(checked))
     else:
-        header.normal_form_game.CopyFrom(game_to_proto(game))
+        header.normal_form_game.CopyFrom(_checked_normal_form(game))
     return trace_pb2.ScoreTraceRequest(header=header)
+
+
+def _is_stochastic_input(game: Any) -> bool:
+    """Whether ``game`` is given as a stochastic game (an object or a dict with ``rewards``)."""
+    if isinstance(game, Mapping):
+        return "rewards" in game or "transitions" in game
+    return hasattr(game, "rewards") and hasattr(game, "transitions")
+
+
+def _game_field(game: Any, name: str, default: Any = None) -> Any:
+    """Field ``name`` of a game given as a dict or an object (``default`` when absent)."""
+    if isinstance(game, Mapping):
+        return game.get(name, default)
+    return getattr(game, name, default)
+
+
+def _payoff_error(message: str) -> InvalidGameError:
+    field = "header.normal_form_game.payoffs"
+    return InvalidGameError(f"score_trace(): {message}", "INVALID_ARGUMENT", ((field, message),))
+
+
+def _checked_normal_form(game: Any) -> game_pb2.NormalFormGame:
+    """The NormalFormGame message of a trace header, its payoffs checked (shape, finiteness)."""
+    if isinstance(game, Mapping):
+        if "payoffs" not in game:
+            raise _payoff_error(
+                f"a dict game needs 'payoffs' (normal form) or 'rewards', 'transitions', 'discount' "
+                f"(stochastic); got keys {sorted(map(str, game))}"
+            )
+        game = game["payoffs"]
+    payoffs = getattr(game, "payoffs", game)
+    if isinstance(payoffs, tuple | list) and len(payoffs) == 2:
+        try:
+            parts = [np.asarray(m, dtype=np.float64) for m in payoffs]
+        except (TypeError, ValueError):
+            parts = []
+        if (
+            parts
+            and any(p.ndim >= 2 for p in parts)
+            and not (parts[0].ndim == 2 and parts[0].shape == parts[1].shape)
+        ):
+            raise _payoff_error(
+                f"a pair (A, B) must be two 2-D payoff matrices of one shape, got shapes {parts[0].shape} and "
+                f"{parts[1].shape}; a stochastic game is StochasticGame(rewards, transitions, discount) or a "
+                "dict with those keys"
+            )
+    try:
+        message = game_to_proto(game)
+        tensor = decode_tensor(message.payoffs)
+    except (TypeError, ValueError) as exc:
+        raise _payoff_error(f"payoffs are not a numeric array ({exc})") from None
+    if tensor.ndim < 3 or tensor.shape[0] != tensor.ndim - 1 or 0 in tensor.shape:
+        raise _payoff_error(
+            f"payoffs must have shape (n_players, a_1, ..., a_n) with n_players >= 2, got {tensor.shape}"
+        )
+    if not np.isfinite(tensor).all():
+        bad = tuple(int(k) for k in np.argwhere(~np.isfinite(tensor))[0])
+        raise _payoff_error(f"payoff at index {bad} is not finite")
+    return message
 
 
 def trace_chunks(

@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import numpy as np
+from equilibria.client._client import as_array, trace_input_error
 from equilibria.client._convert import (
     CHUNK_BYTES,
     response_score,
@@ -26,6 +27,7 @@ from equilibria.client._convert import (
 )
 from equilibria.client._errors import map_rpc_error
 from equilibria.client._trace import TraceScore
+from equilibria.client._typing import FloatArray
 
 __all__ = ["TraceRecorder"]
 
@@ -88,6 +90,9 @@ class TraceRecorder:
             "returns": [],
         }
         self._buffered_bytes = 0
+        # Shapes of the first row of each stream, and whether joint actions carry history.
+        self._shapes: dict[str, tuple[tuple[int, ...], ...]] = {}
+        self._with_history: bool | None = None
         self._monitor = monitor
         self._latest: TraceScore | None = None
         self._result: TraceScore | None = None
@@ -105,28 +110,110 @@ class TraceRecorder:
     def record(
         self,
         *,
-        policies: Sequence[Any] | None = None,
+        policies: Any = None,
         joint_action: Sequence[int] | None = None,
         history: int | None = None,
         returns: Sequence[float] | None = None,
     ) -> None:
-        """Append one snapshot: any of a joint policy, a sampled joint action (and its history), returns."""
+        """Append one snapshot: any of a joint policy, a sampled joint action (and its history), returns.
+
+        Parameters
+        ----------
+        policies : sequence of array_like, or array_like, optional
+            The joint policy: one ``(a_i,)`` (or ``(S, a_i)``) array per player, or one
+            ``(n_players, a)`` array when every player has ``a`` actions; torch tensors
+            are detached.
+        joint_action : sequence of int, optional
+        history : int, optional
+            Key of the history the joint action followed: only with ``joint_action``,
+            and then on every row or on none.
+        returns : sequence of float, optional
+
+        Raises
+        ------
+        InvalidArgumentError
+            At this call, for a row that does not fit the rows before it: ``history``
+            without ``joint_action``, a row with history after rows without (or the
+            reverse), or shapes that differ from the first row's.
+        """
         self._check_open()
-        if policies is not None:
-            row = [np.array(p, dtype=np.float64) for p in policies]
+        row = self._policy_row(policies)
+        action = (
+            None
+            if joint_action is None
+            else self._row("joint_action", as_array(joint_action, "joint_action"))
+        )
+        key = self._history_key(history, action)
+        ret = None if returns is None else self._row("returns", as_array(returns, "returns"))
+        if row is not None:
             self._buffers["policies"].append(row)
             self._buffered_bytes += sum(8 * r.size for r in row)
-        if joint_action is not None:
-            self._buffers["joint_actions"].append(np.asarray(joint_action, dtype=np.float64))
-            self._buffered_bytes += 8 * len(joint_action)
-            if history is not None:
-                self._buffers["history"].append(float(history))
+        if action is not None:
+            self._buffers["joint_actions"].append(action)
+            self._buffered_bytes += 8 * action.size
+            if key is not None:
+                self._buffers["history"].append(key)
                 self._buffered_bytes += 8
-        if returns is not None:
-            self._buffers["returns"].append(np.asarray(returns, dtype=np.float64))
-            self._buffered_bytes += 8 * len(returns)
+        if ret is not None:
+            self._buffers["returns"].append(ret)
+            self._buffered_bytes += 8 * ret.size
         if self._buffered_bytes >= self._chunk_bytes - 8192:
             self.flush()
+
+    def _policy_row(self, policies: Any) -> list[FloatArray] | None:
+        """One joint policy as per-player arrays, checked against the first row's shapes."""
+        if policies is None:
+            return None
+        if hasattr(policies, "detach") or isinstance(policies, np.ndarray):
+            stacked = as_array(policies, "policies")
+            if stacked.ndim < 2:
+                raise trace_input_error(
+                    "policies",
+                    f"TraceRecorder.record(): one policy array must have shape (n_players, a), got {stacked.shape}",
+                )
+            row = list(stacked)
+        else:
+            row = [as_array(p, f"policies[{i}]") for i, p in enumerate(policies)]
+        shapes = tuple(r.shape for r in row)
+        expected = self._shapes.setdefault("policies", shapes)
+        if shapes != expected:
+            raise trace_input_error(
+                "policies",
+                f"TraceRecorder.record(): policy shapes {shapes} differ from the first row's {expected}",
+            )
+        return row
+
+    def _row(self, name: str, values: FloatArray) -> FloatArray:
+        """A joint action or returns row, checked against the first row's shape."""
+        expected = self._shapes.setdefault(name, (values.shape,))
+        if (values.shape,) != expected or values.ndim != 1:
+            raise trace_input_error(
+                name,
+                f"TraceRecorder.record(): {name} has shape {values.shape}; the first row's was {expected[0]} "
+                "(one entry per player)",
+            )
+        return values
+
+    def _history_key(self, history: int | None, action: FloatArray | None) -> float | None:
+        """The history key of a row, or None; rows either all carry one or none does."""
+        if history is not None and action is None:
+            raise trace_input_error(
+                "history",
+                "TraceRecorder.record(): history keys a sampled joint action; pass joint_action with it",
+            )
+        if action is None:
+            return None
+        with_history = history is not None
+        if self._with_history is None:
+            self._with_history = with_history
+        elif self._with_history != with_history:
+            before = "with" if self._with_history else "without"
+            raise trace_input_error(
+                "history",
+                f"TraceRecorder.record(): every joint action so far came {before} a history key; give history on "
+                "every row or on none",
+            )
+        return None if history is None else float(history)
 
     def flush(self) -> None:
         """Send the buffered rows now (as one or more chunks)."""

@@ -47,6 +47,7 @@ __all__ = [
     "PAYOFF_PIXELS",
     "payoff_tensor",
     "policies_of",
+    "shows_z0",
     "trace_figures",
     "trace_html",
     "solution_figures",
@@ -69,8 +70,18 @@ _TRAJECTORY_POINTS = 1500
 #: Largest payoff table shown in full.
 _MAX_TABLE_CELLS = 600
 _EPS_COLOURS = ("#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
-_VERDICT_COLOURS = {"converged": "#1a7f37", "not_converged": "#cf222e", "inconclusive": "#9a6700"}
-_VERDICT_TEXT = {"converged": "converged", "not_converged": "not converged", "inconclusive": "inconclusive"}
+_VERDICT_COLOURS = {
+    "converged": "#1a7f37",
+    "converged_outside_set": "#0969da",
+    "not_converged": "#cf222e",
+    "inconclusive": "#9a6700",
+}
+_VERDICT_TEXT = {
+    "converged": "converged",
+    "converged_outside_set": "converged to an equilibrium outside the computed set",
+    "not_converged": "not converged",
+    "inconclusive": "inconclusive",
+}
 _TRIANGLE = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, math.sqrt(3.0) / 2.0]])
 
 
@@ -203,10 +214,22 @@ def _short(ref: tuple[str, int] | None) -> str:
 # =========================================================================== trace figures
 
 
+#: Position (left, bottom, width, height) of the axes of a curve figure before
+#: :func:`_fit_curve_axes` makes room for the tick labels and the legend.
+_CURVE_AXES = (0.1, 0.12, 0.62, 0.78)
+#: Smallest value a log-scale curve shows, relative to its top: below it are round-off
+#: and denormals (a value of 1e-320 would stretch the axis over 300 decades).
+_DYNAMIC_RANGE = 1e-12
+#: Pixels kept free between a text and the figure's edge.
+_EDGE_PIXELS = 4.0
+
+
 def _positive_floor(*arrays: Any) -> float:
     values = np.concatenate([np.ravel(np.asarray(a, dtype=np.float64)) for a in arrays if a is not None])
-    positive = values[np.isfinite(values) & (values > 0)]
-    return float(positive.min()) / 10.0 if positive.size else 1e-12
+    finite = values[np.isfinite(values) & (values > 0)]
+    if not finite.size:
+        return 1e-12
+    return max(float(finite.min()) / 10.0, float(finite.max()) * _DYNAMIC_RANGE)
 
 
 def _fit_line(c: CriterionScore) -> tuple[FloatArray, FloatArray] | None:
@@ -221,7 +244,18 @@ def _fit_line(c: CriterionScore) -> tuple[FloatArray, FloatArray] | None:
     slope = float(c.fitted_rate)
     intercept = float(np.mean(np.log(v[keep]) - slope * np.log(z[keep])))
     zs = np.array([z[keep].min(), float(c.z)])
-    return zs, np.exp(intercept) * zs**slope
+    # In log space: a steep fit (a slope of -180) would overflow z**slope.
+    return zs, np.exp(np.clip(intercept + slope * np.log(zs), -745.0, 709.0))
+
+
+def shows_z0(c: CriterionScore) -> bool:
+    """Whether the figure of ``c`` marks its z0: not on a curve judged "not converged".
+
+    z0(ε) is the row from which the curve stays below ε; on a curve that does not
+    converge it marks nothing the verdict stands by, so it is left out (the table of the
+    report still lists it).
+    """
+    return c.verdict != "not_converged"
 
 
 def _curve_axes(ax: Any, c: CriterionScore, epsilons: Sequence[float], floor: float, label: str) -> None:
@@ -235,14 +269,48 @@ def _curve_axes(ax: Any, c: CriterionScore, epsilons: Sequence[float], floor: fl
         tau = eps * c.scale
         ax.axhline(tau, ls="--", lw=0.9, color=colour, label=f"ε = {eps:g}")
         z0 = c.z0.get(eps)
-        if z0 is not None:
-            ax.axvline(z0, ls=":", lw=0.9, color=colour)
-            ax.plot([z0], [tau], marker="v", ms=7, color=colour, ls="none", label=f"z₀({eps:g}) = {z0}")
+        if z0 is not None and shows_z0(c):
+            ax.axvline(z0, ls=":", lw=0.9, color=colour, gid=f"z0-line-{eps:g}")
+            ax.plot(
+                [z0],
+                [tau],
+                marker="v",
+                ms=7,
+                color=colour,
+                ls="none",
+                label=f"z₀({eps:g}) = {z0}",
+                gid=f"z0-{eps:g}",
+            )
+
+
+def _fit_curve_axes(fig: Any, ax: Any) -> None:
+    """Move the axes so the y tick labels, the y label and the legend lie inside the figure.
+
+    The figure has a fixed size in pixels; long tick labels ("0.0001") or a wide legend
+    would otherwise be cut at the figure's edge.
+    """
+    renderer = fig.canvas.get_renderer()
+    width = fig.bbox.width
+    left, bottom, axes_width, height = ax.get_position().bounds
+    for _ in range(2):  # a second pass once the tick labels have settled
+        fig.canvas.draw()
+        y_extent = ax.yaxis.get_tightbbox(renderer)
+        overhang_left = _EDGE_PIXELS - y_extent.x0 if y_extent is not None else 0.0
+        legend = ax.get_legend()
+        overhang_right = 0.0
+        if legend is not None:
+            overhang_right = legend.get_window_extent(renderer).x1 - (width - _EDGE_PIXELS)
+        shift = max(overhang_left, 0.0) / width
+        shrink = shift + max(overhang_right, 0.0) / width
+        if shift <= 0.0 and shrink <= 0.0:
+            return
+        left, axes_width = left + shift, axes_width - shrink
+        ax.set_position((left, bottom, axes_width, height))
 
 
 def _criterion_figure(c: CriterionScore, score: TraceScore) -> Any:
     fig = _figure(CURVE_PIXELS)
-    ax = fig.add_axes((0.1, 0.12, 0.62, 0.78))
+    ax = fig.add_axes(_CURVE_AXES)
     colour = _VERDICT_COLOURS.get(c.verdict, "black")
     title = f"{c.name}: {_VERDICT_TEXT.get(c.verdict, c.verdict)}"
     if c.epsilon is not None:
@@ -272,15 +340,16 @@ def _criterion_figure(c: CriterionScore, score: TraceScore) -> Any:
     if fit is not None:
         r2 = "" if c.rate_r2 is None else f", R² = {c.rate_r2:.2f}"
         ax.plot(fit[0], fit[1], lw=2.2, alpha=0.6, color="grey", label=f"fitted rate {c.fitted_rate:.2f}{r2}")
+    if c.nearest_solution is not None:  # a legend entry: it can never overlap a tick label
+        ax.plot([], [], ls="none", label=f"approached: {_short(c.nearest_solution)}")
     top = max(float(np.nanmax(np.where(np.isfinite(c.values), c.values, floor))), float(thresholds.max()))
-    ax.set_ylim(floor * 0.7, top * 2.0)
+    ax.set_ylim(floor * 0.7, max(top, floor) * 2.0)
     ax.set_xlim(0.8, max(float(c.z), 2.0) * 1.3)
     ax.set_xlabel("z (iteration / episode)")
     ax.set_ylabel("payoff gap" if c.scale != 1.0 else f"distance ({score.metric})")
     ax.grid(True, which="major", lw=0.3, alpha=0.5)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    if c.nearest_solution is not None:
-        fig.text(0.74, 0.08, f"approached: {_short(c.nearest_solution)}", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False, handlelength=1.8)
+    _fit_curve_axes(fig, ax)
     return fig
 
 
@@ -289,7 +358,7 @@ def _nash_conv_figure(score: TraceScore) -> Any | None:
     if not curves:
         return None
     fig = _figure(CURVE_PIXELS)
-    ax = fig.add_axes((0.1, 0.12, 0.62, 0.78))
+    ax = fig.add_axes(_CURVE_AXES)
     ax.set_title("NashConv of the last iterate and of the running average", fontsize=11)
     thresholds = np.array(score.epsilons) * curves[0].scale
     floor = _positive_floor(*(c.values for c in curves), thresholds)
@@ -302,12 +371,13 @@ def _nash_conv_figure(score: TraceScore) -> Any | None:
     for k, eps in enumerate(sorted(score.epsilons, reverse=True)):
         ax.axhline(eps * curves[0].scale, ls="--", lw=0.9, color=_EPS_COLOURS[k % len(_EPS_COLOURS)])
     top = max(max(float(np.nanmax(c.values)) for c in curves if c.values.size), float(thresholds.max()))
-    ax.set_ylim(floor * 0.7, top * 2.0)
+    ax.set_ylim(floor * 0.7, max(top, floor) * 2.0)
     ax.set_xlim(0.8, max(max(c.z for c in curves), 2) * 1.3)
     ax.set_xlabel("z (iteration / episode)")
     ax.set_ylabel("NashConv (payoff units)")
     ax.grid(True, which="major", lw=0.3, alpha=0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    _fit_curve_axes(fig, ax)
     return fig
 
 
@@ -596,6 +666,7 @@ th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; vertical
 th { background: #f6f8fa; }
 .converged { color: #1a7f37; font-weight: bold; }
 .not_converged { color: #cf222e; font-weight: bold; }
+.converged_outside_set { color: #0969da; font-weight: bold; }
 .inconclusive { color: #9a6700; font-weight: bold; }
 td.pure-eq { background: #fff8c5; font-weight: bold; }
 tr.pareto td:first-child::after { content: " (Pareto)"; color: #cf222e; }

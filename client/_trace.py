@@ -33,7 +33,9 @@ class CriterionScore:
     final_value : float
         The curve at the last row.
     verdict : str
-        "converged", "not_converged" or "inconclusive".
+        "converged", "not_converged", "inconclusive", or (against a partial solution
+        set only) "converged_outside_set": the trace converges to one profile outside
+        the computed set that certifies as an equilibrium (``outside_profile``).
     epsilon : float or None
         The threshold the verdict refers to.
     evidence : str
@@ -58,6 +60,12 @@ class CriterionScore:
     checkpoint_radii : ndarray or None
         Confidence radius at each checkpoint where the data is sampled
         ("averaged_joint_policy", "average_return"): the confidence band of the curve.
+    outside_profile : tuple of ndarray or None
+        With "converged_outside_set": the profile the trace converges to, per player
+        ``(a_i,)`` (or ``(S, a_i)``); None otherwise.
+    outside_regret : float or None
+        With "converged_outside_set": that profile's largest regret over players, each
+        relative to the player's own payoff (value) range.
     """
 
     name: str
@@ -78,6 +86,8 @@ class CriterionScore:
     switched: bool
     switch_count: int
     checkpoint_radii: FloatArray | None = None
+    outside_profile: tuple[FloatArray, ...] | None = None
+    outside_regret: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -98,6 +108,10 @@ class TraceScore:
     metric, aggregate : str
     epsilons : tuple of float
     warnings : tuple of str
+        Approximations in force, and a warning when the solution set is partial.
+    partial_set : bool
+        Whether the solution set is partial (found by a method that finds some
+        equilibria only): a trace may converge to an equilibrium outside it.
     solution_set : SolutionSet or MarkovSolutionSet or None
         The set the trace was measured against (None in MonitorTrace's later answers).
     """
@@ -114,6 +128,7 @@ class TraceScore:
     aggregate: str
     epsilons: tuple[float, ...]
     warnings: tuple[str, ...]
+    partial_set: bool = False
     solution_set: SolutionSet | MarkovSolutionSet | None = None
 
     @property

@@ -1,18 +1,24 @@
 """Typed results of the client: frozen dataclasses of numpy arrays.
 
 These mirror the solver's result types without importing the solver (the client must
-stay light: numpy, grpcio and the generated API only).
+stay light: numpy, grpcio and the generated API only). One input type lives here too:
+:class:`StochasticGame`, a stochastic game checked on the client before it is sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+from equilibria.client._errors import InvalidGameError
 from equilibria.client._typing import FloatArray
 
 __all__ = [
+    "StochasticGame",
     "ConceptStatus",
     "Equilibrium",
     "Component",
@@ -475,3 +481,276 @@ class ServerInfo:
     limits: ServerLimits
     methods: tuple[MethodInfo, ...]
     instance_id: str = ""
+
+
+# =========================================================================== input: stochastic games
+
+#: Largest deviation of a transition row or the initial distribution from a probability
+#: vector (the solver's ``ROW_TOLERANCE``; a test checks that the two agree).
+ROW_TOLERANCE = 1e-9
+#: The fields of :class:`StochasticGame`, as a dict or an object may give them.
+STOCHASTIC_FIELDS = (
+    "rewards",
+    "transitions",
+    "discount",
+    "horizon",
+    "initial_distribution",
+    "action_counts",
+    "title",
+    "player_names",
+)
+
+
+def _game_error(field: str, message: str) -> InvalidGameError:
+    """A client-side ``InvalidGameError`` naming ``stochastic_game.<field>``."""
+    path = f"stochastic_game.{field}"
+    return InvalidGameError(f"StochasticGame(): {message}", "INVALID_ARGUMENT", ((path, message),))
+
+
+def _numeric(value: Any, field: str, dtype: type = np.float64) -> npt.NDArray[Any]:
+    try:
+        return np.array(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise _game_error(field, f"{field} is not a numeric array ({exc})") from exc
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StochasticGame:
+    """A stochastic (Markov) game as the client sends it: checked here, solved by the server.
+
+    The light twin of the solver's ``StochasticGame`` (no scipy, no solver import). Every
+    field is checked on construction, so a malformed game fails in the caller's code with
+    an :class:`InvalidGameError` naming the field (``stochastic_game.rewards``, ...)
+    before anything is sent. :meth:`Client.score_trace`, :class:`TraceRecorder` and
+    :meth:`Client.solve_stochastic` also accept the same fields as a dict, or any object
+    with ``rewards``, ``transitions`` and ``discount`` attributes (:meth:`from_any`).
+
+    Attributes
+    ----------
+    rewards : ndarray, shape (S, n_players, a_1, ..., a_n)
+        Stage rewards.
+    transitions : ndarray or tuple of ndarray
+        Dense ``(S, a_1, ..., a_n, S)`` probabilities, or ``(rows, next_states,
+        probabilities)`` with row ``s * A + ravel_multi_index(a, (a_1..a_n))`` (a sparse
+        matrix given to the constructor is stored in this form).
+    discount : float
+        In [0, 1) for an infinite horizon, [0, 1] with a horizon.
+    horizon : int or None
+        Number of stages (None: infinite).
+    initial_distribution : ndarray, shape (S,), or None
+        None: uniform.
+    action_counts : ndarray of int, shape (S, n_players), or None
+        Actions per state and player (None: all); rewards and transitions of actions
+        that do not exist are ignored.
+    title : str
+    player_names : tuple of str
+
+    Raises
+    ------
+    InvalidGameError
+        For a wrong shape, a non-finite reward, a transition row or initial
+        distribution that is not a probability vector within 1e-9, a discount out of
+        range, or a bad horizon or action count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rewards = np.zeros((2, 2, 2, 2))
+    >>> stay = np.zeros((2, 2, 2, 2))
+    >>> stay[0, ..., 0] = stay[1, ..., 1] = 1.0
+    >>> StochasticGame(rewards, stay, 0.9).num_actions
+    (2, 2)
+    >>> StochasticGame(rewards, stay[..., :1], 0.9)
+    Traceback (most recent call last):
+    ...
+    equilibria.client._errors.InvalidGameError: StochasticGame(): transitions must have shape (2, 2, 2, 2), got (2, 2, 2, 1)
+    """
+
+    rewards: FloatArray
+    transitions: Any
+    discount: float
+    horizon: int | None = None
+    initial_distribution: FloatArray | None = None
+    action_counts: npt.NDArray[np.int64] | None = None
+    title: str = ""
+    player_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        rewards = _numeric(self.rewards, "rewards")
+        if rewards.ndim < 4 or rewards.shape[1] != rewards.ndim - 2 or 0 in rewards.shape:
+            raise _game_error(
+                "rewards",
+                f"rewards must have shape (S, n_players, a_1, ..., a_n) with n_players >= 2, got {rewards.shape}",
+            )
+        if not np.isfinite(rewards).all():
+            bad = tuple(int(k) for k in np.argwhere(~np.isfinite(rewards))[0])
+            raise _game_error("rewards", f"reward at index {bad} is not finite")
+        set_field = object.__setattr__
+        set_field(self, "rewards", rewards)
+        horizon = self._checked_horizon()
+        set_field(self, "horizon", horizon)
+        set_field(self, "discount", self._checked_discount(horizon))
+        counts = self._checked_counts()
+        set_field(self, "action_counts", counts)
+        set_field(self, "transitions", self._checked_transitions(counts))
+        set_field(self, "initial_distribution", self._checked_initial())
+        set_field(self, "title", str(self.title or ""))
+        set_field(self, "player_names", tuple(str(p) for p in self.player_names or ()))
+
+    @classmethod
+    def from_any(cls, game: Any) -> StochasticGame:
+        """A checked game from a :class:`StochasticGame`, a dict or an object with its fields.
+
+        ``rewards``, ``transitions`` and ``discount`` are required; the other fields
+        default as in the constructor.
+
+        Raises
+        ------
+        InvalidGameError
+            Naming a missing or unknown field, or a bad one.
+        """
+        if isinstance(game, cls):
+            return game
+        if isinstance(game, Mapping):
+            unknown = sorted(str(k) for k in game if k not in STOCHASTIC_FIELDS)
+            if unknown:
+                raise _game_error(
+                    unknown[0], f"unknown field {unknown[0]!r}; expected {', '.join(STOCHASTIC_FIELDS)}"
+                )
+            fields = dict(game)
+        else:
+            fields = {name: getattr(game, name) for name in STOCHASTIC_FIELDS if hasattr(game, name)}
+        for name in ("rewards", "transitions", "discount"):
+            if fields.get(name) is None:
+                raise _game_error(name, f"a stochastic game needs {name!r} (rewards, transitions, discount)")
+        return cls(**fields)
+
+    @property
+    def n_states(self) -> int:
+        """Number of states S."""
+        return int(self.rewards.shape[0])
+
+    @property
+    def num_actions(self) -> tuple[int, ...]:
+        """Largest action count of each player."""
+        return tuple(int(k) for k in self.rewards.shape[2:])
+
+    # -- checks (each returns the field's stored value) ----------------------------------------
+
+    def _checked_horizon(self) -> int | None:
+        value = self.horizon
+        if value is None:
+            return None
+        try:
+            whole = not isinstance(value, bool) and float(value).is_integer() and int(value) >= 1
+        except (TypeError, ValueError):
+            whole = False
+        if not whole:
+            raise _game_error("horizon", f"horizon must be an integer >= 1 or None, got {value!r}")
+        return int(value)
+
+    def _checked_discount(self, horizon: int | None) -> float:
+        try:
+            gamma = float(self.discount)
+        except (TypeError, ValueError) as exc:
+            raise _game_error("discount", f"discount is not a number ({self.discount!r})") from exc
+        upper_ok = gamma <= 1.0 if horizon is not None else gamma < 1.0
+        if not (np.isfinite(gamma) and gamma >= 0.0 and upper_ok):
+            wanted = (
+                "[0, 1] with a finite horizon" if horizon is not None else "[0, 1) for an infinite horizon"
+            )
+            raise _game_error("discount", f"discount {gamma!r} not in {wanted}")
+        return gamma
+
+    def _checked_counts(self) -> npt.NDArray[np.int64] | None:
+        if self.action_counts is None:
+            return None
+        counts = _numeric(self.action_counts, "action_counts")
+        full = (self.n_states, len(self.num_actions))
+        if counts.size == full[0] * full[1]:
+            counts = counts.reshape(full)
+        if counts.shape != full:
+            raise _game_error("action_counts", f"action_counts must have shape {full}, got {counts.shape}")
+        if not np.isfinite(counts).all() or (counts != np.round(counts)).any():
+            raise _game_error("action_counts", "action_counts must be integers")
+        bad = np.argwhere((counts < 1) | (counts > np.asarray(self.num_actions)))
+        if bad.size:
+            s, i = (int(k) for k in bad[0])
+            raise _game_error(
+                "action_counts",
+                f"player {i} has {counts[s, i]:g} actions in state {s}; expected 1..{self.num_actions[i]}",
+            )
+        return counts.astype(np.int64)
+
+    def _existing_rows(self, counts: npt.NDArray[np.int64] | None) -> npt.NDArray[np.bool_]:
+        """Per transition row (state, joint action), whether every player's action exists."""
+        shape = self.num_actions
+        if counts is None:
+            return np.ones(self.n_states * int(np.prod(shape)), dtype=bool)
+        grids = np.indices(shape).reshape(len(shape), -1)  # (n, A)
+        return (grids[None, :, :] < counts[:, :, None]).all(axis=1).ravel()
+
+    def _checked_transitions(self, counts: npt.NDArray[np.int64] | None) -> Any:
+        value, n_states, shape = self.transitions, self.n_states, self.num_actions
+        n_rows = n_states * int(np.prod(shape))
+        if hasattr(value, "tocoo"):
+            coo = value.tocoo()
+            value = (coo.row, coo.col, coo.data)
+        if isinstance(value, tuple) and len(value) == 3:
+            rows, cols, probs = (_numeric(v, "transitions").ravel() for v in value)
+            if not len(rows) == len(cols) == len(probs):
+                raise _game_error(
+                    "transitions",
+                    f"sparse transitions have {len(rows)} rows, {len(cols)} next states and {len(probs)} "
+                    "probabilities",
+                )
+            for name, index, limit in (("rows", rows, n_rows), ("next_states", cols, n_states)):
+                if len(index) and (
+                    index.min() < 0 or index.max() >= limit or (index != np.round(index)).any()
+                ):
+                    raise _game_error(
+                        f"transitions.{name}", f"transition {name} must be integers in 0..{limit - 1}"
+                    )
+            row_index = rows.astype(np.int64)
+            stored: Any = (row_index, cols.astype(np.int64), probs)
+        else:
+            dense = _numeric(value, "transitions")
+            wanted = (n_states, *shape, n_states)
+            if dense.shape != wanted:
+                raise _game_error("transitions", f"transitions must have shape {wanted}, got {dense.shape}")
+            probs = dense.ravel()
+            row_index = np.repeat(np.arange(n_rows), n_states)
+            stored = dense
+        exists = self._existing_rows(counts)
+        if not np.isfinite(probs).all():
+            raise _game_error("transitions", "a transition probability is not finite")
+        negative = (probs < -ROW_TOLERANCE) & exists[row_index]
+        sums = np.bincount(row_index, weights=probs, minlength=n_rows)
+        off = exists & (np.abs(sums - 1.0) > ROW_TOLERANCE)
+        if negative.any() or off.any():
+            row = int(row_index[np.argmax(negative)]) if negative.any() else int(np.argmax(off))
+            state, joint = divmod(row, int(np.prod(shape)))
+            action = tuple(int(k) for k in np.unravel_index(joint, shape))
+            what = "has a negative probability" if negative.any() else f"sums to {sums[row]:.12g}"
+            raise _game_error(
+                "transitions",
+                f"the transition row of state {state}, joint action {action} {what}; rows must be "
+                f"probability vectors within {ROW_TOLERANCE:g}",
+            )
+        return stored
+
+    def _checked_initial(self) -> FloatArray | None:
+        if self.initial_distribution is None:
+            return None
+        mu0 = _numeric(self.initial_distribution, "initial_distribution").ravel()
+        if mu0.shape != (self.n_states,):
+            raise _game_error(
+                "initial_distribution",
+                f"initial_distribution must have {self.n_states} entries, got {mu0.size}",
+            )
+        if not np.isfinite(mu0).all() or (mu0 < -ROW_TOLERANCE).any() or abs(mu0.sum() - 1.0) > ROW_TOLERANCE:
+            raise _game_error(
+                "initial_distribution",
+                f"initial_distribution must be a probability vector within {ROW_TOLERANCE:g} (sum {mu0.sum():.12g})",
+            )
+        return mu0

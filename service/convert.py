@@ -667,8 +667,11 @@ def _criterion_to_proto(score: CriterionScore) -> trace_pb2.CriterionScore:
         switched=score.switched,
         switch_count=score.switch_count,
         checkpoint_radii=[] if score.checkpoint_radii is None else score.checkpoint_radii.tolist(),
+        outside_profile=[]
+        if score.outside_profile is None
+        else [encode_tensor(p) for p in score.outside_profile],
     )
-    for name in ("epsilon", "fitted_rate", "rate_r2", "confidence_radius"):
+    for name in ("epsilon", "fitted_rate", "rate_r2", "confidence_radius", "outside_regret"):
         value = getattr(score, name)
         if value is not None:
             setattr(message, name, value)
@@ -692,6 +695,7 @@ def trace_score_to_proto(score: TraceScore) -> trace_pb2.TraceScore:
         aggregate=score.aggregate,
         epsilons=score.epsilons,
         warnings=score.warnings,
+        partial_set=score.partial_set,
     )
     if score.selected is not None:
         message.selected.CopyFrom(trace_pb2.SolutionRef(kind=score.selected[0], index=score.selected[1]))

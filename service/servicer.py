@@ -61,6 +61,15 @@ def _game_label(game: Any) -> str:
     return f"{type(game).__name__} {actions}{states} ({game.id[:12]})"
 
 
+def _check_rows(scorer: Any) -> None:
+    """Refuse a trace stream that ended without a row: a score of nothing is no score."""
+    if not any(scorer.z.values()):
+        raise invalid(
+            "chunk",
+            "the trace stream carried no rows: send chunks with policies, joint_actions or returns after the header",
+        )
+
+
 class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     """Solves games in a worker pool; maps every known failure to a status code."""
 
@@ -269,6 +278,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             if state is None:  # pragma: no cover - _scored_chunks yields after the header or raises
                 raise invalid("header", "empty trace stream")
             scorer, result, _ = state
+            _check_rows(scorer)
             score = await asyncio.to_thread(scorer.result)
             return convert.score_trace_response(score, result)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
@@ -279,15 +289,21 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     ) -> AsyncIterator[Any]:
         monitors, stream_id, status = self._monitors, None, "cancelled"
         try:
+            scorer, sent_set = None, False
             async for scorer, result, index in self._scored_chunks(request_iterator, context):
                 if index < 0:
                     if monitors is not None:
                         stream_id = monitors.open(context.peer(), _game_label(scorer.game))
                     continue
+                if not any(scorer.z.values()):
+                    continue  # no rows yet: nothing to score
                 score = await asyncio.to_thread(scorer.result)
                 if monitors is not None and stream_id is not None:
                     monitors.publish(stream_id, score)
-                yield convert.monitor_trace_response(score, result if index == 0 else None)
+                yield convert.monitor_trace_response(score, None if sent_set else result)
+                sent_set = True
+            if scorer is not None:
+                _check_rows(scorer)
             status = "ok"
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             error = self._trace_error(exc, "MonitorTrace")

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -103,6 +104,10 @@ class SolutionTarget:
         component is the product over players of their vertices' convex hulls (a
         maximal Nash subset, :class:`~equilibria.solver.results.Component`). Normal
         form only.
+    complete : bool
+        Whether the set holds every solution (default True). False for a partial set
+        (a method that finds some equilibria only): the trace scorer then warns, and
+        checks whether a trace converges to an equilibrium outside the set.
 
     Raises
     ------
@@ -120,6 +125,7 @@ class SolutionTarget:
 
     points: tuple[FloatArray, ...]
     components: tuple[tuple[FloatArray, ...], ...] = ()
+    complete: bool = True
 
     def __post_init__(self) -> None:
         points = tuple(_as_float(p, "target", "SolutionTarget()").copy() for p in self.points)
@@ -164,6 +170,7 @@ class SolutionTarget:
             raise InvalidGameError("target", "SolutionTarget(): the set is empty (no points, no components)")
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "components", tuple(components))
+        object.__setattr__(self, "complete", bool(self.complete))
 
     @property
     def n_points(self) -> int:
@@ -185,6 +192,8 @@ class SolutionTarget:
         cls,
         profiles: Sequence[Sequence[npt.ArrayLike]],
         components: Sequence[Sequence[npt.ArrayLike]] = (),
+        *,
+        complete: bool = True,
     ) -> SolutionTarget:
         """Build a target from a list of profiles (and optional components).
 
@@ -195,6 +204,8 @@ class SolutionTarget:
             per-state policies. May be empty when ``components`` is not.
         components : sequence of components, optional
             Each a sequence, per player, of ``(V_i, a_i)`` vertex arrays.
+        complete : bool, optional(default=True)
+            Whether the set holds every solution.
 
         Returns
         -------
@@ -214,7 +225,7 @@ class SolutionTarget:
                     "target", "SolutionTarget.from_points(): no profiles and no components"
                 )
             points = tuple(np.zeros((0, v.shape[-1])) for v in comps[0])
-            return cls(points=points, components=comps)
+            return cls(points=points, components=comps, complete=complete)
         n = len(profiles[0])
         if any(len(p) != n for p in profiles):
             raise InvalidGameError(
@@ -226,7 +237,7 @@ class SolutionTarget:
             raise InvalidGameError(
                 "target", f"SolutionTarget.from_points(): profiles of inconsistent shapes ({exc})"
             ) from exc
-        return cls(points=points, components=comps)
+        return cls(points=points, components=comps, complete=complete)
 
     @classmethod
     def from_solution_set(cls, solution_set: SolutionSet | MarkovSolutionSet) -> SolutionTarget:
@@ -241,7 +252,7 @@ class SolutionTarget:
             :class:`SetDistance` indexes ``solution_set.equilibria`` or
             ``solution_set.components``). For a
             :class:`~equilibria.solver.results.MarkovSolutionSet` the points are the
-            stationary policies ``(S, a_i)``.
+            stationary policies ``(S, a_i)``. ``complete`` is the set's.
 
         Returns
         -------
@@ -271,7 +282,9 @@ class SolutionTarget:
                     f"{function}: finite-horizon (per-stage) policies are not stationary; pass per-stage "
                     "targets with SolutionTarget.from_points",
                 )
-            return cls.from_points([eq.policies for eq in solution_set.equilibria])
+            return cls.from_points(
+                [eq.policies for eq in solution_set.equilibria], complete=solution_set.complete
+            )
         if not isinstance(solution_set, SolutionSet):
             raise InvalidGameError(
                 "target", f"{function}: expected a SolutionSet, got {type(solution_set).__name__}"
@@ -281,6 +294,7 @@ class SolutionTarget:
         return cls.from_points(
             [eq.strategies for eq in solution_set.equilibria],
             components=[comp.vertices for comp in solution_set.components],
+            complete=solution_set.complete,
         )
 
 
@@ -762,6 +776,13 @@ def distance_to_polyhedron(
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise InvalidGameError("A_ub", f"{function}: A_ub or b_ub has a non-finite entry")
     return _polyhedron_kernel(x, a, b, metric, function)
+
+
+class _Polytope(NamedTuple):
+    """The CE or CCE polytope of the joint play, ``{p in simplex : a_ub p <= b_ub}``."""
+
+    a_ub: FloatArray
+    b_ub: FloatArray
 
 
 def correlated_polytope(game: NormalFormGame, kind: str = "correlated") -> tuple[FloatArray, FloatArray]:

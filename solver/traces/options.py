@@ -56,10 +56,15 @@ CURVES = (
     "nash_conv",
     "nash_conv_average",
 )
-#: The three verdicts.
-VERDICTS = ("converged", "not_converged", "inconclusive")
-#: What the empirical joint play of ``averaged_joint_policy`` is measured against.
-JOINT_CONCEPTS = ("nash", "correlated", "coarse_correlated")
+#: The verdicts: ``converged_outside_set`` only against a partial solution set, when the
+#: trace converges to one profile outside it that certifies as an equilibrium.
+VERDICTS = ("converged", "not_converged", "inconclusive", "converged_outside_set")
+#: What the empirical joint play of ``averaged_joint_policy`` is measured against:
+#: ``"nash"`` the joint distribution of each equilibrium (the product of its
+#: strategies), ``"nash_marginals"`` each player's marginal frequencies against the
+#: equilibria's strategies (blind to correlation), ``"correlated"`` and
+#: ``"coarse_correlated"`` the CE or CCE polytope.
+JOINT_CONCEPTS = ("nash", "nash_marginals", "correlated", "coarse_correlated")
 
 
 class _Samples(NamedTuple):
@@ -109,7 +114,10 @@ class ScoreOptions:
         (one int64 per history and joint action) is also capped at 5e7 entries.
     joint_concept : str
         One of :data:`JOINT_CONCEPTS` (default ``"nash"``): the target of the empirical
-        joint play (``averaged_joint_policy``).
+        joint play (``averaged_joint_policy``). ``"nash"`` compares the joint
+        frequencies with each equilibrium's joint distribution (the product of its
+        strategies), so correlated play is not taken for a product equilibrium;
+        ``"nash_marginals"`` compares each player's marginal frequencies only.
     state_weights : tuple of float or None
         Stochastic games: weights of the states in distances (default: the initial
         distribution); non-negative with a positive sum, normalised.
@@ -343,7 +351,9 @@ class CriterionScore:
     final_value : float
         The curve at the last row (``nan`` without data).
     verdict : str
-        ``"converged"``, ``"not_converged"`` or ``"inconclusive"``.
+        ``"converged"``, ``"not_converged"``, ``"inconclusive"``, or (against a partial
+        set only) ``"converged_outside_set"``: the trace converges to one profile
+        outside the set that certifies as an equilibrium (``outside_profile``).
     epsilon : float or None
         The threshold the verdict refers to: the smallest reached when converged.
     evidence : str
@@ -367,6 +377,12 @@ class CriterionScore:
     checkpoint_radii : ndarray, shape (k,), or None
         The same criteria: the radius at each checkpoint (``inf`` where undefined,
         e.g. one return), for confidence bands; None for the other criteria.
+    outside_profile : tuple of ndarray or None
+        With ``"converged_outside_set"``: the profile the trace converges to (per
+        player ``(a_i,)`` or ``(S, a_i)``); None otherwise.
+    outside_regret : float or None
+        With ``"converged_outside_set"``: that profile's largest regret over players,
+        each relative to the player's own payoff (or value) range.
     nearest_solution : tuple of (str, int) or None
         ``("point", k)`` or ``("component", c)``: the member of the set nearest at the
         last row (None for NashConv and polytope targets).
@@ -394,6 +410,8 @@ class CriterionScore:
     switched: bool = False
     switch_count: int = 0
     checkpoint_radii: FloatArray | None = None
+    outside_profile: tuple[FloatArray, ...] | None = None
+    outside_regret: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -419,7 +437,11 @@ class TraceScore:
     metric, aggregate : str
     epsilons : tuple of float
     warnings : tuple of str
-        Approximations in force (bracketed component distances).
+        Approximations in force (bracketed component distances), and a warning when
+        the set is partial.
+    partial_set : bool
+        Whether the solution set is partial (``complete=False``): a trace may then
+        converge to an equilibrium outside it (verdict ``"converged_outside_set"``).
     """
 
     criteria: tuple[CriterionScore, ...]
@@ -434,6 +456,7 @@ class TraceScore:
     aggregate: str
     epsilons: tuple[float, ...]
     warnings: tuple[str, ...] = ()
+    partial_set: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -5,17 +5,10 @@ policies :math:`\\pi^z` (per state in a stochastic game), sampled joint actions 
 history or state they were played after, and per-episode returns. :class:`TraceScorer`
 consumes it chunk by chunk in bounded memory and asks whether, and in which sense, it
 approaches the solution set ``S`` of the game (SPEC section 5). Each criterion gives a
-curve over ``z``, a final value, a verdict and the member of ``S`` the trace approached:
-
-* ``last_iterate``: :math:`d(\\pi^z, S)`;
-* ``expected_return``: the distance of the payoffs :math:`U(\\pi^z)` to the equilibrium payoffs;
-* ``empirical_distribution``: :math:`d(\\bar\\pi^z, S)` for the running mean :math:`\\bar\\pi^z`;
-* ``set_convergence``: the same curve, with :math:`z_0(\\epsilon)` and the selected equilibrium;
-* ``averaged_joint_policy``: the distance of the empirical joint play to ``S`` (or to the CE/CCE polytope);
-* ``average_return``: the distance of the mean return to the equilibrium payoffs;
-* ``nash_conv``: NashConv(:math:`\\pi^z`), and NashConv(:math:`\\bar\\pi^z`) as ``nash_conv_average``.
-
-Streaming, checkpoints, what is exact, the confidence radii, the verdicts and the
+curve over ``z``, a final value, a verdict and the member of ``S`` the trace approached.
+The criteria (``last_iterate``, ``expected_return``, ``empirical_distribution``,
+``set_convergence``, ``averaged_joint_policy``, ``average_return``, ``nash_conv``), what
+each verdict means, streaming, checkpoints, what is exact, the confidence radii and the
 selection of an equilibrium are explained in docs/traces.md.
 
 Examples
@@ -55,7 +48,6 @@ import math
 from collections.abc import Iterable
 from typing import NamedTuple, cast
 
-import numba
 import numpy as np
 from equilibria.solver._typing import FloatArray, Int64Array
 from equilibria.solver.errors import (
@@ -64,14 +56,14 @@ from equilibria.solver.errors import (
     ProblemTooLargeError,
     UnsupportedError,
 )
-from equilibria.solver.game import NormalFormGame
-from equilibria.solver.kernels import warm_up
+from equilibria.solver.game import ROUNDOFF_RANGE, NormalFormGame
 from equilibria.solver.results import MarkovSolutionSet, SolutionSet
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.regret import certify_markov
-from equilibria.solver.traces.checkpoints import _Curve, _Grid
+from equilibria.solver.traces.checkpoints import _Curve, _Grid, _running_means
 from equilibria.solver.traces.distances import (
     SolutionTarget,
+    _Polytope,
     correlated_polytope,
     distance_to_polyhedron,
 )
@@ -84,7 +76,15 @@ from equilibria.solver.traces.options import (
     _game_policies,
     _game_samples,
 )
+from equilibria.solver.traces.outside import (
+    PARTIAL_WARNING,
+    _LimitTracker,
+    joint_correlation,
+    outside_verdict,
+    undecided_without_profile,
+)
 from equilibria.solver.traces.target import _Bracket, _FinalValue, _Member, _payoff_rows, _Target
+from equilibria.solver.traces.units import _floored, _payoff_units
 from equilibria.solver.traces.verdicts import TailEvidence, concentration_radius, decide_verdict, fit_rate
 from scipy.stats import norm
 
@@ -101,10 +101,18 @@ _POLICY_CURVES = frozenset(
         "nash_conv_average",
     }
 )
-_SAMPLE_CURVES = frozenset({"averaged_joint_policy"})
-_RETURN_CURVES = frozenset({"average_return"})
+#: The input stream of each curve not computed from the policies.
+_STREAMS = {"averaged_joint_policy": "samples", "average_return": "returns"}
+#: Curve keys that are not criterion names.
+_CURVE_NAMES = {"empirical": "empirical_distribution"}
 #: Largest number of cells of the per-history count table.
 _MAX_COUNT_CELLS = 50_000_000
+#: Criteria that ask for convergence to ONE solution: switches between solutions count against them.
+_SINGLE_LIMIT = frozenset(
+    {"last_iterate", "expected_return", "empirical_distribution", "averaged_joint_policy", "average_return"}
+)
+#: Curves in payoff units (thresholds times the payoff scale).
+_PAYOFF_CURVES = frozenset({"expected_return", "average_return", "nash_conv", "nash_conv_average"})
 
 
 class _CachedFinal(NamedTuple):
@@ -122,13 +130,6 @@ class _StagedCurve(NamedTuple):
     rows: _Bracket | None  # per-row values; None for curves computed at checkpoints only
     values: list[float]  # at the chunk's checkpoints
     members: list[_Member | None] | None
-
-
-class _Polytope(NamedTuple):
-    """The CE or CCE polytope of the joint play, ``{p in simplex : a_ub p <= b_ub}``."""
-
-    a_ub: FloatArray
-    b_ub: FloatArray
 
 
 # =========================================================================== the scorer
@@ -198,7 +199,7 @@ class TraceScorer:
                     "game",
                     f"{function}: finite-horizon stochastic games (per-stage policies) are not supported",
                 )
-            if options.joint_concept != "nash":
+            if options.joint_concept not in ("nash", "nash_marginals"):
                 raise InvalidOptionError(
                     "joint_concept",
                     f"{function}: joint_concept {options.joint_concept!r} needs a normal-form game",
@@ -214,15 +215,26 @@ class TraceScorer:
                         f"{function}: {w.size} state_weights for a game with {n_states} states",
                     )
             self._weights: FloatArray | None = w / w.sum()
-            self._scale = game.reward_scale / (1.0 - game.discount)
         else:
             if options.state_weights is not None:
                 raise InvalidOptionError("state_weights", f"{function}: state_weights need a stochastic game")
             self._weights = None
-            self._scale = game.payoff_scale
         self.n_players = game.n_players
         self.num_actions = tuple(int(k) for k in game.num_actions)
-        self._target = _Target(game, solution_set, options, self._weights, function)
+        # Payoffs are measured in each player's own units (the unit game), reported in the
+        # game's payoff scale: the thresholds are epsilon times it (docs/traces.md, Scale).
+        self._units, self._scale = _payoff_units(game)
+        self._unit_game = game.unit_game
+        self._unit_sg = cast(StochasticGame, self._unit_game)
+        self._unit_nf = cast(NormalFormGame, self._unit_game)
+        distance_floor = self.n_players * (
+            math.sqrt(ROUNDOFF_RANGE) if options.metric == "hellinger" else ROUNDOFF_RANGE
+        )
+        self._floors = {
+            key: (self._units.floor if _CURVE_NAMES.get(key, key) in _PAYOFF_CURVES else distance_floor)
+            for key in ("last_iterate", "empirical", "averaged_joint_policy") + tuple(_PAYOFF_CURVES)
+        }
+        self._target = _Target(self._unit_game, solution_set, options, self._weights, function)
         self._eps_desc = options.epsilons
         self._eps = tuple(sorted(options.epsilons))
         self._delta = 1.0 - float(options.confidence)
@@ -251,7 +263,7 @@ class TraceScorer:
         if self.stochastic:
             self._alloc_counts(self._sg.n_states)
             self._n_hist = self._sg.n_states
-        if options.joint_concept != "nash":
+        if options.joint_concept in ("correlated", "coarse_correlated"):
             self._polytope: _Polytope | None = _Polytope(
                 *correlated_polytope(self._nf, options.joint_concept)
             )
@@ -262,6 +274,15 @@ class TraceScorer:
         self._rsum = np.zeros(self.n_players)
         self._rsq = np.zeros(self.n_players)
         self._cache: dict[str, _CachedFinal] = {}
+        # Against a partial set: single-limit bounds of the last iterates and running means.
+        self._limits: dict[str, _LimitTracker] | None = (
+            None
+            if self._target.complete
+            else {
+                key: _LimitTracker(options.metric, options.aggregate, self._weights)
+                for key in ("last", "mean")
+            }
+        )
 
     # ------------------------------------------------------------------ public
 
@@ -335,7 +356,7 @@ class TraceScorer:
         for name in CURVES:
             if not self._wanted(name):
                 continue
-            stream = _stream_of(name)
+            stream = _STREAMS.get(name, "policies")
             z = {"policies": self._zp, "samples": self._zs, "returns": self._zr}[stream]
             if z == 0 and self._requested is None:
                 continue
@@ -363,6 +384,14 @@ class TraceScorer:
                 f"bracketed from the Euclidean distance (metric {self.options.metric!r}); tail tests and z0 use the "
                 "conservative end, checkpoint and final values are exact"
             )
+        if not self._target.complete:
+            warnings.append(PARTIAL_WARNING)
+        if self._target.joint_bounded and self._zs and self._polytope is None:
+            warnings.append(
+                "component(s) with several vertices: the distance of the joint play to their joint "
+                "distributions (products of strategies) is an upper bound (the nearest vertex product or "
+                "the product of the marginals' projections)"
+            )
         return TraceScore(
             criteria=tuple(scores),
             n_policies=self._zp,
@@ -376,9 +405,21 @@ class TraceScorer:
             aggregate=self.options.aggregate,
             epsilons=self._eps_desc,
             warnings=tuple(warnings),
+            partial_set=not self._target.complete,
         )
 
     # ------------------------------------------------------------------ checks
+
+    def _single_limit(self, name: str) -> bool:
+        """Whether switches between solutions count against the criterion (one limit asked for).
+
+        Not for the empirical joint play after several histories of a normal-form game:
+        each history approaches its own equilibrium, and the member reported (the one
+        nearest to the most samples) may change with no history moving.
+        """
+        if name == "averaged_joint_policy" and not self.stochastic:
+            return self._n_hist <= 1
+        return name in _SINGLE_LIMIT
 
     def _wanted(self, name: str) -> bool:
         if self._requested is not None:
@@ -408,7 +449,7 @@ class TraceScorer:
         curve = self._curves.get(name)
         if curve is None:
             taus = np.asarray(self._eps, dtype=np.float64) * scale
-            curve = _Curve(taus, per_row, self.options.tail_buffer, self.options.min_tail)
+            curve = _Curve(taus, per_row, self.options.tail_buffer, self.options.min_tail, self._floors[name])
             self._curves[name] = curve
         return curve
 
@@ -438,11 +479,22 @@ class TraceScorer:
         # Commit.
         for new in staged:
             curve = self._curve(new.name, new.rows is not None, new.scale)
+            floor = self._floors[new.name]
             if new.rows is not None:
-                curve.push_rows(z_old + 1, new.rows.upper, new.rows.lower, new.rows.groups)
+                upper = _floored(new.rows.upper, floor)
+                lower = upper if new.rows.lower is new.rows.upper else _floored(new.rows.lower, floor)
+                curve.push_rows(z_old + 1, upper, lower, new.rows.groups)
             else:
                 curve.n = z_old + m
-            curve.push_checkpoints(cps.tolist(), new.values, new.members)
+            curve.push_checkpoints(
+                cps.tolist(), _floored(np.asarray(new.values), floor).tolist(), new.members
+            )
+        if self._limits is not None:
+            self._limits["last"].push(z_old + 1, xs, cps)
+            self._limits["mean"].push(z_old + 1, avg, cps)
+            first = z_old + m - min(self.options.window(z_old + m), z_old + m) + 1
+            for tracker in self._limits.values():
+                tracker.prune(first)
         self._sum = sums
         self._last = [x[-1].copy() for x in xs]
         self._zp = z_old + m
@@ -468,11 +520,14 @@ class TraceScorer:
     ) -> list[_StagedCurve]:
         """``expected_return`` and the NashConv curves of a normal-form game, for every row."""
         staged = []
-        payoffs = self._nf.payoffs
+        payoffs = self._unit_nf.payoffs
+        shown = self._units.display
         if self._wanted("expected_return") or self._wanted("nash_conv"):
             u, nc = _payoff_rows(payoffs, xs)
+            nc = nc * shown
             if self._wanted("expected_return"):
                 gaps = self._target.payoff_distance(u)
+                gaps = gaps._replace(distances=gaps.distances * shown)
                 exact = _Bracket(gaps.distances, gaps.distances, gaps.groups)
                 staged.append(
                     _StagedCurve("expected_return", self._scale, exact, gaps.distances[rows].tolist(), None)
@@ -483,6 +538,7 @@ class TraceScorer:
                 )
         if self._wanted("nash_conv_average"):
             _u, nca = _payoff_rows(payoffs, avg)
+            nca = nca * shown
             staged.append(
                 _StagedCurve(
                     "nash_conv_average", self._scale, _Bracket(nca, nca, None), nca[rows].tolist(), None
@@ -496,23 +552,27 @@ class TraceScorer:
         """``expected_return`` and the NashConv curves of a stochastic game, at the checkpoint rows only
         (policy evaluation and best responses)."""
         staged = []
+        shown = self._units.display
         need_last = self._wanted("expected_return") or self._wanted("nash_conv")
         last_certs = (
-            [certify_markov(self._sg, [x[r] for x in xs]) for r in rows.tolist()] if need_last else []
+            [certify_markov(self._unit_sg, [x[r] for x in xs]) for r in rows.tolist()] if need_last else []
         )
         if self._wanted("expected_return"):
             values: list[float] = []
             members: list[_Member | None] = []
             for cert in last_certs:
                 gaps = self._target.payoff_distance(cert.payoffs[None])
-                values.append(float(gaps.distances[0]))
+                values.append(float(gaps.distances[0]) * shown)
                 members.append(gaps.last_member)
             staged.append(_StagedCurve("expected_return", self._scale, None, values, members))
         if self._wanted("nash_conv"):
-            values = [float(c.nash_conv) for c in last_certs]
+            values = [float(c.nash_conv) * shown for c in last_certs]
             staged.append(_StagedCurve("nash_conv", self._scale, None, values, None))
         if self._wanted("nash_conv_average"):
-            values = [float(certify_markov(self._sg, [a[r] for a in avg]).nash_conv) for r in rows.tolist()]
+            values = [
+                float(certify_markov(self._unit_sg, [a[r] for a in avg]).nash_conv) * shown
+                for r in rows.tolist()
+            ]
             staged.append(_StagedCurve("nash_conv_average", self._scale, None, values, None))
         return staged
 
@@ -573,7 +633,8 @@ class TraceScorer:
         self._zs = z_old + m
         curve = self._curve("averaged_joint_policy", False, 1.0)
         curve.n = self._zs
-        curve.push_checkpoints(plan.points.tolist(), values, members, radii)
+        floored = _floored(np.asarray(values), self._floors["averaged_joint_policy"]).tolist()
+        curve.push_checkpoints(plan.points.tolist(), floored, members, radii)
         self._thin("samples", plan.level)
 
     def _add_counts(self, slots: Int64Array, joint: Int64Array) -> None:
@@ -600,6 +661,12 @@ class TraceScorer:
         rad = concentration_radius(self._visits[slots], counts.shape[1], self._delta / slots.size, metric)
         return _FinalValue(float(np.sum(weights * d)), None, float(np.sum(weights * rad)))
 
+    def _correlation(self) -> float:
+        """How far the joint play is from independent play (see :func:`outside.joint_correlation`)."""
+        slots = np.arange(self._counts.shape[0]) if self.stochastic else self._slots
+        counts = self._counts[slots].reshape((slots.size,) + self.num_actions)
+        return joint_correlation(counts, self._visits[slots])
+
     # ------------------------------------------------------------------ returns
 
     def _update_returns(self, returns: FloatArray) -> None:
@@ -614,7 +681,9 @@ class TraceScorer:
         mean = self._shift + s1 / zs[:, None]
         plan = self._grids["returns"].plan(z_old, z_old + m)
         if self._wanted("average_return"):
-            gaps = self._target.payoff_distance(mean)
+            gaps = self._target.payoff_distance(self._units.to_unit(mean))
+            distances = _floored(gaps.distances * self._units.display, self._floors["average_return"])
+            gaps = gaps._replace(distances=distances)
             curve = self._curve("average_return", True, self._scale)
             curve.push_rows(z_old + 1, gaps.distances, gaps.distances, gaps.groups)
             at = plan.points - z_old - 1
@@ -634,7 +703,7 @@ class TraceScorer:
         with np.errstate(divide="ignore", invalid="ignore"):
             var = np.maximum((s2 - s1 * s1 / z) / (z - 1.0), 0.0)
         q = float(norm.ppf(1.0 - self._delta / (2.0 * self.n_players)))
-        half = q * np.sqrt(var / z)
+        half = self._units.relative(q * np.sqrt(var / z)) * self._scale  # each player in its own range
         out = half.max(axis=1) if self.options.aggregate == "max" else half.sum(axis=1)
         return np.where(zs < 2, math.inf, out)
 
@@ -647,7 +716,7 @@ class TraceScorer:
             return  # the stored checkpoints are on this grid: thinned to it before, or planned on it
         grid.level = level
         for name, curve in self._curves.items():
-            if _stream_of(_curve_name(name)) == stream and curve.checkpoint_z:
+            if _STREAMS.get(_CURVE_NAMES.get(name, name), "policies") == stream and curve.checkpoint_z:
                 curve.thin(grid.contains(np.asarray(curve.checkpoint_z, dtype=np.int64)))
 
     # ------------------------------------------------------------------ scoring
@@ -657,6 +726,7 @@ class TraceScorer:
         if cached is not None and cached.z == z:
             return cached.final
         final = self._compute_final(name, z)
+        final = final._replace(value=float(_floored(np.asarray(final.value), self._floors[name])))
         self._cache[name] = _CachedFinal(z, final)
         return final
 
@@ -666,8 +736,9 @@ class TraceScorer:
         if name == "average_return":
             assert self._shift is not None
             mean = self._shift + self._rsum / z
-            gaps = self._target.payoff_distance(mean[None])
-            return _FinalValue(float(gaps.distances[0]), gaps.last_member, self._return_radius())
+            gaps = self._target.payoff_distance(self._units.to_unit(mean[None]))
+            value = float(gaps.distances[0]) * self._units.display
+            return _FinalValue(value, gaps.last_member, self._return_radius())
         assert self._sum is not None and self._last is not None
         avg = [s / float(z) for s in self._sum]
         last = self._last
@@ -675,31 +746,28 @@ class TraceScorer:
             profile = last if name == "last_iterate" else avg
             exact = self._target.exact([p[None] for p in profile])
             return _FinalValue(exact.value, exact.member, None)
+        shown = self._units.display
         if self.stochastic:
             profile = last if name in ("expected_return", "nash_conv") else avg
-            cert = certify_markov(self._sg, profile)
+            cert = certify_markov(self._unit_sg, profile)
             if name == "expected_return":
                 gaps = self._target.payoff_distance(cert.payoffs[None])
-                return _FinalValue(float(gaps.distances[0]), gaps.last_member, None)
-            return _FinalValue(float(cert.nash_conv), None, None)
+                return _FinalValue(float(gaps.distances[0]) * shown, gaps.last_member, None)
+            return _FinalValue(float(cert.nash_conv) * shown, None, None)
         profile = avg if name == "nash_conv_average" else last
-        u, nc = _payoff_rows(self._nf.payoffs, [p[None] for p in profile])
+        u, nc = _payoff_rows(self._unit_nf.payoffs, [p[None] for p in profile])
         if name == "expected_return":
             gaps = self._target.payoff_distance(u)
-            return _FinalValue(float(gaps.distances[0]), gaps.last_member, None)
-        return _FinalValue(float(nc[0]), None, None)
+            return _FinalValue(float(gaps.distances[0]) * shown, gaps.last_member, None)
+        return _FinalValue(float(nc[0]) * shown, None, None)
 
     def _score(self, name: str, z: int) -> CriterionScore:
         key = "empirical" if name in ("empirical_distribution", "set_convergence") else name
-        scale = (
-            self._scale
-            if name in ("expected_return", "average_return", "nash_conv", "nash_conv_average")
-            else 1.0
-        )
+        scale = self._scale if name in _PAYOFF_CURVES else 1.0
         curve = self._curves.get(key)
         if curve is None or z == 0:
             what = {"policies": "policies", "samples": "sampled joint actions", "returns": "returns"}[
-                _stream_of(name)
+                _STREAMS.get(name, "policies")
             ]
             return CriterionScore(
                 name=name,
@@ -734,8 +802,32 @@ class TraceScorer:
             fit=fit,
             period=tail.period,
             tail_text=tail.text,
+            single_limit=self._single_limit(name),
+            recent_switches=tail.recent_switches,
+            last_switch=tail.last_switch,
+            switch_start=tail.switch_start,
         )
         verdict = decide_verdict(evidence)
+        outside = None
+        if self._limits is not None and self._sum is not None and self._last is not None:
+            profiles = {"last": self._last, "mean": [s / float(z) for s in self._sum]}
+            outside = outside_verdict(
+                self.game,
+                self._target,
+                self._limits,
+                profiles,
+                name,
+                z,
+                window,
+                verdict,
+                self._eps,
+                self.options.min_tail,
+            )
+        if outside is not None:
+            verdict = outside.verdict
+        elif not self._target.complete:
+            correlation = self._correlation() if name == "averaged_joint_policy" else None
+            verdict = undecided_without_profile(name, verdict, correlation, max(self._eps))
         return CriterionScore(
             name=name,
             checkpoints_z=np.asarray(curve.checkpoint_z, dtype=np.int64),
@@ -757,6 +849,8 @@ class TraceScorer:
             checkpoint_radii=(
                 np.asarray(curve.checkpoint_radii, dtype=np.float64) if final.radius is not None else None
             ),
+            outside_profile=None if outside is None else outside.profile,
+            outside_regret=None if outside is None else outside.regret,
         )
 
 
@@ -794,45 +888,3 @@ def score_trace(
     for chunk in chunks:
         scorer.update(chunk)
     return scorer.result()
-
-
-# =========================================================================== internals
-
-
-def _stream_of(name: str) -> str:
-    if name in _SAMPLE_CURVES:
-        return "samples"
-    if name in _RETURN_CURVES:
-        return "returns"
-    return "policies"
-
-
-def _curve_name(key: str) -> str:
-    return "empirical_distribution" if key == "empirical" else key
-
-
-@numba.njit(cache=True)
-def _running_means(total: FloatArray, x: FloatArray, z_old: int, means: FloatArray) -> None:
-    """Running sums of the rows of ``x`` continued from ``total`` (updated), and their means.
-
-    Row ``r``'s mean is the sum after it divided by ``z_old + r + 1``: the operations of
-    ``cumsum`` (in row order) and a division, so any chunking gives the same bits.
-    """
-    for r in range(x.shape[0]):
-        z = float(z_old + r + 1)
-        for f in range(x.shape[1]):
-            total[f] = total[f] + x[r, f]
-            means[r, f] = total[f] / z
-
-
-@warm_up
-def _warm_up() -> None:
-    """Compile (or load from numba's on-disk cache) the running-means kernel now.
-
-    Examples
-    --------
-    >>> _warm_up()
-    """
-    frozen = np.full((1, 2), 0.5)
-    frozen.setflags(write=False)  # chunks hold read-only arrays
-    _running_means(np.zeros(2), frozen, 0, np.empty((1, 2)))

@@ -41,8 +41,8 @@ from equilibria.solver.traces.distances import (
     distance_to_points,
     distance_to_set,
 )
-from equilibria.solver.traces.hull import HULL_ZERO_TOL
-from equilibria.solver.traces.metrics import KL_SMOOTHING, _aggregate
+from equilibria.solver.traces.hull import HULL_ZERO_TOL, _Hull, _simplex_clip
+from equilibria.solver.traces.metrics import KL_SMOOTHING, _aggregate, _vector_distance
 from equilibria.solver.traces.options import ScoreOptions
 from equilibria.solver.traces.verdicts import concentration_radius, metric_diameter
 
@@ -50,6 +50,8 @@ __all__: list[str] = []  # the scorer's internals
 
 #: Elements of the work arrays of the payoff contraction.
 _PAYOFF_BLOCK = 1 << 18
+#: Most vertex profiles of one component whose joint distributions are candidates.
+_MAX_VERTEX_PROFILES = 4096
 
 
 class _Member(NamedTuple):
@@ -110,6 +112,8 @@ class _Target:
     ) -> None:
         target = _as_target(game, solution_set, function)
         self.target = target
+        self.complete = target.complete
+        self.joint_concept = options.joint_concept
         self.metric = options.metric
         self.aggregate = options.aggregate
         self.weights = weights
@@ -159,6 +163,9 @@ class _Target:
                 u = _payoff_rows(payoffs, profiles)[0]
                 boxes.append(np.stack([u.min(axis=0), u.max(axis=0)], axis=1))
             self.boxes = np.array(boxes).reshape(len(boxes), n, 2)
+        self.joint_targets, self.joint_members, self.joint_bounded = (
+            _joint_targets(target) if self.joint_concept == "nash" else (np.zeros((0, 0)), [], False)
+        )
 
     def group_of(self, member: _Member) -> int:
         """The group of a member (members that touch share one)."""
@@ -242,30 +249,80 @@ class _Target:
         """``averaged_joint_policy`` of a normal-form game after ``z`` samples.
 
         ``counts`` ``(h, a_1, ..., a_n)`` are the joint-action counts of the ``h`` visited
-        histories and ``visits`` their totals; ``delta`` is shared by the ``h * n`` radii.
-        Each history's marginals are measured against the set; the member is the one
-        nearest to the most samples.
+        histories and ``visits`` their totals; ``delta`` is shared by the radii. With
+        ``joint_concept="nash"`` each history's joint frequencies are measured against
+        the joint distributions of the members (the product of an equilibrium's
+        strategies; for a component with several vertices the nearest of its vertex
+        products and of the product of the marginals' projections: an upper bound),
+        with one radius per history on the joint distribution; with
+        ``"nash_marginals"`` each player's marginals against the set, one radius per
+        history and player. The member is the one nearest to the most samples.
         """
         h = counts.shape[0]
         n = counts.ndim - 1
         seen = visits.astype(np.float64)
         weights = seen / float(z)
-        marginals = []
-        per_player = []
-        delta = delta / (h * n)
-        for i in range(n):
-            axes = tuple(1 + j for j in range(n) if j != i)
-            marginals.append(counts.sum(axis=axes).astype(np.float64) / seen[:, None])
-            per_player.append(concentration_radius(visits, counts.shape[1 + i], delta, self.metric))
-        sd = distance_to_set(marginals, self.target, self.metric, self.aggregate)
-        radius = _aggregate(per_player, self.aggregate)
-        ids = np.where(sd.nearest_kind == "point", sd.nearest_index, self.n_points + sd.nearest_index)
+        if self.joint_concept == "nash":
+            joint = counts.reshape(h, -1).astype(np.float64) / seen[:, None]
+            marginals = [
+                counts.sum(axis=tuple(1 + j for j in range(n) if j != i)).astype(np.float64) / seen[:, None]
+                for i in range(n)
+            ]
+            d, ids = self._joint_distances(joint, marginals)
+            radius = concentration_radius(visits, joint.shape[1], delta / h, self.metric)
+        else:
+            marginals = []
+            per_player = []
+            delta = delta / (h * n)
+            for i in range(n):
+                axes = tuple(1 + j for j in range(n) if j != i)
+                marginals.append(counts.sum(axis=axes).astype(np.float64) / seen[:, None])
+                per_player.append(concentration_radius(visits, counts.shape[1 + i], delta, self.metric))
+            sd = distance_to_set(marginals, self.target, self.metric, self.aggregate)
+            radius = _aggregate(per_player, self.aggregate)
+            d = sd.distances
+            ids = np.where(sd.nearest_kind == "point", sd.nearest_index, self.n_points + sd.nearest_index)
         mass = np.bincount(ids, weights=weights, minlength=self.n_points + len(self.components))
         best = int(np.argmax(mass))
         member = (
             _Member("point", best) if best < self.n_points else _Member("component", best - self.n_points)
         )
-        return _FinalValue(float(np.sum(weights * sd.distances)), member, float(np.sum(weights * radius)))
+        return _FinalValue(float(np.sum(weights * d)), member, float(np.sum(weights * radius)))
+
+    def _joint_distances(
+        self, joint: FloatArray, marginals: Sequence[FloatArray]
+    ) -> tuple[FloatArray, Int64Array]:
+        """Per row of ``joint`` ``(h, J)``: the distance to the nearest member's joint distribution.
+
+        Returns the distances and the members' ids (points, then ``n_points + c``).
+        """
+        h = joint.shape[0]
+        best = np.full(h, np.inf)
+        ids = np.zeros(h, dtype=np.int64)
+        targets = self.joint_targets
+        if targets.shape[0]:
+            block = max(1, _PAYOFF_BLOCK // max(targets.size, 1))
+            member_ids = np.array(
+                [m.index if m.kind == "point" else self.n_points + m.index for m in self.joint_members],
+                dtype=np.int64,
+            )
+            for start in range(0, h, block):
+                sl = slice(start, min(h, start + block))
+                d = np.asarray(_vector_distance(joint[sl, None, :], targets[None], self.metric))
+                k = d.argmin(axis=1)
+                best[sl] = d[np.arange(d.shape[0]), k]
+                ids[sl] = member_ids[k]
+        for c in self.hulls:
+            # The product of the marginals' projections onto the component's hulls.
+            proj = [
+                _simplex_clip(_Hull(v).project(m)[0]) if v.shape[0] > 1 else np.broadcast_to(v[0], m.shape)
+                for m, v in zip(marginals, self.components[c], strict=True)
+            ]
+            d = np.asarray(_vector_distance(joint, _outer_rows(proj), self.metric))
+            closer = d < best
+            best = np.where(closer, d, best)
+            ids = np.where(closer, self.n_points + c, ids)
+        return np.where(best <= HULL_ZERO_TOL, 0.0, best), ids
 
     def markov_joint_play(
         self,
@@ -281,6 +338,8 @@ class _Target:
         measured with the state weights; ``delta`` is shared by the ``S * n`` radii.
         """
         assert self.weights is not None
+        if self.joint_concept == "nash":
+            return self._markov_joint_distribution(counts, visits, delta, action_mask)
         n = counts.ndim - 1
         seen_f = visits.astype(np.float64)
         marginals = []
@@ -304,6 +363,41 @@ class _Target:
             marginals, self.target, self.metric, self.aggregate, state_weights=self.weights
         )
         return _FinalValue(float(d[0]), _Member("point", int(nearest[0])), float(self.weights @ radius))
+
+    def _markov_joint_distribution(
+        self,
+        counts: Int64Array,
+        visits: Int64Array,
+        delta: float,
+        action_mask: Sequence[npt.NDArray[np.bool_]],
+    ) -> _FinalValue:
+        """``markov_joint_play`` on joint distributions: each state's joint frequencies
+        against the product of each stationary equilibrium's strategies in that state.
+
+        An unvisited state counts as uniform play over its joint actions (as the
+        marginal variant does); one radius per state on its joint distribution.
+        """
+        assert self.weights is not None
+        n_states = counts.shape[0]
+        exists = _outer_rows([m.astype(np.float64) for m in action_mask]) > 0  # (S, J)
+        n_joint = exists.sum(axis=1)
+        seen = visits > 0
+        flat = counts.reshape(n_states, -1).astype(np.float64)
+        joint = np.where(
+            seen[:, None], flat / np.maximum(visits, 1)[:, None], exists / np.maximum(n_joint, 1)[:, None]
+        )
+        per_point = np.empty(self.n_points)
+        for k in range(self.n_points):
+            product = _outer_rows([p[k] for p in self.target.points])  # (S, J)
+            per_point[k] = float(self.weights @ np.asarray(_vector_distance(joint, product, self.metric)))
+        best = int(np.argmin(per_point))
+        r = np.empty(n_states)
+        for k in np.unique(n_joint).tolist():
+            r[n_joint == k] = concentration_radius(
+                visits[n_joint == k], int(k), delta / n_states, self.metric
+            )
+        value = per_point[best] if per_point[best] > HULL_ZERO_TOL else 0.0
+        return _FinalValue(float(value), _Member("point", best), float(self.weights @ r))
 
     # -- payoffs
 
@@ -360,6 +454,39 @@ def _as_target(game: NormalFormGame | StochasticGame, solution_set: Any, functio
             f"{n_states} states",
         )
     return target
+
+
+def _outer_rows(xs: Sequence[FloatArray]) -> FloatArray:
+    """Row by row, the flattened outer product of the players' vectors: ``(m, prod a_i)``."""
+    out = np.asarray(xs[0], dtype=np.float64)
+    for x in xs[1:]:
+        out = (out[:, :, None] * np.asarray(x, dtype=np.float64)[:, None, :]).reshape(out.shape[0], -1)
+    return out
+
+
+def _joint_targets(target: SolutionTarget) -> tuple[FloatArray, list[_Member], bool]:
+    """The joint distributions (products of strategies) of a normal-form set's members.
+
+    Points and one-vertex components give one product each; a component with several
+    vertices gives the products of up to :data:`_MAX_VERTEX_PROFILES` vertex profiles
+    (its nearest joint distribution is then bracketed: see :meth:`_Target.joint_play`).
+    Returns the ``(M, J)`` products, their members, and whether any component was
+    bracketed. Stochastic targets get none here (see ``_markov_joint_distribution``).
+    """
+    if target.n_states is not None:
+        return np.zeros((0, 0)), [], False
+    rows = [_outer_rows([p[k : k + 1] for p in target.points]) for k in range(target.n_points)]
+    members = [_Member("point", k) for k in range(target.n_points)]
+    bounded = False
+    for c, comp in enumerate(target.components):
+        combos = list(
+            itertools.islice(itertools.product(*[range(v.shape[0]) for v in comp]), _MAX_VERTEX_PROFILES)
+        )
+        bounded = bounded or len(combos) > 1
+        for combo in combos:
+            rows.append(_outer_rows([v[j : j + 1] for v, j in zip(comp, combo, strict=True)]))
+            members.append(_Member("component", c))
+    return np.concatenate(rows) if rows else np.zeros((0, 0)), members, bounded
 
 
 def _member_groups(target: SolutionTarget) -> Int64Array:

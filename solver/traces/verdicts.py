@@ -149,6 +149,17 @@ class TailEvidence:
     period : Periodicity or None
     tail_text : str
         How the tail was observed (e.g. ``"rows 901..1000"``).
+    single_limit : bool
+        Whether the criterion asks for convergence to ONE solution (every criterion but
+        ``set_convergence`` and the NashConv curves): then switches between solutions in
+        the switching span are evidence against it.
+    recent_switches : int
+        Changes of the selected group of equilibria from row ``switch_start`` on.
+    last_switch : int
+        The row of the last change (0: none).
+    switch_start : int
+        First row of the switching span: the last half of the trace, or the tail window
+        when it is longer.
     """
 
     z: int
@@ -163,6 +174,10 @@ class TailEvidence:
     fit: RateFit | None
     period: Periodicity | None
     tail_text: str
+    single_limit: bool = False
+    recent_switches: int = 0
+    last_switch: int = 0
+    switch_start: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -392,6 +407,13 @@ def decide_verdict(evidence: TailEvidence) -> Verdict:
        never comes below the smallest threshold, or is periodic (:func:`detect_period`);
     6. **inconclusive** otherwise (the tail still crosses the thresholds).
 
+    Then, for a criterion that asks for ONE limit (``single_limit``), switches of the
+    selected equilibrium in the last half of the trace (or the tail window, if longer)
+    are evidence against convergence: two or more make the verdict **not converged**
+    (the trace keeps moving between solutions), one makes a "converged" verdict
+    **inconclusive** (too few rows after the switch to tell whether the trace stays).
+    Rules 1 and 4 (too short, too noisy) stand.
+
     Parameters
     ----------
     evidence : TailEvidence
@@ -409,7 +431,42 @@ def decide_verdict(evidence: TailEvidence) -> Verdict:
     >>> v = decide_verdict(e)
     >>> v.verdict, v.epsilon
     ('converged', 0.1)
+    >>> moving = dataclasses.replace(e, single_limit=True, recent_switches=3, last_switch=950,
+    ...                              switch_start=501)
+    >>> decide_verdict(moving).verdict
+    'not_converged'
     """
+    base = _threshold_verdict(evidence)
+    e = evidence
+    if not e.single_limit or e.recent_switches == 0 or e.z == 0 or e.z < 2 * e.window:
+        return base
+    top = e.epsilons[-1] * e.scale
+    if e.radius is not None and e.radius > top and base.verdict == "inconclusive":
+        return base  # too noisy: switches of the nearest member may be noise too
+    many = "at least " if e.recent_switches >= 64 else ""
+    moves = (
+        f"the selected equilibrium switched {many}{e.recent_switches} time(s) in rows "
+        f"{e.switch_start}..{e.z}, last at z={e.last_switch}"
+    )
+    if base.verdict == "not_converged":
+        return Verdict("not_converged", None, f"{base.evidence}; {moves}")
+    if e.recent_switches >= 2:
+        return Verdict(
+            "not_converged",
+            None,
+            f"no single limit: {moves} (the trace keeps moving between solutions; only set_convergence "
+            f"lets the nearest solution change); thresholds: {base.evidence}",
+        )
+    return Verdict(
+        "inconclusive",
+        base.epsilon if base.verdict == "converged" else None,
+        f"one switch in the last part of the trace: {moves}; too few rows after it to tell whether the "
+        f"trace stays at the new solution; thresholds: {base.evidence}",
+    )
+
+
+def _threshold_verdict(evidence: TailEvidence) -> Verdict:
+    """Rules 1-6 of :func:`decide_verdict`: the thresholds, the radius, the rate and the period."""
     e = evidence
     eps = e.epsilons
     taus = [x * e.scale for x in eps]

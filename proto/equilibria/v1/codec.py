@@ -21,7 +21,7 @@ Examples
 >>> CONCEPTS.value("pure_nash") == solution_pb2.SOLUTION_CONCEPT_PURE_NASH
 True
 >>> VERDICTS.names
-('converged', 'not_converged', 'inconclusive')
+('converged', 'not_converged', 'inconclusive', 'converged_outside_set')
 """
 
 from __future__ import annotations

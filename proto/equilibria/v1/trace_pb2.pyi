@@ -30,23 +30,59 @@ class _VerdictEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Verdict.Value
     VERDICT_UNSPECIFIED: _Verdict.ValueType  # 0
     """Not set."""
     VERDICT_CONVERGED: _Verdict.ValueType  # 1
-    """The tail stays below a threshold with a non-rising fitted rate."""
+    """The whole tail window lies below a threshold (final value plus confidence
+    radius too) with a fitted rate that is not rising, and, for one-limit
+    criteria, the selected solution did not switch in the last half of the
+    trace.
+    """
     VERDICT_NOT_CONVERGED: _Verdict.ValueType  # 2
-    """The tail stays above the largest threshold, stalls or cycles."""
+    """The tail stays at or above the largest threshold, stalls or cycles, or
+    (one-limit criteria) keeps moving between solutions: two or more switches
+    of the selected solution in the last half of the trace.
+    """
     VERDICT_INCONCLUSIVE: _Verdict.ValueType  # 3
-    """The data cannot decide (too short, too noisy, still crossing)."""
+    """The data cannot decide: too short (fewer rows than two tail windows), too
+    noisy (radius above the largest threshold), still crossing the thresholds,
+    rising, or (one-limit criteria) one switch late in the trace.
+    """
+    VERDICT_CONVERGED_OUTSIDE_SET: _Verdict.ValueType  # 4
+    """Against a partial solution set (TraceScore.partial_set): the trace
+    converges to one profile, outside the computed set, that certifies as
+    an equilibrium (each player's regret within epsilon of its own payoff
+    range); the profile is CriterionScore.outside_profile.
+    """
 
 class Verdict(_Verdict, metaclass=_VerdictEnumTypeWrapper):
-    """A convergence verdict."""
+    """A convergence verdict on the observed trace. Last iterate, expected return,
+    empirical distribution, averaged joint policy and average return ask for a
+    limit that is ONE solution; set convergence (and NashConv -> 0) asks only
+    that the trace approach the set, the nearest solution free to change.
+    """
 
 VERDICT_UNSPECIFIED: Verdict.ValueType  # 0
 """Not set."""
 VERDICT_CONVERGED: Verdict.ValueType  # 1
-"""The tail stays below a threshold with a non-rising fitted rate."""
+"""The whole tail window lies below a threshold (final value plus confidence
+radius too) with a fitted rate that is not rising, and, for one-limit
+criteria, the selected solution did not switch in the last half of the
+trace.
+"""
 VERDICT_NOT_CONVERGED: Verdict.ValueType  # 2
-"""The tail stays above the largest threshold, stalls or cycles."""
+"""The tail stays at or above the largest threshold, stalls or cycles, or
+(one-limit criteria) keeps moving between solutions: two or more switches
+of the selected solution in the last half of the trace.
+"""
 VERDICT_INCONCLUSIVE: Verdict.ValueType  # 3
-"""The data cannot decide (too short, too noisy, still crossing)."""
+"""The data cannot decide: too short (fewer rows than two tail windows), too
+noisy (radius above the largest threshold), still crossing the thresholds,
+rising, or (one-limit criteria) one switch late in the trace.
+"""
+VERDICT_CONVERGED_OUTSIDE_SET: Verdict.ValueType  # 4
+"""Against a partial solution set (TraceScore.partial_set): the trace
+converges to one profile, outside the computed set, that certifies as
+an equilibrium (each player's regret within epsilon of its own payoff
+range); the profile is CriterionScore.outside_profile.
+"""
 Global___Verdict: _TypeAlias = Verdict  # noqa: Y015
 
 @_typing.final
@@ -80,8 +116,13 @@ class ScoreOptions(_message.Message):
     max_histories: _builtins.int
     """Most distinct histories with sample counts; 0 means 100000."""
     joint_concept: _builtins.str
-    """Target of the empirical joint play: "nash" (default), "correlated" or
-    "coarse_correlated".
+    """Target of the empirical joint play: "nash" (default: the joint
+    frequencies against each equilibrium's joint distribution, the product
+    of its strategies, so correlated play is not taken for a product
+    equilibrium), "nash_marginals" (each player's marginal frequencies
+    against the equilibria's strategies: blind to correlation),
+    "correlated" or "coarse_correlated" (the joint frequencies against the
+    CE or CCE polytope).
     """
     @_builtins.property
     def criteria(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -296,7 +337,10 @@ class EpsilonCrossing(_message.Message):
     epsilon: _builtins.float
     """The threshold."""
     z0: _builtins.int
-    """First row from which every row is below it; unset if the last row is not."""
+    """First row from which every row is below it; unset if the last row is not.
+    A value within the round-off floor of the threshold is a tie: at it (not
+    below), as exact arithmetic gives for 3/15 against 0.2.
+    """
     def __init__(
         self,
         *,
@@ -337,6 +381,8 @@ class CriterionScore(_message.Message):
     SWITCHED_FIELD_NUMBER: _builtins.int
     SWITCH_COUNT_FIELD_NUMBER: _builtins.int
     CHECKPOINT_RADII_FIELD_NUMBER: _builtins.int
+    OUTSIDE_PROFILE_FIELD_NUMBER: _builtins.int
+    OUTSIDE_REGRET_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """The criterion (or curve: also "nash_conv_average")."""
     final_value: _builtins.float
@@ -354,22 +400,38 @@ class CriterionScore(_message.Message):
     z: _builtins.int
     """Rows of the criterion's data stream."""
     scale: _builtins.float
-    """Multiplier of the thresholds (the payoff scale for payoff criteria)."""
+    """Multiplier of the thresholds: 1 for distances; for payoff criteria the
+    largest payoff range (stochastic: reward range times 1 / (1 - discount)),
+    the unit each player's relative gap is reported in.
+    """
     z0_exact: _builtins.bool
-    """Whether z0 is exact (not an upper bound)."""
+    """Whether z0 is exact (not an upper bound left by bracketed distances to
+    components); ties within round-off count as at the threshold.
+    """
     confidence_radius: _builtins.float
     """Confidence radius of the final value, where the data is sampled."""
     switched: _builtins.bool
-    """Whether the selected equilibrium changed along the trace."""
+    """Whether the selected equilibrium changed along the trace. For one-limit
+    criteria, switches in the last half of the trace are evidence against
+    convergence (see Verdict).
+    """
     switch_count: _builtins.int
-    """How many times it changed."""
+    """How many times it changed (over the whole trace)."""
+    outside_regret: _builtins.float
+    """With VERDICT_CONVERGED_OUTSIDE_SET: that profile's largest regret over
+    players, each relative to the player's own payoff range (value range in
+    a stochastic game).
+    """
     @_builtins.property
     def checkpoints_z(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Log-spaced rows at which the curve was recorded."""
 
     @_builtins.property
     def values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """The curve at those rows."""
+        """The curve at those rows. Payoff criteria measure each player's gap in its
+        own payoff range (value range in stochastic games) and report it times
+        `scale`; values below a round-off floor (1e-12 relative) are exactly 0.
+        """
 
     @_builtins.property
     def z0(self) -> _containers.RepeatedCompositeFieldContainer[Global___EpsilonCrossing]:
@@ -384,6 +446,13 @@ class CriterionScore(_message.Message):
         """Confidence radius at each checkpoint (one per entry of `values`), where
         the data is sampled ("averaged_joint_policy", "average_return"); empty
         otherwise. Infinite where undefined (a single return).
+        """
+
+    @_builtins.property
+    def outside_profile(self) -> _containers.RepeatedCompositeFieldContainer[_game_pb2.Tensor]:
+        """With VERDICT_CONVERGED_OUTSIDE_SET: the profile the trace converges to,
+        one tensor per player, shape (a_i) (or (S, a_i) for a stochastic game);
+        empty otherwise.
         """
 
     def __init__(
@@ -407,10 +476,12 @@ class CriterionScore(_message.Message):
         switched: _builtins.bool = ...,
         switch_count: _builtins.int = ...,
         checkpoint_radii: _abc.Iterable[_builtins.float] | None = ...,
+        outside_profile: _abc.Iterable[_game_pb2.Tensor] | None = ...,
+        outside_regret: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_rate_r2", b"_rate_r2", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "fitted_rate", b"fitted_rate", "nearest_solution", b"nearest_solution", "rate_r2", b"rate_r2"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_outside_regret", b"_outside_regret", "_rate_r2", b"_rate_r2", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "fitted_rate", b"fitted_rate", "nearest_solution", b"nearest_solution", "outside_regret", b"outside_regret", "rate_r2", b"rate_r2"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_rate_r2", b"_rate_r2", "checkpoint_radii", b"checkpoint_radii", "checkpoints_z", b"checkpoints_z", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "evidence", b"evidence", "final_value", b"final_value", "fitted_rate", b"fitted_rate", "name", b"name", "nearest_solution", b"nearest_solution", "rate_r2", b"rate_r2", "scale", b"scale", "switch_count", b"switch_count", "switched", b"switched", "values", b"values", "verdict", b"verdict", "z", b"z", "z0", b"z0", "z0_exact", b"z0_exact"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius", "_epsilon", b"_epsilon", "_fitted_rate", b"_fitted_rate", "_outside_regret", b"_outside_regret", "_rate_r2", b"_rate_r2", "checkpoint_radii", b"checkpoint_radii", "checkpoints_z", b"checkpoints_z", "confidence_radius", b"confidence_radius", "epsilon", b"epsilon", "evidence", b"evidence", "final_value", b"final_value", "fitted_rate", b"fitted_rate", "name", b"name", "nearest_solution", b"nearest_solution", "outside_profile", b"outside_profile", "outside_regret", b"outside_regret", "rate_r2", b"rate_r2", "scale", b"scale", "switch_count", b"switch_count", "switched", b"switched", "values", b"values", "verdict", b"verdict", "z", b"z", "z0", b"z0", "z0_exact", b"z0_exact"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__confidence_radius: _TypeAlias = _typing.Literal["confidence_radius"]  # noqa: Y015
     _WhichOneofArgType__confidence_radius: _TypeAlias = _typing.Literal["_confidence_radius", b"_confidence_radius"]  # noqa: Y015
@@ -418,6 +489,8 @@ class CriterionScore(_message.Message):
     _WhichOneofArgType__epsilon: _TypeAlias = _typing.Literal["_epsilon", b"_epsilon"]  # noqa: Y015
     _WhichOneofReturnType__fitted_rate: _TypeAlias = _typing.Literal["fitted_rate"]  # noqa: Y015
     _WhichOneofArgType__fitted_rate: _TypeAlias = _typing.Literal["_fitted_rate", b"_fitted_rate"]  # noqa: Y015
+    _WhichOneofReturnType__outside_regret: _TypeAlias = _typing.Literal["outside_regret"]  # noqa: Y015
+    _WhichOneofArgType__outside_regret: _TypeAlias = _typing.Literal["_outside_regret", b"_outside_regret"]  # noqa: Y015
     _WhichOneofReturnType__rate_r2: _TypeAlias = _typing.Literal["rate_r2"]  # noqa: Y015
     _WhichOneofArgType__rate_r2: _TypeAlias = _typing.Literal["_rate_r2", b"_rate_r2"]  # noqa: Y015
     @_typing.overload
@@ -426,6 +499,8 @@ class CriterionScore(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__epsilon) -> _WhichOneofReturnType__epsilon | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__fitted_rate) -> _WhichOneofReturnType__fitted_rate | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__outside_regret) -> _WhichOneofReturnType__outside_regret | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__rate_r2) -> _WhichOneofReturnType__rate_r2 | None: ...
 
@@ -449,6 +524,7 @@ class TraceScore(_message.Message):
     AGGREGATE_FIELD_NUMBER: _builtins.int
     EPSILONS_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    PARTIAL_SET_FIELD_NUMBER: _builtins.int
     n_policies: _builtins.int
     """Rows of policies seen."""
     n_samples: _builtins.int
@@ -465,6 +541,10 @@ class TraceScore(_message.Message):
     """The metric used."""
     aggregate: _builtins.str
     """The aggregation over players used."""
+    partial_set: _builtins.bool
+    """Whether the solution set is partial (complete = false: the method finds
+    some equilibria only): a trace may converge to an equilibrium outside it.
+    """
     @_builtins.property
     def criteria(self) -> _containers.RepeatedCompositeFieldContainer[Global___CriterionScore]:
         """One per scored curve."""
@@ -479,7 +559,7 @@ class TraceScore(_message.Message):
 
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Approximations in force."""
+        """Approximations in force, and a warning when the set is partial."""
 
     def __init__(
         self,
@@ -496,10 +576,11 @@ class TraceScore(_message.Message):
         aggregate: _builtins.str = ...,
         epsilons: _abc.Iterable[_builtins.float] | None = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        partial_set: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["selected", b"selected"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate", b"aggregate", "criteria", b"criteria", "epsilons", b"epsilons", "metric", b"metric", "n_policies", b"n_policies", "n_returns", b"n_returns", "n_samples", b"n_samples", "selected", b"selected", "selected_by", b"selected_by", "switched", b"switched", "warnings", b"warnings", "z_seen", b"z_seen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate", b"aggregate", "criteria", b"criteria", "epsilons", b"epsilons", "metric", b"metric", "n_policies", b"n_policies", "n_returns", b"n_returns", "n_samples", b"n_samples", "partial_set", b"partial_set", "selected", b"selected", "selected_by", b"selected_by", "switched", b"switched", "warnings", b"warnings", "z_seen", b"z_seen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
