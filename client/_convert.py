@@ -57,7 +57,6 @@ __all__ = [
     "response_solution",
     "response_score",
     "score_options",
-    "score_trace_requests",
     "server_info_from_proto",
     "server_info_request",
     "solution_set_from_proto",
@@ -753,18 +752,3 @@ _OPTION_NAMES = (
     "joint_concept",
     "state_weights",
 )
-
-
-def score_trace_requests(arguments: dict[str, Any]) -> Iterator[trace_pb2.ScoreTraceRequest]:
-    """The messages of a ``score_trace`` call, from its arguments: the header, then the chunks."""
-    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES})
-    yield trace_header(
-        arguments["game"], options, method=arguments["method"], tolerance=arguments["tolerance"]
-    )
-    yield from trace_chunk_requests(
-        policies=arguments["policies"],
-        joint_actions=arguments["joint_actions"],
-        history=arguments["history"],
-        returns=arguments["returns"],
-        chunk_bytes=arguments["chunk_bytes"],
-    )
