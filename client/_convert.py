@@ -737,18 +737,3 @@ def trace_chunk_requests(**arrays: Any) -> Iterator[trace_pb2.ScoreTraceRequest]
     """:func:`trace_chunks` (same keyword arguments), each wrapped as a stream message."""
     for chunk in trace_chunks(**arrays):
         yield trace_pb2.ScoreTraceRequest(chunk=chunk)
-
-
-#: Keyword arguments of ``score_trace`` that are scoring options.
-_OPTION_NAMES = (
-    "criteria",
-    "metric",
-    "aggregate",
-    "epsilons",
-    "tail_window",
-    "confidence",
-    "checkpoints",
-    "max_histories",
-    "joint_concept",
-    "state_weights",
-)

@@ -280,8 +280,38 @@ class Selection:
     reason: str
 
 
+class _AnsweredSet:
+    """What :class:`SolutionSet` and :class:`MarkovSolutionSet` share: the per-concept
+    status and the invariant that an empty set never claims every equilibrium."""
+
+    game_id: str
+    equilibria: tuple[Any, ...]
+    complete: bool
+    method: str
+    concepts: tuple[str, ...]
+    concept_status: tuple[ConceptStatus, ...]
+
+    def __post_init__(self) -> None:
+        self._check_invariants()
+
+    def _check_invariants(self) -> None:
+        """Refuse an empty set that claims to hold every Nash equilibrium."""
+        if self.complete and not self.equilibria and "nash" in self.concepts:
+            raise VacuousSetError(
+                f"{type(self).__name__}: method {self.method!r} claims a complete Nash set with no "
+                f"equilibrium (game {self.game_id}); every finite game has one"
+            )
+
+    def __len__(self) -> int:
+        return len(self.equilibria)
+
+    def status_of(self, concept: str) -> ConceptStatus | None:
+        """The status of a requested concept (None when it was not requested)."""
+        return next((c for c in self.concept_status if c.concept == concept), None)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class SolutionSet:
+class SolutionSet(_AnsweredSet):
     """A set of equilibria and how it was found.
 
     Attributes
@@ -351,24 +381,6 @@ class SolutionSet:
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
-
-    def __post_init__(self) -> None:
-        self._check_invariants()
-
-    def _check_invariants(self) -> None:
-        """Refuse an empty set that claims to hold every Nash equilibrium."""
-        if self.complete and not self.equilibria and "nash" in self.concepts:
-            raise VacuousSetError(
-                f"SolutionSet: method {self.method!r} claims a complete Nash set with no equilibrium "
-                f"(game {self.game_id}); every finite game has one"
-            )
-
-    def __len__(self) -> int:
-        return len(self.equilibria)
-
-    def status_of(self, concept: str) -> ConceptStatus | None:
-        """The status of a requested concept (None when it was not requested)."""
-        return next((c for c in self.concept_status if c.concept == concept), None)
 
     @property
     def max_nash_conv(self) -> float:
@@ -454,7 +466,7 @@ class MarkovZeroSum:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class MarkovSolutionSet:
+class MarkovSolutionSet(_AnsweredSet):
     """Equilibria of a stochastic game and how they were found.
 
     Attributes
@@ -515,24 +527,6 @@ class MarkovSolutionSet:
     zero_sum: MarkovZeroSum | None = None
     selections: tuple[Selection, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
-
-    def __post_init__(self) -> None:
-        self._check_invariants()
-
-    def _check_invariants(self) -> None:
-        """Refuse an empty set that claims to hold every equilibrium."""
-        if self.complete and not self.equilibria and "nash" in self.concepts:
-            raise VacuousSetError(
-                f"MarkovSolutionSet: method {self.method!r} claims a complete set with no equilibrium "
-                f"(game {self.game_id}); every stochastic game has one"
-            )
-
-    def __len__(self) -> int:
-        return len(self.equilibria)
-
-    def status_of(self, concept: str) -> ConceptStatus | None:
-        """The status of a requested concept (None when it was not requested)."""
-        return next((c for c in self.concept_status if c.concept == concept), None)
 
     @property
     def max_nash_conv(self) -> float:
