@@ -482,6 +482,32 @@ def test_nash_on_three_players_holds_every_pure_equilibrium_and_is_partial(case:
         pytest.param(
             games.minority_game, ((1, 0), (1, 0), (1, 0)), (0, 0, 0), (1, 1, 1), id="minority-unanimous"
         ),
+        # Everybody contributes: each gets 3 * 1/2 = 3/2, and keeping instead gives
+        # 1 + 2 * 1/2 = 2, a regret of 1/2 each.
+        pytest.param(
+            games.public_goods_game,
+            ((1, 0), (1, 0), (1, 0)),
+            (F(3, 2), F(3, 2), F(3, 2)),
+            (H, H, H),
+            id="public-goods-all-contribute",
+        ),
+        # One row: the row player cannot deviate (regret 0); the column player gets -3
+        # from its third column and -1 from its first, a regret of 2.
+        pytest.param(
+            lambda: NormalFormGame.from_bimatrix([[-5, -3, -4]], [[-1, -2, -3]]),
+            ((1,), (0, 0, 1)),
+            (-4, -3),
+            (0, 2),
+            id="one-row",
+        ),
+        # One column: the row player gets -2 from its middle row and -1 from the first.
+        pytest.param(
+            lambda: NormalFormGame.from_bimatrix([[-1], [-2], [-3]], [[-4], [-5], [-6]]),
+            ((0, 1, 0), (1,)),
+            (-2, -5),
+            (1, 0),
+            id="one-column",
+        ),
         # Stag hunt, row mixes (1/2, 1/2) against H: row gets (0 + 3)/2 but H alone gives 3;
         # the column player gets 3 from H (S would give 2): regrets (3/2, 0).
         pytest.param(games.stag_hunt, ((H, H), (0, 1)), (F(3, 2), 3), (F(3, 2), 0), id="stag-half-vs-hare"),
@@ -495,6 +521,80 @@ def test_certificates_of_known_profiles(factory, profile, payoffs, regrets) -> N
     np.testing.assert_allclose(cert.payoffs, [float(v) for v in payoffs], atol=1e-12)
     np.testing.assert_allclose(cert.regrets, [float(v) for v in regrets], atol=1e-12)
     assert cert.nash_conv == pytest.approx(float(sum(F(v) for v in regrets)), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("payoffs", "profile", "player", "expected"),
+    [
+        # Two players, u_0(a, y) = (A y)_a and u_1(x, b) = (x B)_b; A and B are not
+        # transposes of each other, so each player's formula is pinned separately.
+        pytest.param([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], ((1, 0), (0, 1)), 0, (2, 4), id="bimatrix-row"),
+        pytest.param([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], ((1, 0), (0, 1)), 1, (5, 6), id="bimatrix-column"),
+        # 2x3: the row player's deviation payoffs have 2 entries, the column player's 3.
+        pytest.param(
+            [[[1, 0, 2], [0, 3, 1]], [[2, 1, 0], [0, 1, 4]]], ((H, H), (T, T, T)), 0, (1, 4 * T), id="2x3-row"
+        ),
+        pytest.param(
+            [[[1, 0, 2], [0, 3, 1]], [[2, 1, 0], [0, 1, 4]]],
+            ((H, H), (T, T, T)),
+            1,
+            (1, 1, 2),
+            id="2x3-column",
+        ),
+    ],
+)
+def test_deviation_payoffs_of_known_profiles(payoffs, profile, player, expected) -> None:
+    from equilibria.solver.regret import deviation_payoffs
+
+    game = NormalFormGame(np.array(payoffs, dtype=float))
+    dev = deviation_payoffs(game, [np.array([float(p) for p in s]) for s in profile], player)
+    np.testing.assert_allclose(dev, [float(v) for v in expected], atol=1e-12)
+
+
+def test_deviation_payoffs_of_three_players_contract_both_opponents() -> None:
+    from equilibria.solver.regret import deviation_payoffs
+
+    # Minority game: against one opponent on 0 and the other mixing (1/2, 1/2), action 0
+    # is never in a strict minority (0) and action 1 is alone half the time (1/2).
+    game = games.minority_game()
+    pure, half = np.array([1.0, 0.0]), np.array([0.5, 0.5])
+    np.testing.assert_allclose(deviation_payoffs(game, [pure, pure, half], 0), [0.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(deviation_payoffs(game, [pure, half, pure], 2), [0.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(deviation_payoffs(game, [half, pure, pure], 1), [0.0, 0.5], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("factory", "profile"),
+    [
+        pytest.param(games.matching_pennies, ((1, 0, 0), (1, 0)), id="row-too-long"),
+        pytest.param(games.matching_pennies, ((1, 0), (1,)), id="column-too-short"),
+        pytest.param(games.matching_pennies, ((1, 0), (1, 0), (1, 0)), id="three-strategies"),
+        pytest.param(games.matching_pennies, ((1, 0),), id="one-strategy"),
+        # Three players, two strategies that fit the first two players' actions.
+        pytest.param(games.minority_game, ((1, 0), (1, 0)), id="three-players-two-strategies"),
+    ],
+)
+def test_certify_refuses_a_profile_that_does_not_fit_the_game(factory, profile) -> None:
+    from equilibria.solver import InvalidGameError, certify
+
+    with pytest.raises(InvalidGameError, match="do not fit"):
+        certify(factory(), [np.array(s, dtype=float) for s in profile])
+
+
+@pytest.mark.parametrize("players", [2, 3])
+def test_an_indifferent_player_never_has_a_negative_regret(players: int) -> None:
+    from equilibria.solver import certify
+
+    # Every payoff is 0.1: no deviation gains anything and the regret is max(dev) - dev @ p
+    # = 0, up to round-off that often puts dev @ p an ulp above max(dev). Regret is
+    # non-negative by definition, so the certificate must never report less than 0.
+    rng = np.random.default_rng(0)
+    game = NormalFormGame(np.full((players, *[5] * players), 0.1))
+    for _ in range(50):
+        profile = [p / p.sum() for p in rng.random((players, 5))]
+        cert = certify(game, profile)
+        assert np.all(cert.regrets >= 0.0) and cert.nash_conv >= 0.0
+        assert np.all(cert.regrets <= 1e-15)
 
 
 # --------------------------------------------------------------------------- options

@@ -170,3 +170,33 @@ def test_every_concept_gets_a_status_in_request_order() -> None:
     value = solve(pennies, ["zero_sum_value"])
     assert value.status_of("zero_sum_value").status == "answered"  # type: ignore[union-attr]
     assert value.zero_sum is not None and value.zero_sum.value == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_regret_equal_to_the_tolerance_is_within_it() -> None:
+    # regret_tolerances(tol) is the *largest* regret of an equilibrium within tol: a
+    # regret exactly at it is in, the next float above it is out.
+    game = NormalFormGame.from_bimatrix([[0, 3], [1, 2]], [[5, 1], [2, 2]])
+    tolerances = game.regret_tolerances(1e-6)
+    assert game.within_tolerance(tolerances, 1e-6)
+    for player in range(2):
+        above = tolerances.copy()
+        above[player] = np.nextafter(above[player], np.inf)
+        assert not game.within_tolerance(above, 1e-6)
+
+
+def test_the_remembered_tolerances_cannot_be_changed_by_a_caller() -> None:
+    # Solvers ask regret_tolerances(tol) once per call and the game remembers the answer:
+    # the array handed out is read-only, so no caller can loosen the next caller's check.
+    game = NormalFormGame.from_bimatrix([[0, 3], [1, 2]], [[5, 1], [2, 2]])
+    tolerances = game.regret_tolerances(1e-9)
+    with pytest.raises(ValueError, match="read-only"):
+        tolerances[0] = 1.0
+    np.testing.assert_allclose(game.regret_tolerances(1e-9), [3e-9, 4e-9], rtol=1e-12)
+
+
+def test_the_tolerance_never_falls_below_the_round_off_of_the_payoffs() -> None:
+    # max(tol * range, 1e-12 * max |u|): a player whose payoffs differ by far less than
+    # their round-off at 1e6 (a range of about 1e-9), or not at all, still gets a positive
+    # tolerance of 1e-12 of its largest payoff.
+    game = NormalFormGame.from_bimatrix([[1e6, 1e6 + 1e-9]], [[7.0, 7.0]])
+    np.testing.assert_allclose(game.regret_tolerances(1e-9), [1e-6, 7e-12], rtol=1e-9)
