@@ -2,37 +2,48 @@
 
 Usage::
 
-    nice -n 19 python -m tools.mutation [--fast] [--module NAME ...] [--list]
+    nice -n 19 python -m tools.mutation [--fast] [--module NAME ...] [--sample N] [--jobs J] [--list]
 
-Each module is mutated in place, one realistic single-line bug at a time (comparison,
-arithmetic, boolean and number replacement, removed statements and guard returns), and
-only the small set of test files that exercise it runs against each mutant (``TARGETS``).
+Each module is mutated one realistic single-line bug at a time (comparison, arithmetic,
+boolean and number replacement, removed statements and guard returns), and only the small
+set of test files that exercise it runs against each mutant (``TARGETS``). The mutants are
+written into private copies of the source tree (one per job, imported ahead of the
+installed package through ``PYTHONPATH``), so the working tree is never touched and ``J``
+mutants are tested at once.
 A mutant is *killed* when those tests fail, *timed out* when they outlive the module's
 timeout, and *survived* when they pass: a bug the tests would not notice.
 
 ``--fast`` mutates the certificate checks only (``solver/regret.py`` and the tolerance
 methods of ``solver/game.py``) and exits 1 when one of their mutants survives. Mutants
 shown to be equivalent (no input can tell them from the original) are listed in
-``EQUIVALENT`` with the reason. See docs/contributing.md, "Mutation testing".
+``EQUIVALENT`` with the reason. ``--sample N`` tests N mutants drawn at random from each
+module (seeded) and reports the kill score with its 95 % Wilson interval: the whole set is
+hours. See docs/contributing.md, "Mutation testing".
 
 Needs the ``mutation`` extra (cosmic-ray provides the parser and the operators)::
 
     pip install -e '.[mutation]'
 
-The original file is written back after every mutant, also on Ctrl-C or SIGTERM; numba's
-and Python's caches and Hypothesis's database go to a temporary directory, so no mutant
-leaves compiled code behind.
+numba's and Python's caches and Hypothesis's database go to the same temporary directory as
+the copies, so no mutant leaves compiled code behind.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
+import contextlib
 import dataclasses
 import difflib
+import itertools
+import math
 import os
 import pathlib
+import queue
+import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,6 +114,7 @@ TARGETS: dict[str, Target] = {
                 f"tests/normal_form/test_lemke_howson.py::{test}"
                 for test in (
                     "test_fast_certify_matches_the_tensordot_oracle",
+                    "test_fast_certify_of_one_row_or_column_equals_numpys_products_bit_for_bit",
                     "test_fast_certify_takes_lists_read_only_and_strided_vectors",
                     "test_fast_certify_still_rejects_a_profile_that_does_not_fit",
                     "test_certify_many_equals_certify_profile_by_profile",
@@ -486,21 +498,48 @@ class _Interrupted(Exception):
     pass
 
 
-def _raise_interrupted(signum, frame):  # a SIGTERM unwinds like Ctrl-C: the file is restored
+def _raise_interrupted(signum, frame):  # a SIGTERM unwinds like Ctrl-C: the copies are removed
     raise _Interrupted(signum)
 
 
-def _test_env(scratch: pathlib.Path) -> dict[str, str]:
+#: Where each sub-package of the ``equilibria`` namespace lives in the source tree.
+_PACKAGES = {"solver": "solver", "service": "service", "client": "client", "v1": "proto/equilibria/v1"}
+_NOT_COPIED = (".git", ".venv", "build", "*.egg-info", "__pycache__", ".hypothesis", ".*_cache", "site")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tree:
+    """One job's private copy of the source tree and the environment that imports it."""
+
+    root: pathlib.Path
+    env: dict[str, str]
+
+
+def _make_tree(scratch: pathlib.Path, k: int) -> Tree:
+    """Copy the sources to ``scratch/tree<k>`` and map ``equilibria.*`` onto the copy.
+
+    ``equilibria`` is a PEP 420 namespace: a portion found on ``PYTHONPATH`` comes before the
+    installed (editable) one, so the tests of this job import the copy and its mutant.
+    """
+    root = scratch / f"tree{k}"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(*_NOT_COPIED), symlinks=True)
+    namespace = scratch / f"path{k}" / "equilibria"
+    namespace.mkdir(parents=True)
+    for name, source in _PACKAGES.items():
+        (namespace / name).symlink_to(root / source, target_is_directory=True)
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(namespace.parent), str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
-    env["NUMBA_CACHE_DIR"] = str(scratch / "numba")
-    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(scratch / "hypothesis")
-    return env
+    env["PYTHONPYCACHEPREFIX"] = str(scratch / f"pycache{k}")
+    env["NUMBA_CACHE_DIR"] = str(scratch / f"numba{k}")
+    env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(scratch / f"hypothesis{k}")
+    return Tree(root, env)
 
 
-def _pytest(tests: Sequence[str], env: dict[str, str], timeout: float) -> tuple[str, float]:
-    """Run the module's tests: ``passed``, ``failed`` or ``timeout``, and the seconds taken."""
+def _pytest(tree: Tree, tests: Sequence[str], timeout: float) -> tuple[str, float]:
+    """Run the module's tests in one tree: ``passed``, ``failed`` or ``timeout``, and seconds."""
     cmd = [
         sys.executable,
         "-m",
@@ -517,75 +556,159 @@ def _pytest(tests: Sequence[str], env: dict[str, str], timeout: float) -> tuple[
     ]
     start = time.monotonic()
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        cwd=tree.root,
+        env=tree.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    _RUNNING.add(proc)
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
         return "timeout", time.monotonic() - start
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
+    finally:
+        _kill(proc)
+        _RUNNING.discard(proc)
     return ("passed" if code == 0 else "failed"), time.monotonic() - start
 
 
-def run_module(name: str, *, fast: bool, scratch: pathlib.Path, lines: Sequence[int] = ()) -> list[Outcome]:
-    """Mutate one module, mutant by mutant, and run its tests against each."""
+#: The test runs under way: killed (with their process groups) when the tool is interrupted.
+_RUNNING: set[subprocess.Popen] = set()
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # also what a test run left behind (servers)
+    proc.wait()
+
+
+def _imports_the_copy(tree: Tree) -> None:
+    """Refuse to run when the tests would import the installed package instead of the copy."""
+    probe = "import equilibria.solver as s; print(s.__path__[0])"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tree.root, env=tree.env, capture_output=True, text=True
+    )
+    if not found.stdout.strip().startswith(str(tree.env["PYTHONPATH"].split(os.pathsep)[0])):
+        sys.exit(f"mutation: equilibria.solver is not imported from the copy: {found.stdout or found.stderr}")
+
+
+def select(name: str, *, fast: bool, lines: Sequence[int], sample: int | None, seed: int) -> list[Mutant]:
+    """The mutants to test: all of them, those on ``lines``, or a seeded random sample."""
+    chosen = [m for m in mutants(name, fast=fast) if not lines or m.line in lines]
+    if sample is not None and sample < len(chosen):
+        chosen = sorted(random.Random(f"{seed}:{name}").sample(chosen, sample), key=lambda m: m.line)
+    return chosen
+
+
+def run_module(name: str, selected: Sequence[Mutant], *, fast: bool, trees: Sequence[Tree]) -> list[Outcome]:
+    """Test each mutant of one module against the module's tests, ``len(trees)`` at a time."""
     target = TARGETS[name]
-    path = ROOT / target.path
-    original = path.read_bytes()
-    original_lines = original.decode("utf-8").splitlines()
-    env = _test_env(scratch)
-    selected = [m for m in mutants(name, fast=fast) if not lines or m.line in lines]
+    original = (ROOT / target.path).read_text(encoding="utf-8")
+    original_lines = original.splitlines()
     tests = target.fast_tests if fast and target.fast_tests else target.tests
-    status, seconds = _pytest(tests, env, timeout=10 * target.timeout)
+    status, baseline = _pytest(trees[0], tests, timeout=10 * target.timeout)
     if status != "passed":
         sys.exit(f"mutation: the tests of {name} do not pass unmutated ({status}): {' '.join(tests)}")
-    print(f"== {name} ({target.path}): {len(selected)} mutants, tests take {seconds:.0f} s", flush=True)
-    outcomes = []
-    for k, mutant in enumerate(selected, 1):
+    timeout = max(target.timeout, 4 * baseline)
+    print(f"== {name} ({target.path}): {len(selected)} mutants, tests take {baseline:.0f} s", flush=True)
+    free: queue.SimpleQueue[Tree] = queue.SimpleQueue()
+    for tree in trees:
+        free.put(tree)
+    done = itertools.count(1)
+
+    def test(mutant: Mutant) -> Outcome:
         mutated = mutant.source()
         if mutated is None:
-            outcomes.append(Outcome(mutant, "invalid", 0.0))
-            continue
+            return Outcome(mutant, "invalid", 0.0)
         if _equivalent(mutant, original_lines, mutated) is not None:
-            outcomes.append(Outcome(mutant, "excluded", 0.0))
-            continue
+            return Outcome(mutant, "excluded", 0.0)
+        tree = free.get()
+        path = tree.root / target.path
         try:
             path.write_text(mutated, encoding="utf-8")
-            status, seconds = _pytest(tests, env, timeout=target.timeout)
+            status, seconds = _pytest(tree, tests, timeout=timeout)
         finally:
-            path.write_bytes(original)
+            path.write_text(original, encoding="utf-8")
+            free.put(tree)
         verdict = {"failed": "killed", "passed": "survived", "timeout": "timeout"}[status]
-        outcomes.append(Outcome(mutant, verdict, seconds, mutant.diff(mutated)))
         mark = "SURVIVED " if verdict == "survived" else ""
         print(
-            f"  [{k}/{len(selected)}] {mark}{verdict} {seconds:.0f}s line {mutant.line} {mutant.operator}",
+            f"  [{next(done)}/{len(selected)}] {mark}{verdict} {seconds:.0f}s line {mutant.line} "
+            f"{mutant.operator}",
             flush=True,
         )
-    return outcomes
+        return Outcome(mutant, verdict, seconds, mutant.diff(mutated))
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(trees))
+    try:
+        return list(pool.map(test, selected))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(_RUNNING):  # interrupted: stop the runs under way at once
+            _kill(proc)
 
 
-def report(name: str, outcomes: Sequence[Outcome]) -> None:
-    """Per module: mutants, killed, survived, timeouts, kill score and the survivors."""
+def wilson_interval(killed: int, tested: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95 % Wilson score interval of a proportion (Wilson 1927, JASA 22)."""
+    if tested == 0:
+        return 0.0, 1.0
+    p = killed / tested
+    denominator = 1 + z * z / tested
+    centre = (p + z * z / (2 * tested)) / denominator
+    half = z * math.sqrt(p * (1 - p) / tested + z * z / (4 * tested * tested)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def report(name: str, outcomes: Sequence[Outcome], *, of: int) -> None:
+    """Per module: mutants, killed, survived, timeouts, kill score and the survivors.
+
+    ``of`` is how many mutants the module has; when fewer were tested (a sample), the score
+    is given with its 95 % Wilson interval.
+    """
     counts = {
         s: sum(o.status == s for o in outcomes)
         for s in ("killed", "survived", "timeout", "excluded", "invalid")
     }
     tested = len(outcomes) - counts["excluded"] - counts["invalid"]
-    score = 100.0 * (counts["killed"] + counts["timeout"]) / tested if tested else 100.0
+    killed = counts["killed"] + counts["timeout"]
+    score = 100.0 * killed / tested if tested else 100.0
+    sampled = ""
+    if len(outcomes) < of:
+        low, high = wilson_interval(killed, tested)
+        sampled = f" (sample of {len(outcomes)} of {of}; 95 % interval {100 * low:.0f}-{100 * high:.0f} %)"
     print(
         f"{name}: {tested} mutants, {counts['killed']} killed, {counts['survived']} survived, "
-        f"{counts['timeout']} timeouts, {counts['excluded']} excluded as equivalent; score {score:.1f} %"
+        f"{counts['timeout']} timeouts, {counts['excluded']} excluded as equivalent; "
+        f"score {score:.1f} %{sampled}"
     )
     for o in outcomes:
         if o.status == "survived":
             m = o.mutant
             print(f"  SURVIVED {TARGETS[name].path}:{m.line} [{m.scope}] {m.operator}")
             print("    " + o.diff.replace("\n", "\n    "))
+
+
+def _kill_rate(outcomes: Sequence[Outcome]) -> tuple[int, int]:
+    """(killed or timed out, tested) of one module's outcomes."""
+    tested = [o for o in outcomes if o.status in ("killed", "timeout", "survived")]
+    return sum(o.status != "survived" for o in tested), len(tested)
+
+
+def pooled(results: dict[str, Sequence[Outcome]], totals: dict[str, int]) -> None:
+    """One line for all the modules: the pooled kill score and, for a sample, the estimate of
+    the whole set's score with each module weighted by its number of mutants."""
+    rates = {name: _kill_rate(outcomes) for name, outcomes in results.items()}
+    killed = sum(k for k, _ in rates.values())
+    tested = sum(t for _, t in rates.values())
+    low, high = wilson_interval(killed, tested)
+    weights = {name: totals[name] for name, (_, t) in rates.items() if t}
+    weighted = sum(weights[n] * rates[n][0] / rates[n][1] for n in weights) / max(1, sum(weights.values()))
+    print(
+        f"all modules: {tested} mutants tested, {killed} killed; score {100 * killed / max(1, tested):.1f} % "
+        f"(95 % interval {100 * low:.0f}-{100 * high:.0f} %); weighted by module size {100 * weighted:.1f} %"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -597,6 +720,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--line", type=int, action="append", default=[], help="only the mutants on this line (repeatable)"
     )
+    parser.add_argument(
+        "--sample", type=int, default=None, help="test this many random mutants per module (default: all)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample (default: 0)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants tested at once, one tree copy each (default: 1)"
+    )
     parser.add_argument("--list", action="store_true", help="count the mutants and exit without testing")
     args = parser.parse_args(argv)
     names = args.module or (list(FAST) if args.fast else list(TARGETS))
@@ -604,21 +734,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = [n for n in names if TARGETS[n].certificate_scopes]
     if args.list:
         for name in names:
-            selected = [
-                m for m in mutants(name) if not args.fast or m.scope in TARGETS[name].certificate_scopes
-            ]
-            print(f"{name}: {len(selected)} mutants")
+            print(f"{name}: {len(mutants(name, fast=args.fast))} mutants")
         return 0
     os.nice(max(0, 19 - os.nice(0)))  # background work on a shared machine
     signal.signal(signal.SIGTERM, _raise_interrupted)
-    results = {}
+    results, totals = {}, {}
     with tempfile.TemporaryDirectory(prefix="equilibria-mutation-") as scratch:
+        trees = [_make_tree(pathlib.Path(scratch), k) for k in range(max(1, args.jobs))]
+        _imports_the_copy(trees[0])
         for name in names:
-            results[name] = run_module(name, fast=args.fast, scratch=pathlib.Path(scratch), lines=args.line)
-            report(name, results[name])
+            totals[name] = len(mutants(name, fast=args.fast))
+            selected = select(name, fast=args.fast, lines=args.line, sample=args.sample, seed=args.seed)
+            results[name] = run_module(name, selected, fast=args.fast, trees=trees)
+            report(name, results[name], of=totals[name] if not args.line else len(selected))
     print("\n== summary")
     for name, outcomes in results.items():
-        report(name, outcomes)
+        report(name, outcomes, of=totals[name] if not args.line else len(outcomes))
+    if len(results) > 1:
+        pooled(results, totals)
     survivors = [o for outcomes in results.values() for o in outcomes if o.status == "survived"]
     return 1 if args.fast and survivors else 0
 

@@ -71,6 +71,27 @@ def test_fast_certify_matches_the_tensordot_oracle(m: int, n: int) -> None:
     assert_certificate(game.payoffs, *pure, certify(game, pure))
 
 
+@pytest.mark.parametrize(("m", "n"), [(1, 2001), (2001, 1)], ids=["one-row", "one-column"])
+def test_fast_certify_of_one_row_or_column_equals_numpys_products_bit_for_bit(m: int, n: int) -> None:
+    """With one row (column), numpy's ``A @ y`` (``x @ B``) is a dot product; so is the kernel's.
+
+    A matrix-vector BLAS call sums in another order: on a long row of mixed magnitudes its
+    bits differ, and the compiled certificate would no longer be the generic one's.
+    """
+    rng = np.random.default_rng([m, n, 7])
+    payoffs = rng.standard_normal((2, m, n)) * 10.0 ** rng.integers(-8, 9, size=(2, m, n))
+    game = NormalFormGame(payoffs)
+    for _ in range(5):
+        x, y = rng.dirichlet(np.ones(m)), rng.dirichlet(np.ones(n))
+        dev_row, dev_col = payoffs[0] @ y, x @ payoffs[1]
+        got = certify(game, (x, y))
+        assert got.payoffs.tolist() == [dev_row @ x, dev_col @ y]
+        assert got.regrets.tolist() == [
+            max(dev_row.max() - dev_row @ x, 0.0),
+            max(dev_col.max() - dev_col @ y, 0.0),
+        ]
+
+
 def test_fast_certify_takes_lists_read_only_and_strided_vectors() -> None:
     game = random_game(4, 3, 2)
     x, y = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.5, 0.25, 0.25])
