@@ -200,3 +200,18 @@ def test_the_tolerance_never_falls_below_the_round_off_of_the_payoffs() -> None:
     # tolerance of 1e-12 of its largest payoff.
     game = NormalFormGame.from_bimatrix([[1e6, 1e6 + 1e-9]], [[7.0, 7.0]])
     np.testing.assert_allclose(game.regret_tolerances(1e-9), [1e-6, 7e-12], rtol=1e-9)
+
+
+@pytest.mark.parametrize("span", [0.5, 3.0, 2e-7])
+def test_payoff_scale_is_the_largest_range_whatever_its_size(span: float) -> None:
+    game = NormalFormGame.from_bimatrix([[0.0, span]], [[0.0, span / 4]])
+    assert game.payoff_scale == span
+    assert NormalFormGame.from_bimatrix([[5.0, 5.0]], [[-2.0, -2.0]]).payoff_scale == 1.0  # all constant
+
+
+def test_a_game_already_in_unit_payoffs_is_its_own_unit_game() -> None:
+    unit = NormalFormGame.from_bimatrix([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]])
+    assert unit.unit_game is unit
+    scaled = NormalFormGame.from_bimatrix([[2.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [1.0, 0.0]])
+    assert scaled.unit_game is not scaled
+    assert scaled.unit_game.payoffs.tolist() == unit.payoffs.tolist()
