@@ -261,6 +261,36 @@ class Equivalent:
 
 
 EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        "regret",
+        "NumberReplacer",
+        "out = np.empty(5)",
+        "out = np.empty( 6)",
+        "a sixth slot that nothing reads",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "NumberReplacer",
+        "if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "if len(row_set) == 1 and len(col_set) == 0:  # an isolated equilibrium (every one, generically)",
+        "a biclique is never empty, so the shortcut is never taken and the general path builds the"
+        " same one-vertex component (validated instead of constructed)",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "ReplaceTrueWithFalse",
+        "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))",
+        "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=False))",
+        "px and py come from one np.nonzero call: always the same length",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "NumberReplacer",
+        "if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "if len(row_set) == 0 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "a biclique is never empty, so the shortcut is never taken and the general path builds the"
+        " same one-vertex component (validated instead of constructed)",
+    ),
     *(
         Equivalent(
             "game",
@@ -552,6 +582,8 @@ def _make_tree(scratch: pathlib.Path, k: int) -> Tree:
     env["PYTHONPYCACHEPREFIX"] = str(scratch / f"pycache{k}")
     env["NUMBA_CACHE_DIR"] = str(scratch / f"numba{k}")
     env["HYPOTHESIS_STORAGE_DIRECTORY"] = str(scratch / f"hypothesis{k}")
+    # An index off by one in a kernel raises instead of reading a neighbour's memory.
+    env["NUMBA_BOUNDSCHECK"] = "1"
     return Tree(root, env)
 
 

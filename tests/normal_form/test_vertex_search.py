@@ -360,6 +360,7 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
     exact = ve.vertex_enumeration(game, exact=True)
     assert result.complete and exact.complete and len(result.equilibria) == len(exact.equilibria) == 4
     assert "decided in exact rational arithmetic" in result.warnings[0]
+    assert "completeness is not proved" not in result.warnings[0]  # the exact search finished
     assert (
         "bases in floats, then" in result.method_reason and "feasible bases exactly" in result.method_reason
     )
@@ -390,3 +391,23 @@ def test_no_equilibrium_of_a_degenerate_game_is_missed(values: int) -> None:
         assert result.complete
         assert games.unmatched(oracle, ours, atol=1e-9) == [], (m, n, seed)
         assert games.unmatched(ours, oracle, atol=1e-9) == [], (m, n, seed)
+
+
+def test_covering_in_small_blocks_pairs_the_same_vertices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The label-cover check runs in blocks of rows; blocks of one or two rows must pair the
+    same vertices as one block (a wrong row offset pairs the wrong ones)."""
+    rng = np.random.default_rng(41)
+    for m in (5, 6, 7):
+        game = NormalFormGame(rng.integers(-3, 4, size=(2, m, m)).astype(float))
+        whole = ve.vertex_enumeration(game)
+        for entries in (1, 2 * m):
+            monkeypatch.setattr(ve, "BLOCK_ENTRIES", entries)
+            blocked = ve.vertex_enumeration(game)
+            monkeypatch.undo()
+            assert len(blocked.equilibria) == len(whole.equilibria) >= 1
+            assert (
+                games.unmatched(
+                    [e.strategies for e in blocked.equilibria], [e.strategies for e in whole.equilibria]
+                )
+                == []
+            )
