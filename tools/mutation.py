@@ -262,6 +262,13 @@ class Equivalent:
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "pure",
+        "ReplaceTrueWithFalse",
+        "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=True))",
+        "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=False))",
+        "each row of np.argwhere over the payoff tensor has one index per player",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",
@@ -521,8 +528,10 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
     found = []
     for op_name, op_class in operators().items():
         operator = op_class()
-        positions = [start for node in nodes for start, _ in operator.mutation_positions(node)]
-        for occurrence, (line, _) in enumerate(positions):
+        positions = [(start, node) for node in nodes for start, _ in operator.mutation_positions(node)]
+        for occurrence, ((line, _), node) in enumerate(positions):
+            if _signature_star(node):
+                continue
             scope = scopes.get(line, "<module>")
             if fast and scope not in target.certificate_scopes:
                 continue
@@ -530,6 +539,17 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
                 continue
             found.append(Mutant(name, op_name.removeprefix("core/"), occurrence, line, scope))
     return found
+
+
+def _signature_star(node) -> bool:
+    """Whether ``node`` is the ``*`` or ``/`` of a parameter list (not arithmetic: cosmic-ray's
+    binary operator replacements would turn keyword-only markers into positional-only ones)."""
+    return (
+        node.type == "operator"
+        and node.value in ("*", "/", "**")
+        and node.parent is not None
+        and (node.parent.type in ("parameters", "typedargslist", "varargslist", "lambdef"))
+    )
 
 
 def _equivalent(mutant: Mutant, original_lines: Sequence[str], mutated: str) -> Equivalent | None:

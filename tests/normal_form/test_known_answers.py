@@ -617,3 +617,26 @@ def test_auto_falls_back_to_lemke_howson_when_enumeration_is_too_large() -> None
     assert result.complete is False
     assert len(result.equilibria) == 1
     _assert_certified(result, game, 1e-9)
+
+
+def test_pure_enumeration_with_its_default_tolerance() -> None:
+    """Matching pennies has no pure equilibrium; the coordination game has two (and no near-ties)."""
+    from equilibria.solver.normal_form.pure import pure_enumeration
+
+    pennies = pure_enumeration(NormalFormGame.from_bimatrix([[1, -1], [-1, 1]], [[-1, 1], [1, -1]]))
+    assert pennies.equilibria == () and pennies.complete
+    nearly = pure_enumeration(
+        NormalFormGame.from_bimatrix([[1.0, 0.0], [1.0 - 1e-6, 0.0]], [[1.0, 0.0], [1.0, 0.0]])
+    )
+    assert [tuple(e.strategies[0]) for e in nearly.equilibria] == [(1.0, 0.0)]  # 1e-6 is no tie at 1e-9
+
+
+@pytest.mark.parametrize(("keep", "complete"), [(0, True), (3, True), (4, True), (2, False), (1, False)])
+def test_pure_enumeration_is_complete_unless_max_equilibria_cut_it(keep: int, complete: bool) -> None:
+    """The identity 3 x 3 coordination game has exactly three pure equilibria."""
+    from equilibria.solver.normal_form.pure import pure_enumeration
+
+    eye = np.eye(3)
+    result = pure_enumeration(NormalFormGame.from_bimatrix(eye, eye), max_equilibria=keep)
+    assert result.complete is complete
+    assert len(result.equilibria) == (3 if keep in (0, 3, 4) else keep)
