@@ -50,15 +50,23 @@ class EquilibriaError(Exception):
         The server's message.
     field_violations : tuple of (str, str)
         Offending request fields and what is wrong with each.
+    retry_after : float or None
+        Seconds the server suggests waiting before trying again (a busy server's
+        ``RESOURCE_EXHAUSTED`` carries it), or None.
     """
 
     def __init__(
-        self, message: str, code: str = "", field_violations: tuple[tuple[str, str], ...] = ()
+        self,
+        message: str,
+        code: str = "",
+        field_violations: tuple[tuple[str, str], ...] = (),
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.field_violations = field_violations
+        self.retry_after = retry_after
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -118,28 +126,37 @@ def _status_violations(status: status_pb2.Status) -> tuple[tuple[str, str], ...]
     return tuple(violations)
 
 
-def _field_violations(metadata: object) -> tuple[tuple[str, str], ...]:
+def _retry_after(status: status_pb2.Status) -> float | None:
+    for detail in status.details:
+        retry = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry):
+            return retry.retry_delay.ToTimedelta().total_seconds()
+    return None
+
+
+def _details(metadata: object) -> status_pb2.Status:
     for key, value in metadata or ():  # type: ignore[attr-defined]
         if key == "grpc-status-details-bin":
-            return _status_violations(status_pb2.Status.FromString(value))
-    return ()
+            return status_pb2.Status.FromString(value)
+    return status_pb2.Status()
 
 
 _GAME_FIELD = re.compile(r"^(requests\[\d+\]\.)?(normal_form_game|stochastic_game)")
 
 
-def _error(code: grpc.StatusCode, message: str, violations: tuple[tuple[str, str], ...]) -> EquilibriaError:
+def _error(code: grpc.StatusCode, message: str, details: status_pb2.Status) -> EquilibriaError:
+    violations = _status_violations(details)
     cls = _BY_CODE.get(code, ServerError)
     if cls is InvalidArgumentError and any(_GAME_FIELD.match(f) for f, _ in violations):
         cls = InvalidGameError
-    return cls(message, code.name, violations)
+    return cls(message, code.name, violations, _retry_after(details))
 
 
 def map_rpc_error(exc: grpc.RpcError) -> EquilibriaError:
     """The client exception for a failed call (raise it ``from exc``)."""
     code: grpc.StatusCode = exc.code()  # type: ignore[attr-defined]
     message: str = exc.details() or code.name  # type: ignore[attr-defined]
-    return _error(code, message, _field_violations(exc.trailing_metadata()))  # type: ignore[attr-defined]
+    return _error(code, message, _details(exc.trailing_metadata()))  # type: ignore[attr-defined]
 
 
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
@@ -148,4 +165,4 @@ _CODES = {code.value[0]: code for code in grpc.StatusCode}
 def error_from_status(status: status_pb2.Status) -> EquilibriaError:
     """The client exception for a ``google.rpc.Status`` (a failed item of a batch)."""
     code = _CODES.get(status.code, grpc.StatusCode.UNKNOWN)
-    return _error(code, status.message or code.name, _status_violations(status))
+    return _error(code, status.message or code.name, status)

@@ -9,13 +9,14 @@ ever reaches a client as ``UNKNOWN``.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
 from equilibria.solver import errors as solver_errors
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 __all__ = [
@@ -63,11 +64,14 @@ class RequestError(Exception):
     message : str
     field : str
         The offending request field (empty when no field is at fault).
+    retry_after : float or None
+        Seconds after which a retry may succeed (sent as ``google.rpc.RetryInfo``).
     """
 
     code: grpc.StatusCode
     message: str
     field: str = ""
+    retry_after: float | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -120,6 +124,12 @@ def status_message(error: RequestError) -> status_pb2.Status:
             )
         )
         status.details.append(detail)
+    if error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(datetime.timedelta(seconds=max(0.0, error.retry_after)))
+        retry = any_pb2.Any()
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        status.details.append(retry)
     return status
 
 

@@ -10,7 +10,14 @@ new ones are refused with ``RESOURCE_EXHAUSTED`` instead of queueing without end
 Each worker's address space is capped (``RLIMIT_AS``, set by the worker initializer):
 a solve that allocates past it fails with ``RESOURCE_EXHAUSTED`` for its caller only. A
 worker that dies (the kernel's OOM killer, a signal, a crash in native code) fails its
-caller's call with ``INTERNAL`` naming the exit reason and is replaced. Workers run
+caller's call with ``INTERNAL`` naming the exit reason and is replaced.
+
+Who runs next is :mod:`equilibria.service.admission`'s decision: the pool hands pebble a
+solve only when a worker is free, so pebble's own queue stays empty and its timeout
+counts from the solve's start. A solve past its timeout, or whose caller left, has its
+worker killed with SIGKILL at once (pebble's SIGTERM grace is set to 0: a worker inside
+native code, HiGHS for one, does not act on SIGTERM, and waiting 3 s for it stalled
+pebble's manager thread and with it every other worker). Workers run
 single-threaded BLAS (``OPENBLAS_NUM_THREADS=1`` unless the environment says otherwise):
 the workers are the parallelism, and every BLAS thread would map tens of MiB more.
 """
@@ -28,12 +35,19 @@ from typing import Any, TypeVar
 
 import grpc
 import pebble
+import pebble.common.types
 from equilibria.service import worker
+from equilibria.service.admission import Admission, Cost, CostModel
 from equilibria.service.errors import RequestError
 
 __all__ = ["SolvePool", "exit_reason"]
 
 T = TypeVar("T")
+
+# pebble stops a worker with SIGTERM, waits ``term_timeout`` seconds in its manager thread
+# (which meanwhile serves no other worker), then SIGKILLs it. A solve past its deadline has
+# nothing to save: kill at once.
+pebble.common.types.CONSTS.term_timeout = 0.0
 
 #: Thread counts the forkserver (and so every worker) starts with, unless already set.
 _SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -102,36 +116,51 @@ class SolvePool:
             max_workers=workers, context=context, initializer=worker.cap_memory, initargs=(memory_bytes,)
         )
         self.memory_bytes = memory_bytes
-        self._capacity = workers + max_queue
-        self._in_flight = 0
         self.workers = workers
         self.restarts = 0
+        #: Who runs next, who waits, who is refused at the door.
+        self.admission = Admission(workers, max_queue)
+        #: Expected seconds per shape of request, learnt from the solves run here.
+        self.costs = CostModel()
 
     @property
     def in_flight(self) -> int:
         """Solves admitted and not yet finished (running or waiting)."""
-        return self._in_flight
+        return self.admission.running + self.admission.waiting
 
-    async def run(self, function: Callable[..., T], *args: Any, timeout: float | None) -> T:
+    async def run(
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        timeout: float | None,
+        cost: Cost | None = None,
+        deadline: float | None = None,
+    ) -> T:
         """Run ``function(*args)`` in a worker, killing it past ``timeout`` seconds or on cancellation.
+
+        ``cost`` (from :attr:`costs`) decides the solve's lane and is learnt from its run
+        time; None counts as cheap and is not learnt. ``deadline``: seconds the caller still
+        waits, or None; a solve that would wait longer for a worker is refused at once.
 
         Raises
         ------
         RequestError
-            ``RESOURCE_EXHAUSTED`` when the queue is full or the solve ran out of memory,
-            ``DEADLINE_EXCEEDED`` past the timeout, ``INTERNAL`` when the worker process died.
+            ``RESOURCE_EXHAUSTED`` when the server is busy (see :class:`Admission`) or the
+            solve ran out of memory, ``DEADLINE_EXCEEDED`` past the timeout, ``INTERNAL``
+            when the worker process died.
         asyncio.CancelledError
             When the awaiting task is cancelled (the worker is killed first).
         """
-        if self._in_flight >= self._capacity:
-            raise RequestError(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"server busy: {self._in_flight} solves in flight (limit {self._capacity}); retry later",
-            )
-        self._in_flight += 1
-        future = self._pool.submit(function, timeout, *args)
+        ticket = await self.admission.acquire(cost or Cost(None, 0.0), deadline)
+        ran: float | None = None  # seconds the function ran, as the worker measured them
         try:
-            return await asyncio.wrap_future(future)
+            future = self._pool.submit(worker.timed, timeout, function, *args)
+        except BaseException:
+            self.admission.release(ticket)
+            raise
+        try:
+            ran, result = await asyncio.wrap_future(future)
+            return result
         except asyncio.CancelledError:
             if future.running():
                 self.restarts += 1
@@ -139,6 +168,7 @@ class SolvePool:
             raise
         except concurrent.futures.TimeoutError as exc:
             self.restarts += 1
+            ran = timeout
             raise RequestError(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"solve exceeded its time budget of {timeout:.3g} s; the worker was stopped",
@@ -153,7 +183,9 @@ class SolvePool:
                 "the server replaced it and keeps serving",
             ) from exc
         finally:
-            self._in_flight -= 1
+            self.admission.release(ticket)
+            if ran is not None and cost is not None and cost.key is not None:
+                self.costs.observe(cost.key, ran)
 
     def _out_of_memory(self) -> str:
         if self.memory_bytes > 0:

@@ -134,8 +134,19 @@ class RayRunner:
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.cancelled = 0
 
-    async def run(self, function: Callable[..., T], *args: Any, timeout: float | None) -> T:
+    async def run(
+        self,
+        function: Callable[..., T],
+        *args: Any,
+        timeout: float | None,
+        cost: Any = None,
+        deadline: float | None = None,
+    ) -> T:
         """Run ``function(*args)`` as a Ray task; cancel it (force) past ``timeout`` or on cancellation.
+
+        ``cost`` and ``deadline`` are the local pool's admission hints
+        (:meth:`equilibria.service.pool.SolvePool.run`); Ray schedules its own tasks and
+        ignores them.
 
         Raises
         ------

@@ -135,7 +135,13 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 nonlocal built
                 budget = self._budget(options.time_budget, context)
                 result = await (run or self._pool.run)(
-                    worker.solve_game, game, options, budget, timeout=budget
+                    worker.solve_game,
+                    game,
+                    options,
+                    budget,
+                    timeout=budget,
+                    cost=self._pool.costs.estimate(game, options, budget),
+                    deadline=context.time_remaining(),
                 )
                 built = convert.solve_response(result)
                 cacheable = not cut_short_by_the_clock(result)
@@ -216,7 +222,13 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             return game, result, target.options
         budget = self._budget(None, context)
         result = await self._pool.run(
-            worker.solve_game, target.game, target.solve_options, budget, timeout=budget
+            worker.solve_game,
+            target.game,
+            target.solve_options,
+            budget,
+            timeout=budget,
+            cost=self._pool.costs.estimate(target.game, target.solve_options, budget),
+            deadline=context.time_remaining(),
         )
         self._remember(target.game, result)
         return target.game, result, target.options

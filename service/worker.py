@@ -7,6 +7,9 @@ results are plain domain objects (pickled across the process boundary).
 from __future__ import annotations
 
 import resource
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from equilibria.service.options import SolveOptions
 from equilibria.solver import (
@@ -19,7 +22,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.kernels import compile_all
 
-__all__ = ["cap_memory", "solve_game", "solve_games", "warm_up"]
+__all__ = ["cap_memory", "solve_game", "solve_games", "timed", "warm_up"]
 
 
 # This module is the forkserver's preload: compiling here once means every worker forked
@@ -81,6 +84,20 @@ def solve_games(
         except Exception as exc:  # noqa: BLE001 - every failure is its game's outcome
             out.append((False, exc))
     return out
+
+
+T = TypeVar("T")
+
+
+def timed(function: Callable[..., T], *args: Any) -> tuple[float, T]:
+    """``function(*args)`` and the seconds it ran in this worker (what admission learns costs from).
+
+    Timed here, not by the caller: the wait for a worker, the pickling and a fresh worker's
+    start-up are not the solve's cost.
+    """
+    started = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - started, result
 
 
 def warm_up() -> bool:

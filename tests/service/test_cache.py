@@ -15,6 +15,7 @@ from equilibria.client import Client, SolveTimeoutError, encode_stochastic_game
 from equilibria.client._convert import solve_request
 from equilibria.service import cache as cache_module
 from equilibria.service import logging_setup
+from equilibria.service.admission import CostModel
 from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_key
 from equilibria.service.errors import RequestError
 from equilibria.service.limits import Limits
@@ -215,8 +216,11 @@ class _InlinePool:
 
     workers = 1
     memory_bytes = 0
+    costs = CostModel()
 
-    async def run(self, function: object, *args: object, timeout: float | None) -> object:
+    async def run(
+        self, function: object, *args: object, timeout: float | None, **admission: object
+    ) -> object:
         return function(*args)  # type: ignore[operator]
 
 
