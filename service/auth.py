@@ -3,7 +3,9 @@
 :class:`TokenAuthInterceptor` requires ``authorization: Bearer <token>`` metadata on
 every call except the standard health service (container HEALTHCHECKs and Kubernetes
 probes call it without credentials); server reflection is protected like the API. A call
-without a valid token ends with ``UNAUTHENTICATED`` before the servicer runs.
+without a valid token ends with ``UNAUTHENTICATED`` before the servicer runs, and before
+its request body is read: the token comes from the call's metadata, and a refused call is
+answered by a handler that never reads or parses a message (see :func:`_refusing`).
 
 The presented token is compared with every configured token in constant time: both are
 hashed to fixed-length digests and compared with :func:`hmac.compare_digest`, over all
@@ -110,17 +112,23 @@ class TokenAuthInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _refusing(handler: Any, message: str) -> Any:
-    """A handler of the same shape as ``handler`` that ends the call with UNAUTHENTICATED."""
+    """A handler that ends a call with ``UNAUTHENTICATED`` without reading its request.
 
-    async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
+    Whatever the method's shape, the replacement is request-streaming with no request
+    deserializer: grpc reads a unary request whole (and parses it) before a unary handler
+    runs, but hands a streaming handler an iterator that reads nothing until it is
+    iterated, and this one never is. The call ends at once; the response side keeps the
+    method's shape (a client streaming the answers sees the same status). Ending the call
+    makes the HTTP/2 transport reset the stream, so the client stops sending; what a
+    refused call can still cost is the request bytes already in flight, at most the
+    stream's HTTP/2 flow-control window, which the transport reads and drops without
+    holding them. No lower message-size cap for unauthenticated peers is needed: their
+    bodies are never buffered.
+    """
+
+    async def refuse(requests: Any, context: grpc.aio.ServicerContext) -> None:
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
-    if handler.request_streaming and handler.response_streaming:
-        kind = "stream_stream"
-    elif handler.request_streaming:
-        kind = "stream_unary"
-    elif handler.response_streaming:
-        kind = "unary_stream"
-    else:
-        kind = "unary_unary"
-    return handler._replace(**{kind: refuse})
+    if handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(refuse, response_serializer=handler.response_serializer)
+    return grpc.stream_unary_rpc_method_handler(refuse, response_serializer=handler.response_serializer)

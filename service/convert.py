@@ -6,7 +6,10 @@ responses of every RPC). Validation that needs the request (sizes, field paths) 
 here; the solver validates the mathematics and its errors are mapped back to request
 fields by :mod:`equilibria.service.errors`. Tensors and enum names go through the shared
 wire codec, :mod:`equilibria.v1.codec`. Integers of trace chunks travel as float64
-tensors; they are checked to be whole numbers.
+tensors; they are checked to be whole numbers. Every string a request carries is checked
+against its cap in :class:`~equilibria.service.limits.Limits` (:func:`check_length`)
+before it is used: option names ``max_option_chars``, names and ids ``max_name_chars``,
+titles ``max_title_chars``.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ __all__ = [
     "batch_item_response",
     "cached_solve_response",
     "check_count",
+    "check_length",
     "check_tolerance",
     "chunk_error",
     "decode_tensor_field",
@@ -113,6 +117,29 @@ def check_count(count: int, limit: int, field: str, what: str = "entries") -> No
         )
 
 
+def check_length(value: str, limit: int, field: str) -> str:
+    """``value`` if it has at most ``limit`` characters.
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``field``, the length and the limit; the message never
+        quotes the value.
+
+    Examples
+    --------
+    >>> check_length("nash", 64, "method")
+    'nash'
+    >>> check_length("m" * 65, 64, "method")
+    Traceback (most recent call last):
+    ...
+    equilibria.service.errors.RequestError: method: 65 characters, the limit is 64
+    """
+    if len(value) > limit:
+        raise invalid(field, f"{field}: {len(value)} characters, the limit is {limit}")
+    return value
+
+
 def decode_tensor_field(message: game_pb2.Tensor, max_entries: int, field: str) -> npt.NDArray[np.float64]:
     """Decode a Tensor of a request, checking its declared size before touching its data.
 
@@ -135,11 +162,17 @@ def decode_tensor_field(message: game_pb2.Tensor, max_entries: int, field: str) 
         raise invalid(f"{field}.data", f"{field}: {exc}") from exc
 
 
-def _check_names(player_names: object, action_names: object, limits: Limits, field: str) -> None:
-    check_count(len(player_names), limits.max_players, f"{field}.player_names")  # type: ignore[arg-type]
-    check_count(len(action_names), limits.max_players, f"{field}.action_names")  # type: ignore[arg-type]
-    for i, names in enumerate(action_names):  # type: ignore[attr-defined]
+def _check_names(message: Any, action_names: Any, limits: Limits, field: str) -> None:
+    """Counts and lengths of a game's title, player names and action names."""
+    check_length(message.title, limits.max_title_chars, f"{field}.title")
+    check_count(len(message.player_names), limits.max_players, f"{field}.player_names")
+    check_count(len(action_names), limits.max_players, f"{field}.action_names")
+    for i, name in enumerate(message.player_names):
+        check_length(name, limits.max_name_chars, f"{field}.player_names[{i}]")
+    for i, names in enumerate(action_names):
         check_count(len(names.names), limits.max_payoff_entries, f"{field}.action_names[{i}].names")
+        for j, name in enumerate(names.names):
+            check_length(name, limits.max_name_chars, f"{field}.action_names[{i}].names[{j}]")
 
 
 def normal_form_game_from_proto(
@@ -163,7 +196,7 @@ def normal_form_game_from_proto(
             f"{field}.payoffs.shape",
         )
     payoffs = decode_tensor_field(message.payoffs, limits.max_payoff_entries, f"{field}.payoffs")
-    _check_names(message.player_names, message.action_names, limits, field)
+    _check_names(message, message.action_names, limits, field)
     try:
         return NormalFormGame(
             payoffs,
@@ -217,7 +250,7 @@ def stochastic_game_from_proto(
             f"{field}.rewards.shape",
         )
     rewards = decode_tensor_field(message.rewards, limits.max_payoff_entries, f"{field}.rewards")
-    _check_names(message.player_names, [], limits, field)
+    _check_names(message, [], limits, field)
     check_count(len(message.initial_distribution), limits.max_payoff_entries, f"{field}.initial_distribution")
     check_count(len(message.action_counts), limits.max_payoff_entries, f"{field}.action_counts")
     if message.horizon:
@@ -292,6 +325,7 @@ def solve_request_from_proto(
     request: service_pb2.SolveGameRequest, limits: Limits
 ) -> tuple[NormalFormGame | StochasticGame, SolveOptions]:
     """Decode a SolveGameRequest into a game and validated options."""
+    check_length(request.method, limits.max_option_chars, "method")
     which = request.WhichOneof("game")
     game: NormalFormGame | StochasticGame
     if which == "normal_form_game":
@@ -560,11 +594,16 @@ def score_options_from_proto(
     RequestError
         ``RESOURCE_EXHAUSTED`` for a list longer than the limits allow (criteria and
         epsilons: ``max_list_entries``; state weights: ``max_payoff_entries``),
-        ``INVALID_ARGUMENT`` naming the field for a bad option.
+        ``INVALID_ARGUMENT`` naming the field for a bad option or a name longer than
+        ``max_option_chars``.
     """
     limits = limits or Limits()
     for name in ("criteria", "epsilons"):
         check_count(len(getattr(message, name)), limits.max_list_entries, f"{field}.{name}")
+    for k, criterion in enumerate(message.criteria):
+        check_length(criterion, limits.max_option_chars, f"{field}.criteria[{k}]")
+    for name in ("metric", "aggregate", "joint_concept"):
+        check_length(getattr(message, name), limits.max_option_chars, f"{field}.{name}")
     check_count(len(message.state_weights), limits.max_payoff_entries, f"{field}.state_weights")
     kwargs: dict[str, object] = {}
     if message.criteria:
@@ -737,6 +776,8 @@ def trace_request_from_proto(message: Any, limits: Limits) -> TraceRequest:
         raise invalid("header", "the first message of a trace stream must be its header")
     header = message.header
     which = header.WhichOneof("game")
+    check_length(header.method, limits.max_option_chars, "header.method")
+    check_length(header.game_id, limits.max_name_chars, "header.game_id")
     options = score_options_from_proto(header.options, limits=limits)
     if which == "game_id":
         return TraceRequest(options, game_id=header.game_id)

@@ -4,18 +4,25 @@ Every failure the service knows about becomes a status code with a clear message
 invalid input carries ``google.rpc.BadRequest`` field violations naming the offending
 request field (``normal_form_game.payoffs``, ``method``, ...), so no known failure
 ever reaches a client as ``UNKNOWN``.
+
+A message never carries more than a short prefix of a caller's string: messages quote
+one through :func:`quoted` (re-exported from :mod:`equilibria.solver.errors`, whose
+messages the service passes through), and :attr:`RequestError.wire_message`, what is
+sent and logged, is cut to :data:`MAX_MESSAGE_BYTES` besides.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
 
 import grpc
 from equilibria.solver import errors as solver_errors
+from equilibria.solver.errors import quoted
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -24,6 +31,7 @@ __all__ = [
     "RequestError",
     "abort_call",
     "from_solver_error",
+    "quoted",
     "status_details",
     "status_message",
 ]
@@ -74,7 +82,7 @@ class RequestError(Exception):
     retry_after: float | None = None
 
     def __str__(self) -> str:
-        return self.message
+        return self.wire_message
 
     @property
     def wire_message(self) -> str:
@@ -134,13 +142,43 @@ def status_message(error: RequestError) -> status_pb2.Status:
 
 
 async def abort_call(context: grpc.aio.ServicerContext, error: RequestError) -> NoReturn:
-    """End a call with ``error``'s status, (bounded) message and BadRequest details."""
-    await context.abort(
-        error.code,
-        error.wire_message,
-        trailing_metadata=(("grpc-status-details-bin", status_details(error)),),
-    )
+    """End a call with ``error``'s status, (bounded) message and BadRequest details.
+
+    grpc keeps the exception ``context.abort`` raises in the call's state, and that
+    exception's traceback holds the frames it passed through, whose locals hold the
+    request: a reference cycle only the cyclic garbage collector frees, so every aborted
+    call would keep its request (a 60 MB string: about 120 MB) alive until the next
+    collection. When the call is done, :func:`_release` cuts the tracebacks of the
+    exception and of every exception chained to it, which frees the frames.
+    """
+    try:
+        await context.abort(
+            error.code,
+            error.wire_message,
+            trailing_metadata=(("grpc-status-details-bin", status_details(error)),),
+        )
+    except BaseException as exc:
+        context.add_done_callback(functools.partial(_release, exc))
+        raise
     raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+
+
+def _release(exc: BaseException, context: object = None) -> None:
+    """Cut the tracebacks (and the chain) of ``exc`` and of every exception chained to it.
+
+    Nothing else refers to those frames once the call is done, so they are freed at once,
+    and with them the request their locals hold.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        item = pending.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        pending += [item.__context__, item.__cause__]
+        item.__traceback__ = None
+        item.__context__ = item.__cause__ = None
 
 
 @dataclasses.dataclass(frozen=True)

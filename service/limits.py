@@ -104,6 +104,21 @@ class Limits:
         Largest number of solve answers kept in the server's LRU cache (0 disables it).
     cache_bytes : int
         Largest total size, in serialized bytes, of the cached answers (0 disables it).
+    max_option_chars : int
+        Longest string naming one of a fixed set of choices, in characters: ``method``
+        (of a solve and of a trace header) and the scoring options ``metric``,
+        ``aggregate``, ``joint_concept`` and each of ``criteria``.
+    max_name_chars : int
+        Longest name or id, in characters: each player name, each action name, and a
+        trace header's ``game_id``.
+    max_title_chars : int
+        Longest game title, in characters.
+
+    Notes
+    -----
+    A string past its cap is refused with ``INVALID_ARGUMENT`` naming the field, its
+    length and the cap, before the service uses it; no error message quotes more than a
+    short prefix of a caller's string (:func:`equilibria.solver.errors.quoted`).
     """
 
     max_message_bytes: int = 64 * 1024 * 1024
@@ -126,3 +141,6 @@ class Limits:
     max_connection_age_grace_seconds: float = 60.0
     cache_entries: int = 1024
     cache_bytes: int = 256 * 1024 * 1024
+    max_option_chars: int = 64
+    max_name_chars: int = 256
+    max_title_chars: int = 4096

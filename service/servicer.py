@@ -14,7 +14,7 @@ import grpc
 from equilibria.service import batch, convert, worker
 from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_key
 from equilibria.service.dashboard import MonitorRegistry
-from equilibria.service.errors import RequestError, from_solver_error, invalid, status_details
+from equilibria.service.errors import RequestError, abort_call, from_solver_error, invalid, quoted
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
 from equilibria.solver import SOLVER_VERSION
@@ -38,13 +38,8 @@ def package_version() -> str:
 
 
 async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoReturn:
-    """End the call with ``error``'s status, message and BadRequest details."""
-    await context.abort(
-        error.code,
-        error.wire_message,
-        trailing_metadata=(("grpc-status-details-bin", status_details(error)),),
-    )
-    raise AssertionError("unreachable: context.abort raises")  # pragma: no cover
+    """End the call with ``error``'s status, message and BadRequest details (:func:`abort_call`)."""
+    await abort_call(context, error)
 
 
 class Solved(NamedTuple):
@@ -176,7 +171,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             context.set_trailing_metadata(((CACHE_METADATA_KEY, "hit" if solved.from_cache else "miss"),))
             return solved.response
         except RequestError as error:
-            log.info("SolveGame -> %s: %s", error.code.name, error.message)
+            log.info("SolveGame -> %s: %s", error.code.name, error.wire_message)
             await abort(context, error)
 
     async def SolveGames(
@@ -199,7 +194,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 solved = await self._solve(item.request, context, run=runner.run)
             except RequestError as error:
                 error.field = f"requests[{index}].{error.field}" if error.field else f"requests[{index}]"
-                log.info("SolveGames item %d -> %s: %s", index, error.code.name, error.message)
+                log.info("SolveGames item %d -> %s: %s", index, error.code.name, error.wire_message)
                 return convert.batch_item_failure(index, error)
             return convert.batch_item_response(index, solved.response)
 
@@ -215,7 +210,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             if target.game_id not in self._recent:
                 raise RequestError(
                     grpc.StatusCode.NOT_FOUND,
-                    f"no recent solve of game {target.game_id!r} on this server; send the game instead",
+                    f"no recent solve of game {quoted(target.game_id)} on this server; send the game instead",
                     "header.game_id",
                 )
             game, result = self._recent[target.game_id]
@@ -277,7 +272,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
 
     async def _fail(self, exc: Exception, context: grpc.aio.ServicerContext, method: str) -> NoReturn:
         error = self._trace_error(exc, method)
-        log.info("%s -> %s: %s", method, error.code.name, error.message)
+        log.info("%s -> %s: %s", method, error.code.name, error.wire_message)
         await abort(context, error)
 
     async def ScoreTrace(

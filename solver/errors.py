@@ -10,7 +10,8 @@ Hierarchy::
 
 Every exception carries ``field``: the name of the offending input (``"payoffs"``,
 ``"method"``, ...), which the service turns into a ``google.rpc.BadRequest`` field
-violation.
+violation. A message quotes a caller's string through :func:`quoted`, which shows a
+short prefix only: an error about a 60 MB method name stays a short message.
 """
 
 from __future__ import annotations
@@ -21,7 +22,31 @@ __all__ = [
     "InvalidOptionError",
     "UnsupportedError",
     "ProblemTooLargeError",
+    "QUOTED_CHARS",
+    "quoted",
 ]
+
+#: Most characters of a caller's string that an error message quotes.
+QUOTED_CHARS = 40
+
+
+def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
+    """``repr`` of a caller's value for an error message, cut to its first ``limit`` characters.
+
+    A longer value shows its prefix and its length, never the rest.
+
+    Examples
+    --------
+    >>> quoted("nash")
+    "'nash'"
+    >>> quoted("x" * 100, limit=4)
+    "'xxxx'... (100 characters)"
+    """
+    text = value if isinstance(value, str) else repr(value)
+    shown = repr(text[:limit]) if isinstance(value, str) else text[:limit]
+    if len(text) <= limit:
+        return shown
+    return f"{shown}... ({len(text)} characters)"
 
 
 class SolverError(Exception):

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.regret import recertified
@@ -77,7 +77,7 @@ def choices(
     for value in chosen:
         if value not in allowed:
             raise InvalidOptionError(
-                field, f"{caller}(): unknown {field} {value!r}; expected one of {', '.join(allowed)}"
+                field, f"{caller}(): unknown {field} {quoted(value)}; expected one of {', '.join(allowed)}"
             )
     return chosen
 

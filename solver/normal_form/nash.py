@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.pure import pure_enumeration
@@ -253,7 +253,8 @@ def nash_set(
         name, reason = method, "requested by the caller"
     else:
         raise InvalidOptionError(
-            "method", f"solve(): unknown method {method!r}; expected 'auto' or one of {', '.join(METHODS)}"
+            "method",
+            f"solve(): unknown method {quoted(method)}; expected 'auto' or one of {', '.join(METHODS)}",
         )
     spec = METHODS[name]
     if game.n_players < spec.min_players or (spec.max_players and game.n_players > spec.max_players):

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.pareto import pareto_optimal
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_values
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
 from equilibria.solver.results import (
     ConceptStatus,
     MarkovEquilibrium,
@@ -252,7 +252,7 @@ def _chosen(game: StochasticGame, method: str) -> tuple[StochasticMethodSpec, st
     else:
         raise InvalidOptionError(
             "method",
-            f"solve_stochastic(): unknown method {method!r}; expected auto or one of {', '.join(STOCHASTIC_METHODS)}",
+            f"solve_stochastic(): unknown method {quoted(method)}; expected auto or one of {', '.join(STOCHASTIC_METHODS)}",
         )
     spec = STOCHASTIC_METHODS[name]
     if spec.zero_sum and not game.is_zero_sum():

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver._typing import FloatArray, IntArray
-from equilibria.solver.errors import InvalidGameError, InvalidOptionError
+from equilibria.solver.errors import InvalidGameError, InvalidOptionError, quoted
 from equilibria.solver.kernels import warm_up
 
 __all__ = ["METRICS", "AGGREGATES", "KL_SMOOTHING", "PROBABILITY_TOL"]
@@ -57,7 +57,7 @@ _COMPILED_METRICS = {"tv": 0, "l1": 1, "l2": 2, "linf": 3, "hellinger": 4}
 def _check_metric(function: str, metric: str) -> None:
     if metric not in METRICS:
         raise InvalidOptionError(
-            "metric", f"{function}: unknown metric {metric!r}; expected one of {', '.join(METRICS)}"
+            "metric", f"{function}: unknown metric {quoted(metric)}; expected one of {', '.join(METRICS)}"
         )
 
 
@@ -65,7 +65,7 @@ def _check_aggregate(function: str, aggregate: str) -> None:
     if aggregate not in AGGREGATES:
         raise InvalidOptionError(
             "aggregate",
-            f"{function}: unknown aggregate {aggregate!r}; expected one of {', '.join(AGGREGATES)}",
+            f"{function}: unknown aggregate {quoted(aggregate)}; expected one of {', '.join(AGGREGATES)}",
         )
 
 

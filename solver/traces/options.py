@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 from equilibria.solver._typing import FloatArray, Int64Array
-from equilibria.solver.errors import InvalidGameError, InvalidOptionError
+from equilibria.solver.errors import InvalidGameError, InvalidOptionError, quoted
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.kernels import warm_up
 from equilibria.solver.stochastic.game import StochasticGame
@@ -161,7 +161,7 @@ class ScoreOptions:
                 if c not in CRITERIA:
                     raise InvalidOptionError(
                         "criteria",
-                        f"{function}: unknown criterion {c!r}; expected one of {', '.join(CRITERIA)}",
+                        f"{function}: unknown criterion {quoted(c)}; expected one of {', '.join(CRITERIA)}",
                     )
             if not criteria:
                 raise InvalidOptionError("criteria", f"{function}: criteria is empty (use None for all)")
@@ -195,7 +195,7 @@ class ScoreOptions:
         if self.joint_concept not in JOINT_CONCEPTS:
             raise InvalidOptionError(
                 "joint_concept",
-                f"{function}: unknown joint_concept {self.joint_concept!r}; expected one of "
+                f"{function}: unknown joint_concept {quoted(self.joint_concept)}; expected one of "
                 f"{', '.join(JOINT_CONCEPTS)}",
             )
         if self.state_weights is not None:

@@ -29,8 +29,10 @@ from equilibria.client import (
     TraceRecorder,
 )
 from equilibria.service.cli import main as cli_main
+from equilibria.service.limits import Limits
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from ..conftest import ServerProcess, running_server
@@ -307,6 +309,86 @@ def test_streaming_trace_calls_are_protected(token_server: ServerProcess) -> Non
             for x, y in zip(xs, ys, strict=True):
                 recorder.record(policies=(x, y))
         assert recorder.result is not None and recorder.result.z_seen == 50
+
+
+#: Bytes that are no protobuf message: field 1, length-delimited, claiming 2**32 - 1 bytes.
+NOT_A_MESSAGE = b"\x0a\xff\xff\xff\xff\x0f" + np.random.default_rng(19).bytes(4090)
+_SERVICE = "/equilibria.v1.EquilibriaService/"
+#: Every shape of client call, each on a method of the service (the server answers by method,
+#: so a unary client call of SolveGames is as good a probe as a streaming one).
+_RAW_CALLS = (
+    ("unary_unary", "SolveGame"),
+    ("unary_stream", "SolveGames"),
+    ("stream_unary", "ScoreTrace"),
+    ("stream_stream", "MonitorTrace"),
+)
+
+
+def _raw_call(channel: grpc.Channel, shape: str, method: str, metadata: tuple[tuple[str, str], ...]) -> None:
+    """Send :data:`NOT_A_MESSAGE` (identity serializers: raw bytes) and read every answer."""
+    call = getattr(channel, shape)(_SERVICE + method)  # no serializers: bytes in, bytes out
+    body = NOT_A_MESSAGE if shape.startswith("unary") else iter([NOT_A_MESSAGE])
+    answer = call(body, metadata=metadata, timeout=30)
+    if shape.endswith("stream"):
+        list(answer)
+
+
+@pytest.mark.parametrize(("shape", "method"), _RAW_CALLS, ids=[shape for shape, _ in _RAW_CALLS])
+def test_an_unauthenticated_body_is_never_parsed(
+    token_server: ServerProcess, shape: str, method: str
+) -> None:
+    """Bytes that do not parse get UNAUTHENTICATED without a token, INVALID_ARGUMENT with one.
+
+    The answer with a valid token shows the bytes are no message; the answers without one
+    show that no parse failure reaches an unauthenticated caller, whatever the call's shape.
+    """
+    with grpc.insecure_channel(token_server.target) as channel:
+        for metadata, message in (
+            ((), "missing bearer token: send the metadata 'authorization: Bearer <token>'"),
+            ((("authorization", "Bearer not-a-token"),), "invalid bearer token"),
+        ):
+            with pytest.raises(grpc.RpcError) as refused:
+                _raw_call(channel, shape, method, metadata)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert refused.value.details() == message
+        with pytest.raises(grpc.RpcError) as parsed:
+            _raw_call(channel, shape, method, (("authorization", f"Bearer {TOKENS[0]}"),))
+        assert parsed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "does not parse" in parsed.value.details()
+
+
+@pytest.mark.parametrize("method", ["SolveGame", "GetServerInfo"])
+def test_an_unauthenticated_body_is_never_read(token_server: ServerProcess, method: str) -> None:
+    """A body one byte over the message limit: UNAUTHENTICATED without a token.
+
+    Reading it fails with RESOURCE_EXHAUSTED (as the call with a valid token shows), so the
+    refusal of the call without one came before its body was read, though grpc reads the
+    whole request of a unary method before its handler runs.
+    """
+    body = b"\x0a" + bytes(Limits().max_message_bytes)  # one byte over the limit
+    options = (("grpc.max_send_message_length", -1),)
+    with grpc.insecure_channel(token_server.target, options=options) as channel:
+        call = channel.unary_unary(_SERVICE + method)
+        with pytest.raises(grpc.RpcError) as refused:
+            call(body, timeout=30)
+        with pytest.raises(grpc.RpcError) as read:
+            call(body, metadata=(("authorization", f"Bearer {TOKENS[0]}"),), timeout=30)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        refused.value.details() == "missing bearer token: send the metadata 'authorization: Bearer <token>'"
+    )
+    assert read.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "larger than max" in read.value.details()
+
+
+def test_health_stays_open_to_raw_calls(token_server: ServerProcess) -> None:
+    """The refusal of unauthenticated calls leaves the health service alone (raw channel, no token)."""
+    with grpc.insecure_channel(token_server.target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=30)
+        watched = next(stub.Watch(health_pb2.HealthCheckRequest(service=""), timeout=30))
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    assert watched.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_tokens_never_reach_the_log(token_server: ServerProcess) -> None:
