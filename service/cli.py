@@ -49,6 +49,22 @@ def _worker_memory(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """A count or size flag: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    """A duration flag: seconds, positive and finite."""
+    value = float(text)
+    if not (0.0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -82,6 +98,10 @@ def _serve(args: argparse.Namespace) -> int:
         cache_entries=args.cache_entries,
         cache_bytes=args.cache_bytes,
         worker_memory_bytes=args.worker_memory << 20,
+        max_stream_memory_bytes=args.max_stream_memory << 20,
+        max_trace_memory_bytes=args.max_trace_memory << 20,
+        max_trace_streams=args.max_trace_streams,
+        trace_idle_seconds=args.trace_idle_seconds,
     )
     if args.dashboard:
         from equilibria.service.dashboard import parse_loopback_address
@@ -631,6 +651,38 @@ def _add_serve(sub: Any) -> None:
         metavar="MiB",
         help=f"address-space cap of each worker process, MiB (default {Limits().worker_memory_bytes >> 20}; "
         f"0: none; at least {_MIN_WORKER_MEMORY_MIB}: an idle worker maps about 470 MiB)",
+    )
+    defaults = Limits()
+    serve.add_argument(
+        "--max-stream-memory",
+        type=_positive_int,
+        default=defaults.max_stream_memory_bytes >> 20,
+        metavar="MiB",
+        help="memory budget of one ScoreTrace/MonitorTrace stream, checked before allocation: a header or "
+        f"chunk that would pass it gets RESOURCE_EXHAUSTED (default {defaults.max_stream_memory_bytes >> 20})",
+    )
+    serve.add_argument(
+        "--max-trace-memory",
+        type=_positive_int,
+        default=defaults.max_trace_memory_bytes >> 20,
+        metavar="MiB",
+        help="memory all open trace streams may reserve together; past it a stream gets RESOURCE_EXHAUSTED "
+        f"busy (default {defaults.max_trace_memory_bytes >> 20})",
+    )
+    serve.add_argument(
+        "--max-trace-streams",
+        type=_positive_int,
+        default=defaults.max_trace_streams,
+        metavar="N",
+        help=f"trace streams open at once; more get RESOURCE_EXHAUSTED busy (default {defaults.max_trace_streams})",
+    )
+    serve.add_argument(
+        "--trace-idle-seconds",
+        type=_positive_seconds,
+        default=defaults.trace_idle_seconds,
+        metavar="S",
+        help="end a trace stream that sends nothing for this long with DEADLINE_EXCEEDED "
+        f"(default {defaults.trace_idle_seconds:g})",
     )
     serve.set_defaults(run=_serve)
 

@@ -113,6 +113,24 @@ class Limits:
         trace header's ``game_id``.
     max_title_chars : int
         Longest game title, in characters.
+    max_stream_memory_bytes : int
+        Memory budget of one trace stream (``ScoreTrace`` or ``MonitorTrace``): the
+        scorer's worst case for the header's game, solution set and options
+        (:func:`equilibria.solver.traces.memory.trace_memory_bound`) plus a chunk's
+        decoding, checked before anything is allocated. A header over it, or a chunk
+        whose new history keys would grow the count table past it, ends the stream with
+        ``RESOURCE_EXHAUSTED`` naming the field.
+    max_trace_streams : int
+        Most trace streams open at once; a stream beyond gets ``RESOURCE_EXHAUSTED``
+        "busy ... retry later" at its header.
+    max_trace_memory_bytes : int
+        Memory all open trace streams may reserve together (each reserves its bound at
+        its header and as it grows, and returns it when it ends in any way); past it a
+        stream gets ``RESOURCE_EXHAUSTED`` "busy ... retry later".
+    trace_idle_seconds : float
+        A trace stream that sends nothing for this long (its header, a chunk or its
+        end) is ended with ``DEADLINE_EXCEEDED`` and its memory returned, whatever the
+        call's deadline.
 
     Notes
     -----
@@ -144,3 +162,7 @@ class Limits:
     max_option_chars: int = 64
     max_name_chars: int = 256
     max_title_chars: int = 4096
+    max_stream_memory_bytes: int = 256 << 20
+    max_trace_streams: int = 16
+    max_trace_memory_bytes: int = 1 << 30
+    trace_idle_seconds: float = 300.0

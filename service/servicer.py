@@ -17,8 +17,10 @@ from equilibria.service.dashboard import MonitorRegistry
 from equilibria.service.errors import RequestError, abort_call, from_solver_error, invalid, quoted
 from equilibria.service.limits import Limits
 from equilibria.service.pool import SolvePool
+from equilibria.service.trace_budget import DECODE_COPIES, StreamBudget, TraceAdmission
 from equilibria.solver import SOLVER_VERSION
 from equilibria.solver.errors import InvalidOptionError, SolverError
+from equilibria.solver.traces.memory import MemoryBound, trace_memory_bound
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 
 __all__ = ["EquilibriaServicer", "Solved", "package_version"]
@@ -27,6 +29,13 @@ log = logging.getLogger("equilibria.service")
 
 #: Trailing metadata of SolveGame saying whether the answer came from the solve cache.
 CACHE_METADATA_KEY = "x-equilibria-cache"
+#: The header field to blame for each input a memory term grows with ("game" and the
+#: rest: the header's game field).
+_MEMORY_FIELDS = {
+    "max_histories": "header.options.max_histories",
+    "joint_concept": "header.options.joint_concept",
+    "n_checkpoints": "header.options.checkpoints",
+}
 
 
 def package_version() -> str:
@@ -88,6 +97,10 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         # solve key -> (solution set, serialized SolveGameResponse): see service/cache.py.
         self.cache: SolveCache[tuple[Any, bytes | None]] = SolveCache(
             limits.cache_entries, limits.cache_bytes
+        )
+        #: Open trace streams and their reserved memory (see service/trace_budget.py).
+        self.traces = TraceAdmission(
+            limits.max_trace_streams, limits.max_trace_memory_bytes, limits.max_stream_memory_bytes
         )
 
     def _remember(self, game: Any, result: Any) -> None:
@@ -203,9 +216,38 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         ):
             yield response
 
-    async def _trace_target(self, message: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any, Any]:
-        """The game, its solution set and the options of a trace stream's first message."""
+    async def _next(self, messages: AsyncIterator[Any], waiting_for: str) -> Any | None:
+        """The next message of a trace stream (None at its end), or ``DEADLINE_EXCEEDED`` when
+        none comes within ``trace_idle_seconds`` (the call's deadline or none)."""
+        idle = self._limits.trace_idle_seconds
+        try:
+            async with asyncio.timeout(idle):
+                return await anext(messages)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError as exc:
+            raise RequestError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"the trace stream sent nothing for {idle:g} s while the server waited for {waiting_for}; "
+                "closed as idle",
+                "",
+            ) from exc
+
+    def _reserve_header(self, budget: StreamBudget, bound: MemoryBound, game_field: str) -> None:
+        """Reserve a header's bound, or refuse it naming the field of its largest term."""
+        field = _MEMORY_FIELDS.get(bound.largest.field, game_field)
+        budget.reserve(bound, 0, field, "scoring this trace")
+
+    async def _trace_target(
+        self, message: Any, context: grpc.aio.ServicerContext, budget: StreamBudget
+    ) -> tuple[Any, Any, Any]:
+        """The game, its solution set and the options of a trace stream's first message.
+
+        The scorer's worst case for them is reserved from the stream's budget before the
+        solve (for a set of one point) and again after it, before anything is allocated.
+        """
         target = convert.trace_request_from_proto(message, self._limits)
+        game_field = f"header.{message.header.WhichOneof('game')}"
         if target.game is None:
             if target.game_id not in self._recent:
                 raise RequestError(
@@ -214,28 +256,67 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                     "header.game_id",
                 )
             game, result = self._recent[target.game_id]
-            return game, result, target.options
-        budget = self._budget(None, context)
-        result = await self._pool.run(
-            worker.solve_game,
-            target.game,
-            target.solve_options,
-            budget,
-            timeout=budget,
-            cost=self._pool.costs.estimate(target.game, target.solve_options, budget),
-            deadline=context.time_remaining(),
+        else:
+            game = target.game
+            self._reserve_header(
+                budget, trace_memory_bound(game, None, target.options, chunk_bytes=0), game_field
+            )
+            seconds = self._budget(None, context)
+            result = await self._pool.run(
+                worker.solve_game,
+                game,
+                target.solve_options,
+                seconds,
+                timeout=seconds,
+                cost=self._pool.costs.estimate(game, target.solve_options, seconds),
+                deadline=context.time_remaining(),
+            )
+            self._remember(game, result)
+        self._reserve_header(
+            budget, trace_memory_bound(game, result, target.options, chunk_bytes=0), game_field
         )
-        self._remember(target.game, result)
-        return target.game, result, target.options
+        return game, result, target.options
+
+    def _reserve_chunk(
+        self,
+        budget: StreamBudget,
+        scorer: Any,
+        before: MemoryBound,
+        after: MemoryBound,
+        chunk: Any,
+        index: int,
+        size: int,
+    ) -> None:
+        """Reserve what consuming chunk ``index`` may take, or end the stream naming the chunk."""
+        field, what, hint = f"chunk[{index}]", f"chunk {index}", ""
+        if after.histories > before.histories:
+            field = f"{field}.history" if chunk.history is not None else f"{field}.joint_actions"
+            what = (
+                f"chunk {index} (its new history keys grow the count table to {after.histories:,} histories x "
+                f"{after.history_bytes:,} bytes)"
+            )
+            if after.total + DECODE_COPIES * size > budget.limit:
+                fit = scorer.histories_within(budget.limit - DECODE_COPIES * size, chunk_bytes=size)
+                hint = (
+                    f"; at most {fit:,} history keys fit: coarsen the history keys or leave "
+                    "averaged_joint_policy out of the criteria"
+                )
+        budget.reserve(after, DECODE_COPIES * size, field, what, hint)
 
     async def _scored_chunks(
-        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext, budget: StreamBudget
     ) -> AsyncIterator[tuple[Any, Any, int]]:
-        """Consume a trace stream: yields (scorer, solution set, chunk index) after the header and each chunk."""
+        """Consume a trace stream: yields (scorer, solution set, chunk index) after the header and each chunk.
+
+        The stream is admitted when its header arrives and every allocation is reserved
+        from ``budget`` first; the caller releases it however the stream ends.
+        """
         from equilibria.solver.traces import TraceScorer
 
-        first = await anext(aiter(requests), None)
-        game, result, options = await self._trace_target(first, context)
+        messages = aiter(requests)
+        first = await self._next(messages, "the header")
+        budget.admit()
+        game, result, options = await self._trace_target(first, context, budget)
         try:
             scorer = TraceScorer(game, result, options)
         except SolverError as exc:
@@ -249,9 +330,13 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         yield scorer, result, -1
         index = 0
         total = 0  # bytes of chunks so far
-        async for message in requests:
+        bound = scorer.memory_bound(chunk_bytes=0)
+        while (message := await self._next(messages, f"chunk {index} or the end of the stream")) is not None:
             decoded = convert.stream_chunk_from_proto(message, index, total, self._limits)
             total += decoded.size
+            after = await asyncio.to_thread(scorer.memory_bound, decoded.chunk, chunk_bytes=decoded.size)
+            self._reserve_chunk(budget, scorer, bound, after, decoded.chunk, index, decoded.size)
+            bound = after
             try:
                 # Bounded work per call (a chunk of at most 1 MiB): a thread keeps the loop free.
                 await asyncio.to_thread(scorer.update, decoded.chunk)
@@ -278,9 +363,10 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     async def ScoreTrace(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> Any:
+        budget = self.traces.stream()
         try:
             state = None
-            async for state in self._scored_chunks(request_iterator, context):  # noqa: B007 - the last one counts
+            async for state in self._scored_chunks(request_iterator, context, budget):  # noqa: B007 - the last one counts
                 pass
             if state is None:  # pragma: no cover - _scored_chunks yields after the header or raises
                 raise invalid("header", "empty trace stream")
@@ -289,15 +375,19 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             score = await asyncio.to_thread(scorer.result)
             return convert.score_trace_response(score, result)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            budget.release()  # before the caller hears of the failure: a retry is admitted
             await self._fail(exc, context, "ScoreTrace")
+        finally:
+            budget.release()  # answered, failed, cancelled or idle: the memory goes back to the pool
 
     async def MonitorTrace(
         self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
         monitors, stream_id, status = self._monitors, None, "cancelled"
+        budget = self.traces.stream()
         try:
             scorer, sent_set = None, False
-            async for scorer, result, index in self._scored_chunks(request_iterator, context):
+            async for scorer, result, index in self._scored_chunks(request_iterator, context, budget):
                 if index < 0:
                     if monitors is not None:
                         stream_id = monitors.open(context.peer(), _game_label(scorer.game))
@@ -315,6 +405,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             error = self._trace_error(exc, "MonitorTrace")
             status = error.code.name
+            budget.release()  # before the caller hears of the failure: a retry is admitted
             if monitors is not None and stream_id is not None:
                 # Listed as failed before the caller hears of it: a dashboard polled right
                 # after the error never shows the stream as still running.
@@ -322,6 +413,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 stream_id = None
             await self._fail(error, context, "MonitorTrace")
         finally:
+            budget.release()
             if monitors is not None and stream_id is not None:
                 monitors.close(stream_id, status)
 

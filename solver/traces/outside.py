@@ -282,7 +282,14 @@ def joint_correlation(counts: Int64Array, visits: Int64Array) -> float:
     seen = visits > 0
     if not seen.any():
         return 0.0
-    freq = counts[seen].astype(np.float64) / visits[seen].reshape((-1,) + (1,) * (counts.ndim - 1))
+    tv = correlation_rows(counts[seen], visits[seen])
+    weights = visits[seen] / float(visits[seen].sum())
+    return float(weights @ tv)
+
+
+def correlation_rows(counts: Int64Array, visits: Int64Array) -> FloatArray:
+    """Per history with ``visits > 0``: the TV of :func:`joint_correlation` (rows are independent)."""
+    freq = counts.astype(np.float64) / visits.reshape((-1,) + (1,) * (counts.ndim - 1))
     n = counts.ndim - 1
     product = np.ones_like(freq)
     for i in range(n):
@@ -291,6 +298,4 @@ def joint_correlation(counts: Int64Array, visits: Int64Array) -> float:
         product = product * marginal.reshape(
             (-1,) + tuple(marginal.shape[1] if j == i else 1 for j in range(n))
         )
-    tv = 0.5 * np.abs(freq - product).reshape(freq.shape[0], -1).sum(axis=1)
-    weights = visits[seen] / float(visits[seen].sum())
-    return float(weights @ tv)
+    return np.asarray(0.5 * np.abs(freq - product).reshape(freq.shape[0], -1).sum(axis=1), dtype=np.float64)

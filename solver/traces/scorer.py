@@ -67,6 +67,14 @@ from equilibria.solver.traces.distances import (
     correlated_polytope,
     distance_to_polyhedron,
 )
+from equilibria.solver.traces.memory import (
+    MAX_COUNT_CELLS,
+    MemoryBound,
+    count_capacity,
+    count_limit,
+    histories_within,
+    trace_memory_bound,
+)
 from equilibria.solver.traces.options import (
     CURVES,
     CriterionScore,
@@ -79,11 +87,18 @@ from equilibria.solver.traces.options import (
 from equilibria.solver.traces.outside import (
     PARTIAL_WARNING,
     _LimitTracker,
-    joint_correlation,
+    correlation_rows,
     outside_verdict,
     undecided_without_profile,
 )
-from equilibria.solver.traces.target import _Bracket, _FinalValue, _Member, _payoff_rows, _Target
+from equilibria.solver.traces.target import (
+    _Bracket,
+    _FinalValue,
+    _history_blocks,
+    _Member,
+    _payoff_rows,
+    _Target,
+)
 from equilibria.solver.traces.units import _floored, _payoff_units
 from equilibria.solver.traces.verdicts import TailEvidence, concentration_radius, decide_verdict, fit_rate
 from scipy.stats import norm
@@ -105,8 +120,6 @@ _POLICY_CURVES = frozenset(
 _STREAMS = {"averaged_joint_policy": "samples", "average_return": "returns"}
 #: Curve keys that are not criterion names.
 _CURVE_NAMES = {"empirical": "empirical_distribution"}
-#: Largest number of cells of the per-history count table.
-_MAX_COUNT_CELLS = 50_000_000
 #: Criteria that ask for convergence to ONE solution: switches between solutions count against them.
 _SINGLE_LIMIT = frozenset(
     {"last_iterate", "expected_return", "empirical_distribution", "averaged_joint_policy", "average_return"}
@@ -260,6 +273,7 @@ class TraceScorer:
         self._counts = np.zeros((0, math.prod(self.num_actions)), dtype=np.int64)
         self._visits = np.zeros(0, dtype=np.int64)
         self._n_hist = 0
+        self._count_limit = count_limit(options, self._counts.shape[1])
         if self.stochastic:
             self._alloc_counts(self._sg.n_states)
             self._n_hist = self._sg.n_states
@@ -303,6 +317,48 @@ class TraceScorer:
             total += self._shift.nbytes
         total += sum(c.nbytes for c in self._curves.values())
         return int(total)
+
+    def memory_bound(self, chunk: TraceChunk | None = None, *, chunk_bytes: int = 1 << 20) -> MemoryBound:
+        """The most bytes this scorer may take, after ``chunk`` if given (see :mod:`.memory`).
+
+        The count table of a normal-form game grows with the history keys of sampled
+        joint actions: the bound counts the rows it will have after ``chunk`` (its
+        capacity, :func:`~equilibria.solver.traces.memory.count_capacity`), before
+        anything is allocated, so a caller can refuse the chunk.
+
+        Parameters
+        ----------
+        chunk : TraceChunk, optional
+        chunk_bytes : int, optional
+            The largest chunk the caller passes, in bytes.
+
+        Returns
+        -------
+        MemoryBound
+        """
+        rows = grown_from = 0 if self.stochastic else self._counts.shape[0]
+        if (
+            chunk is not None
+            and chunk.joint_actions is not None
+            and not self.stochastic
+            and self._wanted("averaged_joint_policy")
+        ):
+            history = chunk.history if chunk.history is not None else np.zeros(1, dtype=np.int64)
+            new = int((~np.isin(np.unique(history), self._keys)).sum())
+            # past the limit, update() refuses the chunk before the table grows
+            rows = count_capacity(rows, min(self._n_hist + new, self._count_limit), self._count_limit)
+        return trace_memory_bound(
+            self.game,
+            self._target.target,
+            self.options,
+            chunk_bytes=chunk_bytes,
+            histories=rows,
+            grown_from=grown_from if rows > grown_from else 0,
+        )
+
+    def histories_within(self, budget: int, *, chunk_bytes: int = 1 << 20) -> int:
+        """The most history keys whose count table keeps :meth:`memory_bound` within ``budget`` bytes."""
+        return histories_within(budget, self.game, self._target.target, self.options, chunk_bytes=chunk_bytes)
 
     def update(self, chunk: TraceChunk) -> None:
         """Consume a chunk: every stream it carries, rows in order.
@@ -436,11 +492,11 @@ class TraceScorer:
                 f"{self.options.max_histories}; raise it (memory: one count per history and joint action) or "
                 "coarsen the history keys",
             )
-        if (self._n_hist + new) * self._counts.shape[1] > _MAX_COUNT_CELLS:
+        if (self._n_hist + new) * self._counts.shape[1] > MAX_COUNT_CELLS:
             raise ProblemTooLargeError(
                 "max_histories",
                 f"{function}: {self._n_hist + new} histories x {self._counts.shape[1]} joint actions exceed "
-                f"{_MAX_COUNT_CELLS} counts",
+                f"{MAX_COUNT_CELLS} counts",
             )
 
     # ------------------------------------------------------------------ policies
@@ -579,13 +635,13 @@ class TraceScorer:
     # ------------------------------------------------------------------ samples
 
     def _alloc_counts(self, rows: int) -> None:
-        if rows <= self._counts.shape[0]:
+        """Grow the count table to hold ``rows`` histories (see :func:`memory.count_capacity`)."""
+        current = self._counts.shape[0]
+        if rows <= current:
             return
-        capacity = max(rows, 2 * self._counts.shape[0], 16)
-        if self.stochastic:
-            capacity = rows
+        capacity = rows if self.stochastic else count_capacity(current, rows, self._count_limit)
         counts = np.zeros((capacity, self._counts.shape[1]), dtype=np.int64)
-        counts[: self._counts.shape[0]] = self._counts
+        counts[:current] = self._counts
         visits = np.zeros(capacity, dtype=np.int64)
         visits[: self._visits.size] = self._visits
         self._counts, self._visits = counts, visits
@@ -643,29 +699,44 @@ class TraceScorer:
             np.add.at(self._visits, slots, 1)
 
     def _joint_value(self, z: int) -> _FinalValue:
-        """``averaged_joint_policy`` at ``z`` (the counts must be those after ``z`` samples)."""
+        """``averaged_joint_policy`` at ``z`` (the counts must be those after ``z`` samples).
+
+        The count table is read in blocks of histories, never copied whole.
+        """
         if self.stochastic:
             counts = self._counts.reshape((-1,) + self.num_actions)
             return self._target.markov_joint_play(counts, self._visits, self._delta, self._sg.action_mask)
         slots = self._slots  # in key order: independent of how the trace was chunked
         slots = slots[self._visits[slots] > 0]  # histories first seen later in the chunk have no visit yet
-        counts = self._counts[slots]
         if self._polytope is None:
-            tensor = counts.reshape((slots.size,) + self.num_actions)
-            return self._target.joint_play(tensor, self._visits[slots], z, self._delta)
+            return self._target.joint_play(self._counts, slots, self._visits[slots], z, self._delta)
         visits = self._visits[slots].astype(np.float64)
         weights = visits / float(z)
-        joint = counts / visits[:, None]
         metric = self.options.metric
-        d = distance_to_polyhedron(joint, self._polytope.a_ub, self._polytope.b_ub, metric)
-        rad = concentration_radius(self._visits[slots], counts.shape[1], self._delta / slots.size, metric)
+        d = np.empty(slots.size)
+        for sl in _history_blocks(slots.size, self._counts.shape[1]):
+            joint = self._counts[slots[sl]] / visits[sl, None]
+            d[sl] = distance_to_polyhedron(joint, self._polytope.a_ub, self._polytope.b_ub, metric)
+        rad = concentration_radius(
+            self._visits[slots], self._counts.shape[1], self._delta / slots.size, metric
+        )
         return _FinalValue(float(np.sum(weights * d)), None, float(np.sum(weights * rad)))
 
     def _correlation(self) -> float:
-        """How far the joint play is from independent play (see :func:`outside.joint_correlation`)."""
+        """How far the joint play is from independent play (see :func:`outside.joint_correlation`).
+
+        Read in blocks of histories, as :meth:`_joint_value` reads them.
+        """
         slots = np.arange(self._counts.shape[0]) if self.stochastic else self._slots
-        counts = self._counts[slots].reshape((slots.size,) + self.num_actions)
-        return joint_correlation(counts, self._visits[slots])
+        slots = slots[self._visits[slots] > 0]
+        if not slots.size:
+            return 0.0
+        tv = np.empty(slots.size)
+        for sl in _history_blocks(slots.size, self._counts.shape[1]):
+            block = self._counts[slots[sl]].reshape((sl.stop - sl.start,) + self.num_actions)
+            tv[sl] = correlation_rows(block, self._visits[slots[sl]])
+        visits = self._visits[slots]
+        return float((visits / float(visits.sum())) @ tv)
 
     # ------------------------------------------------------------------ returns
 

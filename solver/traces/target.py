@@ -52,6 +52,21 @@ __all__: list[str] = []  # the scorer's internals
 _PAYOFF_BLOCK = 1 << 18
 #: Most vertex profiles of one component whose joint distributions are candidates.
 _MAX_VERTEX_PROFILES = 4096
+#: Cells (histories x joint actions) of the count-table block that joint frequencies are
+#: formed from: the table is read in blocks, never copied whole (:func:`_history_blocks`).
+_HISTORY_BLOCK_CELLS = 1 << 20
+
+
+def _history_blocks(h: int, cells: int) -> list[slice]:
+    """Consecutive slices covering ``range(h)``, each of ``max(1, _HISTORY_BLOCK_CELLS // cells)`` rows.
+
+    Examples
+    --------
+    >>> _history_blocks(5, _HISTORY_BLOCK_CELLS // 2)
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
+    step = max(1, _HISTORY_BLOCK_CELLS // max(cells, 1))
+    return [slice(start, min(h, start + step)) for start in range(0, h, step)]
 
 
 class _Member(NamedTuple):
@@ -245,11 +260,14 @@ class _Target:
 
     # -- empirical joint play
 
-    def joint_play(self, counts: Int64Array, visits: Int64Array, z: int, delta: float) -> _FinalValue:
+    def joint_play(
+        self, table: Int64Array, rows: Int64Array, visits: Int64Array, z: int, delta: float
+    ) -> _FinalValue:
         """``averaged_joint_policy`` of a normal-form game after ``z`` samples.
 
-        ``counts`` ``(h, a_1, ..., a_n)`` are the joint-action counts of the ``h`` visited
-        histories and ``visits`` their totals; ``delta`` is shared by the radii. With
+        ``table[rows]`` ``(h, a_1 * ... * a_n)`` are the joint-action counts of the ``h``
+        visited histories (read :func:`_history_blocks` rows at a time: the table is never
+        copied whole) and ``visits`` their totals; ``delta`` is shared by the radii. With
         ``joint_concept="nash"`` each history's joint frequencies are measured against
         the joint distributions of the members (the product of an equilibrium's
         strategies; for a component with several vertices the nearest of its vertex
@@ -258,26 +276,23 @@ class _Target:
         ``"nash_marginals"`` each player's marginals against the set, one radius per
         history and player. The member is the one nearest to the most samples.
         """
-        h = counts.shape[0]
-        n = counts.ndim - 1
+        h = rows.size
+        num_actions = tuple(int(k) for k in self.target.num_actions)
+        n = len(num_actions)
         seen = visits.astype(np.float64)
         weights = seen / float(z)
-        if self.joint_concept == "nash":
-            joint = counts.reshape(h, -1).astype(np.float64) / seen[:, None]
-            marginals = [
-                counts.sum(axis=tuple(1 + j for j in range(n) if j != i)).astype(np.float64) / seen[:, None]
-                for i in range(n)
-            ]
-            d, ids = self._joint_distances(joint, marginals)
-            radius = concentration_radius(visits, joint.shape[1], delta / h, self.metric)
-        else:
-            marginals = []
-            per_player = []
-            delta = delta / (h * n)
+        # Each player's marginal counts per history: integers, exact in any order.
+        counts = [np.empty((h, k), dtype=np.int64) for k in num_actions]
+        for sl in _history_blocks(h, table.shape[1]):
+            block = table[rows[sl]].reshape((sl.stop - sl.start,) + num_actions)
             for i in range(n):
-                axes = tuple(1 + j for j in range(n) if j != i)
-                marginals.append(counts.sum(axis=axes).astype(np.float64) / seen[:, None])
-                per_player.append(concentration_radius(visits, counts.shape[1 + i], delta, self.metric))
+                counts[i][sl] = block.sum(axis=tuple(1 + j for j in range(n) if j != i))
+        marginals = [c.astype(np.float64) / seen[:, None] for c in counts]
+        if self.joint_concept == "nash":
+            d, ids = self._joint_distances(table, rows, seen, marginals)
+            radius = concentration_radius(visits, table.shape[1], delta / h, self.metric)
+        else:
+            per_player = [concentration_radius(visits, k, delta / (h * n), self.metric) for k in num_actions]
             sd = distance_to_set(marginals, self.target, self.metric, self.aggregate)
             radius = _aggregate(per_player, self.aggregate)
             d = sd.distances
@@ -290,38 +305,49 @@ class _Target:
         return _FinalValue(float(np.sum(weights * d)), member, float(np.sum(weights * radius)))
 
     def _joint_distances(
-        self, joint: FloatArray, marginals: Sequence[FloatArray]
+        self, table: Int64Array, rows: Int64Array, seen: FloatArray, marginals: Sequence[FloatArray]
     ) -> tuple[FloatArray, Int64Array]:
-        """Per row of ``joint`` ``(h, J)``: the distance to the nearest member's joint distribution.
+        """Per history ``table[rows]``: the distance of its joint frequencies to the nearest
+        member's joint distribution.
 
-        Returns the distances and the members' ids (points, then ``n_points + c``).
+        The frequencies are formed :func:`_history_blocks` rows at a time. Returns the
+        distances and the members' ids (points, then ``n_points + c``).
         """
-        h = joint.shape[0]
+        h = rows.size
         best = np.full(h, np.inf)
         ids = np.zeros(h, dtype=np.int64)
         targets = self.joint_targets
-        if targets.shape[0]:
-            block = max(1, _PAYOFF_BLOCK // max(targets.size, 1))
-            member_ids = np.array(
-                [m.index if m.kind == "point" else self.n_points + m.index for m in self.joint_members],
-                dtype=np.int64,
-            )
-            for start in range(0, h, block):
-                sl = slice(start, min(h, start + block))
-                d = np.asarray(_vector_distance(joint[sl, None, :], targets[None], self.metric))
-                k = d.argmin(axis=1)
-                best[sl] = d[np.arange(d.shape[0]), k]
-                ids[sl] = member_ids[k]
-        for c in self.hulls:
-            # The product of the marginals' projections onto the component's hulls.
-            proj = [
+        member_ids = np.array(
+            [m.index if m.kind == "point" else self.n_points + m.index for m in self.joint_members],
+            dtype=np.int64,
+        )
+        # The product of the marginals' projections onto each component's hulls (all rows at once).
+        projections = {
+            c: [
                 _simplex_clip(_Hull(v).project(m)[0]) if v.shape[0] > 1 else np.broadcast_to(v[0], m.shape)
                 for m, v in zip(marginals, self.components[c], strict=True)
             ]
-            d = np.asarray(_vector_distance(joint, _outer_rows(proj), self.metric))
-            closer = d < best
-            best = np.where(closer, d, best)
-            ids = np.where(closer, self.n_points + c, ids)
+            for c in self.hulls
+        }
+        for rows_sl in _history_blocks(h, table.shape[1]):
+            joint = table[rows[rows_sl]].astype(np.float64) / seen[rows_sl, None]  # (b, J)
+            b_best = np.full(joint.shape[0], np.inf)
+            b_ids = np.zeros(joint.shape[0], dtype=np.int64)
+            if targets.shape[0]:
+                block = max(1, _PAYOFF_BLOCK // max(targets.size, 1))
+                for start in range(0, joint.shape[0], block):
+                    sl = slice(start, min(joint.shape[0], start + block))
+                    d = np.asarray(_vector_distance(joint[sl, None, :], targets[None], self.metric))
+                    k = d.argmin(axis=1)
+                    b_best[sl] = d[np.arange(d.shape[0]), k]
+                    b_ids[sl] = member_ids[k]
+            for c, proj in projections.items():
+                d = np.asarray(_vector_distance(joint, _outer_rows([p[rows_sl] for p in proj]), self.metric))
+                closer = d < b_best
+                b_best = np.where(closer, d, b_best)
+                b_ids = np.where(closer, self.n_points + c, b_ids)
+            best[rows_sl] = b_best
+            ids[rows_sl] = b_ids
         return np.where(best <= HULL_ZERO_TOL, 0.0, best), ids
 
     def markov_joint_play(

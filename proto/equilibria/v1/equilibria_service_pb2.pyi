@@ -323,7 +323,12 @@ class ServerLimits(_message.Message):
     that needs more fails with RESOURCE_EXHAUSTED.
     """
     max_trace_bytes: _builtins.int
-    """Most bytes of chunks one trace stream may send in all."""
+    """Most bytes of chunks one trace stream may send in all. The server's
+    other trace limits (memory budget per stream, streams open at once, the
+    trace memory pool and the idle timeout) are not reported here; a stream
+    past them ends with RESOURCE_EXHAUSTED (or DEADLINE_EXCEEDED when idle)
+    saying which and by how much.
+    """
     @_builtins.property
     def max_time_budget(self) -> _duration_pb2.Duration:
         """Longest time budget of one solve."""
