@@ -279,13 +279,14 @@ def _warm_up() -> None:
     --------
     >>> _warm_up()
     """
-    half = np.full((1, 1, 2), 0.5)
+    half = np.full((1, 1, 2), 0.5)  # one row, one state, two actions: (Z, S, a_i)
     frozen = half.copy()
     frozen.setflags(write=False)  # trace chunks hold read-only arrays: another specialisation
+    point = np.full((1, 2, 1), 0.5)  # the same profile as the one target point: (S, a_i, K)
     out = np.empty(1)
     nearest = np.zeros(1, dtype=np.intp)
     for xs in ((half, half), (frozen, frozen)):
-        _points_compiled(xs, (half, half), np.ones((1, 1)), False, 0, False, False, out, nearest)
+        _points_compiled(xs, (point, point), np.ones((1, 1)), False, 0, False, False, out, nearest)
 
 
 def _points_kernel(

@@ -411,3 +411,13 @@ def test_covering_in_small_blocks_pairs_the_same_vertices(monkeypatch: pytest.Mo
                 )
                 == []
             )
+
+
+def test_exact_arithmetic_is_refused_past_its_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    monkeypatch.setattr(exact_arith, "MAX_EXACT_ENTRIES", 4)
+    assert exact_arith.rational_bimatrix(a, a) is not None  # 4 entries per player: at the limit
+    monkeypatch.setattr(exact_arith, "MAX_EXACT_ENTRIES", 3)
+    with pytest.raises(InvalidOptionError, match="up to 3 payoff entries") as caught:
+        exact_arith.rational_bimatrix(a, a)
+    assert caught.value.field == "exact"

@@ -367,3 +367,11 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(zero_sum_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+def test_one_linear_program_gives_both_optimal_strategies() -> None:
+    """The row player's LP's multipliers are the column player's minimax strategy (no second LP):
+    in [[1, 0], [0, 1/3]] both players play (1/4, 3/4), not the uniform fallback."""
+    x, y = zero_sum_module._maximin(np.array([[1.0, 0.0], [0.0, 1.0 / 3.0]]), 1e-9, "highs", "test")
+    np.testing.assert_allclose(x, [0.25, 0.75], atol=1e-9)
+    np.testing.assert_allclose(y, [0.25, 0.75], atol=1e-9)

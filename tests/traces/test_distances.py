@@ -1008,3 +1008,35 @@ def test_compiled_kernel_reports_the_first_bad_block_and_player_like_numpy() -> 
     x0[17_000] = [0.9, 0.9]
     with pytest.raises(InvalidGameError, match=r"distance_to_set\(\): snapshots\[1\]\[20\] is not"):
         distance_to_set((x0, x1), SolutionTarget(points=ps), "tv")
+
+
+def test_a_stochastic_target_counts_each_players_actions_not_its_states() -> None:
+    """Points of stationary policies are ``(K, S, a_i)``: the actions are the last axis."""
+    uniform = (np.full((3, 2), 0.5), np.full((3, 4), 0.25))  # 3 states; 2 and 4 actions
+    target = SolutionTarget.from_points([uniform])
+    assert (target.n_points, target.num_actions, target.n_states) == (1, (2, 4), 3)
+
+
+def test_profiles_of_inconsistent_shapes_are_refused_with_the_field() -> None:
+    with pytest.raises(InvalidGameError, match="inconsistent shapes") as caught:
+        SolutionTarget.from_points(
+            [(np.array([1.0, 0.0]), np.array([1.0, 0.0])), (np.ones(3) / 3, np.ones(2) / 2)]
+        )
+    assert caught.value.field == "target"
+
+
+def test_an_unknown_metric_is_refused_by_distance_to_set() -> None:
+    chicken = NormalFormGame.from_bimatrix([[6, 2], [7, 0]], [[6, 7], [2, 0]])
+    snapshots = (np.array([[0.6, 0.4]]), np.array([[0.7, 0.3]]))
+    with pytest.raises(InvalidOptionError, match="metric"):
+        distance_to_set(snapshots, solve(chicken), "manhattan-ish")
+
+
+def test_a_one_vertex_component_of_a_target_without_points_is_measured() -> None:
+    """With no points, a one-vertex component is not one of the points: its distance counts."""
+    vertex = (np.array([[0.25, 0.75]]), np.array([[1.0, 0.0]]))
+    target = SolutionTarget(points=(np.zeros((0, 2)), np.zeros((0, 2))), components=(vertex,))
+    snapshots = (np.array([[0.25, 0.75], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    d = distance_to_set(snapshots, target, "linf")
+    assert d.distances.tolist() == [0.0, 0.75]
+    assert d.nearest_kind.tolist() == ["component", "component"]
