@@ -91,7 +91,7 @@ def _line(name: str, value: str, target: str) -> None:
 
 def scenario_timeout() -> None:
     with Server("--workers", "2") as srv, Client.connect(srv.target, timeout=60) as client:
-        client.solve(SMALL[0], concepts=["nash"])  # both workers warm
+        _warm(srv.target)
         small_latency: list[float] = []
 
         def small_meanwhile() -> None:
