@@ -104,14 +104,21 @@ def test_the_kept_worker_is_released_when_cheap_work_stops_arriving() -> None:
     assert asyncio.run(main()) == 2
 
 
-def test_with_one_worker_an_aged_expensive_solve_goes_before_cheap_ones() -> None:
+@pytest.mark.parametrize(
+    ("waited", "order"),
+    [(31.0, ["slow", "fast-0", "fast-1"]), (29.0, ["fast-0", "fast-1", "slow"])],
+    ids=["aged", "not-aged"],
+)
+def test_on_one_worker_cheap_solves_go_first_until_an_expensive_one_has_aged(
+    waited: float, order: list[str]
+) -> None:
     async def main() -> list[str]:
         gate, clock = door(workers=1, aging_seconds=30.0)
-        order: list[str] = []
+        started: list[str] = []
 
         async def run(name: str, cost: Cost) -> None:
             ticket = await gate.acquire(cost, deadline=None)
-            order.append(name)
+            started.append(name)
             await asyncio.sleep(0)
             gate.release(ticket)
 
@@ -120,35 +127,12 @@ def test_with_one_worker_an_aged_expensive_solve_goes_before_cheap_ones() -> Non
         await _settle()
         tasks += [asyncio.ensure_future(run(f"fast-{k}", FAST)) for k in range(2)]
         await _settle()
-        clock.now += 31.0  # the slow solve has waited past aging_seconds
+        clock.now += waited  # how long the slow solve has waited when the worker frees
         gate.release(blocker)
         await asyncio.gather(*tasks)
-        return order
+        return started
 
-    assert asyncio.run(main()) == ["slow", "fast-0", "fast-1"]
-
-
-def test_without_aging_cheap_solves_go_first_on_one_worker() -> None:
-    async def main() -> list[str]:
-        gate, _ = door(workers=1, aging_seconds=30.0)
-        order: list[str] = []
-
-        async def run(name: str, cost: Cost) -> None:
-            ticket = await gate.acquire(cost, deadline=None)
-            order.append(name)
-            await asyncio.sleep(0)
-            gate.release(ticket)
-
-        blocker = await gate.acquire(FAST, deadline=None)
-        tasks = [asyncio.ensure_future(run("slow", SLOW))]
-        await _settle()
-        tasks += [asyncio.ensure_future(run(f"fast-{k}", FAST)) for k in range(2)]
-        await _settle()
-        gate.release(blocker)
-        await asyncio.gather(*tasks)
-        return order
-
-    assert asyncio.run(main()) == ["fast-0", "fast-1", "slow"]
+    assert asyncio.run(main()) == order
 
 
 def test_a_wait_longer_than_the_deadline_is_refused_at_once_with_retry_info() -> None:
