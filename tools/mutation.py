@@ -6,7 +6,9 @@ Usage::
 
 Each module is mutated one realistic single-line bug at a time (comparison, arithmetic,
 boolean and number replacement, removed statements and guard returns), and only the small
-set of test files that exercise it runs against each mutant (``TARGETS``). The mutants are
+set of tests that can see it runs against each mutant: the suite's tests that run the mutated
+line, from one coverage run of the suite (``tools.mutation_map``), or the module's own list in
+``TARGETS`` (``--own-tests``, ``--fast``, and lines no traced test runs). The mutants are
 written into private copies of the source tree (one per job, imported ahead of the
 installed package through ``PYTHONPATH``), so the working tree is never touched and ``J``
 mutants are tested at once.
@@ -37,6 +39,7 @@ import contextlib
 import dataclasses
 import difflib
 import itertools
+import json
 import math
 import os
 import pathlib
@@ -55,9 +58,12 @@ import cosmic_ray.operators.number_replacer
 import cosmic_ray.plugins
 import parso
 import parso.python.tree
+import pytest
 from cosmic_ray.ast import ast_nodes
 from cosmic_ray.mutating import MutationVisitor
 from cosmic_ray.operators.operator import Example, Operator
+
+from tools import mutation_map
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -633,14 +639,24 @@ def _make_tree(scratch: pathlib.Path, k: int) -> Tree:
     return Tree(root, env)
 
 
-def _pytest(tree: Tree, tests: Sequence[str], timeout: float) -> tuple[str, float]:
-    """Run the module's tests in one tree: ``passed``, ``failed`` or ``timeout``, and seconds."""
+def _pytest(
+    tree: Tree,
+    tests: Sequence[str],
+    timeout: float,
+    *,
+    stop_first: bool = True,
+    allow_empty: bool = False,
+    plugin: str | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[str, float]:
+    """Run tests in one tree: ``passed``, ``failed`` or ``timeout``, and seconds."""
     cmd = [
         sys.executable,
         "-m",
         "pytest",
         "-q",
-        "-x",
+        *(["-x"] if stop_first else []),
+        *(["-p", plugin] if plugin else []),
         "-p",
         "no:cacheprovider",
         "-o",
@@ -649,11 +665,12 @@ def _pytest(tree: Tree, tests: Sequence[str], timeout: float) -> tuple[str, floa
         "not browser and not ondemand",
         *tests,
     ]
+    env = {**tree.env, **(env or {})}
     start = time.monotonic()
     proc = subprocess.Popen(
         cmd,
         cwd=tree.root,
-        env=tree.env,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -666,7 +683,53 @@ def _pytest(tree: Tree, tests: Sequence[str], timeout: float) -> tuple[str, floa
     finally:
         _kill(proc)
         _RUNNING.discard(proc)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED and allow_empty:  # a file of deselected tests
+        return "passed", time.monotonic() - start
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        sys.exit(f"mutation: pytest could not run {' '.join(tests)} (exit code {code})")
     return ("passed" if code == 0 else "failed"), time.monotonic() - start
+
+
+def _imported_path(tree: Tree, path: str) -> pathlib.Path:
+    """Where the tests import ``path`` (from the repository root) from: through the namespace."""
+    namespace = pathlib.Path(tree.env["PYTHONPATH"].split(os.pathsep)[0]) / "equilibria"
+    for name, source in _PACKAGES.items():
+        if path.startswith(source + "/"):
+            return namespace / name / path.removeprefix(source + "/")
+    return tree.root / path
+
+
+def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
+    """Which test runs which line of every module in ``TARGETS`` (``tools.mutation_map``)."""
+    paths = [t.path for t in TARGETS.values()]
+
+    def run_part(k: int, files: Sequence[str]) -> list[dict]:
+        """Each test file of one part in its own pytest run (no state carried between files)."""
+        tree = trees[k]
+        out = tree.root.parent / f"coverage-{tree.root.name}.json"
+        names = {str(_imported_path(tree, p)): p for p in paths}
+        env = {"MUTATION_COVERAGE_FILES": json.dumps(names), "MUTATION_COVERAGE_OUT": str(out)}
+        found = []
+        for file in files:
+            out.unlink(missing_ok=True)
+            status, seconds = _pytest(
+                tree,
+                [file],
+                3600,
+                stop_first=False,
+                allow_empty=True,
+                plugin="tools.mutation_coverage",
+                env=env,
+            )
+            found.append(json.loads(out.read_text(encoding="utf-8")))
+            print(f"  coverage of {file}: {seconds:.0f} s ({status})", flush=True)
+            for node in found[-1]["failed"]:  # left out of the map: they cannot kill a mutant
+                print(f"    failed unmutated (left out): {node}", flush=True)
+        return found
+
+    print("== which tests run which lines (one run of the suite, cached until a file changes)", flush=True)
+    # The copies are what the tests run: their fingerprint keys the cache.
+    return mutation_map.build(trees[0].root, ROOT / ".mutation_cache", run_part, parts=len(trees))
 
 
 #: The test runs under way: killed (with their process groups) when the tool is interrupted.
@@ -697,8 +760,20 @@ def select(name: str, *, fast: bool, lines: Sequence[int], sample: int | None, s
     return chosen
 
 
-def run_module(name: str, selected: Sequence[Mutant], *, fast: bool, trees: Sequence[Tree]) -> list[Outcome]:
-    """Test each mutant of one module against the module's tests, ``len(trees)`` at a time."""
+def run_module(
+    name: str,
+    selected: Sequence[Mutant],
+    *,
+    fast: bool,
+    trees: Sequence[Tree],
+    covered: mutation_map.CoverageMap | None = None,
+) -> list[Outcome]:
+    """Test each mutant of one module, ``len(trees)`` at a time.
+
+    With a coverage map, a mutant is tested against the suite's tests that ran its line
+    (``tools.mutation_map``); else, and on lines no traced test ran, against the module's own
+    list in ``TARGETS``.
+    """
     target = TARGETS[name]
     original = (ROOT / target.path).read_text(encoding="utf-8")
     original_lines = original.splitlines()
@@ -707,7 +782,7 @@ def run_module(name: str, selected: Sequence[Mutant], *, fast: bool, trees: Sequ
     if status != "passed":
         sys.exit(f"mutation: the tests of {name} do not pass unmutated ({status}): {' '.join(tests)}")
     timeout = max(target.timeout, 4 * baseline)
-    print(f"== {name} ({target.path}): {len(selected)} mutants, tests take {baseline:.0f} s", flush=True)
+    print(f"== {name} ({target.path}): {len(selected)} mutants, its tests take {baseline:.0f} s", flush=True)
     free: queue.SimpleQueue[Tree] = queue.SimpleQueue()
     for tree in trees:
         free.put(tree)
@@ -719,11 +794,16 @@ def run_module(name: str, selected: Sequence[Mutant], *, fast: bool, trees: Sequ
             return Outcome(mutant, "invalid", 0.0)
         if _equivalent(mutant, original_lines, mutated) is not None:
             return Outcome(mutant, "excluded", 0.0)
+        reaching, limit = tests, timeout
+        found = covered.tests_for(target.path, mutant.line) if covered is not None else None
+        if found is not None:  # a test that never runs the line cannot see the change
+            reaching, seconds = found
+            limit = max(target.timeout, 4 * seconds + 60)
         tree = free.get()
         path = tree.root / target.path
         try:
             path.write_text(mutated, encoding="utf-8")
-            status, seconds = _pytest(tree, tests, timeout=timeout)
+            status, seconds = _pytest(tree, reaching, timeout=limit)
         finally:
             path.write_text(original, encoding="utf-8")
             free.put(tree)
@@ -731,7 +811,7 @@ def run_module(name: str, selected: Sequence[Mutant], *, fast: bool, trees: Sequ
         mark = "SURVIVED " if verdict == "survived" else ""
         print(
             f"  [{next(done)}/{len(selected)}] {mark}{verdict} {seconds:.0f}s line {mutant.line} "
-            f"{mutant.operator}",
+            f"{mutant.operator}{'' if reaching is tests else f' ({len(reaching)} tests run the line)'}",
             flush=True,
         )
         return Outcome(mutant, verdict, seconds, mutant.diff(mutated))
@@ -822,6 +902,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--jobs", type=int, default=1, help="mutants tested at once, one tree copy each (default: 1)"
     )
+    parser.add_argument(
+        "--own-tests",
+        action="store_true",
+        help="test each mutant against its module's own list in TARGETS, not the suite's tests that"
+        " run its line (no coverage run)",
+    )
     parser.add_argument("--list", action="store_true", help="count the mutants and exit without testing")
     args = parser.parse_args(argv)
     names = args.module or (list(FAST) if args.fast else list(TARGETS))
@@ -837,10 +923,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="equilibria-mutation-") as scratch:
         trees = [_make_tree(pathlib.Path(scratch), k) for k in range(max(1, args.jobs))]
         _imports_the_copy(trees[0])
+        covered = None if args.fast or args.own_tests else coverage_map(trees)
         for name in names:
             totals[name] = len(mutants(name, fast=args.fast))
             selected = select(name, fast=args.fast, lines=args.line, sample=args.sample, seed=args.seed)
-            results[name] = run_module(name, selected, fast=args.fast, trees=trees)
+            results[name] = run_module(name, selected, fast=args.fast, trees=trees, covered=covered)
             report(name, results[name], of=totals[name] if not args.line else len(selected))
     print("\n== summary")
     for name, outcomes in results.items():
