@@ -114,6 +114,11 @@ ctx="$work/context"
 mkdir -p "$ctx/wheelhouse"
 "$PY" -m pip wheel -q --no-deps . --wheel-dir "$ctx/wheelhouse"
 project_wheel=$(ls "$ctx"/wheelhouse/equilibria-*.whl)
+# pygambit publishes no wheels: build it here (a Debian 12 host, like the image: the same
+# glibc 2.36 and libstdc++). The first build compiles Gambit (about 10 minutes on 2 cores);
+# pip caches the wheel.
+gambit=$("$PY" -c 'import tomllib; deps = tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]; print(next(d for d in deps if d.startswith("pygambit")))')
+"$PY" -m pip wheel -q --no-deps --wheel-dir "$ctx/wheelhouse" "$gambit"
 # The image's Python: Debian bookworm's python3 is CPython 3.11 on glibc 2.36, so it
 # takes manylinux wheels for glibc 2.5 to 2.36 (pip does not expand --platform itself).
 platforms=()
@@ -121,6 +126,7 @@ for glibc_minor in $(seq 5 36); do platforms+=(--platform "manylinux_2_${glibc_m
 platforms+=(--platform "manylinux2014_$arch" --platform "manylinux2010_$arch" --platform "manylinux1_$arch")
 "$PY" -m pip download -q --dest "$ctx/wheelhouse" --only-binary=:all: \
     --implementation cp --python-version 3.11 --abi cp311 "${platforms[@]}" \
+    --platform "linux_$arch" --find-links "$ctx/wheelhouse" \
     "$project_wheel"
 bad=0
 for wheel in "$ctx"/wheelhouse/*.whl; do
@@ -133,6 +139,7 @@ for wheel in "$ctx"/wheelhouse/*.whl; do
     esac
     case "$plattag" in
         any | *manylinux*"$arch"*) ;;
+        "linux_$arch") [[ $(basename "$wheel") == pygambit-* ]] || { echo "unexpected local wheel: $(basename "$wheel")" >&2; bad=1; } ;;
         *) echo "wrong platform tag: $(basename "$wheel")" >&2; bad=1 ;;
     esac
 done

@@ -109,6 +109,8 @@ def from_solver_error(exc: solver_errors.SolverError, game_field: str) -> Reques
         field = f"{game_field}.{field}"
     if isinstance(exc, solver_errors.ProblemTooLargeError):
         return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.message, field)
+    if isinstance(exc, solver_errors.MissingDependencyError):  # the server's installation, not the request
+        return RequestError(grpc.StatusCode.FAILED_PRECONDITION, exc.message, field)
     return RequestError(grpc.StatusCode.INVALID_ARGUMENT, exc.message, field)
 
 

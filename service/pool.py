@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import concurrent.futures.process
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -110,11 +111,10 @@ class SolvePool:
 
     def __init__(self, workers: int, max_queue: int, memory_bytes: int = 0) -> None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["equilibria.service.worker"])
+        context.set_forkserver_preload(["equilibria.service.worker_preload"])
         _start_forkserver()
-        self._pool = pebble.ProcessPool(
-            max_workers=workers, context=context, initializer=worker.cap_memory, initargs=(memory_bytes,)
-        )
+        self._context = context
+        self._pool = self._new_pool(workers, memory_bytes)
         self.memory_bytes = memory_bytes
         self.workers = workers
         self.restarts = 0
@@ -122,6 +122,18 @@ class SolvePool:
         self.admission = Admission(workers, max_queue)
         #: Expected seconds per shape of request, learnt from the solves run here.
         self.costs = CostModel()
+
+    def _new_pool(self, workers: int, memory_bytes: int) -> pebble.ProcessPool:
+        return pebble.ProcessPool(
+            max_workers=workers, context=self._context, initializer=worker.cap_memory, initargs=(memory_bytes,)
+        )
+
+    def _replace_broken(self, broken: pebble.ProcessPool) -> None:
+        """Replace the process pool after pebble gave it up (once, whoever notices first)."""
+        if self._pool is broken:
+            self._pool = self._new_pool(self.workers, self.memory_bytes)
+            self.restarts += 1
+            broken.stop()  # its manager threads have ended; its workers, if any, go too
 
     @property
     def in_flight(self) -> int:
@@ -153,8 +165,9 @@ class SolvePool:
         """
         ticket = await self.admission.acquire(cost or Cost(None, 0.0), deadline)
         ran: float | None = None  # seconds the function ran, as the worker measured them
+        pool = self._pool
         try:
-            future = self._pool.submit(worker.timed, timeout, function, *args)
+            future = pool.submit(worker.timed, timeout, function, *args)
         except BaseException:
             self.admission.release(ticket)
             raise
@@ -181,6 +194,15 @@ class SolvePool:
                 grpc.StatusCode.INTERNAL,
                 f"the worker process died during the solve ({exit_reason(exc.exitcode)}); "
                 "the server replaced it and keeps serving",
+            ) from exc
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            # A worker died before it took its task (pebble then fails every task it holds
+            # and takes no more): a fresh pool takes the next calls.
+            self._replace_broken(pool)
+            raise RequestError(
+                grpc.StatusCode.INTERNAL,
+                "a worker process died before it started the solve; the server replaced its "
+                "workers and keeps serving",
             ) from exc
         finally:
             self.admission.release(ticket)

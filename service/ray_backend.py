@@ -74,11 +74,18 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool
     ------
     RuntimeError
         If a local Ray reports a node address other than 127.0.0.1.
+    ImportError
+        If Ray is not installed (the message names the ``ray`` extra).
     """
     local = is_local(address)
     if local:
         os.environ[_CLUSTER_SETTING] = "0"
-    import ray
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError(
+            f"Ray batch solving needs the ray extra: pip install 'equilibria[ray]' ({exc})"
+        ) from exc
 
     if ray.is_initialized():
         return False
@@ -109,7 +116,14 @@ def shutdown_ray() -> None:
 
 
 def _call(function: Callable[..., T], *args: Any) -> T:
-    """What a Ray task runs: ``function(*args)`` (``function`` travels pickled by reference)."""
+    """What a Ray task runs: ``function(*args)`` (``function`` travels pickled by reference).
+
+    The kernels are compiled (or loaded) once per Ray worker process, before the task's clock
+    starts (:func:`equilibria.service.worker.timed` times ``function`` alone).
+    """
+    from equilibria.solver.kernels import compile_all
+
+    compile_all()
     return function(*args)
 
 

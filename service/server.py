@@ -19,9 +19,11 @@ import dataclasses
 import logging
 import pathlib
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 import grpc
+from equilibria.service import worker
 from equilibria.service.auth import TokenAuthInterceptor
 from equilibria.service.dashboard import Dashboard, MonitorRegistry, parse_loopback_address, start_dashboard
 from equilibria.service.errors import MalformedRequestInterceptor
@@ -30,6 +32,7 @@ from equilibria.service.metrics import MetricsEndpoint, ServerMetrics
 from equilibria.service.observability import ObservabilityInterceptor
 from equilibria.service.pool import SolvePool
 from equilibria.service.servicer import EquilibriaServicer
+from equilibria.solver.kernels import ModuleWarmed, compile_all
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -99,10 +102,18 @@ class RunningServer:
     servicer: EquilibriaServicer | None = None
     metrics: ServerMetrics | None = None
     metrics_endpoint: MetricsEndpoint | None = None
+    #: The kernels' warm-up; health turns SERVING when it ends (:func:`start_server`).
+    warming: asyncio.Task[float] | None = None
+
+    async def ready(self) -> float:
+        """Wait until health is SERVING (the kernels are warm); the seconds the warm-up took."""
+        return 0.0 if self.warming is None else await asyncio.shield(self.warming)
 
     async def stop(self, grace: float | None = None) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds, stop the workers."""
         await self.health.enter_graceful_shutdown()
+        if self.warming is not None and not self.warming.done():
+            self.warming.cancel()
         if self.dashboard is not None:
             await self.dashboard.stop()
         await self.server.stop(self.limits.grace_seconds if grace is None else grace)
@@ -124,8 +135,13 @@ async def start_server(
     tls: ServerTls | None = None,
     tokens: Sequence[str] = (),
     metrics_address: str | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> RunningServer:
     """Create and start a server on ``address`` (``host:0`` picks a free port).
+
+    It answers calls at once; its health is NOT_SERVING until the solver kernels of the
+    server process and of the workers are compiled or loaded (``await running.ready()``),
+    then SERVING.
 
     Parameters
     ----------
@@ -147,6 +163,9 @@ async def start_server(
     metrics_address : str, optional
         ``host:port`` of a Prometheus ``/metrics`` HTTP endpoint (port 0: any free port;
         see ``RunningServer.metrics_endpoint.address``). Off when None.
+    announce : callable, optional
+        Called with each line of the warm-up's progress meant for the operator (default:
+        logged at INFO).
 
     Raises
     ------
@@ -209,11 +228,12 @@ async def start_server(
         raise
     await server.start()
     for name in (SERVICE_NAME, ""):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     host = address.rsplit(":", 1)[0]
     running = RunningServer(
         server, port, f"{host}:{port}", pool, health_servicer, limits, servicer=servicer, metrics=metrics
     )
+    running.warming = asyncio.create_task(_warm_then_serve(health_servicer, pool, announce))
     running.metrics_endpoint = endpoint
     running.ray_started = ray_started
     if monitors is not None and dashboard is not None:
@@ -223,6 +243,45 @@ async def start_server(
             await running.stop(grace=0)
             raise
     return running
+
+
+async def _warm_then_serve(
+    health_servicer: health.aio.HealthServicer, pool: SolvePool, announce: Callable[[str], None] | None
+) -> float:
+    """Compile (or load from numba's cache) the kernels of this process and of the workers, then
+    turn health SERVING; the seconds it took.
+
+    Calls are answered meanwhile (a solve waits for its worker; a trace compiles what it
+    needs), but a probe sees NOT_SERVING until both are warm.
+    """
+    say = announce or (lambda line: log.info("%s", line))
+    started = time.perf_counter()
+    say(
+        "warming the solver kernels; health is NOT_SERVING until they are ready (a first start "
+        "compiles them: 15 s, minutes on a loaded machine; later starts load numba's cache)"
+    )
+
+    def progress(done: ModuleWarmed) -> None:
+        if done.compiled:  # not in numba's cache: a first start (or a changed file) is slow
+            say(
+                f"compiled {done.compiled} kernel signature(s) of {done.module} in {done.seconds:.1f} s "
+                f"({done.index} of {done.total} modules)"
+            )
+
+    _, preloaded = await asyncio.gather(
+        asyncio.to_thread(compile_all, progress),
+        pool.run(worker.warm_up, timeout=None),  # a worker forked from the warmed forkserver
+    )
+    if not preloaded:
+        log.warning(
+            "the workers' forkserver could not import equilibria.service.worker_preload: each "
+            "new worker compiles or loads the solver kernels on its first solve"
+        )
+    for name in (SERVICE_NAME, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    seconds = time.perf_counter() - started
+    say(f"ready: health SERVING (kernels warm after {seconds:.1f} s)")
+    return seconds
 
 
 async def serve(
@@ -237,7 +296,14 @@ async def serve(
 ) -> None:
     """Run a server until SIGTERM or SIGINT, then shut down gracefully (options: :func:`start_server`)."""
     running = await start_server(
-        address, limits, dashboard, ray_address, tls=tls, tokens=tokens, metrics_address=metrics_address
+        address,
+        limits,
+        dashboard,
+        ray_address,
+        tls=tls,
+        tokens=tokens,
+        metrics_address=metrics_address,
+        announce=lambda line: print(f"equilibria: {line}", flush=True),
     )
     if running.dashboard is not None:
         print(f"equilibria: dashboard on {running.dashboard.url}", flush=True)

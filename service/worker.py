@@ -7,6 +7,7 @@ results are plain domain objects (pickled across the process boundary).
 from __future__ import annotations
 
 import resource
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,15 +21,9 @@ from equilibria.solver import (
     solve,
     solve_stochastic,
 )
-from equilibria.solver.kernels import compile_all
 
 __all__ = ["cap_memory", "solve_game", "solve_games", "timed", "warm_up"]
 
-
-# This module is the forkserver's preload: compiling here once means every worker forked
-# from it starts with the kernels compiled, and no solve's budget pays for the compiler.
-# The server process imports it too, so trace scoring (which runs there) starts warm.
-compile_all()
 
 #: Share of the time budget an anytime solver (the homotopy) may use before it stops
 #: starting new paths, so its partial answer is returned before the pool kills it.
@@ -101,8 +96,10 @@ def timed(function: Callable[..., T], *args: Any) -> tuple[float, T]:
 
 
 def warm_up() -> bool:
-    """A trivial task that makes a fresh worker import the solver before real work arrives."""
-    return True
+    """A trivial task that makes a fresh worker ready; whether the forkserver preloaded the
+    solver into it (False: the preload's import failed, and each new worker compiles or loads
+    the kernels on its first solve)."""
+    return "equilibria.service.worker_preload" in sys.modules
 
 
 def cap_memory(limit_bytes: int) -> None:

@@ -84,3 +84,7 @@ class UnsupportedError(SolverError):
 
 class ProblemTooLargeError(SolverError):
     """The computation asked for exceeds a size limit of the chosen method."""
+
+
+class MissingDependencyError(SolverError, ImportError):
+    """A package the computation needs is not installed; the message says how to install it."""

@@ -20,6 +20,7 @@ from equilibria.client import Client
 
 _LISTENING = re.compile(r"listening on (\S+)")
 _METRICS = re.compile(r"metrics on (\S+)")
+_READY = re.compile(r"ready: health SERVING")
 
 
 class ServerProcess:
@@ -62,6 +63,13 @@ class ServerProcess:
             self.process.wait(timeout=10)
             self.process.stdout.close()
             raise RuntimeError("server did not start:\n" + "".join(self.lines))
+        # Health turns SERVING once the kernels are warm: tests start from a ready server.
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if _READY.search(line):
+                break
+        else:
+            raise RuntimeError("server stopped before it was ready:\n" + "".join(self.lines))
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 

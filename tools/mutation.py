@@ -727,7 +727,9 @@ def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
                 print(f"    failed unmutated (left out): {node}", flush=True)
         return found
 
-    print("== which tests run which lines (one run of the suite, cached until a file changes)", flush=True)
+    print(
+        "== which tests run which lines (a run of each test file not cached since the last edit)", flush=True
+    )
     # The copies are what the tests run: their fingerprint keys the cache.
     return mutation_map.build(trees[0].root, ROOT / ".mutation_cache", run_part, parts=len(trees))
 

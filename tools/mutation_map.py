@@ -63,23 +63,36 @@ class CoverageMap:
         return cls(lines, raw["seconds"], frozenset(raw["whole_files"]))
 
 
-def fingerprint(root: pathlib.Path) -> str:
-    """A hash of every Python file and the project file: the map is valid while it is unchanged."""
+def _digest(root: pathlib.Path, paths: Iterable[pathlib.Path]) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    files = sorted(
-        p
-        for p in root.rglob("*.py")
-        if not any(part.startswith(".") or part in ("build", "site") for part in p.relative_to(root).parts)
-    )
-    for path in [*files, root / "pyproject.toml"]:
+    for path in paths:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def split_suite(root: pathlib.Path, parts: int) -> list[list[str]]:
-    """The suite's test files in ``parts`` groups of about equal size (bytes of test code)."""
-    files = sorted((root / "tests").rglob("test_*.py"), key=lambda p: -p.stat().st_size)
+def _python_files(root: pathlib.Path) -> list[pathlib.Path]:
+    return sorted(
+        p
+        for p in root.rglob("*.py")
+        if not any(part.startswith(".") or part in ("build", "site") for part in p.relative_to(root).parts)
+    )
+
+
+def source_fingerprint(root: pathlib.Path) -> str:
+    """A hash of every Python file but the test files (``tests/**/test_*.py``) and of the project
+    file: the sources, the tests' shared helpers (conftest.py, ...) and the tools."""
+    files = [p for p in _python_files(root) if not _is_test_file(root, p)]
+    return _digest(root, [*files, root / "pyproject.toml"])
+
+
+def _is_test_file(root: pathlib.Path, path: pathlib.Path) -> bool:
+    return path.relative_to(root).parts[0] == "tests" and path.name.startswith("test_")
+
+
+def split_suite(root: pathlib.Path, parts: int, names: Sequence[str]) -> list[list[str]]:
+    """The test files ``names`` in ``parts`` groups of about equal size (bytes of test code)."""
+    files = sorted((root / name for name in names), key=lambda p: -p.stat().st_size)
     groups: list[list[str]] = [[] for _ in range(parts)]
     sizes = [0] * parts
     for path in files:
@@ -116,18 +129,26 @@ def build(
     run_part: Callable[[int, Sequence[str]], list[dict]],
     parts: int,
 ) -> CoverageMap:
-    """The coverage map of the suite at ``root``: from ``cache`` when nothing changed since,
-    else by running the suite's parts with ``run_part(k, files)`` (one per tree, in parallel;
-    each returns the plugin's output per file)."""
-    path = cache / f"coverage-{fingerprint(root)}.json"
-    if path.exists():
-        return CoverageMap.from_json(path.read_text(encoding="utf-8"))
+    """The coverage map of the suite at ``root``.
+
+    Each test file's part of the map is cached under the hash of the sources (everything but
+    the test files) and of the test file itself: after an edit of tests only the edited and
+    new test files run again; after an edit of the sources, all of them. The files to run are
+    split into ``parts`` and run with ``run_part(k, files)`` (one per tree, in parallel; each
+    returns the plugin's output per file, in order).
+    """
     import concurrent.futures
 
-    groups = split_suite(root, parts)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
-        outputs = list(pool.map(run_part, range(len(groups)), groups))
-    found = merge(root, [out for part in outputs for out in part])
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_text(found.to_json(), encoding="utf-8")
-    return found
+    folder = cache / source_fingerprint(root)
+    files = sorted(str(p.relative_to(root)) for p in (root / "tests").rglob("test_*.py"))
+    entries = {f: folder / f"{f.replace('/', '__')}-{_digest(root, [root / f])}.json" for f in files}
+    missing = [f for f in files if not entries[f].exists()]
+    if missing:
+        groups = split_suite(root, parts, missing)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            outputs = list(pool.map(run_part, range(len(groups)), groups))
+        folder.mkdir(parents=True, exist_ok=True)
+        for group, found in zip(groups, outputs, strict=True):
+            for file, out in zip(group, found, strict=True):
+                entries[file].write_text(json.dumps(out), encoding="utf-8")
+    return merge(root, [json.loads(entries[f].read_text(encoding="utf-8")) for f in files])

@@ -43,11 +43,12 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from equilibria.solver._typing import FloatArray, Profile
-from equilibria.solver.errors import InvalidOptionError
+from equilibria.solver.errors import InvalidOptionError, MissingDependencyError
 from equilibria.solver.game import NormalFormGame, unit_payoffs
 from equilibria.solver.normal_form.pure import pure_equilibria
 from equilibria.solver.normal_form.sandbox import SandboxFailure, SandboxTimeout, run_isolated
@@ -210,7 +211,7 @@ def gambit_equilibria(
     started = time.perf_counter()
     requested = _validated_methods(methods)
     _validate_options(tol, max_equilibria, time_limit)
-    import pygambit  # noqa: F401  (deferred: the first import takes seconds, not charged to time_limit)
+    _pygambit()  # deferred: the first import takes seconds, not charged to time_limit
 
     clock = time.perf_counter()
     deadline = None if time_limit is None else clock + float(time_limit)
@@ -396,13 +397,25 @@ class _Candidate:
     method: str
 
 
+def _pygambit() -> ModuleType:
+    """pygambit, imported on first use; a clear error when the installation lacks it."""
+    try:
+        import pygambit
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "method",
+            "gambit_equilibria(): pygambit is not installed, though equilibria depends on it; "
+            "reinstall with `pip install equilibria` (the first install compiles pygambit: "
+            f"about 10 minutes on 2 cores) ({exc})",
+        ) from exc
+    return pygambit
+
+
 class _Runner:
     """Runs pygambit's methods on one game, collecting candidates, counts and warnings."""
 
     def __init__(self, game: NormalFormGame, deadline: float | None, max_equilibria: int) -> None:
-        import pygambit as gbt
-
-        self.gbt = gbt
+        self.gbt = _pygambit()
         self.game = game
         self.deadline = deadline
         self.max_equilibria = max_equilibria

@@ -101,7 +101,7 @@ from equilibria.solver.traces.target import (
 )
 from equilibria.solver.traces.units import _floored, _payoff_units
 from equilibria.solver.traces.verdicts import TailEvidence, concentration_radius, decide_verdict, fit_rate
-from scipy.stats import norm
+from scipy.special import ndtri  # the standard normal quantile (scipy.stats costs 0.5 s to import)
 
 __all__ = ["TraceScorer", "score_trace"]
 
@@ -773,7 +773,7 @@ class TraceScorer:
         z = zs.astype(np.float64)[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             var = np.maximum((s2 - s1 * s1 / z) / (z - 1.0), 0.0)
-        q = float(norm.ppf(1.0 - self._delta / (2.0 * self.n_players)))
+        q = float(ndtri(1.0 - self._delta / (2.0 * self.n_players)))
         half = self._units.relative(q * np.sqrt(var / z)) * self._scale  # each player in its own range
         out = half.max(axis=1) if self.options.aggregate == "max" else half.sum(axis=1)
         return np.where(zs < 2, math.inf, out)
