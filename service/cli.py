@@ -3,12 +3,18 @@
 ``equilibria serve``
     Run the server (default ``localhost:50051``) until SIGTERM/SIGINT.
 ``equilibria solve GAME``
-    Solve a game on a running server and print the solution set as JSON. ``GAME`` is a
-    Gambit ``.nfg`` file (payoff or outcome format) or a JSON file holding
-    ``{"payoffs": tensor}`` or ``{"A": matrix, "B": matrix}``.
+    Solve a game on a running server and print the answer as a table: the equilibria
+    (strategies as fractions with ``--exact``), whether the set is complete and why,
+    and each requested concept's status and answer; ``--json`` prints one JSON object
+    instead. ``GAME`` is a Gambit ``.nfg`` file (payoff or outcome format) or a JSON
+    file holding ``{"payoffs": tensor}``, ``{"A": matrix, "B": matrix}`` or a
+    stochastic game (see :mod:`equilibria.service.cli_games`).
 ``equilibria solve --batch DIR``
     Solve every game file of ``DIR`` over one ``SolveGames`` stream, with a progress
     bar on stderr; one JSON line per game (file, status, solution) on stdout or ``--out``.
+``equilibria score TRACE.npz``
+    Score a learning trace against a game's equilibria: one row per criterion with its
+    verdict and evidence (``--json``: one JSON object).
 ``equilibria health``
     Ask a server's standard ``grpc.health.v1`` service whether it is serving: exit 0
     when SERVING, 1 otherwise (NOT_SERVING, unknown service, unreachable, timeout).
@@ -16,32 +22,85 @@
 ``equilibria demo``
     Start a server on a free loopback port, solve a few classic games through the
     client, print the answers and stop the server.
+
+A command that fails prints one line on stderr naming the problem and exits with
+status 2 for a usage error (a bad flag value, an unknown name, an unreadable or
+malformed file, a request the server refuses as invalid) or 1 for a runtime error
+(no server reachable, a server error, a report that cannot be written).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import pathlib
+import re
 import sys
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 from equilibria.service.limits import Limits
+from equilibria.v1.codec import CONCEPTS, SELECTION_CRITERIA, STAGE_SELECTION, WELFARE_FUNCTIONS, EnumNames
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_RUNTIME", "EXIT_USAGE", "CommandError", "build_parser", "main"]
 
+#: Exit status of a usage error: a bad flag value or name, an unusable file, an invalid request.
+EXIT_USAGE = 2
+#: Exit status of a runtime error: no server, a server failure, a report that cannot be written.
+EXIT_RUNTIME = 1
+
+
+class CommandError(Exception):
+    """A failure a command reports as one line on stderr, and the exit status it ends with.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong, naming the flag, file or status.
+    status : int
+        :data:`EXIT_USAGE` or :data:`EXIT_RUNTIME`.
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(" ".join(message.split()))  # one line, whatever the message holds
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+# -- flag values: each type function names what is wrong (argparse prefixes the flag) ------------
 
 #: Smallest worker memory cap ``serve`` accepts: below it a worker could not even start.
 _MIN_WORKER_MEMORY_MIB = 512
 
 
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
 def _worker_memory(text: str) -> int:
     """``--worker-memory``: MiB, 0 (no cap) or at least :data:`_MIN_WORKER_MEMORY_MIB`."""
-    value = int(text)
+    value = _integer(text)
     if value != 0 and value < _MIN_WORKER_MEMORY_MIB:
         raise argparse.ArgumentTypeError(
             f"{value} MiB is too small (0 for no cap, else at least {_MIN_WORKER_MEMORY_MIB} MiB)"
@@ -51,18 +110,81 @@ def _worker_memory(text: str) -> int:
 
 def _positive_int(text: str) -> int:
     """A count or size flag: an integer of at least 1."""
-    value = int(text)
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
     return value
 
 
+def _count(text: str) -> int:
+    """A count flag where 0 means the default (or no limit): an integer of at least 0."""
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     """A duration flag: seconds, positive and finite."""
-    value = float(text)
+    value = _number(text)
     if not (0.0 < value < float("inf")):
         raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
     return value
+
+
+def _tolerance(text: str) -> float:
+    """``--tol``: a finite number of at least 0 (0: the server's default)."""
+    value = _number(text)
+    if not (0.0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a tolerance (a number >= 0)")
+    return value
+
+
+def _confidence(text: str) -> float:
+    """``--confidence``: a level in (0, 1)."""
+    value = _number(text)
+    if not (0.0 < value < 1.0):
+        raise argparse.ArgumentTypeError(f"{text} is not a confidence level in (0, 1)")
+    return value
+
+
+def _items(text: str) -> list[str]:
+    """The comma-separated items of a flag, spaces around them ignored: ``"nash, welfare_nash"``."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _numbers(text: str) -> tuple[float, ...]:
+    """A comma-separated list of numbers."""
+    return tuple(_number(item) for item in _items(text))
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names the server checks (trace criteria)."""
+    return tuple(_items(text))
+
+
+def _names(table: EnumNames, what: str) -> Callable[[str], tuple[str, ...]]:
+    """The type of a flag listing names of ``table``: at least one, each a known name."""
+
+    def names(text: str) -> tuple[str, ...]:
+        chosen = tuple(item.lower() for item in _items(text))
+        if not chosen:
+            raise argparse.ArgumentTypeError(f"no {what} given; expected some of {', '.join(table.names)}")
+        for name in chosen:
+            if name not in table.values:
+                raise argparse.ArgumentTypeError(
+                    f"unknown {what} {name!r}; expected one of {', '.join(table.names)}"
+                )
+        return chosen
+
+    return names
+
+
+def _log_level(text: str) -> str:
+    level = text.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -138,149 +260,6 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-def _status_json(result: Any) -> list[dict[str, str]]:
-    return [{"concept": c.concept, "status": c.status, "reason": c.reason} for c in result.concept_status]
-
-
-def _solution_json(result: Any) -> dict[str, Any]:
-    return {
-        "game_id": result.game_id,
-        "method": result.method,
-        "method_reason": result.method_reason,
-        "complete": result.complete,
-        "warnings": list(result.warnings),
-        "concepts": list(result.concepts),
-        "concept_status": _status_json(result),
-        "pareto_indices": list(result.pareto_indices),
-        "welfare_optima": [
-            {
-                "function": w.function,
-                "value": w.value,
-                "equilibria": list(w.equilibrium_indices),
-                "method": w.method,
-                "certified": w.certified,
-            }
-            for w in result.welfare_optima
-        ],
-        "equilibria": [
-            {
-                "strategies": [s.tolist() for s in eq.strategies],
-                "exact_strategies": (
-                    [[str(p) for p in s] for s in eq.exact_strategies] if eq.exact_strategies else None
-                ),
-                "payoffs": eq.payoffs.tolist(),
-                "regrets": eq.regrets.tolist(),
-                "nash_conv": eq.nash_conv,
-                "components": list(eq.components),
-            }
-            for eq in result.equilibria
-        ],
-        "components": [
-            {"equilibria": list(c.equilibrium_indices), "vertices": [v.tolist() for v in c.vertices]}
-            for c in result.components
-        ],
-    }
-
-
-def _markov_solution_json(result: Any) -> dict[str, Any]:
-    return {
-        "game_id": result.game_id,
-        "method": result.method,
-        "method_reason": result.method_reason,
-        "complete": result.complete,
-        "warnings": list(result.warnings),
-        "concepts": list(result.concepts),
-        "concept_status": _status_json(result),
-        "pareto_indices": list(result.pareto_indices),
-        "welfare_optima": [
-            {
-                "function": w.function,
-                "value": w.value,
-                "equilibria": list(w.equilibrium_indices),
-                "certified": w.certified,
-            }
-            for w in result.welfare_optima
-        ],
-        "zero_sum": None
-        if result.zero_sum is None
-        else {
-            "values": result.zero_sum.values.tolist(),
-            "policies": [p.tolist() for p in result.zero_sum.policies],
-            "error_bound": result.zero_sum.error_bound,
-        },
-        "stage_selections": [
-            {
-                "criterion": s.criterion,
-                "decided": s.decided,
-                "equilibrium": s.equilibrium_index,
-                "reason": s.reason,
-            }
-            for s in result.stage_selections
-        ],
-        "equilibria": [
-            {
-                "policies": [p.tolist() for p in eq.policies],
-                "values": eq.values.tolist(),
-                "payoffs": eq.payoffs.tolist(),
-                "nash_conv": eq.nash_conv,
-                "max_state_gap": eq.max_state_gap,
-                "found_by": list(eq.found_by),
-            }
-            for eq in result.equilibria
-        ],
-    }
-
-
-#: Keys of a stochastic game in a JSON file, besides "rewards" and "transitions".
-_STOCHASTIC_KEYS = ("discount", "horizon", "initial_distribution", "action_counts")
-
-
-def _load_game(path: pathlib.Path) -> Any:
-    """A normal-form game (.nfg, or JSON with payoffs / A and B) or a stochastic game's JSON dict.
-
-    An unreadable file ends the command with one line naming the file and the reason.
-    """
-    try:
-        return _read_game(path)
-    except (ValueError, KeyError, OSError) as exc:  # InvalidGameError and JSONDecodeError are ValueErrors
-        raise SystemExit(f"equilibria: {path}: unreadable: {exc}") from None
-
-
-def _read_game(path: pathlib.Path) -> Any:
-    if path.suffix.lower() == ".nfg":
-        from equilibria.solver.normal_form.nfg import read_nfg
-
-        return read_nfg(path)
-    data = json.loads(path.read_text())
-    if not isinstance(data, dict):
-        raise ValueError("a game file holds a JSON object")
-    if "rewards" in data and "transitions" in data:
-        return data
-    if "payoffs" in data:
-        return data["payoffs"]
-    if "A" in data and "B" in data:
-        return (data["A"], data["B"])
-    raise SystemExit(
-        f"equilibria solve: {path} must hold 'payoffs', both 'A' and 'B', or 'rewards' and 'transitions'"
-    )
-
-
-def _stochastic_game(game: dict[str, Any]) -> Any:
-    """The wire form of a stochastic game's JSON dict (what ``Client.solve_many`` sends)."""
-    from equilibria.client import encode_stochastic_game
-
-    transitions = game["transitions"]
-    if isinstance(transitions, dict):  # coordinate form
-        transitions = (transitions["rows"], transitions["next_states"], transitions["probabilities"])
-    return encode_stochastic_game(
-        game["rewards"], transitions, **{key: game[key] for key in _STOCHASTIC_KEYS if key in game}
-    )
-
-
-#: Files ``solve --batch`` reads from its folder.
-_GAME_SUFFIXES = (".nfg", ".json")
-
-
 class ProgressBar:
     """A small tqdm-style progress bar on a text stream: ``[####......]  12/50  3.1 games/s``."""
 
@@ -302,61 +281,147 @@ class ProgressBar:
         self._stream.flush()
 
 
+# -- solve and score: options, client calls, output ----------------------------------------------
+
+#: ``solve`` options that apply to every game, by the client's keyword names.
+_SOLVE_OPTIONS = (
+    "concepts",
+    "method",
+    "tolerance",
+    "max_equilibria",
+    "time_budget",
+    "welfare",
+    "disagreement",
+)
+#: ``solve`` options of normal-form games only (``Client.solve``).
+_NORMAL_FORM_OPTIONS = ("exact", "selection")
+#: ``solve`` options of stochastic games only (``Client.solve_stochastic``).
+_STOCHASTIC_OPTIONS = ("stage_selection", "priors", "seed")
+#: ``score`` options, by ``Client.score_trace``'s keyword names.
+_SCORE_OPTIONS = (
+    "criteria",
+    "metric",
+    "aggregate",
+    "epsilons",
+    "tail_window",
+    "confidence",
+    "checkpoints",
+    "max_histories",
+    "joint_concept",
+    "state_weights",
+    "method",
+    "tolerance",
+    "chunk_bytes",
+)
+#: Arrays of an ``.npz`` trace besides ``policies_<player>``.
+_TRACE_ARRAYS = ("joint_actions", "history", "returns", "payoffs")
+_POLICY_ARRAY = re.compile(r"policies_(\d+)")
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    """The options the user gave (flags left out take the client's defaults)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _flag(name: str) -> str:
+    return "--" + {"tolerance": "tol"}.get(name, name).replace("_", "-")
+
+
+def _usage(message: str) -> CommandError:
+    return CommandError(message, EXIT_USAGE)
+
+
+def _read(reader: Callable[[str], Any], path: str) -> Any:
+    """``reader(path)``, an unusable file becoming a usage error (see :mod:`~equilibria.service.cli_games`)."""
+    from equilibria.service.cli_games import GameFileError
+
+    try:
+        return reader(path)
+    except GameFileError as exc:
+        raise _usage(str(exc)) from None
+
+
+def _error_line(exc: Any) -> str:
+    """``CODE: message (field f)``: the gRPC status name, the message and the fields it does not name."""
+    fields = [field for field in exc.fields if field not in exc.message]
+    return f"{exc.code}: {exc.message}" + (f" (field {', '.join(fields)})" if fields else "")
+
+
+@contextlib.contextmanager
+def _client_call(target: str) -> Iterator[None]:
+    """Client failures as :class:`CommandError`: a refused request is a usage error, anything else 1."""
+    from equilibria.client import EquilibriaError, InvalidArgumentError
+
+    try:
+        yield
+    except InvalidArgumentError as exc:  # the server (or the client, before sending) refused the request
+        raise _usage(_error_line(exc)) from None
+    except EquilibriaError as exc:
+        hint = ""
+        if exc.code == "UNAVAILABLE":
+            hint = f" (is a server running at {target}? 'equilibria serve' starts one)"
+        raise CommandError(_error_line(exc) + hint, EXIT_RUNTIME) from None
+    except ValueError as exc:  # a name or value the client refuses before anything is sent
+        raise _usage(str(exc)) from None
+
+
+def _write_report(path: str, render: Callable[[], str]) -> None:
+    """Write the HTML report of ``--report``; called after the answer is printed, so a failure loses nothing."""
+    try:
+        pathlib.Path(path).write_text(render(), encoding="utf-8")
+    except ImportError as exc:  # matplotlib missing: the message names the extra
+        raise CommandError(f"--report: {exc}", EXIT_RUNTIME) from None
+    except OSError as exc:
+        target = exc.filename or path
+        raise CommandError(f"--report: cannot write {target}: {exc.strerror or exc}", EXIT_RUNTIME) from None
+
+
+def _emit(text: str) -> None:
+    print(text)
+    sys.stdout.flush()  # the answer is out before any error line about the report
+
+
 def _solve_batch(args: argparse.Namespace) -> int:
     """``solve --batch DIR``: every game file of DIR over one SolveGames stream, JSON lines out."""
-    from equilibria.client import Client, EquilibriaError
+    from equilibria.client import Client
+    from equilibria.service.cli_games import GAME_SUFFIXES, GameFileError, read_game
+    from equilibria.service.cli_output import markov_json, solution_json
 
     folder = pathlib.Path(args.batch)
     if not folder.is_dir():
-        raise SystemExit(f"equilibria solve: --batch {folder} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _GAME_SUFFIXES and p.is_file())
+        raise _usage(f"--batch {folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in GAME_SUFFIXES and p.is_file())
     lines: list[dict[str, Any] | None] = [None] * len(files)
     games, positions = [], []
     for position, path in enumerate(files):
         try:
-            game = _read_game(path)
-            games.append(_stochastic_game(game) if isinstance(game, dict) else game)
+            games.append(read_game(path))
             positions.append(position)
-        except (SystemExit, ValueError, KeyError, OSError) as exc:  # unreadable: reported, not sent
+        except GameFileError as exc:  # unreadable: reported, not sent
             lines[position] = {"file": path.name, "status": "UNREADABLE", "message": str(exc)}
-    out = open(args.out, "w") if args.out else sys.stdout  # noqa: SIM115 - closed below
-    failed = sum(line is not None for line in lines)
     try:
-        with Client.connect(args.target, timeout=args.timeout) as client:
-            try:
-                for item in client.solve_many(
-                    games,
-                    concepts=args.concepts.split(","),
-                    method=args.method,
-                    exact=args.exact,
-                    time_budget=args.time_budget,
-                    stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
-                    progress=ProgressBar(sys.stderr),
-                ):
-                    path = files[positions[item.index]]
-                    if item.ok:
-                        solution = (
-                            _solution_json(item.result)
-                            if hasattr(item.result, "components")
-                            else _markov_solution_json(item.result)
-                        )
-                        lines[positions[item.index]] = {
-                            "file": path.name,
-                            "status": "OK",
-                            "solution": solution,
-                        }
-                    else:
-                        failed += 1
-                        error = item.error
-                        lines[positions[item.index]] = {
-                            "file": path.name,
-                            "status": error.code,
-                            "message": error.message,
-                            "fields": list(error.fields),
-                        }
-            except EquilibriaError as exc:
-                print(f"equilibria solve: {exc.code}: {exc.message}", file=sys.stderr)
-                return 2
+        out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _usage(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+    failed = sum(line is not None for line in lines)
+    options = _given(args, _SOLVE_OPTIONS + _NORMAL_FORM_OPTIONS + _STOCHASTIC_OPTIONS)
+    try:
+        with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+            for item in client.solve_many(games, **options, progress=ProgressBar(sys.stderr)):
+                path = files[positions[item.index]]
+                if item.ok:
+                    result = item.result
+                    solution = solution_json(result) if hasattr(result, "components") else markov_json(result)
+                    lines[positions[item.index]] = {"file": path.name, "status": "OK", "solution": solution}
+                else:
+                    failed += 1
+                    error = item.error
+                    lines[positions[item.index]] = {
+                        "file": path.name,
+                        "status": error.code,
+                        "message": error.message,
+                        "fields": list(error.fields),
+                    }
         for line in lines:
             out.write(json.dumps(line) + "\n")
     finally:
@@ -367,50 +432,101 @@ def _solve_batch(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from equilibria.client import Client, EquilibriaError
+    """``equilibria solve GAME``: one game on a running server; the table (or ``--json``) on stdout."""
+    from equilibria.client import Client, StochasticGame
+    from equilibria.service.cli_games import read_game
+    from equilibria.service.cli_output import dumps, markov_json, markov_table, solution_json, solution_table
 
     if args.batch:
         if args.game:
-            raise SystemExit("equilibria solve: give GAME or --batch DIR, not both")
+            raise _usage("give GAME or --batch DIR, not both")
         if args.report or args.report_png:
-            raise SystemExit("equilibria solve: --report and --report-png apply to one GAME, not --batch")
+            raise _usage("--report and --report-png apply to one GAME, not --batch")
         return _solve_batch(args)
     if not args.game:
-        raise SystemExit("equilibria solve: give GAME or --batch DIR")
-    game = _load_game(pathlib.Path(args.game))
-    concepts = args.concepts.split(",")
-    with Client.connect(args.target, timeout=args.timeout) as client:
-        try:
-            if isinstance(game, dict):
-                transitions = game["transitions"]
-                if isinstance(transitions, dict):  # coordinate form
-                    transitions = (
-                        transitions["rows"],
-                        transitions["next_states"],
-                        transitions["probabilities"],
-                    )
-                result = client.solve_stochastic(
-                    game["rewards"],
-                    transitions,
-                    **{key: game[key] for key in _STOCHASTIC_KEYS if key in game},
-                    concepts=concepts,
-                    method=args.method,
-                    stage_selection=args.stage_selection.split(",") if args.stage_selection else (),
-                )
-                document = _markov_solution_json(result)
-            else:
-                result = client.solve(game, concepts=concepts, method=args.method, exact=args.exact)
-                document = _solution_json(result)
-        except EquilibriaError as exc:
-            print(f"equilibria solve: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
-            return 2
-    if args.report:
-        if isinstance(game, dict):
-            _write_report(args, "solve", lambda: result.to_html())
+        raise _usage("give GAME (a .nfg or .json file) or --batch DIR")
+    if args.report_png and not args.report:
+        raise _usage("--report-png writes the figures of --report: give --report too")
+    game = _read(read_game, args.game)
+    stochastic = isinstance(game, StochasticGame)
+    kind = "a stochastic game" if stochastic else "a normal-form game"
+    for name in _NORMAL_FORM_OPTIONS if stochastic else _STOCHASTIC_OPTIONS:
+        if getattr(args, name) is not None:
+            raise _usage(f"{_flag(name)} does not apply to {args.game}: it is {kind}")
+    if stochastic and args.report_png:
+        raise _usage(f"--report-png: the report of {kind} has no figures")
+    options = _given(args, _SOLVE_OPTIONS)
+    with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+        if stochastic:
+            result: Any = client.solve_stochastic(game, **options, **_given(args, _STOCHASTIC_OPTIONS))
         else:
-            _write_report(args, "solve", lambda: result.to_html(game, png_dir=args.report_png or None))
-    json.dump(document, sys.stdout, indent=2)
-    print()
+            result = client.solve(game, **options, **_given(args, _NORMAL_FORM_OPTIONS))
+    if stochastic:
+        _emit(dumps(markov_json(result)) if args.json else markov_table(result))
+    else:
+        _emit(dumps(solution_json(result)) if args.json else solution_table(result))
+    if args.report:
+        if stochastic:
+            _write_report(args.report, lambda: result.to_html())
+        else:
+            _write_report(args.report, lambda: result.to_html(game, png_dir=args.report_png or None))
+    return 0
+
+
+def _trace_arrays(path: str) -> tuple[list[Any] | None, dict[str, Any]]:
+    """The per-player policies (``policies_0``, ...) and the other arrays of an ``.npz`` trace."""
+    from equilibria.service.cli_games import read_trace
+
+    arrays = _read(read_trace, path)
+    players = {}
+    for key in arrays:
+        match = _POLICY_ARRAY.fullmatch(key)
+        if match:
+            players[int(match.group(1))] = arrays[key]
+        elif key not in _TRACE_ARRAYS:
+            raise _usage(
+                f"{path}: unknown array {key!r}; a trace holds policies_0, policies_1, ..., "
+                f"{', '.join(_TRACE_ARRAYS)}"
+            )
+    if players and sorted(players) != list(range(len(players))):
+        raise _usage(
+            f"{path}: policies of players {sorted(players)}: expected policies_0 to policies_{len(players) - 1}"
+        )
+    policies = [players[k] for k in sorted(players)] or None
+    return policies, {key: arrays[key] for key in _TRACE_ARRAYS if key in arrays}
+
+
+def _score(args: argparse.Namespace) -> int:
+    """``equilibria score TRACE.npz``: arrays policies_0.., joint_actions, history, returns (+ payoffs)."""
+    from equilibria.client import Client
+    from equilibria.service.cli_games import read_game
+    from equilibria.service.cli_output import dumps, score_json, score_table
+
+    if args.report_png and not args.report:
+        raise _usage("--report-png writes the figures of --report: give --report too")
+    if args.game and args.game_id:
+        raise _usage("give --game or --game-id, not both")
+    policies, arrays = _trace_arrays(args.trace)
+    if args.game:
+        game = _read(read_game, args.game)
+    elif args.game_id:
+        game = args.game_id
+    elif "payoffs" in arrays:
+        game = arrays["payoffs"]
+    else:
+        raise _usage(f"{args.trace} holds no 'payoffs': give --game GAME or --game-id ID")
+    with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+        score = client.score_trace(
+            game,
+            policies=policies,
+            joint_actions=arrays.get("joint_actions"),
+            history=arrays.get("history"),
+            returns=arrays.get("returns"),
+            **_given(args, _SCORE_OPTIONS),
+        )
+    _emit(dumps(score_json(score)) if args.json else score_table(score))
+    if args.report:
+        _write_report(args.report, lambda: score.to_html(trace=policies, png_dir=args.report_png or None))
     return 0
 
 
@@ -420,80 +536,6 @@ DEMO_GAMES = {
     "chicken": ([[6, 2], [7, 0]], [[6, 7], [2, 0]]),
     "degenerate (a continuum)": ([[1, 1], [0, 0]], [[1, 1], [0, 0]]),
 }
-
-
-def _trace_json(score: Any) -> dict[str, Any]:
-    return {
-        "z_seen": score.z_seen,
-        "selected": list(score.selected) if score.selected else None,
-        "selected_by": score.selected_by,
-        "switched": score.switched,
-        "metric": score.metric,
-        "epsilons": list(score.epsilons),
-        "warnings": list(score.warnings),
-        "criteria": {
-            c.name: {
-                "verdict": c.verdict,
-                "epsilon": c.epsilon,
-                "evidence": c.evidence,
-                "final_value": c.final_value,
-                "fitted_rate": c.fitted_rate,
-                "z0": {str(eps): z0 for eps, z0 in c.z0.items()},
-                "confidence_radius": c.confidence_radius,
-                "nearest_solution": list(c.nearest_solution) if c.nearest_solution else None,
-                "switched": c.switched,
-                "checkpoints_z": c.checkpoints_z.tolist(),
-                "values": c.values.tolist(),
-            }
-            for c in score.criteria
-        },
-    }
-
-
-def _score(args: argparse.Namespace) -> int:
-    """``equilibria score TRACE.npz``: arrays policies_0.., joint_actions, history, returns (+ payoffs)."""
-    import numpy as np
-    from equilibria.client import Client, EquilibriaError
-
-    with np.load(args.trace) as data:
-        arrays = {key: data[key] for key in data.files}
-    if args.game:
-        game = _load_game(pathlib.Path(args.game))
-    elif "payoffs" in arrays:
-        game = arrays["payoffs"]
-    else:
-        raise SystemExit("equilibria score: give --game GAME or store 'payoffs' in the .npz")
-    if isinstance(game, dict):  # a stochastic game's JSON
-        from equilibria.solver import StochasticGame
-
-        transitions = game["transitions"]
-        if isinstance(transitions, dict):
-            transitions = (transitions["rows"], transitions["next_states"], transitions["probabilities"])
-        game = StochasticGame(
-            game["rewards"], transitions, **{key: game[key] for key in _STOCHASTIC_KEYS if key in game}
-        )
-    policy_keys = sorted((k for k in arrays if k.startswith("policies_")), key=lambda k: int(k.split("_")[1]))
-    with Client.connect(args.target, timeout=args.timeout) as client:
-        try:
-            score = client.score_trace(
-                game,
-                policies=[arrays[k] for k in policy_keys] or None,
-                joint_actions=arrays.get("joint_actions"),
-                history=arrays.get("history"),
-                returns=arrays.get("returns"),
-                criteria=args.criteria.split(",") if args.criteria else (),
-                metric=args.metric,
-                epsilons=[float(e) for e in args.epsilons.split(",")] if args.epsilons else (),
-            )
-        except EquilibriaError as exc:
-            print(f"equilibria score: {exc.code}: {exc.message} {list(exc.fields)}", file=sys.stderr)
-            return 2
-    if args.report:
-        policies = [arrays[k] for k in policy_keys] or None
-        _write_report(args, "score", lambda: score.to_html(trace=policies, png_dir=args.report_png or None))
-    json.dump(_trace_json(score), sys.stdout, indent=2)
-    print()
-    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -529,27 +571,6 @@ def _demo(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
-
-
-def _write_report(args: argparse.Namespace, command: str, render: Any) -> None:
-    """Write the HTML report of ``--report``; exit with a message naming the extra when matplotlib is missing."""
-    try:
-        page = render()
-    except ImportError as exc:
-        raise SystemExit(f"equilibria {command}: {exc}") from exc
-    pathlib.Path(args.report).write_text(page, encoding="utf-8")
-
-
-def _report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--report",
-        default="",
-        metavar="OUT.html",
-        help="also write a self-contained HTML report (needs pip install 'equilibria[plot]')",
-    )
-    parser.add_argument(
-        "--report-png", default="", metavar="DIR", help="also write the report's figures as PNG"
-    )
 
 
 #: Environment variable holding the default target of ``equilibria health``.
@@ -687,6 +708,106 @@ def _add_serve(sub: Any) -> None:
     serve.set_defaults(run=_serve)
 
 
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report",
+        default="",
+        metavar="OUT.html",
+        help="also write a self-contained HTML report, after printing the answer "
+        "(needs pip install 'equilibria[plot]')",
+    )
+    parser.add_argument(
+        "--report-png",
+        default="",
+        metavar="DIR",
+        help="also write the report's figures as PNG (with --report)",
+    )
+
+
+def _solve_options(solve: argparse.ArgumentParser) -> None:
+    """The options of ``Client.solve``, ``Client.solve_stochastic`` and ``Client.solve_many``."""
+    solve.add_argument(
+        "--concepts",
+        type=_names(CONCEPTS, "concept"),
+        default=None,
+        metavar="NAMES",
+        help=f"comma-separated solution concepts, from {', '.join(CONCEPTS.names)} (default nash)",
+    )
+    solve.add_argument(
+        "--method", default=None, help="a server method (see the server's GetServerInfo) (default auto)"
+    )
+    solve.add_argument(
+        "--tol",
+        "--tolerance",
+        dest="tolerance",
+        type=_tolerance,
+        default=None,
+        metavar="TOL",
+        help="tolerance of the solve (default 0: the server's)",
+    )
+    solve.add_argument(
+        "--exact",
+        action="store_true",
+        default=None,
+        help="normal-form games: certify in exact arithmetic and print probabilities as fractions (1/3)",
+    )
+    solve.add_argument(
+        "--max-equilibria",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="stop after N equilibria (default 0: all)",
+    )
+    solve.add_argument(
+        "--time-budget",
+        type=_positive_seconds,
+        default=None,
+        metavar="S",
+        help="server-side seconds per game; past it the solve is stopped (default: the server's cap)",
+    )
+    solve.add_argument(
+        "--welfare",
+        type=_names(WELFARE_FUNCTIONS, "welfare function"),
+        default=None,
+        metavar="NAMES",
+        help="welfare functions of welfare_nash and the correlated concepts, from "
+        f"{', '.join(WELFARE_FUNCTIONS.names)} (default utilitarian)",
+    )
+    solve.add_argument(
+        "--disagreement",
+        type=_numbers,
+        default=None,
+        metavar="X,Y,...",
+        help="disagreement point of the Nash product, one payoff per player (default: the maximin values)",
+    )
+    solve.add_argument(
+        "--selection",
+        type=_names(SELECTION_CRITERIA, "selection criterion"),
+        default=None,
+        metavar="NAMES",
+        help=f"normal-form games: criteria of the selection concept, from {', '.join(SELECTION_CRITERIA.names)} "
+        "(default all)",
+    )
+    solve.add_argument(
+        "--stage-selection",
+        type=_names(STAGE_SELECTION, "stage-selection criterion"),
+        default=None,
+        metavar="NAMES",
+        help="finite-horizon stochastic games: backward-induction criteria, from "
+        f"{', '.join(STAGE_SELECTION.names)} (default utilitarian)",
+    )
+    solve.add_argument(
+        "--priors",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="stochastic games: random priors of the homotopy (default 0: the server's)",
+    )
+    solve.add_argument(
+        "--seed", type=_count, default=None, help="stochastic games: seed of the random priors (default 0)"
+    )
+
+
 def _add_solve(sub: Any) -> None:
     """``equilibria solve``: one game file or a folder of them (``--batch``) on a running server."""
     solve = sub.add_parser("solve", help="solve a game (.nfg or JSON file) on a running server")
@@ -698,24 +819,22 @@ def _add_solve(sub: Any) -> None:
         "'rewards', 'transitions' (dense, or {rows, next_states, probabilities}) and optionally "
         "'discount', 'horizon', 'initial_distribution', 'action_counts'",
     )
-    solve.add_argument("--concepts", default="nash", help="comma-separated, e.g. nash,welfare_nash")
-    solve.add_argument("--target", default="localhost:50051")
-    solve.add_argument("--method", default="auto")
-    solve.add_argument("--exact", action="store_true")
+    _solve_options(solve)
+    solve.add_argument("--json", action="store_true", help="print one compact JSON object instead of tables")
     solve.add_argument(
-        "--stage-selection", default="", help="finite-horizon stochastic games: comma-separated criteria"
+        "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
     )
-    solve.add_argument("--timeout", type=float, default=60.0, help="deadline of the call (the whole batch)")
     solve.add_argument(
-        "--batch", default="", help="solve every .nfg and .json game file of this folder (one stream)"
+        "--timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="S",
+        help="deadline of the call, seconds (with --batch: of the whole batch) (default 60)",
+    )
+    solve.add_argument(
+        "--batch", default="", metavar="DIR", help="solve every .nfg and .json game file of DIR (one stream)"
     )
     solve.add_argument("--out", default="", help="--batch: write the JSON lines here (default stdout)")
-    solve.add_argument(
-        "--time-budget",
-        type=float,
-        default=None,
-        help="--batch: seconds per game (default: the server's cap)",
-    )
     _report_arguments(solve)
     solve.set_defaults(run=_solve)
 
@@ -729,11 +848,92 @@ def _add_score(sub: Any) -> None:
         "and/or returns (Z, n); optionally the game as payoffs",
     )
     score.add_argument("--game", default="", help="the game: .nfg, or JSON as for solve")
-    score.add_argument("--criteria", default="", help="comma-separated (default: all the data supports)")
-    score.add_argument("--metric", default="", help="tv (default), l1, l2, linf, hellinger, js, kl")
-    score.add_argument("--epsilons", default="", help="comma-separated thresholds (default 0.1,0.05,0.01)")
-    score.add_argument("--target", default="localhost:50051")
-    score.add_argument("--timeout", type=float, default=300.0)
+    score.add_argument(
+        "--game-id", default="", help="instead of --game: the game_id of a game the server solved"
+    )
+    score.add_argument(
+        "--criteria",
+        type=_words,
+        default=None,
+        metavar="NAMES",
+        help="comma-separated: last_iterate, expected_return, empirical_distribution, averaged_joint_policy, "
+        "set_convergence, average_return, nash_conv (default: all the data supports)",
+    )
+    score.add_argument("--metric", default=None, help="tv (default), l1, l2, linf, hellinger, js, kl")
+    score.add_argument("--aggregate", default=None, help="over players: max (default) or sum")
+    score.add_argument(
+        "--epsilons",
+        type=_numbers,
+        default=None,
+        metavar="E,E,...",
+        help="comma-separated convergence thresholds (default 0.1,0.05,0.01)",
+    )
+    score.add_argument(
+        "--tail-window",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="rows of the tail window (default 0: 10%% of the rows, at least 20)",
+    )
+    score.add_argument(
+        "--confidence", type=_confidence, default=None, help="level of the confidence radii (default 0.95)"
+    )
+    score.add_argument(
+        "--checkpoints",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="most checkpoints per curve (default 64)",
+    )
+    score.add_argument(
+        "--max-histories",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="most distinct histories with sample counts (default 100000)",
+    )
+    score.add_argument(
+        "--joint-concept",
+        default=None,
+        help="target of the empirical joint play: nash (default), nash_marginals, correlated, coarse_correlated",
+    )
+    score.add_argument(
+        "--state-weights",
+        type=_numbers,
+        default=None,
+        metavar="W,W,...",
+        help="stochastic games: weights of the states in distances (default: the initial distribution)",
+    )
+    score.add_argument("--method", default=None, help="method of the game's solve (default auto)")
+    score.add_argument(
+        "--tol",
+        "--tolerance",
+        dest="tolerance",
+        type=_tolerance,
+        default=None,
+        metavar="TOL",
+        help="tolerance of the game's solve (default 0: the server's)",
+    )
+    score.add_argument(
+        "--chunk-bytes",
+        type=_positive_int,
+        default=None,
+        metavar="B",
+        help="largest trace chunk sent, bytes (default and most: 1 MiB)",
+    )
+    score.add_argument(
+        "--json", action="store_true", help="print one compact JSON object instead of the table"
+    )
+    score.add_argument(
+        "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
+    )
+    score.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=300.0,
+        metavar="S",
+        help="deadline of the call (default 300)",
+    )
     _report_arguments(score)
     score.set_defaults(run=_score)
 
@@ -765,16 +965,21 @@ def _add_health(sub: Any) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``equilibria`` argument parser: every subcommand with its flags.
 
-    Each subcommand's namespace carries ``run``, the function that executes it.
+    Each subcommand's namespace carries ``run``, the function that executes it. A usage
+    error prints one line on stderr and exits with status 2.
 
     Examples
     --------
     >>> args = build_parser().parse_args(["serve", "--address", "127.0.0.1:0"])
     >>> args.command, args.address
     ('serve', '127.0.0.1:0')
+    >>> build_parser().parse_args(["solve", "g.json", "--concepts", "nash, welfare_nash"]).concepts
+    ('nash', 'welfare_nash')
     """
-    parser = argparse.ArgumentParser(prog="equilibria", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser = _Parser(prog="equilibria", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--log-level", type=_log_level, default="WARNING", help="logging level (default WARNING)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     _add_serve(sub)
@@ -788,10 +993,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``equilibria`` command."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    return int(args.run(args))
+    """Entry point of the ``equilibria`` command; returns its exit status.
+
+    A :class:`CommandError` is printed as one line, ``equilibria COMMAND: message``, on
+    stderr, after whatever the command already printed on stdout.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error already printed (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return int(args.run(args))
+    except CommandError as exc:
+        sys.stdout.flush()
+        print(f"equilibria {args.command}: {exc}", file=sys.stderr)
+        return exc.status
 
 
 if __name__ == "__main__":

@@ -125,7 +125,10 @@ class SolvePool:
 
     def _new_pool(self, workers: int, memory_bytes: int) -> pebble.ProcessPool:
         return pebble.ProcessPool(
-            max_workers=workers, context=self._context, initializer=worker.cap_memory, initargs=(memory_bytes,)
+            max_workers=workers,
+            context=self._context,
+            initializer=worker.cap_memory,
+            initargs=(memory_bytes,),
         )
 
     def _replace_broken(self, broken: pebble.ProcessPool) -> None:

@@ -131,7 +131,7 @@ def test_cli_score_and_solve_write_reports(server: ServerProcess, tmp_path: path
     (tmp_path / "chicken.json").write_text(json.dumps({"A": [[6, 2], [7, 0]], "B": [[6, 7], [2, 0]]}))
     out = subprocess.run(
         [*cli, "solve", str(tmp_path / "chicken.json"), "--target", server.target, "--concepts",
-         "nash,pareto_nash,welfare_nash", "--report", str(tmp_path / "solve.html")],
+         "nash,pareto_nash,welfare_nash", "--report", str(tmp_path / "solve.html"), "--json"],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     assert len(json.loads(out.stdout)["equilibria"]) == 3  # the JSON still goes to stdout

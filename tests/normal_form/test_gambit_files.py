@@ -136,10 +136,10 @@ def test_the_cli_reports_an_unreadable_game_file_in_one_line(
         text=True,
         timeout=120,
     )
-    assert out.returncode == 1 and out.stdout == ""
+    assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    assert lines[0].startswith(f"equilibria: {path}: unreadable: ") and reason in lines[0]
+    assert lines[0].startswith(f"equilibria solve: {path}: unreadable: ") and reason in lines[0]
 
 
 VON_STENGEL = DATA / "catalog" / "journals" / "dcg" / "vonstengel1999"

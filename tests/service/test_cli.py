@@ -22,6 +22,7 @@ E02 = """NFG 1 R "Selten (IJGT, 75), Figure 2, normal form" { "Player 1" "Player
 
 
 def _solve(server: ServerProcess, path: pathlib.Path, *extra: str) -> dict:
+    """``equilibria solve PATH --json``: its one JSON object."""
     out = subprocess.run(
         [
             sys.executable,
@@ -31,6 +32,7 @@ def _solve(server: ServerProcess, path: pathlib.Path, *extra: str) -> dict:
             str(path),
             "--target",
             server.target,
+            "--json",
             *extra,
         ],
         capture_output=True,
@@ -70,9 +72,10 @@ def test_bad_game_file_exits_with_the_field(server: ServerProcess, tmp_path: pat
         text=True,
         timeout=120,
     )
-    assert (
-        out.returncode == 2 and "INVALID_ARGUMENT" in out.stderr and "normal_form_game.payoffs" in out.stderr
-    )
+    # Refused by the server (a null payoff travels as NaN): a usage error, in one line naming the field.
+    assert out.returncode == 2 and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("equilibria solve: INVALID_ARGUMENT: ") and "normal_form_game.payoffs" in line
 
 
 def test_solve_a_stochastic_game_json_file(server: ServerProcess, tmp_path: pathlib.Path) -> None:

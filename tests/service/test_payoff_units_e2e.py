@@ -86,6 +86,7 @@ def test_cli_json_and_report_carry_the_status(server: ServerProcess, tmp_path: p
             "pure_nash,welfare_nash",
             "--report",
             str(report),
+            "--json",
         ],
         capture_output=True,
         text=True,
