@@ -15,9 +15,11 @@ import numpy as np
 from equilibria.client._batch import BatchItem, Progress
 from equilibria.client._convert import (
     CHUNK_BYTES,
+    BatchPlan,
     batch_item_from_proto,
     batch_requests,
     markov_solution_set_from_response,
+    player_names,
     response_score,
     response_solution,
     score_options,
@@ -165,14 +167,18 @@ def policy_arrays(policies: Any, function: str = "score_trace()") -> list[FloatA
     return arrays
 
 
-def trace_messages(arguments: dict[str, Any], function: str = "score_trace()") -> Iterator[Any]:
-    """The messages of a ``score_trace`` call: the header, then the chunks.
+def trace_messages(
+    arguments: dict[str, Any], function: str = "score_trace()"
+) -> tuple[tuple[str, ...], Iterator[Any]]:
+    """The player names of the game (for the summary) and the messages of a ``score_trace`` call.
+
+    The messages are the header, then the chunks.
 
     Everything is checked before the first message exists: a malformed game, a
     non-numeric stream, history without joint actions or of another length, and a
     trace without rows raise here, in the caller, never inside the stream.
     """
-    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES})
+    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES}, function=function)
     header = trace_header(
         arguments["game"], options, method=arguments["method"], tolerance=arguments["tolerance"]
     )
@@ -194,7 +200,7 @@ def trace_messages(arguments: dict[str, Any], function: str = "score_trace()") -
             "chunk", f"{function}: the trace has no rows; give policies, joint_actions or returns"
         )
     chunks = trace_chunk_requests(policies=policies, chunk_bytes=arguments["chunk_bytes"], **streams)
-    return itertools.chain((header,), chunks)
+    return player_names(header.header), itertools.chain((header,), chunks)
 
 
 class Client:
@@ -279,27 +285,29 @@ class Client:
         self,
         game: Any,
         *,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        selection: Iterable[str] = (),
+        selection: Iterable[str] | str = (),
     ) -> SolutionSet:
         """Solve a game on the server.
 
         Parameters
         ----------
-        game : array_like, pair of matrices, or NormalFormGame
+        game : array_like, pair of matrices, dict or NormalFormGame
             A payoff tensor ``(n_players, a_1, ..., a_n)``, a pair ``(A, B)``, a single
-            matrix ``A`` (zero-sum), or an object with ``payoffs``.
-        concepts : iterable of str
+            matrix ``A`` (zero-sum), a dict with ``payoffs`` (and optionally ``title``,
+            ``player_names``, ``action_names``), or an object with ``payoffs``.
+        concepts : iterable of str, or str
             Solution concepts: "nash", "pure_nash", "pareto_nash", "welfare_nash",
-            "correlated", "coarse_correlated", "zero_sum_value", "selection".
+            "correlated", "coarse_correlated", "zero_sum_value", "selection". One
+            string is one concept (``concepts="nash"``); so for every list of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -312,12 +320,12 @@ class Client:
             Server-side budget in seconds; the solve's worker is killed past it.
         timeout : float, optional
             Deadline of this call (default: the client's).
-        welfare : iterable of str
+        welfare : iterable of str, or str
             Welfare functions for "welfare_nash" and the correlated concepts:
             "utilitarian" (default), "egalitarian", "nash_product".
         disagreement : sequence of float, optional
             Disagreement point of the Nash product (default: maximin values).
-        selection : iterable of str
+        selection : iterable of str, or str
             Criteria for "selection": "payoff_dominance", "risk_dominance",
             "logit_limit" (default: all).
 
@@ -327,8 +335,15 @@ class Client:
 
         Raises
         ------
-        InvalidArgumentError, InvalidGameError, ResourceExhaustedError, SolveTimeoutError,
-        ServiceUnavailableError, ServerError
+        InvalidGameError
+            Before anything is sent, for payoffs that are no numeric array, naming the
+            entry (``payoffs[1]: row 2 has 3 entries, row 0 has 2``, ``B: shape (2, 3)
+            differs from A's (2, 2)``); from the server, for a game the solver refuses.
+        InvalidArgumentError
+            Before anything is sent, for an unknown concept, welfare function or
+            criterion: the message names the argument and lists the valid names.
+        ResourceExhaustedError, SolveTimeoutError, ServiceUnavailableError, ServerError
+            From the server. Every one is an ``EquilibriaError``.
         """
         request = solve_request(
             game,
@@ -343,7 +358,7 @@ class Client:
             selection=selection,
         )
         response = self._call(self._stub.SolveGame, request, timeout)
-        return solution_set_from_response(response)
+        return solution_set_from_response(response, player_names(request))
 
     def solve_stochastic(
         self,
@@ -354,15 +369,15 @@ class Client:
         horizon: int | None = None,
         initial_distribution: Sequence[float] | None = None,
         action_counts: Any = None,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        stage_selection: Iterable[str] = (),
+        stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
     ) -> MarkovSolutionSet:
@@ -387,12 +402,12 @@ class Client:
             Default uniform.
         action_counts : array_like of int, shape (S, n_players), optional
             Actions per state and player (ragged action sets); default all.
-        concepts : iterable of str
+        concepts : iterable of str, or str
             "nash", "pareto_nash", "welfare_nash", "zero_sum_value".
         method : str
             "auto", "hoffman_karp", "shapley", "team_policy_iteration", "homotopy" or
             "backward_induction".
-        stage_selection : iterable of str
+        stage_selection : iterable of str, or str
             Backward-induction criteria (one equilibrium each): "utilitarian"
             (default), "egalitarian", "nash_product", "payoff_dominance",
             "risk_dominance".
@@ -407,7 +422,7 @@ class Client:
         """
         request = stochastic_solve_request(locals())
         response = self._call(self._stub.SolveGame, request, timeout)
-        return markov_solution_set_from_response(response)
+        return markov_solution_set_from_response(response, player_names(request))
 
     def score_trace(
         self,
@@ -417,7 +432,7 @@ class Client:
         joint_actions: Any = None,
         history: Any = None,
         returns: Any = None,
-        criteria: Sequence[str] = (),
+        criteria: Sequence[str] | str = (),
         metric: str = "",
         aggregate: str = "",
         epsilons: Sequence[float] = (),
@@ -461,7 +476,8 @@ class Client:
             ``(Z, n_players)`` per-episode returns.
         criteria, metric, aggregate, epsilons, tail_window, confidence, checkpoints,
         max_histories, joint_concept, state_weights
-            Scoring options (empty: server defaults; see ``equilibria.v1.ScoreOptions``).
+            Scoring options (empty: server defaults; see ``equilibria.v1.ScoreOptions``);
+            ``criteria`` may be one name (``criteria="nash_conv"``).
         method, tolerance
             How the server solves the game for its solution set.
         chunk_bytes : int
@@ -485,28 +501,28 @@ class Client:
             length, non-numeric or ragged policies (before anything is sent); rows that
             do not fit the game (by the server, naming the chunk, field and row).
         """
-        messages = trace_messages(locals())
+        names, messages = trace_messages(locals())
         try:
             response = self._stub.ScoreTrace(messages, timeout=self.timeout if timeout is None else timeout)
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
-        return response_score(response, response_solution(response))
+        return response_score(response, response_solution(response, names))
 
     def solve_many(
         self,
         games: Iterable[Any],
         *,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        selection: Iterable[str] = (),
-        stage_selection: Iterable[str] = (),
+        selection: Iterable[str] | str = (),
+        stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
         progress: Progress | None = None,
@@ -548,8 +564,10 @@ class Client:
         ------
         EquilibriaError
             When the stream itself fails (server unreachable, the stream's deadline).
-        ValueError
-            For an unknown concept, welfare function or criterion name.
+        InvalidArgumentError
+            For an unknown concept, welfare function or criterion name, before the first
+            game is read. A game whose payoffs are no numeric array does not raise: its
+            item carries the ``InvalidGameError`` (``requests[index].normal_form_game.payoffs``).
 
         Examples
         --------
@@ -560,13 +578,14 @@ class Client:
         ...     for item in client.solve_many(games, time_budget=10):
         ...         print(item.index, len(item.result) if item.ok else item.error.code)
         """
-        requests = batch_requests(games, _batch_options(locals()))
+        plan = BatchPlan()
+        requests = batch_requests(games, _batch_options(locals()), plan)
         total = _total(games)
         call = self._stub.SolveGames(requests, timeout=self.timeout if timeout is None else timeout)
         done = 0
         try:
             for response in call:
-                item = batch_item_from_proto(response, done)
+                item = batch_item_from_proto(response, done, plan)
                 done += 1
                 if progress is not None:
                     progress(done, total)
@@ -654,16 +673,16 @@ class AsyncClient:
         self,
         game: Any,
         *,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        selection: Iterable[str] = (),
+        selection: Iterable[str] | str = (),
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -679,7 +698,7 @@ class AsyncClient:
             selection=selection,
         )
         response = await self._call(self._stub.SolveGame, request, timeout)
-        return solution_set_from_response(response)
+        return solution_set_from_response(response, player_names(request))
 
     async def solve_stochastic(
         self,
@@ -690,22 +709,22 @@ class AsyncClient:
         horizon: int | None = None,
         initial_distribution: Sequence[float] | None = None,
         action_counts: Any = None,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        stage_selection: Iterable[str] = (),
+        stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
     ) -> MarkovSolutionSet:
         """Solve a stochastic game on the server; see :meth:`Client.solve_stochastic`."""
         request = stochastic_solve_request(locals())
         response = await self._call(self._stub.SolveGame, request, timeout)
-        return markov_solution_set_from_response(response)
+        return markov_solution_set_from_response(response, player_names(request))
 
     async def score_trace(
         self,
@@ -715,7 +734,7 @@ class AsyncClient:
         joint_actions: Any = None,
         history: Any = None,
         returns: Any = None,
-        criteria: Sequence[str] = (),
+        criteria: Sequence[str] | str = (),
         metric: str = "",
         aggregate: str = "",
         epsilons: Sequence[float] = (),
@@ -731,7 +750,7 @@ class AsyncClient:
         timeout: float | None = None,
     ) -> TraceScore:
         """Score a learning trace held in memory; see :meth:`Client.score_trace`."""
-        messages = trace_messages(locals())
+        names, messages = trace_messages(locals())
 
         async def requests() -> Any:
             for message in messages:
@@ -743,23 +762,23 @@ class AsyncClient:
             )
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
-        return response_score(response, response_solution(response))
+        return response_score(response, response_solution(response, names))
 
     async def solve_many(
         self,
         games: Iterable[Any],
         *,
-        concepts: Iterable[str] = DEFAULT_CONCEPTS,
+        concepts: Iterable[str] | str = DEFAULT_CONCEPTS,
         method: str = "auto",
         tolerance: float = 0.0,
         exact: bool = False,
         max_equilibria: int = 0,
         time_budget: float | None = None,
         timeout: float | None = None,
-        welfare: Iterable[str] = (),
+        welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
-        selection: Iterable[str] = (),
-        stage_selection: Iterable[str] = (),
+        selection: Iterable[str] | str = (),
+        stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
         progress: Progress | None = None,
@@ -768,7 +787,8 @@ class AsyncClient:
 
         See :meth:`Client.solve_many`.
         """
-        requests = batch_requests(games, _batch_options(locals()))
+        plan = BatchPlan()
+        requests = batch_requests(games, _batch_options(locals()), plan)
         total = _total(games)
 
         async def messages() -> AsyncIterator[Any]:
@@ -779,7 +799,7 @@ class AsyncClient:
         done = 0
         try:
             async for response in call:
-                item = batch_item_from_proto(response, done)
+                item = batch_item_from_proto(response, done, plan)
                 done += 1
                 if progress is not None:
                     progress(done, total)

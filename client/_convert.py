@@ -7,13 +7,14 @@ enum names go through the shared wire codec, :mod:`equilibria.v1.codec`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from equilibria.client._batch import BatchItem
-from equilibria.client._errors import InvalidGameError, ServerError, error_from_status
+from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -33,6 +34,7 @@ from equilibria.client._types import (
     WelfareRange,
     ZeroSumSolution,
 )
+from equilibria.client._typing import FloatArray
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 from equilibria.v1.codec import (
@@ -49,11 +51,14 @@ from equilibria.v1.codec import (
 
 __all__ = [
     "CHUNK_BYTES",
+    "BatchPlan",
     "batch_item_from_proto",
     "batch_requests",
     "game_to_proto",
     "markov_solution_set_from_proto",
     "markov_solution_set_from_response",
+    "name_list",
+    "player_names",
     "response_solution",
     "response_score",
     "score_options",
@@ -76,43 +81,205 @@ CHUNK_BYTES = 1 << 20
 _FRAMING = 4096
 
 
-def _enum_values(names: Iterable[str], table: EnumNames, what: str) -> list[int]:
+def name_list(value: Any, argument: str, function: str, field: str = "") -> tuple[str, ...]:
+    """The names a caller gave for a list-of-names argument: one string is one name.
+
+    ``concepts="nash"`` is ``("nash",)``, not five one-letter names; None is no names.
+
+    Raises
+    ------
+    InvalidArgumentError
+        When ``value`` is neither a string nor an iterable, naming ``argument`` (and the
+        request ``field`` it fills, default the argument's name).
+
+    Examples
+    --------
+    >>> name_list("nash", "concepts", "solve()"), name_list(["nash", "pure_nash"], "concepts", "solve()")
+    (('nash',), ('nash', 'pure_nash'))
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    try:
+        return tuple(str(name) for name in value)
+    except TypeError:
+        message = f"{function}: {argument} must be a name or a list of names, got {value!r}"
+        raise InvalidArgumentError(message, "INVALID_ARGUMENT", ((field or argument, message),)) from None
+
+
+def _enum_values(
+    value: Any, table: EnumNames, what: str, argument: str, field: str, function: str
+) -> list[int]:
+    """Wire values of the names given for ``argument``; an unknown name lists the known ones.
+
+    ``field`` is the request field the values go to (``welfare_functions`` for the
+    ``welfare`` argument), named in the error's field violation with the name's index.
+    """
     values = []
-    for name in names:
-        key = str(name).lower()
+    for k, name in enumerate(name_list(value, argument, function, field)):
+        key = name.strip().lower()
         if key not in table.values:
-            raise ValueError(f"solve(): unknown {what} {name!r}; expected one of {', '.join(table.names)}")
+            message = (
+                f"{function}: unknown {what} {name!r} in {argument}; expected one of {', '.join(table.names)}"
+            )
+            raise InvalidArgumentError(message, "INVALID_ARGUMENT", ((f"{field}[{k}]", message),))
         values.append(table.values[key])
     return values
 
 
-def game_to_proto(game: Any) -> game_pb2.NormalFormGame:
+# -- normal-form games: payoffs read with the solver's checks, naming the entry at fault --------------
+
+
+class _Unreadable(Exception):
+    """Payoffs that are no numeric array; the message names the entry at fault."""
+
+
+def _describe(shape: tuple[int, ...]) -> str:
+    if not shape:
+        return "is a number"
+    if len(shape) == 1:
+        return f"is a list of {shape[0]}"
+    return f"has shape {shape}"
+
+
+def _nested_shape(value: Any, path: str) -> tuple[int, ...]:
+    """The shape of nested lists of numbers; raises :class:`_Unreadable` at the first entry that breaks it."""
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        value = list(value)
+    if isinstance(value, list | tuple):
+        try:
+            return np.asarray(value, dtype=np.float64).shape  # well formed (numpy reads it at C speed)
+        except (TypeError, ValueError):
+            pass
+        shapes = [_nested_shape(item, f"{path}[{k}]") for k, item in enumerate(value)]
+        for k, shape in enumerate(shapes):
+            if shape == shapes[0]:
+                continue
+            if len(shape) == len(shapes[0]) == 1:
+                entries = "entry" if shape[0] == 1 else "entries"
+                raise _Unreadable(f"{path}: row {k} has {shape[0]} {entries}, row 0 has {shapes[0][0]}")
+            raise _Unreadable(f"{path}[{k}] {_describe(shape)}, {path}[0] {_describe(shapes[0])}")
+        return (len(shapes), *(shapes[0] if shapes else ()))
+    if hasattr(value, "__array__") and not isinstance(value, str | bytes):
+        return tuple(np.shape(value))
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise _Unreadable(f"{path} is {shown}, not a number") from None
+    return ()
+
+
+def _payoff_array(value: Any, name: str) -> FloatArray:
+    """``value`` as a float64 array, or :class:`_Unreadable` naming the entry at fault (``name[1][2]``)."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        try:
+            _nested_shape(value, name)
+        except _Unreadable as fault:
+            raise fault from None
+        raise _Unreadable(f"{name} is not a numeric array ({exc})") from None
+
+
+def _depth(value: Any) -> int:
+    """How many levels of lists ``value`` nests (following first entries), or its ``ndim``."""
+    if hasattr(value, "__array__") and not isinstance(value, list | tuple):
+        return int(np.ndim(value))
+    if isinstance(value, list | tuple):
+        return 1 + (_depth(value[0]) if value else 0)
+    return 0
+
+
+def _payoff_tensor(game: Any) -> FloatArray:
+    """The payoff tensor of a pair ``(A, B)``, a matrix ``A`` (zero-sum) or a tensor; :class:`_Unreadable` if none.
+
+    A pair is a 2-sequence of which a member nests two levels (a matrix): its members
+    are read as ``A`` and ``B``, which must have one shape. Two 2-D members make the
+    bimatrix game; members of one shape that are not matrices are read as a whole, a
+    tensor for the server to check.
+    """
+    if isinstance(game, tuple | list) and len(game) == 2 and max(_depth(m) for m in game) >= 2:
+        a, b = _payoff_array(game[0], "A"), _payoff_array(game[1], "B")
+        if a.shape != b.shape:
+            raise _Unreadable(f"B: shape {b.shape} differs from A's {a.shape}; a pair (A, B) needs one shape")
+        if a.ndim == 2:
+            return np.stack([a, b])
+    payoffs = _payoff_array(game, "payoffs")
+    if payoffs.ndim == 2:
+        payoffs = np.stack([payoffs, -payoffs])
+    return payoffs
+
+
+def _game_error(function: str, field: str, detail: str) -> InvalidGameError:
+    """A client-side ``InvalidGameError`` naming ``field`` (a request path such as ``normal_form_game.payoffs``)."""
+    return InvalidGameError(f"{function}: {detail}", "INVALID_ARGUMENT", ((field, detail),))
+
+
+def game_to_proto(
+    game: Any, *, function: str = "solve()", field: str = "normal_form_game"
+) -> game_pb2.NormalFormGame:
     """A NormalFormGame message from what a user holds.
 
     Accepted: an object with a ``payoffs`` attribute (e.g. the solver's
     ``NormalFormGame``; its ``title``, ``player_names`` and ``action_names`` are kept);
-    a pair ``(A, B)`` of equally shaped 2-D matrices (row and column player); a 2-D
-    matrix ``A`` (the zero-sum game ``(A, -A)``); or a payoff tensor of shape
-    ``(n_players, a_1, ..., a_n)``. Validation is the server's job: shapes are sent as
-    they are.
+    a dict with ``payoffs`` (any form below) and optionally those names; a pair
+    ``(A, B)`` of equally shaped 2-D matrices (row and column player); a 2-D matrix
+    ``A`` (the zero-sum game ``(A, -A)``); or a payoff tensor of shape
+    ``(n_players, a_1, ..., a_n)``. Payoffs that are no numeric array are refused here;
+    the shape and values of a numeric tensor are the server's to check (the solver's
+    own checks, naming ``normal_form_game.payoffs``).
+
+    Parameters
+    ----------
+    game : object, dict, pair, matrix or tensor
+    function : str
+        The caller named in error messages (``"solve()"``, ``"score_trace()"``).
+    field : str
+        Request path of the game message, named in the error's field violation.
+
+    Raises
+    ------
+    InvalidGameError
+        For ragged lists, a non-number entry, a pair whose matrices differ in shape, or
+        a dict without ``payoffs``: the message names the entry (``payoffs[1]: row 2
+        has 3 entries, row 0 has 2``, ``B: shape (2, 3) differs from A's (2, 2)``).
+
+    Examples
+    --------
+    >>> tuple(game_to_proto(([[4, 0], [3, 3]], [[4, 3], [0, 3]])).payoffs.shape)
+    (2, 2, 2)
+    >>> game_to_proto(([[1, 2], [3, 4]], [[1, 2, 3], [4, 5, 6]]))
+    Traceback (most recent call last):
+    ...
+    equilibria.client._errors.InvalidGameError: solve(): B: shape (2, 3) differs from A's (2, 2); a pair (A, B) needs one shape
     """
-    if hasattr(game, "payoffs"):
-        return game_pb2.NormalFormGame(
-            payoffs=encode_tensor(game.payoffs),
-            title=str(getattr(game, "title", "") or ""),
-            player_names=list(getattr(game, "player_names", ()) or ()),
-            action_names=[
-                game_pb2.ActionNames(names=list(a)) for a in getattr(game, "action_names", ()) or ()
-            ],
+    names: Any = None
+    try:
+        if isinstance(game, Mapping):
+            if "payoffs" not in game:
+                raise _Unreadable(
+                    f"a dict game needs 'payoffs' (normal form) or 'rewards', 'transitions', 'discount' "
+                    f"(stochastic); got keys {sorted(map(str, game))}"
+                )
+            names, payoffs = game, _payoff_tensor(game["payoffs"])
+        elif hasattr(game, "payoffs"):
+            names, payoffs = game, _payoff_array(game.payoffs, "payoffs")
+        else:
+            payoffs = _payoff_tensor(game)
+    except _Unreadable as fault:
+        raise _game_error(function, f"{field}.payoffs", str(fault)) from None
+    message = game_pb2.NormalFormGame(payoffs=encode_tensor(payoffs))
+    if names is not None:
+        message.title = str(_game_field(names, "title", "") or "")
+        message.player_names.extend(str(p) for p in _game_field(names, "player_names", ()) or ())
+        message.action_names.extend(
+            game_pb2.ActionNames(names=[str(a) for a in actions])
+            for actions in _game_field(names, "action_names", ()) or ()
         )
-    if isinstance(game, tuple | list) and len(game) == 2:
-        a, b = (np.asarray(m, dtype=np.float64) for m in game)
-        if a.ndim == 2 and a.shape == b.shape:
-            return game_pb2.NormalFormGame(payoffs=encode_tensor(np.stack([a, b])))
-    payoffs = np.asarray(game, dtype=np.float64)
-    if payoffs.ndim == 2:
-        payoffs = np.stack([payoffs, -payoffs])
-    return game_pb2.NormalFormGame(payoffs=encode_tensor(payoffs))
+    return message
 
 
 def stochastic_game_to_proto(
@@ -125,6 +292,7 @@ def stochastic_game_to_proto(
     action_counts: Any = None,
     title: str = "",
     player_names: Sequence[str] = (),
+    function: str = "solve_stochastic()",
 ) -> game_pb2.StochasticGame:
     """A StochasticGame message from arrays, or from an object with ``rewards`` and ``transitions``.
 
@@ -134,7 +302,10 @@ def stochastic_game_to_proto(
     probabilities)`` in that row layout. ``rewards`` may also be a whole game: a
     :class:`StochasticGame`, a dict of its fields or an object with ``rewards`` and
     ``transitions`` (e.g. the solver's ``StochasticGame``); missing optional fields take
-    their defaults. Validation is the server's job (or :class:`StochasticGame`'s).
+    their defaults. Validation is the server's job (or :class:`StochasticGame`'s), except
+    for rewards and dense transitions that are no numeric array: an ``InvalidGameError``
+    names the entry (``rewards[1]: row 0 has 3 entries, ...``); ``function`` is the caller
+    it names.
     """
     if _is_stochastic_input(rewards):
         game = rewards
@@ -150,9 +321,10 @@ def stochastic_game_to_proto(
             action_counts=_game_field(game, "action_counts"),
             title=str(_game_field(game, "title", "") or ""),
             player_names=tuple(_game_field(game, "player_names", ()) or ()),
+            function=function,
         )
     message = game_pb2.StochasticGame(
-        rewards=encode_tensor(rewards),
+        rewards=encode_tensor(_stochastic_array(rewards, "rewards", function)),
         discount=float(discount),
         horizon=int(horizon or 0),
         initial_distribution=[] if initial_distribution is None else [float(p) for p in initial_distribution],
@@ -170,41 +342,72 @@ def stochastic_game_to_proto(
         message.sparse_transitions.next_states.extend(next_states.astype(np.uint32).tolist())
         message.sparse_transitions.probabilities.extend(probabilities.astype(np.float64).tolist())
     else:
-        message.transition_tensor.CopyFrom(encode_tensor(transitions))
+        message.transition_tensor.CopyFrom(
+            encode_tensor(_stochastic_array(transitions, "transitions", function))
+        )
     return message
+
+
+def _stochastic_array(value: Any, name: str, function: str) -> FloatArray:
+    """Field ``name`` of a stochastic game as a float64 array, or an ``InvalidGameError`` naming the entry."""
+    try:
+        return _payoff_array(value, name)
+    except _Unreadable as fault:
+        raise _game_error(function, f"stochastic_game.{name}", str(fault)) from None
 
 
 def solve_request(
     game: Any,
     *,
-    concepts: Iterable[str],
+    concepts: Iterable[str] | str,
     method: str,
     tolerance: float,
     exact: bool,
     max_equilibria: int,
     time_budget: float | None,
-    welfare: Iterable[str] = (),
+    welfare: Iterable[str] | str = (),
     disagreement: Sequence[float] | None = None,
-    selection: Iterable[str] = (),
-    stage_selection: Iterable[str] = (),
+    selection: Iterable[str] | str = (),
+    stage_selection: Iterable[str] | str = (),
     priors: int = 0,
     seed: int = 0,
+    function: str = "solve()",
 ) -> service_pb2.SolveGameRequest:
-    """Build a SolveGameRequest; unknown concept, welfare or criterion names raise ValueError.
+    """Build a SolveGameRequest, its names and game checked on the client.
 
     ``game`` is a NormalFormGame or StochasticGame message, or anything
-    :func:`game_to_proto` accepts.
+    :func:`game_to_proto` accepts. Each list of names may be one string (one name).
+    ``function`` is the caller named in error messages.
+
+    Raises
+    ------
+    InvalidArgumentError
+        For an unknown concept, welfare function or criterion name: the message names
+        the argument and lists the valid names.
+    InvalidGameError
+        For payoffs that are no numeric array (see :func:`game_to_proto`).
     """
     request = service_pb2.SolveGameRequest(
-        concepts=_enum_values(concepts, CONCEPTS, "concept"),
+        concepts=_enum_values(concepts, CONCEPTS, "concept", "concepts", "concepts", function),
         method=method,
         tolerance=tolerance,
         exact=exact,
         max_equilibria=max_equilibria,
-        welfare_functions=_enum_values(welfare, WELFARE_FUNCTIONS, "welfare function"),
+        welfare_functions=_enum_values(
+            welfare, WELFARE_FUNCTIONS, "welfare function", "welfare", "welfare_functions", function
+        ),
         disagreement_point=[] if disagreement is None else [float(v) for v in disagreement],
-        selection_criteria=_enum_values(selection, SELECTION_CRITERIA, "selection criterion"),
-        stage_selection=_enum_values(stage_selection, STAGE_SELECTION, "stage-selection criterion"),
+        selection_criteria=_enum_values(
+            selection, SELECTION_CRITERIA, "selection criterion", "selection", "selection_criteria", function
+        ),
+        stage_selection=_enum_values(
+            stage_selection,
+            STAGE_SELECTION,
+            "stage-selection criterion",
+            "stage_selection",
+            "stage_selection",
+            function,
+        ),
         homotopy_priors=priors,
         seed=seed,
     )
@@ -213,10 +416,18 @@ def solve_request(
     elif isinstance(game, game_pb2.NormalFormGame):
         request.normal_form_game.CopyFrom(game)
     else:
-        request.normal_form_game.CopyFrom(game_to_proto(game))
+        request.normal_form_game.CopyFrom(game_to_proto(game, function=function))
     if time_budget is not None:
         request.time_budget.FromNanoseconds(int(time_budget * 1e9))
     return request
+
+
+def player_names(request: Any) -> tuple[str, ...]:
+    """The player names of the game a request carries (a solve request or a trace header); () if none."""
+    which = request.WhichOneof("game")
+    if which in ("normal_form_game", "stochastic_game"):
+        return tuple(getattr(request, which).player_names)
+    return ()
 
 
 def _fractions(values: Sequence[str]) -> tuple[Fraction, ...]:
@@ -250,8 +461,8 @@ def _component(message: solution_pb2.Component) -> Component:
     )
 
 
-def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
-    """The client's SolutionSet from the wire message."""
+def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[str] = ()) -> SolutionSet:
+    """The client's SolutionSet from the wire message; ``names``: the players' (not on the wire)."""
     return SolutionSet(
         game_id=message.game_id,
         equilibria=tuple(_equilibrium(e) for e in message.equilibria),
@@ -287,6 +498,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet) -> SolutionSet:
             for sel in message.selections
         ),
         concept_status=_concept_status(message.concept_status),
+        player_names=tuple(names),
     )
 
 
@@ -315,8 +527,10 @@ def _welfare_optima(messages: Iterable[solution_pb2.WelfareOptimum]) -> tuple[We
     )
 
 
-def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> MarkovSolutionSet:
-    """The client's MarkovSolutionSet from the wire message."""
+def markov_solution_set_from_proto(
+    message: solution_pb2.MarkovSolutionSet, names: Sequence[str] = ()
+) -> MarkovSolutionSet:
+    """The client's MarkovSolutionSet from the wire message; ``names``: the players' (not on the wire)."""
     zero_sum = None
     if message.HasField("zero_sum"):
         zs = message.zero_sum
@@ -363,6 +577,7 @@ def markov_solution_set_from_proto(message: solution_pb2.MarkovSolutionSet) -> M
             for sel in message.stage_selections
         ),
         concept_status=_concept_status(message.concept_status),
+        player_names=tuple(names),
     )
 
 
@@ -431,6 +646,7 @@ def stochastic_solve_request(arguments: dict[str, Any]) -> service_pb2.SolveGame
         horizon=arguments["horizon"],
         initial_distribution=arguments["initial_distribution"],
         action_counts=arguments["action_counts"],
+        function="solve_stochastic()",
     )
     return solve_request(
         game,
@@ -445,17 +661,22 @@ def stochastic_solve_request(arguments: dict[str, Any]) -> service_pb2.SolveGame
         stage_selection=arguments["stage_selection"],
         priors=arguments["priors"],
         seed=arguments["seed"],
+        function="solve_stochastic()",
     )
 
 
-def solution_set_from_response(response: service_pb2.SolveGameResponse) -> SolutionSet:
-    """The SolutionSet a SolveGame answer carries (a normal-form game's)."""
-    return solution_set_from_proto(response.solution_set)
+def solution_set_from_response(
+    response: service_pb2.SolveGameResponse, names: Sequence[str] = ()
+) -> SolutionSet:
+    """The SolutionSet a SolveGame answer carries (a normal-form game's); ``names``: the players'."""
+    return solution_set_from_proto(response.solution_set, names)
 
 
-def markov_solution_set_from_response(response: service_pb2.SolveGameResponse) -> MarkovSolutionSet:
-    """The MarkovSolutionSet a SolveGame answer carries (a stochastic game's)."""
-    return markov_solution_set_from_proto(response.markov_solution_set)
+def markov_solution_set_from_response(
+    response: service_pb2.SolveGameResponse, names: Sequence[str] = ()
+) -> MarkovSolutionSet:
+    """The MarkovSolutionSet a SolveGame answer carries (a stochastic game's); ``names``: the players'."""
+    return markov_solution_set_from_proto(response.markov_solution_set, names)
 
 
 # -- batches: the items of a SolveGames stream ----------------------------------------------------
@@ -467,30 +688,78 @@ def _is_stochastic(game: Any) -> bool:
     )
 
 
-def batch_requests(games: Iterable[Any], options: dict[str, Any]) -> Iterator[service_pb2.SolveGamesRequest]:
+@dataclasses.dataclass
+class BatchPlan:
+    """What the sending side of a ``SolveGames`` stream tells the reading side, per game index.
+
+    The requests are built lazily (by gRPC's sending thread for the blocking client);
+    game ``k`` is always converted before the answer to game ``k`` arrives.
+
+    Attributes
+    ----------
+    refused : dict of int to InvalidGameError
+        Games the client could not convert (payoffs that are no numeric array). Each is
+        sent as a request without a game, so that the server's item indices stay the
+        games' indices; its answer is replaced by this error.
+    player_names : dict of int to tuple of str
+        The player names of the games that name them.
+    """
+
+    refused: dict[int, InvalidGameError] = dataclasses.field(default_factory=dict)
+    player_names: dict[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+
+def batch_requests(
+    games: Iterable[Any], options: dict[str, Any], plan: BatchPlan | None = None
+) -> Iterator[service_pb2.SolveGamesRequest]:
     """One ``SolveGamesRequest`` per game, built lazily with :func:`solve_request`.
 
     ``games`` holds anything :meth:`Client.solve` accepts, stochastic games (objects with
     ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``) and game
     messages. ``options`` are the keyword arguments of :func:`solve_request`; unknown
-    names raise ``ValueError`` before the first game is converted.
+    names raise ``InvalidArgumentError`` before the first game is converted. A game the
+    client cannot convert does not end the stream: it is recorded in ``plan`` (see
+    :class:`BatchPlan`) and :func:`batch_item_from_proto` reports it as that item's error.
     """
+    options = {**options, "function": "solve_many()"}
     solve_request(game_pb2.NormalFormGame(), **options)  # validates the option names up front
-    return _requests(games, options)
+    return _requests(games, options, BatchPlan() if plan is None else plan)
 
 
-def _requests(games: Iterable[Any], options: dict[str, Any]) -> Iterator[service_pb2.SolveGamesRequest]:
-    for game in games:
-        if _is_stochastic(game):
-            message = game if isinstance(game, game_pb2.StochasticGame) else stochastic_game_to_proto(game)
-            request = solve_request(message, **{**options, "exact": False})
-        else:
-            request = solve_request(game, **options)
+def _batch_error(exc: InvalidGameError, index: int) -> InvalidGameError:
+    """``exc`` as the error of item ``index``: ``games[index]`` in the message, ``requests[index].`` in the fields."""
+    message = exc.message.replace("solve_many(): ", f"solve_many(): games[{index}]: ", 1)
+    violations = tuple((f"requests[{index}].{field}", text) for field, text in exc.field_violations)
+    return InvalidGameError(message, exc.code, violations)
+
+
+def _requests(
+    games: Iterable[Any], options: dict[str, Any], plan: BatchPlan
+) -> Iterator[service_pb2.SolveGamesRequest]:
+    for index, game in enumerate(games):
+        try:
+            if _is_stochastic(game):
+                message = (
+                    game
+                    if isinstance(game, game_pb2.StochasticGame)
+                    else stochastic_game_to_proto(game, function="solve_many()")
+                )
+                request = solve_request(message, **{**options, "exact": False})
+            else:
+                request = solve_request(game, **options)
+        except InvalidGameError as exc:
+            plan.refused[index] = _batch_error(exc, index)
+            request = service_pb2.SolveGameRequest()  # no game: refused at once, its answer replaced
+        names = player_names(request)
+        if names:
+            plan.player_names[index] = names
         yield service_pb2.SolveGamesRequest(request=request)
 
 
-def batch_item_from_proto(message: service_pb2.SolveGamesResponse, expected_index: int) -> BatchItem:
-    """The client's BatchItem from one response of the stream.
+def batch_item_from_proto(
+    message: service_pb2.SolveGamesResponse, expected_index: int, plan: BatchPlan | None = None
+) -> BatchItem:
+    """The client's BatchItem from one response of the stream (``plan``: see :func:`batch_requests`).
 
     Raises
     ------
@@ -501,12 +770,16 @@ def batch_item_from_proto(message: service_pb2.SolveGamesResponse, expected_inde
         raise ServerError(
             f"SolveGames answered item {message.index} where item {expected_index} was due", "INTERNAL"
         )
+    plan = plan or BatchPlan()
+    if message.index in plan.refused:
+        return BatchItem(message.index, None, plan.refused.pop(message.index))
     if message.status.code != 0:
         return BatchItem(message.index, None, error_from_status(message.status))
     response = message.response
+    names = plan.player_names.pop(message.index, ())
     if response.WhichOneof("result") == "markov_solution_set":
-        return BatchItem(message.index, markov_solution_set_from_proto(response.markov_solution_set))
-    return BatchItem(message.index, solution_set_from_proto(response.solution_set))
+        return BatchItem(message.index, markov_solution_set_from_proto(response.markov_solution_set, names))
+    return BatchItem(message.index, solution_set_from_proto(response.solution_set, names))
 
 
 # -- trace streams: a header, then chunks of at most 1 MiB; scores back ------------------------------
@@ -516,13 +789,13 @@ def _ref(message: trace_pb2.SolutionRef, present: bool) -> tuple[str, int] | Non
     return (message.kind, message.index) if present else None
 
 
-def response_solution(response: Any) -> SolutionSet | MarkovSolutionSet | None:
-    """The solution set a ScoreTrace or MonitorTrace answer carries, if any."""
+def response_solution(response: Any, names: Sequence[str] = ()) -> SolutionSet | MarkovSolutionSet | None:
+    """The solution set a ScoreTrace or MonitorTrace answer carries, if any; ``names``: the players'."""
     which = response.WhichOneof("solution")
     if which == "solution_set":
-        return solution_set_from_proto(response.solution_set)
+        return solution_set_from_proto(response.solution_set, names)
     if which == "markov_solution_set":
-        return markov_solution_set_from_proto(response.markov_solution_set)
+        return markov_solution_set_from_proto(response.markov_solution_set, names)
     return None
 
 
@@ -585,7 +858,7 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
 
 def score_options(
     *,
-    criteria: Sequence[str] = (),
+    criteria: Sequence[str] | str = (),
     metric: str = "",
     aggregate: str = "",
     epsilons: Sequence[float] = (),
@@ -595,10 +868,15 @@ def score_options(
     max_histories: int = 0,
     joint_concept: str = "",
     state_weights: Sequence[float] | None = None,
+    function: str = "score_trace()",
 ) -> trace_pb2.ScoreOptions:
-    """A ScoreOptions message; empty values take the server defaults."""
+    """A ScoreOptions message; empty values take the server defaults.
+
+    ``criteria`` may be one name (``"nash_conv"``); the server checks the names (it
+    holds the table) and refuses an unknown one listing the valid ones.
+    """
     return trace_pb2.ScoreOptions(
-        criteria=list(criteria),
+        criteria=list(name_list(criteria, "criteria", function)),
         metric=metric,
         aggregate=aggregate,
         epsilons=[float(e) for e in epsilons],
@@ -656,40 +934,27 @@ def _game_field(game: Any, name: str, default: Any = None) -> Any:
 
 
 def _payoff_error(message: str) -> InvalidGameError:
-    field = "header.normal_form_game.payoffs"
-    return InvalidGameError(f"score_trace(): {message}", "INVALID_ARGUMENT", ((field, message),))
+    return _game_error("score_trace()", "header.normal_form_game.payoffs", message)
 
 
 def _checked_normal_form(game: Any) -> game_pb2.NormalFormGame:
     """The NormalFormGame message of a trace header, its payoffs checked (shape, finiteness)."""
-    if isinstance(game, Mapping):
-        if "payoffs" not in game:
-            raise _payoff_error(
-                f"a dict game needs 'payoffs' (normal form) or 'rewards', 'transitions', 'discount' "
-                f"(stochastic); got keys {sorted(map(str, game))}"
-            )
-        game = game["payoffs"]
-    payoffs = getattr(game, "payoffs", game)
+    payoffs = (
+        _game_field(game, "payoffs", game) if isinstance(game, Mapping) else getattr(game, "payoffs", game)
+    )
     if isinstance(payoffs, tuple | list) and len(payoffs) == 2:
         try:
             parts = [np.asarray(m, dtype=np.float64) for m in payoffs]
         except (TypeError, ValueError):
-            parts = []
-        if (
-            parts
-            and any(p.ndim >= 2 for p in parts)
-            and not (parts[0].ndim == 2 and parts[0].shape == parts[1].shape)
-        ):
+            parts = []  # ragged: game_to_proto names the entry
+        if parts and any(p.ndim > 2 for p in parts):
             raise _payoff_error(
                 f"a pair (A, B) must be two 2-D payoff matrices of one shape, got shapes {parts[0].shape} and "
                 f"{parts[1].shape}; a stochastic game is StochasticGame(rewards, transitions, discount) or a "
                 "dict with those keys"
             )
-    try:
-        message = game_to_proto(game)
-        tensor = decode_tensor(message.payoffs)
-    except (TypeError, ValueError) as exc:
-        raise _payoff_error(f"payoffs are not a numeric array ({exc})") from None
+    message = game_to_proto(game, function="score_trace()", field="header.normal_form_game")
+    tensor = decode_tensor(message.payoffs)
     if tensor.ndim < 3 or tensor.shape[0] != tensor.ndim - 1 or 0 in tensor.shape:
         raise _payoff_error(
             f"payoffs must have shape (n_players, a_1, ..., a_n) with n_players >= 2, got {tensor.shape}"

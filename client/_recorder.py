@@ -19,6 +19,7 @@ import numpy as np
 from equilibria.client._client import as_array, trace_input_error
 from equilibria.client._convert import (
     CHUNK_BYTES,
+    player_names,
     response_score,
     response_solution,
     score_options,
@@ -80,7 +81,10 @@ class TraceRecorder:
         tolerance: float = 0.0,
         **options: Any,
     ) -> None:
-        self._header = trace_header(game, score_options(**options), method=method, tolerance=tolerance)
+        self._header = trace_header(
+            game, score_options(**options, function="TraceRecorder()"), method=method, tolerance=tolerance
+        )
+        self._names = player_names(self._header.header)
         self._chunk_bytes = chunk_bytes
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_pending)
         self._buffers: dict[str, list[Any]] = {
@@ -286,12 +290,12 @@ class TraceRecorder:
             if self._monitor:
                 solution = None
                 for response in call(self._requests(), timeout=timeout):
-                    solution = solution or response_solution(response)
+                    solution = solution or response_solution(response, self._names)
                     self._latest = response_score(response, solution)
                 self._result = self._latest
             else:
                 response = call(self._requests(), timeout=timeout)
-                self._result = response_score(response, response_solution(response))
+                self._result = response_score(response, response_solution(response, self._names))
         except grpc.RpcError as exc:
             self._error = map_rpc_error(exc)
             self._drain()

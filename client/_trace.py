@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.client._display import render_html, render_text, trace_score_summary
 from equilibria.client._types import MarkovSolutionSet, SolutionSet
 from equilibria.client._typing import FloatArray
 
@@ -114,6 +115,12 @@ class TraceScore:
         equilibria only): a trace may converge to an equilibrium outside it.
     solution_set : SolutionSet or MarkovSolutionSet or None
         The set the trace was measured against (None in MonitorTrace's later answers).
+
+    Notes
+    -----
+    ``str(score)`` is a short table, one row per criterion with its verdict, final
+    value, threshold, z0 and evidence (HTML in Jupyter); ``repr(score)`` keeps every
+    field.
     """
 
     criteria: tuple[CriterionScore, ...]
@@ -144,6 +151,14 @@ class TraceScore:
 
     def __contains__(self, name: object) -> bool:
         return any(c.name == name for c in self.criteria)
+
+    def __str__(self) -> str:
+        """A short text table (see :mod:`equilibria.client._display`)."""
+        return render_text(trace_score_summary(self))
+
+    def _repr_html_(self) -> str:
+        """The same summary as an HTML table, for Jupyter."""
+        return render_html(trace_score_summary(self))
 
     def plot(self, trace: Any = None) -> dict[str, Any]:
         """Figures of the score (matplotlib, Agg; needs ``pip install 'equilibria[plot]'``).

@@ -14,6 +14,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.client._display import (
+    markov_solution_set_summary,
+    render_html,
+    render_text,
+    server_info_summary,
+    solution_set_summary,
+)
 from equilibria.client._errors import InvalidGameError
 from equilibria.client._typing import FloatArray
 
@@ -266,6 +273,15 @@ class SolutionSet:
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
+    player_names : tuple of str
+        The players' names when the game sent named them (kept by the client: the
+        answer does not carry them); they label the summary of ``print(result)``.
+
+    Notes
+    -----
+    ``str(result)`` is a short table (strategies as fractions when exact, payoffs,
+    NashConv, complete or partial and why, each concept's status) and Jupyter shows the
+    same as HTML; ``repr(result)`` keeps every field.
     """
 
     game_id: str
@@ -286,9 +302,18 @@ class SolutionSet:
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
+    player_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def __str__(self) -> str:
+        """A short text table (see :mod:`equilibria.client._display`)."""
+        return render_text(solution_set_summary(self))
+
+    def _repr_html_(self) -> str:
+        """The same summary as an HTML table, for Jupyter."""
+        return render_html(solution_set_summary(self))
 
     def status_of(self, concept: str) -> ConceptStatus | None:
         """The status of a requested concept (None when it was not requested)."""
@@ -410,6 +435,13 @@ class MarkovSolutionSet:
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
+    player_names : tuple of str
+        The players' names when the game sent named them (kept by the client).
+
+    Notes
+    -----
+    ``str(result)`` is a short table (payoffs, NashConv, state gaps, small policies,
+    complete or partial and why, each concept's status), Jupyter shows it as HTML.
     """
 
     game_id: str
@@ -426,9 +458,18 @@ class MarkovSolutionSet:
     zero_sum: MarkovZeroSum | None = None
     stage_selections: tuple[Selection, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
+    player_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.equilibria)
+
+    def __str__(self) -> str:
+        """A short text table (see :mod:`equilibria.client._display`)."""
+        return render_text(markov_solution_set_summary(self))
+
+    def _repr_html_(self) -> str:
+        """The same summary as an HTML table, for Jupyter."""
+        return render_html(markov_solution_set_summary(self))
 
     def status_of(self, concept: str) -> ConceptStatus | None:
         """The status of a requested concept (None when it was not requested)."""
@@ -473,7 +514,8 @@ class ServerInfo:
     """What ``GetServerInfo`` reports.
 
     ``instance_id`` is the random id the server process drew at start-up: it tells
-    which replica answered when the client balances over several.
+    which replica answered when the client balances over several. ``str(info)`` is a
+    short table of the methods and limits (HTML in Jupyter).
     """
 
     version: str
@@ -481,6 +523,14 @@ class ServerInfo:
     limits: ServerLimits
     methods: tuple[MethodInfo, ...]
     instance_id: str = ""
+
+    def __str__(self) -> str:
+        """A short text table (see :mod:`equilibria.client._display`)."""
+        return render_text(server_info_summary(self))
+
+    def _repr_html_(self) -> str:
+        """The same summary as an HTML table, for Jupyter."""
+        return render_html(server_info_summary(self))
 
 
 # =========================================================================== input: stochastic games
