@@ -703,7 +703,7 @@ def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
     """Which test runs which line of every module in ``TARGETS`` (``tools.mutation_map``)."""
     paths = [t.path for t in TARGETS.values()]
 
-    def run_part(k: int, files: Sequence[str]) -> list[dict]:
+    def run_part(k: int, files: Sequence[str]) -> list[dict | None]:
         """Each test file of one part in its own pytest run (no state carried between files)."""
         tree = trees[k]
         out = tree.root.parent / f"coverage-{tree.root.name}.json"
@@ -721,6 +721,10 @@ def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
                 plugin="tools.mutation_coverage",
                 env=env,
             )
+            if not out.exists():  # the run ended without pytest's teardown (a timeout, os._exit)
+                print(f"  coverage of {file}: none recorded ({status}, {seconds:.0f} s)", flush=True)
+                found.append(None)
+                continue
             found.append(json.loads(out.read_text(encoding="utf-8")))
             print(f"  coverage of {file}: {seconds:.0f} s ({status})", flush=True)
             for node in found[-1]["failed"]:  # left out of the map: they cannot kill a mutant

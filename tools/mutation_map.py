@@ -126,7 +126,7 @@ def merge(root: pathlib.Path, outputs: Iterable[dict]) -> CoverageMap:
 def build(
     root: pathlib.Path,
     cache: pathlib.Path,
-    run_part: Callable[[int, Sequence[str]], list[dict]],
+    run_part: Callable[[int, Sequence[str]], list[dict | None]],
     parts: int,
 ) -> CoverageMap:
     """The coverage map of the suite at ``root``.
@@ -135,7 +135,8 @@ def build(
     the test files) and of the test file itself: after an edit of tests only the edited and
     new test files run again; after an edit of the sources, all of them. The files to run are
     split into ``parts`` and run with ``run_part(k, files)`` (one per tree, in parallel; each
-    returns the plugin's output per file, in order).
+    returns the plugin's output per file, in order, or None for a file whose run recorded
+    nothing: its tests are left out of the map).
     """
     import concurrent.futures
 
@@ -150,5 +151,8 @@ def build(
         folder.mkdir(parents=True, exist_ok=True)
         for group, found in zip(groups, outputs, strict=True):
             for file, out in zip(group, found, strict=True):
-                entries[file].write_text(json.dumps(out), encoding="utf-8")
-    return merge(root, [json.loads(entries[f].read_text(encoding="utf-8")) for f in files])
+                if out is not None:  # nothing recorded: not cached, tried again next time
+                    entries[file].write_text(json.dumps(out), encoding="utf-8")
+    return merge(
+        root, [json.loads(entries[f].read_text(encoding="utf-8")) for f in files if entries[f].exists()]
+    )
