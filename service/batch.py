@@ -315,6 +315,13 @@ def solve_many(
     list of BatchResult
         In input order; ``result`` set on success, ``error`` otherwise.
 
+    Raises
+    ------
+    RuntimeError
+        When no worker process can start (pool after pool dies before its first task):
+        typically a script that calls ``solve_many`` at its top level, which each worker
+        imports again. The message says to put the call under ``if __name__ == "__main__":``.
+
     Examples
     --------
     >>> import numpy as np
@@ -335,14 +342,17 @@ def solve_many(
         if len(per_game) != len(games):
             raise ValueError(f"solve_many(): {len(games)} games but {len(per_game)} options")
     if backend == "process":
-        from equilibria.service.pool import SolvePool
+        from equilibria.service.pool import WORKERS_CANNOT_START, SolvePool
 
         workers = num_cpus or available_cpus()
         pool = SolvePool(workers, max_queue=4 * workers + 16)
         try:
-            return asyncio.run(_solve_all(games, per_game, pool.run, workers, time_limit))
+            results = asyncio.run(_solve_all(games, per_game, pool.run, workers, time_limit))
         finally:
             pool.close()
+        if pool.cannot_start:  # no game could run: fail loudly, not with a list of errors
+            raise RuntimeError(f"solve_many(): {WORKERS_CANNOT_START}")
+        return results
     if backend == "ray":
         from equilibria.service import ray_backend
 

@@ -54,6 +54,16 @@ pebble.common.types.CONSTS.term_timeout = 0.0
 _SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+#: Pools in a row whose workers all die before their first task: the workers cannot start.
+MAX_BROKEN_POOLS = 3
+
+WORKERS_CANNOT_START = (
+    "worker processes die before they take a task, pool after pool: if a script calls "
+    "equilibria.service.batch.solve_many() (or starts a server) at its top level, put the call "
+    'under `if __name__ == "__main__":` (each worker process imports the script again)'
+)
+
+
 def _start_forkserver() -> None:
     """Start the forkserver with single-threaded BLAS, leaving this process's environment as it was."""
     saved = {name: os.environ.get(name) for name in _SINGLE_THREADED}
@@ -110,6 +120,8 @@ class SolvePool:
     """
 
     def __init__(self, workers: int, max_queue: int, memory_bytes: int = 0) -> None:
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise RuntimeError(WORKERS_CANNOT_START)  # a new worker is re-running a script's top level
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["equilibria.service.worker_preload"])
         _start_forkserver()
@@ -118,6 +130,9 @@ class SolvePool:
         self.memory_bytes = memory_bytes
         self.workers = workers
         self.restarts = 0
+        #: Pools in a row whose workers died before their first task; at MAX_BROKEN_POOLS
+        #: the workers cannot start, and every call fails at once with the reason.
+        self.broken_in_a_row = 0
         #: Who runs next, who waits, who is refused at the door.
         self.admission = Admission(workers, max_queue)
         #: Expected seconds per shape of request, learnt from the solves run here.
@@ -134,9 +149,16 @@ class SolvePool:
     def _replace_broken(self, broken: pebble.ProcessPool) -> None:
         """Replace the process pool after pebble gave it up (once, whoever notices first)."""
         if self._pool is broken:
-            self._pool = self._new_pool(self.workers, self.memory_bytes)
-            self.restarts += 1
             broken.stop()  # its manager threads have ended; its workers, if any, go too
+            self.broken_in_a_row += 1
+            if self.broken_in_a_row < MAX_BROKEN_POOLS:
+                self._pool = self._new_pool(self.workers, self.memory_bytes)
+                self.restarts += 1
+
+    @property
+    def cannot_start(self) -> bool:
+        """Whether the workers die before their first task, pool after pool."""
+        return self.broken_in_a_row >= MAX_BROKEN_POOLS
 
     @property
     def in_flight(self) -> int:
@@ -166,6 +188,8 @@ class SolvePool:
         asyncio.CancelledError
             When the awaiting task is cancelled (the worker is killed first).
         """
+        if self.cannot_start:
+            raise RequestError(grpc.StatusCode.INTERNAL, WORKERS_CANNOT_START)
         ticket = await self.admission.acquire(cost or Cost(None, 0.0), deadline)
         ran: float | None = None  # seconds the function ran, as the worker measured them
         pool = self._pool
@@ -176,6 +200,7 @@ class SolvePool:
             raise
         try:
             ran, result = await asyncio.wrap_future(future)
+            self.broken_in_a_row = 0
             return result
         except asyncio.CancelledError:
             if future.running():
@@ -202,6 +227,8 @@ class SolvePool:
             # A worker died before it took its task (pebble then fails every task it holds
             # and takes no more): a fresh pool takes the next calls.
             self._replace_broken(pool)
+            if self.cannot_start:
+                raise RequestError(grpc.StatusCode.INTERNAL, WORKERS_CANNOT_START) from exc
             raise RequestError(
                 grpc.StatusCode.INTERNAL,
                 "a worker process died before it started the solve; the server replaced its "
