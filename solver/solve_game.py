@@ -208,7 +208,9 @@ def solve(
         from equilibria.solver.concepts.selection import select
 
         unit_set = recertified(result, game.unit_game)  # criteria compare payoffs in each player's units
-        extras["selections"] = tuple(select(game.unit_game, unit_set, c, tol=tol) for c in criteria)
+        extras["selections"] = tuple(
+            select(game.unit_game, unit_set, c, tol=tol, units=(game, result)) for c in criteria
+        )
         statuses["selection"] = _over_set_status("selection", result, "selected")
     return dataclasses.replace(
         result,

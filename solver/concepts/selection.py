@@ -69,7 +69,12 @@ _PAYOFF_NOISE = 1e-3
 
 
 def select(
-    game: NormalFormGame, solution_set: SolutionSet, criterion: str, *, tol: float = 1e-9
+    game: NormalFormGame,
+    solution_set: SolutionSet,
+    criterion: str,
+    *,
+    tol: float = 1e-9,
+    units: tuple[NormalFormGame, SolutionSet] | None = None,
 ) -> Selection:
     """Select an equilibrium of ``solution_set`` by a named criterion.
 
@@ -83,6 +88,10 @@ def select(
         One of :data:`SELECTION_CRITERIA`.
     tol : float, optional(default=1e-9)
         Tolerance relative to the payoff scale (ties, strictness, certificates).
+    units : (NormalFormGame, SolutionSet), optional
+        The same game and set in the units the reason quotes payoffs in (a positive
+        affine map of each player's payoffs, e.g. the caller's game when ``game`` is its
+        :attr:`~equilibria.solver.game.NormalFormGame.unit_game`). Default: ``game``'s.
 
     Returns
     -------
@@ -114,18 +123,22 @@ def select(
             "selection",
             f"select(): unknown criterion {criterion!r}; expected one of {', '.join(SELECTION_CRITERIA)}",
         )
+    if units is not None and len(units[1].equilibria) != len(solution_set.equilibria):
+        raise InvalidOptionError("units", "select(): units must hold the same equilibria as solution_set")
     if name == "payoff_dominance":
         _check_inputs(game, solution_set, tol, "select")
-        return payoff_dominance(solution_set, tol)
+        return payoff_dominance(solution_set, tol, quoted=None if units is None else units[1])
     if name == "risk_dominance":
-        return risk_dominance(game, solution_set, tol)
+        return risk_dominance(game, solution_set, tol, quoted=None if units is None else units[0])
     return logit_limit(game, solution_set, tol)
 
 
 # --------------------------------------------------------------------------- payoff dominance
 
 
-def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
+def payoff_dominance(
+    solution_set: SolutionSet, tol: float = 1e-9, *, quoted: SolutionSet | None = None
+) -> Selection:
     """The payoff-dominant equilibrium of a solution set, if there is one.
 
     An equilibrium is payoff dominant when its payoff vector is at least every other
@@ -143,6 +156,8 @@ def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
     ----------
     solution_set : SolutionSet
     tol : float, optional(default=1e-9)
+    quoted : SolutionSet, optional
+        The same equilibria with payoffs in the units the reason quotes (default: the set's).
 
     Returns
     -------
@@ -173,6 +188,7 @@ def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
             "selection", f"{caller}(): the solution set is empty; there is nothing to select"
         )
     equilibria = solution_set.equilibria
+    shown = np.array([eq.payoffs for eq in (quoted or solution_set).equilibria])  # in the reason
     caveat = _partial_caveat(solution_set)
     if len(equilibria) == 1:
         eq = equilibria[0]
@@ -180,7 +196,7 @@ def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
             caller,
             True,
             0,
-            f"the only equilibrium (0): {_fmt(eq.strategies)} with payoffs {_fmt_vector(eq.payoffs)}{caveat}",
+            f"the only equilibrium (0): {_fmt(eq.strategies)} with payoffs {_fmt_vector(shown[0])}{caveat}",
         )
     payoffs = np.array([eq.payoffs for eq in equilibria])
     delta = 10.0 * tol * max(1.0, float(np.abs(payoffs).max()))
@@ -196,9 +212,7 @@ def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
             f"equilibrium's{caveat}",
         )
     best = candidates[0]
-    text = (
-        f"equilibrium {best}: {_fmt(equilibria[best].strategies)} with payoffs {_fmt_vector(payoffs[best])}"
-    )
+    text = f"equilibrium {best}: {_fmt(equilibria[best].strategies)} with payoffs {_fmt_vector(shown[best])}"
     if len(candidates) == 1:
         return Selection(caller, True, best, f"{text} payoff-dominates every other equilibrium{caveat}")
     shared = set.intersection(*(set(equilibria[k].components) for k in candidates))
@@ -221,14 +235,20 @@ def payoff_dominance(solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
         False,
         None,
         f"no unique payoff-dominant equilibrium: equilibria {listed} in different components share the "
-        f"payoff vector {_fmt_vector(payoffs[best])}, which is at least every other equilibrium's{caveat}",
+        f"payoff vector {_fmt_vector(shown[best])}, which is at least every other equilibrium's{caveat}",
     )
 
 
 # --------------------------------------------------------------------------- risk dominance
 
 
-def risk_dominance(game: NormalFormGame, solution_set: SolutionSet, tol: float = 1e-9) -> Selection:
+def risk_dominance(
+    game: NormalFormGame,
+    solution_set: SolutionSet,
+    tol: float = 1e-9,
+    *,
+    quoted: NormalFormGame | None = None,
+) -> Selection:
     """The risk-dominant equilibrium (2 x 2 rule) or the tracing-procedure selection.
 
     In a 2 x 2 game with two strict pure equilibria, Harsanyi and Selten's exact rule
@@ -270,7 +290,7 @@ def risk_dominance(game: NormalFormGame, solution_set: SolutionSet, tol: float =
     if game.num_actions == (2, 2):
         strict = _strict_pure_2x2(game, tol)
         if len(strict) == 2:
-            return _risk_dominance_2x2(game, solution_set, strict, tol)
+            return _risk_dominance_2x2(game, solution_set, strict, tol, quoted or game)
     only = _only_equilibrium(solution_set, caller)
     if only is not None:
         return only
@@ -338,15 +358,26 @@ def _strict_pure_2x2(game: NormalFormGame, tol: float) -> list[tuple[int, int]]:
     ]
 
 
-def _risk_dominance_2x2(
-    game: NormalFormGame, solution_set: SolutionSet, strict: list[tuple[int, int]], tol: float
-) -> Selection:
-    caller = "risk_dominance"
+def _deviation_loss_products(game: NormalFormGame, strict: list[tuple[int, int]]) -> tuple[float, float]:
     a, b = game.bimatrix()
     (r1, c1), (r2, c2) = strict  # on a diagonal: r2 = 1 - r1, c2 = 1 - c1
     first = (a[r1, c1] - a[r2, c1]) * (b[r1, c1] - b[r1, c2])
     second = (a[r2, c2] - a[r1, c2]) * (b[r2, c2] - b[r2, c1])
-    products = f"{_num(first)} vs {_num(second)}"
+    return float(first), float(second)
+
+
+def _risk_dominance_2x2(
+    game: NormalFormGame,
+    solution_set: SolutionSet,
+    strict: list[tuple[int, int]],
+    tol: float,
+    quoted: NormalFormGame,
+) -> Selection:
+    caller = "risk_dominance"
+    (r1, c1), (r2, c2) = strict
+    first, second = _deviation_loss_products(game, strict)
+    shown = _deviation_loss_products(quoted, strict)  # the same order, in the quoted units
+    products = f"{_num(shown[0])} vs {_num(shown[1])}"
     if abs(first - second) <= tol * game.payoff_scale**2:
         return Selection(
             caller,
@@ -356,7 +387,7 @@ def _risk_dominance_2x2(
             f"losses ({products})",
         )
     (win, lose), (pw, pl) = (
-        (((r1, c1), (r2, c2)), (first, second)) if first > second else (((r2, c2), (r1, c1)), (second, first))
+        (((r1, c1), (r2, c2)), shown) if first > second else (((r2, c2), (r1, c1)), shown[::-1])
     )
     text = f"2x2 rule: {win} risk-dominates {lose}: products of deviation losses {_num(pw)} > {_num(pl)}"
     profile = (np.eye(2)[win[0]], np.eye(2)[win[1]])

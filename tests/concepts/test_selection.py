@@ -392,3 +392,23 @@ def test_logit_selection_is_the_equilibrium_nearest_pygambit(seed: int) -> None:
     distances = [distance(eq.strategies, theirs) for eq in solution_set.equilibria]
     assert selection.equilibrium_index == int(np.argmin(distances))
     assert min(distances) <= 1e-6
+
+
+@pytest.mark.parametrize(("scale_a", "scale_b"), [(1.0, 1.0), (1e9, 1e-9), (1e-9, 3.0)])
+def test_solve_quotes_selection_payoffs_in_the_games_own_units(scale_a: float, scale_b: float) -> None:
+    """solve() selects on the unit game (scale-free), but the reasons quote the user's payoffs."""
+    a = np.array([[4.0, 0.0], [3.0, 3.0]]) * scale_a
+    b = np.array([[4.0, 3.0], [0.0, 3.0]]) * scale_b
+    result = solve(NormalFormGame.from_bimatrix(a, b), concepts=["nash", "selection"])
+    by_name = {s.criterion: s for s in result.selections}
+    payoff = by_name["payoff_dominance"]
+    shown = f"({4 * scale_a:.6g}, {4 * scale_b:.6g})"
+    assert payoff.decided and f"with payoffs {shown}" in payoff.reason, payoff.reason
+    np.testing.assert_allclose(
+        result.equilibria[payoff.equilibrium_index].payoffs, [4 * scale_a, 4 * scale_b]
+    )
+    risk = by_name["risk_dominance"]
+    losses = (3 * scale_a) * (3 * scale_b), (1 * scale_a) * (1 * scale_b)  # (1, 1) vs (0, 0)
+    assert risk.decided and risk.reason.endswith(
+        f"products of deviation losses {losses[0]:.6g} > {losses[1]:.6g}"
+    ), risk.reason
