@@ -272,7 +272,7 @@ def nash_set(
     pure_status = None
     if "pure_nash" in concepts:
         result, pure_status = _with_every_pure(solved_on, result, name, tol, max_equilibria)
-    complete = result.complete and spec.complete
+    complete = result.complete  # each method claims completeness only when it proved it
     if only_pure and pure_status is not None:
         complete = pure_status.status == "answered"
     if name == "pure_enumeration" and not only_pure:

@@ -297,7 +297,7 @@ def _completeness(
     game: NormalFormGame, runner: _Runner, kept: list[_Kept], truncated: bool, tol: float
 ) -> tuple[bool, str]:
     """Whether the set is provably complete (a unique equilibrium by dominance), and why."""
-    unique = _unique_by_dominance(game, 10.0 * tol * game.payoff_scale)
+    unique = _unique_by_dominance(game.unit_game, 10.0 * tol)  # each player's own range
     complete = unique is not None and not truncated and len(kept) == 1 and kept[0].is_pure_profile(unique)
     if complete:
         return True, (

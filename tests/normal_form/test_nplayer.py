@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pygambit as gbt
 import pytest
-from equilibria.solver import NormalFormGame
+from equilibria.solver import NormalFormGame, solve
 from equilibria.solver.errors import InvalidOptionError
 from equilibria.solver.normal_form import nplayer
 from equilibria.solver.normal_form.nplayer import gambit_equilibria
@@ -524,3 +524,19 @@ def test_a_pure_equilibrium_found_first_by_gnm_is_reported_pure() -> None:
     result = gambit_equilibria(game, time_limit=0.5)
     pure_ours = {tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria if eq.is_pure}
     assert pure_ours == loop_pure_equilibria(game.payoffs)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-9, 1e9])
+def test_a_dominance_solvable_three_player_game_is_complete_through_solve(scale: float) -> None:
+    """Each player's action 0 strictly dominates (by 1 plus a common 0.1 per action 1 played):
+    the unique equilibrium is (0, 0, 0), proved by iterated dominance, whatever one player's units."""
+    payoffs = np.zeros((3, 2, 2, 2))
+    for a in itertools.product(range(2), repeat=3):
+        for i in range(3):
+            payoffs[(i, *a)] = float(a[i] == 0) + 0.1 * sum(a)
+    payoffs[0] *= scale
+    result = solve(NormalFormGame(payoffs))
+    assert result.complete
+    assert [[s.tolist() for s in eq.strategies] for eq in result.equilibria] == [[[1.0, 0.0]] * 3]
+    assert "unique equilibrium" in result.method_reason
+    assert [(s.concept, s.status) for s in result.concept_status] == [("nash", "answered")]
