@@ -406,7 +406,10 @@ def _solve_batch(args: argparse.Namespace) -> int:
     failed = sum(line is not None for line in lines)
     options = _given(args, _SOLVE_OPTIONS + _NORMAL_FORM_OPTIONS + _STOCHASTIC_OPTIONS)
     try:
-        with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+        with (
+            _client_call(args.target),
+            Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+        ):
             for item in client.solve_many(games, **options, progress=ProgressBar(sys.stderr)):
                 path = files[positions[item.index]]
                 if item.ok:
@@ -456,7 +459,10 @@ def _solve(args: argparse.Namespace) -> int:
     if stochastic and args.report_png:
         raise _usage(f"--report-png: the report of {kind} has no figures")
     options = _given(args, _SOLVE_OPTIONS)
-    with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+    with (
+        _client_call(args.target),
+        Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+    ):
         if stochastic:
             result: Any = client.solve_stochastic(game, **options, **_given(args, _STOCHASTIC_OPTIONS))
         else:
@@ -515,7 +521,10 @@ def _score(args: argparse.Namespace) -> int:
         game = arrays["payoffs"]
     else:
         raise _usage(f"{args.trace} holds no 'payoffs': give --game GAME or --game-id ID")
-    with _client_call(args.target), Client.connect(args.target, timeout=args.timeout) as client:
+    with (
+        _client_call(args.target),
+        Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+    ):
         score = client.score_trace(
             game,
             policies=policies,
@@ -579,15 +588,9 @@ HEALTH_TARGET_ENV = "EQUILIBRIA_HEALTH_TARGET"
 
 def _health(args: argparse.Namespace) -> int:
     """``equilibria health``: exit 0 when the server reports SERVING for the service, else 1."""
-    from equilibria.client import Client, EquilibriaError, RetryConfig, TlsConfig
+    from equilibria.client import Client, EquilibriaError, RetryConfig
 
-    tls = None
-    if args.tls_ca or args.tls_cert:
-        tls = TlsConfig(
-            root_certificates=args.tls_ca or None,
-            certificate_chain=args.tls_cert or None,
-            private_key=args.tls_key or None,
-        )
+    tls = _connection(args)["tls"]
     # One attempt: a health check reports what it sees, it does not wait for a server to come up.
     with Client.connect(
         args.target, timeout=args.timeout, retry=RetryConfig(max_attempts=1), tls=tls
@@ -824,6 +827,7 @@ def _add_solve(sub: Any) -> None:
     solve.add_argument(
         "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
     )
+    _security_arguments(solve)
     solve.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -927,6 +931,7 @@ def _add_score(sub: Any) -> None:
     score.add_argument(
         "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
     )
+    _security_arguments(score)
     score.add_argument(
         "--timeout",
         type=_positive_seconds,
@@ -952,14 +957,54 @@ def _add_health(sub: Any) -> None:
         "--service", default="", help="service name to check (default '': the server as a whole)"
     )
     health_check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
-    health_check.add_argument(
-        "--tls-ca", default="", metavar="PEM", help="check over TLS, trusting this CA (a --tls-cert server)"
+    _security_arguments(health_check, token=False)  # health checks need no token
+    health_check.set_defaults(run=_health)
+
+
+#: Environment variable holding the bearer token of ``solve`` and ``score`` (or ``--token-file``).
+TOKEN_ENV = "EQUILIBRIA_TOKEN"
+
+
+def _security_arguments(parser: argparse.ArgumentParser, *, token: bool = True) -> None:
+    """TLS (``--tls-ca``, mutual TLS ``--tls-cert``/``--tls-key``) and the bearer token."""
+    parser.add_argument(
+        "--tls-ca", default="", metavar="PEM", help="connect over TLS, trusting this CA (a --tls-cert server)"
     )
-    health_check.add_argument(
+    parser.add_argument(
         "--tls-cert", default="", metavar="PEM", help="client certificate, for an mTLS server"
     )
-    health_check.add_argument("--tls-key", default="", metavar="PEM", help="its private key")
-    health_check.set_defaults(run=_health)
+    parser.add_argument("--tls-key", default="", metavar="PEM", help="its private key")
+    if token:
+        parser.add_argument(
+            "--token-file",
+            default="",
+            metavar="FILE",
+            help=f"file holding the bearer token of a server started with --token-file (default: ${TOKEN_ENV})",
+        )
+
+
+def _connection(args: argparse.Namespace) -> dict[str, Any]:
+    """Client.connect's tls and token arguments from the flags; a usage error when they do not fit."""
+    from equilibria.client import TlsConfig
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise _usage("--tls-cert and --tls-key go together")
+    tls = None
+    if args.tls_ca or args.tls_cert:
+        tls = TlsConfig(
+            root_certificates=args.tls_ca or None,
+            certificate_chain=args.tls_cert or None,
+            private_key=args.tls_key or None,
+        )
+    token = os.environ.get(TOKEN_ENV) or None
+    if getattr(args, "token_file", ""):
+        try:
+            token = pathlib.Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise _usage(f"--token-file: {exc.strerror or exc}: {args.token_file}") from None
+        if not token:
+            raise _usage(f"--token-file: {args.token_file} is empty")
+    return {"tls": tls, "token": token}
 
 
 def build_parser() -> argparse.ArgumentParser:

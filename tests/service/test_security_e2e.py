@@ -391,6 +391,48 @@ def test_health_stays_open_to_raw_calls(token_server: ServerProcess) -> None:
     assert watched.status == health_pb2.HealthCheckResponse.SERVING
 
 
+# -- the CLI's solve over TLS and with a token -----------------------------------------------------
+
+
+def test_cli_solve_over_tls(
+    tls_server: ServerProcess, pki: pathlib.Path, tmp_path: pathlib.Path, capsys
+) -> None:
+    game = tmp_path / "pennies.json"
+    game.write_text('{"A": [[1, -1], [-1, 1]], "B": [[-1, 1], [1, -1]]}')
+    base = ["solve", str(game), "--target", tls_server.target, "--timeout", "30", "--json"]
+    assert cli_main([*base, "--tls-ca", str(pki / "ca.pem")]) == 0
+    assert '"complete":true' in capsys.readouterr().out.replace(" ", "")
+    assert cli_main(base) == 1  # plaintext against a TLS server
+    assert "UNAVAILABLE" in capsys.readouterr().err
+    assert cli_main([*base, "--tls-cert", str(pki / "client.pem")]) == 2  # without --tls-key
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
+
+
+def test_cli_solve_and_score_send_the_token(
+    token_server: ServerProcess, tmp_path: pathlib.Path, monkeypatch, capsys
+) -> None:
+    game = tmp_path / "pennies.json"
+    game.write_text('{"A": [[1, -1], [-1, 1]], "B": [[-1, 1], [1, -1]]}')
+    token = tmp_path / "token.txt"
+    token.write_text(TOKENS[1] + "\n")
+    base = ["solve", str(game), "--target", token_server.target, "--timeout", "30"]
+    monkeypatch.delenv("EQUILIBRIA_TOKEN", raising=False)
+    assert cli_main(base) == 1
+    err = capsys.readouterr().err
+    assert "UNAUTHENTICATED" in err and len(err.strip().splitlines()) == 1
+    assert cli_main([*base, "--token-file", str(token)]) == 0
+    assert capsys.readouterr().out.startswith("1 equilibrium (complete")
+    monkeypatch.setenv("EQUILIBRIA_TOKEN", TOKENS[0])  # the environment's token
+    assert cli_main(base) == 0
+    assert cli_main([*base, "--token-file", str(tmp_path / "missing.txt")]) == 2
+    assert "--token-file" in capsys.readouterr().err
+    trace = tmp_path / "trace.npz"
+    pennies = np.array([[[1, -1], [-1, 1]], [[-1, 1], [1, -1]]])
+    np.savez(trace, policies_0=np.full((6, 2), 0.5), policies_1=np.full((6, 2), 0.5), payoffs=pennies)
+    assert cli_main(["score", str(trace), "--target", token_server.target, "--timeout", "60"]) == 0
+    assert "last_iterate" in capsys.readouterr().out
+
+
 def test_tokens_never_reach_the_log(token_server: ServerProcess) -> None:
     """Runs last in this module: the server's DEBUG output holds every call made above."""
     with Client.connect(token_server.target, token=TOKENS[1], timeout=30) as client:
