@@ -21,8 +21,10 @@ import json
 import os
 import pathlib
 import time
+import warnings
 
 import coverage
+import coverage.exceptions
 import pytest
 
 _cov: coverage.Coverage | None = None
@@ -58,8 +60,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _cov is None:
         return
-    _cov.stop()
-    data = _cov.get_data()
+    with warnings.catch_warnings():  # "no data collected" (a file that never runs the modules)
+        warnings.simplefilter("ignore", coverage.exceptions.CoverageWarning)
+        _cov.stop()
+        data = _cov.get_data()
     names = {str(pathlib.Path(path).resolve()): name for path, name in _files().items()}
     lines: dict[str, dict[str, list[str]]] = {}
     for measured in data.measured_files():
