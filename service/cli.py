@@ -190,6 +190,9 @@ def _log_level(text: str) -> str:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
+    from equilibria.service.forkserver import start_forkserver
+
+    start_forkserver()  # first: the workers' solver loads on one core while the server imports on the other
     from equilibria.service.auth import TOKENS_FILE_ENV, read_tokens
     from equilibria.service.logging_setup import configure_logging
     from equilibria.service.server import ServerTls, serve

@@ -28,8 +28,6 @@ import asyncio
 import concurrent.futures
 import concurrent.futures.process
 import multiprocessing
-import multiprocessing.forkserver
-import os
 import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -40,6 +38,7 @@ import pebble.common.types
 from equilibria.service import worker
 from equilibria.service.admission import Admission, Cost, CostModel
 from equilibria.service.errors import RequestError
+from equilibria.service.forkserver import start_forkserver
 
 __all__ = ["SolvePool", "exit_reason"]
 
@@ -49,10 +48,6 @@ T = TypeVar("T")
 # (which meanwhile serves no other worker), then SIGKILLs it. A solve past its deadline has
 # nothing to save: kill at once.
 pebble.common.types.CONSTS.term_timeout = 0.0
-
-#: Thread counts the forkserver (and so every worker) starts with, unless already set.
-_SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
 
 #: Pools in a row whose workers all die before their first task: the workers cannot start.
 MAX_BROKEN_POOLS = 3
@@ -64,19 +59,9 @@ WORKERS_CANNOT_START = (
 )
 
 
-def _start_forkserver() -> None:
-    """Start the forkserver with single-threaded BLAS, leaving this process's environment as it was."""
-    saved = {name: os.environ.get(name) for name in _SINGLE_THREADED}
-    try:
-        for name, value in _SINGLE_THREADED.items():
-            os.environ.setdefault(name, value)
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _first_task(pool: pebble.ProcessPool) -> bool:
+    """Run :func:`equilibria.service.worker.warm_up` in ``pool``, waiting (blocking) for it."""
+    return pool.submit(worker.warm_up, None).result()
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -122,14 +107,13 @@ class SolvePool:
     def __init__(self, workers: int, max_queue: int, memory_bytes: int = 0) -> None:
         if getattr(multiprocessing.current_process(), "_inheriting", False):
             raise RuntimeError(WORKERS_CANNOT_START)  # a new worker is re-running a script's top level
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["equilibria.service.worker_preload"])
-        _start_forkserver()
-        self._context = context
+        self._context = start_forkserver()
         self._pool = self._new_pool(workers, memory_bytes)
         self.memory_bytes = memory_bytes
         self.workers = workers
         self.restarts = 0
+        self._start_lock = asyncio.Lock()
+        self._preloaded: bool | None = None  # set by start()
         #: Pools in a row whose workers died before their first task; at MAX_BROKEN_POOLS
         #: the workers cannot start, and every call fails at once with the reason.
         self.broken_in_a_row = 0
@@ -154,6 +138,30 @@ class SolvePool:
             if self.broken_in_a_row < MAX_BROKEN_POOLS:
                 self._pool = self._new_pool(self.workers, self.memory_bytes)
                 self.restarts += 1
+
+    async def start(self) -> bool:
+        """Start the worker processes (once), without blocking the event loop.
+
+        pebble starts its workers on the first task, and starting one waits until the
+        forkserver has imported its preload: seconds, or a minute on a first start that
+        compiles the kernels. That wait happens in a thread here. Returns whether the
+        forkserver preloaded the solver (:func:`equilibria.service.worker.warm_up`).
+
+        Raises
+        ------
+        RequestError
+            ``INTERNAL`` when pool after pool, the workers die before their first task.
+        """
+        async with self._start_lock:
+            while self._preloaded is None:
+                pool = self._pool
+                try:
+                    self._preloaded = await asyncio.to_thread(_first_task, pool)
+                except concurrent.futures.process.BrokenProcessPool:  # a worker died before its task
+                    self._replace_broken(pool)
+                    if self.cannot_start:
+                        raise RequestError(grpc.StatusCode.INTERNAL, WORKERS_CANNOT_START) from None
+        return self._preloaded
 
     @property
     def cannot_start(self) -> bool:
@@ -190,6 +198,8 @@ class SolvePool:
         """
         if self.cannot_start:
             raise RequestError(grpc.StatusCode.INTERNAL, WORKERS_CANNOT_START)
+        if self._preloaded is None:
+            await self.start()
         ticket = await self.admission.acquire(cost or Cost(None, 0.0), deadline)
         ran: float | None = None  # seconds the function ran, as the worker measured them
         pool = self._pool

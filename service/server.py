@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable, Sequence
 
 import grpc
-from equilibria.service import worker
 from equilibria.service.auth import TokenAuthInterceptor
 from equilibria.service.dashboard import Dashboard, MonitorRegistry, parse_loopback_address, start_dashboard
-from equilibria.service.errors import MalformedRequestInterceptor
+from equilibria.service.errors import MalformedRequestInterceptor, RequestError
 from equilibria.service.limits import Limits
 from equilibria.service.metrics import MetricsEndpoint, ServerMetrics
 from equilibria.service.observability import ObservabilityInterceptor
@@ -268,10 +267,17 @@ async def _warm_then_serve(
                 f"({done.index} of {done.total} modules)"
             )
 
-    _, preloaded = await asyncio.gather(
-        asyncio.to_thread(compile_all, progress),
-        pool.run(worker.warm_up, timeout=None),  # a worker forked from the warmed forkserver
-    )
+    # First a worker forked from the forkserver, which compiles every kernel into numba's cache
+    # in its own process; then this process loads them from the cache. Compiling here instead
+    # would hold this process's GIL for seconds at a time (LLVM), and even health checks would
+    # wait on a first start.
+    try:
+        preloaded = await pool.start()
+    except RequestError as exc:  # the workers cannot start: health stays NOT_SERVING
+        log.error("%s", exc.message)
+        say(f"not ready: {exc.message}")
+        return time.perf_counter() - started
+    await asyncio.to_thread(compile_all, progress)
     if not preloaded:
         log.warning(
             "the workers' forkserver could not import equilibria.service.worker_preload: each "
