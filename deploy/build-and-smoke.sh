@@ -207,6 +207,19 @@ half = (Fraction(1, 2), Fraction(1, 2))
 found = [eq.exact_strategies for eq in result.equilibria]
 assert result.complete and found == [(half, half)], (result.complete, found)
 print(f"matching pennies: {len(found)} equilibrium, (1/2, 1/2) for both players, complete, method {result.method}")
+# Three players: pygambit's methods, a runtime dependency the image must hold.
+import itertools
+
+import numpy as np
+
+same = np.zeros((2, 2, 2))
+for a in itertools.product(range(2), repeat=3):
+    same[a] = float(a[0] == a[1] == a[2])
+with Client.connect(sys.argv[1], timeout=120) as client:
+    three = client.solve(np.stack([same, same, same]))
+firsts = sorted(tuple(np.round(eq.strategies[0], 9)) for eq in three.equilibria)
+assert firsts == [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)], (firsts, three.method)
+print(f"3-player coordination: {len(firsts)} equilibria by {three.method}")
 EOF
 
 step "docker stop (SIGTERM)"
@@ -231,7 +244,7 @@ echo "== summary"
 echo "image      $IMAGE (${image_id:7:12}, $((image_size / 1000000)) MB) from $BASE_TAG"
 echo "server     $target (--network host, --read-only, tmpfs /tmp, uid $uid, PID 1 tini)"
 echo "health     healthy after ${healthy_after}s"
-echo "solve      matching pennies -> one equilibrium (1/2,1/2), complete"
+echo "solve      matching pennies -> one equilibrium (1/2,1/2), complete; 3-player coordination -> 3 (pygambit)"
 echo "stop       SIGTERM -> exit 0 in ${stop_seconds}s (grace ${GRACE}s, docker stop timeout ${STOP_TIMEOUT}s)"
 printf '%s\n' "${timings[@]}"
 printf '%-40s %4ds\n' total "$SECONDS"

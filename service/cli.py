@@ -40,151 +40,25 @@ import os
 import pathlib
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
+from equilibria.service import cli_flags as flags
 from equilibria.service.limits import Limits
-from equilibria.v1.codec import CONCEPTS, SELECTION_CRITERIA, STAGE_SELECTION, WELFARE_FUNCTIONS, EnumNames
+from equilibria.v1.codec import CONCEPTS, SELECTION_CRITERIA, STAGE_SELECTION, WELFARE_FUNCTIONS
+
+EXIT_USAGE = flags.EXIT_USAGE
+EXIT_RUNTIME = flags.EXIT_RUNTIME
+CommandError = flags.CommandError
 
 __all__ = ["EXIT_RUNTIME", "EXIT_USAGE", "CommandError", "build_parser", "main"]
-
-#: Exit status of a usage error: a bad flag value or name, an unusable file, an invalid request.
-EXIT_USAGE = 2
-#: Exit status of a runtime error: no server, a server failure, a report that cannot be written.
-EXIT_RUNTIME = 1
-
-
-class CommandError(Exception):
-    """A failure a command reports as one line on stderr, and the exit status it ends with.
-
-    Parameters
-    ----------
-    message : str
-        What went wrong, naming the flag, file or status.
-    status : int
-        :data:`EXIT_USAGE` or :data:`EXIT_RUNTIME`.
-    """
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(" ".join(message.split()))  # one line, whatever the message holds
-        self.status = status
 
 
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line on stderr (exit status 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
-
-
-# -- flag values: each type function names what is wrong (argparse prefixes the flag) ------------
-
-#: Smallest worker memory cap ``serve`` accepts: below it a worker could not even start.
-_MIN_WORKER_MEMORY_MIB = 512
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _worker_memory(text: str) -> int:
-    """``--worker-memory``: MiB, 0 (no cap) or at least :data:`_MIN_WORKER_MEMORY_MIB`."""
-    value = _integer(text)
-    if value != 0 and value < _MIN_WORKER_MEMORY_MIB:
-        raise argparse.ArgumentTypeError(
-            f"{value} MiB is too small (0 for no cap, else at least {_MIN_WORKER_MEMORY_MIB} MiB)"
-        )
-    return value
-
-
-def _positive_int(text: str) -> int:
-    """A count or size flag: an integer of at least 1."""
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
-    return value
-
-
-def _count(text: str) -> int:
-    """A count flag where 0 means the default (or no limit): an integer of at least 0."""
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    """A duration flag: seconds, positive and finite."""
-    value = _number(text)
-    if not (0.0 < value < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    """``--tol``: a finite number of at least 0 (0: the server's default)."""
-    value = _number(text)
-    if not (0.0 <= value < float("inf")):
-        raise argparse.ArgumentTypeError(f"{text} is not a tolerance (a number >= 0)")
-    return value
-
-
-def _confidence(text: str) -> float:
-    """``--confidence``: a level in (0, 1)."""
-    value = _number(text)
-    if not (0.0 < value < 1.0):
-        raise argparse.ArgumentTypeError(f"{text} is not a confidence level in (0, 1)")
-    return value
-
-
-def _items(text: str) -> list[str]:
-    """The comma-separated items of a flag, spaces around them ignored: ``"nash, welfare_nash"``."""
-    return [item.strip() for item in text.split(",") if item.strip()]
-
-
-def _numbers(text: str) -> tuple[float, ...]:
-    """A comma-separated list of numbers."""
-    return tuple(_number(item) for item in _items(text))
-
-
-def _words(text: str) -> tuple[str, ...]:
-    """A comma-separated list of names the server checks (trace criteria)."""
-    return tuple(_items(text))
-
-
-def _names(table: EnumNames, what: str) -> Callable[[str], tuple[str, ...]]:
-    """The type of a flag listing names of ``table``: at least one, each a known name."""
-
-    def names(text: str) -> tuple[str, ...]:
-        chosen = tuple(item.lower() for item in _items(text))
-        if not chosen:
-            raise argparse.ArgumentTypeError(f"no {what} given; expected some of {', '.join(table.names)}")
-        for name in chosen:
-            if name not in table.values:
-                raise argparse.ArgumentTypeError(
-                    f"unknown {what} {name!r}; expected one of {', '.join(table.names)}"
-                )
-        return chosen
-
-    return names
-
-
-def _log_level(text: str) -> str:
-    level = text.upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-    return level
+        self.exit(flags.EXIT_USAGE, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -263,27 +137,6 @@ def _exit_at_once(code: int) -> None:
     os._exit(code)
 
 
-class ProgressBar:
-    """A small tqdm-style progress bar on a text stream: ``[####......]  12/50  3.1 games/s``."""
-
-    def __init__(self, stream: Any, width: int = 30) -> None:
-        self._stream = stream
-        self._width = width
-        self._start = time.perf_counter()
-
-    def __call__(self, done: int, total: int | None) -> None:
-        rate = done / max(time.perf_counter() - self._start, 1e-9)
-        if total:
-            filled = round(self._width * done / total)
-            bar = f"[{'#' * filled}{'.' * (self._width - filled)}] {done}/{total}"
-        else:
-            bar = f"{done}"
-        self._stream.write(f"\r{bar}  {rate:.1f} games/s")
-        if total and done == total:
-            self._stream.write("\n")
-        self._stream.flush()
-
-
 # -- solve and score: options, client calls, output ----------------------------------------------
 
 #: ``solve`` options that apply to every game, by the client's keyword names.
@@ -330,10 +183,6 @@ def _flag(name: str) -> str:
     return "--" + {"tolerance": "tol"}.get(name, name).replace("_", "-")
 
 
-def _usage(message: str) -> CommandError:
-    return CommandError(message, EXIT_USAGE)
-
-
 def _read(reader: Callable[[str], Any], path: str) -> Any:
     """``reader(path)``, an unusable file becoming a usage error (see :mod:`~equilibria.service.cli_games`)."""
     from equilibria.service.cli_games import GameFileError
@@ -341,7 +190,7 @@ def _read(reader: Callable[[str], Any], path: str) -> Any:
     try:
         return reader(path)
     except GameFileError as exc:
-        raise _usage(str(exc)) from None
+        raise flags.usage(str(exc)) from None
 
 
 def _error_line(exc: Any) -> str:
@@ -352,20 +201,20 @@ def _error_line(exc: Any) -> str:
 
 @contextlib.contextmanager
 def _client_call(target: str) -> Iterator[None]:
-    """Client failures as :class:`CommandError`: a refused request is a usage error, anything else 1."""
+    """Client failures as :class:`~equilibria.service.cli_flags.CommandError`: a refused request is a usage error, anything else 1."""
     from equilibria.client import EquilibriaError, InvalidArgumentError
 
     try:
         yield
     except InvalidArgumentError as exc:  # the server (or the client, before sending) refused the request
-        raise _usage(_error_line(exc)) from None
+        raise flags.usage(_error_line(exc)) from None
     except EquilibriaError as exc:
         hint = ""
         if exc.code == "UNAVAILABLE":
             hint = f" (is a server running at {target}? 'equilibria serve' starts one)"
-        raise CommandError(_error_line(exc) + hint, EXIT_RUNTIME) from None
+        raise flags.CommandError(_error_line(exc) + hint, flags.EXIT_RUNTIME) from None
     except ValueError as exc:  # a name or value the client refuses before anything is sent
-        raise _usage(str(exc)) from None
+        raise flags.usage(str(exc)) from None
 
 
 def _write_report(path: str, render: Callable[[], str]) -> None:
@@ -373,10 +222,12 @@ def _write_report(path: str, render: Callable[[], str]) -> None:
     try:
         pathlib.Path(path).write_text(render(), encoding="utf-8")
     except ImportError as exc:  # matplotlib missing: the message names the extra
-        raise CommandError(f"--report: {exc}", EXIT_RUNTIME) from None
+        raise flags.CommandError(f"--report: {exc}", flags.EXIT_RUNTIME) from None
     except OSError as exc:
         target = exc.filename or path
-        raise CommandError(f"--report: cannot write {target}: {exc.strerror or exc}", EXIT_RUNTIME) from None
+        raise flags.CommandError(
+            f"--report: cannot write {target}: {exc.strerror or exc}", flags.EXIT_RUNTIME
+        ) from None
 
 
 def _emit(text: str) -> None:
@@ -392,7 +243,7 @@ def _solve_batch(args: argparse.Namespace) -> int:
 
     folder = pathlib.Path(args.batch)
     if not folder.is_dir():
-        raise _usage(f"--batch {folder} is not a folder")
+        raise flags.usage(f"--batch {folder} is not a folder")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in GAME_SUFFIXES and p.is_file())
     lines: list[dict[str, Any] | None] = [None] * len(files)
     games, positions = [], []
@@ -405,15 +256,15 @@ def _solve_batch(args: argparse.Namespace) -> int:
     try:
         out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise _usage(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
+        raise flags.usage(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     failed = sum(line is not None for line in lines)
     options = _given(args, _SOLVE_OPTIONS + _NORMAL_FORM_OPTIONS + _STOCHASTIC_OPTIONS)
     try:
         with (
             _client_call(args.target),
-            Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+            Client.connect(args.target, timeout=args.timeout, **flags.connection(args)) as client,
         ):
-            for item in client.solve_many(games, **options, progress=ProgressBar(sys.stderr)):
+            for item in client.solve_many(games, **options, progress=flags.ProgressBar(sys.stderr)):
                 path = files[positions[item.index]]
                 if item.ok:
                     result = item.result
@@ -445,26 +296,26 @@ def _solve(args: argparse.Namespace) -> int:
 
     if args.batch:
         if args.game:
-            raise _usage("give GAME or --batch DIR, not both")
+            raise flags.usage("give GAME or --batch DIR, not both")
         if args.report or args.report_png:
-            raise _usage("--report and --report-png apply to one GAME, not --batch")
+            raise flags.usage("--report and --report-png apply to one GAME, not --batch")
         return _solve_batch(args)
     if not args.game:
-        raise _usage("give GAME (a .nfg or .json file) or --batch DIR")
+        raise flags.usage("give GAME (a .nfg or .json file) or --batch DIR")
     if args.report_png and not args.report:
-        raise _usage("--report-png writes the figures of --report: give --report too")
+        raise flags.usage("--report-png writes the figures of --report: give --report too")
     game = _read(read_game, args.game)
     stochastic = isinstance(game, StochasticGame)
     kind = "a stochastic game" if stochastic else "a normal-form game"
     for name in _NORMAL_FORM_OPTIONS if stochastic else _STOCHASTIC_OPTIONS:
         if getattr(args, name) is not None:
-            raise _usage(f"{_flag(name)} does not apply to {args.game}: it is {kind}")
+            raise flags.usage(f"{_flag(name)} does not apply to {args.game}: it is {kind}")
     if stochastic and args.report_png:
-        raise _usage(f"--report-png: the report of {kind} has no figures")
+        raise flags.usage(f"--report-png: the report of {kind} has no figures")
     options = _given(args, _SOLVE_OPTIONS)
     with (
         _client_call(args.target),
-        Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+        Client.connect(args.target, timeout=args.timeout, **flags.connection(args)) as client,
     ):
         if stochastic:
             result: Any = client.solve_stochastic(game, **options, **_given(args, _STOCHASTIC_OPTIONS))
@@ -493,12 +344,12 @@ def _trace_arrays(path: str) -> tuple[list[Any] | None, dict[str, Any]]:
         if match:
             players[int(match.group(1))] = arrays[key]
         elif key not in _TRACE_ARRAYS:
-            raise _usage(
+            raise flags.usage(
                 f"{path}: unknown array {key!r}; a trace holds policies_0, policies_1, ..., "
                 f"{', '.join(_TRACE_ARRAYS)}"
             )
     if players and sorted(players) != list(range(len(players))):
-        raise _usage(
+        raise flags.usage(
             f"{path}: policies of players {sorted(players)}: expected policies_0 to policies_{len(players) - 1}"
         )
     policies = [players[k] for k in sorted(players)] or None
@@ -512,9 +363,9 @@ def _score(args: argparse.Namespace) -> int:
     from equilibria.service.cli_output import dumps, score_json, score_table
 
     if args.report_png and not args.report:
-        raise _usage("--report-png writes the figures of --report: give --report too")
+        raise flags.usage("--report-png writes the figures of --report: give --report too")
     if args.game and args.game_id:
-        raise _usage("give --game or --game-id, not both")
+        raise flags.usage("give --game or --game-id, not both")
     policies, arrays = _trace_arrays(args.trace)
     if args.game:
         game = _read(read_game, args.game)
@@ -523,10 +374,10 @@ def _score(args: argparse.Namespace) -> int:
     elif "payoffs" in arrays:
         game = arrays["payoffs"]
     else:
-        raise _usage(f"{args.trace} holds no 'payoffs': give --game GAME or --game-id ID")
+        raise flags.usage(f"{args.trace} holds no 'payoffs': give --game GAME or --game-id ID")
     with (
         _client_call(args.target),
-        Client.connect(args.target, timeout=args.timeout, **_connection(args)) as client,
+        Client.connect(args.target, timeout=args.timeout, **flags.connection(args)) as client,
     ):
         score = client.score_trace(
             game,
@@ -593,7 +444,7 @@ def _health(args: argparse.Namespace) -> int:
     """``equilibria health``: exit 0 when the server reports SERVING for the service, else 1."""
     from equilibria.client import Client, EquilibriaError, RetryConfig
 
-    tls = _connection(args)["tls"]
+    tls = flags.connection(args)["tls"]
     # One attempt: a health check reports what it sees, it does not wait for a server to come up.
     with Client.connect(
         args.target, timeout=args.timeout, retry=RetryConfig(max_attempts=1), tls=tls
@@ -673,16 +524,16 @@ def _add_serve(sub: Any) -> None:
     )
     serve.add_argument(
         "--worker-memory",
-        type=_worker_memory,
+        type=flags.worker_memory,
         default=Limits().worker_memory_bytes >> 20,
         metavar="MiB",
         help=f"address-space cap of each worker process, MiB (default {Limits().worker_memory_bytes >> 20}; "
-        f"0: none; at least {_MIN_WORKER_MEMORY_MIB}: an idle worker maps about 470 MiB)",
+        f"0: none; at least {flags.MIN_WORKER_MEMORY_MIB}: an idle worker maps about 470 MiB)",
     )
     defaults = Limits()
     serve.add_argument(
         "--max-stream-memory",
-        type=_positive_int,
+        type=flags.positive_int,
         default=defaults.max_stream_memory_bytes >> 20,
         metavar="MiB",
         help="memory budget of one ScoreTrace/MonitorTrace stream, checked before allocation: a header or "
@@ -690,7 +541,7 @@ def _add_serve(sub: Any) -> None:
     )
     serve.add_argument(
         "--max-trace-memory",
-        type=_positive_int,
+        type=flags.positive_int,
         default=defaults.max_trace_memory_bytes >> 20,
         metavar="MiB",
         help="memory all open trace streams may reserve together; past it a stream gets RESOURCE_EXHAUSTED "
@@ -698,14 +549,14 @@ def _add_serve(sub: Any) -> None:
     )
     serve.add_argument(
         "--max-trace-streams",
-        type=_positive_int,
+        type=flags.positive_int,
         default=defaults.max_trace_streams,
         metavar="N",
         help=f"trace streams open at once; more get RESOURCE_EXHAUSTED busy (default {defaults.max_trace_streams})",
     )
     serve.add_argument(
         "--trace-idle-seconds",
-        type=_positive_seconds,
+        type=flags.positive_seconds,
         default=defaults.trace_idle_seconds,
         metavar="S",
         help="end a trace stream that sends nothing for this long with DEADLINE_EXCEEDED "
@@ -734,7 +585,7 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
     """The options of ``Client.solve``, ``Client.solve_stochastic`` and ``Client.solve_many``."""
     solve.add_argument(
         "--concepts",
-        type=_names(CONCEPTS, "concept"),
+        type=flags.names(CONCEPTS, "concept"),
         default=None,
         metavar="NAMES",
         help=f"comma-separated solution concepts, from {', '.join(CONCEPTS.names)} (default nash)",
@@ -746,7 +597,7 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
         "--tol",
         "--tolerance",
         dest="tolerance",
-        type=_tolerance,
+        type=flags.tolerance,
         default=None,
         metavar="TOL",
         help="tolerance of the solve (default 0: the server's)",
@@ -759,21 +610,21 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
     )
     solve.add_argument(
         "--max-equilibria",
-        type=_count,
+        type=flags.count,
         default=None,
         metavar="N",
         help="stop after N equilibria (default 0: all)",
     )
     solve.add_argument(
         "--time-budget",
-        type=_positive_seconds,
+        type=flags.positive_seconds,
         default=None,
         metavar="S",
         help="server-side seconds per game; past it the solve is stopped (default: the server's cap)",
     )
     solve.add_argument(
         "--welfare",
-        type=_names(WELFARE_FUNCTIONS, "welfare function"),
+        type=flags.names(WELFARE_FUNCTIONS, "welfare function"),
         default=None,
         metavar="NAMES",
         help="welfare functions of welfare_nash and the correlated concepts, from "
@@ -781,14 +632,14 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
     )
     solve.add_argument(
         "--disagreement",
-        type=_numbers,
+        type=flags.numbers,
         default=None,
         metavar="X,Y,...",
         help="disagreement point of the Nash product, one payoff per player (default: the maximin values)",
     )
     solve.add_argument(
         "--selection",
-        type=_names(SELECTION_CRITERIA, "selection criterion"),
+        type=flags.names(SELECTION_CRITERIA, "selection criterion"),
         default=None,
         metavar="NAMES",
         help=f"normal-form games: criteria of the selection concept, from {', '.join(SELECTION_CRITERIA.names)} "
@@ -796,7 +647,7 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
     )
     solve.add_argument(
         "--stage-selection",
-        type=_names(STAGE_SELECTION, "stage-selection criterion"),
+        type=flags.names(STAGE_SELECTION, "stage-selection criterion"),
         default=None,
         metavar="NAMES",
         help="finite-horizon stochastic games: backward-induction criteria, from "
@@ -804,13 +655,16 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
     )
     solve.add_argument(
         "--priors",
-        type=_count,
+        type=flags.count,
         default=None,
         metavar="N",
         help="stochastic games: random priors of the homotopy (default 0: the server's)",
     )
     solve.add_argument(
-        "--seed", type=_count, default=None, help="stochastic games: seed of the random priors (default 0)"
+        "--seed",
+        type=flags.count,
+        default=None,
+        help="stochastic games: seed of the random priors (default 0)",
     )
 
 
@@ -830,10 +684,10 @@ def _add_solve(sub: Any) -> None:
     solve.add_argument(
         "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
     )
-    _security_arguments(solve)
+    flags.security_arguments(solve)
     solve.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=flags.positive_seconds,
         default=60.0,
         metavar="S",
         help="deadline of the call, seconds (with --batch: of the whole batch) (default 60)",
@@ -860,7 +714,7 @@ def _add_score(sub: Any) -> None:
     )
     score.add_argument(
         "--criteria",
-        type=_words,
+        type=flags.words,
         default=None,
         metavar="NAMES",
         help="comma-separated: last_iterate, expected_return, empirical_distribution, averaged_joint_policy, "
@@ -870,31 +724,34 @@ def _add_score(sub: Any) -> None:
     score.add_argument("--aggregate", default=None, help="over players: max (default) or sum")
     score.add_argument(
         "--epsilons",
-        type=_numbers,
+        type=flags.numbers,
         default=None,
         metavar="E,E,...",
         help="comma-separated convergence thresholds (default 0.1,0.05,0.01)",
     )
     score.add_argument(
         "--tail-window",
-        type=_count,
+        type=flags.count,
         default=None,
         metavar="N",
         help="rows of the tail window (default 0: 10%% of the rows, at least 20)",
     )
     score.add_argument(
-        "--confidence", type=_confidence, default=None, help="level of the confidence radii (default 0.95)"
+        "--confidence",
+        type=flags.confidence,
+        default=None,
+        help="level of the confidence radii (default 0.95)",
     )
     score.add_argument(
         "--checkpoints",
-        type=_count,
+        type=flags.count,
         default=None,
         metavar="N",
         help="most checkpoints per curve (default 64)",
     )
     score.add_argument(
         "--max-histories",
-        type=_count,
+        type=flags.count,
         default=None,
         metavar="N",
         help="most distinct histories with sample counts (default 100000)",
@@ -906,7 +763,7 @@ def _add_score(sub: Any) -> None:
     )
     score.add_argument(
         "--state-weights",
-        type=_numbers,
+        type=flags.numbers,
         default=None,
         metavar="W,W,...",
         help="stochastic games: weights of the states in distances (default: the initial distribution)",
@@ -916,14 +773,14 @@ def _add_score(sub: Any) -> None:
         "--tol",
         "--tolerance",
         dest="tolerance",
-        type=_tolerance,
+        type=flags.tolerance,
         default=None,
         metavar="TOL",
         help="tolerance of the game's solve (default 0: the server's)",
     )
     score.add_argument(
         "--chunk-bytes",
-        type=_positive_int,
+        type=flags.positive_int,
         default=None,
         metavar="B",
         help="largest trace chunk sent, bytes (default and most: 1 MiB)",
@@ -934,10 +791,10 @@ def _add_score(sub: Any) -> None:
     score.add_argument(
         "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
     )
-    _security_arguments(score)
+    flags.security_arguments(score)
     score.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=flags.positive_seconds,
         default=300.0,
         metavar="S",
         help="deadline of the call (default 300)",
@@ -960,54 +817,8 @@ def _add_health(sub: Any) -> None:
         "--service", default="", help="service name to check (default '': the server as a whole)"
     )
     health_check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
-    _security_arguments(health_check, token=False)  # health checks need no token
+    flags.security_arguments(health_check, token=False)  # health checks need no token
     health_check.set_defaults(run=_health)
-
-
-#: Environment variable holding the bearer token of ``solve`` and ``score`` (or ``--token-file``).
-TOKEN_ENV = "EQUILIBRIA_TOKEN"
-
-
-def _security_arguments(parser: argparse.ArgumentParser, *, token: bool = True) -> None:
-    """TLS (``--tls-ca``, mutual TLS ``--tls-cert``/``--tls-key``) and the bearer token."""
-    parser.add_argument(
-        "--tls-ca", default="", metavar="PEM", help="connect over TLS, trusting this CA (a --tls-cert server)"
-    )
-    parser.add_argument(
-        "--tls-cert", default="", metavar="PEM", help="client certificate, for an mTLS server"
-    )
-    parser.add_argument("--tls-key", default="", metavar="PEM", help="its private key")
-    if token:
-        parser.add_argument(
-            "--token-file",
-            default="",
-            metavar="FILE",
-            help=f"file holding the bearer token of a server started with --token-file (default: ${TOKEN_ENV})",
-        )
-
-
-def _connection(args: argparse.Namespace) -> dict[str, Any]:
-    """Client.connect's tls and token arguments from the flags; a usage error when they do not fit."""
-    from equilibria.client import TlsConfig
-
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise _usage("--tls-cert and --tls-key go together")
-    tls = None
-    if args.tls_ca or args.tls_cert:
-        tls = TlsConfig(
-            root_certificates=args.tls_ca or None,
-            certificate_chain=args.tls_cert or None,
-            private_key=args.tls_key or None,
-        )
-    token = os.environ.get(TOKEN_ENV) or None
-    if getattr(args, "token_file", ""):
-        try:
-            token = pathlib.Path(args.token_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise _usage(f"--token-file: {exc.strerror or exc}: {args.token_file}") from None
-        if not token:
-            raise _usage(f"--token-file: {args.token_file} is empty")
-    return {"tls": tls, "token": token}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1026,7 +837,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = _Parser(prog="equilibria", description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--log-level", type=_log_level, default="WARNING", help="logging level (default WARNING)"
+        "--log-level", type=flags.log_level, default="WARNING", help="logging level (default WARNING)"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -1043,17 +854,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``equilibria`` command; returns its exit status.
 
-    A :class:`CommandError` is printed as one line, ``equilibria COMMAND: message``, on
+    A :class:`~equilibria.service.cli_flags.CommandError` is printed as one line, ``equilibria COMMAND: message``, on
     stderr, after whatever the command already printed on stdout.
     """
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0), or a usage error already printed (2)
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else flags.EXIT_USAGE
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         return int(args.run(args))
-    except CommandError as exc:
+    except flags.CommandError as exc:
         sys.stdout.flush()
         print(f"equilibria {args.command}: {exc}", file=sys.stderr)
         return exc.status

@@ -211,6 +211,7 @@ def test_only_convert_builds_or_reads_wire_messages() -> None:
         # The CLI is a client: the public client API, and the wire's name tables (codec's
         # CONCEPTS, ...) to check names before a call; it builds no message itself.
         "cli.py": {"equilibria.client", "equilibria.v1.codec"},
+        "cli_flags.py": {"equilibria.client", "equilibria.v1.codec"},
         "cli_games.py": {"equilibria.client"},
     }
     offenders = {}
