@@ -153,9 +153,13 @@ def test_an_unreachable_server_is_a_runtime_error(tmp_path: pathlib.Path) -> Non
 
 
 def test_a_failed_call_prints_the_status_name(server: ServerProcess, tmp_path: pathlib.Path) -> None:
-    """A deadline of a microsecond passes before any answer: the gRPC status and its message."""
-    path = _file(tmp_path, "stag.json", json.dumps(STAG_HUNT))
-    line = _error_line(_run("solve", path, "--target", server.target, "--timeout", "1e-6"), 1)
+    """A call past its deadline: the gRPC status and its message. The game is new to the server
+    (no cached answer) and its correlated equilibrium is an LP over 3,600 joint actions: seconds
+    of work, against a deadline of 50 ms (a microsecond could be beaten by a cached answer)."""
+    payoffs = np.random.default_rng(int.from_bytes(str(tmp_path).encode()[-8:], "little")).random((2, 60, 60))
+    path = _file(tmp_path, "big.json", json.dumps({"payoffs": payoffs.tolist()}))
+    done = _run("solve", path, "--target", server.target, "--concepts", "correlated", "--timeout", "0.05")
+    line = _error_line(done, 1)
     # gRPC words the message by where the deadline struck ("Deadline Exceeded", "Stream
     # removed (Deadline Exceeded)"): the status name first, then its message.
     assert line.startswith("DEADLINE_EXCEEDED: ") and "Deadline Exceeded" in line, line
