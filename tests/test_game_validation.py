@@ -294,3 +294,10 @@ def test_lemke_howson_refuses_labels_out_of_range(label: int) -> None:
     with pytest.raises(InvalidOptionError) as info:
         lemke_howson(_bos(), init_label=label)
     assert info.value.field == "init_label"
+
+
+@pytest.mark.parametrize(("shape", "player"), [((3, 0, 2, 2), 0), ((3, 2, 0, 2), 1), ((3, 2, 2, 0), 2)])
+def test_an_empty_action_axis_names_its_player(shape: tuple[int, ...], player: int) -> None:
+    with pytest.raises(InvalidGameError) as info:
+        NormalFormGame(np.zeros(shape))
+    assert info.value.message.endswith(f"player {player} has no actions")

@@ -7,8 +7,9 @@ Usage::
 Each module is mutated one realistic single-line bug at a time (comparison, arithmetic,
 boolean and number replacement, removed statements and guard returns), and only the small
 set of tests that can see it runs against each mutant: the suite's tests that run the mutated
-line, from one coverage run of the suite (``tools.mutation_map``), or the module's own list in
-``TARGETS`` (``--own-tests``, ``--fast``, and lines no traced test runs). The mutants are
+line, from one coverage run of the suite (``tools.mutation_map``; a line no traced test runs,
+such as a numba kernel's body, gets the module's own list and then every test that runs the
+module), or the module's own list in ``TARGETS`` (``--own-tests``, ``--fast``). The mutants are
 written into private copies of the source tree (one per job, imported ahead of the
 installed package through ``PYTHONPATH``), so the working tree is never touched and ``J``
 mutants are tested at once.
@@ -255,7 +256,10 @@ NOT_MUTATED = frozenset({"_warm_up"})
 
 #: Module-level resource limits (``MAX_LP_ENTRIES = 10_000_000``): any value is correct, so
 #: their numbers are not mutated; tests pin the comparisons against them with patched values.
-LIMIT = re.compile(r"(MAX|MIN)_[A-Z0-9_]+")
+#: Likewise the safety factors of proven error bounds (``_ERROR_SAFETY = 16.0``): any value
+#: at least the proof's is correct, and the tests pin the decisions the bounds make at their
+#: thresholds instead.
+LIMIT = re.compile(r"(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -297,6 +301,30 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=True))",
         "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=False))",
         "each row of np.argwhere over the payoff tensor has one index per player",
+    ),
+    Equivalent(
+        "game",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+        "return np.where(half.reshape(shape) >= 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+        "where a player's half span is 0 every payoff/2 equals low/2 (halving is monotone), so"
+        " out is exactly 0 there and the clip gives the same 0",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "RemoveStatement",
+        'raise RuntimeError("vertex_enumeration(): exact vertices missing")',
+        "pass",
+        "unreachable: with an exact game both polytopes' vertices come from the exact search,"
+        " which always sets them; the guard narrows the type (the next line would fail anyway)",
+    ),
+    Equivalent(
+        "bases",
+        "NumberReplacer",
+        "a_err_max, size_max = 0.0, 0.0",
+        "a_err_max, size_max = -1.0, 0.0",
+        "a running maximum of error bounds that are all positive (each includes the rounding"
+        " term (c + 1) eps |u| of a non-zero right-hand side): a start below zero ends the same",
     ),
     Equivalent(
         "regret",
@@ -560,7 +588,7 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
         operator = op_class()
         positions = [(start, node) for node in nodes for start, _ in operator.mutation_positions(node)]
         for occurrence, ((line, _), node) in enumerate(positions):
-            if _signature_star(node):
+            if _signature_star(node) or _in_decorator(node):
                 continue
             scope = scopes.get(line, "<module>")
             if fast and scope not in target.certificate_scopes:
@@ -571,6 +599,16 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
                 continue
             found.append(Mutant(name, op_name.removeprefix("core/"), occurrence, line, scope))
     return found
+
+
+def _in_decorator(node) -> bool:
+    """Whether ``node`` is part of a decorator (``@numba.njit(cache=True)``): how a function is
+    compiled or cached, not what it computes."""
+    while node is not None:
+        if node.type == "decorator":
+            return True
+        node = node.parent
+    return False
 
 
 def _signature_star(node) -> bool:
@@ -591,6 +629,16 @@ def _equivalent(mutant: Mutant, original_lines: Sequence[str], mutated: str) -> 
         if (eq.module, eq.operator, eq.line, eq.mutated) == (mutant.module, mutant.operator, text, changed):
             return eq
     return None
+
+
+def _stale_equivalents() -> list[Equivalent]:
+    """The EQUIVALENT entries whose original line is no longer in their module (edited away)."""
+    stale = []
+    for eq in EQUIVALENT:
+        text = (ROOT / TARGETS[eq.module].path).read_text(encoding="utf-8")
+        if eq.line not in {line.strip() for line in text.splitlines()}:
+            stale.append(eq)
+    return stale
 
 
 class _Interrupted(Exception):
@@ -777,8 +825,9 @@ def run_module(
     """Test each mutant of one module, ``len(trees)`` at a time.
 
     With a coverage map, a mutant is tested against the suite's tests that ran its line
-    (``tools.mutation_map``); else, and on lines no traced test ran, against the module's own
-    list in ``TARGETS``.
+    (``tools.mutation_map``); on lines no traced test ran (a numba kernel's body, a line run at
+    import), against the module's own list in ``TARGETS`` and then every test that runs a line
+    of the module; without a map, against the module's own list.
     """
     target = TARGETS[name]
     original = (ROOT / target.path).read_text(encoding="utf-8")
@@ -800,11 +849,19 @@ def run_module(
             return Outcome(mutant, "invalid", 0.0)
         if _equivalent(mutant, original_lines, mutated) is not None:
             return Outcome(mutant, "excluded", 0.0)
-        reaching, limit = tests, timeout
-        found = covered.tests_for(target.path, mutant.line) if covered is not None else None
-        if found is not None:  # a test that never runs the line cannot see the change
-            reaching, seconds = found
-            limit = max(target.timeout, 4 * seconds + 60)
+        reaching, limit, note = tests, timeout, ""
+        if covered is not None:
+            found = covered.tests_for(target.path, mutant.line)
+            if found is not None:  # a test that never runs the line cannot see the change
+                reaching, seconds = found
+                limit = max(target.timeout, 4 * seconds + 60)
+                note = f" ({len(reaching)} tests run the line)"
+            elif (module := covered.module_tests(target.path)) is not None:
+                # A kernel's body or a line run at import: the module's own tests first (the
+                # likely killers), then every test that runs the module's Python.
+                reaching = (*tests, *(t for t in module[0] if t not in tests))
+                limit = timeout + max(target.timeout, 4 * module[1] + 60)
+                note = f" (line untraced: own tests, then {len(module[0])} that run the module)"
         tree = free.get()
         path = tree.root / target.path
         try:
@@ -817,7 +874,7 @@ def run_module(
         mark = "SURVIVED " if verdict == "survived" else ""
         print(
             f"  [{next(done)}/{len(selected)}] {mark}{verdict} {seconds:.0f}s line {mutant.line} "
-            f"{mutant.operator}{'' if reaching is tests else f' ({len(reaching)} tests run the line)'}",
+            f"{mutant.operator}{note}",
             flush=True,
         )
         return Outcome(mutant, verdict, seconds, mutant.diff(mutated))
@@ -923,6 +980,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             print(f"{name}: {len(mutants(name, fast=args.fast))} mutants")
         return 0
+    for stale in _stale_equivalents():
+        print(f"mutation: EQUIVALENT entry matches no line of {stale.module}: {stale.line}", file=sys.stderr)
     os.nice(max(0, 19 - os.nice(0)))  # background work on a shared machine
     signal.signal(signal.SIGTERM, _raise_interrupted)
     results, totals = {}, {}

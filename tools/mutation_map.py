@@ -40,8 +40,19 @@ class CoverageMap:
         """The tests that can see a change on ``line`` of ``path``, fastest first, and their
         seconds in the unmutated run; None when no traced test ran the line."""
         found = self.lines.get(path, {}).get(line)
-        if not found:
-            return None
+        return self._ordered(found) if found else None
+
+    def module_tests(self, path: str) -> tuple[tuple[str, ...], float] | None:
+        """The tests that ran any line of ``path``, fastest first, and their seconds; None when
+        no traced test ran one.
+
+        The reach of a line no traced test runs: a compiled (numba) kernel's body, which only
+        its Python callers reveal, or a line run at import (a constant, a signature).
+        """
+        found = {node for by_test in self.lines.get(path, {}).values() for node in by_test}
+        return self._ordered(found) if found else None
+
+    def _ordered(self, found: Iterable[str]) -> tuple[tuple[str, ...], float]:
         chosen: dict[str, float] = {}
         for node in found:
             file = node.split("::", 1)[0]
@@ -80,9 +91,14 @@ def _python_files(root: pathlib.Path) -> list[pathlib.Path]:
 
 
 def source_fingerprint(root: pathlib.Path) -> str:
-    """A hash of every Python file but the test files (``tests/**/test_*.py``) and of the project
-    file: the sources, the tests' shared helpers (conftest.py, ...) and the tools."""
-    files = [p for p in _python_files(root) if not _is_test_file(root, p)]
+    """A hash of every Python file but the test files (``tests/**/test_*.py``) and the
+    benchmarks, and of the project file: the sources, the tests' shared helpers (conftest.py,
+    ...) and the tools."""
+    files = [
+        p
+        for p in _python_files(root)
+        if not _is_test_file(root, p) and p.relative_to(root).parts[0] != "bench"
+    ]
     return _digest(root, [*files, root / "pyproject.toml"])
 
 
@@ -134,9 +150,9 @@ def build(
     Each test file's part of the map is cached under the hash of the sources (everything but
     the test files) and of the test file itself: after an edit of tests only the edited and
     new test files run again; after an edit of the sources, all of them. The files to run are
-    split into ``parts`` and run with ``run_part(k, files)`` (one per tree, in parallel; each
-    returns the plugin's output per file, in order, or None for a file whose run recorded
-    nothing: its tests are left out of the map).
+    split into ``parts`` run in parallel (one per tree); each file runs with
+    ``run_part(k, [file])``, which returns the plugin's output or None when the run recorded
+    nothing (its tests are left out of the map), and is saved as soon as it is done.
     """
     import concurrent.futures
 
@@ -145,14 +161,18 @@ def build(
     entries = {f: folder / f"{f.replace('/', '__')}-{_digest(root, [root / f])}.json" for f in files}
     missing = [f for f in files if not entries[f].exists()]
     if missing:
-        groups = split_suite(root, parts, missing)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            outputs = list(pool.map(run_part, range(len(groups)), groups))
         folder.mkdir(parents=True, exist_ok=True)
-        for group, found in zip(groups, outputs, strict=True):
-            for file, out in zip(group, found, strict=True):
+
+        def run_group(k: int, group: Sequence[str]) -> None:
+            """One file at a time, each saved as soon as it is done (an interrupted build keeps them)."""
+            for file in group:
+                (out,) = run_part(k, [file])
                 if out is not None:  # nothing recorded: not cached, tried again next time
                     entries[file].write_text(json.dumps(out), encoding="utf-8")
+
+        groups = split_suite(root, parts, missing)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            list(pool.map(run_group, range(len(groups)), groups))
     return merge(
         root, [json.loads(entries[f].read_text(encoding="utf-8")) for f in files if entries[f].exists()]
     )

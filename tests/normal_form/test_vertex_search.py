@@ -333,6 +333,32 @@ def test_the_kernel_finds_exactly_the_feasible_bases_brute_force_finds(kind: str
                     np.testing.assert_allclose(by_basis[row.tobytes()], point, rtol=0, atol=1e-12)
 
 
+def test_on_a_nondegenerate_polytope_the_kernel_visits_only_feasible_bases() -> None:
+    """Every pivot's new point is predicted within its error bound: on random (nondegenerate)
+    polytopes no infeasible neighbour is visited, only the feasible bases and the origin."""
+    for m, n in [(3, 3), (5, 4), (4, 7), (6, 6), (8, 7)]:
+        for seed in range(4):
+            mat = positive_rescale(_kernel_game("normal", m, n, seed), 0.1)
+            budget = bases.Budget(10**9)
+            found = bases.search_bases(mat, 1e-9, budget)
+            assert budget.visited == len(found.basis) + 1, (m, n, seed)
+
+
+@pytest.mark.parametrize("eps", [1e-9, 1e-7, 1e-5, 1e-3])
+def test_a_basic_solution_at_the_feasibility_threshold_is_ambiguous(eps: float) -> None:
+    """The basis of both coordinates has the point ``(1, -eps)`` (up to rounding): against a
+    tolerance of exactly ``eps`` the decision lies within its error and must be flagged;
+    0.1 % either side of it the decision is certain and the point kept or dropped."""
+    mat = np.array([[1.0 + eps, 1.0 + 2.0 * eps], [1.0, 2.0]])
+    at = bases.search_bases(mat, eps, bases.Budget(100))
+    below = bases.search_bases(mat, 0.999 * eps, bases.Budget(100))
+    above = bases.search_bases(mat, 1.001 * eps, bases.Budget(100))
+    assert at.ambiguous and not below.ambiguous and not above.ambiguous
+    assert [p for p in below.points.tolist() if min(p) < 0] == []
+    (negative,) = [p for p in above.points.tolist() if min(p) < 0]
+    np.testing.assert_allclose(negative, [1.0, -eps], rtol=1e-6)
+
+
 def test_the_kernel_stops_at_its_budget() -> None:
     mat = positive_rescale(_kernel_game("normal", 7, 7, 0), 0.1)
     budget = bases.Budget(10)

@@ -1,0 +1,107 @@
+"""The mutation tool's coverage map picks the tests that can see a mutant (``tools.mutation_map``).
+
+The map is built here from a fake suite (no pytest run): which tests a line reaches, the
+fallback for a line no test traced, whole files, and the per-file cache.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from tools import mutation_map
+
+
+def _suite(root: pathlib.Path) -> None:
+    (root / "tests").mkdir()
+    (root / "pkg").mkdir()
+    (root / "pkg" / "mod.py").write_text("X = 1\n", encoding="utf-8")
+    (root / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
+    (root / "tests" / "test_a.py").write_text(
+        "def test_one(): pass\ndef test_two(): pass\n", encoding="utf-8"
+    )
+    shared = "import pytest\n@pytest.fixture(scope='module')\ndef f(): pass\ndef test_three(f): pass\n"
+    (root / "tests" / "test_b.py").write_text(shared, encoding="utf-8")
+
+
+#: What the coverage plugin would write for each test file of the fake suite.
+_OUTPUTS = {
+    "tests/test_a.py": {
+        "seconds": {"tests/test_a.py::test_one": 2.0, "tests/test_a.py::test_two": 0.5},
+        "lines": {"pkg/mod.py": {"3": ["tests/test_a.py::test_one", "tests/test_a.py::test_two"], "7": []}},
+        "failed": [],
+    },
+    "tests/test_b.py": {
+        "seconds": {"tests/test_b.py::test_three": 1.0, "tests/test_b.py::test_four": 4.0},
+        "lines": {"pkg/mod.py": {"9": ["tests/test_b.py::test_three"]}},
+        "failed": [],
+    },
+}
+
+
+def _build(root: pathlib.Path, runs: list[str]) -> mutation_map.CoverageMap:
+    def run_part(k: int, files: list[str]) -> list[dict | None]:
+        runs.extend(files)
+        return [_OUTPUTS[f] for f in files]
+
+    return mutation_map.build(root, root / ".cache", run_part, parts=2)
+
+
+def test_a_line_reaches_the_tests_that_ran_it_fastest_first(tmp_path: pathlib.Path) -> None:
+    _suite(tmp_path)
+    found = _build(tmp_path, []).tests_for("pkg/mod.py", 3)
+    assert found == (("tests/test_a.py::test_two", "tests/test_a.py::test_one"), 2.5)
+
+
+def test_a_file_with_shared_state_is_taken_whole(tmp_path: pathlib.Path) -> None:
+    _suite(tmp_path)
+    assert _build(tmp_path, []).tests_for("pkg/mod.py", 9) == (("tests/test_b.py",), 5.0)
+
+
+def test_an_untraced_line_has_no_tests_but_its_module_has_all_of_them(tmp_path: pathlib.Path) -> None:
+    _suite(tmp_path)
+    covered = _build(tmp_path, [])
+    assert covered.tests_for("pkg/mod.py", 7) is None
+    assert covered.tests_for("pkg/mod.py", 1) is None
+    assert covered.module_tests("pkg/mod.py") == (
+        ("tests/test_a.py::test_two", "tests/test_a.py::test_one", "tests/test_b.py"),
+        7.5,
+    )
+    assert covered.module_tests("pkg/other.py") is None
+
+
+def test_each_test_file_is_cached_until_it_or_a_source_changes(tmp_path: pathlib.Path) -> None:
+    _suite(tmp_path)
+    runs: list[str] = []
+    first = _build(tmp_path, runs)
+    assert sorted(runs) == ["tests/test_a.py", "tests/test_b.py"]
+    runs.clear()
+    assert _build(tmp_path, runs) == first and runs == []
+    (tmp_path / "tests" / "test_a.py").write_text("def test_one(): assert True\n", encoding="utf-8")
+    _build(tmp_path, runs)
+    assert runs == ["tests/test_a.py"]
+    runs.clear()
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "speed.py").write_text("pass\n", encoding="utf-8")  # not a source of the map
+    _build(tmp_path, runs)
+    assert runs == []
+    (tmp_path / "pkg" / "mod.py").write_text("X = 2\n", encoding="utf-8")
+    _build(tmp_path, runs)
+    assert sorted(runs) == ["tests/test_a.py", "tests/test_b.py"]
+
+
+def test_a_file_done_before_an_interruption_stays_cached(tmp_path: pathlib.Path) -> None:
+    _suite(tmp_path)
+
+    def interrupted(k: int, files: list[str]) -> list[dict | None]:
+        if files == ["tests/test_b.py"]:
+            raise KeyboardInterrupt
+        return [_OUTPUTS[f] for f in files]
+
+    with pytest.raises(KeyboardInterrupt):
+        mutation_map.build(tmp_path, tmp_path / ".cache", interrupted, parts=1)
+    cached = list((tmp_path / ".cache").rglob("*.json"))
+    assert [p.name.split("-")[0] for p in cached] == ["tests__test_a.py"]
+    assert json.loads(cached[0].read_text(encoding="utf-8")) == _OUTPUTS["tests/test_a.py"]
