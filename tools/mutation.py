@@ -576,6 +576,33 @@ def _scopes(source: str) -> dict[int, str]:
     return scopes
 
 
+def import_time_lines(source: str) -> frozenset[int]:
+    """The lines that run when the module is imported: module-level statements, decorators,
+    signatures (their default values) and class bodies, but not function bodies.
+
+    Coverage credits such a line to whichever test happened to import the module first, so
+    the map cannot say which tests see a change there.
+    """
+    lines: set[int] = set()
+
+    def visit(body: Sequence[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                for decorator in stmt.decorator_list:
+                    lines.update(range(decorator.lineno, (decorator.end_lineno or decorator.lineno) + 1))
+                lines.update(range(stmt.lineno, stmt.body[0].lineno))  # the signature
+            elif isinstance(stmt, ast.ClassDef):
+                for decorator in stmt.decorator_list:
+                    lines.update(range(decorator.lineno, (decorator.end_lineno or decorator.lineno) + 1))
+                lines.update(range(stmt.lineno, stmt.body[0].lineno))
+                visit(stmt.body)
+            else:
+                lines.update(range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1))
+
+    visit(ast.parse(source).body)
+    return frozenset(lines)
+
+
 def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
     """The mutants of one module (of its certificate checks only when ``fast``)."""
     target = TARGETS[name]
@@ -832,6 +859,7 @@ def run_module(
     target = TARGETS[name]
     original = (ROOT / target.path).read_text(encoding="utf-8")
     original_lines = original.splitlines()
+    import_lines = import_time_lines(original)
     tests = target.fast_tests if fast and target.fast_tests else target.tests
     status, baseline = _pytest(trees[0], tests, timeout=10 * target.timeout)
     if status != "passed":
@@ -851,13 +879,14 @@ def run_module(
             return Outcome(mutant, "excluded", 0.0)
         reaching, limit, note = tests, timeout, ""
         if covered is not None:
-            found = covered.tests_for(target.path, mutant.line)
+            found = None if mutant.line in import_lines else covered.tests_for(target.path, mutant.line)
             if found is not None:  # a test that never runs the line cannot see the change
                 reaching, seconds = found
                 limit = max(target.timeout, 4 * seconds + 60)
                 note = f" ({len(reaching)} tests run the line)"
             elif (module := covered.module_tests(target.path)) is not None:
-                # A kernel's body or a line run at import: the module's own tests first (the
+                # A kernel's body or a line run at import (whose coverage is credited to the
+                # test that imported the module first): the module's own tests first (the
                 # likely killers), then every test that runs the module's Python.
                 reaching = (*tests, *(t for t in module[0] if t not in tests))
                 limit = timeout + max(target.timeout, 4 * module[1] + 60)

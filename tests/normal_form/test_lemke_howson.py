@@ -492,3 +492,13 @@ def test_template_and_instantiate_reject_unknown_and_missing_fields() -> None:
         instantiate(Component, {**base, "colour": "red"})
     with pytest.raises(TypeError, match="1 fields given, 2 expected"):
         instantiate(Component, {"vertices": ()})
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 127, 128, 129, 136, 255, 256, 257, 1000, 1031, 4096, 9001])
+def test_the_kernels_sum_is_numpys_pairwise_sum_bit_for_bit(size: int) -> None:
+    """The normalisation of a long strategy (over 128 actions: numpy's pairwise blocks,
+    halves a multiple of 8 long) adds in numpy's order, so its total has numpy's bits."""
+    rng = np.random.default_rng(size)
+    for values in (rng.random(size), rng.standard_normal(size) * 10.0 ** rng.integers(-8, 9, size)):
+        assert lh_module._numpy_sum(values) == values.sum()
+        assert lh_module._numpy_sum(values[::-1].copy()) == values[::-1].sum()
