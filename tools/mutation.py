@@ -261,6 +261,28 @@ NOT_MUTATED = frozenset({"_warm_up"})
 #: thresholds instead.
 LIMIT = re.compile(r"(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 
+#: The knobs of search heuristics, per module: how many starts, where a refinement reads a
+#: support, how far a path runs. Every candidate they yield is certified (its NashConv
+#: measured) and no ``complete`` claim rests on them, so their numbers are not mutated: a
+#: changed knob finds the same certified equilibria or fewer, which the tests of the
+#: certificates and of completeness already judge.
+TUNING: dict[str, frozenset[str]] = {
+    "nplayer": frozenset(
+        {
+            "_AUTO_ENUMPOLY_SHARE",
+            "_RESTART_FACTOR",
+            "_RESTART_FLOOR",
+            "_PERTURBATIONS",
+            "_SIMPDIV_STARTS",
+            "_SIMPDIV_GRID",
+            "_SIMPDIV_MAXREGRET",
+            "_SUPPORT_THRESHOLDS",
+            "_NEWTON_ITERATIONS",
+            "_SEED",
+        }
+    ),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Equivalent:
@@ -622,7 +644,7 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
                 continue
             if scope.rsplit(".", 1)[-1] in NOT_MUTATED:
                 continue
-            if op_name == "NumberReplacer" and LIMIT.fullmatch(scope):
+            if op_name == "NumberReplacer" and (LIMIT.fullmatch(scope) or scope in TUNING.get(name, ())):
                 continue
             found.append(Mutant(name, op_name.removeprefix("core/"), occurrence, line, scope))
     return found

@@ -132,20 +132,20 @@ def zero_sum_value(
     )
 
 
-def _optimal_pair(a: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
+def _optimal_pair(unit: FloatArray, tol: float) -> tuple[FloatArray, FloatArray]:
     """A maximin strategy of the row player and a minimax strategy of the column player.
 
-    The row player's LP is solved first; by LP duality its constraint multipliers are a
-    minimax strategy of the column player. When that pair's duality gap exceeds ``tol``
-    (rescaled units), the column player's own LP is solved instead.
+    ``unit`` is the row player's payoffs of the unit game (entries spanning ``[0, 1]``, or
+    all zero). The row player's LP is solved first; by LP duality its constraint
+    multipliers are a minimax strategy of the column player. When that pair's duality gap
+    exceeds ``tol`` (unit-game units), the column player's own LP is solved instead.
     """
-    m, n = a.shape
-    if float(np.ptp(a)) == 0.0:  # every strategy is optimal
+    m, n = unit.shape
+    if not unit.any():  # a constant game: every strategy is optimal
         return np.full(m, 1.0 / m), np.full(n, 1.0 / n)
-    scaled = (a - a.min()) / np.ptp(a)  # in [0, 1]; the same optimal strategies
     feasibility = min(max(tol, 1e-10), 1e-7)
     return lp_optimal_pair(
-        scaled, gap=tol, feasibility=feasibility, method="highs-ipm", caller="zero_sum_value"
+        unit, gap=tol, feasibility=feasibility, method="highs-ipm", caller="zero_sum_value"
     )
 
 

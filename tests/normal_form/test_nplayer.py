@@ -460,6 +460,22 @@ def test_a_method_whose_first_start_never_ends_is_not_restarted() -> None:
     assert result.complete is False
 
 
+def test_a_spent_time_limit_skips_every_run_without_starting_it() -> None:
+    """Past the deadline (by 0.1 s here, with no clock race: it is already spent) each run's
+    share of the time left is negative: every run is skipped, none is started."""
+    game = NormalFormGame(np.random.default_rng(5).standard_normal((3, 2, 2, 2)))
+    runner = nplayer._Runner(game, time.perf_counter() - 0.1, 0)
+    assert runner.run(["enumpoly", "gnm"]) is False
+    assert runner.ran == [] and runner.candidates == [] and runner.finished == []
+    assert runner.warnings == [
+        "enumpoly skipped: time_limit spent",
+        *(
+            f"gnm ({start}) skipped: time_limit spent"
+            for start in ("default perturbation", "random perturbation 1", "random perturbation 2")
+        ),
+    ]
+
+
 def test_time_limit_skips_runs() -> None:
     game = NormalFormGame(np.random.default_rng(3).standard_normal((5, 3, 3, 3, 3, 3)))
     started = time.perf_counter()

@@ -447,3 +447,13 @@ def test_exact_arithmetic_is_refused_past_its_size_limit(monkeypatch: pytest.Mon
     with pytest.raises(InvalidOptionError, match="up to 3 payoff entries") as caught:
         exact_arith.rational_bimatrix(a, a)
     assert caught.value.field == "exact"
+
+
+def test_the_rational_solver_solves_and_refuses_a_system_that_does_not_fit() -> None:
+    half, third = Fraction(1, 2), Fraction(1, 3)
+    assert exact_arith.solve_exact([[2, 1], [1, 3]], [1, 1]) == [Fraction(2, 5), Fraction(1, 5)]
+    assert exact_arith.solve_exact([[half, half], [1, 1]], [third, 1]) is None  # singular
+    with pytest.raises(ValueError, match="zip"):
+        exact_arith.solve_exact([[2, 1], [1, 3]], [1])
+    with pytest.raises(ValueError, match="zip"):
+        exact_arith.solve_exact([[2, 1], [1, 3]], [1, 1, 1])

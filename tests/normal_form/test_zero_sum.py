@@ -177,6 +177,8 @@ def test_non_constant_sum_rejected() -> None:
     assert info.value.field == "concepts"
     assert "not constant-sum" in str(info.value)
     assert str(info.value).startswith("zero_sum_value(): ")
+    # Chicken's sums u_0 + u_1 are 12, 9, 9 and 0: the message quotes that range.
+    assert str(info.value).endswith("u_0 + u_1 ranges over [0, 12]"), str(info.value)
     # Off by a little more than the tolerance in one cell.
     a = np.array([[1.0, -1.0], [-1.0, 1.0]])
     b = -a.copy()
@@ -198,7 +200,9 @@ def test_three_players_rejected() -> None:
     ("options", "field"),
     [
         pytest.param({"tol": 0.0}, "tolerance", id="tol-zero"),
+        pytest.param({"tol": -1e-9}, "tolerance", id="tol-negative"),
         pytest.param({"tol": 1.0}, "tolerance", id="tol-large"),
+        pytest.param({"tol": 1.000001e-3}, "tolerance", id="tol-just-over"),
         pytest.param({"vertices": "yes"}, "vertices", id="vertices-str"),
         pytest.param({"vertices": 1}, "vertices", id="vertices-int"),
         pytest.param({"vertices": None}, "vertices", id="vertices-none"),
@@ -208,6 +212,48 @@ def test_invalid_options(options: dict, field: str) -> None:
     with pytest.raises(InvalidOptionError) as info:
         zero_sum_value(games.matching_pennies(), **options)
     assert info.value.field == field
+    assert info.value.message.startswith("zero_sum_value(): "), "refused up front, not by a later step"
+
+
+def test_the_largest_tolerance_is_accepted() -> None:
+    assert zero_sum_value(games.matching_pennies(), tol=1e-3).value == pytest.approx(0.0, abs=1e-3)
+
+
+def test_a_failed_lp_is_an_error_even_with_a_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS stopping short (an iteration limit, status 1) may still hand back a point: it is
+    not an optimal strategy and must not be returned as one."""
+    real = zero_sum_module.linprog
+
+    def stopped(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.status, res.message = 1, "Iteration limit reached."
+        assert res.x is not None
+        return res
+
+    monkeypatch.setattr(zero_sum_module, "linprog", stopped)
+    with pytest.raises(RuntimeError, match=r"zero_sum_value\(\): HiGHS failed: Iteration limit reached"):
+        zero_sum_value(NormalFormGame.from_bimatrix([[2, -1, 0], [-1, 1, 3]]), vertices=False)
+
+
+def test_multipliers_of_the_wrong_sign_by_rounding_are_not_probabilities(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HiGHS's multipliers are <= 0 up to rounding; one rounded to the wrong side (here
+    +1e-3, far more than rounding, so it shows) is cut to zero, never a negative probability."""
+    real = zero_sum_module.linprog
+
+    def rounded(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.ineqlin.marginals = np.where(res.ineqlin.marginals == 0.0, 1e-3, res.ineqlin.marginals)
+        return res
+
+    monkeypatch.setattr(zero_sum_module, "linprog", rounded)
+    # Column 2 is never played at the optimum (its multiplier is 0, spoiled to +1e-3).
+    x, y = zero_sum_module.lp_optimal_pair(
+        np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]), gap=1.0, feasibility=1e-9, method="highs", caller="t"
+    )
+    assert (y >= 0.0).all() and (x >= 0.0).all()
+    np.testing.assert_allclose(y, [0.5, 0.5, 0.0], atol=1e-9)
 
 
 def test_vertex_options() -> None:
