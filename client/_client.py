@@ -15,6 +15,7 @@ import numpy as np
 from equilibria.client._batch import BatchItem, Progress
 from equilibria.client._convert import (
     CHUNK_BYTES,
+    SCORE_OPTIONS,
     BatchPlan,
     batch_item_from_proto,
     batch_requests,
@@ -96,20 +97,6 @@ def _total(games: Iterable[Any]) -> int | None:
 
 # -- trace input: arrays, tensors and the messages of a trace stream ------------------------------
 
-#: Keyword arguments of ``score_trace`` that are scoring options.
-_OPTION_NAMES = (
-    "criteria",
-    "metric",
-    "aggregate",
-    "epsilons",
-    "tail_window",
-    "confidence",
-    "checkpoints",
-    "max_histories",
-    "joint_concept",
-    "state_weights",
-)
-
 
 def trace_input_error(field: str, message: str) -> InvalidArgumentError:
     """A client-side ``InvalidArgumentError`` naming the trace ``field``."""
@@ -178,7 +165,7 @@ def trace_messages(
     non-numeric stream, history without joint actions or of another length, and a
     trace without rows raise here, in the caller, never inside the stream.
     """
-    options = score_options(**{name: arguments[name] for name in _OPTION_NAMES}, function=function)
+    options = score_options(**{name: arguments[name] for name in SCORE_OPTIONS}, function=function)
     header = trace_header(
         arguments["game"], options, method=arguments["method"], tolerance=arguments["tolerance"]
     )

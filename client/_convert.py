@@ -40,6 +40,7 @@ from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 from equilibria.v1.codec import (
     CONCEPT_ANSWERS,
     CONCEPTS,
+    SCORE_OPTIONS,
     SELECTION_CRITERIA,
     STAGE_SELECTION,
     VERDICTS,
@@ -51,6 +52,7 @@ from equilibria.v1.codec import (
 
 __all__ = [
     "CHUNK_BYTES",
+    "SCORE_OPTIONS",
     "BatchPlan",
     "batch_item_from_proto",
     "batch_requests",

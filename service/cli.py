@@ -45,7 +45,13 @@ from typing import Any, NoReturn
 
 from equilibria.service import cli_flags as flags
 from equilibria.service.limits import Limits
-from equilibria.v1.codec import CONCEPTS, SELECTION_CRITERIA, STAGE_SELECTION, WELFARE_FUNCTIONS
+from equilibria.v1.codec import (
+    CONCEPTS,
+    SCORE_OPTIONS,
+    SELECTION_CRITERIA,
+    STAGE_SELECTION,
+    WELFARE_FUNCTIONS,
+)
 
 EXIT_USAGE = flags.EXIT_USAGE
 EXIT_RUNTIME = flags.EXIT_RUNTIME
@@ -154,21 +160,7 @@ _NORMAL_FORM_OPTIONS = ("exact", "selection")
 #: ``solve`` options of stochastic games only (``Client.solve_stochastic``).
 _STOCHASTIC_OPTIONS = ("stage_selection", "priors", "seed")
 #: ``score`` options, by ``Client.score_trace``'s keyword names.
-_SCORE_OPTIONS = (
-    "criteria",
-    "metric",
-    "aggregate",
-    "epsilons",
-    "tail_window",
-    "confidence",
-    "checkpoints",
-    "max_histories",
-    "joint_concept",
-    "state_weights",
-    "method",
-    "tolerance",
-    "chunk_bytes",
-)
+_SCORE_OPTIONS = (*SCORE_OPTIONS, "method", "tolerance", "chunk_bytes")
 #: Arrays of an ``.npz`` trace besides ``policies_<player>``.
 _TRACE_ARRAYS = ("joint_actions", "history", "returns", "payoffs")
 _POLICY_ARRAY = re.compile(r"policies_(\d+)")

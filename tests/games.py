@@ -21,6 +21,7 @@ from fractions import Fraction
 
 import numpy as np
 from equilibria.solver import NormalFormGame
+from equilibria.solver.stochastic.game import StochasticGame
 
 __all__ = [
     "Profile",
@@ -296,3 +297,18 @@ def assert_same_solution(got: object, want: object) -> None:
     theirs = sorted(np.concatenate(eq.strategies).tolist() for eq in want.equilibria)  # type: ignore[attr-defined]
     assert len(mine) == len(theirs)
     np.testing.assert_allclose(mine, theirs, atol=1e-9, rtol=0)
+
+
+def team_chain(discount: float, horizon: int | None = None) -> StochasticGame:
+    """A 2-state team game. State 0: both wait (reward 1, stay), both move (0, go to 1),
+    mismatch (0, stay). State 1: one action each, reward 5, back to state 0."""
+    rewards = np.zeros((2, 2, 2, 2))
+    rewards[0, :, 0, 0] = 1.0
+    rewards[1, :, 0, 0] = 5.0
+    transitions = np.zeros((2, 2, 2, 2))
+    transitions[0, ..., 0] = 1.0
+    transitions[0, 1, 1] = [0.0, 1.0]
+    transitions[1, ..., 0] = 1.0
+    return StochasticGame(
+        rewards, transitions, discount=discount, horizon=horizon, action_counts=[[2, 2], [1, 1]]
+    )

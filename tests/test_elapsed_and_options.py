@@ -24,6 +24,8 @@ from equilibria.solver.stochastic.backward import backward_induction_set
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.solve import STOCHASTIC_METHODS, solve_stochastic
 
+from .games import team_chain
+
 BATTLE = NormalFormGame.from_bimatrix([[3, 0], [0, 2]], [[2, 0], [0, 3]])
 #: Zero-sum with a saddle point: every method (``zero_sum_lp`` too) answers it.
 SADDLE = NormalFormGame.from_bimatrix([[1, 2], [0, -1]], [[-1, -2], [0, 1]])
@@ -62,23 +64,9 @@ def test_elapsed_seconds_of_each_front_door_is_the_calls_time(call) -> None:
     assert_elapsed_within(result, wall)
 
 
-def _chain(discount: float, horizon: int | None = None) -> StochasticGame:
-    """State 0: both wait (1, stay) or both move (0, to state 1); state 1: reward 5, back to 0."""
-    rewards = np.zeros((2, 2, 2, 2))
-    rewards[0, :, 0, 0] = 1.0
-    rewards[1, :, 0, 0] = 5.0
-    transitions = np.zeros((2, 2, 2, 2))
-    transitions[0, ..., 0] = 1.0
-    transitions[0, 1, 1] = [0.0, 1.0]
-    transitions[1, ..., 0] = 1.0
-    return StochasticGame(
-        rewards, transitions, discount=discount, horizon=horizon, action_counts=[[2, 2], [1, 1]]
-    )
-
-
 @pytest.mark.parametrize("method", ["auto", *sorted(STOCHASTIC_METHODS)])
 def test_elapsed_seconds_of_stochastic_solves_is_the_calls_time(method: str) -> None:
-    game = _chain(0.9, horizon=3 if method == "backward_induction" else None)
+    game = team_chain(0.9, horizon=3 if method == "backward_induction" else None)
     spec = STOCHASTIC_METHODS.get(method)
     if spec is not None and spec.zero_sum:  # the zero-sum methods: a zero-sum game of the same shape
         payoff = game.rewards[:, 0]
@@ -95,7 +83,7 @@ def test_elapsed_seconds_of_stochastic_solves_is_the_calls_time(method: str) -> 
 
 
 def test_elapsed_seconds_of_backward_induction_is_the_calls_time() -> None:
-    result, wall = timed(lambda: backward_induction_set(_chain(1.0, horizon=4)))
+    result, wall = timed(lambda: backward_induction_set(team_chain(1.0, horizon=4)))
     assert result.equilibria
     assert_elapsed_within(result, wall)
 

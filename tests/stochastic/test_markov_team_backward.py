@@ -39,6 +39,8 @@ from equilibria.solver.stochastic.team import team_optimum
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ..games import team_chain
+
 SETTINGS = settings(max_examples=20, deadline=None, database=None)
 GAP = 1e-7
 
@@ -55,21 +57,6 @@ def assert_perfect(eq: MarkovEquilibrium, game: StochasticGame) -> None:
 
 
 # ===================================================================== team games
-
-
-def chain(discount: float, horizon: int | None = None) -> StochasticGame:
-    """State 0: both wait (reward 1, stay), both move (0, go to 1), mismatch (0, stay).
-    State 1: one action each, reward 5, back to state 0."""
-    rewards = np.zeros((2, 2, 2, 2))
-    rewards[0, :, 0, 0] = 1.0
-    rewards[1, :, 0, 0] = 5.0
-    transitions = np.zeros((2, 2, 2, 2))
-    transitions[0, ..., 0] = 1.0
-    transitions[0, 1, 1] = [0.0, 1.0]
-    transitions[1, ..., 0] = 1.0
-    return StochasticGame(
-        rewards, transitions, discount=discount, horizon=horizon, action_counts=[[2, 2], [1, 1]]
-    )
 
 
 def chain_values(discount: float) -> tuple[int, list[float]]:
@@ -89,7 +76,7 @@ def chain_values(discount: float) -> tuple[int, list[float]]:
     ],
 )
 def test_team_goes_for_the_delayed_reward(discount: float) -> None:
-    game = chain(discount)
+    game = team_chain(discount)
     eq = team_optimum(game)
     action, values = chain_values(discount)
     for policy in eq.policies:
@@ -110,7 +97,7 @@ def test_team_goes_for_the_delayed_reward(discount: float) -> None:
 def test_team_finite_horizon_known_answer(
     horizon: int, stage0: int, stage1: int | None, value: list[float]
 ) -> None:
-    game = chain(0.9, horizon)
+    game = team_chain(0.9, horizon)
     eq = team_optimum(game)
     assert eq.policies[0].shape == (horizon, 2, 2)
     assert eq.policies[0][0, 0].tolist() == np.eye(2)[stage0].tolist()
@@ -237,7 +224,7 @@ def test_team_optimum_rejects_bad_input() -> None:
         team_optimum(game)
     assert info.value.field == "game"
     with pytest.raises(InvalidOptionError) as bad_tol:
-        team_optimum(chain(0.5), tol=0.0)
+        team_optimum(team_chain(0.5), tol=0.0)
     assert bad_tol.value.field == "tolerance"
     with pytest.raises(InvalidOptionError) as bad_game:
         team_optimum(pd)  # type: ignore[arg-type]

@@ -175,3 +175,6 @@ SELECTION_CRITERIA = EnumNames.of(solution_pb2.SelectionCriterion)
 CONCEPT_ANSWERS = EnumNames.of(solution_pb2.ConceptAnswer)
 #: Verdicts of a trace criterion: "converged", "not_converged", "inconclusive".
 VERDICTS = EnumNames.of(trace_pb2.Verdict)
+#: The scoring options of a trace ("criteria", "metric", ...): the fields of ``ScoreOptions``,
+#: which are also ``Client.score_trace``'s keyword names.
+SCORE_OPTIONS = tuple(field.name for field in trace_pb2.ScoreOptions.DESCRIPTOR.fields)
