@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from equilibria.solver import (
     UnsupportedError,
     solve,
 )
+from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
 
@@ -301,3 +303,25 @@ def test_an_empty_action_axis_names_its_player(shape: tuple[int, ...], player: i
     with pytest.raises(InvalidGameError) as info:
         NormalFormGame(np.zeros(shape))
     assert info.value.message.endswith(f"player {player} has no actions")
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        (0.1, Fraction(1, 10)),
+        (0.123456, Fraction(1929, 15625)),  # 123456 / 10**6
+        (1 / 999_983, Fraction(1, 999_983)),  # a prime denominator just under 10**6
+        (-2.5e-6, Fraction(-1, 400_000)),
+        (1 / 3, Fraction(1, 3)),
+    ],
+)
+def test_exact_mode_reads_a_double_as_the_simplest_fraction_up_to_a_millionth(
+    value: float, read: Fraction
+) -> None:
+    assert exact_arith._to_fraction(value) == read
+
+
+def test_exact_mode_reads_a_double_past_a_million_denominator_as_its_binary_value() -> None:
+    value = 1 / 1_000_003  # the nearest simple fraction has a denominator over 10**6
+    assert exact_arith._to_fraction(value) == Fraction(value)
+    assert exact_arith._to_fraction(value).denominator == 2**71  # not 1/1_000_000, the closest within 10**6

@@ -349,6 +349,28 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " term (c + 1) eps |u| of a non-zero right-hand side): a start below zero ends the same",
     ),
     Equivalent(
+        "exact_search",
+        "ReplaceBinaryOperator_Mul_Div",
+        "if entry * det <= 0:  # not a positive entry of the (rational) tableau",
+        "if entry / det <= 0:  # not a positive entry of the (rational) tableau",
+        "det is a basis determinant (never 0): a product and a quotient have the same sign",
+    ),
+    Equivalent(
+        "exact_search",
+        "NumberReplacer",
+        "num, den = (row[-1], entry) if entry > 0 else (-row[-1], -entry)",
+        "num, den = (row[-1], entry) if entry > -1 else (-row[-1], -entry)",
+        "entry is a non-zero integer here (fraction-free rows; zero entries were skipped on the"
+        " line above): entry > -1 and entry > 0 agree",
+    ),
+    Equivalent(
+        "correlated",
+        "NumberReplacer",
+        "q = np.moveaxis(p, i, 0).reshape(k, -1)",
+        "q = np.moveaxis(p, i, 0).reshape(k, - 2)",
+        "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",

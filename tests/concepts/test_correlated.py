@@ -296,6 +296,23 @@ def test_ce_violation_known(distribution: list, kind: str, expected: float) -> N
     assert _naive_violation(chicken, p, kind) == pytest.approx(expected, abs=1e-12)
 
 
+def test_a_distribution_is_read_within_a_millionth_and_refused_past_it() -> None:
+    """Rounding in the caller's distribution is forgiven up to 1e-6 of probability (a
+    negative entry or a sum off 1), exactly at the bound included; one step more is refused."""
+    chicken = games.chicken()
+    tol = correlated._DISTRIBUTION_TOL
+    at_bound = np.array([[-tol, tol], [0.5, 0.5]])
+    assert at_bound.min() == -tol and at_bound.sum() == 1.0
+    assert ce_violation(chicken, at_bound) >= 0.0
+    for spoiled in (
+        np.array([[-np.nextafter(tol, 1.0), tol], [0.5, 0.5]]),
+        np.full((2, 2), 0.25 + 0.3 * tol),
+    ):
+        with pytest.raises(InvalidGameError) as info:
+            ce_violation(chicken, spoiled)
+        assert info.value.field == "distribution" and "not a probability distribution" in info.value.message
+
+
 def _cce_beats_ce_game() -> NormalFormGame:
     return NormalFormGame.from_bimatrix([[5, 1, 1], [2, 5, 0], [1, 3, 1]], [[2, 2, 0], [0, 0, 3], [5, 5, 4]])
 
