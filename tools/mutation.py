@@ -371,6 +371,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "numpy reads any negative size in reshape as the one inferred from the others",
     ),
     Equivalent(
+        "stochastic_regret",
+        "NumberReplacer",
+        "(weights.reshape(-1), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
+        "(weights.reshape(- 2), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
+        "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from equilibria.solver import InvalidGameError, StochasticGame, certify_markov
-from equilibria.solver.stochastic.regret import best_response, evaluate_policy
+from equilibria.solver.stochastic.regret import best_response, evaluate_policy, joint_policy
 
 # -- helpers (dense, loop-based: independent of the sparse code under test) ---------------
 
@@ -355,3 +355,19 @@ def test_bad_policies_are_rejected(policy, fragment) -> None:
     game = _base(action_counts=[[2, 2], [1, 2]])
     with pytest.raises(InvalidGameError, match=fragment):
         certify_markov(game, policy)
+
+
+@pytest.mark.parametrize("lead", [(), (4,), (2, 3)], ids=["one", "a-trace", "a-grid"])
+def test_the_joint_policy_is_the_product_over_any_leading_axes(lead: tuple[int, ...]) -> None:
+    """``joint_policy`` takes policies with leading axes (a trace of policies: ``(..., S, a_i)``)
+    and returns each state's product distribution, ``(..., S, a_1, a_2)``; ``skip`` leaves one
+    player's axis at weight 1."""
+    game = StochasticGame(np.zeros((2, 2, 2, 3)), np.full((2, 2, 3, 2), 0.5), discount=0.5)
+    rng = np.random.default_rng(7)
+    first = rng.dirichlet(np.ones(2), size=(*lead, 2))
+    second = rng.dirichlet(np.ones(3), size=(*lead, 2))
+    joint = joint_policy(game, [first, second])
+    assert joint.shape == (*lead, 2, 2, 3)
+    np.testing.assert_allclose(joint, np.einsum("...sa,...sb->...sab", first, second), rtol=1e-15)
+    skipped = joint_policy(game, [first, second], skip=0)
+    np.testing.assert_allclose(skipped, np.broadcast_to(second[..., None, :], joint.shape), rtol=1e-15)
