@@ -176,7 +176,11 @@ TARGETS: dict[str, Target] = {
     ),
     "pure": Target(
         "solver/normal_form/pure.py",
-        (_doctest("normal_form.pure"), "tests/normal_form/test_known_answers.py"),
+        (
+            _doctest("normal_form.pure"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/test_elapsed_and_options.py",
+        ),
         timeout=90,
     ),
     "zero_sum": Target(
@@ -376,6 +380,14 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "(weights.reshape(-1), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
         "(weights.reshape(- 2), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
         "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    Equivalent(
+        "stochastic_zero_sum",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "square = (sizes > 0) & (sizes == hint_cols.sum(axis=1))",
+        "square = (sizes >= 0) & (sizes == hint_cols.sum(axis=1))",
+        "an empty hint gives 0 x 0 kernels whose 1^T M^-1 1 is an empty sum, 0: never valid, so"
+        " _best_kernels updates no game with them",
     ),
     Equivalent(
         "regret",
