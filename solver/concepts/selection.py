@@ -142,8 +142,9 @@ def payoff_dominance(
     """The payoff-dominant equilibrium of a solution set, if there is one.
 
     An equilibrium is payoff dominant when its payoff vector is at least every other
-    equilibrium's in every coordinate (within ``10 * tol`` times the largest absolute
-    payoff); it then Pareto-dominates every equilibrium with a different payoff vector.
+    equilibrium's in every coordinate (within ``10 * tol`` times that player's largest
+    absolute payoff among the equilibria: each player's own unit); it then
+    Pareto-dominates every equilibrium with a different payoff vector.
 
     Several equilibria can share the payoff-dominant payoff vector. **Rule:** when they
     all lie in one common component of the set (a convex set of equilibria, e.g. a
@@ -199,7 +200,8 @@ def payoff_dominance(
             f"the only equilibrium (0): {_fmt(eq.strategies)} with payoffs {_fmt_vector(shown[0])}{caveat}",
         )
     payoffs = np.array([eq.payoffs for eq in equilibria])
-    delta = 10.0 * tol * max(1.0, float(np.abs(payoffs).max()))
+    # Each player's own unit: multiplying one player's payoffs by any c > 0 decides the same.
+    delta = 10.0 * tol * np.abs(payoffs).max(axis=0)
     # weakly[k, j]: equilibrium k's payoffs are >= equilibrium j's in every coordinate.
     weakly = np.all(payoffs[:, None, :] >= payoffs[None, :, :] - delta, axis=2)
     candidates = [int(k) for k in np.flatnonzero(weakly.all(axis=1))]

@@ -412,3 +412,25 @@ def test_solve_quotes_selection_payoffs_in_the_games_own_units(scale_a: float, s
     assert risk.decided and risk.reason.endswith(
         f"products of deviation losses {losses[0]:.6g} > {losses[1]:.6g}"
     ), risk.reason
+
+
+@pytest.mark.parametrize(
+    ("scale_a", "scale_b"), [(1.0, 1.0), (1e-9, 1.0), (1.0, 1e9), (1e-9, 1e9), (1e9, 1e-9)]
+)
+def test_payoff_dominance_called_directly_decides_in_each_players_own_unit(
+    scale_a: float, scale_b: float
+) -> None:
+    """Battle of the sexes has no payoff-dominant equilibrium ((2, 1) against (1, 2)) at any
+    scale of either player: a tolerance in absolute units would call player 0's payoffs equal
+    once they are a billionth, and (1e-9, 2) would then dominate."""
+    a, b = np.array([[2.0, 0.0], [0.0, 1.0]]) * scale_a, np.array([[1.0, 0.0], [0.0, 2.0]]) * scale_b
+    found = solve(NormalFormGame.from_bimatrix(a, b))
+    assert len(found.equilibria) == 3
+    selection = payoff_dominance(found)
+    assert not selection.decided and selection.equilibrium_index is None, selection.reason
+    # Stag hunt's (4, 4) dominates at every scale.
+    a, b = np.array([[4.0, 0.0], [3.0, 3.0]]) * scale_a, np.array([[4.0, 3.0], [0.0, 3.0]]) * scale_b
+    stag = solve(NormalFormGame.from_bimatrix(a, b))
+    chosen = payoff_dominance(stag)
+    assert chosen.decided
+    np.testing.assert_allclose(stag.equilibria[chosen.equilibrium_index].payoffs, [4 * scale_a, 4 * scale_b])
