@@ -390,6 +390,14 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " _best_kernels updates no game with them",
     ),
     Equivalent(
+        "stochastic_zero_sum",
+        "NumberReplacer",
+        "span = np.where(span > 0.0, span, 1.0)",
+        "span = np.where(span > 0.0, span, 2.0)",
+        "where the span is 0 every existing entry equals lo: (a - lo) / span is 0 for any non-zero"
+        " span, and the value (mid - 1) * span + lo is lo since mid is 1",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",

@@ -389,6 +389,27 @@ def test_matrix_game_values_against_linprog(kind: str, path: str, monkeypatch: p
         _assert_optimal(a[s], np.flatnonzero(rows_all[s]), np.flatnonzero(cols_all[s]), values[s], x[s], y[s])
 
 
+def test_games_with_missing_actions_are_solved_by_their_kernels_not_by_lp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A state where some actions do not exist (ragged action counts) is still solved by its
+    kernels: the missing rows and columns are left out of each kernel's guarantees, so they
+    cannot widen the bracket and force the LP."""
+
+    def no_lp(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise AssertionError("the LP was used")
+
+    monkeypatch.setattr(mzs, "_lp_pair", no_lp)
+    pennies = np.array([[1.0, -1.0, 9.0], [-1.0, 1.0, 9.0], [9.0, 9.0, 9.0]])
+    row_mask = np.array([[True, True, False], [True, True, True]])
+    col_mask = np.array([[True, True, False], [True, True, False]])
+    values, x, y = matrix_game_values(np.stack([pennies, pennies]), row_mask, col_mask)
+    np.testing.assert_allclose(values, [0.0, 9.0], atol=1e-12)
+    np.testing.assert_allclose(x[0], [0.5, 0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(y[0], [0.5, 0.5, 0.0], atol=1e-12)
+    np.testing.assert_allclose(x[1], [0.0, 0.0, 1.0], atol=1e-12)
+
+
 @pytest.mark.oracle
 @settings(deadline=None, max_examples=40)
 @given(
