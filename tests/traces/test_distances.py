@@ -317,6 +317,43 @@ def test_tv_equals_half_l1_and_bounds_hellinger() -> None:
 # --------------------------------------------------------------------------- profiles and states
 
 
+@pytest.mark.parametrize(
+    ("x_players", "y_players"),
+    [(1, 1), (2, 3), (3, 2), (0, 0)],
+    ids=["one-each", "short-x", "short-y", "none"],
+)
+def test_profile_distance_needs_the_same_number_of_players_and_at_least_two(
+    x_players: int, y_players: int
+) -> None:
+    half = [0.5, 0.5]
+    with pytest.raises(InvalidGameError) as info:
+        profile_distance([half] * x_players, [half] * y_players, "tv")
+    assert info.value.field == "y"
+    assert info.value.message == (
+        f"profile_distance(): x has {x_players} players and y has {y_players}; need the same number >= 2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("p", "q"), [(0.5, [0.5, 0.5]), ([0.5, 0.5], 0.5), (1.0, 1.0)], ids=["p", "q", "both"]
+)
+def test_distance_refuses_a_scalar_on_either_side(p: object, q: object) -> None:
+    with pytest.raises(InvalidGameError) as info:
+        distance(p, q, "tv")
+    assert info.value.field == "q" and "are not vectors over one action set" in info.value.message
+
+
+def test_distance_to_points_of_a_target_given_by_components_only_is_refused() -> None:
+    """A target may be components only (no extreme points): distances to its points have
+    nothing to measure against, and say so instead of returning an empty answer."""
+    vertex = np.array([[1.0, 0.0]])
+    target = SolutionTarget(points=(np.zeros((0, 2)), np.zeros((0, 2))), components=((vertex, vertex),))
+    with pytest.raises(InvalidGameError) as info:
+        distance_to_points((np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])), target, "tv")
+    assert info.value.field == "points"
+    assert info.value.message == "distance_to_points(): the target has no points"
+
+
 def test_profile_distance_aggregates_over_players() -> None:
     x = ([1.0, 0.0], [0.2, 0.3, 0.5])
     y = ([0.5, 0.5], [0.2, 0.3, 0.5])
