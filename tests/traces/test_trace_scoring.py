@@ -58,7 +58,7 @@ from equilibria.solver.traces import checkpoints as trace_checkpoints
 from equilibria.solver.traces import options as trace_options
 from equilibria.solver.traces import scorer as ts
 from equilibria.solver.traces import target as trace_target
-from equilibria.solver.traces.metrics import PROBABILITY_TOL
+from equilibria.solver.traces.metrics import KL_SMOOTHING, PROBABILITY_TOL
 from equilibria.solver.traces.options import CRITERIA, CURVES
 from equilibria.solver.traces.verdicts import (
     RateFit,
@@ -954,6 +954,35 @@ def test_concentration_radius_covers_the_true_distribution(metric) -> None:
     assert np.mean(d > radius) <= delta
     assert radius < metric_diameter(metric, 3)
     assert float(concentration_radius(0, 3, delta, metric)) == metric_diameter(metric, 3)
+
+
+@pytest.mark.parametrize("k", [2, 3, 10])
+def test_concentration_radius_of_each_metric_is_its_documented_bound(k: int) -> None:
+    """The total-variation radius (the L1 bound of Weissman et al. and k times the
+    per-outcome Hoeffding bound, whichever is smaller, halved) and each metric's radius
+    from it, as docs/traces.md states them, at sample sizes where no cap binds (KL needs
+    about 10^9 samples before 4 tv^2 k / smoothing falls under its diameter)."""
+    delta = 0.05
+    for n in (10**3, 10**6, 10**9, 10**12):
+        r_inf = math.sqrt(math.log(2 * k / delta) / (2 * n))
+        r_1 = math.sqrt(2 * (math.log(2**k - 2) + math.log(1 / delta)) / n)
+        tv = min(r_1, k * r_inf) / 2
+        wanted = {
+            "tv": tv,
+            "l1": 2 * tv,
+            "l2": min(2 * tv, math.sqrt(k) * r_inf),
+            "linf": min(r_inf, tv),
+            "hellinger": math.sqrt(tv),
+            "js": math.log(2) * tv,
+            "kl": 4 * tv * tv * k / KL_SMOOTHING,
+        }
+        for metric, radius in wanted.items():
+            expected = min(radius, metric_diameter(metric, k))
+            assert float(concentration_radius(n, k, delta, metric)) == pytest.approx(expected, rel=1e-12), (
+                n,
+                metric,
+            )
+    assert float(concentration_radius(10**12, k, delta, "kl")) < metric_diameter("kl", k)
 
 
 def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
