@@ -794,8 +794,13 @@ def _pytest(
     allow_empty: bool = False,
     plugin: str | None = None,
     env: dict[str, str] | None = None,
+    usage_status: bool = False,
 ) -> tuple[str, float]:
-    """Run tests in one tree: ``passed``, ``failed`` or ``timeout``, and seconds."""
+    """Run tests in one tree: ``passed``, ``failed`` or ``timeout``, and seconds.
+
+    pytest's usage error (it could not load a conftest, or a node id is unknown) stops the
+    tool, or with ``usage_status`` is the status ``usage``: a mutant can cause it.
+    """
     cmd = [
         sys.executable,
         "-m",
@@ -831,6 +836,8 @@ def _pytest(
         _RUNNING.discard(proc)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED and allow_empty:  # a file of deselected tests
         return "passed", time.monotonic() - start
+    if code == pytest.ExitCode.USAGE_ERROR and usage_status:
+        return "usage", time.monotonic() - start
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
         sys.exit(f"mutation: pytest could not run {' '.join(tests)} (exit code {code})")
     return ("passed" if code == 0 else "failed"), time.monotonic() - start
@@ -966,7 +973,15 @@ def run_module(
         path = tree.root / target.path
         try:
             path.write_text(mutated, encoding="utf-8")
-            status, seconds = _pytest(tree, reaching, timeout=limit)
+            status, seconds = _pytest(tree, reaching, timeout=limit, usage_status=True)
+            path.write_text(original, encoding="utf-8")
+            if status == "usage":  # pytest could not load: the mutant broke a conftest's imports?
+                unmutated, _ = _pytest(tree, reaching, timeout=limit, usage_status=True)
+                if unmutated == "usage":
+                    sys.exit(
+                        f"mutation: pytest could not run {' '.join(reaching)} (usage error, unmutated too)"
+                    )
+                status, note = "failed", f"{note} (pytest could not load the tests)"
         finally:
             path.write_text(original, encoding="utf-8")
             free.put(tree)

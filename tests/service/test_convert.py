@@ -8,7 +8,9 @@ import pathlib
 import subprocess
 import sys
 
+import grpc
 import numpy as np
+import pytest
 from equilibria.client._convert import (
     markov_solution_set_from_proto,
     response_score,
@@ -26,6 +28,7 @@ from equilibria.service.convert import (
     stochastic_game_from_proto,
     stochastic_game_to_proto,
 )
+from equilibria.service.errors import RequestError
 from equilibria.service.limits import Limits
 from equilibria.solver import (
     MarkovEquilibrium,
@@ -254,3 +257,16 @@ def test_trace_and_server_info_answers_carry_what_the_client_reads() -> None:
     assert (info.limits.workers, info.limits.worker_memory_bytes, info.limits.cache_entries) == (3, 5, 7)
     assert info.limits.max_time_budget == Limits().max_time_budget and info.instance_id == "i"
     assert {"vertex_enumeration", "hoffman_karp"} <= {m.name for m in info.methods}
+
+
+def test_a_second_header_in_a_trace_stream_is_refused_naming_its_place() -> None:
+    """Every message after the header must be a chunk: a header (or an empty message) at
+    place 3 is an INVALID_ARGUMENT naming ``chunk[3]``, never read as a chunk."""
+    for message in (
+        trace_pb2.ScoreTraceRequest(header=trace_pb2.TraceHeader()),
+        trace_pb2.ScoreTraceRequest(),
+    ):
+        with pytest.raises(RequestError) as info:
+            convert.stream_chunk_from_proto(message, 3, 0, Limits())
+        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and info.value.field == "chunk[3]"
+        assert info.value.message == "every message after the header must be a chunk"
