@@ -1012,6 +1012,25 @@ def _evidence(**changes) -> TailEvidence:
     return TailEvidence(**base)
 
 
+def test_switches_in_a_trace_shorter_than_two_windows_decide_nothing() -> None:
+    """A trace shorter than two tail windows is too short for any verdict, switches of the
+    selected equilibrium included: they are no evidence of "no single limit" yet."""
+    moving = {"single_limit": True, "recent_switches": 3, "last_switch": 1400, "switch_start": 1000}
+    for z in (1000, 1500, 1999):
+        verdict = decide_verdict(_evidence(z=z, tail_text=f"rows {z - 999}..{z}", **moving))
+        assert verdict.verdict == "inconclusive" and "too short" in verdict.evidence, (z, verdict)
+    assert decide_verdict(_evidence(z=2000, **moving)).verdict == "not_converged"
+
+
+def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
+    """With no samples nothing is known: the radius is the metric's diameter, even at a
+    confidence so low (delta = 0.99) that the bound for one sample would be smaller."""
+    for metric in ("tv", "l1", "l2", "linf", "hellinger", "js", "kl"):
+        for k in (2, 3, 5):
+            assert float(concentration_radius(0, k, 0.99, metric)) == metric_diameter(metric, k), (metric, k)
+    assert float(concentration_radius(1, 2, 0.99, "tv")) < 1.0
+
+
 @pytest.mark.parametrize(
     ("changes", "verdict", "epsilon", "phrase"),
     [
