@@ -673,16 +673,10 @@ def _add_solve(sub: Any) -> None:
     )
     _solve_options(solve)
     solve.add_argument("--json", action="store_true", help="print one compact JSON object instead of tables")
-    solve.add_argument(
-        "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
-    )
-    flags.security_arguments(solve)
-    solve.add_argument(
-        "--timeout",
-        type=flags.positive_seconds,
-        default=60.0,
-        metavar="S",
-        help="deadline of the call, seconds (with --batch: of the whole batch) (default 60)",
+    flags.client_arguments(
+        solve,
+        timeout=60.0,
+        timeout_help="deadline of the call, seconds (with --batch: of the whole batch) (default 60)",
     )
     solve.add_argument(
         "--batch", default="", metavar="DIR", help="solve every .nfg and .json game file of DIR (one stream)"
@@ -780,17 +774,7 @@ def _add_score(sub: Any) -> None:
     score.add_argument(
         "--json", action="store_true", help="print one compact JSON object instead of the table"
     )
-    score.add_argument(
-        "--target", default="localhost:50051", help="host:port of the server (default localhost:50051)"
-    )
-    flags.security_arguments(score)
-    score.add_argument(
-        "--timeout",
-        type=flags.positive_seconds,
-        default=300.0,
-        metavar="S",
-        help="deadline of the call (default 300)",
-    )
+    flags.client_arguments(score, timeout=300.0, timeout_help="deadline of the call, seconds (default 300)")
     _report_arguments(score)
     score.set_defaults(run=_score)
 
@@ -800,16 +784,17 @@ def _add_health(sub: Any) -> None:
     health_check = sub.add_parser(
         "health", help="check a server's gRPC health service: exit 0 when SERVING, 1 otherwise"
     )
-    health_check.add_argument(
-        "--target",
-        default=os.environ.get(HEALTH_TARGET_ENV, "127.0.0.1:50051"),
-        help=f"host:port of the server (default: ${HEALTH_TARGET_ENV}, else 127.0.0.1:50051)",
+    flags.client_arguments(
+        health_check,
+        timeout=5.0,
+        timeout_help="seconds (default 5)",
+        target=os.environ.get(HEALTH_TARGET_ENV, "127.0.0.1:50051"),
+        target_help=f"host:port of the server (default: ${HEALTH_TARGET_ENV}, else 127.0.0.1:50051)",
+        token=False,  # health checks need no token
     )
     health_check.add_argument(
         "--service", default="", help="service name to check (default '': the server as a whole)"
     )
-    health_check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
-    flags.security_arguments(health_check, token=False)  # health checks need no token
     health_check.set_defaults(run=_health)
 
 

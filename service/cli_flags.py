@@ -187,6 +187,21 @@ class ProgressBar:
 TOKEN_ENV = "EQUILIBRIA_TOKEN"
 
 
+def client_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    timeout: float,
+    timeout_help: str,
+    target: str = "localhost:50051",
+    target_help: str = "host:port of the server (default localhost:50051)",
+    token: bool = True,
+) -> None:
+    """The flags of a command that calls a server: ``--target``, TLS, the token, ``--timeout``."""
+    parser.add_argument("--target", default=target, help=target_help)
+    security_arguments(parser, token=token)
+    parser.add_argument("--timeout", type=positive_seconds, default=timeout, metavar="S", help=timeout_help)
+
+
 def security_arguments(parser: argparse.ArgumentParser, *, token: bool = True) -> None:
     """TLS (``--tls-ca``, mutual TLS ``--tls-cert``/``--tls-key``) and the bearer token."""
     parser.add_argument(

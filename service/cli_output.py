@@ -99,19 +99,26 @@ def _selection_json(selection: Any) -> dict[str, Any]:
     }
 
 
-def solution_json(result: Any) -> dict[str, Any]:
-    """Every field of a :class:`~equilibria.client.SolutionSet` as JSON values (exact numbers as "1/3")."""
-    zero_sum = result.zero_sum
+def _set_header_json(result: Any) -> dict[str, Any]:
+    """What every solution set says of itself: the game, the method, completeness, concepts."""
     return {
         "game_id": result.game_id,
         "method": result.method,
         "method_reason": result.method_reason,
         "complete": result.complete,
-        "exact": result.exact,
         "tolerance": result.tolerance,
         "warnings": list(result.warnings),
         "concepts": list(result.concepts),
         "concept_status": _status_json(result),
+    }
+
+
+def solution_json(result: Any) -> dict[str, Any]:
+    """Every field of a :class:`~equilibria.client.SolutionSet` as JSON values (exact numbers as "1/3")."""
+    zero_sum = result.zero_sum
+    return {
+        **_set_header_json(result),
+        "exact": result.exact,
         "equilibria": [
             {
                 "strategies": [s.tolist() for s in eq.strategies],
@@ -161,14 +168,7 @@ def markov_json(result: Any) -> dict[str, Any]:
     """Every field of a :class:`~equilibria.client.MarkovSolutionSet` as JSON values."""
     zero_sum = result.zero_sum
     return {
-        "game_id": result.game_id,
-        "method": result.method,
-        "method_reason": result.method_reason,
-        "complete": result.complete,
-        "tolerance": result.tolerance,
-        "warnings": list(result.warnings),
-        "concepts": list(result.concepts),
-        "concept_status": _status_json(result),
+        **_set_header_json(result),
         "equilibria": [
             {
                 "policies": [p.tolist() for p in eq.policies],
