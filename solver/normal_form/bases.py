@@ -169,7 +169,7 @@ def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[B
             yield BasisBlock(points, basis, error[feasible], ambiguous)
 
 
-def search_bases(mat: FloatArray, tol: float, budget: Budget, *, liberal: bool = False) -> BasisBlock:
+def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     """Feasible bases of the polytope ``{z >= 0 : mat^T z <= 1}`` by breadth-first search.
 
     Writes the polytope in standard form ``[mat^T | I] (z, w) = 1`` (variables ``0..d-1``
@@ -181,9 +181,8 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget, *, liberal: bool =
     ``v += X (u - B v)``). Each value gets an a posteriori error bound: ``v - B^-1 u =
     B^-1 r`` for the residual ``r = u - B v``, computed within ``(c + 1) eps (|B| |v| +
     |u|)``, so the error is at most ``|X| (|r| + 2 (c + 1) eps (|B| |v| + |u|))``
-    (LAPACK's forward error bound, doubled). The basis is kept when ``x >= -tol`` (``x +
-    err >= -tol`` if ``liberal``); a kept basis within its bound of the threshold makes
-    the result ambiguous.
+    (LAPACK's forward error bound, doubled). The basis is kept when ``x >= -tol``; a basis
+    within its bound of that threshold (kept or not) makes the result ambiguous.
 
     A pivot ``(r, j)`` of a kept basis (``j`` enters, the variable of row ``r`` leaves)
     moves to the point ``x - theta a_j`` with ``theta = x_r / a_rj`` and ``x_j = theta``.
@@ -207,7 +206,7 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget, *, liberal: bool =
     columns = np.vstack([mat, np.eye(c)])  # row v: the column of variable v in [mat^T | I]
     norms = np.linalg.norm(columns, axis=1)
     visited, ambiguous, keys, kept, x, err = _search_kernel(
-        columns, norms, tol, liberal, budget.limit - budget.visited
+        columns, norms, tol, budget.limit - budget.visited
     )
     budget.spend(visited)  # raises when the kernel stopped over the budget
     bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
@@ -225,7 +224,7 @@ def _warm_up() -> None:
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
     forkserver calls this once, so every worker forked from it starts compiled.
     """
-    _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, False, 10)
+    _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, 10)
 
 
 @numba.njit(cache=True)
@@ -233,7 +232,6 @@ def _search_kernel(
     columns: FloatArray,
     norms: FloatArray,
     tol: float,
-    liberal: bool,
     limit: int,
 ) -> tuple[int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
     """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`search_bases`).
@@ -299,7 +297,7 @@ def _search_kernel(
             if abs(x + tol) <= x_err:
                 close = True
         ambiguous |= surely and close
-        if not (surely if liberal else feasible):
+        if not feasible:
             continue
         if basic[0] < d:  # the all-slack basis (z = 0) is no vertex
             if n_kept == kept.shape[0]:
