@@ -13,7 +13,8 @@
 * The search visits few bases, honours ``max_visited``; on near-tie games the float
   enumeration decides in exact arithmetic and its complete answer is the exact one.
 * The numba search kernel itself returns exactly the feasible bases brute force finds
-  (random, {0, 1}, {0, 1, 2} and identity games of shapes from 1 x 1 to 7 x 5), stops at its budget, flags a nearly singular basis; on seeded {0, 1} and
+  (random, {0, 1}, {0, 1, 2} and identity games of shapes from 1 x 1 to 7 x 5), stops at
+  its budget, flags a nearly singular basis; on seeded {0, 1} and
   {0, 1, 2} games no equilibrium of pygambit's rational enumeration is missed.
 """
 
