@@ -1,0 +1,433 @@
+"""What ``tools.mutation`` mutates, and what it leaves alone (issue 23).
+
+``TARGETS``: each module that produces certificates and verdicts, with its own tests and a
+timeout; ``FAST``: the certificate checks' modules (``--fast``). Not mutated: ``NOT_MUTATED``
+functions, the numbers of ``LIMIT`` constants and of each module's ``TUNING`` knobs.
+``EQUIVALENT``: mutants no input can tell from the original, each with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One module under mutation and the tests that run against its mutants."""
+
+    #: Path from the repository root.
+    path: str
+    #: pytest arguments (files or node ids): the few tests that exercise the module.
+    tests: tuple[str, ...]
+    #: Seconds one test run may take before the mutant counts as timed out.
+    timeout: float
+    #: The scopes (function, ``Class.method`` or module-level name) that are certificate
+    #: checks: the ``--fast`` subset. Empty: the module is not in the fast subset.
+    certificate_scopes: tuple[str, ...] = ()
+    #: The tests of ``--fast`` (fewer: seconds per mutant); default ``tests``.
+    fast_tests: tuple[str, ...] = ()
+
+
+def _doctest(module: str) -> str:
+    return f"tests/test_doctests.py::test_docstring_examples[{module}]"
+
+
+TARGETS: dict[str, Target] = {
+    "regret": Target(
+        "solver/regret.py",
+        (
+            _doctest("regret"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/normal_form/test_nplayer.py",
+            *(
+                f"tests/normal_form/test_lemke_howson.py::{test}"
+                for test in (
+                    "test_fast_certify_matches_the_tensordot_oracle",
+                    "test_fast_certify_of_one_row_or_column_equals_numpys_products_bit_for_bit",
+                    "test_fast_certify_takes_lists_read_only_and_strided_vectors",
+                    "test_fast_certify_still_rejects_a_profile_that_does_not_fit",
+                    "test_certify_many_equals_certify_profile_by_profile",
+                    "test_certify_many_rejects_what_does_not_fit",
+                )
+            ),
+        ),
+        timeout=120,
+        certificate_scopes=(
+            "deviation_payoffs",
+            "certify",
+            "certify_many",
+            "bimatrix_certificate_into",
+        ),
+        fast_tests=(
+            _doctest("regret"),
+            *(
+                f"tests/normal_form/test_known_answers.py::{test}"
+                for test in (
+                    "test_certificates_of_known_profiles",
+                    "test_deviation_payoffs_of_known_profiles",
+                    "test_deviation_payoffs_of_three_players_contract_both_opponents",
+                    "test_certify_refuses_a_profile_that_does_not_fit_the_game",
+                    "test_an_indifferent_player_never_has_a_negative_regret",
+                )
+            ),
+            *(
+                f"tests/normal_form/test_lemke_howson.py::{test}"
+                for test in (
+                    "test_fast_certify_matches_the_tensordot_oracle",
+                    "test_fast_certify_of_one_row_or_column_equals_numpys_products_bit_for_bit",
+                    "test_fast_certify_takes_lists_read_only_and_strided_vectors",
+                    "test_fast_certify_still_rejects_a_profile_that_does_not_fit",
+                    "test_certify_many_equals_certify_profile_by_profile",
+                    "test_certify_many_rejects_what_does_not_fit",
+                )
+            ),
+        ),
+    ),
+    "game": Target(
+        "solver/game.py",
+        (_doctest("game"), "tests/test_game_validation.py", "tests/normal_form/test_payoff_units.py"),
+        timeout=90,
+        certificate_scopes=(
+            "ROUNDOFF_RANGE",
+            "NormalFormGame.player_scales",
+            "NormalFormGame._largest_payoffs",
+            "NormalFormGame.regret_tolerances",
+            "NormalFormGame.within_tolerance",
+            "player_ranges",
+        ),
+        fast_tests=(_doctest("game"), "tests/normal_form/test_payoff_units.py"),
+    ),
+    "vertex_enumeration": Target(
+        "solver/normal_form/vertex_enumeration.py",
+        (
+            _doctest("normal_form.vertex_enumeration"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
+        timeout=120,
+    ),
+    "bases": Target(
+        "solver/normal_form/bases.py",
+        ("tests/normal_form/test_vertex_search.py", "tests/normal_form/test_zero_sum.py"),
+        timeout=120,
+    ),
+    "lemke_howson": Target(
+        "solver/normal_form/lemke_howson.py",
+        (_doctest("normal_form.lemke_howson"), "tests/normal_form/test_lemke_howson.py"),
+        timeout=180,
+    ),
+    "pure": Target(
+        "solver/normal_form/pure.py",
+        (
+            _doctest("normal_form.pure"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/test_elapsed_and_options.py",
+        ),
+        timeout=90,
+    ),
+    "zero_sum": Target(
+        "solver/normal_form/zero_sum.py",
+        (_doctest("normal_form.zero_sum"), "tests/normal_form/test_zero_sum.py"),
+        timeout=120,
+    ),
+    "nplayer": Target(
+        "solver/normal_form/nplayer.py",
+        (_doctest("normal_form.nplayer"), "tests/normal_form/test_nplayer.py"),
+        timeout=180,
+    ),
+    "exact": Target(
+        "solver/normal_form/exact.py",
+        (
+            _doctest("normal_form.exact"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
+        timeout=120,
+    ),
+    "exact_search": Target(
+        "solver/normal_form/exact_search.py",
+        (_doctest("normal_form.exact_search"), "tests/normal_form/test_vertex_search.py"),
+        timeout=120,
+    ),
+    "correlated": Target(
+        "solver/concepts/correlated.py",
+        (_doctest("concepts.correlated"), "tests/concepts/test_correlated.py"),
+        timeout=90,
+    ),
+    "stochastic_regret": Target(
+        "solver/stochastic/regret.py",
+        (
+            _doctest("stochastic.regret"),
+            "tests/stochastic/test_stochastic_game.py",
+            "tests/stochastic/test_discount_near_one.py",
+        ),
+        timeout=180,
+    ),
+    "stochastic_zero_sum": Target(
+        "solver/stochastic/zero_sum.py",
+        (
+            _doctest("stochastic.zero_sum"),
+            "tests/stochastic/test_markov_zero_sum.py",
+            "tests/stochastic/test_discount_near_one.py",
+        ),
+        timeout=180,
+    ),
+    "distances": Target(
+        "solver/traces/distances.py",
+        (_doctest("traces.distances"), "tests/traces/test_distances.py"),
+        timeout=120,
+    ),
+    "verdicts": Target(
+        "solver/traces/verdicts.py",
+        (
+            _doctest("traces.verdicts"),
+            "tests/traces/test_verdict_definitions.py",
+            "tests/traces/test_trace_scoring.py",
+        ),
+        timeout=180,
+    ),
+    "service_convert": Target("service/convert.py", ("tests/service/test_convert.py",), timeout=90),
+    "client_convert": Target(
+        "client/_convert.py",
+        ("tests/client/test_client_unit.py", "tests/traces/test_trace_input.py"),
+        timeout=90,
+    ),
+}
+
+FAST = ("regret", "game")
+
+#: Functions not mutated: the kernels' warm-ups only make numba compile (or load) each
+#: kernel at start-up, with arguments whose values no answer depends on.
+NOT_MUTATED = frozenset({"_warm_up"})
+
+#: Module-level resource limits (``MAX_LP_ENTRIES = 10_000_000``): any value is correct, so
+#: their numbers are not mutated; tests pin the comparisons against them with patched values.
+#: Likewise the safety factors of proven error bounds (``_ERROR_SAFETY = 16.0``): any value
+#: at least the proof's is correct, and the tests pin the decisions the bounds make at their
+#: thresholds instead.
+LIMIT = re.compile(r"(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
+
+#: The knobs of search heuristics, per module: how many starts, where a refinement reads a
+#: support, how far a path runs. Every candidate they yield is certified (its NashConv
+#: measured) and no ``complete`` claim rests on them, so their numbers are not mutated: a
+#: changed knob finds the same certified equilibria or fewer, which the tests of the
+#: certificates and of completeness already judge.
+TUNING: dict[str, frozenset[str]] = {
+    "nplayer": frozenset(
+        {
+            "_AUTO_ENUMPOLY_SHARE",
+            "_RESTART_FACTOR",
+            "_RESTART_FLOOR",
+            "_PERTURBATIONS",
+            "_SIMPDIV_STARTS",
+            "_SIMPDIV_GRID",
+            "_SIMPDIV_MAXREGRET",
+            "_SUPPORT_THRESHOLDS",
+            "_NEWTON_ITERATIONS",
+            "_SEED",
+        }
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Equivalent:
+    """A mutant no input can tell from the original: excluded, with the reason."""
+
+    module: str
+    operator: str
+    #: The original source line and the mutated one, stripped.
+    line: str
+    mutated: str
+    reason: str
+
+
+EQUIVALENT: tuple[Equivalent, ...] = (
+    *(
+        Equivalent(
+            "exact",
+            "ReplaceTrueWithFalse",
+            line,
+            line.replace("strict=True", "strict=False"),
+            "every caller passes x, the matrix's rows and y of matching sizes (one rational game)",
+        )
+        for line in (
+            "xi * sum((r * yj for r, yj in zip(row, y, strict=True) if yj), Fraction(0))",
+            "for xi, row in zip(x, mat, strict=True)",
+        )
+    ),
+    Equivalent(
+        "correlated",
+        "RemoveStatement",
+        "matrix.eliminate_zeros()",
+        "pass",
+        "an explicitly stored zero changes no constraint of the LP, only the matrix's storage",
+    ),
+    Equivalent(
+        "pure",
+        "ReplaceTrueWithFalse",
+        "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=True))",
+        "strategies = tuple(np.eye(n_i)[a] for n_i, a in zip(game.num_actions, actions, strict=False))",
+        "each row of np.argwhere over the payoff tensor has one index per player",
+    ),
+    Equivalent(
+        "game",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+        "return np.where(half.reshape(shape) >= 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+        "where a player's half span is 0 every payoff/2 equals low/2 (halving is monotone), so"
+        " out is exactly 0 there and the clip gives the same 0",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "RemoveStatement",
+        'raise RuntimeError("vertex_enumeration(): exact vertices missing")',
+        "pass",
+        "unreachable: with an exact game both polytopes' vertices come from the exact search,"
+        " which always sets them; the guard narrows the type (the next line would fail anyway)",
+    ),
+    Equivalent(
+        "bases",
+        "NumberReplacer",
+        "a_err_max, size_max = 0.0, 0.0",
+        "a_err_max, size_max = -1.0, 0.0",
+        "a running maximum of error bounds that are all positive (each includes the rounding"
+        " term (c + 1) eps |u| of a non-zero right-hand side): a start below zero ends the same",
+    ),
+    Equivalent(
+        "exact_search",
+        "ReplaceBinaryOperator_Mul_Div",
+        "if entry * det <= 0:  # not a positive entry of the (rational) tableau",
+        "if entry / det <= 0:  # not a positive entry of the (rational) tableau",
+        "det is a basis determinant (never 0): a product and a quotient have the same sign",
+    ),
+    Equivalent(
+        "exact_search",
+        "NumberReplacer",
+        "num, den = (row[-1], entry) if entry > 0 else (-row[-1], -entry)",
+        "num, den = (row[-1], entry) if entry > -1 else (-row[-1], -entry)",
+        "entry is a non-zero integer here (fraction-free rows; zero entries were skipped on the"
+        " line above): entry > -1 and entry > 0 agree",
+    ),
+    Equivalent(
+        "correlated",
+        "NumberReplacer",
+        "q = np.moveaxis(p, i, 0).reshape(k, -1)",
+        "q = np.moveaxis(p, i, 0).reshape(k, - 2)",
+        "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    Equivalent(
+        "stochastic_regret",
+        "NumberReplacer",
+        "(weights.reshape(-1), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
+        "(weights.reshape(- 2), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
+        "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    Equivalent(
+        "stochastic_zero_sum",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "square = (sizes > 0) & (sizes == hint_cols.sum(axis=1))",
+        "square = (sizes >= 0) & (sizes == hint_cols.sum(axis=1))",
+        "an empty hint gives 0 x 0 kernels whose 1^T M^-1 1 is an empty sum, 0: never valid, so"
+        " _best_kernels updates no game with them",
+    ),
+    Equivalent(
+        "stochastic_zero_sum",
+        "NumberReplacer",
+        "span = np.where(span > 0.0, span, 1.0)",
+        "span = np.where(span > 0.0, span, 2.0)",
+        "where the span is 0 every existing entry equals lo: (a - lo) / span is 0 for any non-zero"
+        " span, and the value (mid - 1) * span + lo is lo since mid is 1",
+    ),
+    Equivalent(
+        "regret",
+        "NumberReplacer",
+        "out = np.empty(5)",
+        "out = np.empty( 6)",
+        "a sixth slot that nothing reads",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "NumberReplacer",
+        "if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "if len(row_set) == 1 and len(col_set) == 0:  # an isolated equilibrium (every one, generically)",
+        "a biclique is never empty, so the shortcut is never taken and the general path builds the"
+        " same one-vertex component (validated instead of constructed)",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "ReplaceTrueWithFalse",
+        "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))",
+        "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=False))",
+        "px and py come from one np.nonzero call: always the same length",
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "NumberReplacer",
+        "if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "if len(row_set) == 0 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",
+        "a biclique is never empty, so the shortcut is never taken and the general path builds the"
+        " same one-vertex component (validated instead of constructed)",
+    ),
+    *(
+        Equivalent(
+            "game",
+            "NumberReplacer",
+            line,
+            line.replace("-1", "- 2"),
+            "numpy reads any negative size in reshape as 'the rest', like -1",
+        )
+        for line in (
+            "return player_ranges(self.payoffs.reshape(self.n_players, -1))",
+            "return np.abs(self.payoffs.reshape(self.n_players, -1)).max(axis=1)",
+        )
+    ),
+    Equivalent(
+        "regret",
+        "ReplaceFalseWithTrue",
+        "p.shape != (k,) for p, k in zip(profile, game.num_actions, strict=False)",
+        "p.shape != (k,) for p, k in zip(profile, game.num_actions, strict=True)",
+        "the zip runs only when `len(profile) == game.n_players` (the `or` before it), so"
+        " `strict=True` never finds unequal lengths",
+    ),
+    Equivalent(
+        "regret",
+        "NumberReplacer",
+        "if game.n_players == 2:  # a matrix-vector product: the hot case of 2-player solvers",
+        "if game.n_players == 1:  # a matrix-vector product: the hot case of 2-player solvers",
+        "a game has at least 2 players, so the shortcut is never taken and 2-player games use"
+        " the general contraction, which computes the same A @ y and x @ B",
+    ),
+    Equivalent(
+        "regret",
+        "ReplaceOrWithAnd",
+        "or y_rows.ndim != 2",
+        "and y_rows.ndim != 2",
+        "the shape tests after it refuse any array that is not 2-D: x_rows.shape[1:] != (m,)"
+        " and y_rows.shape != (k, n)",
+    ),
+    Equivalent(
+        "regret",
+        "RemoveGuardReturn",
+        "return tensor @ strategies[1] if player == 0 else strategies[0] @ tensor",
+        "pass",
+        "without the 2-player shortcut the general contraction computes the same A @ y and x @ B",
+    ),
+    Equivalent(
+        "regret",
+        "RemoveGuardReturn",
+        "return Certificate(payoffs=payoffs, regrets=regrets, nash_conv=nash_conv)",
+        "pass",
+        "the generic loop after it recomputes the same certificate (bimatrix_certificate_into's"
+        " docstring) and returns it",
+    ),
+    Equivalent(
+        "regret",
+        "NumberReplacer",
+        "if game.n_players == 2 and len(strategies) == 2:",
+        "if game.n_players == 1 and len(strategies) == 2:",
+        "the compiled 2-player shortcut is never taken; the generic loop gives the same"
+        " numbers (bimatrix_certificate_into's docstring) and the same refusals",
+    ),
+)
