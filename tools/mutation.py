@@ -20,8 +20,8 @@ timeout, and *survived* when they pass: a bug the tests would not notice.
 methods of ``solver/game.py``) and exits 1 when one of their mutants survives. Mutants
 shown to be equivalent (no input can tell them from the original) are listed in
 ``EQUIVALENT`` (``tools/mutation_targets.py``) with the reason. ``--sample N`` tests N
-mutants drawn at random from each module (seeded) and reports the kill score with its 95 % Wilson interval: the whole set is
-hours. See docs/contributing.md, "Mutation testing".
+mutants drawn at random from each module (seeded) and reports the kill score with its 95 %
+Wilson interval: the whole set is hours. See docs/contributing.md, "Mutation testing".
 
 Needs the ``mutation`` extra (cosmic-ray provides the parser and the operators)::
 
