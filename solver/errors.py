@@ -16,6 +16,8 @@ short prefix only: an error about a 60 MB method name stays a short message.
 
 from __future__ import annotations
 
+import numbers
+
 __all__ = [
     "SolverError",
     "InvalidGameError",
@@ -24,6 +26,7 @@ __all__ = [
     "ProblemTooLargeError",
     "QUOTED_CHARS",
     "quoted",
+    "check_tolerance",
 ]
 
 #: Most characters of a caller's string that an error message quotes.
@@ -88,3 +91,31 @@ class ProblemTooLargeError(SolverError):
 
 class MissingDependencyError(SolverError, ImportError):
     """A package the computation needs is not installed; the message says how to install it."""
+
+
+def check_tolerance(tol: object, function: str) -> None:
+    """Refuse a relative tolerance outside ``(0, 1e-3]`` (NaN, a non-number and a bool too).
+
+    Every solver's ``tol`` is relative to each player's own payoff range; zero, a negative
+    or NaN tolerance would make its certificates meaningless, and one past 1e-3 certifies
+    nothing a user would call an equilibrium.
+
+    Raises
+    ------
+    InvalidOptionError
+        Field ``"tolerance"``, naming ``function``.
+
+    Examples
+    --------
+    >>> check_tolerance(1e-9, "solve")
+    >>> check_tolerance(float("nan"), "solve")
+    Traceback (most recent call last):
+    ...
+    equilibria.solver.errors.InvalidOptionError: solve(): tol must be in (0, 1e-3], got nan
+    """
+    if type(tol) is float and 0.0 < tol <= 1e-3:  # the common case, fast (Lemke-Howson's hot path)
+        return
+    real = isinstance(tol, numbers.Real) and not isinstance(tol, bool)
+    if not real or not (0.0 < tol <= 1e-3):
+        shown = tol if real else quoted(tol)  # a number as it prints (np.float64(0.1) as 0.1)
+        raise InvalidOptionError("tolerance", f"{function}(): tol must be in (0, 1e-3], got {shown}")

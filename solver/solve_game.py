@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.regret import recertified
@@ -130,8 +130,7 @@ def solve(
     started = time.perf_counter()
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"solve(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, "solve")
     wanted = choices(concepts, CONCEPTS, "concepts", DEFAULT_CONCEPTS)
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)

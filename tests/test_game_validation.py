@@ -325,3 +325,74 @@ def test_exact_mode_reads_a_double_past_a_million_denominator_as_its_binary_valu
     value = 1 / 1_000_003  # the nearest simple fraction has a denominator over 10**6
     assert exact_arith._to_fraction(value) == Fraction(value)
     assert exact_arith._to_fraction(value).denominator == 2**71  # not 1/1_000_000, the closest within 10**6
+
+
+def _tolerance_front_doors() -> dict[str, object]:
+    """Every public function whose ``tol`` is relative to each player's range, on a small game."""
+    from equilibria.solver import StochasticGame
+    from equilibria.solver.concepts.correlated import correlated_equilibrium, welfare_range
+    from equilibria.solver.concepts.logit import logit_limit_point
+    from equilibria.solver.concepts.selection import logit_limit, payoff_dominance, risk_dominance
+    from equilibria.solver.concepts.tracing import linear_tracing, trace
+    from equilibria.solver.concepts.welfare_milp import welfare_milp
+    from equilibria.solver.normal_form.nash import nash_set
+    from equilibria.solver.normal_form.nplayer import gambit_equilibria
+    from equilibria.solver.normal_form.pure import pure_enumeration, pure_equilibria
+    from equilibria.solver.normal_form.zero_sum import zero_sum_value
+    from equilibria.solver.stochastic.backward import backward_induction_set
+    from equilibria.solver.stochastic.homotopy.qre import qre_homotopy
+    from equilibria.solver.stochastic.solve import solve_stochastic, stochastic_maximin_values
+
+    bos = _bos()
+    found = solve(bos)
+    stage = np.array([[[2.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 2.0]]])[None]
+    markov = StochasticGame(stage, np.ones((1, 2, 2, 1)), discount=0.5)
+    finite = StochasticGame(stage, np.ones((1, 2, 2, 1)), discount=1.0, horizon=2)
+    return {
+        "solve": lambda tol: solve(bos, tol=tol),
+        "lemke_howson": lambda tol: lemke_howson(bos, tol=tol),
+        "vertex_enumeration": lambda tol: vertex_enumeration(bos, tol=tol),
+        "pure_enumeration": lambda tol: pure_enumeration(bos, tol=tol),
+        "pure_equilibria": lambda tol: pure_equilibria(bos, tol=tol),
+        "nash_set": lambda tol: nash_set(bos, tol=tol),
+        "zero_sum_value": lambda tol: zero_sum_value(
+            NormalFormGame.from_bimatrix([[1, -1], [-1, 1]]), tol=tol
+        ),
+        "gambit_equilibria": lambda tol: gambit_equilibria(_three_players(), tol=tol),
+        "correlated_equilibrium": lambda tol: correlated_equilibrium(bos, tol=tol),
+        "welfare_range": lambda tol: welfare_range(bos, tol=tol),
+        "welfare_milp": lambda tol: welfare_milp(bos, tol=tol),
+        "payoff_dominance": lambda tol: payoff_dominance(found, tol=tol),
+        "risk_dominance": lambda tol: risk_dominance(bos, found, tol=tol),
+        "logit_limit": lambda tol: logit_limit(bos, found, tol=tol),
+        "logit_limit_point": lambda tol: logit_limit_point(bos, tol=tol),
+        "trace": lambda tol: trace(bos, tol=tol),
+        "linear_tracing": lambda tol: linear_tracing(bos, tol=tol),
+        "solve_stochastic": lambda tol: solve_stochastic(markov, tol=tol),
+        "stochastic_maximin_values": lambda tol: stochastic_maximin_values(markov, tol=tol),
+        "backward_induction_set": lambda tol: backward_induction_set(finite, tol=tol),
+        "qre_homotopy": lambda tol: qre_homotopy(markov, tol=tol),
+    }
+
+
+@pytest.mark.parametrize("function", sorted(_tolerance_front_doors()))
+@pytest.mark.parametrize(
+    "tol",
+    [math.nan, 0.0, -1e-9, 1.5e-3, math.inf, "1e-9", True],
+    ids=["nan", "0", "neg", "loose", "inf", "str", "bool"],
+)
+def test_every_front_door_refuses_a_tolerance_outside_its_range(function: str, tol: object) -> None:
+    """``tol`` in (0, 1e-3] or an INVALID_ARGUMENT-style refusal naming ``tolerance`` and the
+    function: a NaN tolerance once made pure enumeration return an empty set marked complete,
+    and the maximin value iteration run a million rounds."""
+    with pytest.raises(InvalidOptionError) as info:
+        _tolerance_front_doors()[function](tol)
+    assert info.value.field == "tolerance"
+    named = "linear_tracing" if function == "trace" else function  # trace's errors name its concept
+    assert info.value.message.startswith(f"{named}(): tol must be in (0, 1e-3], got ")
+
+
+@pytest.mark.parametrize("tol", [1e-3, np.float32(1e-6), np.float64(1e-9), 1e-12])
+def test_a_tolerance_in_range_is_accepted_whatever_its_real_type(tol: object) -> None:
+    assert lemke_howson(_bos(), tol=tol).equilibria
+    assert solve(_bos(), tol=tol).complete

@@ -341,6 +341,14 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " span, and the value (mid - 1) * span + lo is lo since mid is 1",
     ),
     Equivalent(
+        "vertex_enumeration",
+        "RemoveGuardReturn",
+        "return []",
+        "pass",
+        "the shortcuts of _joined and _covering: with no rows on either side the matching below"
+        " finds no pair either (checked on empty arrays of several widths)",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",

@@ -39,7 +39,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from equilibria.solver._typing import FloatArray
-from equilibria.solver.errors import InvalidGameError, InvalidOptionError, ProblemTooLargeError
+from equilibria.solver.errors import (
+    InvalidGameError,
+    InvalidOptionError,
+    ProblemTooLargeError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.results import CorrelatedEquilibrium, WelfareRange
 from scipy.optimize import linprog
@@ -247,8 +252,7 @@ def _check_options(function: str, kind: str, objective: str, sense: str, tol: fl
         raise InvalidOptionError(
             "sense", f"{function}(): unknown sense {sense!r}; expected one of {', '.join(SENSES)}"
         )
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{function}(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, function)
 
 
 def _checked_distribution(game: NormalFormGame, distribution: npt.ArrayLike) -> FloatArray:

@@ -34,7 +34,7 @@ import numpy as np
 from equilibria.solver._typing import FloatArray, Profile
 from equilibria.solver.concepts.continuation import follow_path
 from equilibria.solver.concepts.tracing import check_path_size, payoff_jets, polish_on_support
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance
 from equilibria.solver.game import NormalFormGame, max_abs_difference
 from equilibria.solver.regret import certify
 
@@ -199,8 +199,7 @@ def logit_limit_point(
 def _validate(game: NormalFormGame, lambda_max: float, tol: float, max_steps: int, caller: str) -> None:
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"{caller}(): expected a NormalFormGame, got {type(game).__name__}")
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{caller}(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, caller)
     if not (_ACCEPT_FROM <= lambda_max <= 1e12):
         raise InvalidOptionError(
             "lambda_max", f"{caller}(): lambda_max must be in [{_ACCEPT_FROM:g}, 1e12], got {lambda_max}"

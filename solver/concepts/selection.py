@@ -41,7 +41,12 @@ import scipy.optimize
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts import logit as logit_module
 from equilibria.solver.concepts import tracing
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame, max_abs_difference
 from equilibria.solver.results import Selection, SolutionSet
 
@@ -179,7 +184,7 @@ def payoff_dominance(
     'the only equilibrium (0): ((0, 1), (0, 1)) with payoffs (1, 1)'
     """
     caller = "payoff_dominance"
-    _check_tolerance(tol, caller)
+    check_tolerance(tol, caller)
     if not isinstance(solution_set, SolutionSet):
         raise InvalidOptionError(
             "solution_set", f"{caller}(): expected a SolutionSet, got {type(solution_set).__name__}"
@@ -502,13 +507,8 @@ def _perturbed_limit(game: NormalFormGame, seed: int, tol: float) -> tuple[Float
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_tolerance(tol: float, caller: str) -> None:
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{caller}(): tol must be in (0, 1e-3], got {tol}")
-
-
 def _check_inputs(game: NormalFormGame, solution_set: SolutionSet, tol: float, caller: str) -> None:
-    _check_tolerance(tol, caller)
+    check_tolerance(tol, caller)
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"{caller}(): expected a NormalFormGame, got {type(game).__name__}")
     if not isinstance(solution_set, SolutionSet):

@@ -44,7 +44,12 @@ import numpy.typing as npt
 import scipy.optimize
 from equilibria.solver._typing import FloatArray, Profile
 from equilibria.solver.concepts.continuation import PathPoint, follow_path
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame, max_abs_difference, unit_payoffs
 from equilibria.solver.regret import certify
 
@@ -402,8 +407,7 @@ def trace(
     caller = "linear_tracing"
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"{caller}(): expected a NormalFormGame, got {type(game).__name__}")
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{caller}(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, caller)
     if not (0.0 < eta <= 1.0):
         raise InvalidOptionError("eta", f"{caller}(): eta must be in (0, 1], got {eta}")
     if max_steps < 1:

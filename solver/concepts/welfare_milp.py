@@ -38,7 +38,12 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_values
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Equilibrium, WelfareOptimum
@@ -143,8 +148,7 @@ def welfare_milp(
             f"welfare_milp(): the {function!r} welfare is not linear and has no MILP; use "
             "welfare_optimum(solve(game), 'nash_product') over the enumerated equilibria",
         )
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"welfare_milp(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, "welfare_milp")
     if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
         raise InvalidOptionError(
             "time_limit", f"welfare_milp(): time_limit must be a positive number of seconds, got {time_limit}"

@@ -29,7 +29,7 @@ import time
 import numba
 import numpy as np
 from equilibria.solver._typing import FloatArray, Int64Array
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.kernels import warm_up
 from equilibria.solver.regret import bimatrix_certificate_into
@@ -94,6 +94,7 @@ def lemke_howson(
         raise UnsupportedError(
             "method", f"lemke_howson(): needs a 2-player game, got {game.n_players} players"
         )
+    check_tolerance(tol, "lemke_howson")
     m, n = payoffs.shape[1], payoffs.shape[2]
     if not 0 <= init_label < m + n:
         raise InvalidOptionError(

@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.pure import pure_enumeration
@@ -247,6 +247,7 @@ def nash_set(
     UnsupportedError
         The method does not apply to the game.
     """
+    check_tolerance(tol, "nash_set")
     if method in ("auto", ""):
         name, reason = _auto(game.unit_game, concepts, tol)
     elif method in METHODS:

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 from equilibria.solver._typing import FloatArray, Profile
-from equilibria.solver.errors import InvalidOptionError, MissingDependencyError
+from equilibria.solver.errors import InvalidOptionError, MissingDependencyError, check_tolerance
 from equilibria.solver.game import NormalFormGame, unit_payoffs
 from equilibria.solver.normal_form.pure import pure_equilibria
 from equilibria.solver.normal_form.sandbox import SandboxFailure, SandboxTimeout, run_isolated
@@ -248,8 +248,7 @@ def gambit_equilibria(
 
 def _validate_options(tol: float, max_equilibria: int, time_limit: float | None) -> None:
     """Check ``gambit_equilibria``'s numeric options (the methods are checked first)."""
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"gambit_equilibria(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, "gambit_equilibria")
     if isinstance(max_equilibria, bool) or not isinstance(max_equilibria, int) or max_equilibria < 0:
         raise InvalidOptionError(
             "max_equilibria",

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 import numpy.typing as npt
-from equilibria.solver.errors import InvalidOptionError
+from equilibria.solver.errors import InvalidOptionError, check_tolerance
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.regret import certify
 from equilibria.solver.results import Component, Equilibrium, SolutionSet
@@ -40,6 +40,7 @@ def pure_equilibria(game: NormalFormGame, *, tol: float = 1e-9) -> npt.NDArray[n
         ``game.regret_tolerances(tol)[i]`` of the best: ``tol`` times the player's own
         payoff range.
     """
+    check_tolerance(tol, "pure_equilibria")
     slack = game.regret_tolerances(tol)
     is_eq = np.ones(game.num_actions, dtype=bool)
     for i in range(game.n_players):
@@ -59,6 +60,7 @@ def pure_enumeration(game: NormalFormGame, *, tol: float = 1e-9, max_equilibria:
         Keep at most this many (0: all); a truncated set is incomplete.
     """
     started = time.perf_counter()
+    check_tolerance(tol, "pure_enumeration")
     if max_equilibria < 0:
         raise InvalidOptionError("max_equilibria", "pure_enumeration(): max_equilibria must be >= 0")
     joint = pure_equilibria(game, tol=tol)

@@ -37,7 +37,12 @@ from fractions import Fraction
 
 import numpy as np
 from equilibria.solver._typing import BoolArray, FloatArray, IntArray
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.bases import (
@@ -219,8 +224,7 @@ def _checked_size(
         raise UnsupportedError(
             "method", f"vertex_enumeration(): needs a 2-player game, got {game.n_players} players"
         )
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"vertex_enumeration(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, "vertex_enumeration")
     if max_equilibria < 0:
         raise InvalidOptionError("max_equilibria", "vertex_enumeration(): max_equilibria must be >= 0")
     if max_visited < 1:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from equilibria.solver._typing import FloatArray
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.vertex_enumeration import count_bases, vertex_enumeration
 from equilibria.solver.regret import certify
@@ -92,8 +92,7 @@ def zero_sum_value(
     (1.0, [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])
     """
     function = "zero_sum_value"
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{function}(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, function)
     if isinstance(vertices, bool | np.bool_):
         enumerate_vertices: bool | None = bool(vertices)
     elif isinstance(vertices, str) and vertices == "auto":

@@ -50,7 +50,12 @@ import numpy as np
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.selection import payoff_dominance, risk_dominance
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_optimum, welfare_values
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.results import MarkovEquilibrium, MarkovSolutionSet, Selection, SolutionSet
 from equilibria.solver.solve_game import solve
@@ -313,8 +318,7 @@ def _check_inputs(game: StochasticGame, tol: float, time_limit: float | None, ca
             f"{caller}(): the game has an infinite horizon (discount {game.discount:g}); backward induction "
             "needs a finite horizon (StochasticGame(..., horizon=T))",
         )
-    if isinstance(tol, bool) or not isinstance(tol, int | float) or not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{caller}(): tol must be in (0, 1e-3], got {tol!r}")
+    check_tolerance(tol, caller)
     if time_limit is not None and (
         isinstance(time_limit, bool)
         or not isinstance(time_limit, int | float)

@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.pareto import pareto_optimal
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_values
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, quoted
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
 from equilibria.solver.results import (
     ConceptStatus,
     MarkovEquilibrium,
@@ -275,8 +275,7 @@ def _check_options(
         raise InvalidOptionError(
             "game", f"solve_stochastic(): expected a StochasticGame, got {type(game).__name__}"
         )
-    if not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"solve_stochastic(): tol must be in (0, 1e-3], got {tol}")
+    check_tolerance(tol, "solve_stochastic")
     if max_equilibria < 0 or priors < 0:
         field = "max_equilibria" if max_equilibria < 0 else "priors"
         raise InvalidOptionError(field, f"solve_stochastic(): {field} must be >= 0")
@@ -623,6 +622,7 @@ def stochastic_maximin_values(game: StochasticGame, *, tol: float = 1e-9) -> npt
     >>> stochastic_maximin_values(g).round(6).tolist()
     [6.0, 6.0]
     """
+    check_tolerance(tol, "stochastic_maximin_values")
     n_states, n = game.n_states, game.n_players
     out = np.empty(n)
     # On the unit game (each player's rewards mapped onto [0, 1]); values mapped back per player.

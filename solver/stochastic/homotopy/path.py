@@ -34,7 +34,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 from equilibria.solver._typing import FloatArray, Int64Array
 from equilibria.solver.concepts.continuation import FollowerSettings, LUFactor
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, UnsupportedError
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.regret import MarkovCertificate, certify_markov
 
@@ -559,8 +564,7 @@ def check_game(game: Any, caller: str) -> None:
 
 def check_tol(tol: Any, caller: str) -> float:
     """The tolerance, checked to lie in ``(0, 1e-3]``."""
-    if isinstance(tol, bool) or not isinstance(tol, int | float) or not (0.0 < tol <= 1e-3):
-        raise InvalidOptionError("tolerance", f"{caller}(): tol must be in (0, 1e-3], got {tol!r}")
+    check_tolerance(tol, caller)
     return float(tol)
 
 
