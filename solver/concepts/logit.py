@@ -111,8 +111,8 @@ def logit_path(
         Largest precision followed, relative to the payoff scale
         (``lambda * game.payoff_scale``).
     tol : float, optional(default=1e-9)
-        Certification tolerance: the limit's NashConv is at most
-        ``10 * tol * game.payoff_scale``.
+        Certification tolerance: at the limit every player's regret is at most
+        ``10 * tol`` times that player's own payoff range.
     max_steps : int, optional(default=20_000)
         Largest number of path-following steps.
 

@@ -67,7 +67,7 @@ SELECTION_CRITERIA = ("payoff_dominance", "risk_dominance", "logit_limit")
 MATCH_TOLERANCE = 1e-6
 #: Robustness checks: seeds of the perturbed priors (tracing) and perturbed games
 #: (logit), the relative size of a prior perturbation, and of a payoff perturbation
-#: (relative to the payoff scale).
+#: (relative to each player's own payoff range).
 _ROBUSTNESS_SEEDS = (1, 2)
 _PRIOR_NOISE = 1e-3
 _PAYOFF_NOISE = 1e-3
@@ -260,7 +260,7 @@ def risk_dominance(
 
     In a 2 x 2 game with two strict pure equilibria, Harsanyi and Selten's exact rule
     compares the products of deviation losses (equal products within
-    ``tol * payoff_scale**2``: not decided). In every other game the Harsanyi-Selten
+    ``tol`` times the product of the two payoff ranges: not decided). In every other game the Harsanyi-Selten
     tracing procedure from the uniform prior (:func:`equilibria.solver.concepts.tracing.trace`)
     selects an equilibrium, which is matched to the set.
 
@@ -357,11 +357,11 @@ def _perturbed_prior(game: NormalFormGame, seed: int) -> tuple[FloatArray, ...]:
 def _strict_pure_2x2(game: NormalFormGame, tol: float) -> list[tuple[int, int]]:
     """The strict pure equilibria of a 2 x 2 game (each action the unique best reply)."""
     a, b = game.bimatrix()
-    slack = tol * game.payoff_scale
+    slack_a, slack_b = tol * game.player_scales  # each player in its own unit
     return [
         (r, c)
         for r, c in itertools.product(range(2), range(2))
-        if a[r, c] > a[1 - r, c] + slack and b[r, c] > b[r, 1 - c] + slack
+        if a[r, c] > a[1 - r, c] + slack_a and b[r, c] > b[r, 1 - c] + slack_b
     ]
 
 
@@ -385,7 +385,7 @@ def _risk_dominance_2x2(
     first, second = _deviation_loss_products(game, strict)
     shown = _deviation_loss_products(quoted, strict)  # the same order, in the quoted units
     products = f"{_num(shown[0])} vs {_num(shown[1])}"
-    if abs(first - second) <= tol * game.payoff_scale**2:
+    if abs(first - second) <= tol * float(np.prod(game.player_scales)):  # a product of both units
         return Selection(
             caller,
             False,
@@ -499,7 +499,9 @@ def _perturbed_limit(game: NormalFormGame, seed: int, tol: float) -> tuple[Float
     None when the perturbed limit's support carries no equilibrium of ``game`` near it.
     """
     rng = np.random.default_rng(seed)
-    noise = _PAYOFF_NOISE * game.payoff_scale * rng.uniform(-1.0, 1.0, size=game.payoffs.shape)
+    scales = np.where(game.player_scales > 0.0, game.player_scales, 1.0)  # each player's own unit
+    unit = scales.reshape((-1,) + (1,) * game.n_players)
+    noise = _PAYOFF_NOISE * unit * rng.uniform(-1.0, 1.0, size=game.payoffs.shape)
     branch = logit_module.logit_path(NormalFormGame(game.payoffs + noise), tol=tol)
     return tracing.polish_on_support(game, branch.limit, tol=tol)
 

@@ -188,9 +188,9 @@ def polish_on_support(
     supports : sequence of sequence of int, optional
         The supports; default: the actions with positive probability.
     tol : float, optional(default=1e-9)
-        The polished profile is returned only when its NashConv, measured by
+        The polished profile is returned only when every player's regret, measured by
         :func:`~equilibria.solver.regret.certify` from the user's payoffs, is at most
-        ``10 * tol * game.payoff_scale``.
+        ``10 * tol`` times that player's own payoff range.
     max_iter : int, optional(default=50)
 
     Returns
@@ -273,7 +273,7 @@ def polish_on_support(
         xi = np.clip(xi, 0.0, None)
         result.append(xi / xi.sum())
     cert = certify(game, result)
-    if cert.nash_conv <= 10.0 * tol * game.payoff_scale:
+    if game.within_tolerance(cert.regrets, 10.0 * tol):
         return tuple(result)
     return None
 
@@ -434,8 +434,8 @@ def linear_tracing(
     prior : sequence of array_like, optional
         One probability vector per player; default: uniform (the centroid).
     tol : float, optional(default=1e-9)
-        Certification tolerance: the returned profile has NashConv at most
-        ``10 * tol * game.payoff_scale``.
+        Certification tolerance: in the returned profile every player's regret is at
+        most ``10 * tol`` times that player's own payoff range.
     eta : float, optional(default=1e-4)
         Barrier weight of the logarithmic tracing procedure, for payoffs rescaled per
         player to ``[0, 1]``; smaller follows the linear path more closely (and takes

@@ -154,8 +154,9 @@ def gambit_equilibria(
         seeded random ones), ``simpdiv`` from the centroid and two seeded random grid
         profiles, ``logit`` and ``enumpoly`` once.
     tol : float, optional(default=1e-9)
-        An equilibrium is kept when its NashConv, measured from the user's payoffs
-        after refinement, is at most ``10 * tol * game.payoff_scale``.
+        An equilibrium is kept when, measured from the user's payoffs after
+        refinement, every player's regret is at most ``10 * tol`` times that player's
+        own payoff range (:meth:`~equilibria.solver.game.NormalFormGame.within_tolerance`).
     max_equilibria : int, optional(default=0)
         Keep at most this many equilibria (0: all); also passed to ``enumpoly``.
     time_limit : float, optional
@@ -178,7 +179,7 @@ def gambit_equilibria(
         ``equilibria`` are sorted (lexicographically decreasing probabilities), each
         its own singleton component, with ``found_by`` naming every method that found
         it. ``complete`` is True only when iterated elimination of strictly dominated
-        pure strategies (by a margin above ``10 * tol * payoff_scale``) leaves a
+        pure strategies (by a margin above ``10 * tol`` of each player's own payoff range) leaves a
         single joint action: that profile is then the unique equilibrium of the game.
         In every other case it is False, including after ``enumpoly``: it finds only
         isolated equilibria, in floating point, so a continuum of equilibria or a
@@ -218,9 +219,10 @@ def gambit_equilibria(
     runner = _Runner(game, deadline, max_equilibria)
     reasons = _run_requested(runner, requested, time_limit)
     runner.add_pure(tol)
-    kept, discarded = _certified_distinct(game, runner.candidates, tol)
+    keep = 10.0 * tol  # of each player's own payoff range
+    kept, discarded = _certified_distinct(game, runner.candidates, keep)
     kept.sort(key=lambda item: tuple(-np.concatenate(item.strategies)))
-    warnings = _warnings(game, runner, kept, discarded, tol, max_equilibria)
+    warnings = _warnings(runner, kept, discarded, keep, max_equilibria)
     reasons.append(_found_reason(runner, kept))
     truncated = bool(max_equilibria) and len(kept) > max_equilibria
     if truncated:
@@ -266,14 +268,14 @@ def _validate_options(tol: float, max_equilibria: int, time_limit: float | None)
 
 
 def _warnings(
-    game: NormalFormGame, runner: _Runner, kept: list[_Kept], discarded: int, tol: float, max_equilibria: int
+    runner: _Runner, kept: list[_Kept], discarded: int, keep: float, max_equilibria: int
 ) -> list[str]:
     """The runs' warnings, then the discarded candidates and an even count after ``enumpoly``."""
     warnings = list(runner.warnings)
     if discarded:
         warnings.append(
-            f"{discarded} of {len(runner.candidates)} candidates discarded: NashConv above "
-            f"{10 * tol * game.payoff_scale:.3g} after refinement"
+            f"{discarded} of {len(runner.candidates)} candidates discarded: a player's regret above "
+            f"{keep:.3g} of its payoff range after refinement"
         )
     if "enumpoly" in runner.finished and not max_equilibria and len(kept) % 2 == 0:
         warnings.append(
@@ -557,11 +559,15 @@ class _Kept:
 
 
 def _certified_distinct(
-    game: NormalFormGame, candidates: list[_Candidate], tol: float
+    game: NormalFormGame, candidates: list[_Candidate], keep: float
 ) -> tuple[list[_Kept], int]:
-    """Refine, certify and merge the candidates; also return how many were discarded."""
+    """Refine, certify and merge the candidates; also return how many were discarded.
+
+    A candidate is kept when every player's regret is within ``keep`` of that player's
+    own payoff range (a player whose payoffs are 1e-9 times the others' is held to its
+    own unit, not theirs).
+    """
     unit = unit_payoffs(game.payoffs)
-    threshold = 10.0 * tol * game.payoff_scale
     kept: list[_Kept] = []
     discarded = 0
     for candidate in candidates:
@@ -572,7 +578,7 @@ def _certified_distinct(
         if candidate.method != "pure_enumeration":
             profile = _refined(game, unit, profile)
         cert = certify(game, profile)
-        if not cert.nash_conv <= threshold:
+        if not game.within_tolerance(cert.regrets, keep):
             discarded += 1
             continue
         flat = np.concatenate(profile)

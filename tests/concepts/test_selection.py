@@ -353,9 +353,17 @@ def two_strict_equilibria_games(draw: st.DrawFn) -> NormalFormGame:
 
 
 @SETTINGS
-@given(game=two_strict_equilibria_games())
-def test_2x2_risk_dominance_follows_the_product_rule(game: NormalFormGame) -> None:
+@given(
+    game=two_strict_equilibria_games(),
+    units=st.tuples(st.sampled_from([1e-9, 1.0, 1e9]), st.sampled_from([1e-9, 1.0, 1e9])),
+)
+def test_2x2_risk_dominance_follows_the_product_rule(
+    game: NormalFormGame, units: tuple[float, float]
+) -> None:
+    """The rule in integers, while the game is solved with each player's payoffs in its own
+    unit (1e-9 to 1e9): strictness and equal products are judged in each player's unit."""
     a, b = game.bimatrix()
+    game = NormalFormGame.from_bimatrix(a * units[0], b * units[1])
     strict = [
         (r, c)
         for r, c in itertools.product(range(2), repeat=2)

@@ -547,3 +547,16 @@ def test_logit_rejects_bad_options() -> None:
     with pytest.raises(InvalidOptionError) as info:
         logit_path("not a game")  # type: ignore[arg-type]
     assert info.value.field == "game"
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0, 1e9])
+def test_polishing_judges_each_player_in_its_own_unit(scale: float) -> None:
+    """At (0, 0, 0) players 1 and 2 have no regret and player 0 (payoffs times ``scale``)
+    regrets its whole payoff range: no scale makes that an equilibrium."""
+    u = np.zeros((3, 2, 2, 2))
+    u[0][1, 0, 0] = scale
+    u[1][0, 0, 0] = u[2][0, 0, 0] = 1.0
+    game = NormalFormGame(u)
+    corner = [np.array([1.0, 0.0])] * 3
+    assert certify(game, corner).regrets.tolist() == [scale, 0.0, 0.0]
+    assert polish_on_support(game, corner) is None

@@ -334,6 +334,43 @@ def test_discarded_candidates_are_counted(monkeypatch: pytest.MonkeyPatch) -> No
     assert "1 of 2 candidates discarded" in " ".join(result.warnings)
 
 
+def _small_player_deviates() -> np.ndarray:
+    """A 2 x 2 x 2 game where at (0, 0, 0) players 1 and 2 have no regret and player 0's
+    regret is its whole payoff range."""
+    u = np.zeros((3, 2, 2, 2))
+    u[0][1, 0, 0] = 1.0
+    u[1][0, 0, 0] = u[2][0, 0, 0] = 1.0
+    return u
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0, 1e9])
+def test_a_candidate_is_judged_in_each_players_own_unit(
+    monkeypatch: pytest.MonkeyPatch, scale: float
+) -> None:
+    """Player 0's payoffs times ``scale``: its regret at (0, 0, 0) is its whole range, so the
+    candidate is discarded at every scale (measured against the largest range, 1e-9 of
+    regret passed a 1e-8 threshold)."""
+    original = nplayer._profiles
+
+    def with_junk(result: object) -> list[tuple[np.ndarray, ...]]:
+        return [*original(result), pure(0, 0, 0)]
+
+    monkeypatch.setattr(nplayer, "_profiles", with_junk)
+    u = _small_player_deviates()
+    u[0] *= scale
+    result = gambit_equilibria(NormalFormGame(u), methods="enumpoly")
+    junk = pure(0, 0, 0)
+    assert result.equilibria
+    assert not any(
+        all(np.array_equal(s, t) for s, t in zip(eq.strategies, junk, strict=True))
+        for eq in result.equilibria
+    )
+    assert any(
+        w.endswith("candidates discarded: a player's regret above 1e-08 of its payoff range after refinement")
+        for w in result.warnings
+    )
+
+
 # --------------------------------------------------------------------------- oracle: pygambit directly
 
 
