@@ -264,6 +264,41 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "pass",
         "an explicitly stored zero changes no constraint of the LP, only the matrix's storage",
     ),
+    *(
+        Equivalent(
+            "correlated",
+            operator,
+            "values = ((u / 2.0 - low / 2.0) / half).reshape(n, joint)  # in [0, 1]",
+            mutated,
+            "one positive affine map of every player's payoffs, with no overflow (each term at most"
+            " half the largest float): the distribution sums to 1, so the sum's and the minimum's"
+            " optimisers are unchanged",
+        )
+        for operator, mutated in (
+            (
+                "ReplaceBinaryOperator_Sub_Add",
+                "values = ((u / 2.0 + low / 2.0) / half).reshape(n, joint)  # in [0, 1]",
+            ),
+            ("NumberReplacer", "values = ((u / 3.0 - low / 2.0) / half).reshape(n, joint)  # in [0, 1]"),
+            ("NumberReplacer", "values = ((u / 2.0 - low / 3.0) / half).reshape(n, joint)  # in [0, 1]"),
+        )
+    ),
+    Equivalent(
+        "correlated",
+        "NumberReplacer",
+        "half = float(u.max()) / 2.0 - low / 2.0 or 1.0  # halves: no overflow near the largest float",
+        "half = float(u.max()) / 2.0 - low / 2.0 or 2.0  # halves: no overflow near the largest float",
+        "the fallback is used only for a constant game, where every u / 2 - low / 2 is 0: any"
+        " non-zero divisor gives the same zero objective",
+    ),
+    Equivalent(
+        "correlated",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "if p.min() < -_DISTRIBUTION_TOL or abs(float(p.sum()) - 1.0) > _DISTRIBUTION_TOL:",
+        "if p.min() < -_DISTRIBUTION_TOL or abs(float(p.sum()) - 1.0) >= _DISTRIBUTION_TOL:",
+        "|sum - 1| is a multiple of 2**-53 when the sum is in [0.5, 2] (Sterbenz: the subtraction"
+        " is exact) and at least 0.5 otherwise; 1e-6 is not a dyadic fraction, so it is never equal",
+    ),
     Equivalent(
         "pure",
         "ReplaceTrueWithFalse",

@@ -42,8 +42,6 @@ __all__ = ["zero_sum_value", "MAX_VERTEX_BASES"]
 
 #: With ``vertices="auto"``, enumerate the optimal polytopes' vertices up to this many bases.
 MAX_VERTEX_BASES = 200_000
-#: Decimals used to tell vertex strategies apart.
-_VERTEX_DIGITS = 9
 
 
 def zero_sum_value(
@@ -204,7 +202,12 @@ def _optimal_vertices(game: NormalFormGame, tol: float) -> tuple[FloatArray | No
 
 
 def _distinct(points: list[FloatArray]) -> FloatArray:
-    """The distinct points (told apart at ``_VERTEX_DIGITS`` decimals), lexicographically decreasing."""
+    """The distinct points, lexicographically decreasing.
+
+    Equal values only are merged (``-0.0`` is ``0.0``): vertex enumeration computes each
+    vertex of a polytope once, so the equilibria sharing a strategy share its bits, while
+    two vertices closer than any rounding would merge are still two vertices.
+    """
     stacked = np.array(points)
-    _, first = np.unique(np.round(stacked, _VERTEX_DIGITS) + 0.0, axis=0, return_index=True)
+    _, first = np.unique(stacked, axis=0, return_index=True)
     return stacked[first[::-1]].copy()

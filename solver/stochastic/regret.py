@@ -72,6 +72,11 @@ __all__ = [
 #: Largest state count solved with a dense LU factorisation; sparse LU above.
 DENSE_STATES = 2000
 
+#: Policy iteration's cap on improvement rounds. It never binds (each round improves
+#: strictly, there are finitely many deterministic policies, and in practice a handful of
+#: rounds suffice): past it :func:`best_response` raises rather than answer unconverged.
+MAX_POLICY_ITERATIONS = 10_000
+
 
 @dataclasses.dataclass(frozen=True)
 class MarkovCertificate:
@@ -214,7 +219,7 @@ def _response_mdp(
 
 
 def best_response(
-    game: StochasticGame, policy: Sequence[Any], player: int, *, max_iterations: int = 10_000
+    game: StochasticGame, policy: Sequence[Any], player: int, *, max_iterations: int = MAX_POLICY_ITERATIONS
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """Optimal values and a deterministic best response of ``player`` to the others' policies.
 
@@ -317,7 +322,7 @@ def certify_markov(game: StochasticGame, policy: Sequence[Any]) -> MarkovCertifi
     best = np.empty_like(values)
     gaps = np.zeros((game.n_states, game.n_players))
     for i in range(game.n_players):
-        br_values, _ = _best_response(game, policy, i, stages, 10_000)
+        br_values, _ = _best_response(game, policy, i, stages, MAX_POLICY_ITERATIONS)
         best[:, i] = br_values[0]
         # Every stage's gap (one row when stationary): subgame perfection needs all zero.
         gaps[:, i] = (br_values - stages[: len(br_values), :, i]).max(axis=0)

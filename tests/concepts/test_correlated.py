@@ -357,6 +357,41 @@ def test_units_are_the_users() -> None:
     assert ce_violation(mixed_units, CHICKEN_WORST) <= 1e-12
 
 
+@pytest.mark.parametrize("shift", [-1e3, -3.5, 1e3], ids=["far-below-zero", "across-zero", "far-above-zero"])
+def test_a_common_shift_moves_every_optimum_by_the_shift(shift: float) -> None:
+    """Adding ``shift`` to every payoff (all negative, mixed signs, all positive: the LP's
+    objective is rescaled from the payoffs' own minimum and span) adds ``shift`` to each
+    player's payoff, so ``2 * shift`` to the utilitarian and ``shift`` to the egalitarian
+    optimum, maximum and minimum alike."""
+    chicken = games.chicken()
+    a, b = chicken.bimatrix()
+    shifted = NormalFormGame.from_bimatrix(a + shift, b + shift)
+    for objective, sense in itertools.product(("utilitarian", "egalitarian"), ("max", "min")):
+        for kind in KINDS:
+            base = correlated_equilibrium(chicken, kind=kind, objective=objective, sense=sense)
+            moved = correlated_equilibrium(shifted, kind=kind, objective=objective, sense=sense)
+            per_player = 2 if objective == "utilitarian" else 1
+            assert moved.welfare == pytest.approx(base.welfare + per_player * shift, abs=1e-7 * abs(shift))
+            assert moved.max_violation <= _tol(shifted)
+
+
+def test_payoffs_spanning_the_float_range_give_the_same_optima() -> None:
+    """Chicken mapped affinely onto [-1.5e308, 1.5e308] (one map for both players): every
+    optimal distribution is optimal for Chicken itself (the LP's objective is built in
+    halves, with no overflow)."""
+    chicken = games.chicken()
+    a, b = chicken.bimatrix()
+    extreme = NormalFormGame.from_bimatrix((a / 7 * 3 - 1.5) * 1e308, (b / 7 * 3 - 1.5) * 1e308)
+    for objective, sense in itertools.product(("utilitarian", "egalitarian"), ("max", "min")):
+        for kind in KINDS:
+            base = correlated_equilibrium(chicken, kind=kind, objective=objective, sense=sense)
+            p = correlated_equilibrium(extreme, kind=kind, objective=objective, sense=sense).distribution
+            assert ce_violation(chicken, p, kind=kind) <= 1e-9
+            values = [float(np.sum(p * a)), float(np.sum(p * b))]
+            welfare = sum(values) if objective == "utilitarian" else min(values)
+            assert welfare == pytest.approx(base.welfare, abs=1e-8), (objective, sense, kind)
+
+
 def test_constant_game() -> None:
     """Every distribution is a CE of a constant game; welfare is the constant."""
     game = NormalFormGame(np.full((3, 2, 3, 2), 4.0))

@@ -25,6 +25,7 @@ import numpy as np
 import pygambit as gbt
 import pytest
 from equilibria.solver import InvalidGameError, NormalFormGame
+from equilibria.solver.game import positive_rescale
 from equilibria.solver.normal_form import lemke_howson as lh_module
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.regret import Certificate, certify, certify_many
@@ -442,6 +443,76 @@ def test_when_no_path_certifies_the_best_end_point_is_returned_with_every_warnin
     for s, t in zip(eq.strategies, profiles[best], strict=True):
         np.testing.assert_array_equal(s, t)
     assert eq.nash_conv == pytest.approx(gaps[best], rel=1e-12)
+
+
+def _exact_lexicographic_path(
+    a: np.ndarray, b: np.ndarray, label: int
+) -> tuple[int, list[Fraction], list[Fraction], int]:
+    """Lemke-Howson with the lexicographic rule, in exact arithmetic: an independent oracle.
+
+    Full tableaux over every variable, indexed by label (``x_i`` and the slacks ``r_i`` are
+    labels ``0..m-1``, ``y_j`` and ``s_j`` labels ``m..m+n-1``); P is ``B'^T x + s = 1``
+    and Q is ``r + A' y = 1`` with ``A'``, ``B'`` the payoffs rescaled as the kernel does.
+    The leaving row minimises ``(rhs, B^{-1} row) / entry`` lexicographically, the
+    ``B^{-1}`` columns being the slacks' (labels ``m..`` in P, ``0..m-1`` in Q): no tie
+    survives, so the path is unique. Returns pivots (0 on a ray), the end point and how
+    many ratio-test ties the rule broke.
+    """
+    m, n = a.shape
+    b_pos = [[Fraction(v) for v in row] for row in positive_rescale(b, 1.0)]
+    a_pos = [[Fraction(v) for v in row] for row in positive_rescale(a, 1.0)]
+    one, zero = Fraction(1), Fraction(0)
+    tab_p = [[b_pos[i][j] for i in range(m)] + [one * (k == j) for k in range(n)] + [one] for j in range(n)]
+    tab_q = [[one * (k == i) for k in range(m)] + a_pos[i] + [one] for i in range(m)]
+    basis_p, basis_q = list(range(m, m + n)), list(range(m))
+    slacks_p, slacks_q = list(range(m, m + n)), list(range(m))
+    entering, on_p, ties = label, label < m, 0
+    for pivots in range(1, 10_000):
+        tab, basis, slacks = (tab_p, basis_p, slacks_p) if on_p else (tab_q, basis_q, slacks_q)
+        rows = [r for r in range(len(tab)) if tab[r][entering] > 0]
+        if not rows:
+            return 0, [], [], ties
+        row = min(rows, key=lambda r: [tab[r][k] / tab[r][entering] for k in [-1, *slacks]])
+        ties += sum(tab[r][-1] / tab[r][entering] == tab[row][-1] / tab[row][entering] for r in rows) > 1
+        pivot = tab[row][entering]
+        tab[row] = [v / pivot for v in tab[row]]
+        for r in range(len(tab)):
+            if r != row and tab[r][entering] != 0:
+                factor = tab[r][entering]
+                tab[r] = [v - factor * w for v, w in zip(tab[r], tab[row], strict=True)]
+        leaving, basis[row] = basis[row], entering
+        if leaving == label:
+            x = [zero] * m
+            y = [zero] * n
+            for r, k in enumerate(basis_p):
+                if k < m:
+                    x[k] = tab_p[r][-1]
+            for r, k in enumerate(basis_q):
+                if k >= m:
+                    y[k - m] = tab_q[r][-1]
+            return pivots, [v / sum(x) for v in x], [v / sum(y) for v in y], ties
+        entering, on_p = leaving, not on_p
+    raise AssertionError("the exact path did not end")
+
+
+@pytest.mark.parametrize(("m", "n"), [(3, 3), (4, 3), (3, 5), (5, 5)], ids=["3x3", "4x3", "3x5", "5x5"])
+def test_every_path_on_degenerate_games_is_the_exact_lexicographic_path(m: int, n: int) -> None:
+    """On {-7, -6, -5}-valued games (ties in the ratio test everywhere, payoffs below zero)
+    the kernel follows, label by label, the path of the exact lexicographic rule: the
+    same number of pivots to the same end point."""
+    out = np.empty(m + n + 5)
+    ties = 0
+    for seed in range(12):
+        rng = np.random.default_rng([m, n, seed])
+        payoffs = rng.integers(-7, -4, (2, m, n)).astype(float)
+        for label in range(m + n):
+            pivots, x, y, broken = _exact_lexicographic_path(payoffs[0], payoffs[1], label)
+            ties += broken
+            assert lh_module._solve_label(payoffs, label, 10_000, lh_module._PIVOT_EPS, out) == pivots
+            if pivots > 0:
+                np.testing.assert_allclose(out[:m], [float(v) for v in x], rtol=0, atol=1e-12)
+                np.testing.assert_allclose(out[m : m + n], [float(v) for v in y], rtol=0, atol=1e-12)
+    assert ties > 0  # the lexicographic rule decided somewhere
 
 
 # --------------------------------------------------------------------------- construct

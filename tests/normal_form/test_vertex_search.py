@@ -140,8 +140,19 @@ def test_search_and_brute_force_find_the_same_vertices(make) -> None:
 
 def _exact_vertices_by_brute_force(mat: exact_arith.Matrix) -> dict[tuple[Fraction, ...], frozenset[int]]:
     """Every non-zero vertex of ``{z >= 0 : mat^T z <= 1}``: each square system, solved exactly."""
+    return _exact_brute_force(mat)[0]
+
+
+def _exact_brute_force(mat: exact_arith.Matrix) -> tuple[dict[tuple[Fraction, ...], frozenset[int]], int]:
+    """The non-zero vertices and the number of feasible bases (the origin's included).
+
+    A basis holds ``z_S`` and every slack but those of the tight constraints ``T``
+    (``|T| = |S|``); it exists when ``mat[S, T]`` is nonsingular and is feasible when its
+    basic solution is non-negative.
+    """
     d, c = len(mat), len(mat[0])
     found = {}
+    feasible_bases = 1  # the origin: every slack basic
     for k in range(1, d + 1):
         for support in itertools.combinations(range(d), k):
             for tight in itertools.combinations(range(c), k):
@@ -154,10 +165,12 @@ def _exact_vertices_by_brute_force(mat: exact_arith.Matrix) -> dict[tuple[Fracti
                 for i, v in zip(support, z_s, strict=True):
                     z[i] = v
                 values = [sum((mat[i][t] * z[i] for i in range(d)), Fraction(0)) for t in range(c)]
+                if max(values) <= 1:
+                    feasible_bases += 1
                 if max(values) <= 1 and any(z):
                     labels = {i for i in range(d) if not z[i]} | {d + t for t in range(c) if values[t] == 1}
                     found[tuple(z)] = frozenset(labels)
-    return found
+    return found, feasible_bases
 
 
 SMALL = [p for p in CORPUS + NEAR_TIES if max(p.values[0]().num_actions) <= 6]
@@ -170,8 +183,12 @@ def test_the_exact_search_finds_every_vertex_brute_force_finds(make) -> None:
     exact_game = exact_arith.rational_bimatrix(a, b)
     for mat in (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True))):
         found = exact_search.polytope_vertices(mat)
+        vertices, feasible_bases = _exact_brute_force(mat)
         assert found.complete
-        assert dict(found.vertices) == _exact_vertices_by_brute_force(mat)
+        assert dict(found.vertices) == vertices
+        # Every feasible basis, each once: a degenerate vertex is reached through every
+        # tie of the ratio test, not only the first or the last.
+        assert found.bases == feasible_bases
 
 
 def test_the_exact_search_stops_at_max_bases_and_says_so() -> None:

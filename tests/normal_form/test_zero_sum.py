@@ -29,6 +29,7 @@ from equilibria.solver import (
     certify,
 )
 from equilibria.solver.normal_form import zero_sum as zero_sum_module
+from equilibria.solver.normal_form.vertex_enumeration import count_bases
 from equilibria.solver.normal_form.zero_sum import zero_sum_value
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -268,6 +269,40 @@ def test_vertex_options() -> None:
     assert zero_sum_value(big).row_vertices is None
     with pytest.raises(ProblemTooLargeError):
         zero_sum_value(big, vertices=True)
+
+
+def test_auto_enumerates_vertices_up_to_the_limit_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vertices="auto"`` enumerates when ``count_bases(m, n) <= MAX_VERTEX_BASES``."""
+    game = NormalFormGame.from_bimatrix([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])
+    needed = count_bases(2, 3)
+    monkeypatch.setattr(zero_sum_module, "MAX_VERTEX_BASES", needed)
+    at_limit = zero_sum_value(game)
+    assert at_limit.row_vertices is not None and at_limit.col_vertices is not None
+    monkeypatch.setattr(zero_sum_module, "MAX_VERTEX_BASES", needed - 1)
+    past_limit = zero_sum_value(game)
+    assert past_limit.row_vertices is None and past_limit.col_vertices is None
+
+
+@pytest.mark.parametrize(("tol", "feasibility"), [(1e-13, 1e-10), (3e-9, 3e-9), (1e-3, 1e-7)])
+def test_highs_tolerances_are_the_tolerance_clamped_to_highs_range(
+    monkeypatch: pytest.MonkeyPatch, tol: float, feasibility: float
+) -> None:
+    """HiGHS refuses tolerances below 1e-10 (an OptimizeWarning, an error here) and a loose
+    user tolerance must not loosen the LP past 1e-7."""
+    seen: list[dict] = []
+
+    def recording(*args, options, **kwargs):
+        seen.append(options)
+        return linprog(*args, options=options, **kwargs)
+
+    monkeypatch.setattr(zero_sum_module, "linprog", recording)
+    a = np.array([[3.0, -1.0, 0.0], [-2.0, 2.0, 1.0]])
+    solution = zero_sum_value(NormalFormGame.from_bimatrix(a), tol=tol, vertices=False)
+    assert seen and all(
+        o == {"primal_feasibility_tolerance": feasibility, "dual_feasibility_tolerance": feasibility}
+        for o in seen
+    )
+    assert solution.nash_conv <= 1e-9 * np.ptp(a)
 
 
 def test_second_lp_when_duals_are_not_optimal(monkeypatch: pytest.MonkeyPatch) -> None:

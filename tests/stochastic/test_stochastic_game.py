@@ -18,7 +18,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from equilibria.solver import InvalidGameError, StochasticGame, certify_markov
-from equilibria.solver.stochastic.regret import best_response, evaluate_policy, joint_policy
+from equilibria.solver.stochastic.regret import (
+    best_response,
+    certificate_of,
+    certified_equilibrium,
+    evaluate_policy,
+    joint_policy,
+)
 
 # -- helpers (dense, loop-based: independent of the sparse code under test) ---------------
 
@@ -282,6 +288,22 @@ def test_an_absorbing_stage_game_repeated_is_worth_its_value_over_one_minus_gamm
     lean = np.array([[0.6, 0.4]])
     # Against (0.6, 0.4) player 1 plays column 1 for 0.2 - 3 per stage: gain 0.2 / (1 - gamma).
     assert certify_markov(game, (lean, half)).regrets[1] == pytest.approx(0.8)
+
+
+def test_an_equilibrium_keeps_its_certificate_for_its_own_game_only() -> None:
+    """``certificate_of`` hands back the certificate measured when the equilibrium was
+    built, for that game; on another game (same shape, other rewards) it measures afresh."""
+    game, _ = random_game(5, 3, (2, 2), 0.8)
+    policy = random_policy(game, 6)
+    equilibrium = certified_equilibrium(game, policy, ("by_hand",))
+    kept = certificate_of(game, equilibrium)
+    assert certificate_of(game, equilibrium) is kept
+    np.testing.assert_array_equal(kept.values, certify_markov(game, policy).values)
+    other = StochasticGame(-game.rewards, game.transitions, discount=game.discount)
+    fresh = certificate_of(other, equilibrium)
+    assert fresh is not kept
+    np.testing.assert_allclose(fresh.values, -kept.values, rtol=1e-12)
+    np.testing.assert_array_equal(fresh.regrets, certify_markov(other, policy).regrets)
 
 
 def test_finite_horizon_certificates_match_backward_recursion() -> None:
