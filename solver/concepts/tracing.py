@@ -404,7 +404,18 @@ def trace(
     >>> [s.round(9).tolist() for s in result.strategies], result.bifurcations
     ([[0.0, 1.0], [0.0, 1.0]], ())
     """
-    caller = "linear_tracing"
+    return _checked_trace("trace", game, prior, tol, eta, max_steps)
+
+
+def _checked_trace(
+    caller: str,
+    game: NormalFormGame,
+    prior: Sequence[npt.ArrayLike] | None,
+    tol: float,
+    eta: float,
+    max_steps: int,
+) -> TracingResult:
+    """Check the inputs of ``caller`` (naming it in every error) and follow the path."""
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"{caller}(): expected a NormalFormGame, got {type(game).__name__}")
     check_tolerance(tol, caller)
@@ -414,7 +425,7 @@ def trace(
         raise InvalidOptionError("max_steps", f"{caller}(): max_steps must be >= 1, got {max_steps}")
     check_path_size(game, caller)
     p = _validated_prior(game, prior, caller)
-    return _trace(game, p, tol, eta, max_steps)
+    return _trace(game, p, tol, eta, max_steps, caller)
 
 
 def linear_tracing(
@@ -488,7 +499,7 @@ def linear_tracing(
     ----------
     .. [1] Harsanyi & Selten (1988), ch. 4; Herings & Peeters (2001): see the module.
     """
-    result = trace(game, prior, tol=tol, eta=eta, max_steps=max_steps)
+    result = _checked_trace("linear_tracing", game, prior, tol, eta, max_steps)
     if result.bifurcations:
         raise UnsupportedError(
             "game",
@@ -576,7 +587,9 @@ def _end_point(game: NormalFormGame, system: _TracingSystem, z: FloatArray, tol:
     return None
 
 
-def _trace(game: NormalFormGame, prior: Profile, tol: float, eta: float, max_steps: int) -> TracingResult:
+def _trace(
+    game: NormalFormGame, prior: Profile, tol: float, eta: float, max_steps: int, caller: str
+) -> TracingResult:
     system = _TracingSystem(game, prior, eta)
     x0, lam0 = _start_point(system.u, prior, eta)
     start = np.concatenate([x0, lam0, [0.0]])
@@ -593,7 +606,7 @@ def _trace(game: NormalFormGame, prior: Profile, tol: float, eta: float, max_ste
         max_step=_max_step,
         step=0.05,
         max_steps=max_steps,
-        caller="linear_tracing",
+        caller=caller,
     )
     polished: Profile | None = None
     last = start
@@ -622,7 +635,7 @@ def _trace(game: NormalFormGame, prior: Profile, tol: float, eta: float, max_ste
     if polished is None:
         raise UnsupportedError(
             "game",
-            "linear_tracing(): the tracing path reached t = 1 but its end point could not be certified "
+            f"{caller}(): the tracing path reached t = 1 but its end point could not be certified "
             f"as an equilibrium (NashConv {certify(game, system.split(last)).nash_conv:.3g}); "
             "the game may be degenerate",
         )

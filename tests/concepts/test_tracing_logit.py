@@ -355,15 +355,20 @@ def test_polish_on_support_recovers_known_equilibria() -> None:
     ],
 )
 def test_tracing_rejects_bad_priors(prior, field: str) -> None:
-    with pytest.raises(InvalidOptionError, match="linear_tracing") as info:
-        linear_tracing(stag_hunt(), prior)
-    assert info.value.field == field
+    """Each front door names itself in the error."""
+    for function in (linear_tracing, trace):
+        with pytest.raises(InvalidOptionError, match=rf"^{function.__name__}\(\): ") as info:
+            function(stag_hunt(), prior)
+        assert info.value.field == field
 
 
 def test_tracing_rejects_bad_options_and_large_games() -> None:
     with pytest.raises(InvalidOptionError) as info:
         linear_tracing(stag_hunt(), eta=0.0)
     assert info.value.field == "eta"
+    with pytest.raises(InvalidOptionError, match=r"^trace\(\): max_steps") as info:
+        trace(stag_hunt(), max_steps=0)
+    assert info.value.field == "max_steps"
     with pytest.raises(InvalidOptionError) as info:
         linear_tracing(stag_hunt(), tol=0.1)
     assert info.value.field == "tolerance"
