@@ -625,6 +625,18 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             cache_bytes=limits.cache_bytes,
             worker_memory_bytes=limits.worker_memory_bytes,
             max_trace_bytes=limits.max_trace_bytes,
+            max_queue=limits.max_queue,
+            max_trace_chunk_bytes=limits.max_trace_chunk_bytes,
+            max_trace_chunks=limits.max_trace_chunks,
+            max_list_entries=limits.max_list_entries,
+            max_policy_entries=limits.max_policy_entries,
+            max_option_chars=limits.max_option_chars,
+            max_name_chars=limits.max_name_chars,
+            max_title_chars=limits.max_title_chars,
+            max_stream_memory_bytes=limits.max_stream_memory_bytes,
+            max_trace_streams=limits.max_trace_streams,
+            max_trace_memory_bytes=limits.max_trace_memory_bytes,
+            trace_idle_seconds=limits.trace_idle_timeout.ToTimedelta().total_seconds(),
         ),
         methods=tuple(
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)

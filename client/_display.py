@@ -404,4 +404,19 @@ def server_info_summary(info: ServerInfo) -> Summary:
             f"cache {lim.cache_entries:,} entries / {_bytes(lim.cache_bytes)}",
         ),
     ]
+    if lim.max_trace_streams:  # servers before these were reported send zeros
+        notes += [
+            (
+                "requests",
+                f"queue {lim.max_queue:,}, lists {lim.max_list_entries:,} entries, strings: options "
+                f"{lim.max_option_chars:,}, names {lim.max_name_chars:,}, titles {lim.max_title_chars:,} "
+                f"characters, policies {lim.max_policy_entries:,} entries",
+            ),
+            (
+                "trace streams",
+                f"{lim.max_trace_streams:,} at once sharing {_bytes(lim.max_trace_memory_bytes)}, each "
+                f"{_bytes(lim.max_stream_memory_bytes)} of memory, {lim.max_trace_chunks:,} chunks of "
+                f"{_bytes(lim.max_trace_chunk_bytes)}, idle {number(lim.trace_idle_seconds)} s",
+            ),
+        ]
     return Summary(title, table, tuple(notes))

@@ -495,7 +495,13 @@ class MethodInfo:
 
 @dataclasses.dataclass(frozen=True)
 class ServerLimits:
-    """Limits the server enforces."""
+    """Limits the server enforces (the server's ``Limits``; 0 where a server does not say).
+
+    Sizes are in bytes, string caps in characters, times in seconds. A request past a
+    size or string cap is refused with ``INVALID_ARGUMENT`` naming the field; past a
+    capacity (``max_queue``, ``max_trace_streams``, the memory budgets) with
+    ``RESOURCE_EXHAUSTED``.
+    """
 
     max_message_bytes: int
     max_payoff_entries: int
@@ -507,6 +513,18 @@ class ServerLimits:
     cache_bytes: int = 0
     worker_memory_bytes: int = 0
     max_trace_bytes: int = 0
+    max_queue: int = 0
+    max_trace_chunk_bytes: int = 0
+    max_trace_chunks: int = 0
+    max_list_entries: int = 0
+    max_policy_entries: int = 0
+    max_option_chars: int = 0
+    max_name_chars: int = 0
+    max_title_chars: int = 0
+    max_stream_memory_bytes: int = 0
+    max_trace_streams: int = 0
+    max_trace_memory_bytes: int = 0
+    trace_idle_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)

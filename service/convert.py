@@ -904,6 +904,8 @@ def server_info_response(
     """The GetServerInfo answer: versions, limits and the solver's methods (normal-form, then stochastic)."""
     budget = duration_pb2.Duration()
     budget.FromNanoseconds(int(limits.max_time_budget * 1e9))
+    idle = duration_pb2.Duration()
+    idle.FromNanoseconds(int(limits.trace_idle_seconds * 1e9))
     return service_pb2.GetServerInfoResponse(
         version=version,
         solver_version=solver_version,
@@ -918,6 +920,18 @@ def server_info_response(
             cache_bytes=cache_bytes,
             worker_memory_bytes=worker_memory_bytes,
             max_trace_bytes=limits.max_trace_bytes,
+            max_queue=limits.max_queue,
+            max_trace_chunk_bytes=limits.max_trace_chunk_bytes,
+            max_trace_chunks=limits.max_trace_chunks,
+            max_list_entries=limits.max_list_entries,
+            max_policy_entries=limits.max_policy_entries,
+            max_option_chars=limits.max_option_chars,
+            max_name_chars=limits.max_name_chars,
+            max_title_chars=limits.max_title_chars,
+            max_stream_memory_bytes=limits.max_stream_memory_bytes,
+            max_trace_streams=limits.max_trace_streams,
+            max_trace_memory_bytes=limits.max_trace_memory_bytes,
+            trace_idle_timeout=idle,
         ),
         instance_id=instance_id,
         methods=[

@@ -338,6 +338,31 @@ def test_server_info_prints_its_methods_and_limits() -> None:
     ]
     assert lines[5].startswith("  limits: 2 workers, 16 players, 4,000,000 payoff entries")
     assert "messages 64 MiB" in lines[6] and "cache 1,024 entries / 256 MiB" in lines[6]
+    assert len(lines) == 7  # a server that does not report its request caps: no such lines
+    reported = dataclasses.replace(
+        info.limits,
+        max_queue=256,
+        max_list_entries=64,
+        max_option_chars=64,
+        max_name_chars=256,
+        max_title_chars=4096,
+        max_policy_entries=4_000_000,
+        max_trace_streams=16,
+        max_trace_memory_bytes=1 << 30,
+        max_stream_memory_bytes=256 << 20,
+        max_trace_chunks=1_000_000,
+        max_trace_chunk_bytes=1 << 20,
+        trace_idle_seconds=300.0,
+    )
+    full = dataclasses.replace(info, limits=reported)
+    lines = str(full).splitlines()
+    assert lines[7] == (
+        "  requests: queue 256, lists 64 entries, strings: options 64, names 256, titles 4,096 characters, "
+        "policies 4,000,000 entries"
+    )
+    assert lines[8] == (
+        "  trace streams: 16 at once sharing 1 GiB, each 256 MiB of memory, 1,000,000 chunks of 1 MiB, idle 300 s"
+    )
     tree = _parsed(info._repr_html_())
     assert tree.rows[3][3] == "general-sum stochastic games <partial>"
 

@@ -11,6 +11,7 @@ import sys
 import grpc
 import numpy as np
 import pytest
+from equilibria.client import ServerLimits
 from equilibria.client._convert import (
     markov_solution_set_from_proto,
     response_score,
@@ -256,6 +257,38 @@ def test_trace_and_server_info_answers_carry_what_the_client_reads() -> None:
     )
     assert (info.limits.workers, info.limits.worker_memory_bytes, info.limits.cache_entries) == (3, 5, 7)
     assert info.limits.max_time_budget == Limits().max_time_budget and info.instance_id == "i"
+    assert info.limits.trace_idle_seconds == Limits().trace_idle_seconds
+
+
+def test_server_info_reports_every_limit_a_request_can_meet() -> None:
+    """Each request, string, trace and capacity cap of the server's Limits reaches the
+    client under its own name, with its value (each set to a distinct number here)."""
+    reported = {f.name for f in dataclasses.fields(ServerLimits)} - {"trace_idle_seconds", "max_time_budget"}
+    # Server settings that no request can run into: how it runs, not what it accepts.
+    internal = {
+        "default_tolerance",
+        "grace_seconds",
+        "recent_games",
+        "max_connection_age_seconds",
+        "max_connection_age_grace_seconds",
+    }
+    names = {f.name for f in dataclasses.fields(Limits)}
+    assert names - reported - internal == {"max_time_budget", "trace_idle_seconds"}
+    values = {name: 1000 + k for k, name in enumerate(sorted(names & reported))}
+    limits = Limits(**values, max_time_budget=12.5, trace_idle_seconds=7.25)
+    answer = convert.server_info_response(
+        version="v",
+        solver_version="s",
+        limits=limits,
+        workers=limits.workers,
+        worker_memory_bytes=limits.worker_memory_bytes,
+        cache_entries=limits.cache_entries,
+        cache_bytes=limits.cache_bytes,
+        instance_id="i",
+    )
+    info = server_info_from_proto(answer)
+    assert {name: getattr(info.limits, name) for name in values} == values
+    assert (info.limits.max_time_budget, info.limits.trace_idle_seconds) == (12.5, 7.25)
     assert {"vertex_enumeration", "hoffman_karp"} <= {m.name for m in info.methods}
 
 

@@ -302,6 +302,18 @@ class ServerLimits(_message.Message):
     CACHE_BYTES_FIELD_NUMBER: _builtins.int
     WORKER_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
     MAX_TRACE_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_QUEUE_FIELD_NUMBER: _builtins.int
+    MAX_TRACE_CHUNK_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_TRACE_CHUNKS_FIELD_NUMBER: _builtins.int
+    MAX_LIST_ENTRIES_FIELD_NUMBER: _builtins.int
+    MAX_POLICY_ENTRIES_FIELD_NUMBER: _builtins.int
+    MAX_OPTION_CHARS_FIELD_NUMBER: _builtins.int
+    MAX_NAME_CHARS_FIELD_NUMBER: _builtins.int
+    MAX_TITLE_CHARS_FIELD_NUMBER: _builtins.int
+    MAX_STREAM_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
+    MAX_TRACE_STREAMS_FIELD_NUMBER: _builtins.int
+    MAX_TRACE_MEMORY_BYTES_FIELD_NUMBER: _builtins.int
+    TRACE_IDLE_TIMEOUT_FIELD_NUMBER: _builtins.int
     max_message_bytes: _builtins.int
     """Largest accepted request or response message, in bytes."""
     max_payoff_entries: _builtins.int
@@ -323,15 +335,44 @@ class ServerLimits(_message.Message):
     that needs more fails with RESOURCE_EXHAUSTED.
     """
     max_trace_bytes: _builtins.int
-    """Most bytes of chunks one trace stream may send in all. The server's
-    other trace limits (memory budget per stream, streams open at once, the
-    trace memory pool and the idle timeout) are not reported here; a stream
-    past them ends with RESOURCE_EXHAUSTED (or DEADLINE_EXCEEDED when idle)
-    saying which and by how much.
+    """Most bytes of chunks one trace stream may send in all; past it the stream
+    ends with RESOURCE_EXHAUSTED.
     """
+    max_queue: _builtins.int
+    """Solves admitted but waiting for a worker; past it calls get RESOURCE_EXHAUSTED."""
+    max_trace_chunk_bytes: _builtins.int
+    """Largest message of a trace stream (one chunk), in bytes."""
+    max_trace_chunks: _builtins.int
+    """Most chunks one trace stream may send."""
+    max_list_entries: _builtins.int
+    """Longest repeated option of a request (concepts, welfare functions,
+    selection criteria, stage selections, trace criteria and epsilons).
+    """
+    max_policy_entries: _builtins.int
+    """Largest policy an answer may hold (horizon x states x actions)."""
+    max_option_chars: _builtins.int
+    """Longest string naming one of a fixed set of choices (a method, a metric,
+    an aggregate, a joint concept, a criterion), in characters.
+    """
+    max_name_chars: _builtins.int
+    """Longest player name, action name or trace header game_id, in characters."""
+    max_title_chars: _builtins.int
+    """Longest game title, in characters."""
+    max_stream_memory_bytes: _builtins.int
+    """Memory budget of one trace stream, in bytes (checked at its header and as
+    its count table grows).
+    """
+    max_trace_streams: _builtins.int
+    """Most trace streams open at once."""
+    max_trace_memory_bytes: _builtins.int
+    """Memory all open trace streams may reserve together, in bytes."""
     @_builtins.property
     def max_time_budget(self) -> _duration_pb2.Duration:
         """Longest time budget of one solve."""
+
+    @_builtins.property
+    def trace_idle_timeout(self) -> _duration_pb2.Duration:
+        """A trace stream silent this long is ended with DEADLINE_EXCEEDED."""
 
     def __init__(
         self,
@@ -346,10 +387,22 @@ class ServerLimits(_message.Message):
         cache_bytes: _builtins.int = ...,
         worker_memory_bytes: _builtins.int = ...,
         max_trace_bytes: _builtins.int = ...,
+        max_queue: _builtins.int = ...,
+        max_trace_chunk_bytes: _builtins.int = ...,
+        max_trace_chunks: _builtins.int = ...,
+        max_list_entries: _builtins.int = ...,
+        max_policy_entries: _builtins.int = ...,
+        max_option_chars: _builtins.int = ...,
+        max_name_chars: _builtins.int = ...,
+        max_title_chars: _builtins.int = ...,
+        max_stream_memory_bytes: _builtins.int = ...,
+        max_trace_streams: _builtins.int = ...,
+        max_trace_memory_bytes: _builtins.int = ...,
+        trace_idle_timeout: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["max_time_budget", b"max_time_budget"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["max_time_budget", b"max_time_budget", "trace_idle_timeout", b"trace_idle_timeout"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bytes", b"cache_bytes", "cache_entries", b"cache_entries", "max_message_bytes", b"max_message_bytes", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_time_budget", b"max_time_budget", "max_trace_bytes", b"max_trace_bytes", "max_transition_entries", b"max_transition_entries", "worker_memory_bytes", b"worker_memory_bytes", "workers", b"workers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bytes", b"cache_bytes", "cache_entries", b"cache_entries", "max_list_entries", b"max_list_entries", "max_message_bytes", b"max_message_bytes", "max_name_chars", b"max_name_chars", "max_option_chars", b"max_option_chars", "max_payoff_entries", b"max_payoff_entries", "max_players", b"max_players", "max_policy_entries", b"max_policy_entries", "max_queue", b"max_queue", "max_stream_memory_bytes", b"max_stream_memory_bytes", "max_time_budget", b"max_time_budget", "max_title_chars", b"max_title_chars", "max_trace_bytes", b"max_trace_bytes", "max_trace_chunk_bytes", b"max_trace_chunk_bytes", "max_trace_chunks", b"max_trace_chunks", "max_trace_memory_bytes", b"max_trace_memory_bytes", "max_trace_streams", b"max_trace_streams", "max_transition_entries", b"max_transition_entries", "trace_idle_timeout", b"trace_idle_timeout", "worker_memory_bytes", b"worker_memory_bytes", "workers", b"workers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
