@@ -43,6 +43,7 @@ __all__ = [
     "Budget",
     "brute_force_bases",
     "search_bases",
+    "solve_bases",
     "use_search",
 ]
 
@@ -110,12 +111,15 @@ class BasisBlock:
         A bound on the float error of each point.
     ambiguous : bool
         A feasibility or regularity decision in this batch was within its error.
+    singular : int
+        Bases of the batch left out as singular (:func:`solve_bases`).
     """
 
     points: FloatArray
     basis: BoolArray
     error: FloatArray
     ambiguous: bool
+    singular: int = 0
 
 
 def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[BasisBlock]:
@@ -129,7 +133,6 @@ def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[B
     too close to singular to decide, marks the block ambiguous.
     """
     d, c = mat.shape
-    eps = np.finfo(np.float64).eps
     for s in range(1, min(d, c) + 1):
         supports = np.array(list(itertools.combinations(range(d), s)), dtype=np.intp)
         tights = np.array(list(itertools.combinations(range(c), s)), dtype=np.intp)
@@ -140,33 +143,135 @@ def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[B
             ps = supports[pair_s[start : start + block]]  # (k, s)
             pt = tights[pair_t[start : start + block]]  # (k, s)
             budget.spend(len(ps))
-            rows = mat[ps]  # (k, s, c): rows of the support
-            system = np.take_along_axis(rows, pt[:, None, :], axis=2).transpose(0, 2, 1)  # (k, s, s)
-            rho = np.abs(np.linalg.det(system)) / np.prod(np.linalg.norm(system, axis=2), axis=1)
-            regular = rho > _SINGULAR_RHO
-            ambiguous = bool(((rho > _SINGULAR_RHO * 1e-3) & ~regular).any())
-            if not regular.any():
-                if ambiguous:
-                    yield BasisBlock(np.zeros((0, d)), np.zeros((0, d + c), dtype=bool), np.zeros(0), True)
-                continue
-            ps, pt, rows, system, rho = ps[regular], pt[regular], rows[regular], system[regular], rho[regular]
-            z = np.linalg.solve(system, np.ones((len(system), s, 1)))[:, :, 0]
-            size = np.maximum(1.0, np.abs(z).max(axis=1))
-            # A cheap bound from rho first; the exact condition number only where it matters.
-            error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size
-            worst = np.maximum((-z).max(axis=1), (np.einsum("ks,ksc->kc", z, rows) - 1.0).max(axis=1))
-            feasible = worst <= tol
-            close = (np.abs(worst - tol) <= error) | feasible
-            if close.any():
-                error[close] = _ERROR_SAFETY * s * eps * np.linalg.cond(system[close]) * size[close]
-                ambiguous |= bool((np.abs(worst - tol) <= error).any())
-            ps, pt = ps[feasible], pt[feasible]
-            points = np.zeros((len(ps), d))
-            np.put_along_axis(points, ps, z[feasible], axis=1)
-            basis = np.zeros((len(ps), d + c), dtype=bool)
-            np.put_along_axis(basis, ps, True, axis=1)
-            np.put_along_axis(basis, pt + d, True, axis=1)
-            yield BasisBlock(points, basis, error[feasible], ambiguous)
+            solved = solve_bases(mat, ps, pt, tol)
+            if len(solved.points) or solved.ambiguous:
+                yield solved
+
+
+def solve_bases(
+    mat: FloatArray, ps: npt.NDArray[np.intp], pt: npt.NDArray[np.intp], tol: float
+) -> BasisBlock:
+    """The feasible ones among given bases of ``{z >= 0 : mat^T z <= 1}``, each solved afresh.
+
+    Basis ``k`` has the coordinates ``ps[k]`` and as many tight constraints ``pt[k]``
+    (every row the same size ``s``): ``z_S`` solves ``mat[S, T]^T z_S = 1``; the basis is
+    feasible when ``z >= -tol`` and ``mat[S]^T z_S <= 1 + tol``. The float error of each
+    solution is bounded through the Hadamard ratio ``rho = |det| / prod(row norms)`` (the
+    condition number is at most ``2 / rho``), and by the condition number itself near a
+    threshold; a decision closer to its threshold than that bound, or a basis too close to
+    singular to decide, marks the block ambiguous.
+    """
+    d, c = mat.shape
+    s = ps.shape[1]
+    eps = np.finfo(np.float64).eps
+    empty = BasisBlock(np.zeros((0, d)), np.zeros((0, d + c), dtype=bool), np.zeros(0), False)
+    if not len(ps):
+        return empty
+    ps = np.ascontiguousarray(ps, dtype=np.int64)
+    pt = np.ascontiguousarray(pt, dtype=np.int64)
+    z, rho = np.empty((len(ps), s)), np.empty(len(ps))
+    _solve_systems(np.ascontiguousarray(mat, dtype=np.float64), ps, pt, z, rho)
+    regular = rho > _SINGULAR_RHO
+    ambiguous = bool(((rho > _SINGULAR_RHO * 1e-3) & ~regular).any())
+    singular = int((~regular).sum())
+    if not regular.any():
+        return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)
+    ps, pt, z, rho = ps[regular], pt[regular], z[regular], rho[regular]
+    rows = mat[ps]  # (k, s, c): rows of the support
+    size = np.maximum(1.0, np.abs(z).max(axis=1))
+    # A cheap bound from rho first; the exact condition number only where it matters.
+    error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size
+    worst = np.maximum((-z).max(axis=1), (np.einsum("ks,ksc->kc", z, rows) - 1.0).max(axis=1))
+    feasible = worst <= tol
+    close = (np.abs(worst - tol) <= error) | feasible
+    if close.any():
+        system = np.take_along_axis(rows[close], pt[close][:, None, :], axis=2).transpose(0, 2, 1)
+        error[close] = _ERROR_SAFETY * s * eps * np.linalg.cond(system) * size[close]
+        ambiguous |= bool((np.abs(worst - tol) <= error).any())
+    ps, pt = ps[feasible], pt[feasible]
+    points = np.zeros((len(ps), d))
+    np.put_along_axis(points, ps, z[feasible], axis=1)
+    basis = np.zeros((len(ps), d + c), dtype=bool)
+    np.put_along_axis(basis, ps, True, axis=1)
+    np.put_along_axis(basis, pt + d, True, axis=1)
+    return BasisBlock(points, basis, error[feasible], ambiguous, singular)
+
+
+@numba.njit(cache=True)
+def _solve_systems(
+    mat: FloatArray, ps: npt.NDArray[np.int64], pt: npt.NDArray[np.int64], z: FloatArray, rho: FloatArray
+) -> None:
+    """For each ``k``: ``z[k]`` solves ``mat[ps[k], pt[k]]^T z = 1`` (refined once) and
+    ``rho[k]`` is that system's Hadamard ratio ``|det| / prod(row norms)`` (0 if singular).
+
+    Gaussian elimination with partial pivoting; row ``t`` of the system is constraint
+    ``pt[k, t]`` over the coordinates ``ps[k]``.
+    """
+    k, s = ps.shape
+    system = np.empty((s, s))
+    lu = np.empty((s, s))
+    perm = np.empty(s, dtype=np.int64)
+    v = np.empty(s)
+    r = np.empty(s)
+    for q in range(k):
+        norms = 1.0
+        for t in range(s):
+            total = 0.0
+            for i in range(s):
+                system[t, i] = mat[ps[q, i], pt[q, t]]
+                total += system[t, i] * system[t, i]
+            norms *= np.sqrt(total)
+        lu[:, :] = system
+        det = 1.0
+        for t in range(s):
+            perm[t] = t
+        singular = False
+        for col in range(s):
+            best, big = col, abs(lu[col, col])
+            for i in range(col + 1, s):
+                if abs(lu[i, col]) > big:
+                    best, big = i, abs(lu[i, col])
+            if big == 0.0:
+                singular = True
+                break
+            if best != col:
+                for t in range(s):
+                    lu[col, t], lu[best, t] = lu[best, t], lu[col, t]
+                perm[col], perm[best] = perm[best], perm[col]
+            det *= lu[col, col]
+            for i in range(col + 1, s):
+                factor = lu[i, col] / lu[col, col]
+                lu[i, col] = factor
+                for t in range(col + 1, s):
+                    lu[i, t] -= factor * lu[col, t]
+        if singular or norms == 0.0:
+            rho[q] = 0.0
+            z[q, :] = 0.0
+            continue
+        rho[q] = abs(det) / norms
+        for t in range(s):
+            r[t] = 1.0
+        for step in range(2):  # the solve, then one step of iterative refinement
+            for t in range(s):  # forward substitution with the row permutation
+                total = r[perm[t]]
+                for i in range(t):
+                    total -= lu[t, i] * v[i]
+                v[t] = total
+            for t in range(s - 1, -1, -1):
+                total = v[t]
+                for i in range(t + 1, s):
+                    total -= lu[t, i] * v[i]
+                v[t] = total / lu[t, t]
+            if step == 0:
+                z[q, :] = v
+                for t in range(s):
+                    total = 1.0
+                    for i in range(s):
+                        total -= system[t, i] * z[q, i]
+                    r[t] = total
+            else:
+                for i in range(s):
+                    z[q, i] += v[i]
 
 
 def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
@@ -225,6 +330,13 @@ def _warm_up() -> None:
     forkserver calls this once, so every worker forked from it starts compiled.
     """
     _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, 10)
+    _solve_systems(
+        np.ones((2, 2)),
+        np.zeros((1, 1), dtype=np.int64),
+        np.zeros((1, 1), dtype=np.int64),
+        np.empty((1, 1)),
+        np.empty(1),
+    )
 
 
 @numba.njit(cache=True)

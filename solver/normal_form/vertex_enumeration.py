@@ -4,7 +4,9 @@ With both payoff matrices made positive, the extreme equilibria are the complete
 labelled vertex pairs of the two best-response polytopes (Mangasarian 1964), and in a
 degenerate game the equilibria form the maximal Nash subsets ``conv(X) x conv(Y)`` those
 pairs span (Avis et al. 2010). The vertices come from the polytopes' feasible bases
-(:mod:`~equilibria.solver.normal_form.bases`); every decision is certified against its
+(:mod:`~equilibria.solver.normal_form.bases`): the smaller player's polytope is searched
+and, when its vertices are non-degenerate, each one's complementary face of the other is
+solved (as lrsnash does), else both are searched; every decision is certified against its
 float error, or in rational arithmetic with ``exact=True``. See docs/normal-form.md
 (section "Vertex enumeration") for the polytopes, the search and the certification.
 
@@ -51,6 +53,7 @@ from equilibria.solver.normal_form.bases import (
     Budget,
     brute_force_bases,
     search_bases,
+    solve_bases,
     use_search,
 )
 from equilibria.solver.normal_form.components import maximal_bicliques
@@ -154,7 +157,7 @@ def vertex_enumeration(
     a, b = game.bimatrix()
     exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
     warnings: list[str] = []
-    searched = ""
+    searched = matched = ""
     if exact_game is not None:
         # Exact mode searches every feasible basis in exact arithmetic: complete by
         # construction, no float decision anywhere (the float search can miss a vertex
@@ -169,7 +172,7 @@ def vertex_enumeration(
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         budget = Budget(max_visited)
-        px, qy = _vertices([b_pos, a_pos.T], tol, coordinate_labels_first=[True, False], budget=budget)
+        px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget)
         visited = budget.visited
         ambiguous = px.ambiguous or qy.ambiguous
         if ambiguous and a.size <= exact_arith.MAX_EXACT_ENTRIES:
@@ -207,7 +210,8 @@ def vertex_enumeration(
         complete=not truncated and not ambiguous,
         method="vertex_enumeration",
         method_reason=(
-            f"{searched or f'visited {visited:,}'} of the at most {bases:,} bases of the two best-response polytopes"
+            f"{searched or f'visited {visited:,}'} of the at most {bases:,} bases of the two best-response "
+            f"polytopes{matched}"
         ),
         warnings=tuple(warnings),
         tolerance=tol,
@@ -285,6 +289,74 @@ def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_f
             labels[k, label if coordinate_labels_first else (c + label if label < d else label - d)] = True
     exact = tuple(point for point, _ in vertices)
     return _Vertices(points, labels, ambiguous=not found.complete, exact=exact)
+
+
+def _matched_vertices(
+    mat_p: FloatArray, mat_q: FloatArray, tol: float, budget: Budget
+) -> tuple[_Vertices, _Vertices, str]:
+    """The vertices of P and Q that equilibria can pair, and how they were matched.
+
+    The polytope of the player with fewer actions is searched; each of its vertices ``v``
+    with exactly as many labels as coordinates (a nondegenerate vertex) can pair only with
+    the point of the other polytope that has every label ``v`` lacks: a square system
+    (the complementary face, as lrsnash solves it; Avis et al. 2010), solved afresh with
+    certified decisions (:func:`solve_bases`). When some vertex is degenerate, a face is
+    singular (not a single point) or a decision is within its error, the other polytope
+    is searched completely instead (and the description is empty).
+    """
+    m, n = mat_p.shape
+    p_first = m <= n
+    first, other = (mat_p, mat_q) if p_first else (mat_q, mat_p)
+    (found,) = _vertices([first], tol, coordinate_labels_first=[p_first], budget=budget)
+    partners = None if found.ambiguous else _face_partners(found, other, tol, m, other_is_p=not p_first)
+    matched = ""
+    if partners is None:
+        (partners,) = _vertices([other], tol, coordinate_labels_first=[not p_first], budget=budget)
+    else:
+        partners, faces = partners
+        searched, solved = ("row", "column") if p_first else ("column", "row")
+        matched = f": the {searched} player's searched, {faces:,} complementary faces of the {solved} player's solved"
+    return (found, partners, matched) if p_first else (partners, found, matched)
+
+
+def _face_partners(
+    found: _Vertices, mat: FloatArray, tol: float, m: int, *, other_is_p: bool
+) -> tuple[_Vertices, int] | None:
+    """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex found.
+
+    Labels are global (row actions ``0..m-1``, then column actions). In the other
+    polytope, a coordinate carries the label of its action and a constraint that of the
+    opponent's action; the partner of a vertex with label set ``L`` (``|L|`` its
+    dimension) has the coordinates whose label is in ``L`` in its support and makes the
+    constraints whose label is not in ``L`` tight. None when a vertex is degenerate or a
+    face is singular or ambiguous; else the partners and the number of faces solved.
+    """
+    d, c = mat.shape
+    coord_labels = np.arange(d) if other_is_p else m + np.arange(d)
+    cons_labels = m + np.arange(c) if other_is_p else np.arange(c)
+    labels = found.labels
+    if len(labels) and bool((labels.sum(axis=1) != c).any()):  # c: the found polytope's dimension
+        return None
+    support = labels[:, coord_labels]  # (k, d)
+    tight = ~labels[:, cons_labels]  # (k, c)
+    sizes = support.sum(axis=1)
+    blocks: list[BasisBlock] = []
+    faces = 0
+    for size in np.unique(sizes):
+        if size == 0:  # the partner would be the origin, which is no vertex
+            continue
+        rows = np.flatnonzero(sizes == size)
+        ps = np.nonzero(support[rows])[1].reshape(len(rows), size)
+        pt = np.nonzero(tight[rows])[1].reshape(len(rows), size)
+        faces += len(rows)
+        block = solve_bases(mat, ps, pt, tol)
+        if block.singular:
+            return None
+        blocks.append(block)
+    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p)
+    if partners.ambiguous:  # a solve's decision (block.ambiguous) or a label's
+        return None
+    return partners, faces
 
 
 def _vertices(

@@ -138,6 +138,77 @@ def test_search_and_brute_force_find_the_same_vertices(make) -> None:
         assert s.ambiguous == b.ambiguous
 
 
+def _equilibrium_keys(result) -> list[tuple[float, ...]]:
+    return sorted(tuple(np.round(np.concatenate(eq.strategies), 9)) for eq in result.equilibria)
+
+
+FACE_SHAPES = [(3, 7), (7, 3), (5, 5), (9, 4), (4, 9)]
+
+
+def _indifferent(player: int, m: int, n: int, seed: int) -> NormalFormGame:
+    """One player's payoffs constant, the other's standard normal: the first player's
+    faces are simplices (a continuum of equilibria), its polytope's systems singular."""
+    other = np.random.default_rng([m, n, seed]).standard_normal((m, n))
+    flat = np.zeros((m, n))
+    return NormalFormGame.from_bimatrix(*((flat, other) if player == 0 else (other, flat)))
+
+
+INDIFFERENT = [
+    pytest.param(functools.partial(_indifferent, player, m, n, 0), id=f"indifferent{player}-{m}x{n}")
+    for player in (0, 1)
+    for m, n in [(3, 3), (3, 5), (5, 3)]
+]
+
+
+@pytest.mark.parametrize("make", CORPUS + NEAR_TIES + INDIFFERENT)
+def test_matching_faces_finds_what_searching_both_polytopes_finds(
+    make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searching one polytope and solving each vertex's complementary face of the other (or
+    falling back to searching both) gives the equilibria, components, completeness and
+    warnings of searching both polytopes."""
+    game = make()
+    matched = ve.vertex_enumeration(game)
+    monkeypatch.setattr(ve, "_face_partners", lambda *args, **kwargs: None)
+    both = ve.vertex_enumeration(game)
+    assert _equilibrium_keys(matched) == _equilibrium_keys(both)
+    assert len(matched.components) == len(both.components)
+    assert matched.complete == both.complete
+
+    def kept(warnings: tuple[str, ...]) -> list[str]:  # a face match can avoid a close call in Q
+        return [w for w in warnings if not w.startswith("near-degenerate")]
+
+    assert kept(matched.warnings) == kept(both.warnings)
+
+
+@pytest.mark.parametrize(("m", "n"), FACE_SHAPES, ids=[f"{m}x{n}" for m, n in FACE_SHAPES])
+def test_a_nondegenerate_game_is_solved_by_matching_faces(m: int, n: int) -> None:
+    """On standard-normal games (nondegenerate with probability one) the smaller player's
+    polytope is searched and every vertex's face solved: no search of the other."""
+    for seed in range(4):
+        game = games.random_normal_game(m, n, 40 + seed)
+        result = ve.vertex_enumeration(game)
+        assert result.complete
+        searched, solved = ("row", "column") if m <= n else ("column", "row")
+        faces = result.method_reason.split(", ")[-1].split()[0]
+        assert result.method_reason.endswith(
+            f"best-response polytopes: the {searched} player's searched, "
+            f"{faces} complementary faces of the {solved} player's solved"
+        )
+        assert len(result.equilibria) % 2 == 1  # a nondegenerate game has an odd number
+
+
+def test_a_degenerate_vertex_falls_back_to_searching_both_polytopes() -> None:
+    """With {0, 1, 2} payoffs some vertex of P lies on more than m facets: its face in Q
+    need not be one point, so Q is searched. The identity game's P is a cube (every vertex
+    on exactly m facets): its 15 equilibria come from faces."""
+    degenerate = ve.vertex_enumeration(games.random_degenerate_game(5, 5, 1))
+    assert degenerate.complete and "complementary faces" not in degenerate.method_reason
+    identity = ve.vertex_enumeration(games.identity_game(4))
+    assert identity.complete and "15 complementary faces" in identity.method_reason
+    assert len(identity.equilibria) == 15  # one for every non-empty support
+
+
 def _exact_vertices_by_brute_force(mat: exact_arith.Matrix) -> dict[tuple[Fraction, ...], frozenset[int]]:
     """Every non-zero vertex of ``{z >= 0 : mat^T z <= 1}``: each square system, solved exactly."""
     return _exact_brute_force(mat)[0]
@@ -373,6 +444,35 @@ def test_a_basic_solution_at_the_feasibility_threshold_is_ambiguous(eps: float) 
     assert [p for p in below.points.tolist() if min(p) < 0] == []
     (negative,) = [p for p in above.points.tolist() if min(p) < 0]
     np.testing.assert_allclose(negative, [1.0, -eps], rtol=1e-6)
+
+
+@pytest.mark.parametrize("eps", [1e-9, 1e-6])
+def test_a_face_at_the_feasibility_threshold_is_searched_instead(eps: float) -> None:
+    """The face of labels {2, 3} in Q (both coordinates, both constraints tight) is the
+    point ``(1, -eps)``: against a tolerance of exactly ``eps`` the solve is ambiguous and
+    the face match gives up (Q is searched); 0.1 % either side it decides."""
+    mat = np.array([[1.0 + eps, 1.0 + 2.0 * eps], [1.0, 2.0]])
+    ps = pt = np.array([[0, 1]])
+    assert bases.solve_bases(mat, ps, pt, eps).ambiguous
+    found = ve._Vertices(np.ones((1, 2)), np.array([[False, False, True, True]]), False)
+    assert ve._face_partners(found, mat, eps, 2, other_is_p=False) is None
+    below = ve._face_partners(found, mat, 0.999 * eps, 2, other_is_p=False)
+    above = ve._face_partners(found, mat, 1.001 * eps, 2, other_is_p=False)
+    assert below is not None and len(below[0].points) == 0  # certainly infeasible
+    assert above is not None and len(above[0].points) == 1
+
+
+@pytest.mark.parametrize("eps", [1e-9, 1e-6])
+def test_a_face_point_with_a_label_at_the_threshold_is_searched_instead(eps: float) -> None:
+    """The face of constraints 0 and 1 is the point (1/2, 1/2), where constraint 2 has
+    slack ``eps``: whether that is a label is within its error at tolerance ``eps``."""
+    mat = np.array([[1.0, 2.0, 1.0 - eps], [1.0, 0.0, 1.0 - eps]])
+    found = ve._Vertices(np.ones((1, 3)), np.array([[False, False, True, True, True]]), False)
+    assert ve._face_partners(found, mat, eps, 3, other_is_p=False) is None
+    decided = ve._face_partners(found, mat, 1.001 * eps, 3, other_is_p=False)
+    assert decided is not None
+    partners, faces = decided
+    assert faces == 1 and partners.labels.tolist() == [[True, True, True, False, False]]
 
 
 def test_the_kernel_stops_at_its_budget() -> None:
