@@ -206,7 +206,7 @@ NOT_MUTATED = frozenset({"_warm_up"})
 #: Likewise the safety factors of proven error bounds (``_ERROR_SAFETY = 16.0``): any value
 #: at least the proof's is correct, and the tests pin the decisions the bounds make at their
 #: thresholds instead.
-LIMIT = re.compile(r"(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
+LIMIT = re.compile(r"_?(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 
 #: The knobs of search heuristics, per module: how many starts, where a refinement reads a
 #: support, how far a path runs. Every candidate they yield is certified (its NashConv

@@ -111,15 +111,16 @@ class BasisBlock:
         A bound on the float error of each point.
     ambiguous : bool
         A feasibility or regularity decision in this batch was within its error.
-    singular : int
-        Bases of the batch left out as singular (:func:`solve_bases`).
+    singular : ndarray of int
+        The indices (in the order given) of the bases left out as singular
+        (:func:`solve_bases`).
     """
 
     points: FloatArray
     basis: BoolArray
     error: FloatArray
     ambiguous: bool
-    singular: int = 0
+    singular: npt.NDArray[np.intp] = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[BasisBlock]:
@@ -173,7 +174,7 @@ def solve_bases(
     _solve_systems(np.ascontiguousarray(mat, dtype=np.float64), ps, pt, z, rho)
     regular = rho > _SINGULAR_RHO
     ambiguous = bool(((rho > _SINGULAR_RHO * 1e-3) & ~regular).any())
-    singular = int((~regular).sum())
+    singular = np.flatnonzero(~regular)
     if not regular.any():
         return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)
     ps, pt, z, rho = ps[regular], pt[regular], z[regular], rho[regular]

@@ -33,6 +33,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 from fractions import Fraction
@@ -72,6 +73,10 @@ MAX_BASES = 12_000_000
 MAX_VISITED = 16_000_000
 #: Smallest entry of the rescaled payoff matrices.
 _SHIFT = 0.1
+#: A degenerate vertex's partners are found by solving every basis that extends the labels
+#: it lacks; past this many such bases per vertex of the searched polytope (on average),
+#: the other polytope is searched instead.
+_MAX_EXTENSIONS = 4
 
 
 def count_bases(m: int, n: int) -> int:
@@ -324,39 +329,64 @@ def _face_partners(
 ) -> tuple[_Vertices, int] | None:
     """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex found.
 
-    Labels are global (row actions ``0..m-1``, then column actions). In the other
-    polytope, a coordinate carries the label of its action and a constraint that of the
-    opponent's action; the partner of a vertex with label set ``L`` (``|L|`` its
-    dimension) has the coordinates whose label is in ``L`` in its support and makes the
-    constraints whose label is not in ``L`` tight. None when a vertex is degenerate or a
-    face is singular or ambiguous; else the partners and the number of faces solved.
+    Labels are global (row actions ``0..m-1``, then column actions); in the other polytope
+    a coordinate carries the label of its own action and a constraint that of the
+    opponent's action. A partner of a vertex with label set ``L`` has every label outside
+    ``L``: for a non-degenerate vertex (``|L|`` its dimension) those labels make a basis,
+    one square system. A degenerate vertex lacks fewer labels; its face's vertices are the
+    feasible bases made of those labels plus ``g`` of its own (``g`` its excess of
+    labels), each solved too. None when a non-degenerate vertex's system is singular (the
+    face is no single point), no basis extends a degenerate vertex's labels, a decision
+    is within its error, or the extensions would be many (over
+    :data:`_MAX_EXTENSIONS` per vertex found); else the partners and the systems solved.
     """
-    d, c = mat.shape
+    d, c = mat.shape  # c: the found polytope's dimension
+    labels = found.labels
+    counts = labels.sum(axis=1)
+    if bool((counts < c).any()):  # a vertex has at least as many labels as its dimension
+        return None
+    plain = np.flatnonzero(counts == c)
+    degenerate = np.flatnonzero(counts > c)
+    extra = [math.comb(int(counts[k]), int(counts[k]) - c) for k in degenerate]
+    if sum(extra) > _MAX_EXTENSIONS * max(len(labels), 1):
+        return None
+    # Each row: the labels a partner must have (a basis of the other polytope).
+    wanted = [~labels[plain]]
+    owner = [np.full(len(plain), -1)]
+    for k in degenerate:
+        own = np.flatnonzero(labels[k])
+        for pick in itertools.combinations(own, int(counts[k]) - c):
+            row = ~labels[k]
+            row[list(pick)] = True
+            wanted.append(row[None, :])
+            owner.append(np.array([k]))
+    basis_labels, owners = np.vstack(wanted), np.concatenate(owner)
     coord_labels = np.arange(d) if other_is_p else m + np.arange(d)
     cons_labels = m + np.arange(c) if other_is_p else np.arange(c)
-    labels = found.labels
-    if len(labels) and bool((labels.sum(axis=1) != c).any()):  # c: the found polytope's dimension
-        return None
-    support = labels[:, coord_labels]  # (k, d)
-    tight = ~labels[:, cons_labels]  # (k, c)
+    support = ~basis_labels[:, coord_labels]  # (k, d): coordinates that may be positive
+    tight = basis_labels[:, cons_labels]  # (k, c): constraints made tight
     sizes = support.sum(axis=1)
     blocks: list[BasisBlock] = []
-    faces = 0
+    extended: set[int] = set()  # degenerate vertices with a regular extension
     for size in np.unique(sizes):
-        if size == 0:  # the partner would be the origin, which is no vertex
-            continue
         rows = np.flatnonzero(sizes == size)
+        if size == 0:  # the origin: no vertex
+            continue
         ps = np.nonzero(support[rows])[1].reshape(len(rows), size)
         pt = np.nonzero(tight[rows])[1].reshape(len(rows), size)
-        faces += len(rows)
         block = solve_bases(mat, ps, pt, tol)
-        if block.singular:
+        singular = np.zeros(len(rows), dtype=bool)
+        singular[block.singular] = True
+        if bool((singular & (owners[rows] < 0)).any()):
             return None
+        extended.update(owners[rows][~singular & (owners[rows] >= 0)].tolist())
         blocks.append(block)
+    if len(extended) < len(degenerate):
+        return None
     partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p)
     if partners.ambiguous:  # a solve's decision (block.ambiguous) or a label's
         return None
-    return partners, faces
+    return partners, len(basis_labels)
 
 
 def _vertices(

@@ -160,7 +160,23 @@ INDIFFERENT = [
 ]
 
 
-@pytest.mark.parametrize("make", CORPUS + NEAR_TIES + INDIFFERENT)
+def _twin_rows(seed: int) -> NormalFormGame:
+    """{0, 1, 2} payoffs with the row player's first two rows equal: degenerate vertices of P
+    whose missing labels include both twin rows, dependent constraints of Q (no basis of Q
+    extends them, so Q must be searched)."""
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 5))
+    a = rng.integers(0, 3, (m, m)).astype(float)
+    a[1] = a[0]
+    return NormalFormGame.from_bimatrix(a, rng.integers(0, 3, (m, m)).astype(float))
+
+
+TWIN_ROWS = [
+    pytest.param(functools.partial(_twin_rows, seed), id=f"twin-rows-s{seed}") for seed in (17, 20, 171, 187)
+]
+
+
+@pytest.mark.parametrize("make", CORPUS + NEAR_TIES + INDIFFERENT + TWIN_ROWS)
 def test_matching_faces_finds_what_searching_both_polytopes_finds(
     make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -196,6 +212,42 @@ def test_a_nondegenerate_game_is_solved_by_matching_faces(m: int, n: int) -> Non
             f"{faces} complementary faces of the {solved} player's solved"
         )
         assert len(result.equilibria) % 2 == 1  # a nondegenerate game has an odd number
+
+
+def _integer_game(n: int, seed: int) -> NormalFormGame:
+    rng = np.random.default_rng(seed)
+    return NormalFormGame.from_bimatrix(
+        rng.integers(0, 100, (n, n)) * 1.0, rng.integers(0, 100, (n, n)) * 1.0
+    )
+
+
+@pytest.mark.parametrize(("n", "seed"), [(10, 1), (14, 0)])
+def test_a_degenerate_vertex_is_matched_through_the_bases_extending_its_labels(
+    n: int, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random integer games (0..99) have a few vertices of P on one facet too many (ties):
+    their faces in Q are enumerated by the bases that extend the labels they lack by one
+    of their own, and the answer is that of searching both polytopes."""
+    game = _integer_game(n, seed)
+    (px,) = ve._vertices([positive_rescale(game.payoffs[1], 0.1)], 1e-9, coordinate_labels_first=[True])
+    counts = px.labels.sum(axis=1)
+    assert (counts == n + 1).any() and (counts >= n).all()  # degenerate vertices of excess 1
+    matched = ve.vertex_enumeration(game, max_bases=10**9)
+    faces = int(matched.method_reason.split(", ")[-1].split()[0].replace(",", ""))
+    assert faces == len(counts) + n * int((counts > n).sum())  # n + 1 extensions replace 1 face
+    monkeypatch.setattr(ve, "_face_partners", lambda *args, **kwargs: None)
+    both = ve.vertex_enumeration(game, max_bases=10**9)
+    assert _equilibrium_keys(matched) == _equilibrium_keys(both) and matched.complete and both.complete
+
+
+def test_too_many_extensions_fall_back_to_searching_both_polytopes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 10 x 10 game's one degenerate vertex needs 11 extensions among 1,481 vertices."""
+    game = _integer_game(10, 1)
+    monkeypatch.setattr(ve, "_MAX_EXTENSIONS", 11 / 1481 * 1.001)
+    assert "complementary faces" in ve.vertex_enumeration(game).method_reason
+    monkeypatch.setattr(ve, "_MAX_EXTENSIONS", 11 / 1481 * 0.999)
+    fallback = ve.vertex_enumeration(game)
+    assert fallback.complete and "complementary faces" not in fallback.method_reason
 
 
 def test_a_degenerate_vertex_falls_back_to_searching_both_polytopes() -> None:
