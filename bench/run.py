@@ -59,6 +59,24 @@ def targets(cases: dict[str, CaseResult]) -> dict[str, list[str]]:
             "Case 1 target (<= 0.5x pygambit enummixed float at n >= 8, zero missed): "
             f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
         ]
+    if "10" in cases:
+        behind, met = [], []
+        for row in cases["10"].rows:
+            if row.kind != "ours":
+                continue
+            exact = "exact" in row.method
+            bound = 1.0 if exact else 0.5
+            if row.ratio is None:
+                behind.append(f"{row.family} {row.size} {row.method}: {row.note or 'no ratio'}")
+                continue
+            ok = row.ratio <= bound and (row.missed or 0) == 0
+            (met if ok else behind).append(
+                f"{row.family} {row.size} {row.method}: {row.ratio:.2f}x lrsnash, missed {row.missed}"
+            )
+        lines["10"] = [
+            "Case 10 target (float <= 0.5x lrsnash at n = 10..18, exact=True <= 1x at n = 8..14, zero missed): "
+            f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
+        ]
     if "2" in cases:
         behind, met = [], []
         rows = cases["2"].rows

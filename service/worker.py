@@ -25,8 +25,9 @@ from equilibria.solver import (
 __all__ = ["cap_memory", "solve_game", "solve_games", "timed", "warm_up"]
 
 
-#: Share of the time budget an anytime solver (the homotopy) may use before it stops
-#: starting new paths, so its partial answer is returned before the pool kills it.
+#: Share of the time budget an anytime solver (the homotopy, vertex enumeration, the
+#: n-player search) may use before it stops, so its partial answer is returned before the
+#: pool kills it.
 ANYTIME_SHARE = 0.8
 
 
@@ -46,7 +47,7 @@ def solve_game(
             stage_selection=options.stage_selection,
             priors=options.priors,
             seed=options.seed,
-            time_limit=None if budget is None else ANYTIME_SHARE * budget,
+            time_limit=_anytime(budget),
         )
     return solve(
         game,
@@ -58,7 +59,16 @@ def solve_game(
         welfare=options.welfare,
         disagreement=options.disagreement,
         selection=options.selection,
+        time_limit=_anytime(budget),
     )
+
+
+def _anytime(budget: float | None) -> float | None:
+    """The time limit an anytime solver gets from the solve's budget (None: none, or spent:
+    the pool's deadline alone then stops the solve)."""
+    if budget is None or not ANYTIME_SHARE * budget > 0.0:
+        return None
+    return ANYTIME_SHARE * budget
 
 
 def solve_games(

@@ -16,6 +16,7 @@ short prefix only: an error about a 60 MB method name stays a short message.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "QUOTED_CHARS",
     "quoted",
     "check_tolerance",
+    "check_time_limit",
 ]
 
 #: Most characters of a caller's string that an error message quotes.
@@ -119,3 +121,32 @@ def check_tolerance(tol: object, function: str) -> None:
     if not real or not (0.0 < tol <= 1e-3):
         shown = tol if real else quoted(tol)  # a number as it prints (np.float64(0.1) as 0.1)
         raise InvalidOptionError("tolerance", f"{function}(): tol must be in (0, 1e-3], got {shown}")
+
+
+def check_time_limit(value: object, function: str) -> float | None:
+    """None, or a positive and finite number of seconds (returned as a float).
+
+    Raises
+    ------
+    InvalidOptionError
+        Field ``"time_limit"``, naming ``function``.
+
+    Examples
+    --------
+    >>> check_time_limit(2, "solve"), check_time_limit(None, "solve")
+    (2.0, None)
+    >>> check_time_limit(0, "solve")
+    Traceback (most recent call last):
+    ...
+    equilibria.solver.errors.InvalidOptionError: solve(): time_limit must be None or a positive number of seconds, got 0
+    """
+    if value is None:
+        return None
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not real or not (0.0 < value < math.inf):  # type: ignore[operator]
+        shown = value if real else quoted(value)
+        raise InvalidOptionError(
+            "time_limit",
+            f"{function}(): time_limit must be None or a positive number of seconds, got {shown}",
+        )
+    return float(value)  # type: ignore[arg-type]

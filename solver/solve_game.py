@@ -37,7 +37,13 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    UnsupportedError,
+    check_time_limit,
+    check_tolerance,
+    quoted,
+)
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.regret import recertified
@@ -93,6 +99,7 @@ def solve(
     welfare: Iterable[str] = ("utilitarian",),
     disagreement: npt.ArrayLike | None = None,
     selection: Iterable[str] = (),
+    time_limit: float | None = None,
 ) -> SolutionSet:
     """Solve a game for the requested solution concepts.
 
@@ -115,6 +122,11 @@ def solve(
         Disagreement point of the Nash product (default: the maximin values).
     selection : iterable of str, optional
         Selection criteria for ``selection`` (default: all of :data:`SELECTION_CRITERIA`).
+    time_limit : float, optional
+        Seconds the equilibrium search may take (see
+        :func:`~equilibria.solver.normal_form.nash.nash_set`): ``"auto"`` enumerates a
+        2-player game whose estimated enumeration time fits it, and an enumeration or
+        n-player search past it returns what it found, incomplete.
 
     Returns
     -------
@@ -131,6 +143,7 @@ def solve(
     if not isinstance(game, NormalFormGame):
         raise InvalidOptionError("game", f"solve(): expected a NormalFormGame, got {type(game).__name__}")
     check_tolerance(tol, "solve")
+    check_time_limit(time_limit, "solve")
     wanted = choices(concepts, CONCEPTS, "concepts", DEFAULT_CONCEPTS)
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
@@ -153,7 +166,13 @@ def solve(
         asked = ("nash",) if "welfare_nash" in wanted else ()
         nash_concepts = tuple(c for c in ("nash", "pure_nash") if c in wanted or c in asked) or ("nash",)
         result = nash_set(
-            game, nash_concepts, method=method, tol=tol, exact=exact, max_equilibria=max_equilibria
+            game,
+            nash_concepts,
+            method=method,
+            tol=tol,
+            exact=exact,
+            max_equilibria=max_equilibria,
+            time_limit=time_limit,
         )
     else:
         result = SolutionSet(

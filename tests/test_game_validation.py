@@ -219,13 +219,24 @@ def test_direct_calls_refuse_three_players() -> None:
         assert info.value.field == "method"
 
 
-@pytest.mark.parametrize("shape", [(20, 20), (13, 13), (30, 8)], ids=lambda s: f"{s[0]}x{s[1]}")
-def test_enumeration_of_an_oversized_game_is_refused(shape: tuple[int, int]) -> None:
+@pytest.mark.parametrize("shape", [(40, 30), (32, 31)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_brute_force_enumeration_of_an_oversized_game_is_refused(shape: tuple[int, int]) -> None:
+    """Over 62 actions in all the bases are enumerated by brute force: all of them, so a
+    game with more than MAX_BASES is refused before any work."""
     game = NormalFormGame.from_bimatrix(np.ones(shape), np.ones(shape))
     with pytest.raises(ProblemTooLargeError) as info:
         solve(game, method="vertex_enumeration")
     assert info.value.field == "method"
-    assert "lemke_howson" in info.value.message
+    assert "brute force" in info.value.message and "lemke_howson" in info.value.message
+
+
+@pytest.mark.parametrize("shape", [(20, 20), (13, 13), (30, 8)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_search_is_not_refused_for_its_worst_case(shape: tuple[int, int]) -> None:
+    """The pivoting search visits the feasible bases only: a constant game's polytopes are
+    simplices (m n + 1 bases), enumerated at once however many bases the worst case has."""
+    game = NormalFormGame.from_bimatrix(np.ones(shape), np.ones(shape))
+    result = solve(game, method="vertex_enumeration")
+    assert result.complete and len(result.equilibria) == shape[0] * shape[1]
 
 
 def test_the_basis_limit_is_where_the_docs_say() -> None:
@@ -237,10 +248,9 @@ def test_the_basis_limit_is_where_the_docs_say() -> None:
     assert solve(
         NormalFormGame.from_bimatrix(np.eye(13, 12), np.eye(13, 12)), concepts=["pure_nash"]
     ).complete
+    eye = NormalFormGame.from_bimatrix(np.eye(32, 31), np.eye(32, 31))  # 63 actions: brute force
     with pytest.raises(ProblemTooLargeError):
-        vertex_enumeration(
-            NormalFormGame.from_bimatrix(np.eye(3), np.eye(3)), max_bases=count_bases(3, 3) - 1
-        )
+        vertex_enumeration(eye, max_bases=count_bases(32, 31) - 1)
 
 
 IRRATIONAL_LOOKING = [
@@ -388,7 +398,7 @@ def test_every_front_door_refuses_a_tolerance_outside_its_range(function: str, t
     with pytest.raises(InvalidOptionError) as info:
         _tolerance_front_doors()[function](tol)
     assert info.value.field == "tolerance"
-    named = "linear_tracing" if function == "trace" else function  # trace's errors name its concept
+    named = function
     assert info.value.message.startswith(f"{named}(): tol must be in (0, 1e-3], got ")
 
 

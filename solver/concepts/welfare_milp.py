@@ -31,7 +31,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +41,7 @@ from equilibria.solver.errors import (
     InvalidOptionError,
     ProblemTooLargeError,
     UnsupportedError,
+    check_time_limit,
     check_tolerance,
 )
 from equilibria.solver.game import NormalFormGame
@@ -149,10 +149,7 @@ def welfare_milp(
             "welfare_optimum(solve(game), 'nash_product') over the enumerated equilibria",
         )
     check_tolerance(tol, "welfare_milp")
-    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
-        raise InvalidOptionError(
-            "time_limit", f"welfare_milp(): time_limit must be a positive number of seconds, got {time_limit}"
-        )
+    check_time_limit(time_limit, "welfare_milp")
     a, b = game.bimatrix()
     program = _program(a, b, function)
     options: dict[str, float] = {"mip_rel_gap": _MIP_REL_GAP}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import time
 from collections.abc import Iterator
 
 import numba
@@ -51,6 +52,8 @@ __all__ = [
 MAX_SEARCH_VARIABLES = 62
 #: Entries of one batched block of linear systems (bounds peak memory).
 BLOCK_ENTRIES = 1 << 22
+#: Bases the search visits between two looks at the clock (tens of milliseconds).
+_CHUNK = 4096
 #: Bases with Hadamard ratio |det| / prod(row norms) at most this are treated as singular.
 _SINGULAR_RHO = 1e-12
 #: Safety factor on the float error bound of a basis solution (brute force).
@@ -66,22 +69,31 @@ def use_search(d: int, c: int) -> bool:
 
 
 class Budget:
-    """Counts the bases visited by one enumeration and refuses past ``limit``.
+    """The work one enumeration may do: bases visited and, optionally, a deadline.
+
+    The search stops when either runs out and says which (:attr:`stopped`); the brute
+    force enumeration, whose work is known in advance, refuses past ``limit`` instead.
 
     Attributes
     ----------
     limit : int
         Largest number of bases that may be visited.
+    deadline : float or None
+        A :func:`time.perf_counter` reading after which the search stops.
     visited : int
         Bases visited so far (both polytopes of one game together).
+    stopped : str
+        Empty while the work is within both; else ``"max_visited"`` or ``"time_limit"``.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, deadline: float | None = None) -> None:
         self.limit = limit
+        self.deadline = deadline
         self.visited = 0
+        self.stopped = ""
 
     def spend(self, bases: int) -> None:
-        """Count ``bases`` more visited bases.
+        """Count ``bases`` more visited bases (brute force: work known in advance).
 
         Raises
         ------
@@ -95,6 +107,19 @@ class Budget:
                 f"vertex_enumeration(): visited over {self.limit:,} bases (max_visited); "
                 "use method='lemke_howson' for one equilibrium",
             )
+
+    def allowance(self) -> int:
+        """How many more bases the search may visit before it looks at the clock again."""
+        left = self.limit - self.visited
+        return left if self.deadline is None else min(left, _CHUNK)
+
+    def expired(self) -> str:
+        """``"max_visited"`` or ``"time_limit"`` when that has run out, else empty."""
+        if self.visited >= self.limit:
+            return "max_visited"
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            return "time_limit"
+        return ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +139,9 @@ class BasisBlock:
     singular : ndarray of int
         The indices (in the order given) of the bases left out as singular
         (:func:`solve_bases`).
+    stopped : str
+        Why the search stopped before visiting every feasible basis (``"max_visited"``,
+        ``"time_limit"``), or empty when it finished.
     """
 
     points: FloatArray
@@ -121,6 +149,7 @@ class BasisBlock:
     error: FloatArray
     ambiguous: bool
     singular: npt.NDArray[np.intp] = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    stopped: str = ""
 
 
 def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[BasisBlock]:
@@ -311,16 +340,45 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     d, c = mat.shape
     columns = np.vstack([mat, np.eye(c)])  # row v: the column of variable v in [mat^T | I]
     norms = np.linalg.norm(columns, axis=1)
-    visited, ambiguous, keys, kept, x, err = _search_kernel(
-        columns, norms, tol, budget.limit - budget.visited
-    )
-    budget.spend(visited)  # raises when the kernel stopped over the budget
     bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
+    queue, queue_rho, table = _seeded_queue(bit, d)
+    kept, kept_x, kept_err = np.empty(256, dtype=np.int64), np.empty((256, c)), np.empty(256)
+    head, tail, n_kept, ambiguous = 0, 1, 0, False
+    stopped = ""
+    while head < tail:  # in chunks: the clock is read between two calls of the kernel
+        allowed = budget.allowance()
+        if allowed <= 0:
+            stopped = "max_visited"
+            break
+        before = head
+        queue, queue_rho, table, kept, kept_x, kept_err, head, tail, n_kept, ambiguous = _search_kernel(
+            columns,
+            norms,
+            tol,
+            queue,
+            queue_rho,
+            table,
+            kept,
+            kept_x,
+            kept_err,
+            head,
+            tail,
+            n_kept,
+            ambiguous,
+            head + allowed,
+        )
+        budget.visited += head - before
+        if head < tail:
+            stopped = budget.expired()
+            if stopped:
+                break
+    budget.stopped = budget.stopped or stopped
+    keys, kept, x, err = queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
     member = (keys[kept][:, None] & bit[None, :]) != 0
     points = np.zeros((len(kept), d))
     points[member[:, :d]] = x[np.nonzero(member)[1].reshape(len(kept), c) < d]
     basis = np.hstack([member[:, :d], ~member[:, d:]])  # basic coordinates, tight constraints
-    return BasisBlock(points, basis, err, bool(ambiguous))
+    return BasisBlock(points, basis, err, bool(ambiguous), stopped=stopped)
 
 
 @warm_up
@@ -330,7 +388,7 @@ def _warm_up() -> None:
     The first call in a process otherwise pays it: seconds on a cold cache. The server's
     forkserver calls this once, so every worker forked from it starts compiled.
     """
-    _search_kernel(np.ones((2, 1)), np.ones(2), 1e-9, 10)
+    search_bases(np.ones((1, 1)), 1e-9, Budget(10))
     _solve_systems(
         np.ones((2, 2)),
         np.zeros((1, 1), dtype=np.int64),
@@ -345,14 +403,37 @@ def _search_kernel(
     columns: FloatArray,
     norms: FloatArray,
     tol: float,
-    limit: int,
-) -> tuple[int, bool, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, FloatArray]:
+    queue: npt.NDArray[np.int64],
+    queue_rho: FloatArray,
+    table: npt.NDArray[np.int64],
+    kept: npt.NDArray[np.int64],
+    kept_x: FloatArray,
+    kept_err: FloatArray,
+    head: int,
+    tail: int,
+    n_kept: int,
+    ambiguous: bool,
+    stop: int,
+) -> tuple[
+    npt.NDArray[np.int64],
+    FloatArray,
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    FloatArray,
+    FloatArray,
+    int,
+    int,
+    int,
+    bool,
+]:
     """Breadth-first search over the feasible bases of ``[mat^T | I] (z, w) = 1`` (see :func:`search_bases`).
 
     ``columns[v]`` is the column of variable ``v`` (``vstack([mat, I])``), ``norms`` their norms.
-    Returns the number of bases visited (``limit + 1`` when it stopped there), the ambiguity
-    flag, the keys of every basis visited (in visiting order), the index in that order of
-    each kept basis with a coordinate in it, and their basic solutions and error bounds.
+    The search's state goes in and comes back (its arrays possibly grown): the queue of
+    keys of the bases seen in visiting order (``head`` visited, ``tail`` seen) with their
+    Hadamard ratios, the table of seen keys, the queue index of each kept basis with a
+    coordinate in it (``n_kept``) with its basic solution and error bound, and the
+    ambiguity flag. It visits bases until the queue is exhausted or ``head`` reaches ``stop``.
     """
     width, c = columns.shape
     d = width - c
@@ -360,9 +441,6 @@ def _search_kernel(
     bit = np.empty(width, dtype=np.int64)
     for v in range(width):
         bit[v] = np.int64(1) << np.int64(v)
-    queue, queue_rho, table = _seeded_queue(bit, d)
-    tail, n_kept = 1, 0
-    kept, kept_x, kept_err = np.empty(256, dtype=np.int64), np.empty((256, c)), np.empty(256)
     basic, nonbasic = np.empty(c, dtype=np.int64), np.empty(d, dtype=np.int64)
     unit_row = np.empty(c, dtype=np.int64)  # the row of the one of each slack column
     # B transposed (row t is the column of basic variable t), X (its inverse) transposed.
@@ -370,9 +448,7 @@ def _search_kernel(
     # Right-hand sides, their solutions and error bounds, one per row: 1, then each A_j.
     rhs, values, error = np.empty((d + 1, c)), np.empty((d + 1, c)), np.empty((d + 1, c))
     residual = np.empty((3, c))
-    ambiguous = False
-    head = 0
-    while head < tail and head < limit:
+    while head < tail and head < stop:
         key, rho = queue[head], queue_rho[head]
         nb, nn = 0, 0
         for v in range(width):
@@ -458,8 +534,7 @@ def _search_kernel(
                 tail += 1
                 if 2 * tail > table.shape[0]:
                     table = _rehashed(table)
-    visited = head + 1 if head < tail else head
-    return visited, ambiguous, queue[:tail], kept[:n_kept], kept_x[:n_kept], kept_err[:n_kept]
+    return queue, queue_rho, table, kept, kept_x, kept_err, head, tail, n_kept, ambiguous
 
 
 @numba.njit(cache=True)

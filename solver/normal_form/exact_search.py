@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import time
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -52,15 +53,20 @@ class PolytopeVertices:
     bases : int
         Feasible bases visited.
     complete : bool
-        Whether every feasible basis was visited (False when ``max_bases`` stopped it).
+        Whether every feasible basis was visited.
+    stopped : str
+        Why the search stopped early (``"max_visited"``, ``"time_limit"``), or empty.
     """
 
     vertices: tuple[tuple[tuple[Fraction, ...], frozenset[int]], ...]
     bases: int
     complete: bool
+    stopped: str = ""
 
 
-def polytope_vertices(mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10**7) -> PolytopeVertices:
+def polytope_vertices(
+    mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10**7, deadline: float | None = None
+) -> PolytopeVertices:
     """All non-zero vertices of ``{z >= 0 : mat^T z <= 1}`` in exact arithmetic.
 
     Parameters
@@ -70,6 +76,9 @@ def polytope_vertices(mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10*
         bounded and contains the origin).
     max_bases : int, optional(default=10**7)
         Stop after visiting this many feasible bases (the answer is then incomplete).
+    deadline : float, optional
+        A :func:`time.perf_counter` reading past which the search stops (checked every
+        256 bases; the answer is then incomplete).
 
     Returns
     -------
@@ -82,7 +91,14 @@ def polytope_vertices(mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10*
     queue = collections.deque([(start, tableau, 1)])
     vertices: dict[tuple[Fraction, ...], frozenset[int]] = {}
     visited = 0
-    while queue and visited < max_bases:
+    stopped = ""
+    while queue:
+        if visited >= max_bases:
+            stopped = "max_visited"
+            break
+        if deadline is not None and visited % 256 == 0 and time.perf_counter() >= deadline:
+            stopped = "time_limit"
+            break
         basis, rows, det = queue.popleft()
         visited += 1
         point, labels = _vertex(basis, rows, det, d)
@@ -98,7 +114,7 @@ def polytope_vertices(mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10*
                     continue
                 seen.add(key)
                 queue.append((following, *_pivot(rows, det, leaving, entering)))
-    return PolytopeVertices(tuple(vertices.items()), visited, complete=not queue)
+    return PolytopeVertices(tuple(vertices.items()), visited, complete=not queue, stopped=stopped)
 
 
 def _initial_tableau(mat: Sequence[Sequence[Fraction]]) -> list[list[int]]:

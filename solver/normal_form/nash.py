@@ -36,17 +36,31 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    UnsupportedError,
+    check_time_limit,
+    check_tolerance,
+    quoted,
+)
 from equilibria.solver.game import NormalFormGame
+from equilibria.solver.normal_form.bases import use_search
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.pure import pure_enumeration
-from equilibria.solver.normal_form.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
+from equilibria.solver.normal_form.vertex_enumeration import (
+    MAX_BASES,
+    count_bases,
+    enumeration_seconds,
+    vertex_enumeration,
+)
 from equilibria.solver.regret import certify, recertified
 from equilibria.solver.results import Component, ConceptStatus, Equilibrium, SolutionSet, ZeroSumSolution
 
-__all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE"]
+__all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE", "AUTO_ENUMERATION_SECONDS"]
 
 DEFAULT_TOLERANCE = 1e-9
+#: The time budget "auto" plans a 2-player enumeration against when no time limit is given.
+AUTO_ENUMERATION_SECONDS = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +82,8 @@ class MethodSpec:
         game, its tolerances already in each player's own units); other methods run on
         :attr:`NormalFormGame.unit_game`.
     run : callable
-        ``run(game, tol=..., exact=..., max_equilibria=...) -> SolutionSet``.
+        ``run(game, tol=..., exact=..., max_equilibria=..., time_limit=...) -> SolutionSet``
+        (``time_limit`` in seconds or None: methods that can stop early and say so honour it).
     """
 
     name: str
@@ -88,29 +103,39 @@ def _no_exact(name: str, exact: bool) -> None:
 
 
 def _run_vertex_enumeration(
-    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int, time_limit: float | None
 ) -> SolutionSet:
-    return vertex_enumeration(game, tol=tol, exact=exact, max_equilibria=max_equilibria)
+    return vertex_enumeration(
+        game, tol=tol, exact=exact, max_equilibria=max_equilibria, time_limit=time_limit
+    )
 
 
-def _run_lemke_howson(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+def _run_lemke_howson(
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int, time_limit: float | None
+) -> SolutionSet:
     _no_exact("lemke_howson", exact)
     return lemke_howson(game, tol=tol)
 
 
-def _run_pure(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+def _run_pure(
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int, time_limit: float | None
+) -> SolutionSet:
     _no_exact("pure_enumeration", exact)
     return pure_enumeration(game, tol=tol, max_equilibria=max_equilibria)
 
 
-def _run_gambit(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+def _run_gambit(
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int, time_limit: float | None
+) -> SolutionSet:
     _no_exact("gambit", exact)
     from equilibria.solver.normal_form.nplayer import gambit_equilibria  # pygambit loads only when used
 
-    return gambit_equilibria(game, tol=tol, max_equilibria=max_equilibria)
+    return gambit_equilibria(game, tol=tol, max_equilibria=max_equilibria, time_limit=time_limit)
 
 
-def _run_zero_sum_lp(game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int) -> SolutionSet:
+def _run_zero_sum_lp(
+    game: NormalFormGame, *, tol: float, exact: bool, max_equilibria: int, time_limit: float | None
+) -> SolutionSet:
     _no_exact("zero_sum_lp", exact)
     from equilibria.solver.normal_form.zero_sum import zero_sum_value
 
@@ -186,7 +211,9 @@ METHODS: dict[str, MethodSpec] = {
 }
 
 
-def _auto(game: NormalFormGame, concepts: tuple[str, ...], tol: float) -> tuple[str, str]:
+def _auto(
+    game: NormalFormGame, concepts: tuple[str, ...], tol: float, time_limit: float | None
+) -> tuple[str, str]:
     """The method "auto" picks, and why."""
     if concepts == ("pure_nash",):
         return "pure_enumeration", "only pure equilibria were asked for: one vectorised pass"
@@ -198,15 +225,24 @@ def _auto(game: NormalFormGame, concepts: tuple[str, ...], tol: float) -> tuple[
                 "vertex_enumeration",
                 f"2-player {m}x{n} game: {bases:,} bases is small enough to enumerate",
             )
+        budget = AUTO_ENUMERATION_SECONDS if time_limit is None else time_limit
+        estimate = enumeration_seconds(m, n)
+        if use_search(m, n) and estimate <= budget:
+            return (
+                "vertex_enumeration",
+                f"2-player {m}x{n} game: enumeration estimated at {estimate:.2g} s, within the {budget:g} s "
+                "budget (stopped there if it runs over)",
+            )
         if game.is_zero_sum(tol):
             return (
                 "zero_sum_lp",
-                f"2-player {m}x{n} constant-sum game: too large to enumerate ({bases:,} bases); "
-                "linear programming",
+                f"2-player {m}x{n} constant-sum game: enumeration estimated at {estimate:.2g} s, over the "
+                f"{budget:g} s budget; linear programming",
             )
         return (
             "lemke_howson",
-            f"2-player {m}x{n} game: {bases:,} bases is too many to enumerate; one equilibrium by Lemke-Howson",
+            f"2-player {m}x{n} game: enumeration estimated at {estimate:.2g} s, over the {budget:g} s budget; "
+            "one equilibrium by Lemke-Howson",
         )
     return "gambit", f"{game.n_players}-player game: pygambit's methods plus every pure equilibrium"
 
@@ -219,6 +255,7 @@ def nash_set(
     tol: float = DEFAULT_TOLERANCE,
     exact: bool = False,
     max_equilibria: int = 0,
+    time_limit: float | None = None,
 ) -> SolutionSet:
     """Nash (or pure Nash) equilibria of a game with a named method or ``"auto"``.
 
@@ -234,6 +271,13 @@ def nash_set(
         Exact rational certification (``vertex_enumeration`` only).
     max_equilibria : int, optional(default=0)
         Stop after this many equilibria (0: no limit); a truncated set is incomplete.
+    time_limit : float, optional
+        Seconds the methods that can stop early (vertex enumeration, ``gambit``) may
+        take; past it they return what they found, incomplete. ``"auto"`` enumerates a
+        2-player game when :func:`~equilibria.solver.normal_form.vertex_enumeration.enumeration_seconds`
+        fits this budget (:data:`AUTO_ENUMERATION_SECONDS` without one, and the
+        enumeration then stops at 3 times that); an enumeration stopped before it found
+        any equilibrium is followed by Lemke-Howson for one.
 
     Returns
     -------
@@ -248,8 +292,10 @@ def nash_set(
         The method does not apply to the game.
     """
     check_tolerance(tol, "nash_set")
-    if method in ("auto", ""):
-        name, reason = _auto(game.unit_game, concepts, tol)
+    check_time_limit(time_limit, "nash_set")
+    auto = method in ("auto", "")
+    if auto:
+        name, reason = _auto(game.unit_game, concepts, tol, time_limit)
     elif method in METHODS:
         name, reason = method, "requested by the caller"
     else:
@@ -266,7 +312,12 @@ def nash_set(
     # (each player's payoffs mapped onto [0, 1]: the same equilibria, tolerances in each
     # player's own units, no overflow); exact mode works on the user's numbers themselves.
     solved_on = game if exact or spec.own_units else game.unit_game
-    result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria)
+    limit = time_limit
+    if auto and limit is None and name == "vertex_enumeration":
+        limit = 3.0 * AUTO_ENUMERATION_SECONDS
+    result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria, time_limit=limit)
+    if name == "vertex_enumeration" and not result.equilibria and not result.complete and not exact:
+        result = _one_by_lemke_howson(solved_on, result, tol)
     only_pure = "nash" not in concepts
     if only_pure and name != "pure_enumeration":
         result = _only_pure(result)
@@ -308,6 +359,17 @@ def in_user_units(solution: ZeroSumSolution, game: NormalFormGame, tol: float) -
     constant = 2.0 * float(np.mean(game.payoffs[0] / 2.0 + game.payoffs[1] / 2.0))
     return dataclasses.replace(
         solution, value=float(cert.payoffs[0]), constant=constant, nash_conv=cert.nash_conv
+    )
+
+
+def _one_by_lemke_howson(game: NormalFormGame, stopped: SolutionSet, tol: float) -> SolutionSet:
+    """Lemke-Howson's equilibrium after an enumeration that stopped before finding any."""
+    found = lemke_howson(game, tol=tol)
+    return dataclasses.replace(
+        found,
+        method="vertex_enumeration+lemke_howson",
+        method_reason=f"enumeration {stopped.method_reason}, no equilibrium found; then {found.method_reason}",
+        warnings=stopped.warnings + found.warnings,
     )
 
 

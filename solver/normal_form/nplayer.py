@@ -48,7 +48,12 @@ from typing import Any
 
 import numpy as np
 from equilibria.solver._typing import FloatArray, Profile
-from equilibria.solver.errors import InvalidOptionError, MissingDependencyError, check_tolerance
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    MissingDependencyError,
+    check_time_limit,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame, unit_payoffs
 from equilibria.solver.normal_form.pure import pure_equilibria
 from equilibria.solver.normal_form.sandbox import SandboxFailure, SandboxTimeout, run_isolated
@@ -256,15 +261,7 @@ def _validate_options(tol: float, max_equilibria: int, time_limit: float | None)
             "max_equilibria",
             f"gambit_equilibria(): max_equilibria must be an integer >= 0, got {max_equilibria!r}",
         )
-    if time_limit is not None and not (
-        isinstance(time_limit, int | float)
-        and not isinstance(time_limit, bool)
-        and 0.0 < time_limit < math.inf
-    ):
-        raise InvalidOptionError(
-            "time_limit",
-            f"gambit_equilibria(): time_limit must be a positive number of seconds, got {time_limit!r}",
-        )
+    check_time_limit(time_limit, "gambit_equilibria")
 
 
 def _warnings(

@@ -44,6 +44,7 @@ from equilibria.solver.errors import (
     InvalidOptionError,
     ProblemTooLargeError,
     UnsupportedError,
+    check_time_limit,
     check_tolerance,
 )
 from equilibria.solver.game import NormalFormGame, positive_rescale
@@ -62,14 +63,14 @@ from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytop
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
 
-__all__ = ["vertex_enumeration", "count_bases", "MAX_BASES", "MAX_VISITED"]
+__all__ = ["vertex_enumeration", "count_bases", "enumeration_seconds", "MAX_BASES", "MAX_VISITED"]
 
 
-#: Games whose worst case ``count_bases(m, n)`` exceeds this are refused before any work
-#: (13 x 12 fits, 13 x 13 not). The search usually visits far fewer bases.
+#: Games enumerated by brute force (over 62 actions in all) whose ``count_bases(m, n)``
+#: exceeds this are refused before any work; ``solve``'s automatic choice enumerates
+#: smaller games (13 x 12 fits, 13 x 13 not) whatever its time estimate.
 MAX_BASES = 12_000_000
 #: Default limit on the bases actually visited (both polytopes together): the work done.
-#: A game within MAX_BASES always fits (the search visits each basis at most once).
 MAX_VISITED = 16_000_000
 #: Smallest entry of the rescaled payoff matrices.
 _SHIFT = 0.1
@@ -95,8 +96,9 @@ class _Vertices:
 
     points: FloatArray  # (k, d), unnormalised
     labels: BoolArray  # (k, m + n), global label order
-    ambiguous: bool  # some decision was within float error of its threshold (exact: search stopped)
+    ambiguous: bool  # some decision was within float error of its threshold
     exact: tuple[tuple[Fraction, ...], ...] | None = None  # exact points (exact search)
+    stopped: str = ""  # why the search stopped before the end ("max_visited", "time_limit"), or ""
 
 
 def vertex_enumeration(
@@ -107,6 +109,7 @@ def vertex_enumeration(
     max_equilibria: int = 0,
     max_bases: int = MAX_BASES,
     max_visited: int = MAX_VISITED,
+    time_limit: float | None = None,
 ) -> SolutionSet:
     """All extreme Nash equilibria of a 2-player game and the maximal Nash subsets they span.
 
@@ -124,40 +127,46 @@ def vertex_enumeration(
         Keep at most this many extreme equilibria (0: all). A truncated set is
         incomplete.
     max_bases : int, optional(default=MAX_BASES)
-        Refuse, before any work, games whose worst-case number of bases
-        (:func:`count_bases`) exceeds this.
+        Refuse, before any work, a game too large for the pivoting search (over 62
+        actions in all, enumerated by brute force) whose number of bases
+        (:func:`count_bases`) exceeds this: brute force does all of that work.
     max_visited : int, optional(default=MAX_VISITED)
-        Stop (and refuse) once the enumeration has visited more than this many bases of
-        the two polytopes together: the limit on the work actually done.
+        Stop after visiting this many bases (both polytopes together): the limit on
+        the work done.
+    time_limit : float, optional
+        Stop the search after this many seconds (checked every few thousand bases).
 
     Returns
     -------
     SolutionSet
         ``complete`` is True when every feasible basis was visited, no value was within
         the float error of its threshold (or exact arithmetic decided every vertex) and
-        nothing was truncated. ``method_reason`` says how many bases were visited.
+        nothing was truncated. A search stopped by ``max_visited`` or ``time_limit``
+        returns the equilibria of the vertices it reached (each certified), incomplete,
+        with a warning that says how far it got. ``method_reason`` says how many bases
+        were visited.
 
     Raises
     ------
     UnsupportedError
         If the game does not have 2 players.
     ProblemTooLargeError
-        If ``count_bases`` exceeds ``max_bases``, or the enumeration visits more than
-        ``max_visited`` bases.
+        If a game for brute force has more than ``max_bases`` bases.
     InvalidOptionError
-        If ``tol`` is not in (0, 1e-3], ``max_equilibria`` is negative or
-        ``max_visited`` is not positive.
+        If ``tol`` is not in (0, 1e-3], ``max_equilibria`` is negative, ``max_visited``
+        is not positive or ``time_limit`` is not a positive number.
 
     Notes
     -----
     The two polytopes have ``C(m + n, m)`` bases each. Up to 62 actions in all, they are
     searched by pivoting from feasible basis to feasible basis in a numba kernel, which
-    visits about as many bases as there are vertices; larger games are enumerated by
-    brute force (see docs/normal-form.md). ``max_bases`` is the a-priori limit the caller
-    can check with :func:`count_bases`; ``max_visited`` bounds the work actually done.
+    visits about as many bases as there are vertices (:func:`enumeration_seconds`
+    estimates the time); larger games are enumerated by brute force (see
+    docs/normal-form.md).
     """
     started = time.perf_counter()
-    bases = _checked_size(game, tol, max_equilibria, max_bases, max_visited)
+    bases = _checked_size(game, tol, max_equilibria, max_bases, max_visited, time_limit)
+    deadline = None if time_limit is None else started + float(time_limit)
     m = game.num_actions[0]
     a, b = game.bimatrix()
     exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
@@ -167,33 +176,27 @@ def vertex_enumeration(
         # Exact mode searches every feasible basis in exact arithmetic: complete by
         # construction, no float decision anywhere (the float search can miss a vertex
         # whose decisions fall within its round-off, and then nothing would look for it).
-        px, qy, visited = _exact_vertices(exact_game, max_visited)
-        ambiguous = px.ambiguous or qy.ambiguous
-        if ambiguous:
-            warnings.append(
-                f"stopped after visiting max_visited={max_visited:,} feasible bases in exact arithmetic; "
-                "completeness is not proved"
-            )
+        px, qy, visited = _exact_vertices(exact_game, max_visited, deadline)
+        ambiguous = False
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-        budget = Budget(max_visited)
+        budget = Budget(max_visited, deadline)
         px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget)
         visited = budget.visited
         ambiguous = px.ambiguous or qy.ambiguous
-        if ambiguous and a.size <= exact_arith.MAX_EXACT_ENTRIES:
+        stopped = px.stopped or qy.stopped
+        if ambiguous and not stopped and a.size <= exact_arith.MAX_EXACT_ENTRIES:
             # A decision fell within float round-off: decide every vertex exactly instead
             # (the payoffs read as the rationals of exact mode), which proves completeness.
-            px, qy, exact_visited = _exact_vertices(exact_arith.rational_bimatrix(a, b), max_visited)
+            px, qy, exact_visited = _exact_vertices(
+                exact_arith.rational_bimatrix(a, b), max_visited, deadline
+            )
             searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
-            ambiguous = px.ambiguous or qy.ambiguous
+            visited += exact_visited
+            ambiguous, matched = False, ""
             warnings.append(
                 "near-degenerate: a vertex decision was within float round-off, so every vertex was "
                 "decided in exact rational arithmetic"
-                + (
-                    ""
-                    if not ambiguous
-                    else f", which stopped at max_visited={max_visited:,}; completeness is not proved"
-                )
             )
         elif ambiguous:
             warnings.append(
@@ -201,18 +204,26 @@ def vertex_enumeration(
                 "basis was too close to singular to decide; completeness is not certified "
                 "(use exact=True for rational payoffs)"
             )
+    stopped = px.stopped or qy.stopped
+    if stopped:
+        limit = f"max_visited={max_visited:,}" if stopped == "max_visited" else f"time_limit={time_limit:g} s"
+        warnings.append(
+            f"stopped by {limit} after visiting {visited:,} bases"
+            + (" in exact arithmetic" if exact_game is not None or searched else "")
+            + ": every equilibrium listed is certified, others may be missing"
+        )
     pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
     truncated = bool(max_equilibria) and len(pairs) > max_equilibria
     if truncated:
         pairs = pairs[:max_equilibria]
         warnings.append(f"truncated to max_equilibria={max_equilibria}")
     equilibria, components = _assemble(game, px, qy, pairs, tol, exact_game)
-    warnings.extend(_degeneracy_warnings(equilibria, components, truncated))
+    warnings.extend(_degeneracy_warnings(equilibria, components, truncated or bool(stopped)))
     return SolutionSet(
         game_id=game.id,
         equilibria=tuple(equilibria),
         components=tuple(components),
-        complete=not truncated and not ambiguous,
+        complete=not truncated and not ambiguous and not stopped,
         method="vertex_enumeration",
         method_reason=(
             f"{searched or f'visited {visited:,}'} of the at most {bases:,} bases of the two best-response "
@@ -225,8 +236,34 @@ def vertex_enumeration(
     )
 
 
+def enumeration_seconds(m: int, n: int) -> float:
+    """A rough estimate of :func:`vertex_enumeration`'s time on an ``m x n`` game, in seconds.
+
+    The search visits about as many bases as the smaller player's polytope (``d =
+    min(m, n)`` coordinates, ``c = max(m, n)`` constraints) has vertices, about
+    ``exp(-0.6 + 0.75 d + 0.115 (c - d))`` on standard-normal and random integer games
+    (within a factor 2 from 5 x 5 to 14 x 28), at about ``1.2 + 0.07 c d``
+    microseconds each on this project's reference machine, plus as much again for the
+    faces. Degenerate games can have many more (the identity game's polytope is a cube:
+    ``2^n`` vertices).
+
+    Examples
+    --------
+    >>> round(enumeration_seconds(12, 12), 1), round(enumeration_seconds(16, 16), 1)
+    (0.1, 3.4)
+    """
+    d, c = min(m, n), max(m, n)
+    vertices = math.exp(-0.6 + 0.75 * d + 0.115 * (c - d))
+    return 2.0 * vertices * (1.2 + 0.07 * c * d) * 1e-6
+
+
 def _checked_size(
-    game: NormalFormGame, tol: float, max_equilibria: int, max_bases: int, max_visited: int
+    game: NormalFormGame,
+    tol: float,
+    max_equilibria: int,
+    max_bases: int,
+    max_visited: int,
+    time_limit: float | None,
 ) -> int:
     """Check :func:`vertex_enumeration`'s game and options; the worst-case number of bases."""
     if game.n_players != 2:
@@ -240,13 +277,14 @@ def _checked_size(
         raise InvalidOptionError(
             "max_visited", f"vertex_enumeration(): max_visited must be >= 1, got {max_visited}"
         )
+    check_time_limit(time_limit, "vertex_enumeration")
     m, n = game.num_actions
     bases = count_bases(m, n)
-    if bases > max_bases:
+    if not use_search(m, n) and bases > max_bases:
         raise ProblemTooLargeError(
             "method",
-            f"vertex_enumeration(): a {m}x{n} game has up to {bases:,} bases, over the limit of "
-            f"{max_bases:,}; use method='lemke_howson' for one equilibrium",
+            f"vertex_enumeration(): a {m}x{n} game is enumerated by brute force over up to {bases:,} bases, "
+            f"over the limit of {max_bases:,}; use method='lemke_howson' for one equilibrium",
         )
     return bases
 
@@ -266,16 +304,18 @@ def _degeneracy_warnings(
 
 
 def _exact_vertices(
-    exact_game: exact_arith.RationalBimatrix, max_visited: int
+    exact_game: exact_arith.RationalBimatrix, max_visited: int, deadline: float | None
 ) -> tuple[_Vertices, _Vertices, int]:
     """Both polytopes' vertices by exact search (:mod:`~equilibria.solver.normal_form.exact_search`).
 
-    The ``ambiguous`` flag of a polytope's vertices says its search stopped at ``max_visited``.
+    A polytope's ``stopped`` says its search stopped at ``max_visited`` or the deadline.
     """
     m, n = len(exact_game.a), len(exact_game.a[0])
-    p_found = polytope_vertices(exact_game.b_positive, max_bases=max_visited)
+    p_found = polytope_vertices(exact_game.b_positive, max_bases=max_visited, deadline=deadline)
     q_found = polytope_vertices(
-        tuple(zip(*exact_game.a_positive, strict=True)), max_bases=max(1, max_visited - p_found.bases)
+        tuple(zip(*exact_game.a_positive, strict=True)),
+        max_bases=max_visited - p_found.bases,
+        deadline=deadline,
     )
     return (
         _exact_block(p_found, m, n, coordinate_labels_first=True),
@@ -293,7 +333,7 @@ def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_f
         for label in tight:  # own order: coordinates 0..d-1, then constraints d..d+c-1
             labels[k, label if coordinate_labels_first else (c + label if label < d else label - d)] = True
     exact = tuple(point for point, _ in vertices)
-    return _Vertices(points, labels, ambiguous=not found.complete, exact=exact)
+    return _Vertices(points, labels, ambiguous=False, exact=exact, stopped=found.stopped)
 
 
 def _matched_vertices(
@@ -437,7 +477,8 @@ def _labelled(
     # One vertex per label set, the first found.
     keys = np.packbits(labels, axis=1)
     _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
-    return _Vertices(points[first], labels[first], ambiguous)
+    stopped = next((block.stopped for block in found if block.stopped), "")
+    return _Vertices(points[first], labels[first], ambiguous, stopped=stopped)
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:

@@ -30,9 +30,14 @@ from __future__ import annotations
 
 import numpy as np
 from equilibria.solver._typing import FloatArray
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance
+from equilibria.solver.errors import (
+    InvalidOptionError,
+    ProblemTooLargeError,
+    UnsupportedError,
+    check_tolerance,
+)
 from equilibria.solver.game import NormalFormGame
-from equilibria.solver.normal_form.vertex_enumeration import count_bases, vertex_enumeration
+from equilibria.solver.normal_form.vertex_enumeration import MAX_BASES, count_bases, vertex_enumeration
 from equilibria.solver.regret import certify
 from equilibria.solver.results import ZeroSumSolution
 from scipy.optimize import linprog
@@ -59,8 +64,8 @@ def zero_sum_value(
         HiGHS on the rescaled LPs (clamped to HiGHS's range [1e-10, 1e-7]).
     vertices : {"auto", True, False}, optional(default="auto")
         Also list the extreme points of both optimal-strategy polytopes: ``"auto"``
-        when ``count_bases(m, n) <= MAX_VERTEX_BASES``, ``True`` always (up to the limit
-        of :func:`~equilibria.solver.normal_form.vertex_enumeration.vertex_enumeration`), ``False``
+        when ``count_bases(m, n) <= MAX_VERTEX_BASES``, ``True`` up to
+        :data:`~equilibria.solver.normal_form.vertex_enumeration.MAX_BASES` bases, ``False``
         never.
 
     Returns
@@ -118,6 +123,12 @@ def zero_sum_value(
     m, n = a.shape
     if enumerate_vertices is None:
         enumerate_vertices = count_bases(m, n) <= MAX_VERTEX_BASES
+    elif enumerate_vertices and count_bases(m, n) > MAX_BASES:
+        raise ProblemTooLargeError(
+            "vertices",
+            f"{function}(): a {m}x{n} game has up to {count_bases(m, n):,} bases, over the limit of "
+            f"{MAX_BASES:,} for listing the optimal vertices; use vertices='auto' or False",
+        )
     row_vertices, col_vertices = _optimal_vertices(game, tol) if enumerate_vertices else (None, None)
     return ZeroSumSolution(
         value=0.5 * lower + 0.5 * upper,

@@ -42,7 +42,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Iterable
 
@@ -54,6 +53,7 @@ from equilibria.solver.errors import (
     InvalidOptionError,
     ProblemTooLargeError,
     UnsupportedError,
+    check_time_limit,
     check_tolerance,
 )
 from equilibria.solver.game import NormalFormGame
@@ -319,14 +319,7 @@ def _check_inputs(game: StochasticGame, tol: float, time_limit: float | None, ca
             "needs a finite horizon (StochasticGame(..., horizon=T))",
         )
     check_tolerance(tol, caller)
-    if time_limit is not None and (
-        isinstance(time_limit, bool)
-        or not isinstance(time_limit, int | float)
-        or not (0.0 < time_limit < math.inf)
-    ):
-        raise InvalidOptionError(
-            "time_limit", f"{caller}(): time_limit must be a positive number of seconds, got {time_limit!r}"
-        )
+    check_time_limit(time_limit, caller)
 
 
 def _deadline(time_limit: float | None) -> float | None:

@@ -33,11 +33,12 @@ import numpy as np
 import pygambit as gbt
 import pytest
 from equilibria.solver import NormalFormGame
-from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError
+from equilibria.solver.errors import InvalidOptionError
 from equilibria.solver.game import positive_rescale
 from equilibria.solver.normal_form import bases, exact_search
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form import vertex_enumeration as ve
+from equilibria.solver.regret import certify
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -403,13 +404,28 @@ def test_the_search_visits_about_as_many_bases_as_there_are_vertices() -> None:
     assert budget.visited < ve.count_bases(10, 10) / 100
 
 
+def _assert_a_certified_part_of(part, whole, game: NormalFormGame) -> None:
+    assert not part.complete and whole.complete
+    assert set(_equilibrium_keys(part)) <= set(_equilibrium_keys(whole))
+    for eq in part.equilibria:
+        assert game.within_tolerance(certify(game, eq.strategies).regrets, 1e-9)
+
+
 def test_max_visited_is_a_limit_on_work_done() -> None:
+    """Past ``max_visited`` the search stops and the answer holds the equilibria of the
+    vertices it reached: certified, incomplete, saying so."""
     game = games.random_normal_game(9, 9, 1)
-    with pytest.raises(ProblemTooLargeError) as info:
-        ve.vertex_enumeration(game, max_visited=50)
-    assert info.value.field == "method" and "max_visited" in info.value.message
-    result = ve.vertex_enumeration(game, max_visited=5_000)
-    assert result.complete and "visited" in result.method_reason
+    whole = ve.vertex_enumeration(game, max_visited=5_000)
+    assert whole.complete and "visited" in whole.method_reason
+    for limit in (1, 50, 300):
+        part = ve.vertex_enumeration(game, max_visited=limit)
+        _assert_a_certified_part_of(part, whole, game)
+        assert part.warnings[0] == (
+            f"stopped by max_visited={limit:,} after visiting {limit:,} bases: every equilibrium listed is "
+            "certified, others may be missing"
+        )
+        assert part.method_reason.startswith(f"visited {limit:,} of the at most ")
+    assert ve.vertex_enumeration(game, max_visited=300).equilibria  # faces pair the first vertices
     with pytest.raises(InvalidOptionError) as bad:
         ve.vertex_enumeration(game, max_visited=0)
     assert bad.value.field == "max_visited"
@@ -530,14 +546,43 @@ def test_a_face_point_with_a_label_at_the_threshold_is_searched_instead(eps: flo
 def test_the_kernel_stops_at_its_budget() -> None:
     mat = positive_rescale(_kernel_game("normal", 7, 7, 0), 0.1)
     budget = bases.Budget(10)
-    with pytest.raises(ProblemTooLargeError) as info:
-        bases.search_bases(mat, 1e-9, budget)
-    assert budget.visited == 11 and "max_visited" in info.value.message
+    part = bases.search_bases(mat, 1e-9, budget)
+    assert budget.visited == 10 and part.stopped == budget.stopped == "max_visited"
     whole = bases.Budget(10**9)
-    bases.search_bases(mat, 1e-9, whole)
+    everything = bases.search_bases(mat, 1e-9, whole)
+    assert not everything.stopped and not whole.stopped
+    assert {row.tobytes() for row in part.basis} < {row.tobytes() for row in everything.basis}
     exact = bases.Budget(whole.visited)  # a budget of exactly the bases needed suffices
-    bases.search_bases(mat, 1e-9, exact)
+    assert not bases.search_bases(mat, 1e-9, exact).stopped
     assert exact.visited == whole.visited
+
+
+def test_a_spent_time_limit_stops_the_search_after_one_chunk() -> None:
+    """A deadline already past when the search starts: the kernel runs one chunk of bases
+    (4,096) and stops; no race with the clock (12 x 12: 4,414 vertices in the searched
+    polytope)."""
+    game = _integer_game(12, 0)
+    whole = ve.vertex_enumeration(game)
+    part = ve.vertex_enumeration(game, time_limit=1e-9)
+    _assert_a_certified_part_of(part, whole, game)
+    assert part.warnings[0] == (
+        "stopped by time_limit=1e-09 s after visiting 4,096 bases: every equilibrium listed is certified, "
+        "others may be missing"
+    )
+    exact = ve.vertex_enumeration(_integer_game(6, 0), exact=True, time_limit=1e-9)
+    assert not exact.complete and exact.warnings[0].startswith(
+        "stopped by time_limit=1e-09 s after visiting 0 "
+    )
+    assert exact.warnings[0].endswith(
+        " bases in exact arithmetic: every equilibrium listed is certified, others may be missing"
+    )
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "1"])
+def test_a_time_limit_must_be_a_positive_number_of_seconds(bad: object) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        ve.vertex_enumeration(games.matching_pennies(), time_limit=bad)  # type: ignore[arg-type]
+    assert info.value.field == "time_limit"
 
 
 def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
@@ -554,7 +599,7 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
     exact = ve.vertex_enumeration(game, exact=True)
     assert result.complete and exact.complete and len(result.equilibria) == len(exact.equilibria) == 4
     assert "decided in exact rational arithmetic" in result.warnings[0]
-    assert "completeness is not proved" not in result.warnings[0]  # the exact search finished
+    assert not any(w.startswith("stopped") for w in result.warnings)  # the exact search finished
     assert (
         "bases in floats, then" in result.method_reason and "feasible bases exactly" in result.method_reason
     )
@@ -564,7 +609,10 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
     )
     # Too small a budget for the exact search: completeness is not claimed.
     starved = ve.vertex_enumeration(game, exact=True, max_visited=3)
-    assert not starved.complete and "completeness is not proved" in starved.warnings[0]
+    assert not starved.complete
+    assert starved.warnings[0].startswith(
+        "stopped by max_visited=3 after visiting 3 bases in exact arithmetic"
+    )
 
 
 @pytest.mark.oracle

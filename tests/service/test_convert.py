@@ -303,3 +303,18 @@ def test_a_second_header_in_a_trace_stream_is_refused_naming_its_place() -> None
             convert.stream_chunk_from_proto(message, 3, 0, Limits())
         assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and info.value.field == "chunk[3]"
         assert info.value.message == "every message after the header must be a chunk"
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0, 5e-324])
+def test_a_spent_budget_gives_the_solver_no_time_limit_to_refuse(budget: float) -> None:
+    """The worker hands 0.8 of the solve's budget to the anytime solvers as ``time_limit``;
+    a budget spent before the solve starts (or so small that 0.8 of it is zero) must not
+    become a ``time_limit`` the solver refuses as INVALID_ARGUMENT: the pool's deadline
+    alone stops that solve."""
+    from equilibria.service.options import SolveOptions
+    from equilibria.service.worker import solve_game
+
+    options = SolveOptions(("nash",), "auto", 1e-9, False, 0, time_budget=None)
+    game = NormalFormGame.from_bimatrix([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
+    assert solve_game(game, options, budget).complete
+    assert solve_game(game, options, 10.0).complete

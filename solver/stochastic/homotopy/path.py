@@ -55,7 +55,6 @@ __all__ = [
     "Triplets",
     "check_count",
     "check_game",
-    "check_time_limit",
     "check_tol",
     "polish",
     "probabilities",
@@ -575,18 +574,6 @@ def check_count(value: Any, field: str, caller: str, low: int, high: int = 10**9
             field, f"{caller}(): {field} must be an integer in [{low}, {high}], got {value!r}"
         )
     return int(value)
-
-
-def check_time_limit(value: Any, caller: str) -> float | None:
-    """None or a positive, finite number of seconds."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (0.0 < value < math.inf):
-        raise InvalidOptionError(
-            "time_limit",
-            f"{caller}(): time_limit must be None or a positive number of seconds, got {value!r}",
-        )
-    return float(value)
 
 
 def probabilities(beta: FloatArray) -> FloatArray:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.continuation import System, follow
-from equilibria.solver.errors import InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_time_limit
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.homotopy.path import (
     NEAR,
@@ -49,7 +49,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     Polished,
     check_count,
     check_game,
-    check_time_limit,
     check_tol,
     polish,
     probabilities,

@@ -22,7 +22,7 @@ import dataclasses
 import time
 
 import numpy as np
-from equilibria.solver.errors import InvalidOptionError
+from equilibria.solver.errors import InvalidOptionError, check_time_limit
 from equilibria.solver.results import MarkovEquilibrium
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.homotopy.path import (
@@ -30,7 +30,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     Policies,
     check_count,
     check_game,
-    check_time_limit,
     check_tol,
     profile_distance,
 )

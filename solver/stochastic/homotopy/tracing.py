@@ -30,7 +30,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.continuation import System, follow
-from equilibria.solver.errors import InvalidGameError, InvalidOptionError, UnsupportedError
+from equilibria.solver.errors import InvalidGameError, InvalidOptionError, UnsupportedError, check_time_limit
 from equilibria.solver.stochastic.game import StochasticGame, validate_policy
 from equilibria.solver.stochastic.homotopy.path import (
     NEAR,
@@ -42,7 +42,6 @@ from equilibria.solver.stochastic.homotopy.path import (
     Triplets,
     check_count,
     check_game,
-    check_time_limit,
     check_tol,
     polish,
     probabilities,

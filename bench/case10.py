@@ -1,0 +1,178 @@
+"""Case 10: every equilibrium at the gold standard's scale, against lrsnash.
+
+lrsnash (lrslib 7.1, Avis et al.; Debian package ``lrslib``) enumerates the extreme
+equilibria of a bimatrix game by reverse search over one best-response polyhedron in
+exact (GMP) arithmetic: what game theorists use for all equilibria. Same games, same run:
+
+* ours, float: ``vertex_enumeration(game)`` (every decision certified, complete);
+* ours, exact: ``vertex_enumeration(game, exact=True)`` (rational strategies and payoffs);
+* lrsnash on the game's integer form (payoffs with 3 decimals times 1000: the same
+  equilibria), timed as the wall time of its process (its start-up, about 2 ms, included).
+
+Families random integer (0..99 payoffs), standard normal (3 decimals), identity and
+degenerate ({0, 1, 2}); float at n = 10..18, exact at n = 8..14 (quick: 10, 12 and 8,
+10). *found* and *missed* compare each answer with lrsnash's equilibria (tolerance 1e-7).
+Ours runs with ``time_limit`` = the cap, so a run past it comes back incomplete
+(``> cap``); lrsnash is killed at the cap.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import games
+from bench.report import CaseResult, Row
+from bench.timing import Timing
+
+__all__ = ["case10", "lrsnash_equilibria", "LRSNASH"]
+
+#: The lrsnash executable, or None when lrslib is not installed (``apt-get install lrslib``).
+LRSNASH = shutil.which("lrsnash")
+
+Profile = tuple[np.ndarray, np.ndarray]
+
+
+def integer_form(payoffs: np.ndarray) -> np.ndarray:
+    """The payoffs as integers: as they are, or times 1000 (3 decimals); same equilibria."""
+    for scale in (1, 1000):
+        scaled = payoffs * scale
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-9):
+            return np.round(scaled).astype(np.int64)
+    raise ValueError("integer_form(): payoffs with more than 3 decimals")
+
+
+def lrsnash_equilibria(payoffs: np.ndarray, timeout: float) -> tuple[float, list[Profile] | None]:
+    """Run lrsnash on a bimatrix game: its wall time and its extreme equilibria (None past ``timeout``).
+
+    lrsnash prints, per equilibrium block, one line ``2 y_1 .. y_n v`` followed by the
+    lines ``1 x_1 .. x_m u`` of every ``x`` that pairs with that ``y``; each pair is an
+    extreme equilibrium.
+    """
+    if LRSNASH is None:
+        raise RuntimeError("lrsnash is not installed (apt-get install lrslib)")
+    a, b = integer_form(payoffs)
+    m, n = a.shape
+    text = f"{m} {n}\n\n" + "\n".join(" ".join(map(str, row)) for row in a)
+    text += "\n\n" + "\n".join(" ".join(map(str, row)) for row in b) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "game.txt"
+        path.write_text(text, encoding="ascii")
+        start = time.perf_counter()
+        try:
+            out = subprocess.run(
+                [LRSNASH, str(path)], capture_output=True, text=True, timeout=timeout, check=True
+            ).stdout
+        except subprocess.TimeoutExpired:
+            return time.perf_counter() - start, None
+        seconds = time.perf_counter() - start
+    found: list[Profile] = []
+    y: np.ndarray | None = None
+    for line in out.splitlines():
+        parts = line.split()
+        if not parts or parts[0] not in ("1", "2"):
+            continue
+        values = np.array([float(Fraction(p)) for p in parts[1:-1]])
+        if parts[0] == "2":
+            y = values
+        elif y is not None:
+            found.append((values, y))
+    return seconds, found
+
+
+def _ours(payoffs: np.ndarray, exact: bool, cap: float) -> tuple[float, list[Profile] | None, str]:
+    from equilibria.solver import NormalFormGame
+    from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
+
+    game = NormalFormGame(payoffs)
+    start = time.perf_counter()
+    result = vertex_enumeration(game, exact=exact, time_limit=cap)
+    seconds = time.perf_counter() - start
+    if not result.complete and any(w.startswith("stopped by time_limit") for w in result.warnings):
+        return seconds, None, "stopped at the cap"
+    profiles = [(eq.strategies[0], eq.strategies[1]) for eq in result.equilibria]
+    return seconds, profiles, "" if result.complete else "incomplete"
+
+
+def _missed(reference: list[Profile], found: list[Profile], tol: float = 1e-7) -> int:
+    flat = [np.concatenate(p) for p in found]
+    return sum(
+        not any(v.shape == w.shape and float(np.abs(v - w).max()) <= tol for w in flat)
+        for v in (np.concatenate(p) for p in reference)
+    )
+
+
+def _timing(seconds: float, ok: bool) -> Timing:
+    return Timing(samples=(seconds,) if ok else (), first=seconds, timed_out=not ok)
+
+
+def case10(cfg: Any, worker: Any) -> CaseResult:
+    """Every equilibrium against lrsnash, float and exact."""
+    result = CaseResult("10", "2-player, all equilibria at lrsnash's scale")
+    if LRSNASH is None:
+        result.notes.append("lrsnash is not installed here: apt-get install lrslib (then rerun --cases 10)")
+        return result
+    float_sizes = [10, 12] if cfg.quick else [10, 12, 14, 16, 18]
+    exact_sizes = [8, 10] if cfg.quick else [8, 10, 12, 14]
+    cap = 60.0 if cfg.quick else 300.0
+    from equilibria.solver import NormalFormGame
+    from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
+
+    vertex_enumeration(NormalFormGame(np.ones((2, 2, 2))))  # compile (or load) the kernels first
+    for family in ("random_integer", "standard_normal", "identity", "degenerate"):
+        for n in sorted(set(float_sizes) | set(exact_sizes)):
+            payoffs = games.BIMATRIX_FAMILIES[family](n)
+            size = f"{n}x{n}"
+            lrs_seconds, reference = lrsnash_equilibria(payoffs, cap)
+            lrs_row = Row(
+                "10",
+                family,
+                size,
+                n,
+                "lrsnash (exact)",
+                "anchor",
+                _timing(lrs_seconds, reference is not None),
+            )
+            if reference is not None:
+                lrs_row.found = len(reference)
+            rows = [lrs_row]
+            for exact, sizes in ((False, float_sizes), (True, exact_sizes)):
+                if n not in sizes:
+                    continue
+                seconds, found, note = _ours(payoffs, exact, cap)
+                label = "ours exact=True" if exact else "ours float"
+                row = Row(
+                    "10", family, size, n, label, "ours", _timing(seconds, found is not None), note=note
+                )
+                if found is not None:
+                    row.found = len(found)
+                    if reference is not None:
+                        row.missed = _missed(reference, found)
+                if reference is not None and found is not None:
+                    row.ratio = seconds / lrs_seconds
+                    row.ratio_text = f"{row.ratio:.2f}x"
+                rows.append(row)
+            print(
+                f"  [10] {family} {size}: "
+                + " | ".join(
+                    f"{r.method} {r.timing.first:.3g} s" + (f" ({r.ratio_text})" if r.ratio_text else "")
+                    for r in rows
+                ),
+                flush=True,
+            )
+            result.rows += rows
+    result.notes += [
+        "ours = equilibria.solver.normal_form.vertex_enumeration.vertex_enumeration(game[, exact=True], "
+        f"time_limit={cap:g}), in-process, one run; lrsnash (lrslib "
+        "7.1, GMP) on the integer form of the game (x1000 for 3-decimal payoffs), one run, process wall time.",
+        "ratio = ours / lrsnash on the same game; found = extreme equilibria returned; missed = lrsnash's "
+        "equilibria not among ours (max-abs difference <= 1e-7).",
+    ]
+    return result
