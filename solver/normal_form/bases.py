@@ -60,6 +60,10 @@ _SINGULAR_RHO = 1e-12
 _ERROR_SAFETY = 16.0
 #: Safety factor on the rounding error of a residual ``u - B v`` (``(c + 1) eps (|B| |v| + |u|)``).
 _RESIDUAL_SAFETY = 2.0
+#: Units in the last place by which the search's matrix may differ from the exact one it
+#: stands for (exact mode: the rationals read from the doubles, rescaled exactly): added to
+#: the residual's bound, so that a certified decision holds for that matrix too.
+_DATA_SAFETY = 8.0
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -185,7 +189,7 @@ def solve_bases(
 
     Basis ``k`` has the coordinates ``ps[k]`` and as many tight constraints ``pt[k]``
     (every row the same size ``s``): ``z_S`` solves ``mat[S, T]^T z_S = 1``; the basis is
-    feasible when ``z >= -tol`` and ``mat[S]^T z_S <= 1 + tol``. The float error of each
+    feasible when ``z >= -tol`` and the other constraints ``<= 1 + tol``. The float error of each
     solution is bounded through the Hadamard ratio ``rho = |det| / prod(row norms)`` (the
     condition number is at most ``2 / rho``), and by the condition number itself near a
     threshold; a decision closer to its threshold than that bound, or a basis too close to
@@ -211,7 +215,9 @@ def solve_bases(
     size = np.maximum(1.0, np.abs(z).max(axis=1))
     # A cheap bound from rho first; the exact condition number only where it matters.
     error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size
-    worst = np.maximum((-z).max(axis=1), (np.einsum("ks,ksc->kc", z, rows) - 1.0).max(axis=1))
+    over = np.einsum("ks,ksc->kc", z, rows) - 1.0
+    np.put_along_axis(over, pt, -np.inf, axis=1)  # the basis's own constraints hold by construction
+    worst = np.maximum((-z).max(axis=1), over.max(axis=1))
     feasible = worst <= tol
     close = (np.abs(worst - tol) <= error) | feasible
     if close.any():
@@ -437,7 +443,7 @@ def _search_kernel(
     """
     width, c = columns.shape
     d = width - c
-    safety = _RESIDUAL_SAFETY * (c + 1) * _EPS
+    safety = (_RESIDUAL_SAFETY * (c + 1) + _DATA_SAFETY) * _EPS
     bit = np.empty(width, dtype=np.int64)
     for v in range(width):
         bit[v] = np.int64(1) << np.int64(v)

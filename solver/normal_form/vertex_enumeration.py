@@ -36,6 +36,7 @@ import dataclasses
 import itertools
 import math
 import time
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -74,6 +75,7 @@ MAX_BASES = 12_000_000
 MAX_VISITED = 16_000_000
 #: Smallest entry of the rescaled payoff matrices.
 _SHIFT = 0.1
+_EPS = float(np.finfo(np.float64).eps)
 #: A degenerate vertex's partners are found by solving every basis that extends the labels
 #: it lacks; past this many such bases per vertex of the searched polytope (on average),
 #: the other polytope is searched instead.
@@ -97,8 +99,10 @@ class _Vertices:
     points: FloatArray  # (k, d), unnormalised
     labels: BoolArray  # (k, m + n), global label order
     ambiguous: bool  # some decision was within float error of its threshold
-    exact: tuple[tuple[Fraction, ...], ...] | None = None  # exact points (exact search)
+    # Exact points by vertex index (exact mode): every vertex (exact search) or those in equilibria.
+    exact: Sequence[tuple[Fraction, ...]] | Mapping[int, tuple[Fraction, ...]] | None = None
     stopped: str = ""  # why the search stopped before the end ("max_visited", "time_limit"), or ""
+    basis: BoolArray | None = None  # (k, d + c): one feasible basis of each vertex (float search)
 
 
 def vertex_enumeration(
@@ -172,11 +176,28 @@ def vertex_enumeration(
     exact_game = exact_arith.rational_bimatrix(a, b) if exact else None
     warnings: list[str] = []
     searched = matched = ""
+    pairs: list[tuple[int, int]] | None = None
     if exact_game is not None:
-        # Exact mode searches every feasible basis in exact arithmetic: complete by
-        # construction, no float decision anywhere (the float search can miss a vertex
-        # whose decisions fall within its round-off, and then nothing would look for it).
-        px, qy, visited = _exact_vertices(exact_game, max_visited, deadline)
+        # Exact mode: the float search with every decision certified against zero (a
+        # vertex's labels from its basis), each equilibrium's vertices then solved and
+        # checked in rational arithmetic; when a decision is within its error (a
+        # degenerate game: a basic value exactly zero), every feasible basis is searched
+        # in exact arithmetic instead (complete by construction, no float decision).
+        a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
+        budget = Budget(max_visited, deadline)
+        px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget, distinct=False)
+        visited = budget.visited
+        checked = None
+        if not (px.ambiguous or qy.ambiguous):  # a stopped search's candidates too: anytime
+            checked = _exact_points(px, qy, exact_game, m)
+        if checked is None:
+            px, qy, exact_visited = _exact_vertices(exact_game, max_visited - visited, deadline)
+            searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
+            visited += exact_visited
+            matched = ""
+        else:
+            px, qy, pairs = checked
+            matched += "; every candidate pair of vertices solved and checked in rational arithmetic"
         ambiguous = False
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
@@ -189,7 +210,7 @@ def vertex_enumeration(
             # A decision fell within float round-off: decide every vertex exactly instead
             # (the payoffs read as the rationals of exact mode), which proves completeness.
             px, qy, exact_visited = _exact_vertices(
-                exact_arith.rational_bimatrix(a, b), max_visited, deadline
+                exact_arith.rational_bimatrix(a, b), max_visited - visited, deadline
             )
             searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
             visited += exact_visited
@@ -205,14 +226,15 @@ def vertex_enumeration(
                 "(use exact=True for rational payoffs)"
             )
     stopped = px.stopped or qy.stopped
+    if pairs is None:
+        pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
     if stopped:
         limit = f"max_visited={max_visited:,}" if stopped == "max_visited" else f"time_limit={time_limit:g} s"
         warnings.append(
             f"stopped by {limit} after visiting {visited:,} bases"
-            + (" in exact arithmetic" if exact_game is not None or searched else "")
+            + (" in exact arithmetic" if searched else "")
             + ": every equilibrium listed is certified, others may be missing"
         )
-    pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
     truncated = bool(max_equilibria) and len(pairs) > max_equilibria
     if truncated:
         pairs = pairs[:max_equilibria]
@@ -303,6 +325,70 @@ def _degeneracy_warnings(
     return warnings
 
 
+def _exact_points(
+    px: _Vertices, qy: _Vertices, exact_game: exact_arith.RationalBimatrix, m: int
+) -> tuple[_Vertices, _Vertices, list[tuple[int, int]]] | None:
+    """The float search's candidate pairs decided in rational arithmetic (None: search exactly).
+
+    The float search (tolerance ``tol``, every decision certified) finds every feasible
+    basis of the exact game's polytopes, plus perhaps some whose exact point is slightly
+    infeasible, and labels every vertex with each exact label plus perhaps a few more: so
+    the exact equilibria are among its completely labelled pairs. Each vertex of a pair is
+    solved exactly from its basis (the exact game's positive payoffs) and its exact labels
+    computed; a pair is kept when both points are feasible and their exact labels cover
+    every label. Returns the vertices with the exact points (keyed by vertex index) and
+    the kept pairs; None when a basis is singular in rational arithmetic.
+    """
+    n = len(exact_game.a[0])
+    candidates = _completely_labelled_pairs(px.labels, qy.labels, m)
+    mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))
+    sides = []
+    for vertices, mat, d, c, wanted in (
+        (px, mats[0], m, n, {i for i, _ in candidates}),
+        (qy, mats[1], n, m, {j for _, j in candidates}),
+    ):
+        exact: dict[int, tuple[Fraction, ...]] = {}
+        labels: dict[int, frozenset[int] | None] = {}  # own order: coordinates, then constraints
+        for k in sorted(wanted):
+            basis = vertices.basis[k] if vertices.basis is not None else None
+            if basis is None:
+                return None
+            support = [i for i in range(d) if basis[i]]
+            tight = [t for t in range(c) if basis[d + t]]
+            z = exact_arith.solve_exact(
+                [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
+            )
+            if z is None:
+                return None
+            point = [Fraction(0)] * d
+            for i, v in zip(support, z, strict=True):
+                point[i] = v
+            values = [sum((mat[i][t] * point[i] for i in support), Fraction(0)) for t in range(c)]
+            feasible = min(point) >= 0 and max(values) <= 1
+            exact[k] = tuple(point)
+            labels[k] = (
+                frozenset(i for i in range(d) if point[i] == 0)
+                | frozenset(d + t for t in range(c) if values[t] == 1)
+                if feasible
+                else None
+            )
+        sides.append((exact, labels))
+    (x_exact, x_labels), (y_exact, y_labels) = sides
+    # Bases of one exact vertex (a degenerate one) stand for it by the first of them.
+    x_first = {point: k for k, point in sorted(x_exact.items(), reverse=True)}
+    y_first = {point: k for k, point in sorted(y_exact.items(), reverse=True)}
+    kept = set()
+    for i, j in candidates:
+        lx, ly = x_labels[i], y_labels[j]
+        if lx is None or ly is None:
+            continue
+        # Global labels: P's own order is already global; Q's constraints are labels 0..m-1.
+        global_y = {t - n for t in ly if t >= n} | {m + t for t in ly if t < n}
+        if len(lx | global_y) == m + n:
+            kept.add((x_first[x_exact[i]], y_first[y_exact[j]]))
+    return dataclasses.replace(px, exact=x_exact), dataclasses.replace(qy, exact=y_exact), sorted(kept)
+
+
 def _exact_vertices(
     exact_game: exact_arith.RationalBimatrix, max_visited: int, deadline: float | None
 ) -> tuple[_Vertices, _Vertices, int]:
@@ -337,7 +423,7 @@ def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_f
 
 
 def _matched_vertices(
-    mat_p: FloatArray, mat_q: FloatArray, tol: float, budget: Budget
+    mat_p: FloatArray, mat_q: FloatArray, tol: float, budget: Budget, *, distinct: bool = True
 ) -> tuple[_Vertices, _Vertices, str]:
     """The vertices of P and Q that equilibria can pair, and how they were matched.
 
@@ -352,11 +438,15 @@ def _matched_vertices(
     m, n = mat_p.shape
     p_first = m <= n
     first, other = (mat_p, mat_q) if p_first else (mat_q, mat_p)
-    (found,) = _vertices([first], tol, coordinate_labels_first=[p_first], budget=budget)
-    partners = None if found.ambiguous else _face_partners(found, other, tol, m, other_is_p=not p_first)
+    (found,) = _vertices([first], tol, coordinate_labels_first=[p_first], budget=budget, distinct=distinct)
+    partners = None
+    if not found.ambiguous:
+        partners = _face_partners(found, other, tol, m, other_is_p=not p_first, distinct=distinct)
     matched = ""
     if partners is None:
-        (partners,) = _vertices([other], tol, coordinate_labels_first=[not p_first], budget=budget)
+        (partners,) = _vertices(
+            [other], tol, coordinate_labels_first=[not p_first], budget=budget, distinct=distinct
+        )
     else:
         partners, faces = partners
         searched, solved = ("row", "column") if p_first else ("column", "row")
@@ -365,7 +455,7 @@ def _matched_vertices(
 
 
 def _face_partners(
-    found: _Vertices, mat: FloatArray, tol: float, m: int, *, other_is_p: bool
+    found: _Vertices, mat: FloatArray, tol: float, m: int, *, other_is_p: bool, distinct: bool = True
 ) -> tuple[_Vertices, int] | None:
     """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex found.
 
@@ -423,7 +513,7 @@ def _face_partners(
         blocks.append(block)
     if len(extended) < len(degenerate):
         return None
-    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p)
+    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p, distinct=distinct)
     if partners.ambiguous:  # a solve's decision (block.ambiguous) or a label's
         return None
     return partners, len(basis_labels)
@@ -436,6 +526,7 @@ def _vertices(
     coordinate_labels_first: list[bool],
     budget: Budget | None = None,
     method: str = "auto",
+    distinct: bool = True,
 ) -> list[_Vertices]:
     """Distinct non-zero vertices of each polytope ``{z >= 0 : mat^T z <= 1}`` with their labels.
 
@@ -453,32 +544,45 @@ def _vertices(
             continue
         found[k].append(search_bases(mat, tol, budget))
     return [
-        _labelled(mat, blocks, tol, coordinate_labels_first=first)
+        _labelled(mat, blocks, tol, coordinate_labels_first=first, distinct=distinct)
         for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
     ]
 
 
 def _labelled(
-    mat: FloatArray, found: list[BasisBlock], tol: float, *, coordinate_labels_first: bool
+    mat: FloatArray,
+    found: list[BasisBlock],
+    tol: float,
+    *,
+    coordinate_labels_first: bool,
+    distinct: bool = True,
 ) -> _Vertices:
-    """The labels of the feasible bases of one polytope, one vertex per label set."""
+    """The labels of the feasible bases of one polytope, one vertex per label set (with one of its bases).
+
+    ``distinct=False`` keeps every feasible basis as its own row (exact mode: bases whose
+    float labels agree within ``tol`` can be distinct exact vertices).
+    """
     d, c = mat.shape
     ambiguous = any(block.ambiguous for block in found)
     points = np.concatenate([np.zeros((0, d))] + [block.points for block in found])
     basis = np.concatenate([np.zeros((0, d + c), dtype=bool)] + [block.basis for block in found])
     err = np.concatenate([np.zeros(0)] + [block.error for block in found])[:, None]
     slack = 1.0 - points @ mat  # (k, c)
+    # The slacks' error: the points' (through |mat|) plus the rounding of the product.
+    slack_err = err * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))
     coord_tight = points <= tol
     cons_tight = np.abs(slack) <= tol
-    ambiguous |= bool((basis[:, :d] & (np.abs(np.abs(points) - tol) <= err)).any())  # others are exact zeros
-    ambiguous |= bool((np.abs(np.abs(slack) - tol) <= err).any())
+    ambiguous |= bool((basis[:, :d] & (np.abs(np.abs(points) - tol) <= err)).any())  # others: exact zeros
+    ambiguous |= bool((np.abs(np.abs(slack) - tol) <= slack_err).any())
     points = np.where(coord_tight, 0.0, points)
     labels = np.hstack([coord_tight, cons_tight] if coordinate_labels_first else [cons_tight, coord_tight])
     # One vertex per label set, the first found.
     keys = np.packbits(labels, axis=1)
     _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
+    if not distinct:
+        first = np.arange(len(labels))
     stopped = next((block.stopped for block in found if block.stopped), "")
-    return _Vertices(points[first], labels[first], ambiguous, stopped=stopped)
+    return _Vertices(points[first], labels[first], ambiguous, stopped=stopped, basis=basis[first])
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:

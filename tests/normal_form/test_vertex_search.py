@@ -323,6 +323,60 @@ def test_the_exact_search_stops_at_max_bases_and_says_so() -> None:
     assert exact_search.polytope_vertices(mat).complete
 
 
+def _exact_keys(result) -> list[tuple[Fraction, ...]]:
+    return sorted(tuple(itertools.chain(*eq.exact_strategies)) for eq in result.equilibria)
+
+
+@pytest.mark.parametrize("make", SMALL + TWIN_ROWS + INDIFFERENT)
+def test_exact_mode_by_certified_floats_is_the_exact_search(make, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact mode searches in floats with every decision certified against zero, then solves
+    and checks each equilibrium's vertices in rational arithmetic; when a decision is not
+    certain it searches exactly. Both give the exact search's rational equilibria."""
+    game = make()
+    fast = ve.vertex_enumeration(game, exact=True)
+    monkeypatch.setattr(ve, "_exact_points", lambda *args: None)
+    slow = ve.vertex_enumeration(game, exact=True)
+    assert fast.complete and slow.complete
+    assert _exact_keys(fast) == _exact_keys(slow)
+    assert len(fast.components) == len(slow.components)
+    for eq in fast.equilibria:  # exactly an equilibrium: no pure strategy pays more
+        x, y = eq.exact_strategies
+        exact_game = exact_arith.rational_bimatrix(*game.bimatrix())
+        rows = [sum((v * w for v, w in zip(row, y, strict=True)), Fraction(0)) for row in exact_game.a]
+        cols = [sum((exact_game.b[i][j] * x[i] for i in range(len(x))), Fraction(0)) for j in range(len(y))]
+        assert max(rows) == eq.exact_payoffs[0] and max(cols) == eq.exact_payoffs[1]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        functools.partial(_integer_game, 10, 1),  # one degenerate vertex (a payoff tie)
+        functools.partial(_integer_game, 12, 0),
+        functools.partial(games.random_degenerate_game, 6, 6, 2),
+        functools.partial(games.identity_game, 6),
+    ],
+)
+def test_exact_mode_decides_the_float_candidates_without_searching_exactly(make) -> None:
+    result = ve.vertex_enumeration(make(), exact=True)
+    assert result.complete and result.exact
+    assert result.method_reason.endswith(
+        "every candidate pair of vertices solved and checked in rational arithmetic"
+    )
+
+
+def test_an_exact_check_drops_the_candidates_a_near_tie_lets_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Column 1 beats column 0 by 1e-12 against row 0: within the float tolerance a tie
+    (3 equilibria in floats), in rational arithmetic strictly dominant (1 equilibrium).
+    The exact check drops the two candidates the tolerance let through."""
+    game = NormalFormGame.from_bimatrix([[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0 + 1e-12], [0.0, 1.0]])
+    assert len(ve.vertex_enumeration(game).equilibria) == 3
+    exact = ve.vertex_enumeration(game, exact=True)
+    assert exact.complete and "checked in rational arithmetic" in exact.method_reason
+    assert [eq.exact_strategies for eq in exact.equilibria] == [((0, 1), (0, 1))]
+    monkeypatch.setattr(ve, "_exact_points", lambda *args: None)
+    assert _exact_keys(ve.vertex_enumeration(game, exact=True)) == _exact_keys(exact)
+
+
 @pytest.mark.parametrize("make", NEAR_TIES)
 def test_a_certified_float_answer_is_the_exact_one(make) -> None:
     """Near-tie games put vertices closer than the float tolerance: the float enumeration
@@ -569,13 +623,10 @@ def test_a_spent_time_limit_stops_the_search_after_one_chunk() -> None:
         "stopped by time_limit=1e-09 s after visiting 4,096 bases: every equilibrium listed is certified, "
         "others may be missing"
     )
-    exact = ve.vertex_enumeration(_integer_game(6, 0), exact=True, time_limit=1e-9)
-    assert not exact.complete and exact.warnings[0].startswith(
-        "stopped by time_limit=1e-09 s after visiting 0 "
-    )
-    assert exact.warnings[0].endswith(
-        " bases in exact arithmetic: every equilibrium listed is certified, others may be missing"
-    )
+    exact = ve.vertex_enumeration(game, exact=True, time_limit=1e-9)  # the candidates so far, decided exactly
+    assert not exact.complete and exact.warnings[0] == part.warnings[0]
+    assert exact.equilibria and all(eq.exact_strategies is not None for eq in exact.equilibria)
+    assert set(_exact_keys(exact)) <= set(_exact_keys(ve.vertex_enumeration(game, exact=True)))
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), True, "1"])
@@ -610,9 +661,7 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
     # Too small a budget for the exact search: completeness is not claimed.
     starved = ve.vertex_enumeration(game, exact=True, max_visited=3)
     assert not starved.complete
-    assert starved.warnings[0].startswith(
-        "stopped by max_visited=3 after visiting 3 bases in exact arithmetic"
-    )
+    assert starved.warnings[0].startswith("stopped by max_visited=3 after visiting 3 bases: ")
 
 
 @pytest.mark.oracle
