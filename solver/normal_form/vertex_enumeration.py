@@ -374,6 +374,14 @@ def _exact_points(
             )
         sides.append((exact, labels))
     (x_exact, x_labels), (y_exact, y_labels) = sides
+    # The float points of the decided vertices are their exact points rounded (as the
+    # exact search gives them), not the float search's.
+    floats = []
+    for vertices, exact in ((px, x_exact), (qy, y_exact)):
+        points = vertices.points.copy()
+        for k, point in exact.items():
+            points[k] = [float(v) for v in point]
+        floats.append(points)
     # Bases of one exact vertex (a degenerate one) stand for it by the first of them.
     x_first = {point: k for k, point in sorted(x_exact.items(), reverse=True)}
     y_first = {point: k for k, point in sorted(y_exact.items(), reverse=True)}
@@ -386,7 +394,11 @@ def _exact_points(
         global_y = {t - n for t in ly if t >= n} | {m + t for t in ly if t < n}
         if len(lx | global_y) == m + n:
             kept.add((x_first[x_exact[i]], y_first[y_exact[j]]))
-    return dataclasses.replace(px, exact=x_exact), dataclasses.replace(qy, exact=y_exact), sorted(kept)
+    return (
+        dataclasses.replace(px, exact=x_exact, points=floats[0]),
+        dataclasses.replace(qy, exact=y_exact, points=floats[1]),
+        sorted(kept),
+    )
 
 
 def _exact_vertices(
