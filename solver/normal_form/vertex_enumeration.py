@@ -178,11 +178,12 @@ def vertex_enumeration(
     searched = matched = ""
     pairs: list[tuple[int, int]] | None = None
     if exact_game is not None:
-        # Exact mode: the float search with every decision certified against zero (a
-        # vertex's labels from its basis), each equilibrium's vertices then solved and
-        # checked in rational arithmetic; when a decision is within its error (a
-        # degenerate game: a basic value exactly zero), every feasible basis is searched
-        # in exact arithmetic instead (complete by construction, no float decision).
+        # Exact mode: the float search (every decision certified, every feasible basis
+        # kept) gives a superset of the exact game's completely labelled pairs; each
+        # candidate pair's vertices are solved from their bases and labelled in rational
+        # arithmetic (_exact_points). When a float decision is within its error, or a
+        # basis is singular in rational arithmetic, every feasible basis is searched in
+        # exact arithmetic instead (complete by construction, no float decision).
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         budget = Budget(max_visited, deadline)
         px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget, distinct=False)
