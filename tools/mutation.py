@@ -457,6 +457,12 @@ def _imported_path(tree: Tree, path: str) -> pathlib.Path:
     return tree.root / path
 
 
+#: Seconds one test file may take under coverage: past it the file's tests are left out of the
+#: map (a mutant they reach is tested against its module's own test list instead), so one file
+#: hung on a cold numba compile under the tracer does not hold up the whole measurement.
+COVERAGE_FILE_TIMEOUT = 1200
+
+
 def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
     """Which test runs which line of every module in ``TARGETS`` (``tools.mutation_map``)."""
     paths = [t.path for t in TARGETS.values()]
@@ -473,7 +479,7 @@ def coverage_map(trees: Sequence[Tree]) -> mutation_map.CoverageMap:
             status, seconds = _pytest(
                 tree,
                 [file],
-                3600,
+                COVERAGE_FILE_TIMEOUT,
                 stop_first=False,
                 allow_empty=True,
                 plugin="tools.mutation_coverage",
