@@ -18,12 +18,7 @@ Ours runs with ``time_limit`` = the cap, so a run past it comes back incomplete
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 import time
-from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,11 +26,12 @@ import numpy as np
 from bench import games
 from bench.report import CaseResult, Row
 from bench.timing import Timing
+from tests import lrsnash
 
 __all__ = ["case10", "lrsnash_equilibria", "LRSNASH"]
 
 #: The lrsnash executable, or None when lrslib is not installed (``apt-get install lrslib``).
-LRSNASH = shutil.which("lrsnash")
+LRSNASH = lrsnash.LRSNASH
 
 Profile = tuple[np.ndarray, np.ndarray]
 
@@ -50,41 +46,13 @@ def integer_form(payoffs: np.ndarray) -> np.ndarray:
 
 
 def lrsnash_equilibria(payoffs: np.ndarray, timeout: float) -> tuple[float, list[Profile] | None]:
-    """Run lrsnash on a bimatrix game: its wall time and its extreme equilibria (None past ``timeout``).
-
-    lrsnash prints, per equilibrium block, one line ``2 y_1 .. y_n v`` followed by the
-    lines ``1 x_1 .. x_m u`` of every ``x`` that pairs with that ``y``; each pair is an
-    extreme equilibrium.
-    """
-    if LRSNASH is None:
-        raise RuntimeError("lrsnash is not installed (apt-get install lrslib)")
+    """Run lrsnash on a bimatrix game (``tests/lrsnash.py``): its wall time and its extreme
+    equilibria as floats (None past ``timeout``)."""
     a, b = integer_form(payoffs)
-    m, n = a.shape
-    text = f"{m} {n}\n\n" + "\n".join(" ".join(map(str, row)) for row in a)
-    text += "\n\n" + "\n".join(" ".join(map(str, row)) for row in b) + "\n"
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "game.txt"
-        path.write_text(text, encoding="ascii")
-        start = time.perf_counter()
-        try:
-            out = subprocess.run(
-                [LRSNASH, str(path)], capture_output=True, text=True, timeout=timeout, check=True
-            ).stdout
-        except subprocess.TimeoutExpired:
-            return time.perf_counter() - start, None
-        seconds = time.perf_counter() - start
-    found: list[Profile] = []
-    y: np.ndarray | None = None
-    for line in out.splitlines():
-        parts = line.split()
-        if not parts or parts[0] not in ("1", "2"):
-            continue
-        values = np.array([float(Fraction(p)) for p in parts[1:-1]])
-        if parts[0] == "2":
-            y = values
-        elif y is not None:
-            found.append((values, y))
-    return seconds, found
+    seconds, found = lrsnash.run(a.tolist(), b.tolist(), timeout)
+    if found is None:
+        return seconds, None
+    return seconds, [(np.array(x, dtype=float), np.array(y, dtype=float)) for x, y in found]
 
 
 def _ours(payoffs: np.ndarray, exact: bool, cap: float) -> tuple[float, list[Profile] | None, str]:

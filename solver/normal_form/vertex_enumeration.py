@@ -341,38 +341,54 @@ def _exact_points(
     the kept pairs; None when a basis is singular in rational arithmetic.
     """
     n = len(exact_game.a[0])
-    candidates = _completely_labelled_pairs(px.labels, qy.labels, m)
+    # Bases with the same float labels pair alike: pair the label sets, not the bases (a
+    # degenerate game has thousands of bases and millions of pairs of them).
+    x_sets, x_class = np.unique(px.labels, axis=0, return_inverse=True)
+    y_sets, y_class = np.unique(qy.labels, axis=0, return_inverse=True)
+    class_pairs = _completely_labelled_pairs(x_sets, y_sets, m)
     mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))
     sides = []
     for vertices, mat, d, c, wanted in (
-        (px, mats[0], m, n, {i for i, _ in candidates}),
-        (qy, mats[1], n, m, {j for _, j in candidates}),
+        (px, mats[0], m, n, np.flatnonzero(np.isin(x_class, [i for i, _ in class_pairs])).tolist()),
+        (qy, mats[1], n, m, np.flatnonzero(np.isin(y_class, [j for _, j in class_pairs])).tolist()),
     ):
         exact: dict[int, tuple[Fraction, ...]] = {}
         labels: dict[int, frozenset[int] | None] = {}  # own order: coordinates, then constraints
+        # A degenerate vertex has many bases: a basis whose equations an already solved point
+        # satisfies exactly (zero off its support, tight on its constraints) has that point
+        # as its solution when it is nonsingular, and no other vertex when it is singular.
+        # Points solved so far, bucketed by their float point (a miss costs one more solve).
+        solved: dict[tuple[float, ...], list[tuple[tuple[Fraction, ...], frozenset[int], bool]]] = {}
         for k in sorted(wanted):
             basis = vertices.basis[k] if vertices.basis is not None else None
             if basis is None:
                 return None
-            support = [i for i in range(d) if basis[i]]
-            tight = [t for t in range(c) if basis[d + t]]
-            z = exact_arith.solve_exact(
-                [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
+            equations = frozenset(i for i in range(d) if not basis[i]) | frozenset(
+                d + t for t in range(c) if basis[d + t]
             )
-            if z is None:
-                return None
-            point = [Fraction(0)] * d
-            for i, v in zip(support, z, strict=True):
-                point[i] = v
-            values = [sum((mat[i][t] * point[i] for i in support), Fraction(0)) for t in range(c)]
-            feasible = min(point) >= 0 and max(values) <= 1
-            exact[k] = tuple(point)
-            labels[k] = (
-                frozenset(i for i in range(d) if point[i] == 0)
-                | frozenset(d + t for t in range(c) if values[t] == 1)
-                if feasible
-                else None
-            )
+            bucket = solved.setdefault(tuple(np.round(vertices.points[k], 6).tolist()), [])
+            known = next((entry for entry in bucket if equations <= entry[1]), None)
+            if known is None:
+                support = [i for i in range(d) if basis[i]]
+                tight = [t for t in range(c) if basis[d + t]]
+                z = exact_arith.solve_exact(
+                    [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
+                )
+                if z is None:
+                    return None
+                point = [Fraction(0)] * d
+                for i, v in zip(support, z, strict=True):
+                    point[i] = v
+                values = [sum((mat[i][t] * point[i] for i in support), Fraction(0)) for t in range(c)]
+                known = (
+                    tuple(point),
+                    frozenset(i for i in range(d) if point[i] == 0)
+                    | frozenset(d + t for t in range(c) if values[t] == 1),
+                    min(point) >= 0 and max(values) <= 1,
+                )
+                bucket.append(known)
+            exact[k] = known[0]
+            labels[k] = known[1] if known[2] else None
         sides.append((exact, labels))
     (x_exact, x_labels), (y_exact, y_labels) = sides
     # The float points of the decided vertices are their exact points rounded (as the
@@ -384,17 +400,24 @@ def _exact_points(
             points[k] = [float(v) for v in point]
         floats.append(points)
     # Bases of one exact vertex (a degenerate one) stand for it by the first of them.
-    x_first = {point: k for k, point in sorted(x_exact.items(), reverse=True)}
-    y_first = {point: k for k, point in sorted(y_exact.items(), reverse=True)}
-    kept = set()
-    for i, j in candidates:
-        lx, ly = x_labels[i], y_labels[j]
-        if lx is None or ly is None:
-            continue
-        # Global labels: P's own order is already global; Q's constraints are labels 0..m-1.
-        global_y = {t - n for t in ly if t >= n} | {m + t for t in ly if t < n}
-        if len(lx | global_y) == m + n:
-            kept.add((x_first[x_exact[i]], y_first[y_exact[j]]))
+    reps = []
+    for exact, labels, classes in ((x_exact, x_labels, x_class), (y_exact, y_labels, y_class)):
+        first = {point: k for k, point in sorted(exact.items(), reverse=True)}
+        by_class: dict[int, set[int]] = {}
+        for k, point in exact.items():
+            if labels[k] is not None:
+                by_class.setdefault(int(classes[k]), set()).add(first[point])
+        reps.append(by_class)
+    pairs = {(i, j) for cx, cy in class_pairs for i in reps[0].get(cx, ()) for j in reps[1].get(cy, ())}
+    # Global labels: P's own order is already global; Q's constraints are labels 0..m-1.
+    x_mask = {k: sum(1 << t for t in lx) for k, lx in x_labels.items() if lx is not None}
+    y_mask = {
+        k: sum(1 << (t - n) if t >= n else 1 << (m + t) for t in ly)
+        for k, ly in y_labels.items()
+        if ly is not None
+    }
+    full = (1 << (m + n)) - 1
+    kept = {(i, j) for i, j in pairs if x_mask[i] | y_mask[j] == full}
     return (
         dataclasses.replace(px, exact=x_exact, points=floats[0]),
         dataclasses.replace(qy, exact=y_exact, points=floats[1]),
