@@ -33,7 +33,16 @@ from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
 from equilibria.solver import MarkovSolutionSet, NormalFormGame, SolutionSet, StochasticGame
 from equilibria.solver.errors import SolverError
 
-__all__ = ["BatchResult", "CHUNK", "DEFAULT_OPTIONS", "SMALL_GAME_BASES", "ordered_window", "solve_many"]
+__all__ = [
+    "BatchResult",
+    "CHUNK",
+    "DEFAULT_OPTIONS",
+    "SMALL_GAME_BASES",
+    "grouped",
+    "is_small",
+    "ordered_window",
+    "solve_many",
+]
 
 log = logging.getLogger("equilibria.service")
 
@@ -191,11 +200,14 @@ def _item_error(exc: Exception, index: int) -> RequestError:
 #: :func:`solve_many` sends them to the workers in chunks of up to :data:`CHUNK` games, one
 #: task per chunk (a task costs more than such a solve: benchmark case 9).
 SMALL_GAME_BASES = 2 * 12_870
-#: Largest number of small games solved by one task of :func:`solve_many`.
+#: Largest number of small games solved by one task of :func:`solve_many` (and of a
+#: SolveGames stream).
 CHUNK = 16
+#: Seconds :func:`grouped` waits for the next item of a group before it lets the group go.
+LINGER = 0.002
 
 
-def _is_small(game: NormalFormGame | StochasticGame) -> bool:
+def is_small(game: NormalFormGame | StochasticGame) -> bool:
     """A 2-player normal-form game cheap enough to share a task with others."""
     from equilibria.solver.normal_form.vertex_enumeration import count_bases
 
@@ -206,6 +218,67 @@ def _is_small(game: NormalFormGame | StochasticGame) -> bool:
     )
 
 
+async def grouped(
+    items: AsyncIterable[Item], small: Callable[[Item], bool], size: int, linger: float = LINGER
+) -> AsyncIterator[list[tuple[int, Item]]]:
+    """``(index, item)`` in input order, grouped: consecutive small items that arrive
+    together (up to ``size``), every other item alone.
+
+    A reader task takes items from the stream as they come (holding at most ``2 * size``);
+    a group is what has arrived when it is asked for, plus what arrives within ``linger``
+    seconds of the previous item: a slow stream is never kept waiting for a group to fill,
+    and a burst (a client sending many games at once) fills its groups.
+
+    Examples
+    --------
+    >>> async def main():
+    ...     return [g async for g in grouped(_as_async([1, 2, 30, 4]), lambda x: x < 10, 16)]
+    >>> [[item for _, item in group] for group in asyncio.run(main())]
+    [[1, 2], [30], [4]]
+    """
+    arrived: asyncio.Queue[tuple[int, Item] | None] = asyncio.Queue(maxsize=2 * size)  # None: the end
+    failure: list[BaseException] = []
+
+    async def read() -> None:
+        try:
+            index = 0
+            async for item in items:
+                await arrived.put((index, item))
+                index += 1
+        except Exception as exc:  # noqa: BLE001 - re-raised to the consumer after the items read
+            failure.append(exc)
+        finally:
+            await arrived.put(None)
+
+    reader = asyncio.create_task(read())
+    pending: list[tuple[int, Item] | None] = []  # taken from the queue, not yet grouped
+    try:
+        while True:
+            first = pending.pop() if pending else await arrived.get()
+            if first is None:
+                break
+            group = [first]
+            while small(first[1]) and len(group) < size:
+                try:  # what has arrived, and what arrives within a moment (a burst still in transit)
+                    following = (
+                        arrived.get_nowait()
+                        if not arrived.empty()
+                        else await asyncio.wait_for(arrived.get(), linger)
+                    )
+                except TimeoutError:
+                    break
+                if following is None or not small(following[1]):
+                    pending.append(following)
+                    break
+                group.append(following)
+            yield group
+        if failure:
+            raise failure[0]
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
 def _chunks(games: Iterable[Any]) -> Iterator[list[tuple[int, Any]]]:
     """``(index, game)`` in input order, grouped: up to :data:`CHUNK` consecutive small games
     together, every other game (or one that does not convert) alone. Games that convert are
@@ -214,7 +287,7 @@ def _chunks(games: Iterable[Any]) -> Iterator[list[tuple[int, Any]]]:
     for index, game in enumerate(games):
         try:
             game = _as_game(game)
-            small = _is_small(game)
+            small = is_small(game)
         except Exception:  # noqa: BLE001 - reported by the game's own solve
             small = False
         if not small:

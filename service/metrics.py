@@ -54,6 +54,11 @@ class _PoolAndCacheCollector(Collector):
             "Worker processes killed and replaced (timeouts, cancellations, crashes).",
             value=self._pool.restarts,
         )
+        yield CounterMetricFamily(
+            "equilibria_worker_tasks",
+            "Tasks handed to the worker processes (a SolveGames group of small games is one).",
+            value=self._pool.tasks,
+        )
         cache = self._cache
         yield CounterMetricFamily(
             "equilibria_cache_hits", "Solves answered from the cache.", value=cache.hits

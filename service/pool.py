@@ -112,6 +112,8 @@ class SolvePool:
         self.memory_bytes = memory_bytes
         self.workers = workers
         self.restarts = 0
+        #: Tasks handed to the workers (a SolveGames group of small games is one task).
+        self.tasks = 0
         self._start_lock = asyncio.Lock()
         self._preloaded: bool | None = None  # set by start()
         #: Pools in a row whose workers died before their first task; at MAX_BROKEN_POOLS
@@ -205,6 +207,7 @@ class SolvePool:
         pool = self._pool
         try:
             future = pool.submit(worker.timed, timeout, function, *args)
+            self.tasks += 1
         except BaseException:
             self.admission.release(ticket)
             raise

@@ -51,6 +51,14 @@ async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoRet
     await abort_call(context, error)
 
 
+class _BatchItem(NamedTuple):
+    """A SolveGames item: its request, and its game and options when it is a small game."""
+
+    request: Any
+    game: Any | None
+    options: Any | None
+
+
 class Solved(NamedTuple):
     """A SolveGame answer and whether it came from the solve cache."""
 
@@ -168,15 +176,20 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             return Solved(built, False)
         except RequestError:
             raise
-        except SolverError as exc:
-            raise from_solver_error(exc, convert.request_game_field(request)) from exc
-        except MemoryError as exc:
-            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "the solve ran out of memory") from exc
         except Exception as exc:
-            log.exception("solve failed")
-            raise RequestError(
-                grpc.StatusCode.INTERNAL, "internal error while solving; see server log"
-            ) from exc
+            raise self._solve_failure(exc, request) from exc
+
+    @staticmethod
+    def _solve_failure(exc: BaseException, request: Any) -> RequestError:
+        """The RequestError of a solve that raised ``exc`` (a solver error names its field)."""
+        if isinstance(exc, RequestError):
+            return exc
+        if isinstance(exc, SolverError):
+            return from_solver_error(exc, convert.request_game_field(request))
+        if isinstance(exc, MemoryError):
+            return RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "the solve ran out of memory")
+        log.error("solve failed", exc_info=exc)
+        return RequestError(grpc.StatusCode.INTERNAL, "internal error while solving; see server log")
 
     async def SolveGame(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
@@ -194,27 +207,112 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
     ) -> AsyncIterator[Any]:
         """Solve each item through :meth:`_solve`; answer in request order, each with its status.
 
-        Up to the runner's worker count of items run at once; the stream is read only
-        as far as ``workers + min(max_queue, 8 * workers)`` items ahead of the answer
-        being sent, so a long stream is never held in memory.
+        Small 2-player games that have arrived together (up to :data:`batch.CHUNK`) go to
+        one worker task (:meth:`_solve_packed`): dispatching a task costs more than
+        solving such a game. Up to the runner's worker count of tasks run at once; the
+        stream is read only as far as ``workers + min(max_queue, 8 * workers)`` tasks ahead
+        of the answer being sent, so a long stream is never held in memory.
         """
         runner = self._batch_runner
         concurrency = max(1, runner.workers)
         read_ahead = concurrency + min(self._limits.max_queue, 8 * concurrency)
 
-        async def solve_item(index: int, item: Any) -> Any:
+        async def solve_item(index: int, request: Any) -> Any:
             try:
-                solved = await self._solve(item.request, context, run=runner.run)
+                solved = await self._solve(request, context, run=runner.run)
             except RequestError as error:
-                error.field = f"requests[{index}].{error.field}" if error.field else f"requests[{index}]"
-                log.info("SolveGames item %d -> %s: %s", index, error.code.name, error.wire_message)
-                return convert.batch_item_failure(index, error)
+                return self._item_failure(index, error)
             return convert.batch_item_response(index, solved.response)
 
-        async for response in batch.ordered_window(
-            request_iterator, solve_item, concurrency=concurrency, read_ahead=read_ahead
+        async def classified() -> AsyncIterator[_BatchItem]:
+            async for item in request_iterator:
+                yield self._batch_item(item.request)
+
+        async def solve_group(_: int, group: list[tuple[int, _BatchItem]]) -> list[Any]:
+            if len(group) == 1:
+                index, item = group[0]
+                return [await solve_item(index, item.request)]
+            return await self._solve_packed(group, context, solve_item)
+
+        groups = batch.grouped(classified(), lambda item: item.game is not None, batch.CHUNK)
+        async for responses in batch.ordered_window(
+            groups, solve_group, concurrency=concurrency, read_ahead=read_ahead
         ):
-            yield response
+            for response in responses:
+                yield response
+
+    def _batch_item(self, request: Any) -> _BatchItem:
+        """A SolveGames item with its game and options when it is a small game (else None)."""
+        try:
+            game, options = convert.solve_request_from_proto(request, self._limits)
+        except Exception:  # noqa: BLE001 - reported when the item is solved alone
+            return _BatchItem(request, None, None)
+        if not batch.is_small(game):
+            return _BatchItem(request, None, None)
+        return _BatchItem(request, game, options)
+
+    @staticmethod
+    def _item_failure(index: int, error: RequestError) -> Any:
+        error.field = f"requests[{index}].{error.field}" if error.field else f"requests[{index}]"
+        log.info("SolveGames item %d -> %s: %s", index, error.code.name, error.wire_message)
+        return convert.batch_item_failure(index, error)
+
+    async def _solve_packed(
+        self,
+        group: list[tuple[int, _BatchItem]],
+        context: grpc.aio.ServicerContext,
+        solve_item: Callable[[int, Any], Awaitable[Any]],
+    ) -> list[Any]:
+        """Answers of a group of small games: cached ones from the cache, the others solved
+        by one worker task (:func:`worker.solve_games`) and cached as :meth:`_solve` caches.
+
+        A task that fails as a whole (past the smallest budget of its games, a dead
+        worker, out of memory, a busy server) is run again game by game through
+        :meth:`_solve`, each with its own budget: no game loses its limits or its answer.
+        """
+        answers: dict[int, Any] = {}
+        todo: list[tuple[int, _BatchItem, str]] = []
+        for index, item in group:
+            key = solve_key(item.game.id, item.options, SOLVER_VERSION)
+            cached = self.cache.get(key)
+            if cached is None:
+                self.cache.misses += 1
+                todo.append((index, item, key))
+                continue
+            self.cache.hits += 1
+            result, answer = cached
+            if answer is None:  # pragma: no cover - only cacheable answers are stored
+                raise AssertionError("a cached solve answer without its serialization")
+            self._remember(item.game, result)
+            answers[index] = convert.batch_item_response(index, convert.cached_solve_response(answer))
+        if todo:
+            budgets = [self._budget(item.options.time_budget, context) for _, item, _ in todo]
+            try:
+                outcomes = await self._batch_runner.run(
+                    worker.solve_games,
+                    [item.game for _, item, _ in todo],
+                    [item.options for _, item, _ in todo],
+                    budgets,
+                    timeout=min(budgets),
+                    deadline=context.time_remaining(),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the task as a whole; each game again on its own
+                for index, item, _ in todo:
+                    answers[index] = await solve_item(index, item.request)
+                return [answers[index] for index, _ in group]
+            for (index, item, key), (ok, value) in zip(todo, outcomes, strict=True):
+                if not ok:
+                    answers[index] = self._item_failure(index, self._solve_failure(value, item.request))
+                    continue
+                response = convert.solve_response(value)
+                if self.cache.enabled and not cut_short_by_the_clock(value):
+                    answer = response.SerializeToString()
+                    self.cache.put(key, (value, answer), len(answer))
+                self._remember(item.game, value)
+                answers[index] = convert.batch_item_response(index, response)
+        return [answers[index] for index, _ in group]
 
     async def _next(self, messages: AsyncIterator[Any], waiting_for: str) -> Any | None:
         """The next message of a trace stream (None at its end), or ``DEADLINE_EXCEEDED`` when

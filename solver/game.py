@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import struct
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +35,8 @@ __all__ = [
     "ROUNDOFF_RANGE",
     "max_abs_difference",
     "player_ranges",
+    "regret_tolerance",
+    "span",
     "positive_rescale",
     "unit_payoffs",
 ]
@@ -147,8 +151,9 @@ class NormalFormGame:
     def id(self) -> str:
         """Content address: blake2b-128 of the shape and the little-endian payload."""
         h = hashlib.blake2b(digest_size=16)
-        h.update(np.asarray(self.payoffs.shape, dtype="<u8").tobytes())
-        h.update(self.payoffs.astype("<f8", copy=False).tobytes())
+        h.update(struct.pack(f"<{self.payoffs.ndim}Q", *self.payoffs.shape))
+        # The payoffs are C-contiguous float64 (__post_init__): hashed in place where native is little-endian.
+        h.update(self.payoffs.data if sys.byteorder == "little" else self.payoffs.astype("<f8").tobytes())
         return h.hexdigest()
 
     @functools.cached_property
@@ -162,11 +167,15 @@ class NormalFormGame:
         >>> NormalFormGame.from_bimatrix([[0, 1e-9]], [[5, 1]]).player_scales.tolist()
         [1e-09, 4.0]
         """
-        return player_ranges(self.payoffs.reshape(self.n_players, -1))
+        scales = np.array([span(high, low) for high, low in self._extremes])
+        scales.setflags(write=False)
+        return scales
 
     @functools.cached_property
-    def _largest_payoffs(self) -> npt.NDArray[np.float64]:
-        return np.abs(self.payoffs.reshape(self.n_players, -1)).max(axis=1)
+    def _extremes(self) -> tuple[tuple[float, float], ...]:
+        """Each player's largest and smallest payoff."""
+        flat = self.payoffs.reshape(self.n_players, -1)
+        return tuple(zip(flat.max(axis=1).tolist(), flat.min(axis=1).tolist(), strict=True))
 
     def regret_tolerances(self, tol: float) -> npt.NDArray[np.float64]:
         """Per player, the largest regret of an equilibrium within ``tol``.
@@ -184,7 +193,9 @@ class NormalFormGame:
         memo = self._tolerance_memo
         tolerances = memo.get(tol)
         if tolerances is None:  # solvers ask once per call: keep the answer per tol (read-only)
-            tolerances = np.maximum(tol * self.player_scales, ROUNDOFF_RANGE * self._largest_payoffs)
+            tolerances = np.array(
+                [max(tol * span(high, low), ROUNDOFF_RANGE * max(high, -low)) for high, low in self._extremes]
+            )
             tolerances.setflags(write=False)
             memo[tol] = tolerances
         return tolerances
@@ -288,6 +299,9 @@ def _validated_payoffs(value: Any) -> npt.NDArray[np.float64]:
     return payoffs
 
 
+_HALF_MAX = float(np.finfo(np.float64).max) / 2.0
+
+
 def player_ranges(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Per row, ``max - min`` without overflow (capped at the largest float).
 
@@ -306,9 +320,34 @@ def player_ranges(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     >>> player_ranges(np.array([[1e308, -1e308], [2.0, 2.0], [0.0, 1.0]])).tolist()
     [1.7976931348623157e+308, 0.0, 1.0]
     """
-    high, low = values.max(axis=1), values.min(axis=1)
-    with np.errstate(over="ignore"):
-        return np.minimum(2.0 * (high / 2.0 - low / 2.0), np.finfo(np.float64).max)
+    highs, lows = values.max(axis=1).tolist(), values.min(axis=1).tolist()
+    return np.array([span(high, low) for high, low in zip(highs, lows, strict=True)])
+
+
+def regret_tolerance(tol: float, high: float, low: float) -> float:
+    """The largest regret within ``tol`` of a player whose payoffs span ``[low, high]``.
+
+    ``max(tol * (high - low), ROUNDOFF_RANGE * max(|high|, |low|))``: see
+    :meth:`NormalFormGame.regret_tolerances`, which applies it to each player.
+
+    Examples
+    --------
+    >>> regret_tolerance(1e-9, 5.0, 1.0)
+    4e-09
+    """
+    return max(tol * span(high, low), ROUNDOFF_RANGE * max(high, -low))
+
+
+def span(high: float, low: float) -> float:
+    """``high - low`` without overflow (capped at the largest float), for ``high >= low``.
+
+    Examples
+    --------
+    >>> span(1e308, -1e308), span(2.0, -1.0)
+    (1.7976931348623157e+308, 3.0)
+    """
+    # Halves cannot overflow; doubling at most half the largest float gives at most it.
+    return 2.0 * min(high / 2.0 - low / 2.0, _HALF_MAX)
 
 
 def _half_spans(flat: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:

@@ -19,6 +19,7 @@ __all__ = [
     "Equilibrium",
     "Component",
     "SolutionSet",
+    "lazy_game_id",
     "CorrelatedEquilibrium",
     "WelfareRange",
     "ZeroSumSolution",
@@ -387,6 +388,43 @@ class SolutionSet(_AnsweredSet):
         """Largest NashConv over the equilibria (0.0 for an empty set)."""
         return max((e.nash_conv for e in self.equilibria), default=0.0)
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for a name not in the instance's __dict__: the game_id of a set built
+        # by lazy_game_id(), hashed on first use (a fresh small game solved once would spend
+        # more on hashing its payoffs than on solving it).
+        game = self.__dict__.get("_game") if name == "game_id" else None
+        if game is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        value = self.__dict__["game_id"] = game.id
+        self.__dict__.pop("_game", None)
+        return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields, with a lazy game_id computed (a pickle carries no game)."""
+        state = dict(self.__dict__)
+        if "_game" in state:
+            state["game_id"] = self.game_id
+            del state["_game"]
+        return state
+
+
+def lazy_game_id(fields: dict[str, Any], game: Any) -> dict[str, Any]:
+    """:func:`instantiate`'s fields of a :class:`SolutionSet` whose ``game_id`` is ``game.id``
+    computed on first access (``fields`` without ``game_id``; modified and returned).
+
+    Examples
+    --------
+    >>> from equilibria.solver import NormalFormGame
+    >>> game = NormalFormGame.from_bimatrix([[1.0]], [[1.0]])
+    >>> fields = template(SolutionSet, game_id="", equilibria=(), components=(), complete=False, method="m")
+    >>> del fields["game_id"]
+    >>> result = instantiate(SolutionSet, lazy_game_id(fields, game))
+    >>> result.game_id == game.id
+    True
+    """
+    fields["_game"] = game
+    return fields
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MarkovEquilibrium:
@@ -588,8 +626,9 @@ def instantiate(cls: type[ResultT], fields: dict[str, Any], /) -> ResultT:
     """Build ``cls`` from a complete field dict, which becomes the instance's ``__dict__``.
 
     The fast end of :func:`template`: ``fields`` must hold every field (a template
-    updated with the values of this result). Only the count is checked, which is enough
-    for such a dict: a key that is not a field shows up as one key too many. Cheaper than
+    updated with the values of this result; a :class:`SolutionSet`'s may hold ``_game``
+    in place of ``game_id``: :func:`lazy_game_id`). Only the count is checked, which is
+    enough for such a dict: a key that is not a field shows up as one key too many. Cheaper than
     :func:`construct` (no keyword packing, no merge, no name check).
 
     Raises
@@ -598,7 +637,7 @@ def instantiate(cls: type[ResultT], fields: dict[str, Any], /) -> ResultT:
         If ``fields`` does not have exactly one entry per field of ``cls``.
     """
     names = _layout(cls)[1]
-    if len(fields) != len(names):
+    if len(fields) != len(names) or ("_game" in fields and "game_id" in fields):
         raise TypeError(
             f"instantiate({cls.__name__}): {len(fields)} fields given, {len(names)} expected "
             f"(unknown: {sorted(fields.keys() - names)})"

@@ -30,14 +30,18 @@ import numba
 import numpy as np
 from equilibria.solver._typing import FloatArray, Int64Array
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance
-from equilibria.solver.game import NormalFormGame
+from equilibria.solver.game import NormalFormGame, regret_tolerance
 from equilibria.solver.kernels import warm_up
 from equilibria.solver.regret import bimatrix_certificate_into
-from equilibria.solver.results import Component, Equilibrium, SolutionSet, instantiate, template
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, instantiate, lazy_game_id, template
 
 __all__ = ["lemke_howson"]
 
 _PIVOT_EPS = 1e-12
+
+#: Entries of the kernel's output beyond the end point: payoffs (2), regrets (2), NashConv,
+#: then each player's largest and smallest payoff (4).
+_EXTRA = 9
 # The fixed fields of every answer; each call fills in the rest (see _answer).
 _EQUILIBRIUM = template(
     Equilibrium, strategies=(), payoffs=None, regrets=None, nash_conv=0.0, components=(0,)
@@ -45,6 +49,7 @@ _EQUILIBRIUM = template(
 _SOLUTION_SET = template(
     SolutionSet, game_id="", equilibria=(), components=(), complete=False, method="lemke_howson"
 )
+del _SOLUTION_SET["game_id"]  # each result's is lazy_game_id()'s
 
 
 def lemke_howson(
@@ -101,10 +106,14 @@ def lemke_howson(
             "init_label", f"lemke_howson(): init_label must be in range({m + n}), got {init_label}"
         )
     # The usual case: the first path ends at a certified equilibrium.
-    out = np.empty(m + n + 5)  # the kernel's output (returning arrays from numba costs ~1 us each)
+    out = np.empty(m + n + _EXTRA)  # the kernel's output (returning arrays from numba costs ~1 us each)
     pivots = _solve_label(payoffs, init_label, max_pivots, _PIVOT_EPS, out)
-    accept_row, accept_col = game.regret_tolerances(tol).tolist()  # each player's own units
-    if pivots > 0 and out[m + n + 2] <= accept_row and out[m + n + 3] <= accept_col:
+    # Each player's own units, from the extremes the kernel read (a fresh game's
+    # regret_tolerances() would read the payoffs again: more than a short path costs).
+    k = m + n
+    accept_row = regret_tolerance(tol, out[k + 5], out[k + 6])
+    accept_col = regret_tolerance(tol, out[k + 7], out[k + 8])
+    if pivots > 0 and out[k + 2] <= accept_row and out[k + 3] <= accept_col:
         return _answer(game, (out, init_label, pivots), m, tol, (), started)
     return _other_labels(game, out, pivots, init_label, tol, max_pivots, started)
 
@@ -129,7 +138,7 @@ def _other_labels(
         if attempt == 0:
             out, pivots = first_out, first_pivots
         else:
-            out = np.empty(m + n + 5)
+            out = np.empty(m + n + _EXTRA)
             pivots = _solve_label(payoffs, label, max_pivots, _PIVOT_EPS, out)
         if pivots <= 0:
             warnings.append(f"label {label}: no end point within {max_pivots:,} pivots")
@@ -162,17 +171,19 @@ def _answer(
     if best is None:
         return instantiate(
             SolutionSet,
-            {
-                **_SOLUTION_SET,
-                "game_id": game.id,
-                "method_reason": "no path ended",
-                "warnings": warnings,
-                "tolerance": tol,
-                "elapsed_seconds": time.perf_counter() - started,
-            },
+            lazy_game_id(
+                {
+                    **_SOLUTION_SET,
+                    "method_reason": "no path ended",
+                    "warnings": warnings,
+                    "tolerance": tol,
+                    "elapsed_seconds": time.perf_counter() - started,
+                },
+                game,
+            ),
         )
     out, label, pivots = best
-    k = out.shape[0] - 5  # m + n
+    k = out.shape[0] - _EXTRA  # m + n
     x, y = out[:m], out[m:k]
     eq = instantiate(
         Equilibrium,
@@ -187,16 +198,18 @@ def _answer(
     component = instantiate(Component, {"equilibrium_indices": (0,), "vertices": (x[None], y[None])})
     return instantiate(
         SolutionSet,
-        {
-            **_SOLUTION_SET,
-            "game_id": game.id,
-            "equilibria": (eq,),
-            "components": (component,),
-            "method_reason": f"dropped label {label}, {pivots} pivots",
-            "warnings": warnings,
-            "tolerance": tol,
-            "elapsed_seconds": time.perf_counter() - started,
-        },
+        lazy_game_id(
+            {
+                **_SOLUTION_SET,
+                "equilibria": (eq,),
+                "components": (component,),
+                "method_reason": f"dropped label {label}, {pivots} pivots",
+                "warnings": warnings,
+                "tolerance": tol,
+                "elapsed_seconds": time.perf_counter() - started,
+            },
+            game,
+        ),
     )
 
 
@@ -211,7 +224,7 @@ def _warm_up() -> None:
     """
     payoffs = np.ones((2, 1, 1))
     payoffs.setflags(write=False)
-    _solve_label(payoffs, 0, 1, _PIVOT_EPS, np.empty(7))
+    _solve_label(payoffs, 0, 1, _PIVOT_EPS, np.empty(2 + _EXTRA))
 
 
 def _label_of_attempt(attempt: int, first: int) -> int:
@@ -226,9 +239,11 @@ def _solve_label(payoffs: FloatArray, init_label: int, max_pivots: int, eps: flo
     """One path, compiled end to end: rescale, pivot, normalise, certify.
 
     Returns the pivot count: 0 on an unbounded ray or a zero end point, -1 past
-    ``max_pivots`` (then ``out`` is unset). Otherwise ``out`` (length ``m + n + 5``) holds
-    the normalised end point ``x``, ``y``, then the payoffs, the regrets and NashConv
-    measured from ``payoffs`` (the user's).
+    ``max_pivots`` (then ``out[:m + n + 5]`` is unset). Otherwise ``out`` (length ``m +
+    n + _EXTRA``) holds the normalised end point ``x``, ``y``, then the payoffs, the
+    regrets and NashConv measured from ``payoffs`` (the user's). Always, its last four
+    entries are the largest and smallest payoff of the row player, then of the column
+    player.
     """
     a = payoffs[0]
     b = payoffs[1]
@@ -241,6 +256,11 @@ def _solve_label(payoffs: FloatArray, init_label: int, max_pivots: int, eps: flo
     tab_q = np.empty((m, n + 1))
     low_b, half_b = _rescale_bounds(b)
     low_a, half_a = _rescale_bounds(a)
+    extremes = out.shape[0] - 4
+    out[extremes] = a.max()
+    out[extremes + 1] = low_a
+    out[extremes + 2] = b.max()
+    out[extremes + 3] = low_b
     for j in range(n):
         for i in range(m):
             tab_p[j, i] = 1.0 if half_b == 0.0 else 1.0 + (b[i, j] / 2.0 - low_b / 2.0) / half_b

@@ -343,8 +343,8 @@ def _exact_points(
     n = len(exact_game.a[0])
     # Bases with the same float labels pair alike: pair the label sets, not the bases (a
     # degenerate game has thousands of bases and millions of pairs of them).
-    x_sets, x_class = np.unique(px.labels, axis=0, return_inverse=True)
-    y_sets, y_class = np.unique(qy.labels, axis=0, return_inverse=True)
+    x_sets, x_class = _label_classes(px.labels)
+    y_sets, y_class = _label_classes(qy.labels)
     class_pairs = _completely_labelled_pairs(x_sets, y_sets, m)
     mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))
     sides = []
@@ -423,6 +423,17 @@ def _exact_points(
         dataclasses.replace(qy, exact=y_exact, points=floats[1]),
         sorted(kept),
     )
+
+
+def _label_classes(labels: BoolArray) -> tuple[BoolArray, IntArray]:
+    """The distinct rows of ``labels`` and the index of each row's among them."""
+    keys = np.packbits(labels, axis=1)
+    if keys.shape[1] <= 8:  # one integer per row: sorting integers is fast
+        keys = np.pad(keys, ((0, 0), (0, 8 - keys.shape[1]))).view(np.uint64).ravel()
+    else:
+        keys = keys.view(f"V{keys.shape[1]}").ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return labels[first], inverse.reshape(-1)
 
 
 def _exact_vertices(

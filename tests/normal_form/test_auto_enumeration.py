@@ -91,3 +91,21 @@ def test_a_time_limit_must_be_a_positive_number_of_seconds(bad: object) -> None:
     with pytest.raises(InvalidOptionError) as info:
         solve(_integer_game(3, 0), time_limit=bad)  # type: ignore[arg-type]
     assert info.value.field == "time_limit" and info.value.message.startswith("solve(): time_limit must be")
+
+
+@pytest.mark.parametrize(("n", "enumerates"), [(12, True), (13, True), (14, False)])
+def test_welfare_enumerates_while_the_estimate_beats_the_milp(n: int, enumerates: bool) -> None:
+    from equilibria.solver import solve_game
+    from equilibria.solver.concepts.welfare_milp import welfare_milp
+
+    assert (ve.enumeration_seconds(n, n) <= solve_game.WELFARE_ENUMERATION_SECONDS) is enumerates
+    game = _integer_game(n, 3)
+    result = solve(game, ["welfare_nash"])
+    (optimum,) = result.welfare_optima
+    assert optimum.certified
+    if enumerates:  # the maximum over every equilibrium, enumerated
+        assert result.method == "vertex_enumeration" and result.complete and optimum.method != "milp"
+    else:
+        assert result.method == "welfare_milp" and optimum.method == "milp"
+    _, milp = welfare_milp(game)  # the independent route to the same maximum
+    assert optimum.value == pytest.approx(milp.value, rel=1e-9, abs=1e-9 * float(np.ptp(game.payoffs)))

@@ -18,14 +18,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import pickle
 from fractions import Fraction
 
 import numpy as np
 import pygambit as gbt
 import pytest
 from equilibria.solver import InvalidGameError, NormalFormGame
-from equilibria.solver.game import positive_rescale
+from equilibria.solver.game import positive_rescale, regret_tolerance
 from equilibria.solver.normal_form import lemke_howson as lh_module
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.regret import Certificate, certify, certify_many
@@ -299,7 +301,9 @@ def test_no_path_within_max_pivots_is_an_empty_answer_that_says_why() -> None:
 
 
 def test_an_answer_has_exactly_the_fields_the_constructors_take() -> None:
-    result = lemke_howson(random_game(5, 6, 2), tol=1e-10)
+    game = random_game(5, 6, 2)
+    result = lemke_howson(game, tol=1e-10)
+    assert result.game_id == game.id  # hashed on first access (lazy_game_id)
     rebuilt = SolutionSet(**vars(result))  # fails on a missing or unknown field
     assert vars(rebuilt) == vars(result)
     assert result.concepts == ("nash",) and result.exact is False and result.tolerance == 1e-10
@@ -308,6 +312,31 @@ def test_an_answer_has_exactly_the_fields_the_constructors_take() -> None:
     assert eq.components == (0,) and eq.found_by == () and eq.exact_strategies is None
     (component,) = result.components
     assert vars(Component(**vars(component))).keys() == {"equilibrium_indices", "vertices"}
+
+
+def test_the_game_id_is_hashed_on_first_use_and_travels_in_a_pickle() -> None:
+    game = random_game(6, 5, 3)
+    result = lemke_howson(game)
+    assert "game_id" not in vars(result)  # a fresh game solved once is never hashed for nothing
+    copy = pickle.loads(pickle.dumps(result))
+    assert "_game" not in vars(copy) and vars(copy)["game_id"] == game.id  # no payoffs in the pickle
+    assert result.game_id == game.id and "_game" not in vars(result)
+    assert dataclasses.replace(result, method_reason="x").game_id == game.id
+    with pytest.raises(AttributeError, match="no attribute 'gameid'"):
+        result.gameid  # noqa: B018
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-9, 1.0, 1e9, 1e300])
+def test_the_kernel_reads_each_players_extremes_for_its_tolerance(scale: float) -> None:
+    rng = np.random.default_rng(int(np.log10(scale)) + 400)
+    payoffs = rng.standard_normal((2, 4, 6)) * np.array([scale, 1.0 / scale])[:, None, None]
+    game = NormalFormGame(payoffs)
+    out = np.empty(4 + 6 + lh_module._EXTRA)
+    lh_module._solve_label(game.payoffs, 0, 1000, lh_module._PIVOT_EPS, out)
+    a, b = game.payoffs
+    assert out[-4:].tolist() == [a.max(), a.min(), b.max(), b.min()]
+    want = game.regret_tolerances(1e-9).tolist()
+    assert [regret_tolerance(1e-9, *out[-4:-2]), regret_tolerance(1e-9, *out[-2:])] == want
 
 
 @pytest.mark.parametrize(("d", "pivots"), [(8, 80), (12, 476)])
@@ -399,7 +428,7 @@ def _forced_end_points(
             m, n = len(x), len(y)
             values, regrets = numpy_certificate(payoffs, x, y)
             out[: m + n] = np.concatenate([x, y])
-            out[m + n :] = [*values, *regrets, regrets.sum()]
+            out[m + n : m + n + 5] = [*values, *regrets, regrets.sum()]
             return 7
         return pivots
 

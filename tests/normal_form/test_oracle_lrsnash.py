@@ -87,3 +87,29 @@ def test_float_enumeration_and_auto_equal_lrsnash(family: str, m: int, n: int, s
         assert len(found) == len(wanted)
         assert games.unmatched(found, wanted) == []
         assert games.unmatched(wanted, found) == []
+
+
+#: Near-tie games whose float search has a decision within its error (found by scanning
+#: seeds): every vertex is then decided in exact arithmetic.
+DOUBTFUL = [(5, 18), (5, 21), (5, 38), (6, 14), (6, 16), (6, 24)]
+
+
+@pytest.mark.parametrize(("n", "seed"), DOUBTFUL)
+@pytest.mark.parametrize("exact", [False, True])
+def test_a_doubtful_float_decision_is_settled_in_exact_arithmetic(n: int, seed: int, exact: bool) -> None:
+    game = games.random_near_tie_game(n, n, 1000, seed)
+    want = _reference(game)
+    result = vertex_enumeration(game, exact=exact)
+    assert result.complete
+    assert "feasible bases exactly" in result.method_reason  # the float search's doubt was seen
+    if not exact:
+        assert any(
+            w.startswith("near-degenerate: a vertex decision was within float round-off")
+            for w in result.warnings
+        )
+    got = [tuple(np.concatenate(eq.strategies)) for eq in result.equilibria]
+    wanted = [np.array(p, dtype=float) for p in want]
+    assert len(got) == len(wanted)
+    assert games.unmatched([(np.array(g),) for g in got], [(w,) for w in wanted]) == []
+    if exact:
+        assert {eq.exact_strategies[0] + eq.exact_strategies[1] for eq in result.equilibria} == want

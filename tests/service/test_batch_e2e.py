@@ -205,7 +205,11 @@ def test_server_dispatches_solve_games_to_ray() -> None:
         running_server("--workers", "2", "--ray-address", "local") as srv,
         Client.connect(srv.target, timeout=120) as client,
     ):
-        items = list(client.solve_many(games[:11]))
+        items = list(client.solve_many(games[:11]))  # the small games: one task (packed)
+        # Two games too big to pack, at once: both Ray workers start now, so that the small
+        # game below does not spend its 2 s budget on a cold worker's start-up.
+        big = np.random.default_rng(6).standard_normal((2, 11, 11))
+        assert all(item.ok for item in client.solve_many([big, big.copy() + 1.0]))
         slow = list(client.solve_many([SLOW_GAME, games[0]], concepts=["correlated"], time_budget=2.0))
     for game, item in zip(games[:10], items[:10], strict=True):
         assert_same_solution(item.result, solve(NormalFormGame(game)))
@@ -267,3 +271,45 @@ def test_chunked_item_errors_are_the_items_own() -> None:
     assert results[2].error is not None and results[2].error.field == "games[2].concepts"
     for k in (0, 1, 3):
         assert_same_solution(results[k].result, solve(NormalFormGame(games[k])))
+
+
+def _metric(address: str, name: str) -> float:
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return next(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
+
+
+def test_a_burst_of_small_games_is_packed_into_few_worker_tasks() -> None:
+    games = seeded_games(64, seed=21)
+    big = np.random.default_rng(5).standard_normal((2, 11, 11))  # over SMALL_GAME_BASES: alone
+    assert not batch.is_small(NormalFormGame(big))
+    stream = [*games[:30], big, *games[30:]]
+    with (
+        running_server("--workers", "2", "--metrics-address", "127.0.0.1:0") as srv,
+        Client.connect(srv.target, timeout=60) as client,
+    ):
+        before = _metric(srv.metrics_address, "equilibria_worker_tasks_total")
+        items = list(client.solve_many(stream))
+        tasks = _metric(srv.metrics_address, "equilibria_worker_tasks_total") - before
+        # Each answer is the item's own, in order, as the in-process solver gives it.
+        assert [item.index for item in items] == list(range(65))
+        for game, item in zip(stream, items, strict=True):
+            assert item.ok
+            assert_same_solution(item.result, solve(NormalFormGame(game)))
+        # 64 small games sent at once share tasks (groups of up to 16); the big one has its own.
+        assert tasks <= 65 // 2, f"{tasks} worker tasks for 65 games"
+        # Sent again: every answer from the cache, packed or not, and no worker task.
+        again = list(client.solve_many(stream))
+        assert [i.index for i in again] == list(range(65)) and all(i.ok for i in again)
+        assert _metric(srv.metrics_address, "equilibria_worker_tasks_total") - before == tasks
+        for first, second in zip(items, again, strict=True):
+            assert_same_solution(second.result, first.result)
