@@ -473,4 +473,29 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "the compiled 2-player shortcut is never taken; the generic loop gives the same"
         " numbers (bimatrix_certificate_into's docstring) and the same refusals",
     ),
+    *(
+        Equivalent(
+            "vertex_enumeration",
+            "NumberReplacer",
+            "rows = max(1, BLOCK_ENTRIES // max(1, missing_y.size))",
+            mutated,
+            "rows is only the block height of the covering check: any positive height gives the"
+            " same pairs in the same order (the blocks are consecutive and cover every row);"
+            " missing_y.size is positive here (empty inputs return first). The 0 height, which"
+            " would loop forever, is killed by test_the_covering_pairs_do_not_depend_on_the_block_size",
+        )
+        for mutated in (
+            "rows = max( 2, BLOCK_ENTRIES // max(1, missing_y.size))",
+            "rows = max(1, BLOCK_ENTRIES // max( 2, missing_y.size))",
+            "rows = max(1, BLOCK_ENTRIES // max( 0, missing_y.size))",
+        )
+    ),
+    Equivalent(
+        "lemke_howson",
+        "NumberReplacer",
+        "pivots = 0",
+        "pivots = -1",
+        "0 (a zero end point) and -1 (past max_pivots) are both 'no end point': every caller"
+        " tests pivots > 0 or pivots <= 0 and nothing else",
+    ),
 )

@@ -109,6 +109,30 @@ def test_fast_certify_takes_lists_read_only_and_strided_vectors() -> None:
         assert got.nash_conv == want.nash_conv
 
 
+def test_a_kernel_ready_vector_is_passed_as_it_is_and_others_are_copied() -> None:
+    from equilibria.solver.regret import _kernel_vector
+
+    ready = np.array([0.5, 0.5])
+    assert _kernel_vector(ready) is ready  # the hot path copies nothing
+    frozen = ready.copy()
+    frozen.setflags(write=False)
+    for other in (frozen, np.repeat(ready, 2)[::2], [0.5, 0.5], np.array([1, 0])):
+        vector = _kernel_vector(other)
+        assert vector is not other and vector.flags.c_contiguous and vector.flags.writeable
+        assert vector.dtype == np.float64 and vector.tolist() == np.asarray(other, dtype=float).tolist()
+
+
+def test_the_ratio_test_takes_only_entries_above_eps() -> None:
+    eps = lh_module._PIVOT_EPS
+    # Row 0's entry is exactly eps (ratio 0, the smallest): no pivot; row 1's is a pivot.
+    tab = np.array([[eps, 0.0], [1.0, 1.0]])
+    args = (np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64), 0, 0, eps)
+    row = lh_module._lex_min_ratio_row(tab, 0, *args, np.empty(2, dtype=np.int64), np.empty(2))
+    assert row == 1
+    tab[0, 0] = np.nextafter(eps, 1.0)  # just above eps: a pivot, and the minimum ratio
+    assert lh_module._lex_min_ratio_row(tab, 0, *args, np.empty(2, dtype=np.int64), np.empty(2)) == 0
+
+
 def test_fast_certify_still_rejects_a_profile_that_does_not_fit() -> None:
     game = random_game(3, 2, 3)
     for profile in [

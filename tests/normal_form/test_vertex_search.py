@@ -722,3 +722,22 @@ def test_the_rational_solver_solves_and_refuses_a_system_that_does_not_fit() -> 
         exact_arith.solve_exact([[2, 1], [1, 3]], [1])
     with pytest.raises(ValueError, match="zip"):
         exact_arith.solve_exact([[2, 1], [1, 3]], [1, 1, 1])
+
+
+@pytest.mark.parametrize("block_entries", [1, 7, 1 << 22])
+def test_the_covering_pairs_do_not_depend_on_the_block_size(
+    block_entries: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(block_entries)
+    labels_x = rng.random((13, 9)) < 0.6
+    labels_y = rng.random((11, 9)) < 0.6
+    ix, iy = np.arange(100, 113), np.arange(200, 211)
+    want = [
+        (int(ix[i]), int(iy[j]))
+        for i in range(13)
+        for j in range(11)
+        if bool((labels_x[i] | labels_y[j]).all())
+    ]
+    assert want  # the draw has covering pairs
+    monkeypatch.setattr(ve, "BLOCK_ENTRIES", block_entries)  # 1: one row per block
+    assert sorted(ve._covering(labels_x, labels_y, ix, iy)) == want
