@@ -334,7 +334,11 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     of zero (no prediction can be trusted; the new basis is then checked afresh). This
     takes every leaving row that attains the minimum ratio (all ties) and also the
     degenerate exchanges with a negative pivot element. A pivot that passes but leads to a
-    basis within a factor 1000 of singular makes the result ambiguous.
+    basis within a factor 1000 of singular makes the result ambiguous, and so does one to a
+    basis below that whose pivot element is surely non-zero: such a basis is regular in
+    exact arithmetic (``det B' = det B a_rj``), only too ill-conditioned to evaluate, so it
+    is never skipped as singular. Only a pivot element within its error of zero (an exact
+    zero of a degenerate game, or too small to tell) leads nowhere when ``rho`` is that small.
 
     Returns the kept bases with a coordinate in them.
 
@@ -514,10 +518,11 @@ def _search_kernel(
                 a_rj = values[col, r]
                 size_a = abs(a_rj)
                 new_rho = rho * size_a * (norms[basic[r]] / norms[nonbasic[j]])
-                if not new_rho > _SINGULAR_RHO * 1e-3:  # certainly singular
+                certain = size_a > 2.0 * error[col, r]  # the pivot element is surely not zero
+                if not new_rho > _SINGULAR_RHO * 1e-3 and not certain:  # singular to working precision
                     continue
                 theta = values[0, r] / a_rj
-                if size_a > 2.0 * error[col, r]:  # else no prediction can be trusted
+                if certain:  # else no prediction can be trusted
                     spread = x_err_max + abs(theta) * a_err_max
                     margin = tol + 2.0 * spread * (1.0 + (1.0 + size_max) / size_a)
                     if -theta > margin:
@@ -527,6 +532,9 @@ def _search_kernel(
                     if _spills(values, col, theta, margin):
                         continue
                 if not new_rho > _SINGULAR_RHO:
+                    # Too close to singular to evaluate in floats. With a surely non-zero
+                    # pivot element the basis is regular in exact arithmetic (det B' = det B
+                    # a_rj): a vertex that cannot be decided, never one to skip in silence.
                     ambiguous = True
                     continue
                 neighbour = key ^ bit[basic[r]] ^ bit[nonbasic[j]]
