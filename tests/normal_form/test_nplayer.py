@@ -593,3 +593,17 @@ def test_a_dominance_solvable_three_player_game_is_complete_through_solve(scale:
     assert [[s.tolist() for s in eq.strategies] for eq in result.equilibria] == [[[1.0, 0.0]] * 3]
     assert "unique equilibrium" in result.method_reason
     assert [(s.concept, s.status) for s in result.concept_status] == [("nash", "answered")]
+
+
+@pytest.mark.parametrize(("lead", "unique"), [(0.25, None), (0.5, (1, 1, 1))])
+def test_dominance_must_exceed_the_margin_everywhere(lead: float, unique: tuple[int, ...] | None) -> None:
+    from equilibria.solver.normal_form.nplayer import _unique_by_dominance
+
+    # Every player's action 1 pays exactly `lead` more than action 0 against every profile.
+    payoffs = np.zeros((3, 2, 2, 2))
+    for i in range(3):
+        index = [slice(None)] * 3
+        index[i] = 1
+        payoffs[i][tuple(index)] = lead
+    game = NormalFormGame(payoffs)
+    assert _unique_by_dominance(game, 0.25) == unique  # by exactly the margin is not by more
