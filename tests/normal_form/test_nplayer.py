@@ -597,8 +597,6 @@ def test_a_dominance_solvable_three_player_game_is_complete_through_solve(scale:
 
 @pytest.mark.parametrize(("lead", "unique"), [(0.25, None), (0.5, (1, 1, 1))])
 def test_dominance_must_exceed_the_margin_everywhere(lead: float, unique: tuple[int, ...] | None) -> None:
-    from equilibria.solver.normal_form.nplayer import _unique_by_dominance
-
     # Every player's action 1 pays exactly `lead` more than action 0 against every profile.
     payoffs = np.zeros((3, 2, 2, 2))
     for i in range(3):
@@ -606,4 +604,4 @@ def test_dominance_must_exceed_the_margin_everywhere(lead: float, unique: tuple[
         index[i] = 1
         payoffs[i][tuple(index)] = lead
     game = NormalFormGame(payoffs)
-    assert _unique_by_dominance(game, 0.25) == unique  # by exactly the margin is not by more
+    assert nplayer._unique_by_dominance(game, 0.25) == unique  # by exactly the margin is not by more
