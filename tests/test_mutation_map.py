@@ -105,3 +105,21 @@ def test_a_file_done_before_an_interruption_stays_cached(tmp_path: pathlib.Path)
     cached = list((tmp_path / ".cache").rglob("*.json"))
     assert [p.name.split("-")[0] for p in cached] == ["tests__test_a.py"]
     assert json.loads(cached[0].read_text(encoding="utf-8")) == _OUTPUTS["tests/test_a.py"]
+
+
+def test_every_equivalent_mutant_entry_still_matches_its_module() -> None:
+    # What tools.mutation._stale_equivalents() checks, without the mutation tool's own
+    # dependencies (cosmic-ray: the dev extra): an edited line leaves its entry behind.
+    # Each module is read where it is imported from (the source tree, or the wheel's copy).
+    import importlib.util
+
+    from tools.mutation_targets import EQUIVALENT, TARGETS
+
+    def lines(module: str) -> set[str]:
+        name = "equilibria." + TARGETS[module].path.removesuffix(".py").replace("/", ".")
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None, name
+        return {line.strip() for line in pathlib.Path(spec.origin).read_text(encoding="utf-8").splitlines()}
+
+    stale = [eq.line for eq in EQUIVALENT if eq.line not in lines(eq.module)]
+    assert stale == [], f"EQUIVALENT entries whose line was edited away: {stale}"

@@ -331,21 +331,6 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " term (c + 1) eps |u| of a non-zero right-hand side): a start below zero ends the same",
     ),
     Equivalent(
-        "exact_search",
-        "ReplaceBinaryOperator_Mul_Div",
-        "if entry * det <= 0:  # not a positive entry of the (rational) tableau",
-        "if entry / det <= 0:  # not a positive entry of the (rational) tableau",
-        "det is a basis determinant (never 0): a product and a quotient have the same sign",
-    ),
-    Equivalent(
-        "exact_search",
-        "NumberReplacer",
-        "num, den = (row[-1], entry) if entry > 0 else (-row[-1], -entry)",
-        "num, den = (row[-1], entry) if entry > -1 else (-row[-1], -entry)",
-        "entry is a non-zero integer here (fraction-free rows; zero entries were skipped on the"
-        " line above): entry > -1 and entry > 0 agree",
-    ),
-    Equivalent(
         "correlated",
         "NumberReplacer",
         "q = np.moveaxis(p, i, 0).reshape(k, -1)",
@@ -421,10 +406,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             line.replace("-1", "- 2"),
             "numpy reads any negative size in reshape as 'the rest', like -1",
         )
-        for line in (
-            "return player_ranges(self.payoffs.reshape(self.n_players, -1))",
-            "return np.abs(self.payoffs.reshape(self.n_players, -1)).max(axis=1)",
-        )
+        for line in ("flat = self.payoffs.reshape(self.n_players, -1)",)
     ),
     Equivalent(
         "regret",
@@ -497,5 +479,28 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "pivots = -1",
         "0 (a zero end point) and -1 (past max_pivots) are both 'no end point': every caller"
         " tests pivots > 0 or pivots <= 0 and nothing else",
+    ),
+    Equivalent(
+        "exact_search",
+        "ReplaceTrueWithFalse",
+        "values = {variable: Fraction(row[-1], det) for variable, row in zip(basis, rows, strict=True)}",
+        "values = {variable: Fraction(row[-1], det) for variable, row in zip(basis, rows, strict=False)}",
+        "a basis has one variable per tableau row (both of length c, from the same pivot)",
+    ),
+    *(
+        Equivalent(
+            "correlated",
+            "NumberReplacer",
+            line,
+            line.replace("reshape(k, -1)", "reshape(k, - 2)"),
+            "numpy (2.x) reads any negative size in reshape as the one unknown dimension: -2 is -1",
+        )
+        for line in (
+            "u = np.moveaxis(game.payoffs[i], i, 0).reshape(k, -1)",
+            "q = np.moveaxis(p, i, 0).reshape(k, -1)",
+            "u = np.moveaxis(payoffs[i], i, 0).reshape(k, -1)",
+            "idx = np.moveaxis(flat, i, 0).reshape(k, -1)",
+            "d = (u[None, :, :] - u[:, None, :]).reshape(k, -1)  # (k, k R)",
+        )
     ),
 )

@@ -129,14 +129,20 @@ def _initial_tableau(mat: Sequence[Sequence[Fraction]]) -> list[list[int]]:
 
 
 def _leaving_rows(rows: list[list[int]], det: int, entering: int) -> list[int]:
-    """Rows whose basic variable may leave when ``entering`` enters (all ties of the ratio test)."""
+    """Rows whose basic variable may leave when ``entering`` enters (all ties of the ratio test).
+
+    ``det`` is positive: it starts at 1 (the slack basis) and each pivot's new one is its
+    pivot element, which this test only ever picks positive. So a positive entry of the
+    rational tableau (``entry / det``) is a positive integer entry, and the ratios compare
+    as ``row[-1] / entry``.
+    """
     best: list[int] = []
     low_num, low_den = 0, 1
     for i, row in enumerate(rows):
         entry = row[entering]
-        if entry * det <= 0:  # not a positive entry of the (rational) tableau
+        if entry <= 0:  # not a positive entry of the (rational) tableau
             continue
-        num, den = (row[-1], entry) if entry > 0 else (-row[-1], -entry)
+        num, den = row[-1], entry
         if not best or num * low_den < low_num * den:
             best, low_num, low_den = [i], num, den
         elif num * low_den == low_num * den:
