@@ -544,3 +544,18 @@ def test_large_sparse_game() -> None:
         x, y = sol.policies
         assert float((np.einsum("sa,sab->sb", x, q).min(axis=1) - sol.values).min()) >= -1e-7
         assert float((np.einsum("sab,sb->sa", q, y).max(axis=1) - sol.values).max()) <= 1e-7
+
+
+def test_shapley_iteration_stops_at_the_round_off_floor_of_a_tolerance_below_it() -> None:
+    # gamma = 0.99: the values are ~100x the rewards, so their last-place round-off is far
+    # above a 1e-300 tolerance; the iteration stops when a sweep changes them by no more
+    # than that floor (64 eps scale / (1 - gamma)), not at max_iterations.
+    rng = np.random.default_rng(3)
+    rewards = rng.standard_normal((3, 2, 2))
+    transitions = rng.random((3, 2, 2, 3))
+    transitions /= transitions.sum(axis=-1, keepdims=True)
+    game = StochasticGame(np.stack([rewards, -rewards], axis=1), transitions, discount=0.99)
+    floor = shapley_iteration(game, tol=1e-300, max_iterations=200_000)
+    assert floor.iterations < 20_000
+    reference = hoffman_karp(game, tol=1e-12)
+    np.testing.assert_allclose(floor.values, reference.values, rtol=0, atol=1e-8)
