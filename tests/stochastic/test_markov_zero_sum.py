@@ -559,3 +559,11 @@ def test_shapley_iteration_stops_at_the_round_off_floor_of_a_tolerance_below_it(
     assert floor.iterations < 20_000
     reference = hoffman_karp(game, tol=1e-12)
     np.testing.assert_allclose(floor.values, reference.values, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (1, 4), (2, 3), (3, 3), (4, 2), (5, 5), (6, 3)])
+def test_the_kernel_pair_count_is_the_binomial_identity(m: int, n: int) -> None:
+    import math
+
+    # Pairs of equal-size non-empty row and column subsets: sum_k C(m, k) C(n, k) = C(m+n, m) - 1.
+    assert mzs._pair_count(m, n) == math.comb(m + n, m) - 1
