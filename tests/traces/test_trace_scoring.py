@@ -1214,3 +1214,18 @@ def test_compiled_selection_tracking_equals_the_run_length_form(seed, dwell, gro
         selection.track(chunk)
     got = (selection.group, selection.switches, selection.run_group, selection.run_length)
     assert got == vectorised_selection(chunks, dwell) == vectorised_selection([seq], dwell)[:2] + got[2:]
+
+
+@pytest.mark.parametrize("delta", [0.0, 1.0, -0.1, 1.5])
+def test_concentration_radius_refuses_a_failure_probability_outside_the_open_interval(delta: float) -> None:
+    with pytest.raises(InvalidOptionError, match=r"delta .* is not in \(0, 1\)"):
+        concentration_radius(100, 3, delta, "tv")
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1.0, ""), (4.0, " x scale 4")])
+def test_a_verdict_names_the_scale_of_its_thresholds_only_when_there_is_one(scale: float, unit: str) -> None:
+    below = {"below": (True, True, True), "final": 0.001 * scale, "scale": scale}
+    verdict = decide_verdict(_evidence(**below))
+    assert verdict.verdict == "converged" and verdict.epsilon == 0.01
+    assert f"is below ε=0.01{unit}" in verdict.evidence
+    assert ("x scale" in verdict.evidence) is bool(unit)
