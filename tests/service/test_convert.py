@@ -318,3 +318,37 @@ def test_a_spent_budget_gives_the_solver_no_time_limit_to_refuse(budget: float) 
     game = NormalFormGame.from_bimatrix([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
     assert solve_game(game, options, budget).complete
     assert solve_game(game, options, 10.0).complete
+
+
+@pytest.mark.parametrize(("limit", "accepted"), [(2, True), (1, False)])
+def test_a_stochastic_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
+    limit: int, accepted: bool
+) -> None:
+    message = stochastic_game_to_proto(_stochastic_game())  # 2 players
+    limits = dataclasses.replace(Limits(), max_players=limit)
+    if accepted:
+        assert stochastic_game_from_proto(message, limits).n_players == 2
+        return
+    with pytest.raises(RequestError) as refused:
+        stochastic_game_from_proto(message, limits)
+    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.field == "stochastic_game.rewards.shape"
+
+
+@pytest.mark.parametrize("method", ["", "lemke_howson", "vertex_enumeration"])
+def test_a_trace_header_keeps_the_solve_method_it_names(method: str) -> None:
+    from equilibria.client._convert import trace_header
+
+    header = trace_header(
+        [[[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]], trace_pb2.ScoreOptions(), method=method
+    )
+    target = convert.trace_request_from_proto(header, Limits())
+    assert target.solve_options.method == (method or "auto")
+
+
+def test_a_chunk_error_indexes_the_leading_chunk_only() -> None:
+    from equilibria.solver.errors import InvalidOptionError
+
+    error = convert.chunk_error(InvalidOptionError("chunk.history_chunk", "bad history"), 3)
+    assert error.field == "chunk[3].history_chunk"
+    assert error.message == "chunk 3: bad history"
