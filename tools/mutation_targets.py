@@ -503,4 +503,12 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             "d = (u[None, :, :] - u[:, None, :]).reshape(k, -1)  # (k, k R)",
         )
     ),
+    Equivalent(
+        "client_convert",
+        "ReplaceComparisonOperator_Eq_NotEq",
+        "if a.ndim == 2:",
+        "if a.ndim != 2:",
+        "A and B were read and have one shape: stacking them and reading the pair as a whole"
+        " give the same array, so either branch returns it",
+    ),
 )
