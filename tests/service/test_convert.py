@@ -352,3 +352,9 @@ def test_a_chunk_error_indexes_the_leading_chunk_only() -> None:
     error = convert.chunk_error(InvalidOptionError("chunk.history_chunk", "bad history"), 3)
     assert error.field == "chunk[3].history_chunk"
     assert error.message == "chunk 3: bad history"
+
+
+def test_the_clients_default_chunk_is_the_largest_a_default_server_accepts() -> None:
+    from equilibria.client._convert import CHUNK_BYTES
+
+    assert CHUNK_BYTES == Limits().max_trace_chunk_bytes
