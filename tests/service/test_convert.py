@@ -357,4 +357,4 @@ def test_a_chunk_error_indexes_the_leading_chunk_only() -> None:
 def test_the_clients_default_chunk_is_the_largest_a_default_server_accepts() -> None:
     from equilibria.client._convert import CHUNK_BYTES
 
-    assert CHUNK_BYTES == Limits().max_trace_chunk_bytes
+    assert Limits().max_trace_chunk_bytes == CHUNK_BYTES
