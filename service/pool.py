@@ -59,11 +59,6 @@ WORKERS_CANNOT_START = (
 )
 
 
-def _first_task(pool: pebble.ProcessPool) -> bool:
-    """Run :func:`equilibria.service.worker.warm_up` in ``pool``, waiting (blocking) for it."""
-    return pool.submit(worker.warm_up, None).result()
-
-
 def exit_reason(exitcode: int | None) -> str:
     """How a worker process ended, in words: ``killed by SIGKILL``, ``exit code 3``.
 
@@ -116,6 +111,8 @@ class SolvePool:
         self.tasks = 0
         self._start_lock = asyncio.Lock()
         self._preloaded: bool | None = None  # set by start()
+        # The first task (worker.warm_up) while it runs: start() awaits it, close() cancels it.
+        self._warming: concurrent.futures.Future[bool] | None = None
         #: Pools in a row whose workers died before their first task; at MAX_BROKEN_POOLS
         #: the workers cannot start, and every call fails at once with the reason.
         self.broken_in_a_row = 0
@@ -146,8 +143,11 @@ class SolvePool:
 
         pebble starts its workers on the first task, and starting one waits until the
         forkserver has imported its preload: seconds, or a minute on a first start that
-        compiles the kernels. That wait happens in a thread here. Returns whether the
-        forkserver preloaded the solver (:func:`equilibria.service.worker.warm_up`).
+        compiles the kernels. The first task (:func:`equilibria.service.worker.warm_up`) is
+        awaited, not waited for in a thread: a pool closed meanwhile cancels it, and no
+        thread is left blocked on it (one would keep the process from exiting). A caller
+        cancelled meanwhile leaves it running for the next call. Returns whether the
+        forkserver preloaded the solver.
 
         Raises
         ------
@@ -157,12 +157,18 @@ class SolvePool:
         async with self._start_lock:
             while self._preloaded is None:
                 pool = self._pool
+                if self._warming is None:
+                    self._warming = pool.submit(worker.warm_up, None)
+                warming = self._warming
                 try:
-                    self._preloaded = await asyncio.to_thread(_first_task, pool)
+                    self._preloaded = await asyncio.shield(asyncio.wrap_future(warming))
                 except concurrent.futures.process.BrokenProcessPool:  # a worker died before its task
                     self._replace_broken(pool)
                     if self.cannot_start:
                         raise RequestError(grpc.StatusCode.INTERNAL, WORKERS_CANNOT_START) from None
+                finally:
+                    if warming.done():
+                        self._warming = None
         return self._preloaded
 
     @property
@@ -258,6 +264,8 @@ class SolvePool:
         return "the solve ran out of memory (no worker cap: the machine's memory is exhausted)"
 
     def close(self) -> None:
-        """Stop accepting work and terminate the workers."""
+        """Stop accepting work and terminate the workers (a first task still running is cancelled)."""
+        if self._warming is not None:
+            self._warming.cancel()
         self._pool.stop()
         self._pool.join(timeout=10)

@@ -14,6 +14,8 @@ import asyncio
 import os
 import pathlib
 import signal
+import subprocess
+import sys
 import time
 
 import grpc
@@ -76,3 +78,37 @@ def test_a_worker_killed_before_it_takes_its_task_breaks_nothing() -> None:
     assert "died before it started the solve" in error.message
     assert answered is True
     assert restarts >= 1
+
+
+CLOSED_WHILE_STARTING = """
+import asyncio
+
+from equilibria.service.pool import SolvePool
+
+
+async def main():
+    pool = SolvePool(workers=1, max_queue=4)
+    starting = asyncio.ensure_future(pool.start())
+    await asyncio.sleep(0)  # start() has submitted the first task; its worker is still starting
+    pool.close()
+    try:
+        print("started", await asyncio.wait_for(starting, 30))
+    except asyncio.CancelledError:
+        print("cancelled")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_a_pool_closed_while_its_workers_start_lets_the_process_exit(tmp_path: pathlib.Path) -> None:
+    """close() during start() cancels the first task; nothing is left waiting for it (a thread
+    blocked on it kept the interpreter from exiting: a test run that hung after its last test)."""
+    script = tmp_path / "closed_while_starting.py"
+    script.write_text(CLOSED_WHILE_STARTING)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cancelled"], done.stdout  # it was still starting when closed
