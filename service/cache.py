@@ -163,6 +163,18 @@ class SolveCache(Generic[V]):
         self._entries.move_to_end(key)
         return entry.value
 
+    def lookup(self, key: str) -> V | None:
+        """:meth:`get`, counted as a hit or a miss (a solve that does not go through
+        :meth:`get_or_compute`, such as a packed batch's, counts its lookups here)."""
+        if not self.enabled:
+            return None
+        value = self.get(key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
     def put(self, key: str, value: V, size: int) -> bool:
         """Store an answer, evicting the least recently used past the bounds; False if it cannot fit."""
         if not self.enabled or size > self.max_bytes:

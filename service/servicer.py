@@ -52,11 +52,12 @@ async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoRet
 
 
 class _BatchItem(NamedTuple):
-    """A SolveGames item: its request, and its game and options when it is a small game."""
+    """A SolveGames item: its request, its game and options when they convert (else None;
+    the error is reported when the item is solved alone), and whether it is a small game."""
 
     request: Any
-    game: Any | None
-    options: Any | None
+    converted: tuple[Any, Any] | None
+    small: bool
 
 
 class Solved(NamedTuple):
@@ -133,18 +134,20 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         request: Any,
         context: grpc.aio.ServicerContext,
         run: Callable[..., Awaitable[Any]] | None = None,
+        converted: tuple[Any, Any] | None = None,
     ) -> Solved:
         """Solve one SolveGameRequest in the pool; every known failure becomes a :class:`RequestError`.
 
         The one path every solving RPC takes (``SolveGame`` and each item of a batch);
-        ``run`` replaces the pool's ``run`` (Ray dispatch of batch items). Answers go
+        ``run`` replaces the pool's ``run`` (Ray dispatch of batch items); ``converted`` is
+        the request's ``(game, options)`` when the caller has converted it already. Answers go
         through the solve cache (keyed by game content, options and solver version;
         answers cut short by the clock are not stored). The cache holds each answer
         serialized once; the solve that computed it returns the message it built, and
         only a cache hit parses the stored bytes.
         """
         try:
-            game, options = convert.solve_request_from_proto(request, self._limits)
+            game, options = converted or convert.solve_request_from_proto(request, self._limits)
             built = None
 
             async def solve() -> tuple[tuple[Any, bytes | None], int, bool]:
@@ -159,25 +162,36 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                     cost=self._pool.costs.estimate(game, options, budget),
                     deadline=context.time_remaining(),
                 )
-                built = convert.solve_response(result)
-                cacheable = not cut_short_by_the_clock(result)
-                if not (cacheable and self.cache.enabled):
-                    return (result, None), 0, cacheable  # neither stored nor shared: no bytes needed
-                answer = built.SerializeToString()
-                return (result, answer), len(answer), cacheable
+                built, answer, cacheable = self._answer(result)
+                return (result, answer), len(answer or b""), cacheable
 
             key = solve_key(game.id, options, SOLVER_VERSION)
-            (result, answer), from_cache = await self.cache.get_or_compute(key, solve)
-            self._remember(game, result)
+            stored, from_cache = await self.cache.get_or_compute(key, solve)
             if from_cache or built is None:
-                if answer is None:  # pragma: no cover - only cacheable answers are stored or shared
-                    raise AssertionError("a shared solve answer without its serialization")
-                return Solved(convert.cached_solve_response(answer), True)
+                return Solved(self._from_cache(game, stored), True)
+            self._remember(game, stored[0])
             return Solved(built, False)
         except RequestError:
             raise
         except Exception as exc:
             raise self._solve_failure(exc, request) from exc
+
+    def _answer(self, result: Any) -> tuple[Any, bytes | None, bool]:
+        """A solve's response message, its serialization when the cache will keep it (None
+        otherwise: neither stored nor shared, so no bytes are needed), and whether it may be
+        cached (answers cut short by the clock may not)."""
+        response = convert.solve_response(result)
+        cacheable = not cut_short_by_the_clock(result)
+        answer = response.SerializeToString() if cacheable and self.cache.enabled else None
+        return response, answer, cacheable
+
+    def _from_cache(self, game: Any, stored: tuple[Any, bytes | None]) -> Any:
+        """The response of a cached (or shared) answer; its game is remembered for traces."""
+        result, answer = stored
+        if answer is None:  # pragma: no cover - only cacheable answers are stored or shared
+            raise AssertionError("a cached solve answer without its serialization")
+        self._remember(game, result)
+        return convert.cached_solve_response(answer)
 
     @staticmethod
     def _solve_failure(exc: BaseException, request: Any) -> RequestError:
@@ -217,9 +231,9 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         concurrency = max(1, runner.workers)
         read_ahead = concurrency + min(self._limits.max_queue, 8 * concurrency)
 
-        async def solve_item(index: int, request: Any) -> Any:
+        async def solve_item(index: int, item: _BatchItem) -> Any:
             try:
-                solved = await self._solve(request, context, run=runner.run)
+                solved = await self._solve(item.request, context, run=runner.run, converted=item.converted)
             except RequestError as error:
                 return self._item_failure(index, error)
             return convert.batch_item_response(index, solved.response)
@@ -231,10 +245,10 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         async def solve_group(_: int, group: list[tuple[int, _BatchItem]]) -> list[Any]:
             if len(group) == 1:
                 index, item = group[0]
-                return [await solve_item(index, item.request)]
+                return [await solve_item(index, item)]
             return await self._solve_packed(group, context, solve_item)
 
-        groups = batch.grouped(classified(), lambda item: item.game is not None, batch.CHUNK)
+        groups = batch.grouped(classified(), lambda item: item.small, batch.CHUNK)
         async for responses in batch.ordered_window(
             groups, solve_group, concurrency=concurrency, read_ahead=read_ahead
         ):
@@ -242,14 +256,13 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 yield response
 
     def _batch_item(self, request: Any) -> _BatchItem:
-        """A SolveGames item with its game and options when it is a small game (else None)."""
+        """A SolveGames item, converted once (a request that does not convert is reported
+        when it is solved alone, by :meth:`_solve`)."""
         try:
             game, options = convert.solve_request_from_proto(request, self._limits)
         except Exception:  # noqa: BLE001 - reported when the item is solved alone
-            return _BatchItem(request, None, None)
-        if not batch.is_small(game):
-            return _BatchItem(request, None, None)
-        return _BatchItem(request, game, options)
+            return _BatchItem(request, None, False)
+        return _BatchItem(request, (game, options), batch.is_small(game))
 
     @staticmethod
     def _item_failure(index: int, error: RequestError) -> Any:
@@ -261,7 +274,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         self,
         group: list[tuple[int, _BatchItem]],
         context: grpc.aio.ServicerContext,
-        solve_item: Callable[[int, Any], Awaitable[Any]],
+        solve_item: Callable[[int, _BatchItem], Awaitable[Any]],
     ) -> list[Any]:
         """Answers of a group of small games: cached ones from the cache, the others solved
         by one worker task (:func:`worker.solve_games`) and cached as :meth:`_solve` caches.
@@ -273,25 +286,21 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         answers: dict[int, Any] = {}
         todo: list[tuple[int, _BatchItem, str]] = []
         for index, item in group:
-            key = solve_key(item.game.id, item.options, SOLVER_VERSION)
-            cached = self.cache.get(key)
+            game, options = item.converted
+            key = solve_key(game.id, options, SOLVER_VERSION)
+            cached = self.cache.lookup(key)
             if cached is None:
-                self.cache.misses += 1
                 todo.append((index, item, key))
                 continue
-            self.cache.hits += 1
-            result, answer = cached
-            if answer is None:  # pragma: no cover - only cacheable answers are stored
-                raise AssertionError("a cached solve answer without its serialization")
-            self._remember(item.game, result)
-            answers[index] = convert.batch_item_response(index, convert.cached_solve_response(answer))
+            answers[index] = convert.batch_item_response(index, self._from_cache(game, cached))
         if todo:
-            budgets = [self._budget(item.options.time_budget, context) for _, item, _ in todo]
+            games, options = zip(*(item.converted for _, item, _ in todo), strict=True)
+            budgets = [self._budget(item_options.time_budget, context) for item_options in options]
             try:
                 outcomes = await self._batch_runner.run(
                     worker.solve_games,
-                    [item.game for _, item, _ in todo],
-                    [item.options for _, item, _ in todo],
+                    list(games),
+                    list(options),
                     budgets,
                     timeout=min(budgets),
                     deadline=context.time_remaining(),
@@ -300,17 +309,16 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 raise
             except Exception:  # noqa: BLE001 - the task as a whole; each game again on its own
                 for index, item, _ in todo:
-                    answers[index] = await solve_item(index, item.request)
+                    answers[index] = await solve_item(index, item)
                 return [answers[index] for index, _ in group]
             for (index, item, key), (ok, value) in zip(todo, outcomes, strict=True):
                 if not ok:
                     answers[index] = self._item_failure(index, self._solve_failure(value, item.request))
                     continue
-                response = convert.solve_response(value)
-                if self.cache.enabled and not cut_short_by_the_clock(value):
-                    answer = response.SerializeToString()
+                response, answer, _ = self._answer(value)
+                if answer is not None:
                     self.cache.put(key, (value, answer), len(answer))
-                self._remember(item.game, value)
+                self._remember(item.converted[0], value)
                 answers[index] = convert.batch_item_response(index, response)
         return [answers[index] for index, _ in group]
 

@@ -298,8 +298,11 @@ def test_a_burst_of_small_games_is_packed_into_few_worker_tasks() -> None:
         Client.connect(srv.target, timeout=60) as client,
     ):
         before = _metric(srv.metrics_address, "equilibria_worker_tasks_total")
+        hits = _metric(srv.metrics_address, "equilibria_cache_hits_total")
+        misses = _metric(srv.metrics_address, "equilibria_cache_misses_total")
         items = list(client.solve_many(stream))
         tasks = _metric(srv.metrics_address, "equilibria_worker_tasks_total") - before
+        assert _metric(srv.metrics_address, "equilibria_cache_misses_total") - misses == 65  # packed or not
         # Each answer is the item's own, in order, as the in-process solver gives it.
         assert [item.index for item in items] == list(range(65))
         for game, item in zip(stream, items, strict=True):
@@ -311,5 +314,7 @@ def test_a_burst_of_small_games_is_packed_into_few_worker_tasks() -> None:
         again = list(client.solve_many(stream))
         assert [i.index for i in again] == list(range(65)) and all(i.ok for i in again)
         assert _metric(srv.metrics_address, "equilibria_worker_tasks_total") - before == tasks
+        assert _metric(srv.metrics_address, "equilibria_cache_hits_total") - hits == 65
+        assert _metric(srv.metrics_address, "equilibria_cache_misses_total") - misses == 65
         for first, second in zip(items, again, strict=True):
             assert_same_solution(second.result, first.result)

@@ -117,6 +117,10 @@ def test_lru_evicts_the_least_recently_used_by_entries_and_by_bytes() -> None:
     assert not cache.put("e", "E", 101) and "e" not in cache  # larger than the whole cache
     disabled: SolveCache[str] = SolveCache(max_entries=0, max_bytes=100)
     assert not disabled.enabled and not disabled.put("a", "A", 1) and len(disabled) == 0
+    # lookup() is get() counted: a hit, a miss; a disabled cache counts neither.
+    assert (cache.lookup("c"), cache.lookup("a"), cache.hits, cache.misses) == ("C", None, 1, 1)
+    assert list(cache._entries) == ["d", "c"]  # c was looked up last: now the most recent
+    assert disabled.lookup("a") is None and (disabled.hits, disabled.misses) == (0, 0)
     with pytest.raises(ValueError, match=">= 0"):
         SolveCache(max_entries=-1, max_bytes=1)
 
