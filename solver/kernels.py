@@ -37,6 +37,7 @@ KERNEL_MODULES = (
     "regret",
     "normal_form.lemke_howson",
     "normal_form.bases",
+    "normal_form.square_systems",
     "traces.metrics",
     "traces.options",
     "traces.checkpoints",

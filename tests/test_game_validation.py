@@ -328,13 +328,13 @@ def test_an_empty_action_axis_names_its_player(shape: tuple[int, ...], player: i
 def test_exact_mode_reads_a_double_as_the_simplest_fraction_up_to_a_millionth(
     value: float, read: Fraction
 ) -> None:
-    assert exact_arith._to_fraction(value) == read
+    assert exact_arith.read_fraction(value) == read
 
 
 def test_exact_mode_reads_a_double_past_a_million_denominator_as_its_binary_value() -> None:
     value = 1 / 1_000_003  # the nearest simple fraction has a denominator over 10**6
-    assert exact_arith._to_fraction(value) == Fraction(value)
-    assert exact_arith._to_fraction(value).denominator == 2**71  # not 1/1_000_000, the closest within 10**6
+    assert exact_arith.read_fraction(value) == Fraction(value)
+    assert exact_arith.read_fraction(value).denominator == 2**71  # not 1/1_000_000, the closest within 10**6
 
 
 def _tolerance_front_doors() -> dict[str, object]:

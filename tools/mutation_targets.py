@@ -109,7 +109,21 @@ TARGETS: dict[str, Target] = {
     ),
     "bases": Target(
         "solver/normal_form/bases.py",
-        ("tests/normal_form/test_vertex_search.py", "tests/normal_form/test_zero_sum.py"),
+        (
+            "tests/normal_form/test_vertex_search.py",
+            "tests/normal_form/test_zero_sum.py",
+            "tests/normal_form/test_oracle_lrsnash.py",
+        ),
+        timeout=120,
+    ),
+    "square_systems": Target(
+        "solver/normal_form/square_systems.py",
+        (_doctest("normal_form.square_systems"), "tests/normal_form/test_vertex_search.py"),
+        timeout=120,
+    ),
+    "lexicographic": Target(
+        "solver/normal_form/lexicographic.py",
+        (_doctest("normal_form.lexicographic"), "tests/normal_form/test_vertex_search.py"),
         timeout=120,
     ),
     "lemke_howson": Target(

@@ -3,8 +3,10 @@
 The vertices that :mod:`~equilibria.solver.normal_form.vertex_enumeration` pairs up are the
 points of the polytope's feasible bases. :func:`search_bases` finds them by a breadth-first
 search over pivots from the all-slack basis (a numba kernel, every decision certified by an
-a posteriori error bound); :func:`brute_force_bases` solves every square system instead
-(larger games, and the tests' oracle). See docs/normal-form.md (section "Vertex
+a posteriori error bound, ties of the ratio test decided lexicographically where the payoffs
+are integers: :mod:`~equilibria.solver.normal_form.lexicographic`);
+:func:`~equilibria.solver.normal_form.square_systems.brute_force_bases` solves every square
+system instead (larger games, and the tests' oracle). See docs/normal-form.md (section "Vertex
 enumeration") for why the search visits every feasible basis and how decisions are certified.
 
 Examples
@@ -26,9 +28,7 @@ References
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import time
-from collections.abc import Iterator
 
 import numba
 import numpy as np
@@ -36,15 +36,15 @@ import numpy.typing as npt
 from equilibria.solver._typing import BoolArray, FloatArray
 from equilibria.solver.errors import ProblemTooLargeError
 from equilibria.solver.kernels import warm_up
+from equilibria.solver.normal_form import lexicographic
+from equilibria.solver.normal_form.lexicographic import Residues
 
 __all__ = [
     "BLOCK_ENTRIES",
     "MAX_SEARCH_VARIABLES",
     "BasisBlock",
     "Budget",
-    "brute_force_bases",
     "search_bases",
-    "solve_bases",
     "use_search",
 ]
 
@@ -55,9 +55,7 @@ BLOCK_ENTRIES = 1 << 22
 #: Bases the search visits between two looks at the clock (tens of milliseconds).
 _CHUNK = 4096
 #: Bases with Hadamard ratio |det| / prod(row norms) at most this are treated as singular.
-_SINGULAR_RHO = 1e-12
-#: Safety factor on the float error bound of a basis solution (brute force).
-_ERROR_SAFETY = 16.0
+SINGULAR_RHO = 1e-12
 #: Safety factor on the rounding error of a residual ``u - B v`` (``(c + 1) eps (|B| |v| + |u|)``).
 _RESIDUAL_SAFETY = 2.0
 #: Units in the last place by which the search's matrix may differ from the exact one it
@@ -156,161 +154,7 @@ class BasisBlock:
     stopped: str = ""
 
 
-def brute_force_bases(mat: FloatArray, tol: float, budget: Budget) -> Iterator[BasisBlock]:
-    """Feasible bases of ``{z >= 0 : mat^T z <= 1}`` by solving every square system, batched by size.
-
-    For a support ``S`` and as many constraints ``T``, ``z_S`` solves
-    ``mat[S, T]^T z_S = 1``; the basis is feasible when ``z >= -tol`` and
-    ``mat[S]^T z_S <= 1 + tol``. The float error of each solution is bounded through
-    the Hadamard ratio ``rho = |det| / prod(row norms)`` (the condition number is at
-    most ``2 / rho``); a decision closer to its threshold than that bound, or a basis
-    too close to singular to decide, marks the block ambiguous.
-    """
-    d, c = mat.shape
-    for s in range(1, min(d, c) + 1):
-        supports = np.array(list(itertools.combinations(range(d), s)), dtype=np.intp)
-        tights = np.array(list(itertools.combinations(range(c), s)), dtype=np.intp)
-        block = max(1, BLOCK_ENTRIES // (s * max(s, c)))
-        pair_s = np.repeat(np.arange(len(supports)), len(tights))
-        pair_t = np.tile(np.arange(len(tights)), len(supports))
-        for start in range(0, len(pair_s), block):
-            ps = supports[pair_s[start : start + block]]  # (k, s)
-            pt = tights[pair_t[start : start + block]]  # (k, s)
-            budget.spend(len(ps))
-            solved = solve_bases(mat, ps, pt, tol)
-            if len(solved.points) or solved.ambiguous:
-                yield solved
-
-
-def solve_bases(
-    mat: FloatArray, ps: npt.NDArray[np.intp], pt: npt.NDArray[np.intp], tol: float
-) -> BasisBlock:
-    """The feasible ones among given bases of ``{z >= 0 : mat^T z <= 1}``, each solved afresh.
-
-    Basis ``k`` has the coordinates ``ps[k]`` and as many tight constraints ``pt[k]``
-    (every row the same size ``s``): ``z_S`` solves ``mat[S, T]^T z_S = 1``; the basis is
-    feasible when ``z >= -tol`` and the other constraints ``<= 1 + tol``. The float error of each
-    solution is bounded through the Hadamard ratio ``rho = |det| / prod(row norms)`` (the
-    condition number is at most ``2 / rho``), and by the condition number itself near a
-    threshold; a decision closer to its threshold than that bound, or a basis too close to
-    singular to decide, marks the block ambiguous.
-    """
-    d, c = mat.shape
-    s = ps.shape[1]
-    eps = np.finfo(np.float64).eps
-    empty = BasisBlock(np.zeros((0, d)), np.zeros((0, d + c), dtype=bool), np.zeros(0), False)
-    if not len(ps):
-        return empty
-    ps = np.ascontiguousarray(ps, dtype=np.int64)
-    pt = np.ascontiguousarray(pt, dtype=np.int64)
-    z, rho = np.empty((len(ps), s)), np.empty(len(ps))
-    _solve_systems(np.ascontiguousarray(mat, dtype=np.float64), ps, pt, z, rho)
-    regular = rho > _SINGULAR_RHO
-    ambiguous = bool(((rho > _SINGULAR_RHO * 1e-3) & ~regular).any())
-    singular = np.flatnonzero(~regular)
-    if not regular.any():
-        return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)
-    ps, pt, z, rho = ps[regular], pt[regular], z[regular], rho[regular]
-    rows = mat[ps]  # (k, s, c): rows of the support
-    size = np.maximum(1.0, np.abs(z).max(axis=1))
-    # A cheap bound from rho first; the exact condition number only where it matters.
-    error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size
-    over = np.einsum("ks,ksc->kc", z, rows) - 1.0
-    np.put_along_axis(over, pt, -np.inf, axis=1)  # the basis's own constraints hold by construction
-    worst = np.maximum((-z).max(axis=1), over.max(axis=1))
-    feasible = worst <= tol
-    close = (np.abs(worst - tol) <= error) | feasible
-    if close.any():
-        system = np.take_along_axis(rows[close], pt[close][:, None, :], axis=2).transpose(0, 2, 1)
-        error[close] = _ERROR_SAFETY * s * eps * np.linalg.cond(system) * size[close]
-        ambiguous |= bool((np.abs(worst - tol) <= error).any())
-    ps, pt = ps[feasible], pt[feasible]
-    points = np.zeros((len(ps), d))
-    np.put_along_axis(points, ps, z[feasible], axis=1)
-    basis = np.zeros((len(ps), d + c), dtype=bool)
-    np.put_along_axis(basis, ps, True, axis=1)
-    np.put_along_axis(basis, pt + d, True, axis=1)
-    return BasisBlock(points, basis, error[feasible], ambiguous, singular)
-
-
-@numba.njit(cache=True)
-def _solve_systems(
-    mat: FloatArray, ps: npt.NDArray[np.int64], pt: npt.NDArray[np.int64], z: FloatArray, rho: FloatArray
-) -> None:
-    """For each ``k``: ``z[k]`` solves ``mat[ps[k], pt[k]]^T z = 1`` (refined once) and
-    ``rho[k]`` is that system's Hadamard ratio ``|det| / prod(row norms)`` (0 if singular).
-
-    Gaussian elimination with partial pivoting; row ``t`` of the system is constraint
-    ``pt[k, t]`` over the coordinates ``ps[k]``.
-    """
-    k, s = ps.shape
-    system = np.empty((s, s))
-    lu = np.empty((s, s))
-    perm = np.empty(s, dtype=np.int64)
-    v = np.empty(s)
-    r = np.empty(s)
-    for q in range(k):
-        norms = 1.0
-        for t in range(s):
-            total = 0.0
-            for i in range(s):
-                system[t, i] = mat[ps[q, i], pt[q, t]]
-                total += system[t, i] * system[t, i]
-            norms *= np.sqrt(total)
-        lu[:, :] = system
-        det = 1.0
-        for t in range(s):
-            perm[t] = t
-        singular = False
-        for col in range(s):
-            best, big = col, abs(lu[col, col])
-            for i in range(col + 1, s):
-                if abs(lu[i, col]) > big:
-                    best, big = i, abs(lu[i, col])
-            if big == 0.0:
-                singular = True
-                break
-            if best != col:
-                for t in range(s):
-                    lu[col, t], lu[best, t] = lu[best, t], lu[col, t]
-                perm[col], perm[best] = perm[best], perm[col]
-            det *= lu[col, col]
-            for i in range(col + 1, s):
-                factor = lu[i, col] / lu[col, col]
-                lu[i, col] = factor
-                for t in range(col + 1, s):
-                    lu[i, t] -= factor * lu[col, t]
-        if singular or norms == 0.0:
-            rho[q] = 0.0
-            z[q, :] = 0.0
-            continue
-        rho[q] = abs(det) / norms
-        for t in range(s):
-            r[t] = 1.0
-        for step in range(2):  # the solve, then one step of iterative refinement
-            for t in range(s):  # forward substitution with the row permutation
-                total = r[perm[t]]
-                for i in range(t):
-                    total -= lu[t, i] * v[i]
-                v[t] = total
-            for t in range(s - 1, -1, -1):
-                total = v[t]
-                for i in range(t + 1, s):
-                    total -= lu[t, i] * v[i]
-                v[t] = total / lu[t, t]
-            if step == 0:
-                z[q, :] = v
-                for t in range(s):
-                    total = 1.0
-                    for i in range(s):
-                        total -= system[t, i] * z[q, i]
-                    r[t] = total
-            else:
-                for i in range(s):
-                    z[q, i] += v[i]
-
-
-def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
+def search_bases(mat: FloatArray, tol: float, budget: Budget, residues: Residues | None = None) -> BasisBlock:
     """Feasible bases of the polytope ``{z >= 0 : mat^T z <= 1}`` by breadth-first search.
 
     Writes the polytope in standard form ``[mat^T | I] (z, w) = 1`` (variables ``0..d-1``
@@ -328,7 +172,7 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     A pivot ``(r, j)`` of a kept basis (``j`` enters, the variable of row ``r`` leaves)
     moves to the point ``x - theta a_j`` with ``theta = x_r / a_rj`` and ``x_j = theta``.
     It is followed when the new basis is regular (Hadamard ratio ``rho |a_rj| |A_r| /
-    |A_j|`` over ``_SINGULAR_RHO``, where ``rho = |det B| / prod(column norms)`` starts at
+    |A_j|`` over ``SINGULAR_RHO``, where ``rho = |det B| / prod(column norms)`` starts at
     1 and is updated by each pivot) and that point violates feasibility by at most ``tol``
     plus twice its first-order error bound, or when ``|a_rj|`` is within twice its error
     of zero (no prediction can be trusted; the new basis is then checked afresh). This
@@ -339,6 +183,13 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     exact arithmetic (``det B' = det B a_rj``), only too ill-conditioned to evaluate, so it
     is never skipped as singular. Only a pivot element within its error of zero (an exact
     zero of a degenerate game, or too small to tell) leads nowhere when ``rho`` is that small.
+
+    With ``residues`` (``mat`` is ``S K`` for the integer matrix ``K`` they reduce, up to
+    the rounding of ``mat``), the rows that tie are narrowed by the lexicographic ratio
+    test, each tie decided exactly (:mod:`~equilibria.solver.normal_form.lexicographic`):
+    every lexicographically feasible basis is still visited, hence every vertex, and a
+    degenerate vertex costs a few bases instead of all of its feasible ones. Without them
+    every feasible basis is visited.
 
     Returns the kept bases with a coordinate in them.
 
@@ -352,6 +203,10 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
     norms = np.linalg.norm(columns, axis=1)
     bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
     queue, queue_rho, table = _seeded_queue(bit, d)
+    if residues is None:
+        primes, residue_columns = np.zeros(0, dtype=np.int64), np.zeros((0, d + c, c), dtype=np.int64)
+    else:
+        primes, residue_columns = residues.primes, residues.columns
     kept, kept_x, kept_err = np.empty(256, dtype=np.int64), np.empty((256, c)), np.empty(256)
     head, tail, n_kept, ambiguous = 0, 1, 0, False
     stopped = ""
@@ -376,6 +231,8 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget) -> BasisBlock:
             n_kept,
             ambiguous,
             head + allowed,
+            primes,
+            residue_columns,
         )
         budget.visited += head - before
         if head < tail:
@@ -399,13 +256,7 @@ def _warm_up() -> None:
     forkserver calls this once, so every worker forked from it starts compiled.
     """
     search_bases(np.ones((1, 1)), 1e-9, Budget(10))
-    _solve_systems(
-        np.ones((2, 2)),
-        np.zeros((1, 1), dtype=np.int64),
-        np.zeros((1, 1), dtype=np.int64),
-        np.empty((1, 1)),
-        np.empty(1),
-    )
+    search_bases(np.ones((1, 1)), 1e-9, Budget(10), lexicographic.residues(np.ones((1, 1), dtype=np.int64)))
 
 
 @numba.njit(cache=True)
@@ -424,6 +275,8 @@ def _search_kernel(
     n_kept: int,
     ambiguous: bool,
     stop: int,
+    primes: npt.NDArray[np.int64],
+    residue_columns: npt.NDArray[np.int64],
 ) -> tuple[
     npt.NDArray[np.int64],
     FloatArray,
@@ -444,6 +297,8 @@ def _search_kernel(
     Hadamard ratios, the table of seen keys, the queue index of each kept basis with a
     coordinate in it (``n_kept``) with its basic solution and error bound, and the
     ambiguity flag. It visits bases until the queue is exhausted or ``head`` reaches ``stop``.
+    ``primes`` and ``residue_columns`` (:class:`~.lexicographic.Residues`; none: every
+    tie is followed) decide the ties of the ratio test lexicographically.
     """
     width, c = columns.shape
     d = width - c
@@ -458,6 +313,16 @@ def _search_kernel(
     # Right-hand sides, their solutions and error bounds, one per row: 1, then each A_j.
     rhs, values, error = np.empty((d + 1, c)), np.empty((d + 1, c)), np.empty((d + 1, c))
     residual = np.empty((3, c))
+    # Candidate leaving rows of one entering variable, and the lexicographic test's state:
+    # the basis inverse's columns (floats, with error bounds) and everything modulo primes.
+    candidates, candidate_rho = np.empty(c, dtype=np.int64), np.empty(c)
+    keep = np.empty(c, dtype=np.bool_)
+    unit = np.eye(c)
+    lex_values, lex_error = np.empty((c, c)), np.empty((c, c))
+    n_primes = primes.shape[0]
+    inverse_mod = np.empty((n_primes, c, c), dtype=np.int64)
+    x_mod, a_mod = np.empty((n_primes, c), dtype=np.int64), np.empty((n_primes, c), dtype=np.int64)
+    work_mod = np.empty((c, c), dtype=np.int64)
     while head < tail and head < stop:
         key, rho = queue[head], queue_rho[head]
         nb, nn = 0, 0
@@ -505,6 +370,7 @@ def _search_kernel(
             kept_x[n_kept] = values[0]
             kept_err[n_kept] = x_err_max
             n_kept += 1
+        lex_state = 0 if n_primes > 0 else -1  # 0: not prepared, 1: ready, -1: unavailable
         for j in range(d):
             col = j + 1
             a_err_max, size_max = 0.0, 0.0
@@ -514,12 +380,13 @@ def _search_kernel(
                 size_max = max(size_max, abs(values[col, i]))
                 if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:
                     row, low = i, max(values[0, i], 0.0) / values[col, i]
+            count = 0
             for r in range(c):
                 a_rj = values[col, r]
                 size_a = abs(a_rj)
                 new_rho = rho * size_a * (norms[basic[r]] / norms[nonbasic[j]])
                 certain = size_a > 2.0 * error[col, r]  # the pivot element is surely not zero
-                if not new_rho > _SINGULAR_RHO * 1e-3 and not certain:  # singular to working precision
+                if not new_rho > SINGULAR_RHO * 1e-3 and not certain:  # singular to working precision
                     continue
                 theta = values[0, r] / a_rj
                 if certain:  # else no prediction can be trusted
@@ -531,7 +398,36 @@ def _search_kernel(
                         continue
                     if _spills(values, col, theta, margin):
                         continue
-                if not new_rho > _SINGULAR_RHO:
+                candidates[count], candidate_rho[count] = r, new_rho
+                count += 1
+            if count > 1 and lex_state == 0:
+                lex_state = -1
+                if _lex_prepare(residue_columns, primes, basic, inverse_mod, x_mod, work_mod):
+                    _tableau(system, dense, unit_row, inverse, unit, lex_values, lex_error, residual, safety)
+                    lex_state = 1
+            if count > 1 and lex_state == 1:
+                _lex_entering_column(residue_columns, primes, nonbasic[j], inverse_mod, a_mod)
+                _lex_prune(
+                    candidates,
+                    count,
+                    col,
+                    values,
+                    error,
+                    lex_values,
+                    lex_error,
+                    x_mod,
+                    a_mod,
+                    inverse_mod,
+                    primes,
+                    keep,
+                )
+            else:
+                keep[:count] = True
+            for q in range(count):
+                if not keep[q]:
+                    continue
+                r, new_rho = candidates[q], candidate_rho[q]
+                if not new_rho > SINGULAR_RHO:
                     # Too close to singular to evaluate in floats. With a surely non-zero
                     # pivot element the basis is regular in exact arithmetic (det B' = det B
                     # a_rj): a vertex that cannot be decided, never one to skip in silence.
@@ -714,3 +610,193 @@ def _slot(table: npt.NDArray[np.int64], key: np.int64) -> int:
     while table[i] != key and table[i] != -1:
         i = (i + 1) & mask
     return i
+
+
+# -- the lexicographic ratio test's exact tie decisions (see lexicographic.py) ---------------------
+
+
+@numba.njit(cache=True)
+def _inverse_mod(matrix: npt.NDArray[np.int64], inverse: npt.NDArray[np.int64], p: np.int64) -> bool:
+    """``inverse = matrix^-1`` modulo ``p`` by Gauss-Jordan elimination (``matrix`` is overwritten).
+
+    False when ``matrix`` is singular modulo ``p``.
+    """
+    c = matrix.shape[0]
+    inverse[:, :] = 0
+    for i in range(c):
+        inverse[i, i] = 1
+    for k in range(c):
+        pivot = -1
+        for i in range(k, c):
+            if matrix[i, k] != 0:
+                pivot = i
+                break
+        if pivot < 0:
+            return False
+        if pivot != k:
+            for t in range(c):
+                matrix[k, t], matrix[pivot, t] = matrix[pivot, t], matrix[k, t]
+                inverse[k, t], inverse[pivot, t] = inverse[pivot, t], inverse[k, t]
+        scale = _power_mod(matrix[k, k], p - 2, p)  # Fermat: p is prime
+        for t in range(c):
+            matrix[k, t] = matrix[k, t] * scale % p
+            inverse[k, t] = inverse[k, t] * scale % p
+        for i in range(c):
+            factor = matrix[i, k]
+            if i != k and factor != 0:
+                for t in range(c):
+                    matrix[i, t] = (matrix[i, t] - factor * matrix[k, t]) % p
+                    inverse[i, t] = (inverse[i, t] - factor * inverse[k, t]) % p
+    return True
+
+
+@numba.njit(cache=True)
+def _power_mod(base: np.int64, exponent: np.int64, p: np.int64) -> np.int64:
+    result = np.int64(1)
+    base = base % p
+    while exponent > 0:
+        if exponent & 1:
+            result = result * base % p
+        base = base * base % p
+        exponent >>= 1
+    return result
+
+
+@numba.njit(cache=True)
+def _lex_prepare(
+    residue_columns: npt.NDArray[np.int64],
+    primes: npt.NDArray[np.int64],
+    basic: npt.NDArray[np.int64],
+    inverse_mod: npt.NDArray[np.int64],
+    x_mod: npt.NDArray[np.int64],
+    work: npt.NDArray[np.int64],
+) -> bool:
+    """The basis inverse ``inverse_mod[q]`` (row ``t``: basic variable ``basic[t]``) and the
+    basic solution ``x_mod[q] = B^-1 1`` modulo each prime; False when ``B`` is singular
+    modulo one of them (no tie can then be decided at this basis)."""
+    c = basic.shape[0]
+    for q in range(primes.shape[0]):
+        p = primes[q]
+        for t in range(c):
+            for i in range(c):
+                work[i, t] = residue_columns[q, basic[t], i]
+        if not _inverse_mod(work, inverse_mod[q], p):
+            return False
+        for t in range(c):
+            total = np.int64(0)
+            for i in range(c):
+                total = (total + inverse_mod[q, t, i]) % p
+            x_mod[q, t] = total
+    return True
+
+
+@numba.njit(cache=True)
+def _lex_entering_column(
+    residue_columns: npt.NDArray[np.int64],
+    primes: npt.NDArray[np.int64],
+    entering: int,
+    inverse_mod: npt.NDArray[np.int64],
+    a_mod: npt.NDArray[np.int64],
+) -> None:
+    """``a_mod[q] = B^-1 A_entering`` modulo each prime."""
+    c = inverse_mod.shape[1]
+    for q in range(primes.shape[0]):
+        p = primes[q]
+        for t in range(c):
+            total = np.int64(0)
+            for i in range(c):
+                entry = residue_columns[q, entering, i]
+                if entry != 0:
+                    total = (total + inverse_mod[q, t, i] * entry % p) % p
+            a_mod[q, t] = total
+
+
+@numba.njit(cache=True)
+def _lex_prune(
+    candidates: npt.NDArray[np.int64],
+    count: int,
+    col: int,
+    values: FloatArray,
+    error: FloatArray,
+    lex_values: FloatArray,
+    lex_error: FloatArray,
+    x_mod: npt.NDArray[np.int64],
+    a_mod: npt.NDArray[np.int64],
+    inverse_mod: npt.NDArray[np.int64],
+    primes: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+) -> None:
+    """``keep[q]``: whether candidate row ``candidates[q]`` may be the lexicographic pivot row.
+
+    ``values[0]`` is the basic solution, ``values[col]`` the entering column, and
+    ``lex_values[k]`` column ``k`` of the basis inverse, each with its error bound. A row
+    whose pivot element is surely negative never is; nor is one that a row with a surely
+    positive pivot element certainly precedes (:func:`_lex_precedes`).
+    """
+    for q in range(count):
+        s = candidates[q]
+        a_s, e_s = values[col, s], error[col, s]
+        keep[q] = True
+        if a_s < -2.0 * e_s:
+            keep[q] = False
+            continue
+        if not a_s > 2.0 * e_s:
+            continue  # a pivot element that may be zero: nothing is certain
+        for q2 in range(count):
+            r = candidates[q2]
+            surely_positive = values[col, r] > 2.0 * error[col, r]
+            if (
+                r != s
+                and surely_positive
+                and _lex_precedes(
+                    r, s, col, values, error, lex_values, lex_error, x_mod, a_mod, inverse_mod, primes
+                )
+            ):
+                keep[q] = False
+                break
+
+
+@numba.njit(cache=True)
+def _lex_precedes(
+    r: int,
+    s: int,
+    col: int,
+    values: FloatArray,
+    error: FloatArray,
+    lex_values: FloatArray,
+    lex_error: FloatArray,
+    x_mod: npt.NDArray[np.int64],
+    a_mod: npt.NDArray[np.int64],
+    inverse_mod: npt.NDArray[np.int64],
+    primes: npt.NDArray[np.int64],
+) -> bool:
+    """Whether row ``r``'s key ``(x_r, X_r0, X_r1, ...) / a_r`` is certainly lexicographically
+    smaller than row ``s``'s (both pivot elements surely positive).
+
+    At each component the float difference ``v_r a_s - v_s a_r`` decides when it exceeds its
+    error bound (from the values' bounds, plus its own rounding); otherwise the component
+    counts as equal only when the difference vanishes modulo every prime (then it is 0
+    exactly: see :func:`~.lexicographic.residues`), and as undecided (False) when it does not.
+    """
+    c = values.shape[1]
+    a_r, e_ar, a_s, e_as = values[col, r], error[col, r], values[col, s], error[col, s]
+    for k in range(-1, c):
+        if k < 0:
+            v_r, e_r, v_s, e_s = values[0, r], error[0, r], values[0, s], error[0, s]
+        else:
+            v_r, e_r, v_s, e_s = lex_values[k, r], lex_error[k, r], lex_values[k, s], lex_error[k, s]
+        left, right = v_r * a_s, v_s * a_r
+        diff = left - right
+        bound = 2.0 * (abs(v_r) * e_as + e_r * (abs(a_s) + e_as) + abs(v_s) * e_ar + e_s * (abs(a_r) + e_ar))
+        bound += 4.0 * _EPS * (abs(left) + abs(right))
+        if diff < -bound:
+            return True
+        if diff > bound:
+            return False
+        for q in range(primes.shape[0]):
+            p = primes[q]
+            m_r = x_mod[q, r] if k < 0 else inverse_mod[q, r, k]
+            m_s = x_mod[q, s] if k < 0 else inverse_mod[q, s, k]
+            if (m_r * a_mod[q, s] - m_s * a_mod[q, r]) % p != 0:
+                return False  # not equal, and the floats cannot tell which is smaller
+    return False  # equal keys: only for r == s (the rows of B^-1 are independent)

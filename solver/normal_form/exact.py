@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError
 
-__all__ = ["RationalBimatrix", "rational_bimatrix", "normalise", "solve_exact"]
+__all__ = ["RationalBimatrix", "normalise", "rational_bimatrix", "read_fraction", "solve_exact"]
 
 Matrix = tuple[tuple[Fraction, ...], ...]
 #: Largest denominator tried when reading a double as a simple fraction.
@@ -67,7 +67,15 @@ def _bilinear(x: Sequence[Fraction], mat: Matrix, y: Sequence[Fraction]) -> Frac
     )
 
 
-def _to_fraction(value: float) -> Fraction:
+def read_fraction(value: float) -> Fraction:
+    """A payoff as an exact fraction: the simplest with denominator at most ``MAX_DENOMINATOR``
+    that rounds to the same double, else the double's exact binary value.
+
+    Examples
+    --------
+    >>> read_fraction(0.1), read_fraction(2.0**-30)
+    (Fraction(1, 10), Fraction(1, 1073741824))
+    """
     simple = Fraction(value).limit_denominator(MAX_DENOMINATOR)
     return simple if float(simple) == value else Fraction(value)
 
@@ -89,7 +97,7 @@ def rational_bimatrix(a: npt.ArrayLike, b: npt.ArrayLike) -> RationalBimatrix:
         )
 
     def read(arr: npt.NDArray[np.float64]) -> Matrix:
-        return tuple(tuple(_to_fraction(float(v)) for v in row) for row in arr)
+        return tuple(tuple(read_fraction(float(v)) for v in row) for row in arr)
 
     ra, rb = read(a_arr), read(b_arr)
     return RationalBimatrix(ra, rb, _shift_positive(ra), _shift_positive(rb))

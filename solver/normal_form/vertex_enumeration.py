@@ -50,17 +50,12 @@ from equilibria.solver.errors import (
 )
 from equilibria.solver.game import NormalFormGame, positive_rescale
 from equilibria.solver.normal_form import exact as exact_arith
-from equilibria.solver.normal_form.bases import (
-    BLOCK_ENTRIES,
-    BasisBlock,
-    Budget,
-    brute_force_bases,
-    search_bases,
-    solve_bases,
-    use_search,
-)
+from equilibria.solver.normal_form import lexicographic
+from equilibria.solver.normal_form.bases import BLOCK_ENTRIES, BasisBlock, Budget, search_bases, use_search
 from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
+from equilibria.solver.normal_form.lexicographic import Residues
+from equilibria.solver.normal_form.square_systems import brute_force_bases, solve_bases
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
 
@@ -75,6 +70,7 @@ MAX_BASES = 12_000_000
 MAX_VISITED = 16_000_000
 #: Smallest entry of the rescaled payoff matrices.
 _SHIFT = 0.1
+_SHIFT_EXACT = Fraction(1, 10)  # _SHIFT exactly: the integer matrices of lexicographic.py
 _EPS = float(np.finfo(np.float64).eps)
 #: A degenerate vertex's partners are found by solving every basis that extends the labels
 #: it lacks; past this many such bases per vertex of the searched polytope (on average),
@@ -186,7 +182,9 @@ def vertex_enumeration(
         # exact arithmetic instead (complete by construction, no float decision).
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         budget = Budget(max_visited, deadline)
-        px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget, distinct=False)
+        px, qy, matched = _matched_vertices(
+            b_pos, a_pos.T, tol, budget, distinct=False, residues=_lexicographic_residues(a, b)
+        )
         visited = budget.visited
         checked = None
         if not (px.ambiguous or qy.ambiguous):  # a stopped search's candidates too: anytime
@@ -203,7 +201,9 @@ def vertex_enumeration(
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         budget = Budget(max_visited, deadline)
-        px, qy, matched = _matched_vertices(b_pos, a_pos.T, tol, budget)
+        px, qy, matched = _matched_vertices(
+            b_pos, a_pos.T, tol, budget, residues=_lexicographic_residues(a, b)
+        )
         visited = budget.visited
         ambiguous = px.ambiguous or qy.ambiguous
         stopped = px.stopped or qy.stopped
@@ -257,6 +257,16 @@ def vertex_enumeration(
         exact=exact_game is not None,
         elapsed_seconds=time.perf_counter() - started,
     )
+
+
+def _lexicographic_residues(a: FloatArray, b: FloatArray) -> tuple[Residues | None, Residues | None]:
+    """The residues of P's and Q's integer matrices (:mod:`.lexicographic`), each None where
+    the payoffs are not integers or need too many primes."""
+    found = []
+    for raw in (b, a.T):
+        k = lexicographic.integer_matrix(raw, _SHIFT_EXACT)
+        found.append(None if k is None else lexicographic.residues(k))
+    return found[0], found[1]
 
 
 def enumeration_seconds(m: int, n: int) -> float:
@@ -470,7 +480,13 @@ def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_f
 
 
 def _matched_vertices(
-    mat_p: FloatArray, mat_q: FloatArray, tol: float, budget: Budget, *, distinct: bool = True
+    mat_p: FloatArray,
+    mat_q: FloatArray,
+    tol: float,
+    budget: Budget,
+    *,
+    distinct: bool = True,
+    residues: tuple[Residues | None, Residues | None] = (None, None),
 ) -> tuple[_Vertices, _Vertices, str]:
     """The vertices of P and Q that equilibria can pair, and how they were matched.
 
@@ -480,19 +496,34 @@ def _matched_vertices(
     (the complementary face, as lrsnash solves it; Avis et al. 2010), solved afresh with
     certified decisions (:func:`solve_bases`). When some vertex is degenerate, a face is
     singular (not a single point) or a decision is within its error, the other polytope
-    is searched completely instead (and the description is empty).
+    is searched completely instead (and the description is empty). ``residues`` (of P's
+    and Q's integer matrices, or None) let the searches pivot lexicographically
+    (:func:`search_bases`).
     """
     m, n = mat_p.shape
     p_first = m <= n
     first, other = (mat_p, mat_q) if p_first else (mat_q, mat_p)
-    (found,) = _vertices([first], tol, coordinate_labels_first=[p_first], budget=budget, distinct=distinct)
+    lex_first, lex_other = residues if p_first else residues[::-1]
+    (found,) = _vertices(
+        [first],
+        tol,
+        coordinate_labels_first=[p_first],
+        budget=budget,
+        distinct=distinct,
+        residues=[lex_first],
+    )
     partners = None
     if not found.ambiguous:
         partners = _face_partners(found, other, tol, m, other_is_p=not p_first, distinct=distinct)
     matched = ""
     if partners is None:
         (partners,) = _vertices(
-            [other], tol, coordinate_labels_first=[not p_first], budget=budget, distinct=distinct
+            [other],
+            tol,
+            coordinate_labels_first=[not p_first],
+            budget=budget,
+            distinct=distinct,
+            residues=[lex_other],
         )
     else:
         partners, faces = partners
@@ -574,13 +605,15 @@ def _vertices(
     budget: Budget | None = None,
     method: str = "auto",
     distinct: bool = True,
+    residues: list[Residues | None] | None = None,
 ) -> list[_Vertices]:
     """Distinct non-zero vertices of each polytope ``{z >= 0 : mat^T z <= 1}`` with their labels.
 
     Each ``mat`` has shape ``(d, c)``: ``d`` coordinates, ``c`` constraints. The polytope is
     bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
     (polytope P) or constraints-then-coordinates (polytope Q).
-    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`).
+    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`);
+    ``residues[k]`` lets the search of ``mats[k]`` pivot lexicographically.
     """
     budget = budget if budget is not None else Budget(MAX_VISITED)
     found: list[list[BasisBlock]] = [[] for _ in mats]
@@ -589,7 +622,7 @@ def _vertices(
         if method == "brute_force" or (method == "auto" and not use_search(d, c)):
             found[k].extend(brute_force_bases(mat, tol, budget))
             continue
-        found[k].append(search_bases(mat, tol, budget))
+        found[k].append(search_bases(mat, tol, budget, residues[k] if residues else None))
     return [
         _labelled(mat, blocks, tol, coordinate_labels_first=first, distinct=distinct)
         for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)

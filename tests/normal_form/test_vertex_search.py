@@ -35,7 +35,7 @@ import pytest
 from equilibria.solver import NormalFormGame
 from equilibria.solver.errors import InvalidOptionError
 from equilibria.solver.game import positive_rescale
-from equilibria.solver.normal_form import bases, exact_search
+from equilibria.solver.normal_form import bases, exact_search, lexicographic, square_systems
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form import vertex_enumeration as ve
 from equilibria.solver.regret import certify
@@ -561,7 +561,7 @@ def test_the_kernel_finds_exactly_the_feasible_bases_brute_force_finds(kind: str
         for seed in range(3):
             mat = positive_rescale(_kernel_game(kind, m, n, seed), 0.1)
             ours = bases.search_bases(mat, 1e-9, bases.Budget(10**9))
-            theirs = list(bases.brute_force_bases(mat, 1e-9, bases.Budget(10**9)))
+            theirs = list(square_systems.brute_force_bases(mat, 1e-9, bases.Budget(10**9)))
             wanted = {row.tobytes() for block in theirs for row in block.basis}
             assert {row.tobytes() for row in ours.basis} == wanted, (kind, m, n, seed)
             assert len(ours.basis) == len(wanted), "a basis listed twice"
@@ -570,6 +570,112 @@ def test_the_kernel_finds_exactly_the_feasible_bases_brute_force_finds(kind: str
             for block in theirs:
                 for row, point in zip(block.basis, block.points, strict=True):
                     np.testing.assert_allclose(by_basis[row.tobytes()], point, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["zero_one", "zero_one_two", "identity"])
+def test_the_lexicographic_kernel_visits_the_lexicographically_feasible_bases(kind: str) -> None:
+    """With the residues of the game's integer matrix K, the kernel visits as many bases as
+    the exact lexicographic search of K's polytope (every tie decided: none followed but the
+    lexicographic one) and finds the same vertices (the float polytope is K's scaled by the
+    rescaling's factor S); without them it visits every feasible basis."""
+    for m, n in [*KERNEL_SHAPES, (8, 8), (9, 7)]:
+        for seed in range(3):
+            raw = _kernel_game(kind, m, n, seed)
+            mat = positive_rescale(raw, 0.1)
+            k = lexicographic.integer_matrix(raw, Fraction(1, 10))
+            assert k is not None
+            scale = float(k.max()) / mat.max()  # K = S mat
+            budget = bases.Budget(10**9)
+            ours = bases.search_bases(mat, 1e-9, budget, lexicographic.residues(k))
+            exact = exact_search.polytope_vertices([[Fraction(int(v)) for v in row] for row in k])
+            assert budget.visited == exact.bases, (kind, m, n, seed)
+            assert not ours.ambiguous
+            points = {tuple(np.round(point / scale, 9)) for point in ours.points}  # z_K = z / S
+            wanted = {tuple(np.round(np.array(point, dtype=float), 9)) for point, _ in exact.vertices}
+            assert points == wanted, (kind, m, n, seed)
+            everything = bases.Budget(10**9)
+            bases.search_bases(mat, 1e-9, everything)
+            assert everything.visited >= budget.visited
+
+
+def _lex_state(x, a, x_mod, a_mod, lex0):
+    """Arrays for the lexicographic test of rows 0 and 1 (two rows, entering column 1)."""
+    values = np.array([x, a], dtype=float)
+    error = np.full((2, 2), 1e-15)
+    lex_values = np.array([lex0, [0.0, 0.0]], dtype=float)  # column 0 of B^-1, then column 1
+    primes = lexicographic.PRIMES[:2]
+    inverse_mod = np.zeros((2, 2, 2), dtype=np.int64)
+    x_mod = np.array([x_mod, x_mod], dtype=np.int64)
+    a_mod = np.array([a_mod, a_mod], dtype=np.int64)
+    return values, error, lex_values, np.full((2, 2), 1e-15), x_mod, a_mod, inverse_mod, primes
+
+
+def test_a_component_the_floats_cannot_decide_is_equal_only_modulo_every_prime() -> None:
+    """Ratios 1/1 and 1/1 in floats; the next component says row 0 comes first. When the
+    residues say the ratios are equal (1*1 - 1*1 = 0), that next component decides; when they
+    say they differ (1*1 - 2*1 != 0), the order is unknown and nothing is decided."""
+    equal = _lex_state([1.0, 1.0], [1.0, 1.0], [1, 1], [1, 1], [0.0, 1.0])
+    assert bases._lex_precedes(0, 1, 1, *equal)
+    assert not bases._lex_precedes(1, 0, 1, *equal)
+    differ = _lex_state([1.0, 1.0], [1.0, 1.0], [1, 2], [1, 1], [0.0, 1.0])
+    assert not bases._lex_precedes(0, 1, 1, *differ)
+    assert not bases._lex_precedes(1, 0, 1, *differ)
+    # A difference beyond the error bound decides at once, whatever the residues.
+    clear = _lex_state([1.0, 2.0], [1.0, 1.0], [1, 1], [1, 1], [1.0, 0.0])
+    assert bases._lex_precedes(0, 1, 1, *clear) and not bases._lex_precedes(1, 0, 1, *clear)
+
+
+def test_pruning_keeps_every_row_that_may_be_the_lexicographic_one() -> None:
+    """Row 0 (pivot element surely positive) certainly precedes row 1 and drops it; a row
+    whose pivot element is within its error of zero is never dropped (its sign is unknown),
+    and one whose pivot element is surely negative always is."""
+    values, error, lex_values, lex_error, x_mod, a_mod, inverse_mod, primes = _lex_state(
+        [1.0, 2.0], [1.0, 1.0], [1, 2], [1, 1], [0.0, 0.0]
+    )
+    keep = np.empty(2, dtype=np.bool_)
+    candidates = np.array([0, 1], dtype=np.int64)
+    args = (lex_values, lex_error, x_mod, a_mod, inverse_mod, primes, keep)
+    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    assert keep.tolist() == [True, False]
+    values[1] = [1.0, 1e-300]  # row 1's pivot element: zero or not, within its error
+    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    assert keep.tolist() == [True, True]
+    values[1] = [1.0, -1.0]  # surely negative: no lexicographic pivot
+    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    assert keep.tolist() == [True, False]
+
+
+def test_integer_payoffs_below_2_31_have_an_integer_matrix_and_others_none() -> None:
+    k = lexicographic.integer_matrix(np.array([[-3.0, 5.0], [2.0**30, 0.0]]), Fraction(1, 10))
+    assert k is not None and k.dtype == np.int64 and int(k.min()) > 0
+    # K / S = 0.1 + (raw - min) / (max - min) exactly, for the S of the largest entry.
+    raw = np.array([[-3.0, 5.0], [2.0**30, 0.0]])
+    exact = [[Fraction(1, 10) + (Fraction(int(v)) + 3) / (2**30 + 3) for v in row] for row in raw]
+    ratio = {
+        Fraction(int(kv)) / e
+        for krow, erow in zip(k, exact, strict=True)
+        for kv, e in zip(krow, erow, strict=True)
+    }
+    assert len(ratio) == 1
+    for raw in (np.array([[0.5, 1.0]]), np.array([[2.0**31, 0.0]]), np.array([[np.inf, 0.0]])):
+        assert lexicographic.integer_matrix(raw, Fraction(1, 10)) is None
+    assert lexicographic.integer_matrix(np.full((2, 3), 7.0), Fraction(1, 10)).tolist() == [[1] * 3] * 2
+
+
+def test_residues_take_enough_primes_for_the_hadamard_bound_or_refuse() -> None:
+    """Primes whose product exceeds 4 H^2, H the product of the c largest column norms."""
+    small = lexicographic.residues(np.ones((3, 3), dtype=np.int64))  # H = 3^(3/2)
+    assert small is not None and len(small.primes) == 1
+    big = lexicographic.residues(np.full((12, 12), 100, dtype=np.int64))  # H = (100 sqrt 12)^12
+    assert big is not None
+    log_h = 12 * math.log2(100 * math.sqrt(12))
+    product = sum(math.log2(int(p)) for p in big.primes)
+    assert product > 2 + 2 * log_h > product - math.log2(int(big.primes[-1]))  # enough, and no more
+    assert lexicographic.residues(np.full((20, 20), 10**6, dtype=np.int64)) is None
+    np.testing.assert_array_equal(big.columns[:, :12], 100)
+    np.testing.assert_array_equal(
+        big.columns[:, 12:], np.eye(12, dtype=np.int64)[None].repeat(len(big.primes), 0)
+    )
 
 
 def test_on_a_nondegenerate_polytope_the_kernel_visits_only_feasible_bases() -> None:
@@ -605,7 +711,7 @@ def test_a_face_at_the_feasibility_threshold_is_searched_instead(eps: float) -> 
     the face match gives up (Q is searched); 0.1 % either side it decides."""
     mat = np.array([[1.0 + eps, 1.0 + 2.0 * eps], [1.0, 2.0]])
     ps = pt = np.array([[0, 1]])
-    assert bases.solve_bases(mat, ps, pt, eps).ambiguous
+    assert square_systems.solve_bases(mat, ps, pt, eps).ambiguous
     found = ve._Vertices(np.ones((1, 2)), np.array([[False, False, True, True]]), False)
     assert ve._face_partners(found, mat, eps, 2, other_is_p=False) is None
     below = ve._face_partners(found, mat, 0.999 * eps, 2, other_is_p=False)
