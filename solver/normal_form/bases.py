@@ -205,8 +205,10 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget, residues: Residues
     queue, queue_rho, table = _seeded_queue(bit, d)
     if residues is None:
         primes, residue_columns = np.zeros(0, dtype=np.int64), np.zeros((0, d + c, c), dtype=np.int64)
+        zero_primes = np.zeros(1, dtype=np.int64)
     else:
         primes, residue_columns = residues.primes, residues.columns
+        zero_primes = np.array([residues.zero_primes], dtype=np.int64)
     kept, kept_x, kept_err = np.empty(256, dtype=np.int64), np.empty((256, c)), np.empty(256)
     head, tail, n_kept, ambiguous = 0, 1, 0, False
     stopped = ""
@@ -232,6 +234,7 @@ def search_bases(mat: FloatArray, tol: float, budget: Budget, residues: Residues
             ambiguous,
             head + allowed,
             primes,
+            zero_primes,
             residue_columns,
         )
         budget.visited += head - before
@@ -276,6 +279,7 @@ def _search_kernel(
     ambiguous: bool,
     stop: int,
     primes: npt.NDArray[np.int64],
+    zero_primes: npt.NDArray[np.int64],
     residue_columns: npt.NDArray[np.int64],
 ) -> tuple[
     npt.NDArray[np.int64],
@@ -297,8 +301,9 @@ def _search_kernel(
     Hadamard ratios, the table of seen keys, the queue index of each kept basis with a
     coordinate in it (``n_kept``) with its basic solution and error bound, and the
     ambiguity flag. It visits bases until the queue is exhausted or ``head`` reaches ``stop``.
-    ``primes`` and ``residue_columns`` (:class:`~.lexicographic.Residues`; none: every
-    tie is followed) decide the ties of the ratio test lexicographically.
+    ``primes``, ``zero_primes`` (one entry) and ``residue_columns``
+    (:class:`~.lexicographic.Residues`; no primes: every tie is followed) decide the ties of
+    the ratio test lexicographically.
     """
     width, c = columns.shape
     d = width - c
@@ -320,9 +325,31 @@ def _search_kernel(
     unit = np.eye(c)
     lex_values, lex_error = np.empty((c, c)), np.empty((c, c))
     n_primes = primes.shape[0]
-    inverse_mod = np.empty((n_primes, c, c), dtype=np.int64)
-    x_mod, a_mod = np.empty((n_primes, c), dtype=np.int64), np.empty((n_primes, c), dtype=np.int64)
-    work_mod = np.empty((c, c), dtype=np.int64)
+    # Modulo each prime, made as needed at each basis: LU factors of B (state 0: not yet, 1:
+    # made, -1: singular), x = B^-1 1, the entering column B^-1 A_j (a_for: its j), rows of B^-1.
+    mod_state, a_for = np.zeros(n_primes, dtype=np.int64), np.full(n_primes, -1, dtype=np.int64)
+    lu_mod, perm_mod = np.empty((n_primes, c, c), dtype=np.int64), np.empty((n_primes, c), dtype=np.int64)
+    diag_mod, x_mod = np.empty((n_primes, c), dtype=np.int64), np.empty((n_primes, c), dtype=np.int64)
+    a_mod, inverse_mod = np.empty((n_primes, c), dtype=np.int64), np.empty((n_primes, c, c), dtype=np.int64)
+    row_ready = np.zeros((n_primes, c), dtype=np.bool_)
+    ones_mod, work_mod = np.ones(c, dtype=np.int64), np.empty(c, dtype=np.int64)
+    mod = (
+        primes,
+        zero_primes,
+        residue_columns,
+        basic,
+        lu_mod,
+        perm_mod,
+        diag_mod,
+        ones_mod,
+        mod_state,
+        x_mod,
+        a_mod,
+        a_for,
+        inverse_mod,
+        row_ready,
+        work_mod,
+    )
     while head < tail and head < stop:
         key, rho = queue[head], queue_rho[head]
         nb, nn = 0, 0
@@ -370,7 +397,7 @@ def _search_kernel(
             kept_x[n_kept] = values[0]
             kept_err[n_kept] = x_err_max
             n_kept += 1
-        lex_state = 0 if n_primes > 0 else -1  # 0: not prepared, 1: ready, -1: unavailable
+        lex_state = 0 if n_primes > 0 else -1  # 0: keys not made at this basis, 1: made, -1: no residues
         for j in range(d):
             col = j + 1
             a_err_max, size_max = 0.0, 0.0
@@ -400,26 +427,15 @@ def _search_kernel(
                         continue
                 candidates[count], candidate_rho[count] = r, new_rho
                 count += 1
-            if count > 1 and lex_state == 0:
-                lex_state = -1
-                if _lex_prepare(residue_columns, primes, basic, inverse_mod, x_mod, work_mod):
-                    _tableau(system, dense, unit_row, inverse, unit, lex_values, lex_error, residual, safety)
-                    lex_state = 1
+            if count > 1 and lex_state == 0:  # a tie at this basis: its lexicographic keys
+                lex_state = 1
+                _tableau(system, dense, unit_row, inverse, unit, lex_values, lex_error, residual, safety)
+                mod_state[:] = 0
+                a_for[:] = -1
+                row_ready[:, :] = False
             if count > 1 and lex_state == 1:
-                _lex_entering_column(residue_columns, primes, nonbasic[j], inverse_mod, a_mod)
                 _lex_prune(
-                    candidates,
-                    count,
-                    col,
-                    values,
-                    error,
-                    lex_values,
-                    lex_error,
-                    x_mod,
-                    a_mod,
-                    inverse_mod,
-                    primes,
-                    keep,
+                    candidates, count, col, nonbasic[j], values, error, lex_values, lex_error, mod, keep
                 )
             else:
                 keep[:count] = True
@@ -616,99 +632,170 @@ def _slot(table: npt.NDArray[np.int64], key: np.int64) -> int:
 
 
 @numba.njit(cache=True)
-def _inverse_mod(matrix: npt.NDArray[np.int64], inverse: npt.NDArray[np.int64], p: np.int64) -> bool:
-    """``inverse = matrix^-1`` modulo ``p`` by Gauss-Jordan elimination (``matrix`` is overwritten).
+def _mul_mod(a: np.int64, b: np.int64, p: np.int64, p_inverse: float) -> np.int64:
+    """``a b mod p`` for ``0 <= a, b < p < 2^31``, without a division.
 
-    False when ``matrix`` is singular modulo ``p``.
+    ``a b < 2^62`` is exact in an int64; the quotient estimated in floats (``p_inverse =
+    1 / p``) is within 1 of ``floor(a b / p)``, so one correction lands in ``[0, p)``.
     """
-    c = matrix.shape[0]
-    inverse[:, :] = 0
+    q = np.int64(float(a) * float(b) * p_inverse)
+    r = a * b - q * p
+    if r < 0:
+        r += p
+    elif r >= p:
+        r -= p
+    return r
+
+
+@numba.njit(cache=True)
+def _power_mod(base: np.int64, exponent: np.int64, p: np.int64, p_inverse: float) -> np.int64:
+    result = np.int64(1)
+    while exponent > 0:
+        if exponent & 1:
+            result = _mul_mod(result, base, p, p_inverse)
+        base = _mul_mod(base, base, p, p_inverse)
+        exponent >>= 1
+    return result
+
+
+@numba.njit(cache=True)
+def _lu_mod(
+    lu: npt.NDArray[np.int64], perm: npt.NDArray[np.int64], inv_diag: npt.NDArray[np.int64], p: np.int64
+) -> bool:
+    """``P B = L U`` modulo ``p`` in place (``lu`` holds ``B``'s residues; ``L`` unit lower,
+    ``U`` upper), row ``i`` of ``P B`` being row ``perm[i]`` of ``B``, and the inverses of
+    ``U``'s diagonal. False when ``B`` is singular modulo ``p``."""
+    c = lu.shape[0]
+    p_inverse = 1.0 / float(p)
     for i in range(c):
-        inverse[i, i] = 1
+        perm[i] = i
     for k in range(c):
         pivot = -1
         for i in range(k, c):
-            if matrix[i, k] != 0:
+            if lu[i, k] != 0:
                 pivot = i
                 break
         if pivot < 0:
             return False
         if pivot != k:
             for t in range(c):
-                matrix[k, t], matrix[pivot, t] = matrix[pivot, t], matrix[k, t]
-                inverse[k, t], inverse[pivot, t] = inverse[pivot, t], inverse[k, t]
-        scale = _power_mod(matrix[k, k], p - 2, p)  # Fermat: p is prime
-        for t in range(c):
-            matrix[k, t] = matrix[k, t] * scale % p
-            inverse[k, t] = inverse[k, t] * scale % p
-        for i in range(c):
-            factor = matrix[i, k]
-            if i != k and factor != 0:
-                for t in range(c):
-                    matrix[i, t] = (matrix[i, t] - factor * matrix[k, t]) % p
-                    inverse[i, t] = (inverse[i, t] - factor * inverse[k, t]) % p
+                lu[k, t], lu[pivot, t] = lu[pivot, t], lu[k, t]
+            perm[k], perm[pivot] = perm[pivot], perm[k]
+        inv = _power_mod(lu[k, k], p - 2, p, p_inverse)  # Fermat: p is prime
+        inv_diag[k] = inv
+        for i in range(k + 1, c):
+            if lu[i, k] != 0:
+                factor = _mul_mod(lu[i, k], inv, p, p_inverse)
+                lu[i, k] = factor
+                for t in range(k + 1, c):
+                    if lu[k, t] != 0:
+                        v = lu[i, t] - _mul_mod(factor, lu[k, t], p, p_inverse)
+                        lu[i, t] = v + p if v < 0 else v
     return True
 
 
 @numba.njit(cache=True)
-def _power_mod(base: np.int64, exponent: np.int64, p: np.int64) -> np.int64:
-    result = np.int64(1)
-    base = base % p
-    while exponent > 0:
-        if exponent & 1:
-            result = result * base % p
-        base = base * base % p
-        exponent >>= 1
-    return result
-
-
-@numba.njit(cache=True)
-def _lex_prepare(
-    residue_columns: npt.NDArray[np.int64],
-    primes: npt.NDArray[np.int64],
-    basic: npt.NDArray[np.int64],
-    inverse_mod: npt.NDArray[np.int64],
-    x_mod: npt.NDArray[np.int64],
-    work: npt.NDArray[np.int64],
-) -> bool:
-    """The basis inverse ``inverse_mod[q]`` (row ``t``: basic variable ``basic[t]``) and the
-    basic solution ``x_mod[q] = B^-1 1`` modulo each prime; False when ``B`` is singular
-    modulo one of them (no tie can then be decided at this basis)."""
-    c = basic.shape[0]
-    for q in range(primes.shape[0]):
-        p = primes[q]
-        for t in range(c):
-            for i in range(c):
-                work[i, t] = residue_columns[q, basic[t], i]
-        if not _inverse_mod(work, inverse_mod[q], p):
-            return False
-        for t in range(c):
-            total = np.int64(0)
-            for i in range(c):
-                total = (total + inverse_mod[q, t, i]) % p
-            x_mod[q, t] = total
-    return True
-
-
-@numba.njit(cache=True)
-def _lex_entering_column(
-    residue_columns: npt.NDArray[np.int64],
-    primes: npt.NDArray[np.int64],
-    entering: int,
-    inverse_mod: npt.NDArray[np.int64],
-    a_mod: npt.NDArray[np.int64],
+def _solve_mod(
+    lu: npt.NDArray[np.int64],
+    perm: npt.NDArray[np.int64],
+    inv_diag: npt.NDArray[np.int64],
+    u: npt.NDArray[np.int64],
+    v: npt.NDArray[np.int64],
+    p: np.int64,
 ) -> None:
-    """``a_mod[q] = B^-1 A_entering`` modulo each prime."""
-    c = inverse_mod.shape[1]
-    for q in range(primes.shape[0]):
-        p = primes[q]
+    """``v = B^-1 u`` modulo ``p`` from :func:`_lu_mod`'s factors."""
+    c = lu.shape[0]
+    p_inverse = 1.0 / float(p)
+    for i in range(c):
+        v[i] = u[perm[i]]
+    for i in range(c):  # L (unit lower)
+        total = v[i]
+        for t in range(i):
+            if lu[i, t] != 0 and v[t] != 0:
+                total -= _mul_mod(lu[i, t], v[t], p, p_inverse)
+                if total < 0:
+                    total += p
+        v[i] = total
+    for i in range(c - 1, -1, -1):  # U
+        total = v[i]
+        for t in range(i + 1, c):
+            if lu[i, t] != 0 and v[t] != 0:
+                total -= _mul_mod(lu[i, t], v[t], p, p_inverse)
+                if total < 0:
+                    total += p
+        v[i] = _mul_mod(total, inv_diag[i], p, p_inverse)
+
+
+@numba.njit(cache=True)
+def _inverse_row_mod(
+    lu: npt.NDArray[np.int64],
+    perm: npt.NDArray[np.int64],
+    inv_diag: npt.NDArray[np.int64],
+    r: int,
+    y: npt.NDArray[np.int64],
+    work: npt.NDArray[np.int64],
+    p: np.int64,
+) -> None:
+    """``y`` = row ``r`` of ``B^-1`` modulo ``p``: ``B^T y = e_r``, with ``B^T = U^T L^T P``."""
+    c = lu.shape[0]
+    p_inverse = 1.0 / float(p)
+    for i in range(c):  # U^T w = e_r (U^T lower triangular)
+        total = np.int64(1) if i == r else np.int64(0)
+        for t in range(i):
+            if lu[t, i] != 0 and work[t] != 0:
+                total -= _mul_mod(lu[t, i], work[t], p, p_inverse)
+                if total < 0:
+                    total += p
+        work[i] = _mul_mod(total, inv_diag[i], p, p_inverse)
+    for i in range(c - 1, -1, -1):  # L^T z = w (unit upper), z in place of w
+        total = work[i]
+        for t in range(i + 1, c):
+            if lu[t, i] != 0 and work[t] != 0:
+                total -= _mul_mod(lu[t, i], work[t], p, p_inverse)
+                if total < 0:
+                    total += p
+        work[i] = total
+    for i in range(c):  # P y = z
+        y[perm[i]] = work[i]
+
+
+@numba.njit(cache=True, inline="always")
+def _lex_factored(q: int, mod: tuple) -> bool:  # type: ignore[type-arg]
+    """Whether the basis matrix is regular modulo prime ``q``, factoring it (and solving for
+    ``x_mod[q] = B^-1 1``) the first time it is asked at this basis."""
+    primes, _, residue_columns, basic, lu_mod, perm_mod, diag_mod, ones, state, x_mod, _, _, _, _, _ = mod
+    if state[q] == 0:
+        c = basic.shape[0]
         for t in range(c):
-            total = np.int64(0)
             for i in range(c):
-                entry = residue_columns[q, entering, i]
-                if entry != 0:
-                    total = (total + inverse_mod[q, t, i] * entry % p) % p
-            a_mod[q, t] = total
+                lu_mod[q, i, t] = residue_columns[q, basic[t], i]
+        state[q] = -1
+        if _lu_mod(lu_mod[q], perm_mod[q], diag_mod[q], primes[q]):
+            _solve_mod(lu_mod[q], perm_mod[q], diag_mod[q], ones, x_mod[q], primes[q])
+            state[q] = 1
+    return state[q] == 1
+
+
+@numba.njit(cache=True, inline="always")
+def _lex_residue(q: int, row: int, k: int, mod: tuple) -> np.int64:  # type: ignore[type-arg]
+    """Component ``k`` of row ``row``'s key numerator modulo prime ``q`` (after :func:`_lex_factored`):
+    ``x_row`` for ``k = -1``, else entry ``(row, k)`` of ``B^-1`` (its row made once per basis)."""
+    primes, _, _, _, lu_mod, perm_mod, diag_mod, _, _, x_mod, _, _, inverse_mod, row_ready, work = mod
+    if k < 0:
+        return x_mod[q, row]
+    if not row_ready[q, row]:
+        _inverse_row_mod(lu_mod[q], perm_mod[q], diag_mod[q], row, inverse_mod[q, row], work, primes[q])
+        row_ready[q, row] = True
+    return inverse_mod[q, row, k]
+
+
+@numba.njit(cache=True, inline="always")
+def _lex_entering(q: int, entering: int, mod: tuple) -> None:  # type: ignore[type-arg]
+    """``a_mod[q] = B^-1 A_entering`` modulo prime ``q`` (once per basis and entering variable)."""
+    primes, _, residue_columns, _, lu_mod, perm_mod, diag_mod, _, _, _, a_mod, a_for, _, _, _ = mod
+    if a_for[q] != entering:
+        _solve_mod(lu_mod[q], perm_mod[q], diag_mod[q], residue_columns[q, entering], a_mod[q], primes[q])
+        a_for[q] = entering
 
 
 @numba.njit(cache=True)
@@ -716,68 +803,71 @@ def _lex_prune(
     candidates: npt.NDArray[np.int64],
     count: int,
     col: int,
+    entering: int,
     values: FloatArray,
     error: FloatArray,
     lex_values: FloatArray,
     lex_error: FloatArray,
-    x_mod: npt.NDArray[np.int64],
-    a_mod: npt.NDArray[np.int64],
-    inverse_mod: npt.NDArray[np.int64],
-    primes: npt.NDArray[np.int64],
+    mod: tuple,  # type: ignore[type-arg]
     keep: npt.NDArray[np.bool_],
 ) -> None:
     """``keep[q]``: whether candidate row ``candidates[q]`` may be the lexicographic pivot row.
 
-    ``values[0]`` is the basic solution, ``values[col]`` the entering column, and
-    ``lex_values[k]`` column ``k`` of the basis inverse, each with its error bound. A row
-    whose pivot element is surely negative never is; nor is one that a row with a surely
-    positive pivot element certainly precedes (:func:`_lex_precedes`).
+    ``values[0]`` is the basic solution, ``values[col]`` the entering column (variable
+    ``entering``), and ``lex_values[k]`` column ``k`` of the basis inverse, each with its
+    error bound; ``mod`` the basis modulo primes (see :func:`_search_kernel`). A row whose
+    pivot element is surely negative never is; nor is one that a row with a surely positive
+    pivot element certainly precedes (:func:`_lex_precedes`): the rows are compared against
+    the best so far, then against the winner, ``2 count`` comparisons, not ``count^2``.
     """
+    # A tournament: the candidate no other certainly precedes (the lexicographic row when
+    # every comparison is decided), then every other one it certainly precedes is dropped.
+    best = -1
+    for q in range(count):
+        r = candidates[q]
+        keep[q] = not values[col, r] < -2.0 * error[col, r]  # surely negative: never the pivot
+        surely_positive = values[col, r] > 2.0 * error[col, r]
+        if surely_positive and (
+            best < 0
+            or _lex_precedes(r, candidates[best], col, entering, values, error, lex_values, lex_error, mod)
+        ):
+            best = q
+    if best < 0:
+        return
     for q in range(count):
         s = candidates[q]
-        a_s, e_s = values[col, s], error[col, s]
-        keep[q] = True
-        if a_s < -2.0 * e_s:
+        if (
+            keep[q]
+            and q != best
+            and values[col, s] > 2.0 * error[col, s]  # a pivot element that may be zero: kept
+            and _lex_precedes(candidates[best], s, col, entering, values, error, lex_values, lex_error, mod)
+        ):
             keep[q] = False
-            continue
-        if not a_s > 2.0 * e_s:
-            continue  # a pivot element that may be zero: nothing is certain
-        for q2 in range(count):
-            r = candidates[q2]
-            surely_positive = values[col, r] > 2.0 * error[col, r]
-            if (
-                r != s
-                and surely_positive
-                and _lex_precedes(
-                    r, s, col, values, error, lex_values, lex_error, x_mod, a_mod, inverse_mod, primes
-                )
-            ):
-                keep[q] = False
-                break
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _lex_precedes(
     r: int,
     s: int,
     col: int,
+    entering: int,
     values: FloatArray,
     error: FloatArray,
     lex_values: FloatArray,
     lex_error: FloatArray,
-    x_mod: npt.NDArray[np.int64],
-    a_mod: npt.NDArray[np.int64],
-    inverse_mod: npt.NDArray[np.int64],
-    primes: npt.NDArray[np.int64],
+    mod: tuple,  # type: ignore[type-arg]
 ) -> bool:
     """Whether row ``r``'s key ``(x_r, X_r0, X_r1, ...) / a_r`` is certainly lexicographically
     smaller than row ``s``'s (both pivot elements surely positive).
 
     At each component the float difference ``v_r a_s - v_s a_r`` decides when it exceeds its
-    error bound (from the values' bounds, plus its own rounding); otherwise the component
-    counts as equal only when the difference vanishes modulo every prime (then it is 0
-    exactly: see :func:`~.lexicographic.residues`), and as undecided (False) when it does not.
+    error bound (from the values' bounds, plus its own rounding). Otherwise the component
+    counts as equal when both numerators vanish modulo the first ``zero_primes`` primes
+    (then both are 0 exactly: their product exceeds ``2 H``), or when the difference
+    vanishes modulo every prime (then it is 0 exactly: see :func:`~.lexicographic.residues`);
+    and as undecided (False) when it does not, or a prime divides ``det B``.
     """
+    primes, zero_primes, _, _, _, _, _, _, _, _, a_mod, _, _, _, _ = mod
     c = values.shape[1]
     a_r, e_ar, a_s, e_as = values[col, r], error[col, r], values[col, s], error[col, s]
     for k in range(-1, c):
@@ -793,10 +883,22 @@ def _lex_precedes(
             return True
         if diff > bound:
             return False
+        # Both numerators exactly 0 (the common tie of a degenerate vertex)? Not when the floats
+        # show one is not; else modulo the first primes.
+        zero = abs(v_r) <= e_r and abs(v_s) <= e_s
+        for q in range(zero_primes[0] if zero else 0):
+            if not _lex_factored(q, mod):
+                return False
+            if _lex_residue(q, r, k, mod) != 0 or _lex_residue(q, s, k, mod) != 0:
+                zero = False
+                break
+        if zero:
+            continue
         for q in range(primes.shape[0]):
-            p = primes[q]
-            m_r = x_mod[q, r] if k < 0 else inverse_mod[q, r, k]
-            m_s = x_mod[q, s] if k < 0 else inverse_mod[q, s, k]
-            if (m_r * a_mod[q, s] - m_s * a_mod[q, r]) % p != 0:
+            if not _lex_factored(q, mod):
+                return False
+            m_r, m_s = _lex_residue(q, r, k, mod), _lex_residue(q, s, k, mod)
+            _lex_entering(q, entering, mod)
+            if (m_r * a_mod[q, s] - m_s * a_mod[q, r]) % primes[q] != 0:
                 return False  # not equal, and the floats cannot tell which is smaller
     return False  # equal keys: only for r == s (the rows of B^-1 are independent)

@@ -64,10 +64,14 @@ class Residues:
     columns : ndarray of int64, shape (k, d + c, c)
         ``columns[q, v]``: the column of variable ``v`` (``K[v]`` for a coordinate, a unit
         vector for a slack) modulo ``primes[q]``.
+    zero_primes : int
+        How many of the first primes have a product over ``2 H``: enough to decide that one
+        determinant ``N`` is 0.
     """
 
     primes: npt.NDArray[np.int64]
     columns: npt.NDArray[np.int64]
+    zero_primes: int
 
 
 def integer_matrix(raw: FloatArray, low: Fraction) -> npt.NDArray[np.int64] | None:
@@ -102,7 +106,7 @@ def residues(k: npt.NDArray[np.int64]) -> Residues | None:
     determinant of ``c`` columns drawn from ``[K^T | I]``, the right-hand side ``1`` and
     unit vectors; by Hadamard's inequality ``|N| <= H``, the product of the ``c`` largest
     of those columns' norms, so ``|V| <= 2 H^2`` and primes whose product exceeds ``4 H^2``
-    decide ``V = 0``.
+    decide ``V = 0`` (and fewer, whose product exceeds ``2 H``, decide ``N = 0``).
 
     Examples
     --------
@@ -118,8 +122,9 @@ def residues(k: npt.NDArray[np.int64]) -> Residues | None:
     count = int(np.searchsorted(bits, need, side="right")) + 1
     if count > len(PRIMES):
         return None
+    zero_count = int(np.searchsorted(bits, 1.0 + log_h * (1 + 1e-9) + 1e-6, side="right")) + 1
     primes = PRIMES[:count]
     columns = np.zeros((count, d + c, c), dtype=np.int64)
     columns[:, :d] = k[None] % primes[:, None, None]
     columns[:, d:] = np.eye(c, dtype=np.int64)[None]
-    return Residues(primes, columns)
+    return Residues(primes, columns, zero_count)

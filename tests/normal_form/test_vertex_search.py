@@ -598,16 +598,34 @@ def test_the_lexicographic_kernel_visits_the_lexicographically_feasible_bases(ki
             assert everything.visited >= budget.visited
 
 
-def _lex_state(x, a, x_mod, a_mod, lex0):
-    """Arrays for the lexicographic test of rows 0 and 1 (two rows, entering column 1)."""
+def _lex_state(x, a, x_mod, a_mod, lex0, lex0_mod=(0, 0)):
+    """The lexicographic test's state for rows 0 and 1 (two rows, entering column 1, variable
+    5), everything modulo two primes already made (factors, x, the entering column, B^-1's
+    rows); the zero test uses the first prime."""
     values = np.array([x, a], dtype=float)
     error = np.full((2, 2), 1e-15)
     lex_values = np.array([lex0, [0.0, 0.0]], dtype=float)  # column 0 of B^-1, then column 1
     primes = lexicographic.PRIMES[:2]
     inverse_mod = np.zeros((2, 2, 2), dtype=np.int64)
-    x_mod = np.array([x_mod, x_mod], dtype=np.int64)
-    a_mod = np.array([a_mod, a_mod], dtype=np.int64)
-    return values, error, lex_values, np.full((2, 2), 1e-15), x_mod, a_mod, inverse_mod, primes
+    inverse_mod[:, :, 0] = lex0_mod
+    mod = (
+        primes,
+        np.array([1]),  # zero_primes
+        np.zeros((2, 6, 2), dtype=np.int64),  # residue columns (not read: everything is made)
+        np.array([0, 1]),  # basic
+        np.zeros((2, 2, 2), dtype=np.int64),  # LU factors
+        np.zeros((2, 2), dtype=np.int64),
+        np.zeros((2, 2), dtype=np.int64),
+        np.ones(2, dtype=np.int64),
+        np.ones(2, dtype=np.int64),  # factored modulo both primes
+        np.array([x_mod, x_mod], dtype=np.int64),
+        np.array([a_mod, a_mod], dtype=np.int64),
+        np.full(2, 5, dtype=np.int64),  # a_mod is the entering variable 5's column
+        inverse_mod,
+        np.ones((2, 2), dtype=np.bool_),  # rows made
+        np.zeros(2, dtype=np.int64),
+    )
+    return values, error, lex_values, np.full((2, 2), 1e-15), mod
 
 
 def test_a_component_the_floats_cannot_decide_is_equal_only_modulo_every_prime() -> None:
@@ -615,33 +633,36 @@ def test_a_component_the_floats_cannot_decide_is_equal_only_modulo_every_prime()
     residues say the ratios are equal (1*1 - 1*1 = 0), that next component decides; when they
     say they differ (1*1 - 2*1 != 0), the order is unknown and nothing is decided."""
     equal = _lex_state([1.0, 1.0], [1.0, 1.0], [1, 1], [1, 1], [0.0, 1.0])
-    assert bases._lex_precedes(0, 1, 1, *equal)
-    assert not bases._lex_precedes(1, 0, 1, *equal)
+    assert bases._lex_precedes(0, 1, 1, 5, *equal)
+    assert not bases._lex_precedes(1, 0, 1, 5, *equal)
     differ = _lex_state([1.0, 1.0], [1.0, 1.0], [1, 2], [1, 1], [0.0, 1.0])
-    assert not bases._lex_precedes(0, 1, 1, *differ)
-    assert not bases._lex_precedes(1, 0, 1, *differ)
+    assert not bases._lex_precedes(0, 1, 1, 5, *differ)
+    assert not bases._lex_precedes(1, 0, 1, 5, *differ)
+    # Both numerators 0 modulo the zero test's prime: equal without the entering column.
+    zeros = _lex_state([0.0, 0.0], [1.0, 1.0], [0, 0], [1, 2], [0.0, 1.0])
+    assert bases._lex_precedes(0, 1, 1, 5, *zeros)
+    # One numerator 0 and the other not: the full test, here unequal (0*2 - 3*1 != 0).
+    one_zero = _lex_state([0.0, 0.0], [1.0, 1.0], [0, 3], [1, 2], [0.0, 1.0])
+    assert not bases._lex_precedes(0, 1, 1, 5, *one_zero)
     # A difference beyond the error bound decides at once, whatever the residues.
     clear = _lex_state([1.0, 2.0], [1.0, 1.0], [1, 1], [1, 1], [1.0, 0.0])
-    assert bases._lex_precedes(0, 1, 1, *clear) and not bases._lex_precedes(1, 0, 1, *clear)
+    assert bases._lex_precedes(0, 1, 1, 5, *clear) and not bases._lex_precedes(1, 0, 1, 5, *clear)
 
 
 def test_pruning_keeps_every_row_that_may_be_the_lexicographic_one() -> None:
     """Row 0 (pivot element surely positive) certainly precedes row 1 and drops it; a row
     whose pivot element is within its error of zero is never dropped (its sign is unknown),
     and one whose pivot element is surely negative always is."""
-    values, error, lex_values, lex_error, x_mod, a_mod, inverse_mod, primes = _lex_state(
-        [1.0, 2.0], [1.0, 1.0], [1, 2], [1, 1], [0.0, 0.0]
-    )
+    values, error, lex_values, lex_error, mod = _lex_state([1.0, 2.0], [1.0, 1.0], [1, 2], [1, 1], [0.0, 0.0])
     keep = np.empty(2, dtype=np.bool_)
     candidates = np.array([0, 1], dtype=np.int64)
-    args = (lex_values, lex_error, x_mod, a_mod, inverse_mod, primes, keep)
-    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    bases._lex_prune(candidates, 2, 1, 5, values, error, lex_values, lex_error, mod, keep)
     assert keep.tolist() == [True, False]
     values[1] = [1.0, 1e-300]  # row 1's pivot element: zero or not, within its error
-    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    bases._lex_prune(candidates, 2, 1, 5, values, error, lex_values, lex_error, mod, keep)
     assert keep.tolist() == [True, True]
     values[1] = [1.0, -1.0]  # surely negative: no lexicographic pivot
-    bases._lex_prune(candidates, 2, 1, values, error, *args)
+    bases._lex_prune(candidates, 2, 1, 5, values, error, lex_values, lex_error, mod, keep)
     assert keep.tolist() == [True, False]
 
 
@@ -665,12 +686,14 @@ def test_integer_payoffs_below_2_31_have_an_integer_matrix_and_others_none() -> 
 def test_residues_take_enough_primes_for_the_hadamard_bound_or_refuse() -> None:
     """Primes whose product exceeds 4 H^2, H the product of the c largest column norms."""
     small = lexicographic.residues(np.ones((3, 3), dtype=np.int64))  # H = 3^(3/2)
-    assert small is not None and len(small.primes) == 1
+    assert small is not None and len(small.primes) == 1 and small.zero_primes == 1
     big = lexicographic.residues(np.full((12, 12), 100, dtype=np.int64))  # H = (100 sqrt 12)^12
     assert big is not None
     log_h = 12 * math.log2(100 * math.sqrt(12))
     product = sum(math.log2(int(p)) for p in big.primes)
     assert product > 2 + 2 * log_h > product - math.log2(int(big.primes[-1]))  # enough, and no more
+    zero = sum(math.log2(int(p)) for p in big.primes[: big.zero_primes])
+    assert zero > 1 + log_h > zero - math.log2(int(big.primes[big.zero_primes - 1]))
     assert lexicographic.residues(np.full((20, 20), 10**6, dtype=np.int64)) is None
     np.testing.assert_array_equal(big.columns[:, :12], 100)
     np.testing.assert_array_equal(
