@@ -390,6 +390,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "a sixth slot that nothing reads",
     ),
     Equivalent(
+        "regret",
+        "NumberReplacer",
+        "out = np.empty((xs.shape[0], 5))",
+        "out = np.empty((xs.shape[0], 6))",
+        "a sixth column that nothing reads (each row is written to [:5] and read as [0:2], [2:4], [4])",
+    ),
+    Equivalent(
         "vertex_enumeration",
         "NumberReplacer",
         "if len(row_set) == 1 and len(col_set) == 1:  # an isolated equilibrium (every one, generically)",

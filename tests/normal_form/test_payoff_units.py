@@ -195,6 +195,16 @@ def test_the_remembered_tolerances_cannot_be_changed_by_a_caller() -> None:
     np.testing.assert_allclose(game.regret_tolerances(1e-9), [3e-9, 4e-9], rtol=1e-12)
 
 
+def test_the_remembered_payoff_ranges_cannot_be_changed_by_a_caller() -> None:
+    # player_scales is the unit of every regret tolerance, computed once per game: a caller
+    # that wrote into it would move every later certificate's threshold.
+    game = NormalFormGame.from_bimatrix([[0, 3], [1, 2]], [[5, 1], [2, 2]])
+    with pytest.raises(ValueError, match="read-only"):
+        game.player_scales[0] = 1e9
+    np.testing.assert_array_equal(game.player_scales, [3.0, 4.0])
+    np.testing.assert_allclose(game.regret_tolerances(1e-9), [3e-9, 4e-9], rtol=1e-12)
+
+
 def test_the_tolerance_never_falls_below_the_round_off_of_the_payoffs() -> None:
     # max(tol * range, 1e-12 * max |u|): a player whose payoffs differ by far less than
     # their round-off at 1e6 (a range of about 1e-9), or not at all, still gets a positive
