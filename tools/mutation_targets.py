@@ -339,6 +339,14 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "bases",
         "NumberReplacer",
+        "queue_rho = np.empty(1024)",
+        "queue_rho = np.empty( 1025)",
+        "one spare slot of the queue's Hadamard ratios: they are read and written only below the"
+        " queue's tail, and the queue (1024) grows first, taking them along (_grown_queue)",
+    ),
+    Equivalent(
+        "bases",
+        "NumberReplacer",
         "a_err_max, size_max = 0.0, 0.0",
         "a_err_max, size_max = -1.0, 0.0",
         "a running maximum of error bounds that are all positive (each includes the rounding"

@@ -727,6 +727,20 @@ def test_a_basic_solution_at_the_feasibility_threshold_is_ambiguous(eps: float) 
     np.testing.assert_allclose(negative, [1.0, -eps], rtol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [1e-4, 1.0, 1e4])
+def test_solved_bases_judge_singularity_by_the_hadamard_ratio_not_the_determinant(scale: float) -> None:
+    """A well-conditioned 6 x 6 system scaled by 1e-4 has determinant ~1e-24 but the same
+    Hadamard ratio |det| / prod(row norms): it is regular, and the feasible bases of
+    ``scale * mat`` are those of ``mat`` with points divided by ``scale``."""
+    mat = np.eye(6) + 0.1 + 0.01 * np.random.default_rng(3).random((6, 6))  # z = mat^-T 1 > 0
+    ps = pt = np.arange(6)[None, :]  # every coordinate, every constraint tight
+    plain = square_systems.solve_bases(mat, ps, pt, 1e-9)
+    scaled = square_systems.solve_bases(scale * mat, ps, pt, 1e-9)
+    assert len(plain.singular) == len(scaled.singular) == 0
+    assert len(plain.points) == len(scaled.points) == 1
+    np.testing.assert_allclose(scaled.points * scale, plain.points, rtol=1e-9)
+
+
 @pytest.mark.parametrize("eps", [1e-9, 1e-6])
 def test_a_face_at_the_feasibility_threshold_is_searched_instead(eps: float) -> None:
     """The face of labels {2, 3} in Q (both coordinates, both constraints tight) is the
