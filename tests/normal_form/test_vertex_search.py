@@ -727,6 +727,31 @@ def test_a_basic_solution_at_the_feasibility_threshold_is_ambiguous(eps: float) 
     np.testing.assert_allclose(negative, [1.0, -eps], rtol=1e-6)
 
 
+def test_the_tableau_bound_is_that_of_the_refined_solution() -> None:
+    """On an ill-conditioned basis (Hilbert 6 x 6, condition ~1.5e7) ``X u`` with the computed
+    inverse has a residual ~cond * eps; one step of refinement brings it to ~eps, and the
+    error bound is the refined value's: it holds (against the exact rational solution) and
+    stays within twice the rounding term ``|X| safety (|B| |v| + |u|)``."""
+    c = 6
+    hilbert = [[Fraction(1, i + j + 1) for j in range(c)] for i in range(c)]
+    b = np.array(hilbert, dtype=float)
+    columns = np.ascontiguousarray(b.T)  # row t: column t of B
+    inverse, work = np.empty((c, c)), np.empty((c, c))
+    assert bases._invert(columns, inverse, work)
+    rhs = np.ones((1, c))
+    values, error = np.empty((1, c)), np.empty((1, c))
+    safety = (2.0 * (c + 1) + 8.0) * np.finfo(float).eps
+    bases._tableau(
+        columns, c, np.zeros(c, dtype=np.int64), inverse, rhs, values, error, np.empty((3, c)), safety
+    )
+    exact = exact_arith.solve_exact([list(map(Fraction, row)) for row in b], [1] * c)  # the doubles, exactly
+    assert exact is not None
+    actual = np.abs(values[0] - np.array([float(v) for v in exact]))
+    assert bool((actual <= error[0]).all())
+    rounding = np.abs(inverse.T) @ (safety * (np.abs(b) @ np.abs(values[0]) + 1.0))
+    assert bool((error[0] <= 2.0 * rounding).all())
+
+
 @pytest.mark.parametrize("scale", [1e-4, 1.0, 1e4])
 def test_solved_bases_judge_singularity_by_the_hadamard_ratio_not_the_determinant(scale: float) -> None:
     """A well-conditioned 6 x 6 system scaled by 1e-4 has determinant ~1e-24 but the same
