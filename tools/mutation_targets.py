@@ -398,6 +398,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "a sixth slot that nothing reads",
     ),
     Equivalent(
+        "zero_sum",
+        "NumberReplacer",
+        "y = np.full(n, 1.0)",
+        "y = np.full(n, 2.0)",
+        "any positive constant: the next line returns y / y.sum(), the uniform strategy either way",
+    ),
+    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty((xs.shape[0], 5))",
