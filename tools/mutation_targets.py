@@ -398,6 +398,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "a sixth slot that nothing reads",
     ),
     Equivalent(
+        "exact_search",
+        "NumberReplacer",
+        "low_num, low_den = 0, 1",
+        "low_num, low_den = -1, 1",
+        "a placeholder: the first candidate of each column is taken whatever it holds (not best)",
+    ),
+    Equivalent(
         "zero_sum",
         "NumberReplacer",
         "y = np.full(n, 1.0)",
