@@ -43,6 +43,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.traces import TraceChunk, TraceScorer
 from equilibria.v1 import trace_pb2
+from equilibria.v1.codec import encode_tensor
 
 
 def test_normal_form_game_round_trip_keeps_payoffs_and_names() -> None:
@@ -289,6 +290,12 @@ def test_server_info_reports_every_limit_a_request_can_meet() -> None:
     info = server_info_from_proto(answer)
     assert {name: getattr(info.limits, name) for name in values} == values
     assert (info.limits.max_time_budget, info.limits.trace_idle_seconds) == (12.5, 7.25)
+    # On the wire to the nanosecond (the client reads durations to the microsecond only).
+    wire = answer.limits
+    assert (wire.max_time_budget.ToNanoseconds(), wire.trace_idle_timeout.ToNanoseconds()) == (
+        12_500_000_000,
+        7_250_000_000,
+    )
     assert {"vertex_enumeration", "hoffman_karp"} <= {m.name for m in info.methods}
 
 
@@ -358,3 +365,17 @@ def test_the_clients_default_chunk_is_the_largest_a_default_server_accepts() -> 
     from equilibria.client._convert import CHUNK_BYTES
 
     assert Limits().max_trace_chunk_bytes == CHUNK_BYTES
+
+
+@pytest.mark.parametrize("value", [2.0**53, -(2.0**53), 0.5, float("nan")])
+def test_joint_actions_must_be_integers_a_double_holds_exactly(value: float) -> None:
+    """2^53 is the first magnitude at which a double no longer tells neighbouring integers
+    apart (2^53 + 1 reads as 2^53): refused with the other non-integers, naming the entry."""
+    chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0], [1.0, value]])))
+    with pytest.raises(RequestError) as info:
+        convert.trace_chunk_from_proto(chunk, 2, max_entries=64)
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.field == "chunk[2].joint_actions"
+    assert "must hold integers; entry (1, 1)" in info.value.message
+    ok = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0], [1.0, 2.0**53 - 1]])))
+    assert convert.trace_chunk_from_proto(ok, 2, max_entries=64).joint_actions[1, 1] == 2**53 - 1

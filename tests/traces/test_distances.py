@@ -1077,3 +1077,12 @@ def test_a_one_vertex_component_of_a_target_without_points_is_measured() -> None
     d = distance_to_set(snapshots, target, "linf")
     assert d.distances.tolist() == [0.0, 0.75]
     assert d.nearest_kind.tolist() == ["component", "component"]
+
+
+def test_a_target_is_complete_unless_said_otherwise() -> None:
+    """The documented default: a set given as points holds every solution (complete=True),
+    both built directly and through from_points; a partial set says so."""
+    point = (np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]]))
+    assert SolutionTarget(points=point).complete is True
+    assert SolutionTarget.from_points([(np.array([0.5, 0.5]), np.array([0.5, 0.5]))]).complete is True
+    assert SolutionTarget(points=point, complete=False).complete is False
