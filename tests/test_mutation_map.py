@@ -87,6 +87,15 @@ def test_each_test_file_is_cached_until_it_or_a_source_changes(tmp_path: pathlib
     (tmp_path / "bench" / "speed.py").write_text("pass\n", encoding="utf-8")  # not a source of the map
     _build(tmp_path, runs)
     assert runs == []
+    (tmp_path / "tools").mkdir()
+    targets = tmp_path / "tools" / "mutation_targets.py"  # the tool's lists: not run by the tests
+    targets.write_text("EQUIVALENT = ()\n", encoding="utf-8")
+    _build(tmp_path, runs)
+    assert runs == []
+    (tmp_path / "tools" / "mutation_coverage.py").write_text("pass\n", encoding="utf-8")  # a tool
+    _build(tmp_path, runs)
+    assert sorted(runs) == ["tests/test_a.py", "tests/test_b.py"]
+    runs.clear()
     (tmp_path / "pkg" / "mod.py").write_text("X = 2\n", encoding="utf-8")
     _build(tmp_path, runs)
     assert sorted(runs) == ["tests/test_a.py", "tests/test_b.py"]

@@ -90,14 +90,21 @@ def _python_files(root: pathlib.Path) -> list[pathlib.Path]:
     )
 
 
+#: Read by the tool, not run by the tests: what it mutates and which mutants are equivalent
+#: (an entry added while a survivor is studied must not cost a new map).
+_NOT_FINGERPRINTED = ("tools/mutation_targets.py",)
+
+
 def source_fingerprint(root: pathlib.Path) -> str:
-    """A hash of every Python file but the test files (``tests/**/test_*.py``) and the
-    benchmarks, and of the project file: the sources, the tests' shared helpers (conftest.py,
-    ...) and the tools."""
+    """A hash of every Python file but the test files (``tests/**/test_*.py``), the
+    benchmarks and the tool's own lists of targets, and of the project file: the sources, the
+    tests' shared helpers (conftest.py, ...) and the tools."""
     files = [
         p
         for p in _python_files(root)
-        if not _is_test_file(root, p) and p.relative_to(root).parts[0] != "bench"
+        if not _is_test_file(root, p)
+        and p.relative_to(root).parts[0] != "bench"
+        and p.relative_to(root).as_posix() not in _NOT_FINGERPRINTED
     ]
     return _digest(root, [*files, root / "pyproject.toml"])
 

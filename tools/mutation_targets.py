@@ -523,6 +523,68 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "0 (a zero end point) and -1 (past max_pivots) are both 'no end point': every caller"
         " tests pivots > 0 or pivots <= 0 and nothing else",
     ),
+    *(
+        Equivalent(
+            "lemke_howson",
+            "NumberReplacer",
+            "if total_x <= 0.0 or total_y <= 0.0:",
+            mutated,
+            "the sums are of values clipped at 0, so the mutants differ only at a sum of exactly 0,"
+            " which a path's end never has: it is not the artificial equilibrium, so some slack of"
+            " each tableau is nonbasic, i.e. one rescaled payoff row (entries in [1, 2]) against the"
+            " other player's strategy equals 1, and that strategy sums to at least 1/2",
+        )
+        for mutated in (
+            "if total_x <= -1.0 or total_y <= 0.0:",
+            "if total_x <= 0.0 or total_y <= -1.0:",
+        )
+    ),
+    Equivalent(
+        "nplayer",
+        "NumberReplacer",
+        "jacobian[size + i, rows] = 1.0",
+        "jacobian[size + i, rows] = 2.0",
+        "the rows of the equations sum(x_i) = 1, which fix only each strategy's scale: the"
+        " indifference equations are homogeneous in each opponent's strategy and the result is"
+        " normalised, so a wrong coefficient there (a halved step along the scale) leaves the"
+        " fixed points (residual 0) and the normalised answer unchanged",
+    ),
+    Equivalent(
+        "stochastic_regret",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "if n_states <= DENSE_STATES:",
+        "if n_states < DENSE_STATES:",
+        "which solver (dense LAPACK or sparse LU) solves the same linear system at exactly"
+        " DENSE_STATES states: a speed threshold; both answers are exact to round-off",
+    ),
+    Equivalent(
+        "stochastic_zero_sum",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "if iteration > 1 and float((guaranteed - values).max()) <= noise:",
+        "if iteration > 1 and float((guaranteed - values).max()) < noise:",
+        "differs only when the largest improvement equals the rounding threshold to the bit;"
+        " the threshold is positive (the scale is at least the smallest float), so a converged"
+        " run (improvement 0) stops either way",
+    ),
+    Equivalent(
+        "verdicts",
+        "NumberReplacer",
+        "start = int(crossing[0]) + 1",
+        "start = int(crossing[0]) + 0",
+        "a window one lag earlier adds only the first non-positive autocorrelation as a peak"
+        " candidate, which the positive min_strength (the scorer's PERIOD_STRENGTH) rejects; the"
+        " other peaks and their lags are unchanged, and a first crossing at half the series leaves"
+        " a one-element inner window holding that non-positive value: no period either way",
+    ),
+    Equivalent(
+        "lemke_howson",
+        "RemoveGuardReturn",
+        "return best",
+        "pass",
+        "a shortcut of the loop that follows: its first pass (the rhs key, k = -1) keeps the rows"
+        " within the bound of the minimum ratio, which is ``best`` alone when the second smallest"
+        " ratio is past it, and returns it",
+    ),
     Equivalent(
         "exact_search",
         "ReplaceTrueWithFalse",

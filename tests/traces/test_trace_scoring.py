@@ -1022,6 +1022,19 @@ def test_switches_in_a_trace_shorter_than_two_windows_decide_nothing() -> None:
     assert decide_verdict(_evidence(z=2000, **moving)).verdict == "not_converged"
 
 
+def test_a_noisy_tail_stays_inconclusive_whatever_the_selection_does() -> None:
+    """Rule 4 (a radius past the largest threshold: too noisy) stands against switches of the
+    selected equilibrium: they may be the noise too. A tail at or above every threshold with
+    the same radius (rule 3) is not converged, and the switches are named as evidence."""
+    moving = {"single_limit": True, "recent_switches": 3, "last_switch": 9500, "switch_start": 5001}
+    noisy = decide_verdict(_evidence(radius=0.5, **moving))
+    assert noisy.verdict == "inconclusive" and "too noisy" in noisy.evidence
+    assert "switched" not in noisy.evidence
+    high = decide_verdict(_evidence(radius=0.5, above=(True, True, True), final=2.0, **moving))
+    assert high.verdict == "not_converged"
+    assert "at or above" in high.evidence and "switched 3 time(s)" in high.evidence
+
+
 def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
     """With no samples nothing is known: the radius is the metric's diameter, even at a
     confidence so low (delta = 0.99) that the bound for one sample would be smaller."""
