@@ -647,6 +647,13 @@ def _mul_mod(a: np.int64, b: np.int64, p: np.int64, p_inverse: float) -> np.int6
     return r
 
 
+@numba.njit(cache=True, inline="always")
+def _sub_mul_mod(total: np.int64, a: np.int64, b: np.int64, p: np.int64, p_inverse: float) -> np.int64:
+    """``total - a b`` modulo ``p`` in ``[0, p)``, for ``total``, ``a``, ``b`` in ``[0, p)``."""
+    v = total - _mul_mod(a, b, p, p_inverse)
+    return v + p if v < 0 else v
+
+
 @numba.njit(cache=True)
 def _power_mod(base: np.int64, exponent: np.int64, p: np.int64, p_inverse: float) -> np.int64:
     result = np.int64(1)
@@ -689,8 +696,7 @@ def _lu_mod(
                 lu[i, k] = factor
                 for t in range(k + 1, c):
                     if lu[k, t] != 0:
-                        v = lu[i, t] - _mul_mod(factor, lu[k, t], p, p_inverse)
-                        lu[i, t] = v + p if v < 0 else v
+                        lu[i, t] = _sub_mul_mod(lu[i, t], factor, lu[k, t], p, p_inverse)
     return True
 
 
@@ -712,17 +718,13 @@ def _solve_mod(
         total = v[i]
         for t in range(i):
             if lu[i, t] != 0 and v[t] != 0:
-                total -= _mul_mod(lu[i, t], v[t], p, p_inverse)
-                if total < 0:
-                    total += p
+                total = _sub_mul_mod(total, lu[i, t], v[t], p, p_inverse)
         v[i] = total
     for i in range(c - 1, -1, -1):  # U
         total = v[i]
         for t in range(i + 1, c):
             if lu[i, t] != 0 and v[t] != 0:
-                total -= _mul_mod(lu[i, t], v[t], p, p_inverse)
-                if total < 0:
-                    total += p
+                total = _sub_mul_mod(total, lu[i, t], v[t], p, p_inverse)
         v[i] = _mul_mod(total, inv_diag[i], p, p_inverse)
 
 
@@ -743,17 +745,13 @@ def _inverse_row_mod(
         total = np.int64(1) if i == r else np.int64(0)
         for t in range(i):
             if lu[t, i] != 0 and work[t] != 0:
-                total -= _mul_mod(lu[t, i], work[t], p, p_inverse)
-                if total < 0:
-                    total += p
+                total = _sub_mul_mod(total, lu[t, i], work[t], p, p_inverse)
         work[i] = _mul_mod(total, inv_diag[i], p, p_inverse)
     for i in range(c - 1, -1, -1):  # L^T z = w (unit upper), z in place of w
         total = work[i]
         for t in range(i + 1, c):
             if lu[t, i] != 0 and work[t] != 0:
-                total -= _mul_mod(lu[t, i], work[t], p, p_inverse)
-                if total < 0:
-                    total += p
+                total = _sub_mul_mod(total, lu[t, i], work[t], p, p_inverse)
         work[i] = total
     for i in range(c):  # P y = z
         y[perm[i]] = work[i]

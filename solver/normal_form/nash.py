@@ -61,6 +61,9 @@ __all__ = ["nash_set", "METHODS", "MethodSpec", "DEFAULT_TOLERANCE", "AUTO_ENUME
 DEFAULT_TOLERANCE = 1e-9
 #: The time budget "auto" plans a 2-player enumeration against when no time limit is given.
 AUTO_ENUMERATION_SECONDS = 10.0
+#: Without a time limit, an enumeration "auto" chose (estimated within the budget) stops at
+#: this multiple of the budget: the estimate is a rough one, and a complete set is worth it.
+AUTO_STOP_FACTOR = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,10 +231,11 @@ def _auto(
         budget = AUTO_ENUMERATION_SECONDS if time_limit is None else time_limit
         estimate = enumeration_seconds(m, n)
         if use_search(m, n) and estimate <= budget:
+            stop = AUTO_STOP_FACTOR * budget if time_limit is None else budget
             return (
                 "vertex_enumeration",
                 f"2-player {m}x{n} game: enumeration estimated at {estimate:.2g} s, within the {budget:g} s "
-                "budget (stopped there if it runs over)",
+                f"budget (stopped at {stop:g} s if it runs over)",
             )
         if game.is_zero_sum(tol):
             return (
@@ -314,7 +318,7 @@ def nash_set(
     solved_on = game if exact or spec.own_units else game.unit_game
     limit = time_limit
     if auto and limit is None and name == "vertex_enumeration":
-        limit = 3.0 * AUTO_ENUMERATION_SECONDS
+        limit = AUTO_STOP_FACTOR * AUTO_ENUMERATION_SECONDS
     result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria, time_limit=limit)
     if name == "vertex_enumeration" and not result.equilibria and not result.complete and not exact:
         result = _one_by_lemke_howson(solved_on, result, tol)

@@ -37,6 +37,8 @@ def test_a_game_past_the_worst_case_limit_is_enumerated_when_the_estimate_fits(n
     result = solve(game)
     assert result.method == "vertex_enumeration" and result.complete
     assert result.method_reason.startswith(f"2-player {n}x{n} game: enumeration estimated at ")
+    stop = nash.AUTO_STOP_FACTOR * nash.AUTO_ENUMERATION_SECONDS  # no time limit: the stop is further
+    assert f"within the 10 s budget (stopped at {stop:g} s if it runs over)" in result.method_reason
     explicit = ve.vertex_enumeration(game)
     assert len(result.equilibria) == len(explicit.equilibria) > 0
 
@@ -53,6 +55,7 @@ def test_the_choice_follows_the_estimate_against_the_budget(time_limit: float | 
     assert name == method
     budget = nash.AUTO_ENUMERATION_SECONDS if time_limit is None else time_limit
     assert f"enumeration estimated at {estimate:.2g} s" in reason and f"the {budget:g} s budget" in reason
+    assert (f"(stopped at {budget:g} s if it runs over)" in reason) == (method == "vertex_enumeration")
 
 
 def test_a_constant_sum_game_over_the_budget_is_solved_by_linear_programming() -> None:
