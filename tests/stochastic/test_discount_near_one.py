@@ -44,6 +44,7 @@ from equilibria.solver.results import MarkovEquilibrium
 from equilibria.solver.stochastic.homotopy import HomotopyResult, qre_homotopy, tracing_homotopy
 from equilibria.solver.stochastic.regret import certify_markov
 from equilibria.solver.stochastic.solve import STOCHASTIC_METHODS, stochastic_maximin_values
+from equilibria.solver.stochastic.zero_sum import shapley_iteration
 from numpy.typing import ArrayLike
 
 TOL = 3e-8
@@ -211,6 +212,28 @@ def test_zero_sum_values_near_one(method: str, name: str, g: float) -> None:
     np.testing.assert_allclose(eq.values, expected, rtol=0.0, atol=REL * big)
     for got, want in zip(eq.policies, (case.x, case.y), strict=True):
         np.testing.assert_allclose(got, want, rtol=0.0, atol=1e-6)
+
+
+def test_shapley_iteration_below_round_off_stops_at_its_noise_floor() -> None:
+    """A tolerance no float iteration can reach: Shapley iteration stops once a sweep changes
+    the values by no more than their round-off, ``64 eps`` of the value scale ``1 / (1 -
+    gamma)`` (the game's rewards span [0, 1]), not after ``max_iterations`` sweeps, and its
+    bound stays a true one. In one state ``V_{k+1} - V* = gamma (V_k - V*)`` exactly, from
+    ``V_0 = 1 / (2 (1 - gamma))``, so sweep ``k`` changes the values by ``gamma^(k-1) |1/2 -
+    v|``: the floor is reached at sweep ``sweeps`` below. A floor without its ``1 / (1 -
+    gamma)`` (the noise of a value of size 1, not of ``1 / (1 - gamma)``) is below the
+    values' own rounding at 0.99: the iteration then runs ~34 sweeps more, until a sweep
+    changes nothing at all."""
+    g, value = 0.99, 1.0 / 3.0
+    a = np.array([[1.0, 0.0], [0.0, 0.5]])  # value 1/3: x = (1/3, 2/3), y = (1/3, 2/3)
+    game = StochasticGame(np.stack([a, 1.0 - a])[None], np.ones((1, 2, 2, 1)), discount=g)
+    floor = 64.0 * np.finfo(float).eps / (1.0 - g)
+    sweeps = 1.0 + np.log(floor / abs(0.5 - value)) / np.log(g)  # 2,537.0
+    result = shapley_iteration(game, tol=1e-300, max_iterations=100_000)
+    assert abs(result.iterations - sweeps) <= 10, (result.iterations, sweeps)
+    error = abs(float(result.values[0]) - value / (1.0 - g))
+    assert error <= result.error_bound
+    assert result.error_bound <= 1e-9 / (1.0 - g)
 
 
 @pytest.mark.parametrize("g", [pytest.param(0.9, id="g0.9"), pytest.param(0.99, id="g0.99")])
