@@ -223,8 +223,9 @@ NOT_MUTATED = frozenset({"_warm_up"})
 LIMIT = re.compile(r"_?(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 
 #: The knobs of search heuristics, per module: how many starts, where a refinement reads a
-#: support, how far a path runs. Every candidate they yield is certified (its NashConv
-#: measured) and no ``complete`` claim rests on them, so their numbers are not mutated: a
+#: support, how far a path runs, at what noise an iteration gives up early. Every candidate
+#: they yield is certified (its NashConv measured, or its error bound computed where it
+#: stops) and no ``complete`` claim rests on them, so their numbers are not mutated: a
 #: changed knob finds the same certified equilibria or fewer, which the tests of the
 #: certificates and of completeness already judge.
 TUNING: dict[str, frozenset[str]] = {
@@ -242,6 +243,7 @@ TUNING: dict[str, frozenset[str]] = {
             "_SEED",
         }
     ),
+    "stochastic_zero_sum": frozenset({"_NOISE_ULPS"}),
 }
 
 

@@ -88,6 +88,10 @@ _LP_ACCEPT = 1e-10
 _SINGULAR = 1e-11
 #: Strategies from a kernel may be this negative (then clipped) before the kernel is rejected.
 _NEGATIVE = 1e-12
+#: The iterations stop when a sweep changes the values by at most this many units of
+#: round-off (``eps`` times the value scale ``range / (1 - gamma)``): further sweeps only
+#: stir the noise. Their error bound is computed whenever they stop.
+_NOISE_ULPS = 64.0
 
 
 # -- matrix games ------------------------------------------------------------------------------
@@ -535,7 +539,7 @@ def shapley_iteration(
 def _shapley(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
     gamma = data.gamma
     values = np.zeros(data.n_states)
-    noise = 64.0 * np.finfo(float).eps * data.scale / (1.0 - gamma)
+    noise = _NOISE_ULPS * np.finfo(float).eps * data.scale / (1.0 - gamma)
     kernels: _Kernels | None = None
     iteration = 0
     while True:
@@ -620,7 +624,7 @@ def hoffman_karp(game: StochasticGame, *, tol: float = 1e-8, max_iterations: int
 def _hoffman_karp(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
     gamma = data.gamma
     values = np.zeros(data.n_states)
-    noise = 64.0 * np.finfo(float).eps * data.scale / (1.0 - gamma)
+    noise = _NOISE_ULPS * np.finfo(float).eps * data.scale / (1.0 - gamma)
     kernels: _Kernels | None = None
     actions: npt.NDArray[np.int64] | None = None
     for iteration in range(1, max_iterations + 1):
