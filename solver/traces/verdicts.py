@@ -378,7 +378,7 @@ def detect_period(series: npt.ArrayLike, *, min_strength: float = PERIOD_STRENGT
     start = int(crossing[0]) + 1
     if start >= half:
         return None
-    window = acf[start : half + 2] if half + 2 <= m else np.append(acf[start : half + 1], -np.inf)
+    window = acf[start : half + 2]  # m >= 8, so half + 2 <= m
     inner = window[1:-1]
     peaks = np.flatnonzero((inner >= window[:-2]) & (inner >= window[2:]) & (inner >= min_strength)) + 1
     if peaks.size == 0:

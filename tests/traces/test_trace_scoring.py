@@ -1050,7 +1050,25 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
         pytest.param({"z": 0}, "inconclusive", None, "no data", id="empty"),
         pytest.param({"z": 1500}, "inconclusive", None, "too short", id="short"),
         pytest.param(
-            {"below": (False, True, True), "final": 0.02}, "converged", 0.05, "below ε=0.05", id="reached"
+            {"below": (False, True, True), "final": 0.02},
+            "converged",
+            0.05,
+            "below ε=0.05; not below ε=0.01 (last at or above it at z=9990)",
+            id="reached",
+        ),
+        pytest.param(
+            {"below": (False, True, True), "last_above": (0, 0, 0), "final": 0.02},
+            "converged",
+            0.05,
+            "below ε=0.05; not below ε=0.01; ",  # never at or above it: no row to name
+            id="reached-never-above",
+        ),
+        pytest.param(
+            {"below": (True, True, True), "final": 0.001},
+            "converged",
+            0.01,
+            "is below ε=0.01; fitted rate",
+            id="reached-smallest",
         ),
         pytest.param(
             {"below": (False, True, True), "final": 0.02, "fit": RateFit(0.5, 0.0, 0.9, 10, 100.0)},
@@ -1067,6 +1085,20 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
             id="radius-ok",
         ),
         pytest.param({"above": (True, True, True)}, "not_converged", None, "at or above", id="above"),
+        pytest.param(
+            {"above": (True, True, True)},
+            "not_converged",
+            None,
+            "; at this rate it would reach ε=0.1 near z=",
+            id="above-falling",
+        ),
+        pytest.param(
+            {"above": (True, True, True), "fit": None},
+            "not_converged",
+            None,
+            "is at or above the largest ε=0.1 (final value 0.2); no rate fitted",
+            id="above-no-fit",
+        ),
         pytest.param({"radius": 0.5}, "inconclusive", None, "too noisy", id="noisy"),
         pytest.param(
             {"above": (True, False, False), "fit": RateFit(-0.01, 0.0, 0.1, 10, 100.0)},

@@ -123,6 +123,7 @@ def test_one_switch_is_evidence_only_late_in_the_trace(switch_at: int, verdict: 
     s = score_trace(game, solve(game), TraceChunk(policies=(xs, xs)))["last_iterate"]
     assert s.switch_count == 1
     assert s.verdict == verdict, s.evidence
+    assert s.epsilon == 0.01  # the threshold the tail reached, kept beside an inconclusive verdict
     if verdict == "inconclusive":
         assert f"last at z={switch_at}" in s.evidence
 
