@@ -365,6 +365,7 @@ def detect_period(series: npt.ArrayLike, *, min_strength: float = PERIOD_STRENGT
     spread = float(np.abs(centred).max())
     if spread <= 1e-9 * max(float(np.abs(x).max()), 1e-300):
         return None
+    centred /= spread  # the products neither underflow nor overflow, whatever the units
     size = 1 << int(math.ceil(math.log2(2 * m)))
     spectrum = np.fft.rfft(centred, size)
     acf = np.fft.irfft(spectrum * np.conj(spectrum), size)[:m]

@@ -61,6 +61,7 @@ from equilibria.solver.traces import target as trace_target
 from equilibria.solver.traces.metrics import KL_SMOOTHING, PROBABILITY_TOL
 from equilibria.solver.traces.options import CRITERIA, CURVES
 from equilibria.solver.traces.verdicts import (
+    PERIOD_STRENGTH,
     RateFit,
     TailEvidence,
     concentration_radius,
@@ -991,6 +992,62 @@ def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
     assert detect_period(1.0 / np.sqrt(t + 1.0)) is None
     assert detect_period(np.random.default_rng(0).normal(size=2000)) is None
     assert detect_period(np.full(100, 0.5)) is None
+    # Constant to a relative 1e-9 of its size: a cycle of 1e-10 of the level is no cycle.
+    cycle = np.sin(2 * np.pi * t / 40)
+    assert detect_period(1e6 + 1e-4 * cycle) is None
+    assert detect_period(1e6 + 1e-2 * cycle).period == 40
+    for size in (1e-300, 1e300):  # any units: no product underflows or overflows
+        assert detect_period(size * cycle).period == 40
+
+
+def _period_by_definition(x: np.ndarray, min_strength: float = PERIOD_STRENGTH) -> tuple[int, float] | None:
+    """``detect_period``'s docstring read literally, with direct sums: the autocorrelation of
+    the de-meaned series at lag ``t`` is the mean of its ``m - t`` products over the mean
+    square; the period is the first local maximum after the first lag where that is at most
+    0, at lags up to ``m // 2``, reaching ``min_strength`` and 80 % of the highest such."""
+    m = x.size
+    c = x - x.mean()
+    if m < 8 or np.abs(c).max() <= 1e-9 * max(np.abs(x).max(), 1e-300):
+        return None
+    acf = np.array([np.dot(c[: m - t], c[t:]) / (m - t) for t in range(m)]) / (np.dot(c, c) / m)
+    half = m // 2
+    crossing = next((t for t in range(1, half + 1) if acf[t] <= 0.0), None)
+    if crossing is None:
+        return None
+    peaks = [
+        t
+        for t in range(crossing + 1, half + 1)
+        if acf[t] >= acf[t - 1] and acf[t] >= acf[t + 1] and acf[t] >= min_strength
+    ]
+    if not peaks:
+        return None
+    highest = max(acf[t] for t in peaks)
+    lag = next(t for t in peaks if acf[t] >= 0.8 * highest)
+    return lag, min(float(acf[lag]), 1.0)
+
+
+def test_detect_period_follows_its_definition_on_random_signals() -> None:
+    """Noisy cycles of random period, phase and shape (sine, square, sawtooth), plus trends,
+    against the definition computed by direct sums (no FFT): the same period and strength."""
+    rng = np.random.default_rng(11)
+    found = 0
+    for _ in range(300):
+        m = int(rng.integers(8, 300))
+        t = np.arange(m)
+        period = rng.uniform(2.5, m)
+        phase = 2 * np.pi * (t / period + rng.uniform())
+        wave = (np.sin(phase), np.sign(np.sin(phase)), (phase / (2 * np.pi)) % 1.0)[int(rng.integers(3))]
+        x = wave * rng.uniform(0.1, 10.0) + rng.normal(0.0, rng.uniform(0.0, 1.5), m)
+        x += rng.uniform(-3.0, 3.0) * t / m + rng.uniform(-5.0, 5.0)
+        got = detect_period(x)
+        want = _period_by_definition(x)
+        if want is None:
+            assert got is None, (m, period)
+            continue
+        found += 1
+        assert got is not None and got.period == want[0], (m, period, got, want)
+        assert got.strength == pytest.approx(want[1], rel=1e-9, abs=1e-12)
+    assert 100 <= found <= 250  # both outcomes well represented
 
 
 def _evidence(**changes) -> TailEvidence:
