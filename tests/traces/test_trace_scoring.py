@@ -1090,6 +1090,9 @@ def test_a_noisy_tail_stays_inconclusive_whatever_the_selection_does() -> None:
     high = decide_verdict(_evidence(radius=0.5, above=(True, True, True), final=2.0, **moving))
     assert high.verdict == "not_converged"
     assert "at or above" in high.evidence and "switched 3 time(s)" in high.evidence
+    # The same radius in a criterion of scale 10 (largest threshold 1.0) is no noise.
+    scaled = decide_verdict(_evidence(radius=0.5, scale=10.0, **moving))
+    assert scaled.verdict == "not_converged" and "no single limit" in scaled.evidence
 
 
 def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
@@ -1172,6 +1175,16 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
             id="cycling",
         ),
         pytest.param({}, "inconclusive", None, "still crosses", id="crossing"),
+        pytest.param(
+            {"above": (True, False, False)}, "inconclusive", None, "still crosses", id="above-smallest-falling"
+        ),
+        pytest.param(
+            {"fit": RateFit(-0.01, 0.0, 0.1, 10, 100.0)},
+            "inconclusive",
+            None,
+            "still crosses",
+            id="flat-below-smallest-at-times",
+        ),
     ],
 )
 def test_decide_verdict_rules(changes, verdict, epsilon, phrase) -> None:
