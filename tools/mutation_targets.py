@@ -579,6 +579,40 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " a one-element inner window holding that non-positive value: no period either way",
     ),
     Equivalent(
+        "verdicts",
+        "ReplaceComparisonOperator_GtE_Gt",
+        "if start >= half:",
+        "if start > half:",
+        "at start == half the window is acf[half : half + 2], two values, so its inner part (the"
+        " peak candidates) is empty: no period either way",
+    ),
+    *(
+        Equivalent(
+            "verdicts",
+            "ReplaceComparisonOperator_GtE_Gt",
+            line,
+            mutated,
+            "differs only where two autocorrelations computed by FFT are equal to the bit (or one"
+            " equals min_strength or 0.8 of the highest peak to the bit): an accident of the FFT's"
+            " round-off, not a property of the signal, which no test can pin",
+        )
+        for line, mutated in (
+            *(
+                (
+                    "peaks = np.flatnonzero((inner >= window[:-2]) & (inner >= window[2:])"
+                    " & (inner >= min_strength)) + 1",
+                    f"peaks = np.flatnonzero((inner {a} window[:-2]) & (inner {b} window[2:])"
+                    f" & (inner {c} min_strength)) + 1",
+                )
+                for a, b, c in ((">", ">=", ">="), (">=", ">", ">="), (">=", ">=", ">"))
+            ),
+            (
+                "first = int(peaks[np.flatnonzero(heights >= 0.8 * heights.max())[0]])",
+                "first = int(peaks[np.flatnonzero(heights > 0.8 * heights.max())[0]])",
+            ),
+        )
+    ),
+    Equivalent(
         "lemke_howson",
         "RemoveGuardReturn",
         "return best",

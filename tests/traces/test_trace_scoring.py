@@ -62,6 +62,8 @@ from equilibria.solver.traces.metrics import KL_SMOOTHING, PROBABILITY_TOL
 from equilibria.solver.traces.options import CRITERIA, CURVES
 from equilibria.solver.traces.verdicts import (
     PERIOD_STRENGTH,
+    RATE_RISE,
+    RATE_STALL,
     RateFit,
     TailEvidence,
     concentration_radius,
@@ -930,6 +932,21 @@ def test_fit_rate_matches_numpy_polyfit() -> None:
     assert fit_rate([1, 2, 3], [1, 0, 0]) is None
 
 
+def test_fit_rate_uses_the_points_from_z_min_on_and_never_z_zero() -> None:
+    z, v = [0, 1, 2, 4, 8, 16, 32], [5.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125]
+    whole = fit_rate(z, v)  # z = 0 has no logarithm: left out
+    assert (whole.n_points, whole.z_min, whole.slope) == (6, 1.0, -1.0)
+    late = fit_rate(z, v, z_min=4)  # from z_min on, z_min included
+    assert (late.n_points, late.z_min, late.slope) == (4, 4.0, -1.0)
+
+
+def test_z_at_names_no_z_beyond_e_to_the_700() -> None:
+    """The line log v = 700 - log z reaches v = 1 at z = e^700 (about 1.01e304), the largest
+    z named; a hair further is none."""
+    assert RateFit(-1.0, 700.0, 1.0, 10, 1.0).z_at(1.0) == math.exp(700.0)
+    assert RateFit(-1.0, 700.0 + 1e-12, 1.0, 10, 1.0).z_at(1.0) is None
+
+
 @pytest.mark.parametrize("metric", ["tv", "l1", "l2", "linf", "hellinger", "js"])
 def test_concentration_radius_covers_the_true_distribution(metric) -> None:
     rng = np.random.default_rng(1)
@@ -1090,9 +1107,27 @@ def test_a_noisy_tail_stays_inconclusive_whatever_the_selection_does() -> None:
     high = decide_verdict(_evidence(radius=0.5, above=(True, True, True), final=2.0, **moving))
     assert high.verdict == "not_converged"
     assert "at or above" in high.evidence and "switched 3 time(s)" in high.evidence
-    # The same radius in a criterion of scale 10 (largest threshold 1.0) is no noise.
-    scaled = decide_verdict(_evidence(radius=0.5, scale=10.0, **moving))
-    assert scaled.verdict == "not_converged" and "no single limit" in scaled.evidence
+    # The same radius in a criterion of scale 10 (largest threshold 1.0) is no noise, nor is
+    # one equal to the largest threshold.
+    for changes in ({"radius": 0.5, "scale": 10.0}, {"radius": 0.1}):
+        verdict = decide_verdict(_evidence(**changes, **moving))
+        assert verdict.verdict == "not_converged" and "no single limit" in verdict.evidence, changes
+
+
+@pytest.mark.parametrize(
+    ("switches", "verdict", "phrase"),
+    [
+        (1, "inconclusive", "switched 1 time(s)"),
+        (2, "not_converged", "switched 2 time(s)"),  # two or more: no single limit
+        (63, "not_converged", "switched 63 time(s)"),
+        (64, "not_converged", "switched at least 64 time(s)"),  # the tracker counts up to 64
+    ],
+)
+def test_switches_of_the_selection_count_from_two(switches: int, verdict: str, phrase: str) -> None:
+    below = {"below": (True, True, True), "final": 0.001}
+    moving = {"single_limit": True, "recent_switches": switches, "last_switch": 9500, "switch_start": 5001}
+    v = decide_verdict(_evidence(**below, **moving))
+    assert v.verdict == verdict and phrase in v.evidence, v.evidence
 
 
 def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
@@ -1175,8 +1210,44 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
             id="cycling",
         ),
         pytest.param({}, "inconclusive", None, "still crosses", id="crossing"),
+        # The rules' bounds, each at equality: the docstring's "at least" and "exceeds".
         pytest.param(
-            {"above": (True, False, False)}, "inconclusive", None, "still crosses", id="above-smallest-falling"
+            {"radius": 0.1}, "inconclusive", None, "still crosses", id="radius-at-largest-is-no-noise"
+        ),
+        pytest.param(
+            {"above": (True, True, True), "scale": 2.5, "final": 0.5, "radius": 0.25},
+            "not_converged",
+            None,
+            "at or above the largest ε=0.1 x scale 2.5",
+            id="final-minus-radius-at-largest",
+        ),
+        pytest.param(
+            {"below": (True, True, True), "final": 0.0, "fit": RateFit(0.5, 0.0, 0.9, 10, 100.0)},
+            "converged",
+            0.01,
+            "below ε=0.01",
+            id="zero-is-not-rising",
+        ),
+        pytest.param(
+            {"below": (True, True, True), "final": 0.001, "fit": RateFit(RATE_RISE, 0.0, 0.9, 10, 100.0)},
+            "converged",
+            0.01,
+            "below ε=0.01",
+            id="slope-at-the-rise-bound",
+        ),
+        pytest.param(
+            {"above": (True, False, False), "fit": RateFit(RATE_STALL, 0.0, 0.1, 10, 100.0)},
+            "not_converged",
+            None,
+            "stalled",
+            id="slope-at-the-stall-bound",
+        ),
+        pytest.param(
+            {"above": (True, False, False)},
+            "inconclusive",
+            None,
+            "still crosses",
+            id="above-smallest-falling",
         ),
         pytest.param(
             {"fit": RateFit(-0.01, 0.0, 0.1, 10, 100.0)},
