@@ -610,7 +610,27 @@ EQUIVALENT: tuple[Equivalent, ...] = (
                 "first = int(peaks[np.flatnonzero(heights >= 0.8 * heights.max())[0]])",
                 "first = int(peaks[np.flatnonzero(heights > 0.8 * heights.max())[0]])",
             ),
+            (
+                "crossing = np.flatnonzero(acf[1 : half + 1] <= 0.0)",
+                "crossing = np.flatnonzero(acf[1 : half + 1] < 0.0)",
+            ),
         )
+    ),
+    Equivalent(
+        "verdicts",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "if spread <= 1e-9 * max(float(np.abs(x).max()), 1e-300):",
+        "if spread < 1e-9 * max(float(np.abs(x).max()), 1e-300):",
+        "differs only when the spread is 1e-9 of the largest magnitude to the bit: a noise guard"
+        " whose bound is a choice (tests pin a cycle well below it and one well above)",
+    ),
+    Equivalent(
+        "verdicts",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "r2 = 1.0 if ss_tot <= 1e-300 else max(0.0, 1.0 - ss_res / ss_tot)",
+        "r2 = 1.0 if ss_tot < 1e-300 else max(0.0, 1.0 - ss_res / ss_tot)",
+        "a guard against 0 / 0: equal values give ss_tot = 0 and r2 = 1 either way; the two"
+        " differ only at a sum of squares of exactly 1e-300",
     ),
     Equivalent(
         "lemke_howson",

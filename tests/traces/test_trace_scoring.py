@@ -942,9 +942,22 @@ def test_fit_rate_uses_the_points_from_z_min_on_and_never_z_zero() -> None:
 
 def test_z_at_names_no_z_beyond_e_to_the_700() -> None:
     """The line log v = 700 - log z reaches v = 1 at z = e^700 (about 1.01e304), the largest
-    z named; a hair further is none."""
+    z named; a hair further is none. A value of 0 is never reached, nor anything by a line
+    that does not fall."""
     assert RateFit(-1.0, 700.0, 1.0, 10, 1.0).z_at(1.0) == math.exp(700.0)
     assert RateFit(-1.0, 700.0 + 1e-12, 1.0, 10, 1.0).z_at(1.0) is None
+    assert RateFit(-1.0, 0.0, 1.0, 10, 1.0).z_at(0.0) is None
+    assert RateFit(0.0, 0.0, 1.0, 10, 1.0).z_at(0.5) is None
+
+
+def test_fit_rate_needs_two_distinct_z() -> None:
+    assert fit_rate([4, 4, 4, 4, 4], [1.0, 0.5, 0.25, 0.125, 0.1]) is None
+
+
+def test_one_outcome_has_diameter_zero_in_every_metric() -> None:
+    for metric in ("tv", "l1", "l2", "linf", "hellinger", "js", "kl"):
+        assert metric_diameter(metric, 1) == 0.0
+        assert metric_diameter(metric, 2) > 0.0
 
 
 @pytest.mark.parametrize("metric", ["tv", "l1", "l2", "linf", "hellinger", "js"])
@@ -1011,6 +1024,8 @@ def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
     assert detect_period(np.full(100, 0.5)) is None
     # Constant to a relative 1e-9 of its size: a cycle of 1e-10 of the level is no cycle.
     cycle = np.sin(2 * np.pi * t / 40)
+    assert detect_period(np.tile([1.0, -1.0], 4)).period == 2  # 8 values: enough
+    assert detect_period(np.tile([1.0, -1.0], 4)[:7]) is None  # 7: too few
     assert detect_period(1e6 + 1e-4 * cycle) is None
     assert detect_period(1e6 + 1e-2 * cycle).period == 40
     for size in (1e-300, 1e300):  # any units: no product underflows or overflows
@@ -1210,6 +1225,30 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
             id="cycling",
         ),
         pytest.param({}, "inconclusive", None, "still crosses", id="crossing"),
+        pytest.param(
+            {"last_above": (9990, 0, 0)},
+            "inconclusive",
+            None,
+            "still crosses the thresholds (ε=0.01: last at or above at z=9990); final value",
+            id="crossing-names-only-the-thresholds-crossed",
+        ),
+        pytest.param(
+            {"last_above": (0, 0, 0)}, "inconclusive", None, "thresholds (see curve); ", id="crossing-unnamed"
+        ),
+        pytest.param(
+            {"z": 2000, "below": (True, True, True), "final": 0.001},
+            "converged",
+            0.01,
+            "below ε=0.01",
+            id="two-windows-are-enough",
+        ),
+        pytest.param(
+            {"below": (True, True, True), "final": 0.001, "recent_switches": 3, "last_switch": 9500},
+            "converged",
+            0.01,
+            "below ε=0.01",
+            id="switches-count-only-for-a-single-limit",  # TailEvidence's default: not single_limit
+        ),
         # The rules' bounds, each at equality: the docstring's "at least" and "exceeds".
         pytest.param(
             {"radius": 0.1}, "inconclusive", None, "still crosses", id="radius-at-largest-is-no-noise"
