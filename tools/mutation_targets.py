@@ -610,11 +610,27 @@ EQUIVALENT: tuple[Equivalent, ...] = (
                 "first = int(peaks[np.flatnonzero(heights >= 0.8 * heights.max())[0]])",
                 "first = int(peaks[np.flatnonzero(heights > 0.8 * heights.max())[0]])",
             ),
-            (
-                "crossing = np.flatnonzero(acf[1 : half + 1] <= 0.0)",
-                "crossing = np.flatnonzero(acf[1 : half + 1] < 0.0)",
-            ),
         )
+    ),
+    Equivalent(
+        "verdicts",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "crossing = np.flatnonzero(acf[1 : half + 1] <= 0.0)",
+        "crossing = np.flatnonzero(acf[1 : half + 1] < 0.0)",
+        "differs only at an autocorrelation of exactly 0.0 from the FFT: an accident of its"
+        " round-off, not a property of the signal",
+    ),
+    *(
+        Equivalent(
+            "verdicts",
+            "NumberReplacer",
+            f"{field}: int = 0",
+            f"{field}: int = {value}",
+            "placeholders of the switches' text, read only when recent_switches > 0; the scorer"
+            " (the one constructor that sets recent_switches) sets both",
+        )
+        for field in ("last_switch", "switch_start")
+        for value in (1, -1)
     ),
     Equivalent(
         "verdicts",

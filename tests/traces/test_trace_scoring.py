@@ -1249,6 +1249,13 @@ def test_a_radius_of_no_samples_is_the_diameter_at_any_confidence() -> None:
             "below ε=0.01",
             id="switches-count-only-for-a-single-limit",  # TailEvidence's default: not single_limit
         ),
+        pytest.param(
+            {"below": (True, True, True), "final": 0.001, "single_limit": True},
+            "converged",
+            0.01,
+            "below ε=0.01",
+            id="a-single-limit-without-switches",  # the default: no switch
+        ),
         # The rules' bounds, each at equality: the docstring's "at least" and "exceeds".
         pytest.param(
             {"radius": 0.1}, "inconclusive", None, "still crosses", id="radius-at-largest-is-no-noise"
