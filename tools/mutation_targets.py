@@ -634,6 +634,13 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     ),
     Equivalent(
         "verdicts",
+        "NumberReplacer",
+        "def fit_rate(z: npt.ArrayLike, values: npt.ArrayLike, *, z_min: float = 0.0) -> RateFit | None:",
+        "def fit_rate(z: npt.ArrayLike, values: npt.ArrayLike, *, z_min: float = -1.0) -> RateFit | None:",
+        "only positive z are used (zz > 0) whatever z_min, so every z_min <= 0 selects the same points",
+    ),
+    Equivalent(
+        "verdicts",
         "ReplaceComparisonOperator_LtE_Lt",
         "if spread <= 1e-9 * max(float(np.abs(x).max()), 1e-300):",
         "if spread < 1e-9 * max(float(np.abs(x).max()), 1e-300):",

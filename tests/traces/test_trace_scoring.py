@@ -58,6 +58,7 @@ from equilibria.solver.traces import checkpoints as trace_checkpoints
 from equilibria.solver.traces import options as trace_options
 from equilibria.solver.traces import scorer as ts
 from equilibria.solver.traces import target as trace_target
+from equilibria.solver.traces.distances import distance
 from equilibria.solver.traces.metrics import KL_SMOOTHING, PROBABILITY_TOL
 from equilibria.solver.traces.options import CRITERIA, CURVES
 from equilibria.solver.traces.verdicts import (
@@ -952,12 +953,49 @@ def test_z_at_names_no_z_beyond_e_to_the_700() -> None:
 
 def test_fit_rate_needs_two_distinct_z() -> None:
     assert fit_rate([4, 4, 4, 4, 4], [1.0, 0.5, 0.25, 0.125, 0.1]) is None
+    close = fit_rate([1000, 1001, 1002, 1003], [1.0, 0.999, 0.998, 0.997])  # log z spread ~1e-6
+    assert close is not None and close.n_points == 4
+
+
+def test_fit_rate_r2_of_equal_values_and_of_a_tight_noisy_fit() -> None:
+    """Equal values: a perfect (flat) fit, R² = 1. Values within 1e-3 of each other: R² as
+    numpy computes it, however small the total sum of squares (here ~1e-6)."""
+    flat = fit_rate([1, 2, 4, 8], [0.5] * 4)
+    assert (flat.slope, flat.r2) == (0.0, 1.0)
+    z = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    v = 0.5 * (1.0 + 1e-3 * np.array([0.3, -0.8, 0.5, 0.9, -0.4]))
+    fit = fit_rate(z, v)
+    slope, intercept = np.polyfit(np.log(z), np.log(v), 1)
+    resid = np.log(v) - (intercept + slope * np.log(z))
+    r2 = 1 - np.sum(resid**2) / np.sum((np.log(v) - np.log(v).mean()) ** 2)
+    assert 0.0 < r2 < 0.9 and fit.r2 == pytest.approx(r2, rel=1e-9)
+
+
+def test_fit_rate_takes_positions_below_one() -> None:
+    assert fit_rate([0.25, 0.5, 1.0, 2.0], [4.0, 2.0, 1.0, 0.5]).n_points == 4
 
 
 def test_one_outcome_has_diameter_zero_in_every_metric() -> None:
     for metric in ("tv", "l1", "l2", "linf", "hellinger", "js", "kl"):
         assert metric_diameter(metric, 1) == 0.0
         assert metric_diameter(metric, 2) > 0.0
+
+
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_the_diameter_is_the_distance_between_two_point_masses(k: int) -> None:
+    """By the definitions: TV 1, L1 2, L2 sqrt 2, L-infinity 1, Hellinger (sqrt(1 - BC)) 1,
+    Jensen-Shannon log 2; and each is what ``distance`` measures between two point masses,
+    the farthest two distributions are. KL's (smoothed) diameter ``log(k / smoothing)`` is a
+    bound a hair above that distance."""
+    known = {"tv": 1.0, "l1": 2.0, "l2": math.sqrt(2.0), "linf": 1.0, "hellinger": 1.0, "js": math.log(2.0)}
+    first, last = np.eye(k)[0], np.eye(k)[-1]
+    for metric in ("tv", "l1", "l2", "linf", "hellinger", "js", "kl"):
+        farthest, diameter = float(distance(first, last, metric)), metric_diameter(metric, k)
+        if metric in known:
+            assert diameter == pytest.approx(known[metric], rel=1e-15)
+            assert farthest == pytest.approx(diameter, rel=1e-12)
+        else:
+            assert farthest <= diameter and farthest == pytest.approx(diameter, rel=1e-5)
 
 
 @pytest.mark.parametrize("metric", ["tv", "l1", "l2", "linf", "hellinger", "js"])
