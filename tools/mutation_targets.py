@@ -639,6 +639,36 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "def fit_rate(z: npt.ArrayLike, values: npt.ArrayLike, *, z_min: float = -1.0) -> RateFit | None:",
         "only positive z are used (zz > 0) whatever z_min, so every z_min <= 0 selects the same points",
     ),
+    *(
+        Equivalent(
+            "verdicts",
+            "NumberReplacer",
+            "size = 1 << int(math.ceil(math.log2(2 * m)))",
+            mutated,
+            "a longer zero padding of the FFT (a power of two at least 2 m, so no lag wraps"
+            " round either way): the same linear autocorrelation, to round-off",
+        )
+        for mutated in (
+            "size = 2 << int(math.ceil(math.log2(2 * m)))",
+            "size = 1 << int(math.ceil(math.log2( 3 * m)))",
+        )
+    ),
+    Equivalent(
+        "verdicts",
+        "NumberReplacer",
+        "if spread <= 1e-9 * max(float(np.abs(x).max()), 1e-300):",
+        "if spread <= 1e-9 * max(float(np.abs(x).max()), -1.0):",
+        "the floor only matters for an all-zero series, whose spread 0 is at most 0 either way",
+    ),
+    Equivalent(
+        "verdicts",
+        "NumberReplacer",
+        "tv = np.minimum(np.minimum(r_1, k * r_inf) / 2.0, 1.0)",
+        "tv = np.minimum(np.minimum(r_1, k * r_inf) / 2.0, 2.0)",
+        "every metric's radius is capped at its diameter afterwards, and each is non-decreasing"
+        " in tv with the value at tv = 1 already at or past that diameter (KL's 4 k / smoothing"
+        " is far past log(k / smoothing))",
+    ),
     Equivalent(
         "verdicts",
         "ReplaceComparisonOperator_LtE_Lt",

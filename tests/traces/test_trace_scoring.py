@@ -1064,6 +1064,9 @@ def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
     cycle = np.sin(2 * np.pi * t / 40)
     assert detect_period(np.tile([1.0, -1.0], 4)).period == 2  # 8 values: enough
     assert detect_period(np.tile([1.0, -1.0], 4)[:7]) is None  # 7: too few
+    # One non-positive autocorrelation (at lag 2) is crossing enough: the peak at 4 follows.
+    once = np.array([0.0, 1.0, 2.0, 0.0, -1.0, 1.0, 1.0, 0.0, 0.0])
+    assert detect_period(once).period == 4 == _period_by_definition(once)[0]
     assert detect_period(1e6 + 1e-4 * cycle) is None
     assert detect_period(1e6 + 1e-2 * cycle).period == 40
     for size in (1e-300, 1e300):  # any units: no product underflows or overflows
