@@ -439,7 +439,7 @@ def decide_verdict(evidence: TailEvidence) -> Verdict:
     """
     base = _threshold_verdict(evidence)
     e = evidence
-    if not e.single_limit or e.recent_switches == 0 or e.z == 0 or e.z < 2 * e.window:
+    if not e.single_limit or e.recent_switches == 0 or e.z < 2 * e.window:  # no rows: no switches
         return base
     top = e.epsilons[-1] * e.scale
     if e.radius is not None and e.radius > top and base.verdict == "inconclusive":
