@@ -97,6 +97,30 @@ def _stochastic_game() -> StochasticGame:
     )
 
 
+@pytest.mark.parametrize(
+    ("transitions", "field"),
+    [
+        pytest.param("bad-row", "game.transition_tensor", id="dense-row-off-simplex"),
+        pytest.param(([0, 8], [0, 1], [1.0, 1.0]), "game.sparse_transitions.rows", id="sparse-row-range"),
+        pytest.param(
+            ([0, 1], [0, 5], [1.0, 1.0]), "game.sparse_transitions.next_states", id="sparse-state-range"
+        ),
+        pytest.param(([0, 1], [0, 1], [0.5, 1.0]), "game.sparse_transitions", id="sparse-row-off-simplex"),
+    ],
+)
+def test_a_stochastic_game_error_names_the_transition_field_of_its_form(transitions, field: str) -> None:
+    """The solver names ``transitions`` (or ``transitions.rows``, ...); the message has a
+    dense tensor or sparse coordinates, and the error names the one the request used."""
+    if transitions == "bad-row":
+        transitions = np.full((2, 2, 2, 2), 0.5)
+        transitions[1, 1, 0] = [0.5, 0.4]
+    message = client_stochastic_game_to_proto(np.zeros((2, 2, 2, 2)), transitions, discount=0.5)
+    with pytest.raises(RequestError) as info:
+        stochastic_game_from_proto(message, Limits(), field="game")
+    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.field == field, info.value.message
+
+
 def test_stochastic_game_round_trips_in_every_client_form() -> None:
     game = _stochastic_game()
     assert stochastic_game_from_proto(stochastic_game_to_proto(game), Limits()).id == game.id
