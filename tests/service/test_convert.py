@@ -26,6 +26,7 @@ from equilibria.service.convert import (
     normal_form_game_from_proto,
     normal_form_game_to_proto,
     solution_set_to_proto,
+    solve_request_from_proto,
     stochastic_game_from_proto,
     stochastic_game_to_proto,
 )
@@ -42,8 +43,10 @@ from equilibria.solver import (
     solve,
 )
 from equilibria.solver.traces import TraceChunk, TraceScorer
+from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import trace_pb2
 from equilibria.v1.codec import encode_tensor
+from google.protobuf import duration_pb2
 
 
 def test_normal_form_game_round_trip_keeps_payoffs_and_names() -> None:
@@ -119,6 +122,19 @@ def test_a_stochastic_game_error_names_the_transition_field_of_its_form(transiti
         stochastic_game_from_proto(message, Limits(), field="game")
     assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert info.value.field == field, info.value.message
+
+
+def test_a_time_budget_counts_its_seconds_and_nanoseconds() -> None:
+    game = normal_form_game_to_proto(NormalFormGame.from_bimatrix(np.eye(2)))
+    request = service_pb2.SolveGameRequest(
+        normal_form_game=game, time_budget=duration_pb2.Duration(seconds=2, nanos=250_000_000)
+    )
+    _, options = solve_request_from_proto(request, Limits())
+    assert options.time_budget == 2.25
+    request.time_budget.CopyFrom(duration_pb2.Duration(seconds=0, nanos=0))
+    with pytest.raises(RequestError) as info:
+        solve_request_from_proto(request, Limits())
+    assert info.value.field == "time_budget"
 
 
 def test_stochastic_game_round_trips_in_every_client_form() -> None:
