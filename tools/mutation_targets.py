@@ -671,6 +671,32 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     ),
     Equivalent(
         "verdicts",
+        "ReplaceTrueWithFalse",
+        'f"ε={x:g}: last at or above at z={k}" for x, k in zip(eps, e.last_above, strict=True) if k',
+        'f"ε={x:g}: last at or above at z={k}" for x, k in zip(eps, e.last_above, strict=False) if k',
+        "the scorer gives one last_above per threshold (TailEvidence's contract): equal lengths",
+    ),
+    Equivalent(
+        "verdicts",
+        "NumberReplacer",
+        "r2 = 1.0 if ss_tot <= 1e-300 else max(0.0, 1.0 - ss_res / ss_tot)",
+        "r2 = 1.0 if ss_tot <= 1e-300 else max( -1.0, 1.0 - ss_res / ss_tot)",
+        "a least-squares line with an intercept leaves ss_res <= ss_tot: the clamp at 0 only"
+        " catches round-off below it, never -1",
+    ),
+    *(
+        Equivalent(
+            "verdicts",
+            "NumberReplacer",
+            "acf = acf * (m / np.maximum(m - np.arange(m), 1))",
+            f"acf = acf * (m / np.maximum(m - np.arange(m), {floor}))",
+            "m - t >= 1 for every lag t < m, and a floor of 2 changes only lag m - 1, past the"
+            " half of the series the period is looked for in",
+        )
+        for floor in (2, 0)
+    ),
+    Equivalent(
+        "verdicts",
         "ReplaceComparisonOperator_LtE_Lt",
         "if spread <= 1e-9 * max(float(np.abs(x).max()), 1e-300):",
         "if spread < 1e-9 * max(float(np.abs(x).max()), 1e-300):",

@@ -382,6 +382,45 @@ def test_a_stochastic_game_at_the_player_limit_is_accepted_and_one_over_it_refus
     assert refused.value.field == "stochastic_game.rewards.shape"
 
 
+@pytest.mark.parametrize(("limit", "accepted"), [(3, True), (2, False)])
+def test_a_normal_form_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
+    limit: int, accepted: bool
+) -> None:
+    message = normal_form_game_to_proto(NormalFormGame(np.zeros((3, 2, 2, 2))))  # 3 players
+    limits = dataclasses.replace(Limits(), max_players=limit)
+    if accepted:
+        assert normal_form_game_from_proto(message, limits).n_players == 3
+        return
+    with pytest.raises(RequestError) as refused:
+        normal_form_game_from_proto(message, limits)
+    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.field == "normal_form_game.payoffs.shape"
+    assert refused.value.message == "3 players is over the limit of 2"
+
+
+@pytest.mark.parametrize("room", [0, -1])
+def test_a_horizon_whose_policies_reach_the_limit_is_accepted_and_one_entry_over_refused(room: int) -> None:
+    """Backward induction keeps horizon x states x (sum of action counts) policy entries."""
+    game = _stochastic_game()
+    message = client_stochastic_game_to_proto(
+        game.rewards,
+        game.transition_matrix.toarray().reshape(3, 2, 3, 3),
+        discount=1.0,
+        horizon=5,
+        action_counts=game.action_counts,
+    )
+    entries = 5 * game.n_states * sum(message.rewards.shape[2:])
+    limits = dataclasses.replace(Limits(), max_policy_entries=entries + room)
+    if room == 0:
+        assert stochastic_game_from_proto(message, limits).horizon == 5
+        return
+    with pytest.raises(RequestError) as refused:
+        stochastic_game_from_proto(message, limits)
+    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.value.field == "stochastic_game.horizon"
+    assert f"policies of {entries:,} entries" in refused.value.message
+
+
 @pytest.mark.parametrize("method", ["", "lemke_howson", "vertex_enumeration"])
 def test_a_trace_header_keeps_the_solve_method_it_names(method: str) -> None:
     from equilibria.client._convert import trace_header

@@ -1064,6 +1064,9 @@ def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
     cycle = np.sin(2 * np.pi * t / 40)
     assert detect_period(np.tile([1.0, -1.0], 4)).period == 2  # 8 values: enough
     assert detect_period(np.tile([1.0, -1.0], 4)[:7]) is None  # 7: too few
+    # A random walk whose autocorrelation stays positive up to half its length: no crossing.
+    walk = np.array([-0.851, -1.007, -4.462, -4.107, -4.566, -3.974, -4.572, -5.249, -5.531, -5.871, -5.512])
+    assert detect_period(walk) is None and _period_by_definition(walk) is None
     # One non-positive autocorrelation (at lag 2) is crossing enough: the peak at 4 follows.
     once = np.array([0.0, 1.0, 2.0, 0.0, -1.0, 1.0, 1.0, 0.0, 0.0])
     assert detect_period(once).period == 4 == _period_by_definition(once)[0]
