@@ -367,35 +367,39 @@ def test_a_spent_budget_gives_the_solver_no_time_limit_to_refuse(budget: float) 
     assert solve_game(game, options, 10.0).complete
 
 
-@pytest.mark.parametrize(("limit", "accepted"), [(2, True), (1, False)])
-def test_a_stochastic_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
-    limit: int, accepted: bool
+@pytest.mark.parametrize("over", [0, 1])
+@pytest.mark.parametrize(
+    ("make", "decode", "players", "field"),
+    [
+        pytest.param(
+            lambda: stochastic_game_to_proto(_stochastic_game()),
+            stochastic_game_from_proto,
+            2,
+            "stochastic_game.rewards.shape",
+            id="stochastic",
+        ),
+        pytest.param(
+            lambda: normal_form_game_to_proto(NormalFormGame(np.zeros((3, 2, 2, 2)))),
+            normal_form_game_from_proto,
+            3,
+            "normal_form_game.payoffs.shape",
+            id="normal-form",
+        ),
+    ],
+)
+def test_a_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
+    make, decode, players, field, over
 ) -> None:
-    message = stochastic_game_to_proto(_stochastic_game())  # 2 players
-    limits = dataclasses.replace(Limits(), max_players=limit)
-    if accepted:
-        assert stochastic_game_from_proto(message, limits).n_players == 2
+    message = make()
+    limits = dataclasses.replace(Limits(), max_players=players - over)
+    if not over:
+        assert decode(message, limits).n_players == players
         return
     with pytest.raises(RequestError) as refused:
-        stochastic_game_from_proto(message, limits)
+        decode(message, limits)
     assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert refused.value.field == "stochastic_game.rewards.shape"
-
-
-@pytest.mark.parametrize(("limit", "accepted"), [(3, True), (2, False)])
-def test_a_normal_form_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
-    limit: int, accepted: bool
-) -> None:
-    message = normal_form_game_to_proto(NormalFormGame(np.zeros((3, 2, 2, 2))))  # 3 players
-    limits = dataclasses.replace(Limits(), max_players=limit)
-    if accepted:
-        assert normal_form_game_from_proto(message, limits).n_players == 3
-        return
-    with pytest.raises(RequestError) as refused:
-        normal_form_game_from_proto(message, limits)
-    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert refused.value.field == "normal_form_game.payoffs.shape"
-    assert refused.value.message == "3 players is over the limit of 2"
+    assert refused.value.field == field
+    assert refused.value.message == f"{players} players is over the limit of {players - 1}"
 
 
 @pytest.mark.parametrize("room", [0, -1])
