@@ -231,7 +231,7 @@ def _auto(
         budget = AUTO_ENUMERATION_SECONDS if time_limit is None else time_limit
         estimate = enumeration_seconds(m, n)
         if use_search(m, n) and estimate <= budget:
-            stop = AUTO_STOP_FACTOR * budget if time_limit is None else budget
+            stop = _auto_enumeration_stop(time_limit)
             return (
                 "vertex_enumeration",
                 f"2-player {m}x{n} game: enumeration estimated at {estimate:.2g} s, within the {budget:g} s "
@@ -249,6 +249,12 @@ def _auto(
             "one equilibrium by Lemke-Howson",
         )
     return "gambit", f"{game.n_players}-player game: pygambit's methods plus every pure equilibrium"
+
+
+def _auto_enumeration_stop(time_limit: float | None) -> float:
+    """Where an enumeration "auto" chose stops: the time limit, or without one
+    :data:`AUTO_STOP_FACTOR` times :data:`AUTO_ENUMERATION_SECONDS`."""
+    return AUTO_STOP_FACTOR * AUTO_ENUMERATION_SECONDS if time_limit is None else time_limit
 
 
 def nash_set(
@@ -317,8 +323,8 @@ def nash_set(
     # player's own units, no overflow); exact mode works on the user's numbers themselves.
     solved_on = game if exact or spec.own_units else game.unit_game
     limit = time_limit
-    if auto and limit is None and name == "vertex_enumeration":
-        limit = AUTO_STOP_FACTOR * AUTO_ENUMERATION_SECONDS
+    if auto and name == "vertex_enumeration":
+        limit = _auto_enumeration_stop(time_limit)
     result = spec.run(solved_on, tol=tol, exact=exact, max_equilibria=max_equilibria, time_limit=limit)
     if name == "vertex_enumeration" and not result.equilibria and not result.complete and not exact:
         result = _one_by_lemke_howson(solved_on, result, tol)

@@ -393,6 +393,11 @@ class _ZeroSumData:
         self.rewards = np.where(exists, rewards - self.offset, 0.0)
         self.scale = max(float(np.ptp(rewards[exists])), np.finfo(float).tiny)
 
+    @property
+    def noise(self) -> float:
+        """A change of the values this small is round-off (:data:`_NOISE_ULPS` ulps of the value scale)."""
+        return _NOISE_ULPS * np.finfo(float).eps * self.scale / (1.0 - self.gamma)
+
     def stage_games(self, values: FloatArray) -> FloatArray:
         """``Q(s) = r_0(s) + gamma P V``, shape ``(S, m, n)``."""
         return self.rewards + self.gamma * (self.matrix @ values).reshape(self.n_states, self.m, self.n)
@@ -539,7 +544,7 @@ def shapley_iteration(
 def _shapley(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
     gamma = data.gamma
     values = np.zeros(data.n_states)
-    noise = _NOISE_ULPS * np.finfo(float).eps * data.scale / (1.0 - gamma)
+    noise = data.noise
     kernels: _Kernels | None = None
     iteration = 0
     while True:
@@ -624,7 +629,7 @@ def hoffman_karp(game: StochasticGame, *, tol: float = 1e-8, max_iterations: int
 def _hoffman_karp(data: _ZeroSumData, tol: float, max_iterations: int) -> _Run:
     gamma = data.gamma
     values = np.zeros(data.n_states)
-    noise = _NOISE_ULPS * np.finfo(float).eps * data.scale / (1.0 - gamma)
+    noise = data.noise
     kernels: _Kernels | None = None
     actions: npt.NDArray[np.int64] | None = None
     for iteration in range(1, max_iterations + 1):
