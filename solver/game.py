@@ -193,9 +193,7 @@ class NormalFormGame:
         memo = self._tolerance_memo
         tolerances = memo.get(tol)
         if tolerances is None:  # solvers ask once per call: keep the answer per tol (read-only)
-            tolerances = np.array(
-                [max(tol * span(high, low), ROUNDOFF_RANGE * max(high, -low)) for high, low in self._extremes]
-            )
+            tolerances = np.array([regret_tolerance(tol, high, low) for high, low in self._extremes])
             tolerances.setflags(write=False)
             memo[tol] = tolerances
         return tolerances

@@ -16,6 +16,7 @@ from equilibria.solver import (
     UnsupportedError,
     solve,
 )
+from equilibria.solver.game import ROUNDOFF_RANGE, max_abs_difference, regret_tolerance
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
@@ -406,3 +407,49 @@ def test_every_front_door_refuses_a_tolerance_outside_its_range(function: str, t
 def test_a_tolerance_in_range_is_accepted_whatever_its_real_type(tol: object) -> None:
     assert lemke_howson(_bos(), tol=tol).equilibria
     assert solve(_bos(), tol=tol).complete
+
+
+def test_shape_errors_count_players_and_actions_right() -> None:
+    """The messages name the numbers the user can check: action axes (not players + 1) and
+    the actions of the player whose names do not fit (axis ``1 + i``)."""
+    with pytest.raises(
+        InvalidGameError, match="first axis has 2 players but there are 3 action axes"
+    ) as info:
+        NormalFormGame(np.zeros((2, 2, 2, 2)))
+    assert info.value.field == "payoffs"
+    with pytest.raises(InvalidGameError, match="player 1 has 3 actions but 2 action names") as info:
+        NormalFormGame(np.zeros((2, 2, 3)), action_names=(("a", "b"), ("x", "y")))
+    assert info.value.field == "action_names[1]"
+
+
+def test_a_game_shows_its_title_only_when_it_has_one() -> None:
+    plain = NormalFormGame(np.zeros((2, 2, 3)))
+    assert repr(plain) == "NormalFormGame(n_players=2, num_actions=(2, 3))"
+    titled = NormalFormGame(np.zeros((2, 2, 3)), title="Chicken")
+    assert repr(titled) == "NormalFormGame 'Chicken'(n_players=2, num_actions=(2, 3))"
+
+
+def test_constant_sum_holds_at_exactly_the_tolerance() -> None:
+    """``2 ptp(A/2 + B/2) <= tol * max range``: powers of two make both sides exact."""
+    delta = 2.0**-20
+    game = NormalFormGame.from_bimatrix([[0.0, 2.0]], [[0.0, -2.0 + delta]])  # A + B = (0, delta)
+    assert game.player_scales.max() == 2.0
+    assert game.is_zero_sum(delta / 2.0)
+    assert not game.is_zero_sum(delta / 4.0)
+    assert not NormalFormGame(np.zeros((3, 2, 2, 2))).is_zero_sum()  # 3 players: never
+
+
+def test_the_round_off_floor_of_a_regret_tolerance_is_relative_to_the_largest_payoff() -> None:
+    """With ``tol`` 0 only the floor ``ROUNDOFF_RANGE * max(|high|, |low|)`` is left."""
+    assert regret_tolerance(0.0, 1e6, -3e6) == ROUNDOFF_RANGE * 3e6
+    assert regret_tolerance(0.0, -5.0, -10.0) == ROUNDOFF_RANGE * 10.0
+    assert regret_tolerance(0.0, 8.0, 2.0) == ROUNDOFF_RANGE * 8.0
+    assert regret_tolerance(1e-3, 8.0, 2.0) == 1e-3 * 6.0
+    game = NormalFormGame.from_bimatrix([[-3e6, 1e6]], [[-10.0, -5.0]])
+    assert game.regret_tolerances(0.0).tolist() == [ROUNDOFF_RANGE * 3e6, ROUNDOFF_RANGE * 10.0]
+
+
+def test_profiles_of_different_numbers_of_players_have_no_difference() -> None:
+    assert max_abs_difference([[0.5, 0.5], [1.0]], [[0.25, 0.75], [1.0]]) == 0.25
+    with pytest.raises(ValueError, match="shorter"):
+        max_abs_difference([[0.5, 0.5], [1.0]], [[0.5, 0.5]])

@@ -110,6 +110,7 @@ TARGETS: dict[str, Target] = {
     "bases": Target(
         "solver/normal_form/bases.py",
         (
+            "tests/normal_form/test_bases_kernels.py",
             "tests/normal_form/test_vertex_search.py",
             "tests/normal_form/test_zero_sum.py",
             "tests/normal_form/test_oracle_lrsnash.py",
@@ -128,7 +129,11 @@ TARGETS: dict[str, Target] = {
     ),
     "lemke_howson": Target(
         "solver/normal_form/lemke_howson.py",
-        (_doctest("normal_form.lemke_howson"), "tests/normal_form/test_lemke_howson.py"),
+        (
+            _doctest("normal_form.lemke_howson"),
+            "tests/normal_form/test_lemke_howson_kernels.py",
+            "tests/normal_form/test_lemke_howson.py",
+        ),
         timeout=180,
     ),
     "pure": Target(
@@ -189,7 +194,11 @@ TARGETS: dict[str, Target] = {
     ),
     "distances": Target(
         "solver/traces/distances.py",
-        (_doctest("traces.distances"), "tests/traces/test_distances.py"),
+        (
+            _doctest("traces.distances"),
+            "tests/traces/test_distance_inputs.py",
+            "tests/traces/test_distances.py",
+        ),
         timeout=120,
     ),
     "verdicts": Target(
@@ -258,6 +267,14 @@ class Equivalent:
     mutated: str
     reason: str
 
+
+_DIGEST_LINE = (
+    'h.update(self.payoffs.data if sys.byteorder == "little" else self.payoffs.astype("<f8").tobytes())'
+)
+_WITNESS_LINE = "if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:"
+_HASH_LINE = (
+    "i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping"
+)
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     *(
@@ -719,6 +736,144 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "a shortcut of the loop that follows: its first pass (the rhs key, k = -1) keeps the rows"
         " within the bound of the minimum ratio, which is ``best`` alone when the second smallest"
         " ratio is past it, and returns it",
+    ),
+    Equivalent(
+        "lemke_howson",
+        "NumberReplacer",
+        "if second > low + eps * max(1.0, abs(low)):",
+        "if second > low + eps * max( 2.0, abs(low)):",
+        "the same shortcut with a wider bound: it is taken less often, and when it is not, the"
+        " loop's first pass keeps the rows within the true bound (``best`` alone when the shortcut"
+        " would have been right) and returns the same row",
+    ),
+    *(
+        Equivalent(
+            "bases",
+            operator,
+            _HASH_LINE,
+            _HASH_LINE.replace(old, new),
+            "the hash only says where the probe for a key starts: from any start the linear probe"
+            " reaches the key or the empty slot where it goes (the table is never full), so another"
+            " multiplier or shift changes how far probes go, not what the table holds",
+        )
+        for operator, old, new in (
+            ("ReplaceUnaryOperator_Delete_USub", "-0x61C8864680B583EB", "0x61C8864680B583EB"),
+            ("NumberReplacer", "-0x61C8864680B583EB", "- 7046029254386353132"),
+            ("NumberReplacer", "-0x61C8864680B583EB", "- 7046029254386353130"),
+            ("NumberReplacer", "np.int64(29)", "np.int64( 30)"),
+            ("NumberReplacer", "np.int64(29)", "np.int64( 28)"),
+        )
+    ),
+    *(
+        Equivalent(
+            "bases",
+            operator,
+            _WITNESS_LINE,
+            _WITNESS_LINE.replace(old, new),
+            "the row of the minimum ratio is only a cheap witness: the skip it allows (theta a_row -"
+            " x_row > margin) is _spills' test of that row, sound for any row, and _spills then tests"
+            " every row; another witness, or none, changes which test skips a pivot, not which pivots"
+            " are skipped",
+        )
+        for operator, old, new in (
+            ("ReplaceBinaryOperator_Div_Mul", "0.0) / values", "0.0) * values"),
+            ("ReplaceComparisonOperator_Lt_Gt", "< low:", "> low:"),
+            ("ReplaceComparisonOperator_Lt_LtE", "< low:", "<= low:"),
+            ("NumberReplacer", "> 2.0 * error", "> 3.0 * error"),
+            ("NumberReplacer", "> 2.0 * error", "> 1.0 * error"),
+            ("NumberReplacer", "max(values[0, i], 0.0)", "max(values[0, i], 1.0)"),
+            ("NumberReplacer", "max(values[0, i], 0.0)", "max(values[0, i], -1.0)"),
+        )
+    ),
+    *(
+        Equivalent(
+            "bases",
+            operator,
+            "if old[k] != -1:",
+            mutated,
+            "rehashing also the empty marker -1 writes -1 into an empty slot (the probe for -1 stops"
+            " at the first empty one): nothing changes; key 0 is no basis (a basis has c >= 1"
+            " variables); key 1 is the basis {0} of a one-constraint polytope, whose at most 63"
+            " bases never fill half of the first table (2,048 slots), so it is never rehashed",
+        )
+        for operator, mutated in (
+            ("NumberReplacer", "if old[k] != - 2:"),
+            ("NumberReplacer", "if old[k] != - 0:"),
+            ("ReplaceUnaryOperator_Delete_USub", "if old[k] != 1:"),
+        )
+    ),
+    Equivalent(
+        "bases",
+        "ReplaceComparisonOperator_GtE_Gt",
+        "if self.deadline is not None and time.perf_counter() >= self.deadline:",
+        "if self.deadline is not None and time.perf_counter() > self.deadline:",
+        "the two differ only when the clock reads the deadline to the last bit; the search then"
+        " looks again after the next chunk of bases (tens of milliseconds)",
+    ),
+    *(
+        Equivalent(
+            "game",
+            operator,
+            _DIGEST_LINE,
+            _DIGEST_LINE.replace('if sys.byteorder == "little"', condition),
+            "both branches hash the payoffs' little-endian float64 bytes: in place where the machine"
+            " is little-endian, converted where it is not; on either machine the other branch gives"
+            " the same bytes, only with a copy",
+        )
+        for operator, condition in (
+            ("AddNot", 'if not sys.byteorder == "little"'),
+            ("ReplaceComparisonOperator_Eq_NotEq", 'if sys.byteorder != "little"'),
+        )
+    ),
+    Equivalent(
+        "game",
+        "ReplaceTrueWithFalse",
+        "return np.array([span(high, low) for high, low in zip(highs, lows, strict=True)])",
+        "return np.array([span(high, low) for high, low in zip(highs, lows, strict=False)])",
+        "the highs and lows are the maxima and minima of the same rows: one list per player each",
+    ),
+    *(
+        Equivalent(
+            "bases",
+            "ReplaceAndWithOr",
+            line,
+            line.replace(" and ", " or "),
+            "a skip of zero products in the triangular solves modulo p: subtracting a product with"
+            " a zero factor leaves the total as it is, so skipping fewer of them changes nothing",
+        )
+        for line in ("if lu[i, t] != 0 and v[t] != 0:", "if lu[t, i] != 0 and work[t] != 0:")
+    ),
+    *(
+        Equivalent(
+            "distances",
+            "ReplaceTrueWithFalse",
+            line,
+            line.replace("strict=True", "strict=False"),
+            "the two sequences were checked to be of one length just before (one array per player)",
+        )
+        for line in (
+            "for v, k in zip(vertices, num_actions, strict=True)",
+            "for i, (a, b) in enumerate(zip(xs, ys, strict=True)):",
+            "per_player = [_vector_distance(a, b, metric) for a, b in zip(xs, ys, strict=True)]",
+            "for p, v in zip(target.points, vertices, strict=True):",
+        )
+    ),
+    Equivalent(
+        "distances",
+        "ReplaceUnaryOperator_Delete_USub",
+        "num_actions = tuple(p.shape[-1] for p in points)",
+        "num_actions = tuple(p.shape[1] for p in points)",
+        "read only for the components of a normal-form target, whose points are (K, a_i): axis 1"
+        " is the last; a stochastic target's components are refused before",
+    ),
+    Equivalent(
+        "lemke_howson",
+        "NumberReplacer",
+        "if count == 1:",
+        "if count == 0:",
+        "an early exit: a lone candidate's ratio is each later key's minimum, so it stays the only"
+        " one, and the loop returns candidates[0] either way (the count never reaches 0: the row"
+        " with the minimum is always kept)",
     ),
     Equivalent(
         "exact_search",

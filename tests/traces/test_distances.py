@@ -38,6 +38,7 @@ from equilibria.solver.traces import (
     metrics,
     profile_distance,
 )
+from equilibria.solver.traces import distances as distances_module
 from equilibria.solver.traces.metrics import KL_SMOOTHING
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -599,6 +600,34 @@ def test_distance_to_set_mixes_points_singletons_and_segments() -> None:
         first = next(e for e in expected if e[2] <= best + 1e-12)
         assert (got.nearest_kind[row], got.nearest_index[row]) == first[:2]
     assert got.distances[:3].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_point_wins_a_tie_with_a_component_that_holds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot at a target point that also lies in a segment component is nearest the
+    point (ties go to points, then to the first component); a snapshot on the segment only
+    is nearest the component. Singleton components are costed as points: the component
+    optimisation runs for the segment alone."""
+    e0, e1, mid = np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([0.5, 0.5])
+    target = SolutionTarget.from_points(
+        [(mid, e0)],
+        components=[(e1[None], e1[None]), (mid[None], np.vstack([e0, e1])), (mid[None], np.vstack([e1, e0]))],
+    )
+    calls: list[int] = []
+    kernel = distances_module._component_kernel
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return kernel(*args)
+
+    monkeypatch.setattr(distances_module, "_component_kernel", counted)
+    snap = (np.array([mid, mid, e1]), np.array([e0, mid, e1]))
+    for metric in ("tv", "l2"):
+        calls.clear()
+        got = distance_to_set(snap, target, metric)
+        assert got.distances.tolist() == [0.0, 0.0, 0.0]
+        assert got.nearest_kind.tolist() == ["point", "component", "component"]
+        assert got.nearest_index.tolist() == [0, 1, 0]  # the first of two equal components
+        assert len(calls) == 2  # the two segments; the singleton went with the points
 
 
 def test_target_from_points_with_components_only() -> None:
