@@ -16,7 +16,7 @@ from equilibria.solver import (
     UnsupportedError,
     solve,
 )
-from equilibria.solver.game import ROUNDOFF_RANGE, max_abs_difference, regret_tolerance
+from equilibria.solver.game import ROUNDOFF_RANGE, max_abs_difference, positive_rescale, regret_tolerance
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.lemke_howson import lemke_howson
 from equilibria.solver.normal_form.vertex_enumeration import vertex_enumeration
@@ -453,3 +453,24 @@ def test_profiles_of_different_numbers_of_players_have_no_difference() -> None:
     assert max_abs_difference([[0.5, 0.5], [1.0]], [[0.25, 0.75], [1.0]]) == 0.25
     with pytest.raises(ValueError, match="shorter"):
         max_abs_difference([[0.5, 0.5], [1.0]], [[0.5, 0.5]])
+
+
+def test_names_are_kept_as_tuples_of_strings() -> None:
+    game = NormalFormGame(np.zeros((2, 2, 1)), player_names=["row", 2], action_names=[["u", 1], ["x"]])
+    assert game.player_names == ("row", "2") and game.action_names == (("u", "1"), ("x",))
+
+
+def test_the_content_address_reads_the_shape_and_every_payoff() -> None:
+    base = NormalFormGame(np.arange(8.0).reshape(2, 2, 2))
+    assert base.id == NormalFormGame(np.arange(8.0).reshape(2, 2, 2)).id
+    assert base.id != NormalFormGame(np.arange(8.0).reshape(2, 1, 4)).id  # same bytes, other shape
+    changed = np.arange(8.0).reshape(2, 2, 2)
+    changed[1, 1, 1] = 7.5
+    assert base.id != NormalFormGame(changed).id
+
+
+def test_positive_rescale_maps_a_matrix_onto_low_to_low_plus_one() -> None:
+    got = positive_rescale(np.array([[-4.0, 0.0], [2.0, -1.0]]))
+    np.testing.assert_allclose(got, [[0.1, 0.1 + 4.0 / 6.0], [1.1, 0.6]], rtol=1e-15)
+    assert positive_rescale(np.array([[3.0, 5.0]]), low=2.0).tolist() == [[2.0, 3.0]]
+    assert positive_rescale(np.full((2, 2), 7.0)).tolist() == [[1.0, 1.0], [1.0, 1.0]]

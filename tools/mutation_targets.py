@@ -832,6 +832,73 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "return np.array([span(high, low) for high, low in zip(highs, lows, strict=False)])",
         "the highs and lows are the maxima and minima of the same rows: one list per player each",
     ),
+    Equivalent(
+        "game",
+        "ReplaceTrueWithFalse",
+        "return tuple(zip(flat.max(axis=1).tolist(), flat.min(axis=1).tolist(), strict=True))",
+        "return tuple(zip(flat.max(axis=1).tolist(), flat.min(axis=1).tolist(), strict=False))",
+        "the maxima and minima of the same rows: one list per player each",
+    ),
+    Equivalent(
+        "distances",
+        "NumberReplacer",
+        "if target.n_points == 0:",
+        "if target.n_points == -1:",
+        "a guard for a target of components only: without it the comparison runs over no rows and"
+        " finds no match, False either way",
+    ),
+    Equivalent(
+        "distances",
+        "RemoveGuardReturn",
+        "return False",
+        "pass",
+        "the same guard (a target of components only): the comparison then runs over no rows and"
+        " finds no match, False either way",
+    ),
+    *(
+        Equivalent(
+            "game",
+            "NumberReplacer",
+            line,
+            line.replace("-1)", "- 2)").replace("(-1,)", "(- 2,)"),
+            "numpy (2.x) reads any negative size in reshape as the one unknown dimension: -2 is -1",
+        )
+        for line in (
+            "bottom, half = _half_spans(matrix.reshape(1, -1))",
+            "low, half = _half_spans(payoffs.reshape(payoffs.shape[0], -1))",
+            "shape = (-1,) + (1,) * (payoffs.ndim - 1)",
+        )
+    ),
+    *(
+        Equivalent(
+            "game",
+            "NumberReplacer",
+            line,
+            mutated,
+            "unit_payoffs' guards against a constant player and rounding: for a constant player"
+            " (half 0) out is (p / 2 - low / 2) / 1 = 0 exactly, whatever the divisor and the mask;"
+            " and 0 <= out <= 1 already, since p / 2 - low / 2 <= half with rounding monotone, so"
+            " the clip's bounds -1 and 2 cut nothing",
+        )
+        for line, mutated in (
+            (
+                "out = (payoffs / 2.0 - low.reshape(shape) / 2.0) / np.where(half > 0.0, half, 1.0).reshape(shape)",
+                "out = (payoffs / 2.0 - low.reshape(shape) / 2.0) / np.where(half > 0.0, half, 2.0).reshape(shape)",
+            ),
+            (
+                "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+                "return np.where(half.reshape(shape) > -1.0, np.clip(out, 0.0, 1.0), 0.0)",
+            ),
+            (
+                "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+                "return np.where(half.reshape(shape) > 0.0, np.clip(out, -1.0, 1.0), 0.0)",
+            ),
+            (
+                "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 1.0), 0.0)",
+                "return np.where(half.reshape(shape) > 0.0, np.clip(out, 0.0, 2.0), 0.0)",
+            ),
+        )
+    ),
     *(
         Equivalent(
             "bases",

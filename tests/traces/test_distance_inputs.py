@@ -167,7 +167,7 @@ def test_an_unknown_correlated_kind_is_an_option_error() -> None:
     game = NormalFormGame.from_bimatrix([[1.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]])
     with pytest.raises(InvalidOptionError, match="unknown kind 'nash'") as info:
         correlated_polytope(game, "nash")
-    assert info.value.field == "concepts"
+    assert info.value.field == "concepts" and info.value.message.startswith("correlated_polytope()")
 
 
 def test_solution_sets_without_equilibria_or_with_per_stage_policies_are_refused() -> None:
@@ -225,6 +225,8 @@ def test_a_one_vertex_component_is_recognised_as_a_target_point_only_when_it_is_
     assert _is_target_point(target, (e0, e1)) and _is_target_point(target, (e1, e1))  # first, second
     assert not _is_target_point(target, (e0, e0))  # player 0 of the first, player 1 of neither
     assert not _is_target_point(target, (e1, e0))
+    single = SolutionTarget(points=(e0, e1))
+    assert _is_target_point(single, (e0, e1)) and not _is_target_point(single, (e1, e1))
     components_only = SolutionTarget(points=(np.zeros((0, 2)), np.zeros((0, 2))), components=((e0, e1),))
     assert not _is_target_point(components_only, (e0, e1))
 
