@@ -933,6 +933,17 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "read only for the components of a normal-form target, whose points are (K, a_i): axis 1"
         " is the last; a stochastic target's components are refused before",
     ),
+    *(
+        Equivalent(
+            "lemke_howson",
+            "ReplaceBinaryOperator_FloorDiv_Div",
+            line,
+            line.replace("//", "/"),
+            "the half is rounded down to a multiple of 8 on the next line: c / 2 - (c / 2) % 8 and"
+            " c // 2 - (c // 2) % 8 are both 8 floor(c / 16), exactly (small integers in floats)",
+        )
+        for line in ("half = count // 2", "half = counts[parent] // 2")
+    ),
     Equivalent(
         "lemke_howson",
         "NumberReplacer",

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from equilibria.solver import InvalidOptionError, NormalFormGame
 from equilibria.solver.normal_form import lemke_howson as lh
 
 
@@ -178,3 +179,14 @@ def test_ratios_tie_within_eps_relative_to_their_size(size: float) -> None:
     assert lh._lex_min_ratio_row(at, 0, *args) == 0
     apart = np.array([[1.0, size + 2.0 * bound], [1.0, size]])
     assert lh._lex_min_ratio_row(apart, 0, *args) == 1
+
+
+@pytest.mark.parametrize("label", [-1, 5])
+def test_a_label_outside_the_games_actions_is_refused(label: int) -> None:
+    game = NormalFormGame.from_bimatrix(
+        [[3.0, 0.0, 1.0], [0.0, 2.0, 1.0]], [[2.0, 0.0, 1.0], [0.0, 3.0, 1.0]]
+    )
+    assert lh.lemke_howson(game, init_label=4).equilibria  # labels 0 .. m + n - 1 = 4
+    with pytest.raises(InvalidOptionError, match=r"init_label must be in range\(5\)") as info:
+        lh.lemke_howson(game, init_label=label)
+    assert info.value.field == "init_label"

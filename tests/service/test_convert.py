@@ -44,7 +44,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.traces import TraceChunk, TraceScorer
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
-from equilibria.v1 import trace_pb2
+from equilibria.v1 import game_pb2, trace_pb2
 from equilibria.v1.codec import encode_tensor
 from google.protobuf import duration_pb2
 
@@ -462,3 +462,108 @@ def test_joint_actions_must_be_integers_a_double_holds_exactly(value: float) -> 
     assert "must hold integers; entry (1, 1)" in info.value.message
     ok = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0], [1.0, 2.0**53 - 1]])))
     assert convert.trace_chunk_from_proto(ok, 2, max_entries=64).joint_actions[1, 1] == 2**53 - 1
+
+
+def _refused(call, code: grpc.StatusCode, field: str) -> RequestError:  # type: ignore[no-untyped-def]
+    with pytest.raises(RequestError) as info:
+        call()
+    assert (info.value.code, info.value.field) == (code, field), info.value.message
+    return info.value
+
+
+def test_the_converters_limits_hold_at_their_bounds_and_refuse_past_them() -> None:
+    """Each limit accepts its bound and refuses one step past it, with the status and the
+    field of its kind (these run in the server's process: end-to-end tests reach them
+    where the mutation tool's coverage map cannot see them)."""
+    invalid, exhausted = grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert convert.check_tolerance(1e-12, "tolerance") == 1e-12 and convert.check_tolerance(1e-3, "t") == 1e-3
+    for tol in (9.99e-13, 1.001e-3):
+        _refused(lambda tol=tol: convert.check_tolerance(tol, "tolerance"), invalid, "tolerance")
+    convert.check_count(5, 5, "concepts")
+    _refused(lambda: convert.check_count(6, 5, "concepts"), exhausted, "concepts")
+    assert convert.check_length("m" * 64, 64, "method") == "m" * 64
+    error = _refused(lambda: convert.check_length("m" * 65, 64, "method"), invalid, "method")
+    assert error.message == "method: 65 characters, the limit is 64"
+    deep = game_pb2.Tensor(shape=[1] * (convert.MAX_TENSOR_DIMS + 1), data=np.ones(1).tobytes())
+    _refused(lambda: convert.decode_tensor_field(deep, 10, "payoffs"), invalid, "payoffs.shape")
+    at_depth = game_pb2.Tensor(shape=[1] * convert.MAX_TENSOR_DIMS, data=np.ones(1).tobytes())
+    assert convert.decode_tensor_field(at_depth, 10, "payoffs").shape == (1,) * convert.MAX_TENSOR_DIMS
+    big = encode_tensor(np.zeros((3, 4)))
+    assert convert.decode_tensor_field(big, 12, "payoffs").shape == (3, 4)
+    _refused(lambda: convert.decode_tensor_field(big, 11, "payoffs"), exhausted, "payoffs.shape")
+
+
+def test_a_solve_requests_priors_and_budget_hold_at_their_bounds() -> None:
+    game = normal_form_game_to_proto(NormalFormGame.from_bimatrix(np.eye(2)))
+    request = service_pb2.SolveGameRequest(normal_form_game=game, homotopy_priors=1000)
+    assert solve_request_from_proto(request, Limits())[1].priors == 1000
+    request.homotopy_priors = 1001
+    _refused(
+        lambda: solve_request_from_proto(request, Limits()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "homotopy_priors",
+    )
+    request = service_pb2.SolveGameRequest(
+        normal_form_game=game, time_budget=duration_pb2.Duration(nanos=500_000_000)
+    )
+    assert solve_request_from_proto(request, Limits())[1].time_budget == 0.5  # under a second: still positive
+    request = service_pb2.SolveGameRequest(normal_form_game=game, tolerance=2e-3)
+    _refused(
+        lambda: solve_request_from_proto(request, Limits()), grpc.StatusCode.INVALID_ARGUMENT, "tolerance"
+    )
+
+
+def test_a_trace_stream_holds_exactly_its_number_of_chunks() -> None:
+    """``max_trace_chunks`` chunks are accepted (the last at index max - 1); one more is
+    RESOURCE_EXHAUSTED naming the stream's chunks."""
+    chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0]])))
+    message = trace_pb2.ScoreTraceRequest(chunk=chunk)
+    limits = Limits(max_trace_chunks=3)
+    decoded = convert.stream_chunk_from_proto(message, 2, 0, limits)
+    assert decoded.chunk.joint_actions.tolist() == [[0, 1]] and decoded.size == message.ByteSize()
+    _refused(
+        lambda: convert.stream_chunk_from_proto(message, 3, 0, limits),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "chunk",
+    )
+
+
+def _named_game() -> game_pb2.NormalFormGame:
+    game = NormalFormGame(
+        np.zeros((2, 2, 2)), title="abcde", player_names=("p", "q"), action_names=(("u", "d"), ("l", "r"))
+    )
+    return normal_form_game_to_proto(game)
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "code"),
+    [
+        (lambda m: setattr(m, "title", "abcdef"), "g.title", grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda m: m.player_names.append("s"), "g.player_names", grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (lambda m: m.action_names.add(names=["x"]), "g.action_names", grpc.StatusCode.RESOURCE_EXHAUSTED),
+        (
+            lambda m: m.player_names.__setitem__(1, "qqqq"),
+            "g.player_names[1]",
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda m: m.action_names[1].names.extend("c" * 7),
+            "g.action_names[1].names",
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        ),
+        (
+            lambda m: m.action_names[1].names.__setitem__(1, "rrrr"),
+            "g.action_names[1].names[1]",
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ],
+)
+def test_each_name_limit_names_its_field(edit, field: str, code: grpc.StatusCode) -> None:  # type: ignore[no-untyped-def]
+    """Titles of 5 characters, names of 3, 2 players, 8 entries (of payoffs, and of one
+    player's action names): at the limits the game decodes; one past any of them is
+    refused naming that field."""
+    limits = Limits(max_title_chars=5, max_name_chars=3, max_players=2, max_payoff_entries=8)
+    assert normal_form_game_from_proto(_named_game(), limits, field="g").title == "abcde"
+    message = _named_game()
+    edit(message)
+    _refused(lambda: normal_form_game_from_proto(message, limits, field="g"), code, field)
