@@ -567,3 +567,53 @@ def test_each_name_limit_names_its_field(edit, field: str, code: grpc.StatusCode
     message = _named_game()
     edit(message)
     _refused(lambda: normal_form_game_from_proto(message, limits, field="g"), code, field)
+
+
+def test_a_game_without_its_payoff_tensor_is_refused_naming_it() -> None:
+    """Missing, of no shape, or (rewards) of fewer than 4 axes: INVALID_ARGUMENT naming the
+    tensor; a tensor whose data does not fit its shape names its data."""
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    for message in (game_pb2.NormalFormGame(), game_pb2.NormalFormGame(payoffs=game_pb2.Tensor())):
+        error = _refused(
+            lambda m=message: normal_form_game_from_proto(m, Limits()), invalid, "normal_form_game.payoffs"
+        )
+        assert error.message.startswith("payoffs is required")
+    for message in (
+        game_pb2.StochasticGame(),
+        game_pb2.StochasticGame(rewards=encode_tensor(np.zeros((2, 2, 2)))),
+    ):
+        error = _refused(
+            lambda m=message: stochastic_game_from_proto(m, Limits()), invalid, "stochastic_game.rewards"
+        )
+        assert error.message.startswith("rewards is required")
+    short = game_pb2.Tensor(shape=[2, 2], data=np.ones(3).tobytes())
+    _refused(lambda: convert.decode_tensor_field(short, 10, "payoffs"), invalid, "payoffs.data")
+
+
+def test_a_stochastic_game_without_transitions_is_refused_naming_them() -> None:
+    message = stochastic_game_to_proto(_stochastic_game())
+    message.ClearField(message.WhichOneof("transitions"))
+    error = _refused(
+        lambda: stochastic_game_from_proto(message, Limits()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "stochastic_game.transitions",
+    )
+    assert error.message.startswith("transitions are required")
+
+
+def test_repeated_enums_decode_in_order_and_an_unknown_one_names_its_index() -> None:
+    game = normal_form_game_to_proto(NormalFormGame.from_bimatrix(np.eye(2)))
+    request = service_pb2.SolveGameRequest(normal_form_game=game, concepts=[5, 2], welfare_functions=[3, 1])
+    options = solve_request_from_proto(request, Limits())[1]
+    assert options.concepts == ("correlated", "pure_nash") and options.welfare == (
+        "nash_product",
+        "utilitarian",
+    )
+    for values in ([5, 0], [5, 99]):
+        request = service_pb2.SolveGameRequest(normal_form_game=game, concepts=values)
+        error = _refused(
+            lambda r=request: solve_request_from_proto(r, Limits()),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "concepts[1]",
+        )
+        assert error.message == f"unknown or unspecified solution concept {values[1]}"
