@@ -617,3 +617,42 @@ def test_repeated_enums_decode_in_order_and_an_unknown_one_names_its_index() -> 
             "concepts[1]",
         )
         assert error.message == f"unknown or unspecified solution concept {values[1]}"
+
+
+def test_every_criterion_of_a_trace_score_round_trips_field_by_field() -> None:
+    """All default criteria of a noisy converging trace (epsilons, fitted rates, a
+    confidence radius, nearest solutions: optional fields present and absent) reach the
+    client as the scorer computed them."""
+    game = NormalFormGame.from_bimatrix([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
+    result = solve(game)
+    scorer = TraceScorer(game, result, convert.score_options_from_proto(trace_pb2.ScoreOptions()))
+    rng = np.random.default_rng(0)
+    z = 400
+    noise = rng.normal(0.0, 0.3, (z, 2)) / np.sqrt(np.arange(1, z + 1))[:, None]
+    p = np.clip(0.5 + noise, 0.01, 0.99)
+    policies = (np.stack([p[:, 0], 1 - p[:, 0]], 1), np.stack([p[:, 1], 1 - p[:, 1]], 1))
+    scorer.update(TraceChunk(policies=policies, joint_actions=rng.integers(0, 2, (z, 2))))
+    score = scorer.result()
+    client = response_score(convert.score_trace_response(score, result), result)
+    assert len(score.criteria) >= 7
+    for criterion in score.criteria:
+        _assert_same(criterion, client[criterion.name], criterion.name)
+    assert any(c.confidence_radius is not None for c in score.criteria)
+    assert any(c.nearest_solution is not None for c in score.criteria)
+    assert client.selected == score.selected
+
+
+def test_a_trace_header_without_a_game_and_a_chunk_the_scorer_refuses_name_their_fields() -> None:
+    no_game = trace_pb2.ScoreTraceRequest(header=trace_pb2.TraceHeader())
+    error = _refused(
+        lambda: convert.trace_request_from_proto(no_game, Limits()),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "header.game",
+    )
+    assert error.message.startswith("the header needs a game")
+    negative = trace_pb2.TraceChunk(policies=[encode_tensor([[1.5, -0.5]]), encode_tensor([[0.5, 0.5]])])
+    _refused(
+        lambda: convert.trace_chunk_from_proto(negative, 4, max_entries=64),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "chunk[4].policies[0]",
+    )
