@@ -49,6 +49,13 @@ from equilibria.v1.codec import encode_tensor
 from google.protobuf import duration_pb2
 
 
+def _refused(call, code: grpc.StatusCode, field: str) -> RequestError:  # type: ignore[no-untyped-def]
+    with pytest.raises(RequestError) as info:
+        call()
+    assert (info.value.code, info.value.field) == (code, field), info.value.message
+    return info.value
+
+
 def test_normal_form_game_round_trip_keeps_payoffs_and_names() -> None:
     game = NormalFormGame(
         np.random.default_rng(0).standard_normal((2, 2, 3)),
@@ -118,10 +125,11 @@ def test_a_stochastic_game_error_names_the_transition_field_of_its_form(transiti
         transitions = np.full((2, 2, 2, 2), 0.5)
         transitions[1, 1, 0] = [0.5, 0.4]
     message = client_stochastic_game_to_proto(np.zeros((2, 2, 2, 2)), transitions, discount=0.5)
-    with pytest.raises(RequestError) as info:
-        stochastic_game_from_proto(message, Limits(), field="game")
-    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.field == field, info.value.message
+    _refused(
+        lambda: stochastic_game_from_proto(message, Limits(), field="game"),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field,
+    )
 
 
 def test_a_time_budget_counts_its_seconds_and_nanoseconds() -> None:
@@ -132,9 +140,9 @@ def test_a_time_budget_counts_its_seconds_and_nanoseconds() -> None:
     _, options = solve_request_from_proto(request, Limits())
     assert options.time_budget == 2.25
     request.time_budget.CopyFrom(duration_pb2.Duration(seconds=0, nanos=0))
-    with pytest.raises(RequestError) as info:
-        solve_request_from_proto(request, Limits())
-    assert info.value.field == "time_budget"
+    _refused(
+        lambda: solve_request_from_proto(request, Limits()), grpc.StatusCode.INVALID_ARGUMENT, "time_budget"
+    )
 
 
 def test_stochastic_game_round_trips_in_every_client_form() -> None:
@@ -346,10 +354,12 @@ def test_a_second_header_in_a_trace_stream_is_refused_naming_its_place() -> None
         trace_pb2.ScoreTraceRequest(header=trace_pb2.TraceHeader()),
         trace_pb2.ScoreTraceRequest(),
     ):
-        with pytest.raises(RequestError) as info:
-            convert.stream_chunk_from_proto(message, 3, 0, Limits())
-        assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT and info.value.field == "chunk[3]"
-        assert info.value.message == "every message after the header must be a chunk"
+        error = _refused(
+            lambda m=message: convert.stream_chunk_from_proto(m, 3, 0, Limits()),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "chunk[3]",
+        )
+        assert error.message == "every message after the header must be a chunk"
 
 
 @pytest.mark.parametrize("budget", [0.0, -1.0, 5e-324])
@@ -395,11 +405,8 @@ def test_a_game_at_the_player_limit_is_accepted_and_one_over_it_refused(
     if not over:
         assert decode(message, limits).n_players == players
         return
-    with pytest.raises(RequestError) as refused:
-        decode(message, limits)
-    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert refused.value.field == field
-    assert refused.value.message == f"{players} players is over the limit of {players - 1}"
+    error = _refused(lambda: decode(message, limits), grpc.StatusCode.RESOURCE_EXHAUSTED, field)
+    assert error.message == f"{players} players is over the limit of {players - 1}"
 
 
 @pytest.mark.parametrize("room", [0, -1])
@@ -418,11 +425,12 @@ def test_a_horizon_whose_policies_reach_the_limit_is_accepted_and_one_entry_over
     if room == 0:
         assert stochastic_game_from_proto(message, limits).horizon == 5
         return
-    with pytest.raises(RequestError) as refused:
-        stochastic_game_from_proto(message, limits)
-    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert refused.value.field == "stochastic_game.horizon"
-    assert f"policies of {entries:,} entries" in refused.value.message
+    error = _refused(
+        lambda: stochastic_game_from_proto(message, limits),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "stochastic_game.horizon",
+    )
+    assert f"policies of {entries:,} entries" in error.message
 
 
 @pytest.mark.parametrize("method", ["", "lemke_howson", "vertex_enumeration"])
@@ -455,20 +463,14 @@ def test_joint_actions_must_be_integers_a_double_holds_exactly(value: float) -> 
     """2^53 is the first magnitude at which a double no longer tells neighbouring integers
     apart (2^53 + 1 reads as 2^53): refused with the other non-integers, naming the entry."""
     chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0], [1.0, value]])))
-    with pytest.raises(RequestError) as info:
-        convert.trace_chunk_from_proto(chunk, 2, max_entries=64)
-    assert info.value.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert info.value.field == "chunk[2].joint_actions"
-    assert "must hold integers; entry (1, 1)" in info.value.message
+    error = _refused(
+        lambda: convert.trace_chunk_from_proto(chunk, 2, max_entries=64),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "chunk[2].joint_actions",
+    )
+    assert "must hold integers; entry (1, 1)" in error.message
     ok = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0], [1.0, 2.0**53 - 1]])))
     assert convert.trace_chunk_from_proto(ok, 2, max_entries=64).joint_actions[1, 1] == 2**53 - 1
-
-
-def _refused(call, code: grpc.StatusCode, field: str) -> RequestError:  # type: ignore[no-untyped-def]
-    with pytest.raises(RequestError) as info:
-        call()
-    assert (info.value.code, info.value.field) == (code, field), info.value.message
-    return info.value
 
 
 def test_the_converters_limits_hold_at_their_bounds_and_refuse_past_them() -> None:
