@@ -119,12 +119,20 @@ TARGETS: dict[str, Target] = {
     ),
     "square_systems": Target(
         "solver/normal_form/square_systems.py",
-        (_doctest("normal_form.square_systems"), "tests/normal_form/test_vertex_search.py"),
+        (
+            _doctest("normal_form.square_systems"),
+            "tests/normal_form/test_square_systems.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
         timeout=120,
     ),
     "lexicographic": Target(
         "solver/normal_form/lexicographic.py",
-        (_doctest("normal_form.lexicographic"), "tests/normal_form/test_vertex_search.py"),
+        (
+            _doctest("normal_form.lexicographic"),
+            "tests/normal_form/test_lexicographic.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
         timeout=120,
     ),
     "lemke_howson": Target(
@@ -142,6 +150,7 @@ TARGETS: dict[str, Target] = {
             _doctest("normal_form.pure"),
             "tests/normal_form/test_known_answers.py",
             "tests/test_elapsed_and_options.py",
+            "tests/test_game_validation.py",
         ),
         timeout=90,
     ),
@@ -161,12 +170,17 @@ TARGETS: dict[str, Target] = {
             _doctest("normal_form.exact"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
+            "tests/test_game_validation.py",
         ),
         timeout=120,
     ),
     "exact_search": Target(
         "solver/normal_form/exact_search.py",
-        (_doctest("normal_form.exact_search"), "tests/normal_form/test_vertex_search.py"),
+        (
+            _doctest("normal_form.exact_search"),
+            "tests/normal_form/test_exact_search.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
         timeout=120,
     ),
     "correlated": Target(
@@ -299,6 +313,183 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             "xi * sum((r * yj for r, yj in zip(row, y, strict=True) if yj), Fraction(0))",
             "for xi, row in zip(x, mat, strict=True)",
         )
+    ),
+    *(
+        Equivalent(
+            "lexicographic",
+            operator,
+            line,
+            line.replace("log_h * (1 + 1e-9)", mutated),
+            "the relative margin on log2 H (at most 124 bits with eight 31-bit primes) moves the"
+            " threshold by under 5e-7 bits either way, inside the fixed 1e-6-bit margin after it:"
+            " the primes taken exceed 4 H^2 (or 2 H) either way, and the count can differ only"
+            " where that bound lies within 5e-7 bits of a product of the primes",
+        )
+        for line in (
+            "need = 2.0 + 2.0 * (log_h * (1 + 1e-9) + 1e-6)  # log2 (4 H^2), rounded up",
+            'zero_count = int(np.searchsorted(bits, 1.0 + log_h * (1 + 1e-9) + 1e-6, side="right")) + 1',
+        )
+        for operator, mutated in (
+            ("ReplaceBinaryOperator_Add_Sub", "log_h * (1 - 1e-9)"),
+            ("ReplaceBinaryOperator_Mul_Div", "log_h / (1 + 1e-9)"),
+        )
+    ),
+    *(
+        Equivalent(
+            "stochastic_regret",
+            "NumberReplacer",
+            "DENSE_STATES = 2000",
+            f"DENSE_STATES = {value}",
+            "both solvers solve the same system (to round-off); the threshold only picks the"
+            " faster, and a test pins the switch with the threshold patched",
+        )
+        for value in (2001, 1999)
+    ),
+    *(
+        Equivalent(
+            "stochastic_regret",
+            "NumberReplacer",
+            line,
+            line.replace("(-1)", "(- 2)"),
+            "numpy reads any negative size in a reshape as the one unknown dimension",
+        )
+        for line in (
+            "rows = (np.arange(n_states).reshape([n_states] + [1] * game.n_players) * k + own).reshape(-1)",
+            "(others.reshape(-1), (rows, np.arange(n_states * n_joint))), shape=(n_states * k, n_states * n_joint)",
+            "rewards = (weights @ game.rewards[:, player].reshape(-1)).reshape(n_states, k)",
+        )
+    ),
+    *(
+        Equivalent(
+            "stochastic_regret",
+            "NumberReplacer",
+            line,
+            line.replace("horizon + 1", "horizon + 2"),
+            "one more all-zero stage past the horizon: the recursion reads only the stage after"
+            " the last, and the certificate compares the horizon's stages only",
+        )
+        for line in (
+            "stages = np.zeros((game.horizon + 1, game.n_states, game.n_players))",
+            "values = np.zeros((game.horizon + 1, n_states))",
+        )
+    ),
+    *(
+        Equivalent(
+            "exact_search",
+            operator,
+            "for column in (len(rows[0]) - 1, *range(d, len(rows[0]) - 1)):",
+            f"for column in (len(rows[0]) - 1, *range(d, len(rows[0]) {tail})):",
+            "columns past the last slack column are never read: the rows of the basis inverse"
+            " are linearly independent, so the slack columns break every tie and the loop stops"
+            " at the last of them at the latest",
+        )
+        for operator, tail in (("ReplaceBinaryOperator_Sub_Add", "+ 1"), ("NumberReplacer", "- 0"))
+    ),
+    *(
+        Equivalent(
+            "exact_search",
+            "NumberReplacer",
+            "low_num, low_den = 0, 1",
+            f"low_num, low_den = {value}",
+            "never read: the first candidate of every column overwrites it (best is empty then)",
+        )
+        for value in ("0, 0", "0, 2", "1, 1")
+    ),
+    *(
+        Equivalent(
+            "exact_search",
+            operator,
+            "if len(best) <= 1:",
+            mutated,
+            "a single best row stays the single best on every later column: the loop returns"
+            " the same row, after comparing it with itself",
+        )
+        for operator, mutated in (
+            ("ReplaceComparisonOperator_LtE_Lt", "if len(best) < 1:"),
+            ("NumberReplacer", "if len(best) <= 0:"),
+        )
+    ),
+    Equivalent(
+        "exact_search",
+        "ReplaceTrueWithFalse",
+        "new.append([(x * p - a * y) // det for x, y in zip(row, pivot_row, strict=True)])",
+        "new.append([(x * p - a * y) // det for x, y in zip(row, pivot_row, strict=False)])",
+        "every row of the tableau has the same length, the pivot row among them",
+    ),
+    Equivalent(
+        "square_systems",
+        "NumberReplacer",
+        "for s in range(1, min(d, c) + 1):",
+        "for s in range(1, min(d, c) + 2):",
+        "a support or tight set larger than d or c does not exist: that size tries no system",
+    ),
+    Equivalent(
+        "square_systems",
+        "NumberReplacer",
+        "if singular or norms == 0.0:",
+        "if singular or norms == -1.0:",
+        "a zero row stays zero under elimination (its factors are 0) and ends as an exact"
+        " zero pivot: such a system is already singular",
+    ),
+    Equivalent(
+        "square_systems",
+        "RemoveGuardReturn",
+        "return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)",
+        "pass",
+        "with no regular basis the code after it builds the same empty block (no points, the"
+        " same ambiguity and singular indices): the return only skips that work",
+    ),
+    Equivalent(
+        "stochastic_regret",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "improve = q[np.arange(n_states), best] > q[np.arange(n_states), actions] + 1e-12 * scale",
+        "improve = q[np.arange(n_states), best] >= q[np.arange(n_states), actions] + 1e-12 * scale",
+        "differs only for a gain equal to the round-off threshold to the last bit, a noise level"
+        " where either decision is right",
+    ),
+    Equivalent(
+        "correlated",
+        "NumberReplacer",
+        "a_eq = sp.csr_array(np.concatenate([np.ones(joint), [0.0]])[None, :])",
+        "a_eq = sp.csr_array(np.concatenate([np.ones(joint), [ 1.0]])[None, :])",
+        "with sum(p) = 1 - t, p = (1 - t) q for a distribution q and the LP maximises"
+        " t / (1 - t) <= min_i U_i(q), increasing in t: the same optimal q, which the"
+        " renormalisation of p returns",
+    ),
+    Equivalent(
+        "correlated",
+        "NumberReplacer",
+        "c = np.concatenate([cost, [-1.0]])",
+        "c = np.concatenate([cost, [- 2.0]])",
+        "maximising 2t instead of t over the same polytope: the same optimal distributions",
+    ),
+    *(
+        Equivalent(
+            "correlated",
+            "NumberReplacer",
+            line,
+            line.replace("-1)", "- 2)"),
+            "numpy reads any negative size in a reshape as the one unknown dimension",
+        )
+        for line in (
+            "c = np.broadcast_to(idx.reshape(1, -1), d.shape)",
+            "payoffs = game.payoffs.reshape(game.n_players, -1) @ p",
+        )
+    ),
+    Equivalent(
+        "zero_sum",
+        "NumberReplacer",
+        "np.concatenate([np.zeros(m), [-1.0]]),",
+        "np.concatenate([np.zeros(m), [- 2.0]]),",
+        "maximising 2t instead of t: the same optimal points, and multipliers twice as large,"
+        " which the return divides by their sum",
+    ),
+    Equivalent(
+        "exact",
+        "ReplaceTrueWithFalse",
+        "rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]",
+        "rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=False)]",
+        "every row of the augmented system is built with size + 1 entries, the pivot row among them",
     ),
     Equivalent(
         "correlated",

@@ -368,18 +368,9 @@ def _optimise(
         candidates.append(_solve(np.zeros(joint), incentive, values, options, sense))
     else:
         candidates.extend(_solve(values[i], incentive, None, options, sense) for i in range(n))
-    best: CorrelatedEquilibrium | None = None
-    for p in candidates:
-        result = _result(game, kind, objective, sense, p)
-        if (
-            best is None
-            or (sense == "max" and result.welfare > best.welfare)
-            or (sense == "min" and result.welfare < best.welfare)
-        ):
-            best = result
-    if best is None:  # pragma: no cover - every branch adds a candidate
-        raise RuntimeError(f"{function}(): no LP was solved")
-    return best
+    results = [_result(game, kind, objective, sense, p) for p in candidates]
+    # The first of equally good ones: max and min keep the earliest of ties.
+    return (max if sense == "max" else min)(results, key=lambda result: result.welfare)
 
 
 def _solve(

@@ -46,7 +46,10 @@ import time
 from collections.abc import Sequence
 from fractions import Fraction
 
-__all__ = ["PolytopeVertices", "polytope_vertices"]
+__all__ = ["MAX_BASES", "PolytopeVertices", "polytope_vertices"]
+
+#: Lexicographically feasible bases one search visits by default before it stops.
+MAX_BASES = 10**7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +76,7 @@ class PolytopeVertices:
 
 
 def polytope_vertices(
-    mat: Sequence[Sequence[Fraction]], *, max_bases: int = 10**7, deadline: float | None = None
+    mat: Sequence[Sequence[Fraction]], *, max_bases: int = MAX_BASES, deadline: float | None = None
 ) -> PolytopeVertices:
     """All non-zero vertices of ``{z >= 0 : mat^T z <= 1}`` in exact arithmetic.
 
@@ -82,7 +85,7 @@ def polytope_vertices(
     mat : sequence of sequence of Fraction, shape (d, c)
         ``d`` coordinates, ``c`` constraints; every entry positive (the polytope is then
         bounded and contains the origin).
-    max_bases : int, optional(default=10**7)
+    max_bases : int, optional(default=MAX_BASES)
         Stop after visiting this many feasible bases (the answer is then incomplete).
     deadline : float, optional
         A :func:`time.perf_counter` reading past which the search stops (checked every

@@ -195,7 +195,7 @@ def _values(game: StochasticGame, policy: tuple[FloatArray, ...]) -> FloatArray:
         rewards, transitions = _stage_terms(game, joint_policy(game, policy))
         return solve_linear_values(transitions, rewards, game.discount)[None]
     stages = np.zeros((game.horizon + 1, game.n_states, game.n_players))
-    for t in range(game.horizon - 1, -1, -1):
+    for t in reversed(range(game.horizon)):
         rewards, transitions = _stage_terms(game, joint_policy(game, [p[t] for p in policy]))
         stages[t] = rewards + game.discount * (transitions @ stages[t + 1])
     return stages
@@ -207,9 +207,8 @@ def _response_mdp(
     """Player ``player``'s MDP against the others: rewards ``(S, a_i)`` and transitions ``(S*a_i, S)``."""
     n_states, n_joint, k = game.n_states, game.n_joint_actions, game.num_actions[player]
     others = joint_policy(game, policy, skip=player)  # (S, a_1..a_n), axis `player` is all ones
-    own = np.broadcast_to(
-        np.arange(k).reshape([1] * (player + 1) + [k] + [1] * (game.n_players - player - 1)), others.shape
-    )
+    # The player's own action index along its axis (broadcasting supplies the leading ones).
+    own = np.broadcast_to(np.arange(k).reshape([k] + [1] * (game.n_players - player - 1)), others.shape)
     rows = (np.arange(n_states).reshape([n_states] + [1] * game.n_players) * k + own).reshape(-1)
     weights = sp.csr_array(
         (others.reshape(-1), (rows, np.arange(n_states * n_joint))), shape=(n_states * k, n_states * n_joint)
@@ -268,7 +267,7 @@ def _best_response(
     if game.horizon is not None:
         values = np.zeros((game.horizon + 1, n_states))
         actions = np.zeros((game.horizon, n_states), dtype=np.int64)
-        for t in range(game.horizon - 1, -1, -1):
+        for t in reversed(range(game.horizon)):
             rewards, transitions = _response_mdp(game, [p[t] for p in policy], player)
             q = np.where(mask, rewards + gamma * (transitions @ values[t + 1]).reshape(n_states, k), -np.inf)
             actions[t] = q.argmax(axis=1)

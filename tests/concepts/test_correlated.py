@@ -608,3 +608,149 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(correlated, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_lp_of_exactly_the_entry_limit_is_solved_and_one_over_is_refused(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A 2 x 3 game's CE LP has 6 * (1 + 2) = 18 entries, its CCE LP 6 * (2 + 3) = 30."""
+    game = NormalFormGame.from_bimatrix([[6, 2, 0], [7, 0, 1]], [[6, 7, 2], [2, 0, 1]])
+    entries = 18 if kind == "correlated" else 30
+    monkeypatch.setattr(correlated, "MAX_LP_ENTRIES", entries)
+    assert correlated_equilibrium(game, kind=kind).max_violation <= _tol(game)
+    monkeypatch.setattr(correlated, "MAX_LP_ENTRIES", entries - 1)
+    with pytest.raises(ProblemTooLargeError, match=f"has {entries:,} constraint entries") as info:
+        correlated_equilibrium(game, kind=kind)
+    assert info.value.field == "concepts"
+
+
+def test_a_failed_lp_is_an_error_even_with_a_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS stopping short (an iteration limit, status 1) may still hand back a point: it is
+    not an optimum and must not be returned as one."""
+    real = correlated.linprog
+
+    def stopped(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.status, res.message = 1, "Iteration limit reached."
+        assert res.x is not None
+        return res
+
+    monkeypatch.setattr(correlated, "linprog", stopped)
+    with pytest.raises(RuntimeError, match=r"correlated_equilibrium\(\): HiGHS failed: Iteration limit"):
+        correlated_equilibrium(games.chicken())
+
+
+@pytest.mark.parametrize("objective", ["utilitarian", "egalitarian"])
+@pytest.mark.parametrize("sense", ["max", "min"])
+def test_a_distribution_is_normalised_whatever_sums_highs_hands_back(
+    monkeypatch: pytest.MonkeyPatch, objective: str, sense: str
+) -> None:
+    """HiGHS meets ``sum(p) = 1`` only to its feasibility tolerance (up to 1e-7), and may
+    round an entry below zero: the distribution returned sums to 1, with no negative entry."""
+    real = correlated.linprog
+
+    def loose(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.x = res.x * (1.0 + 1e-7)
+        res.x[0] -= 1e-3 if res.x[0] == 0.0 else 0.0
+        return res
+
+    monkeypatch.setattr(correlated, "linprog", loose)
+    found = correlated_equilibrium(games.chicken(), objective=objective, sense=sense)
+    assert abs(found.distribution.sum() - 1.0) <= 4e-16
+    assert found.distribution.min() >= 0.0
+
+
+def _recording_linprog(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Record the keyword arguments of every LP the module hands HiGHS."""
+    calls: list[dict] = []
+    real = correlated.linprog
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(correlated, "linprog", recording)
+    return calls
+
+
+@pytest.mark.parametrize(("sense", "method"), [("max", "highs"), ("min", "highs-ipm")])
+def test_welfare_minimising_lps_go_to_the_interior_point_solver(
+    monkeypatch: pytest.MonkeyPatch, sense: str, method: str
+) -> None:
+    """Dual simplex for maximising, interior point for minimising: on a seeded 40 x 40 game
+    each is several times faster than the other there (see ``_solve``)."""
+    calls = _recording_linprog(monkeypatch)
+    for objective in ("utilitarian", "egalitarian"):
+        correlated_equilibrium(games.chicken(), objective=objective, sense=sense)
+    assert calls and {call["method"] for call in calls} == {method}
+
+
+@pytest.mark.parametrize(("tol", "feasibility"), [(1e-13, 1e-10), (3e-9, 3e-9), (1e-3, 1e-7)])
+def test_highs_tolerances_are_the_tolerance_clamped_to_highs_range(
+    monkeypatch: pytest.MonkeyPatch, tol: float, feasibility: float
+) -> None:
+    """HiGHS refuses tolerances below 1e-10 and a loose user tolerance must not loosen the
+    LP past 1e-7: both feasibility tolerances are ``tol`` clamped to [1e-10, 1e-7]."""
+    calls = _recording_linprog(monkeypatch)
+    for objective in ("utilitarian", "egalitarian"):
+        correlated_equilibrium(games.chicken(), objective=objective, tol=tol)
+    wanted = {"primal_feasibility_tolerance": feasibility, "dual_feasibility_tolerance": feasibility}
+    assert calls and all(call["options"] == wanted for call in calls)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_best_egalitarian_welfare_may_be_the_largest_payoff(kind: str) -> None:
+    """In a common-interest game whose joint action (0, 0) pays every player the game's
+    largest payoff, the egalitarian optimum is that joint action and its welfare that payoff
+    (the epigraph variable reaches the top of its range)."""
+    a = np.array([[5.0, 0.0], [1.0, 2.0]])
+    found = correlated_equilibrium(NormalFormGame.from_bimatrix(a, a), kind=kind, objective="egalitarian")
+    assert found.welfare == pytest.approx(5.0, abs=1e-9)
+    np.testing.assert_allclose(found.distribution, [[1.0, 0.0], [0.0, 0.0]], atol=1e-9)
+
+
+def _incentive_rows(game: NormalFormGame, kind: str) -> np.ndarray:
+    """The incentive constraints ``g @ p >= 0`` built by loops over joint actions, in the
+    order ``incentive_constraints`` documents, from the unit game's payoffs."""
+    u = game.unit_game.payoffs
+    joint = list(itertools.product(*(range(k) for k in game.num_actions)))
+    rows = []
+    for i, k in enumerate(game.num_actions):
+        told_dev = [(a, b) for a in range(k) for b in range(k) if a != b] if kind == "correlated" else None
+        for pair in told_dev if told_dev is not None else [(None, b) for b in range(k)]:
+            told, dev = pair
+            row = np.zeros(len(joint))
+            for col, action in enumerate(joint):
+                if told is not None and action[i] != told:
+                    continue
+                deviated = action[:i] + (dev,) + action[i + 1 :]
+                row[col] = u[(i, *action)] - u[(i, *deviated)]
+            rows.append(row)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("shape", [(2, 2), (3, 2), (2, 3, 2), (3, 1, 2)])
+def test_the_incentive_constraints_are_the_definitions_rows_in_order(
+    kind: str, shape: tuple[int, ...]
+) -> None:
+    """Row for row (and no more rows) what the definition says, on random games."""
+    rng = np.random.default_rng(len(shape) * 10 + shape[0])
+    game = NormalFormGame(rng.integers(-3, 4, size=(len(shape), *shape)).astype(float))
+    matrix = correlated.incentive_constraints(game, kind)
+    np.testing.assert_allclose(matrix.toarray(), _incentive_rows(game, kind), atol=1e-15)
+
+
+def test_incentive_constraints_refuse_an_unknown_kind() -> None:
+    with pytest.raises(InvalidOptionError, match=r"^incentive_constraints\(\): unknown kind 'nash'") as info:
+        correlated.incentive_constraints(games.chicken(), "nash")
+    assert info.value.field == "concepts"
+
+
+def test_a_distribution_no_player_would_leave_has_violation_zero_not_less() -> None:
+    """Chicken's (C, D) and (D, C) half each: committing to C (4) or D (3.5) beforehand is
+    worse than the 4.5 each player gets, so every coarse gain is negative; the violation is
+    clipped at 0, never a negative number."""
+    assert ce_violation(games.chicken(), [[0.0, 0.5], [0.5, 0.0]], kind="coarse_correlated") == 0.0

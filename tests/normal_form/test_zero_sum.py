@@ -180,6 +180,8 @@ def test_non_constant_sum_rejected() -> None:
     assert str(info.value).startswith("zero_sum_value(): ")
     # Chicken's sums u_0 + u_1 are 12, 9, 9 and 0: the message quotes that range.
     assert str(info.value).endswith("u_0 + u_1 ranges over [0, 12]"), str(info.value)
+    with pytest.raises(UnsupportedError, match=r"ranges over \[-3, 7\]$"):  # both ends quoted
+        zero_sum_value(NormalFormGame.from_bimatrix([[1, 2], [3, 4]], [[-4, 3], [4, 3]]))
     # Off by a little more than the tolerance in one cell.
     a = np.array([[1.0, -1.0], [-1.0, 1.0]])
     b = -a.copy()
@@ -456,3 +458,120 @@ def test_one_linear_program_gives_both_optimal_strategies() -> None:
     x, y = zero_sum_module._maximin(np.array([[1.0, 0.0], [0.0, 1.0 / 3.0]]), 1e-9, "highs", "test")
     np.testing.assert_allclose(x, [0.25, 0.75], atol=1e-9)
     np.testing.assert_allclose(y, [0.25, 0.75], atol=1e-9)
+
+
+def _counting_maximin(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """Record the shape of every LP ``_maximin`` solves."""
+    calls: list[tuple[int, ...]] = []
+    real = zero_sum_module._maximin
+
+    def counting(mat: np.ndarray, *options: object) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(mat.shape)
+        return real(mat, *options)
+
+    monkeypatch.setattr(zero_sum_module, "_maximin", counting)
+    return calls
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_row_lp_alone_answers_when_its_multipliers_are_optimal(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """On random games HiGHS's multipliers are a minimax strategy to within the tolerance:
+    one LP, never the column player's own (the duality-gap test passes)."""
+    rng = np.random.default_rng([23, seed])
+    m, n = (int(v) for v in rng.integers(2, 9, size=2))
+    game = NormalFormGame.from_bimatrix(rng.normal(size=(m, n)))
+    calls = _counting_maximin(monkeypatch)
+    solution = zero_sum_value(game, vertices=False)
+    assert calls == [(m, n)]
+    assert solution.nash_conv <= 1e-9 * game.payoff_scale
+
+
+@pytest.mark.parametrize(("gap", "lps"), [(1.0, 1), (np.nextafter(1.0, 0.0), 2)])
+def test_the_column_lp_is_solved_only_when_the_gap_exceeds_its_bound(
+    monkeypatch: pytest.MonkeyPatch, gap: float, lps: int
+) -> None:
+    """A pair whose duality gap is exactly the bound is kept; one ulp less and it is not."""
+    mat = np.eye(2)
+    calls: list[tuple[int, ...]] = []
+
+    def pure(found: np.ndarray, *options: object) -> tuple[np.ndarray, np.ndarray]:
+        calls.append(found.shape)
+        return np.array([1.0, 0.0]), np.array([1.0, 0.0])  # gap: max(mat y) - min(x mat) = 1
+
+    monkeypatch.setattr(zero_sum_module, "_maximin", pure)
+    zero_sum_module.lp_optimal_pair(mat, gap=gap, feasibility=1e-9, method="highs", caller="t")
+    assert len(calls) == lps
+
+
+def test_strategies_are_normalised_whatever_sums_highs_hands_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS meets ``sum(x) = 1`` only to its feasibility tolerance (up to 1e-7): a point and
+    multipliers off by that much still come back as probability vectors, summing to 1."""
+    real = zero_sum_module.linprog
+
+    def loose(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.x = res.x * (1.0 + 1e-7)
+        res.ineqlin.marginals = res.ineqlin.marginals * (1.0 - 1e-7)
+        return res
+
+    monkeypatch.setattr(zero_sum_module, "linprog", loose)
+    x, y = zero_sum_module._maximin(np.array([[1.0, 0.0], [0.0, 1.0 / 3.0]]), 1e-9, "highs", "test")
+    assert abs(x.sum() - 1.0) <= 4e-16 and abs(y.sum() - 1.0) <= 4e-16
+    np.testing.assert_allclose(x, [0.25, 0.75], atol=1e-12)
+    np.testing.assert_allclose(y, [0.25, 0.75], atol=1e-12)
+
+
+def test_vertices_true_is_accepted_up_to_the_limit_inclusive(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``vertices=True`` lists the vertices while ``count_bases(m, n) <= MAX_BASES``."""
+    game = NormalFormGame.from_bimatrix([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])
+    needed = count_bases(2, 3)
+    monkeypatch.setattr(zero_sum_module, "MAX_BASES", needed)
+    assert zero_sum_value(game, vertices=True).row_vertices is not None
+    monkeypatch.setattr(zero_sum_module, "MAX_BASES", needed - 1)
+    with pytest.raises(ProblemTooLargeError) as info:
+        zero_sum_value(game, vertices=True)
+    assert info.value.field == "vertices"
+
+
+def test_vertices_of_an_incomplete_enumeration_are_not_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An enumeration that stopped early (here: marked incomplete, its equilibria kept) may
+    miss vertices: none are listed, rather than some passed off as all."""
+    real = zero_sum_module.vertex_enumeration
+
+    def truncated(game: NormalFormGame, **options: object) -> object:
+        result = real(game, **options)
+        assert result.equilibria
+        return dataclasses.replace(result, complete=False)
+
+    monkeypatch.setattr(zero_sum_module, "vertex_enumeration", truncated)
+    solution = zero_sum_value(NormalFormGame.from_bimatrix([[1.0, 1.0], [0.0, 0.0]]), vertices=True)
+    assert solution.row_vertices is None and solution.col_vertices is None
+    assert solution.value == 1.0
+
+
+def test_a_point_rounded_below_zero_is_cut_to_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS's point is >= 0 up to its tolerance; an entry rounded below (here -1e-3, far
+    more than rounding, so it shows) is cut to zero, never a negative probability."""
+    real = zero_sum_module.linprog
+
+    def rounded(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)
+        res.x[:-1] = np.where(res.x[:-1] == 0.0, -1e-3, res.x[:-1])
+        return res
+
+    monkeypatch.setattr(zero_sum_module, "linprog", rounded)
+    # Row 2 is dominated: never played at the optimum (0, spoiled to -1e-3).
+    x, _ = zero_sum_module._maximin(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]), 1e-9, "highs", "t")
+    assert x.tolist() == [0.5, 0.5, 0.0]
+
+
+def test_a_constant_game_needs_no_lp_and_answers_uniform_strategies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every strategy of a constant game is optimal: the uniform pair, without an LP."""
+    calls = _counting_maximin(monkeypatch)
+    solution = zero_sum_value(NormalFormGame.from_bimatrix(np.full((2, 3), 4.0)), vertices=False)
+    assert calls == []
+    assert solution.value == 4.0 and solution.constant == 0.0
+    assert solution.strategies[0].tolist() == [0.5, 0.5]
+    np.testing.assert_array_equal(solution.strategies[1], np.full(3, 1.0 / 3.0))

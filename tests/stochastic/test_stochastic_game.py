@@ -12,18 +12,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from equilibria.solver import InvalidGameError, StochasticGame, certify_markov
+from equilibria.solver.stochastic import regret as regret_module
 from equilibria.solver.stochastic.regret import (
     best_response,
     certificate_of,
     certified_equilibrium,
     evaluate_policy,
     joint_policy,
+    solve_linear_values,
 )
 
 # -- helpers (dense, loop-based: independent of the sparse code under test) ---------------
@@ -393,3 +396,155 @@ def test_the_joint_policy_is_the_product_over_any_leading_axes(lead: tuple[int, 
     np.testing.assert_allclose(joint, np.einsum("...sa,...sb->...sab", first, second), rtol=1e-15)
     skipped = joint_policy(game, [first, second], skip=0)
     np.testing.assert_allclose(skipped, np.broadcast_to(second[..., None, :], joint.shape), rtol=1e-15)
+
+
+@pytest.mark.parametrize(("states", "dense"), [(3, True), (4, False)])
+def test_systems_up_to_the_dense_limit_are_solved_dense_and_larger_ones_sparse(
+    monkeypatch: pytest.MonkeyPatch, states: int, dense: bool
+) -> None:
+    """numpy's LAPACK solve up to ``DENSE_STATES`` states (inclusive), SuperLU past it; both
+    solve ``(I - gamma P) V = r``."""
+    used: list[str] = []
+    real_dense, real_sparse = np.linalg.solve, regret_module.scipy.sparse.linalg.splu
+
+    def dense_solve(*args: object, **kwargs: object) -> object:
+        used.append("dense")
+        return real_dense(*args, **kwargs)
+
+    def sparse_lu(*args: object, **kwargs: object) -> object:
+        used.append("sparse")
+        return real_sparse(*args, **kwargs)
+
+    monkeypatch.setattr(regret_module, "DENSE_STATES", 3)
+    monkeypatch.setattr(np.linalg, "solve", dense_solve)
+    monkeypatch.setattr(regret_module.scipy.sparse.linalg, "splu", sparse_lu)
+    ring = sp.csr_array(np.roll(np.eye(states), 1, axis=1))  # state s moves to s + 1
+    rewards = np.arange(1.0, states + 1.0)
+    values = solve_linear_values(ring, rewards, 0.5)
+    assert used == ["dense" if dense else "sparse"]
+    np.testing.assert_allclose(values - 0.5 * np.roll(values, -1), rewards, rtol=1e-12)
+
+
+def test_best_response_starts_from_the_greedy_response_to_the_profiles_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """State 0: action 0 pays 1 and falls into an absorbing state worth 0, action 1 pays 1/2
+    and stays (worth 5 at gamma 0.9). Against a profile already playing action 1, the greedy
+    response to its own values is action 1: policy iteration evaluates one policy and stops
+    (two linear solves in all, the profile's own values first). Player 0 has one action in
+    the absorbing state: its missing action is never part of the start."""
+    rewards = np.zeros((2, 2, 2, 1))
+    rewards[0, :, 0, 0], rewards[0, :, 1, 0] = 1.0, 0.5
+    transitions = np.zeros((2, 2, 1, 2))
+    transitions[0, 0, 0, 1] = transitions[0, 1, 0, 0] = 1.0
+    transitions[1, :, 0, 1] = 1.0
+    game = StochasticGame(rewards, transitions, discount=0.9, action_counts=[[2, 1], [1, 1]])
+    profile = (np.array([[0.0, 1.0], [1.0, 0.0]]), np.ones((2, 1)))
+    solves = []
+    real = regret_module.solve_linear_values
+
+    def counting(*args: object) -> object:
+        solves.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(regret_module, "solve_linear_values", counting)
+    values, actions = best_response(game, profile, 0)
+    assert len(solves) == 2
+    assert actions.tolist() == [1, 0]
+    np.testing.assert_allclose(values, [5.0, 0.0], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("gain", "switches"), [(3e-12, True), (1e-12, False)])
+def test_policy_iteration_switches_only_for_a_gain_over_a_trillionth_of_the_value_scale(
+    gain: float, switches: bool
+) -> None:
+    """State 0: both actions pay 1, action 0 stays, action 1 moves to an absorbing state
+    paying ``1 + gain``: after evaluating action 0, action 1 is better by ``gain``. The
+    value scale is ``max |r| / (1 - gamma)`` = ``2 (1 + gain)`` at gamma 1/2: a gain of
+    3e-12 (over 1e-12 of it) is an improvement, 1e-12 is round-off and policy iteration
+    stops (with the one-step lookahead's value). Started from zero values, so that the
+    greedy start is action 0 (the first of a tie)."""
+    rewards = np.ones((2, 2, 2, 1))
+    rewards[1, 0] = 1.0 + gain
+    transitions = np.zeros((2, 2, 1, 2))
+    transitions[0, 0, 0, 0] = transitions[0, 1, 0, 1] = 1.0
+    transitions[1, :, 0, 1] = 1.0
+    game = StochasticGame(rewards, transitions, discount=0.5)
+    profile = (np.full((2, 2), 0.5), np.ones((2, 1)))
+    values, actions = regret_module._best_response(
+        game, profile, 0, np.zeros((1, 2, 2)), regret_module.MAX_POLICY_ITERATIONS
+    )
+    assert actions.tolist() == [1 if switches else 0, 0]
+    np.testing.assert_allclose(values[0], [2.0 + gain, 2.0 + 2.0 * gain], rtol=0.0, atol=1e-15)
+
+
+def test_a_myopic_game_solves_no_linear_system(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At discount 0 a value is the stage reward: returned as is, no system solved."""
+    calls: list[str] = []
+    monkeypatch.setattr(np.linalg, "solve", lambda *args: calls.append("dense"))
+    monkeypatch.setattr(regret_module.scipy.sparse.linalg, "splu", lambda *args: calls.append("sparse"))
+    rewards = np.array([[1.0, 2.0], [3.0, 4.0]])
+    values = solve_linear_values(sp.csr_array(np.eye(2)), rewards, 0.0)
+    assert calls == []
+    assert values.tolist() == rewards.tolist() and values is not rewards
+
+
+def test_a_gap_of_exactly_the_tolerance_passes_and_one_ulp_more_fails() -> None:
+    """``failing_players`` names a player whose largest state gap exceeds its own tolerance
+    (or is NaN), and no one at exactly the tolerance."""
+    rewards = np.stack([np.full((2, 2), 1.0), np.array([[0.0, 3.0], [1.0, 2.0]])], axis=0)[None]
+    game = StochasticGame(rewards, np.ones((1, 2, 2, 1)), discount=0.5)
+    cert = certify_markov(game, (np.array([[0.5, 0.5]]), np.array([[0.5, 0.5]])))
+    limits = game.value_tolerances(1e-6)
+    at = dataclasses.replace(cert, player_gaps=limits[None, :].copy())
+    assert regret_module.failing_players(game, at, 1e-6) == ""
+    over = dataclasses.replace(cert, player_gaps=np.array([[limits[0], np.nextafter(limits[1], np.inf)]]))
+    assert regret_module.failing_players(game, over, 1e-6).startswith("player 1's largest state gap")
+    unknown = dataclasses.replace(cert, player_gaps=np.array([[np.nan, 0.0]]))
+    assert regret_module.failing_players(game, unknown, 1e-6).startswith("player 0's largest state gap nan")
+
+
+def test_a_finite_horizon_best_response_is_myopic_at_the_last_stage() -> None:
+    """Action 0 pays 1 and ends in a worthless absorbing state, action 1 pays 0.9 and stays:
+    over 3 stages (no discount) stay twice, then take the 1 (values 2.8, 1.9, 1)."""
+    rewards = np.zeros((2, 2, 2, 1))
+    rewards[0, 0, :, 0] = [1.0, 0.9]
+    transitions = np.zeros((2, 2, 1, 2))
+    transitions[0, 0, 0, 1] = transitions[0, 1, 0, 0] = 1.0
+    transitions[1, :, 0, 1] = 1.0
+    game = StochasticGame(rewards, transitions, discount=1.0, horizon=3)
+    profile = (np.full((3, 2, 2), 0.5), np.ones((3, 2, 1)))
+    values, actions = best_response(game, profile, 0)
+    assert actions.tolist() == [[1, 0], [1, 0], [0, 0]]
+    np.testing.assert_allclose(values, [2.8, 0.0], rtol=1e-15)
+
+
+def test_policy_iteration_past_its_round_limit_raises_rather_than_answers() -> None:
+    game, _ = random_game(3, 3, (2, 2), 0.9)
+    profile = tuple(np.full((3, 2), 0.5) for _ in range(2))
+    with pytest.raises(RuntimeError, match=r"^best_response\(\): policy iteration did not terminate$"):
+        best_response(game, profile, 0, max_iterations=0)
+
+
+def test_gaps_and_regrets_of_a_best_response_are_never_negative_by_round_off() -> None:
+    """Player 0 playing a deterministic best response: its values and its best-response
+    values are the same numbers solved through two differently assembled systems, so their
+    difference is +-1e-16 by rounding. The certificate clips below at 0: a gap or regret
+    is never negative (a third of these games round below zero, checked here too)."""
+    rounded_below = 0
+    for seed in range(30):
+        rng = np.random.default_rng([41, seed])
+        transitions = rng.random((3, 2, 2, 3))
+        game = StochasticGame(
+            rng.normal(size=(3, 2, 2, 2)), transitions / transitions.sum(-1, keepdims=True), discount=0.9
+        )
+        other = rng.dirichlet(np.ones(2), size=3)
+        _, actions = best_response(game, (np.full((3, 2), 0.5), other), 0)
+        profile = (np.eye(2)[actions], other)
+        stages = regret_module._values(game, profile)
+        raw, _ = regret_module._best_response(game, profile, 0, stages, regret_module.MAX_POLICY_ITERATIONS)
+        rounded_below += bool((raw[0] - stages[0][:, 0] < 0.0).any())
+        cert = certify_markov(game, profile)
+        assert cert.player_gaps[:, 0].min() >= 0.0 and cert.regrets[0] >= 0.0
+        assert cert.player_gaps[:, 0].max() <= 1e-12
+    assert rounded_below >= 5
