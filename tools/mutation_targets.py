@@ -431,6 +431,20 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "a zero row stays zero under elimination (its factors are 0) and ends as an exact"
         " zero pivot: such a system is already singular",
     ),
+    *(
+        Equivalent(
+            "square_systems",
+            operator,
+            "error = _ERROR_SAFETY * s * eps * (2.0 / rho) * size",
+            mutated,
+            "a larger first bound only sends more bases to the condition-number bound, which"
+            " is at most it (cond <= 2 / rho) and alone decides ambiguity and the errors returned",
+        )
+        for operator, mutated in (
+            ("ReplaceBinaryOperator_Mul_Div", "error = _ERROR_SAFETY * s / eps * (2.0 / rho) * size"),
+            ("NumberReplacer", "error = _ERROR_SAFETY * s * eps * ( 3.0 / rho) * size"),
+        )
+    ),
     Equivalent(
         "square_systems",
         "RemoveGuardReturn",
