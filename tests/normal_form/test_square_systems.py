@@ -43,14 +43,13 @@ def _exactly_feasible(mat: np.ndarray, point: list[Fraction]) -> bool:
     return all(sum(point[i] * Fraction(float(mat[i, t])) for i in range(d)) <= 1 for t in range(c))
 
 
-def _all_bases(d: int, c: int) -> tuple[np.ndarray, np.ndarray]:
-    ps, pt = [], []
-    for s in (1, 2, 3):
-        for support in itertools.combinations(range(d), s):
-            for tight in itertools.combinations(range(c), s):
-                ps.append(support)
-                pt.append(tight)
-    return ps, pt
+def _bases_of_size(d: int, c: int, s: int) -> tuple[list, np.ndarray, np.ndarray]:
+    """Every basis with ``s`` coordinates and ``s`` tight constraints: the pairs ``(S, T)``
+    and the same as the arrays ``ps``, ``pt`` the solver takes."""
+    pairs = [(p, t) for p in itertools.combinations(range(d), s) for t in itertools.combinations(range(c), s)]
+    ps = np.array([p for p, _ in pairs], dtype=np.int64)
+    pt = np.array([t for _, t in pairs], dtype=np.int64)
+    return pairs, ps, pt
 
 
 def _integer_games(count: int, seed: int) -> list[np.ndarray]:
@@ -73,11 +72,7 @@ def test_each_system_is_solved_to_rounding_and_its_hadamard_ratio_is_det_over_ro
         d, c = int(rng.integers(1, 6)), int(rng.integers(1, 6))
         mat = rng.integers(-2, 4, size=(d, c)).astype(float)
         for s in range(1, min(d, c) + 1):
-            supports = list(itertools.combinations(range(d), s))
-            tights = list(itertools.combinations(range(c), s))
-            pairs = [(p, t) for p in supports for t in tights]
-            ps = np.array([p for p, _ in pairs], dtype=np.int64)
-            pt = np.array([t for _, t in pairs], dtype=np.int64)
+            pairs, ps, pt = _bases_of_size(d, c, s)
             z, rho = np.full((len(pairs), s), np.nan), np.full(len(pairs), np.nan)
             square_systems._solve_systems(mat, ps, pt, z, rho)
             for k, (p, t) in enumerate(pairs):
@@ -105,13 +100,7 @@ def test_solved_bases_are_the_exactly_feasible_ones_with_their_points(seed: int)
     for mat in _integer_games(40, seed):
         d, c = mat.shape
         for s in range(1, min(d, c) + 1):
-            pairs = [
-                (p, t)
-                for p in itertools.combinations(range(d), s)
-                for t in itertools.combinations(range(c), s)
-            ]
-            ps = np.array([p for p, _ in pairs], dtype=np.intp)
-            pt = np.array([t for _, t in pairs], dtype=np.intp)
+            pairs, ps, pt = _bases_of_size(d, c, s)
             block = square_systems.solve_bases(mat, ps, pt, 1e-9)
             expected, singular = [], []
             for k, (p, t) in enumerate(pairs):
@@ -178,11 +167,10 @@ def test_brute_force_bases_finds_every_exactly_feasible_basis_once_and_spends_on
         d, c = mat.shape
         expected = set()
         for s in range(1, min(d, c) + 1):
-            for p in itertools.combinations(range(d), s):
-                for t in itertools.combinations(range(c), s):
-                    point = _exact_basis(mat, p, t)
-                    if point is not None and _exactly_feasible(mat, point):
-                        expected.add((p, t))
+            for p, t in _bases_of_size(d, c, s)[0]:
+                point = _exact_basis(mat, p, t)
+                if point is not None and _exactly_feasible(mat, point):
+                    expected.add((p, t))
         systems = sum(math.comb(d, s) * math.comb(c, s) for s in range(1, min(d, c) + 1))
         found_by_size = []
         for entries in (square_systems.BLOCK_ENTRIES, 1):
