@@ -49,6 +49,7 @@ from equilibria.v1.codec import (
     decode_tensor,
     encode_tensor,
 )
+from google.protobuf import duration_pb2
 
 __all__ = [
     "CHUNK_BYTES",
@@ -79,8 +80,8 @@ __all__ = [
 
 #: Largest chunk message the server accepts.
 CHUNK_BYTES = 1 << 20
-#: Room left in a chunk for tensor shapes and message framing.
-_FRAMING = 4096
+#: Room left in a chunk for tensor shapes and message framing (any value at least theirs).
+_MIN_FRAMING_BYTES = 4096
 
 
 def name_list(value: Any, argument: str, function: str, field: str = "") -> tuple[str, ...]:
@@ -162,7 +163,7 @@ def _nested_shape(value: Any, path: str) -> tuple[int, ...]:
                 entries = "entry" if shape[0] == 1 else "entries"
                 raise _Unreadable(f"{path}: row {k} has {shape[0]} {entries}, row 0 has {shapes[0][0]}")
             raise _Unreadable(f"{path}[{k}] {_describe(shape)}, {path}[0] {_describe(shapes[0])}")
-        return (len(shapes), *(shapes[0] if shapes else ()))
+        return (len(shapes), *shapes[0])  # not empty: numpy reads []
     if hasattr(value, "__array__") and not isinstance(value, str | bytes):
         return tuple(np.shape(value))
     try:
@@ -188,11 +189,9 @@ def _payoff_array(value: Any, name: str) -> FloatArray:
 
 def _depth(value: Any) -> int:
     """How many levels of lists ``value`` nests (following first entries), or its ``ndim``."""
-    if hasattr(value, "__array__") and not isinstance(value, list | tuple):
-        return int(np.ndim(value))
     if isinstance(value, list | tuple):
         return 1 + (_depth(value[0]) if value else 0)
-    return 0
+    return int(np.ndim(value))
 
 
 def _payoff_tensor(game: Any) -> FloatArray:
@@ -207,8 +206,7 @@ def _payoff_tensor(game: Any) -> FloatArray:
         a, b = _payoff_array(game[0], "A"), _payoff_array(game[1], "B")
         if a.shape != b.shape:
             raise _Unreadable(f"B: shape {b.shape} differs from A's {a.shape}; a pair (A, B) needs one shape")
-        if a.ndim == 2:
-            return np.stack([a, b])
+        return np.stack([a, b])
     payoffs = _payoff_array(game, "payoffs")
     if payoffs.ndim == 2:
         payoffs = np.stack([payoffs, -payoffs])
@@ -432,6 +430,11 @@ def player_names(request: Any) -> tuple[str, ...]:
     return ()
 
 
+def _seconds(duration: duration_pb2.Duration) -> float:
+    """A wire duration in seconds, to the nanosecond (``ToTimedelta`` keeps microseconds)."""
+    return duration.seconds + duration.nanos * 1e-9
+
+
 def _fractions(values: Sequence[str]) -> tuple[Fraction, ...]:
     return tuple(Fraction(v) for v in values)
 
@@ -476,7 +479,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
         tolerance=message.tolerance,
         concepts=tuple(CONCEPTS.by_value[c] for c in message.concepts if c in CONCEPTS.by_value),
         exact=message.exact,
-        solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
+        solve_seconds=_seconds(message.solve_duration),
         pareto_indices=tuple(message.pareto_indices),
         welfare_optima=_welfare_optima(message.welfare_optima),
         correlated_equilibria=tuple(_correlated(c) for c in message.correlated_equilibria),
@@ -565,7 +568,7 @@ def markov_solution_set_from_proto(
         warnings=tuple(message.warnings),
         tolerance=message.tolerance,
         concepts=tuple(CONCEPTS.by_value[c] for c in message.concepts if c in CONCEPTS.by_value),
-        solve_seconds=message.solve_duration.ToTimedelta().total_seconds(),
+        solve_seconds=_seconds(message.solve_duration),
         pareto_indices=tuple(message.pareto_indices),
         welfare_optima=_welfare_optima(message.welfare_optima),
         zero_sum=zero_sum,
@@ -618,7 +621,7 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             max_message_bytes=limits.max_message_bytes,
             max_payoff_entries=limits.max_payoff_entries,
             max_players=limits.max_players,
-            max_time_budget=limits.max_time_budget.ToTimedelta().total_seconds(),
+            max_time_budget=_seconds(limits.max_time_budget),
             workers=limits.workers,
             max_transition_entries=limits.max_transition_entries,
             cache_entries=limits.cache_entries,
@@ -636,7 +639,7 @@ def server_info_from_proto(message: service_pb2.GetServerInfoResponse) -> Server
             max_stream_memory_bytes=limits.max_stream_memory_bytes,
             max_trace_streams=limits.max_trace_streams,
             max_trace_memory_bytes=limits.max_trace_memory_bytes,
-            trace_idle_seconds=limits.trace_idle_timeout.ToTimedelta().total_seconds(),
+            trace_idle_seconds=_seconds(limits.trace_idle_timeout),
         ),
         methods=tuple(
             MethodInfo(m.name, m.description, m.complete, m.min_players, m.max_players)
@@ -697,9 +700,7 @@ def markov_solution_set_from_response(
 
 
 def _is_stochastic(game: Any) -> bool:
-    return isinstance(game, game_pb2.StochasticGame) or (
-        hasattr(game, "rewards") and hasattr(game, "transitions")
-    )
+    return isinstance(game, game_pb2.StochasticGame) or _is_stochastic_input(game)
 
 
 @dataclasses.dataclass
@@ -934,10 +935,11 @@ def trace_header(
 
 
 def _is_stochastic_input(game: Any) -> bool:
-    """Whether ``game`` is given as a stochastic game (an object or a dict with ``rewards``)."""
+    """Whether ``game`` is given as a stochastic game: a dict or an object with ``rewards`` or
+    ``transitions`` (the other missing is then named as the error, not ``payoffs``)."""
     if isinstance(game, Mapping):
         return "rewards" in game or "transitions" in game
-    return hasattr(game, "rewards") and hasattr(game, "transitions")
+    return hasattr(game, "rewards") or hasattr(game, "transitions")  # as a dict: one is enough
 
 
 def _game_field(game: Any, name: str, default: Any = None) -> Any:
@@ -953,9 +955,7 @@ def _payoff_error(message: str) -> InvalidGameError:
 
 def _checked_normal_form(game: Any) -> game_pb2.NormalFormGame:
     """The NormalFormGame message of a trace header, its payoffs checked (shape, finiteness)."""
-    payoffs = (
-        _game_field(game, "payoffs", game) if isinstance(game, Mapping) else getattr(game, "payoffs", game)
-    )
+    payoffs = _game_field(game, "payoffs", game)
     if isinstance(payoffs, tuple | list) and len(payoffs) == 2:
         try:
             parts = [np.asarray(m, dtype=np.float64) for m in payoffs]
@@ -1000,7 +1000,7 @@ def trace_chunks(
     streams = [a for a in (*(pols or ()), actions, keys, rets) if a is not None]
     total = max((len(a) for a in streams), default=0)
     row_bytes = sum(8 * int(np.prod(a.shape[1:], dtype=np.int64)) for a in streams) or 8
-    step = max(1, (chunk_bytes - _FRAMING) // row_bytes)
+    step = max(1, (chunk_bytes - _MIN_FRAMING_BYTES) // row_bytes)
     for start in range(0, total, step):
         stop = start + step
         chunk = trace_pb2.TraceChunk()

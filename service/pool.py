@@ -65,7 +65,7 @@ def exit_reason(exitcode: int | None) -> str:
     Examples
     --------
     >>> exit_reason(-9)
-    'killed by SIGKILL (the kernel's OOM killer or an operator)'
+    "killed by SIGKILL (the kernel's OOM killer or an operator)"
     >>> exit_reason(-11)
     'killed by SIGSEGV (a crash in native code)'
     >>> exit_reason(3)

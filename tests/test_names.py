@@ -9,7 +9,6 @@ added to one layer and not the others fails here.
 
 from __future__ import annotations
 
-import doctest
 import re
 
 import numpy as np
@@ -42,11 +41,6 @@ REQUEST_ENUMS = {
         (*solver_welfare.WELFARE_FUNCTIONS, *solver_stochastic.STAGE_SELECTION_CRITERIA),
     ),
 }
-
-
-def test_the_codec_doctests_run() -> None:
-    result = doctest.testmod(codec, verbose=False)
-    assert result.attempted >= 3 and result.failed == 0
 
 
 @pytest.mark.parametrize(

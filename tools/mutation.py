@@ -281,7 +281,7 @@ def mutants(name: str, *, fast: bool = False) -> list[Mutant]:
                 continue
             if scope.rsplit(".", 1)[-1] in NOT_MUTATED:
                 continue
-            if op_name == "NumberReplacer" and (LIMIT.fullmatch(scope) or scope in TUNING.get(name, ())):
+            if LIMIT.fullmatch(scope) or scope in TUNING.get(name, ()):  # a value, however written
                 continue
             found.append(Mutant(name, op_name.removeprefix("core/"), occurrence, line, scope))
     return found

@@ -2,7 +2,7 @@
 
 ``TARGETS``: each module that produces certificates and verdicts, with its own tests and a
 timeout; ``FAST``: the certificate checks' modules (``--fast``). Not mutated: ``NOT_MUTATED``
-functions, the numbers of ``LIMIT`` constants and of each module's ``TUNING`` knobs.
+functions, the definitions of ``LIMIT`` constants and of each module's ``TUNING`` knobs.
 ``EQUIVALENT``: mutants no input can tell from the original, each with the reason.
 """
 
@@ -30,6 +30,7 @@ class Target:
 
 
 def _doctest(module: str) -> str:
+    """The test id of one module's docstring examples: ``_doctest("client._convert")``."""
     return f"tests/test_doctests.py::test_docstring_examples[{module}]"
 
 
@@ -37,7 +38,7 @@ TARGETS: dict[str, Target] = {
     "regret": Target(
         "solver/regret.py",
         (
-            _doctest("regret"),
+            _doctest("solver.regret"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_nplayer.py",
             *(
@@ -60,7 +61,7 @@ TARGETS: dict[str, Target] = {
             "bimatrix_certificate_into",
         ),
         fast_tests=(
-            _doctest("regret"),
+            _doctest("solver.regret"),
             *(
                 f"tests/normal_form/test_known_answers.py::{test}"
                 for test in (
@@ -86,7 +87,7 @@ TARGETS: dict[str, Target] = {
     ),
     "game": Target(
         "solver/game.py",
-        (_doctest("game"), "tests/test_game_validation.py", "tests/normal_form/test_payoff_units.py"),
+        (_doctest("solver.game"), "tests/test_game_validation.py", "tests/normal_form/test_payoff_units.py"),
         timeout=90,
         certificate_scopes=(
             "ROUNDOFF_RANGE",
@@ -96,14 +97,16 @@ TARGETS: dict[str, Target] = {
             "NormalFormGame.within_tolerance",
             "player_ranges",
         ),
-        fast_tests=(_doctest("game"), "tests/normal_form/test_payoff_units.py"),
+        fast_tests=(_doctest("solver.game"), "tests/normal_form/test_payoff_units.py"),
     ),
     "vertex_enumeration": Target(
         "solver/normal_form/vertex_enumeration.py",
         (
-            _doctest("normal_form.vertex_enumeration"),
+            _doctest("solver.normal_form.vertex_enumeration"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
+            "tests/normal_form/test_every_answer_certifies.py",
+            "tests/test_properties.py",
         ),
         timeout=120,
     ),
@@ -120,7 +123,7 @@ TARGETS: dict[str, Target] = {
     "square_systems": Target(
         "solver/normal_form/square_systems.py",
         (
-            _doctest("normal_form.square_systems"),
+            _doctest("solver.normal_form.square_systems"),
             "tests/normal_form/test_square_systems.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -129,7 +132,7 @@ TARGETS: dict[str, Target] = {
     "lexicographic": Target(
         "solver/normal_form/lexicographic.py",
         (
-            _doctest("normal_form.lexicographic"),
+            _doctest("solver.normal_form.lexicographic"),
             "tests/normal_form/test_lexicographic.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -138,7 +141,7 @@ TARGETS: dict[str, Target] = {
     "lemke_howson": Target(
         "solver/normal_form/lemke_howson.py",
         (
-            _doctest("normal_form.lemke_howson"),
+            _doctest("solver.normal_form.lemke_howson"),
             "tests/normal_form/test_lemke_howson_kernels.py",
             "tests/normal_form/test_lemke_howson.py",
         ),
@@ -147,7 +150,7 @@ TARGETS: dict[str, Target] = {
     "pure": Target(
         "solver/normal_form/pure.py",
         (
-            _doctest("normal_form.pure"),
+            _doctest("solver.normal_form.pure"),
             "tests/normal_form/test_known_answers.py",
             "tests/test_elapsed_and_options.py",
             "tests/test_game_validation.py",
@@ -156,18 +159,23 @@ TARGETS: dict[str, Target] = {
     ),
     "zero_sum": Target(
         "solver/normal_form/zero_sum.py",
-        (_doctest("normal_form.zero_sum"), "tests/normal_form/test_zero_sum.py"),
+        (_doctest("solver.normal_form.zero_sum"), "tests/normal_form/test_zero_sum.py"),
         timeout=120,
     ),
     "nplayer": Target(
         "solver/normal_form/nplayer.py",
-        (_doctest("normal_form.nplayer"), "tests/normal_form/test_nplayer.py"),
+        (
+            _doctest("solver.normal_form.nplayer"),
+            "tests/normal_form/test_nplayer.py",
+            "tests/normal_form/test_gambit_expectations.py",
+            "tests/normal_form/test_every_answer_certifies.py",
+        ),
         timeout=180,
     ),
     "exact": Target(
         "solver/normal_form/exact.py",
         (
-            _doctest("normal_form.exact"),
+            _doctest("solver.normal_form.exact"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
             "tests/test_game_validation.py",
@@ -177,7 +185,7 @@ TARGETS: dict[str, Target] = {
     "exact_search": Target(
         "solver/normal_form/exact_search.py",
         (
-            _doctest("normal_form.exact_search"),
+            _doctest("solver.normal_form.exact_search"),
             "tests/normal_form/test_exact_search.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -185,13 +193,13 @@ TARGETS: dict[str, Target] = {
     ),
     "correlated": Target(
         "solver/concepts/correlated.py",
-        (_doctest("concepts.correlated"), "tests/concepts/test_correlated.py"),
+        (_doctest("solver.concepts.correlated"), "tests/concepts/test_correlated.py"),
         timeout=90,
     ),
     "stochastic_regret": Target(
         "solver/stochastic/regret.py",
         (
-            _doctest("stochastic.regret"),
+            _doctest("solver.stochastic.regret"),
             "tests/stochastic/test_stochastic_game.py",
             "tests/stochastic/test_discount_near_one.py",
         ),
@@ -200,16 +208,17 @@ TARGETS: dict[str, Target] = {
     "stochastic_zero_sum": Target(
         "solver/stochastic/zero_sum.py",
         (
-            _doctest("stochastic.zero_sum"),
+            _doctest("solver.stochastic.zero_sum"),
             "tests/stochastic/test_markov_zero_sum.py",
             "tests/stochastic/test_discount_near_one.py",
+            "tests/stochastic/test_reward_scales.py",
         ),
         timeout=180,
     ),
     "distances": Target(
         "solver/traces/distances.py",
         (
-            _doctest("traces.distances"),
+            _doctest("solver.traces.distances"),
             "tests/traces/test_distance_inputs.py",
             "tests/traces/test_distances.py",
         ),
@@ -218,7 +227,7 @@ TARGETS: dict[str, Target] = {
     "verdicts": Target(
         "solver/traces/verdicts.py",
         (
-            _doctest("traces.verdicts"),
+            _doctest("solver.traces.verdicts"),
             "tests/traces/test_verdict_definitions.py",
             "tests/traces/test_trace_scoring.py",
         ),
@@ -229,6 +238,7 @@ TARGETS: dict[str, Target] = {
     "service_convert": Target(
         "service/convert.py",
         (
+            _doctest("service.convert"),
             "tests/service/test_convert.py",
             "tests/service/test_string_caps.py",
             "tests/service/test_fuzz_e2e.py",
@@ -237,7 +247,14 @@ TARGETS: dict[str, Target] = {
     ),
     "client_convert": Target(
         "client/_convert.py",
-        ("tests/client/test_client_unit.py", "tests/traces/test_trace_input.py"),
+        (
+            _doctest("client._convert"),
+            "tests/client/test_client_unit.py",
+            "tests/client/test_client_errors.py",
+            "tests/client/test_readable_e2e.py",
+            "tests/traces/test_trace_input.py",
+            "tests/service/test_convert.py",
+        ),
         timeout=90,
     ),
 }
@@ -249,7 +266,8 @@ FAST = ("regret", "game")
 NOT_MUTATED = frozenset({"_warm_up"})
 
 #: Module-level resource limits (``MAX_LP_ENTRIES = 10_000_000``): any value is correct, so
-#: their numbers are not mutated; tests pin the comparisons against them with patched values.
+#: their definitions are not mutated (``10**7`` is a number however written); tests pin the
+#: comparisons against them with patched values.
 #: Likewise the safety factors of proven error bounds (``_ERROR_SAFETY = 16.0``): any value
 #: at least the proof's is correct, and the tests pin the decisions the bounds make at their
 #: thresholds instead.
@@ -258,7 +276,7 @@ LIMIT = re.compile(r"_?(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 #: The knobs of search heuristics, per module: how many starts, where a refinement reads a
 #: support, how far a path runs, at what noise an iteration gives up early. Every candidate
 #: they yield is certified (its NashConv measured, or its error bound computed where it
-#: stops) and no ``complete`` claim rests on them, so their numbers are not mutated: a
+#: stops) and no ``complete`` claim rests on them, so their definitions are not mutated: a
 #: changed knob finds the same certified equilibria or fewer, which the tests of the
 #: certificates and of completeness already judge.
 TUNING: dict[str, frozenset[str]] = {
@@ -276,7 +294,10 @@ TUNING: dict[str, frozenset[str]] = {
             "_SEED",
         }
     ),
-    "stochastic_zero_sum": frozenset({"_NOISE_ULPS"}),
+    # Which path solves a stage game or a policy's values (kernels or LP, dense LU or
+    # GMRES) and how many candidates a chunk holds: each path's answer is bracketed or
+    # checked (the tests force every path by patching these).
+    "stochastic_zero_sum": frozenset({"_NOISE_ULPS", "KERNEL_MAX_PAIRS", "_DIRECT_STATES", "_CHUNK"}),
 }
 
 
@@ -296,6 +317,9 @@ _DIGEST_LINE = (
     'h.update(self.payoffs.data if sys.byteorder == "little" else self.payoffs.astype("<f8").tobytes())'
 )
 _WITNESS_LINE = "if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:"
+_SLACK_LINE = (
+    "slack_err = err * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))"
+)
 _HASH_LINE = (
     "i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping"
 )
@@ -415,6 +439,56 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "new.append([(x * p - a * y) // det for x, y in zip(row, pivot_row, strict=True)])",
         "new.append([(x * p - a * y) // det for x, y in zip(row, pivot_row, strict=False)])",
         "every row of the tableau has the same length, the pivot row among them",
+    ),
+    Equivalent(
+        "nplayer",
+        "ReplaceTrueWithFalse",
+        "for p, s in zip(profile, idx, strict=True):",
+        "for p, s in zip(profile, idx, strict=False):",
+        "the support has one entry per player, as the profile it was read from",
+    ),
+    *(
+        Equivalent(
+            "vertex_enumeration",
+            "ReplaceTrueWithFalse",
+            line,
+            line.replace("strict=True", "strict=False"),
+            "the rows of one payoff matrix all have its number of columns: transposing them with"
+            " zip never meets rows of two lengths",
+        )
+        for line in (
+            "mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))",
+            "tuple(zip(*exact_game.a_positive, strict=True)),",
+        )
+    ),
+    Equivalent(
+        "vertex_enumeration",
+        "AddNot",
+        "labels[k, label if coordinate_labels_first else (c + label if label < d else label - d)] = True",
+        "labels[k, label if not coordinate_labels_first else (c + label if label < d else label - d)] = True",
+        "both polytopes' exact labels are then numbered column actions first: one permutation"
+        " of the global labels, under which a pair covers every label exactly when it did"
+        " before; the labels serve only to pair vertices (by label sets) and the points are"
+        " the same",
+    ),
+    *(
+        Equivalent(
+            "vertex_enumeration",
+            "NumberReplacer",
+            _SLACK_LINE,
+            mutated,
+            "still a bound of the slack's rounding: 1 - x.y over d terms errs by at most"
+            " (d u |x||y| + u (1 + |x||y|)) with u = eps / 2, which each of these bounds (d +"
+            " 0, d + 2, 0.0 or 2.0 in place of d + 1 and 1.0) exceeds where a slack is near"
+            " the tolerance (|x||y| >= x.y ~ 1); a larger bound only flags more decisions for"
+            " the exact fallback, whose answer is the same",
+        )
+        for mutated in (
+            _SLACK_LINE.replace("(d + 1)", "(d + 2)"),
+            _SLACK_LINE.replace("(d + 1)", "(d + 0)"),
+            _SLACK_LINE.replace("(1.0 + np.abs", "( 2.0 + np.abs"),
+            _SLACK_LINE.replace("(1.0 + np.abs", "( 0.0 + np.abs"),
+        )
     ),
     Equivalent(
         "square_systems",
@@ -1190,13 +1264,5 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             "idx = np.moveaxis(flat, i, 0).reshape(k, -1)",
             "d = (u[None, :, :] - u[:, None, :]).reshape(k, -1)  # (k, k R)",
         )
-    ),
-    Equivalent(
-        "client_convert",
-        "ReplaceComparisonOperator_Eq_NotEq",
-        "if a.ndim == 2:",
-        "if a.ndim != 2:",
-        "A and B were read and have one shape: stacking them and reading the pair as a whole"
-        " give the same array, so either branch returns it",
     ),
 )

@@ -374,7 +374,7 @@ def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: floa
     if runner.run(("enumpoly",), cap=budget):
         # A supplement is worth a few times enumpoly's own time, not the full RUN_BUDGET
         # per start: gnm runs past 10 s from every perturbation of the minority game.
-        cap = min(RUN_BUDGET, max(_RESTART_FLOOR, _RESTART_FACTOR * (time.perf_counter() - started)))
+        cap = min(RUN_BUDGET, _leash(time.perf_counter() - started))
         reasons.append(
             f"then {' + '.join(AUTO_AFTER_ENUMPOLY)} for what enumpoly's floating point may miss "
             f"(each start capped at {cap:.3g} s)"
@@ -393,6 +393,19 @@ def _run_requested(runner: _Runner, requested: tuple[str, ...], time_limit: floa
 class _Candidate:
     strategies: Profile
     method: str
+
+
+def _leash(seconds: float) -> float:
+    """How long a further start may run, after the method's first run took ``seconds``.
+
+    :data:`_RESTART_FACTOR` times as long, and at least :data:`_RESTART_FLOOR`.
+
+    Examples
+    --------
+    >>> _leash(0.01), _leash(0.5)
+    (1.0, 10.0)
+    """
+    return max(_RESTART_FLOOR, _RESTART_FACTOR * seconds)
 
 
 def _pygambit() -> ModuleType:
@@ -453,14 +466,13 @@ class _Runner:
             if name in stuck:
                 self.warnings.append(f"{label} skipped: the first start of {name} did not finish")
                 continue
-            limit = cap
-            if self.deadline is not None:
-                share = (self.deadline - time.perf_counter()) / (len(plan) - k)
-                limit = share if cap is None else min(cap, share)
+            limits = [] if cap is None else [cap]  # cap or deadline: never empty
+            if self.deadline is not None:  # a fair share of the time left
+                limits.append((self.deadline - time.perf_counter()) / (len(plan) - k))
             if name in first_run:  # another start of a method that already finished once
-                leash = max(_RESTART_FLOOR, _RESTART_FACTOR * first_run[name])
-                limit = leash if limit is None else min(limit, leash)
-            if limit is not None and limit <= 0.0:
+                limits.append(_leash(first_run[name]))
+            limit = min(limits)
+            if limit <= 0.0:
                 self.warnings.append(f"{label} skipped: time_limit spent")
                 unfinished.add(name)
                 continue
@@ -643,7 +655,7 @@ def _newton_on_support(
     x = []
     for p, s in zip(profile, idx, strict=True):
         xi = np.zeros_like(p)
-        xi[s] = p[s] / p[s].sum() if p[s].sum() > 0 else 1.0 / s.size
+        xi[s] = p[s] / p[s].sum()  # positive: the support holds the candidate's largest entries
         x.append(xi)
     values = np.array([float(_cross(unit[i], x, i, (i + 1) % n) @ x[(i + 1) % n] @ x[i]) for i in range(n)])
     for _ in range(_NEWTON_ITERATIONS):

@@ -556,7 +556,7 @@ def _face_partners(
     plain = np.flatnonzero(counts == c)
     degenerate = np.flatnonzero(counts > c)
     extra = [math.comb(int(counts[k]), int(counts[k]) - c) for k in degenerate]
-    if sum(extra) > _MAX_EXTENSIONS * max(len(labels), 1):
+    if sum(extra) > _MAX_EXTENSIONS * len(labels):  # none found: none extended either
         return None
     # Each row: the labels a partner must have (a basis of the other polytope).
     wanted = [~labels[plain]]

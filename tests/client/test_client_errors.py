@@ -34,6 +34,7 @@ from equilibria.client._convert import (
     game_to_proto,
     score_options,
     solve_request,
+    stochastic_game_to_proto,
 )
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1.codec import (
@@ -101,6 +102,26 @@ BAD_GAMES = [
         id="not-a-number",
     ),
     pytest.param(
+        np.array([[1, "x"], [3, 4]], dtype=object),
+        "payoffs[0][1] is 'x', not a number",
+        id="object-array",
+    ),
+    pytest.param(
+        [[1, {}], [3, 4]],
+        "payoffs[0][1] is {}, not a number",
+        id="a-dict-for-a-number",
+    ),
+    pytest.param(
+        [[1, "z" * 38], [3, 4]],
+        "payoffs[0][1] is '" + "z" * 38 + "', not a number",
+        id="an-entry-of-40-characters-shown-whole",
+    ),
+    pytest.param(
+        [[1, "y" * 50], [3, 4]],
+        "payoffs[0][1] is '" + "y" * 36 + "..., not a number",
+        id="a-long-entry-shown-cut",
+    ),
+    pytest.param(
         ([[1, 2], [3, 4]], [[1, 2], 5]),
         "B[1] is a number, B[0] is a list of 2",
         id="number-for-a-row",
@@ -117,6 +138,17 @@ BAD_GAMES = [
         id="dict-without-payoffs",
     ),
 ]
+
+
+def test_payoffs_of_a_consistent_shape_that_are_no_numbers_say_so(offline: Client) -> None:
+    """Arrays of words nest like numbers (no entry breaks the shape): numpy's own reason is
+    quoted (its wording varies with numpy's version)."""
+    with pytest.raises(InvalidGameError) as info:
+        offline.solve([np.array(["a", "b"]), np.array(["c", "d"])])
+    assert str(info.value).startswith(
+        "solve(): payoffs is not a numeric array (could not convert string to float"
+    )
+    assert info.value.fields == ("normal_form_game.payoffs",)
 
 
 @pytest.mark.parametrize(("game", "detail"), BAD_GAMES)
@@ -268,8 +300,27 @@ def test_a_batch_game_the_client_cannot_read_keeps_its_place_and_gets_its_error(
     item = batch_item_from_proto(refused, 1, plan)
     assert item.index == 1 and item.result is None and isinstance(item.error, InvalidGameError)
     assert str(item.error) == "solve_many(): games[1]: payoffs: row 1 has 1 entry, row 0 has 2"
+    echoed = BatchPlan()  # an entry that quotes the prefix: only the prefix gets the index
+    assert list(batch_requests([[[1, "solve_many(): "], [3, 4]]], options, echoed))[0].request.ByteSize() == 0
+    assert str(echoed.refused[0]) == "solve_many(): games[0]: payoffs[0][1] is 'solve_many(): ', not a number"
     assert item.error.fields == ("requests[1].normal_form_game.payoffs",)
     answered = service_pb2.SolveGamesResponse(index=0)
     answered.response.solution_set.method = "vertex_enumeration"
     solved = batch_item_from_proto(answered, 0, plan)
     assert solved.ok and solved.result is not None and solved.result.player_names == ("Row", "Column")
+
+
+def test_a_batch_sends_a_stochastic_game_in_every_form_alike() -> None:
+    """A stochastic game (an object, a dict of its fields) is converted once, a
+    ``StochasticGame`` message is sent as it is; exact mode, which stochastic solves refuse,
+    is dropped for them."""
+    game = types.SimpleNamespace(**STOCHASTIC)
+    message = stochastic_game_to_proto(game)
+    options: dict[str, Any] = {"concepts": "nash", "method": "auto", "tolerance": 0.0, "exact": True}
+    options |= {"max_equilibria": 0, "time_budget": None}
+    plan = BatchPlan()
+    requests = list(batch_requests([game, STOCHASTIC, message, STAG_HUNT], options, plan))
+    assert not plan.refused
+    assert [r.request.WhichOneof("game") for r in requests] == ["stochastic_game"] * 3 + ["normal_form_game"]
+    assert all(r.request.stochastic_game == message for r in requests[:3])
+    assert [r.request.exact for r in requests] == [False, False, False, True]

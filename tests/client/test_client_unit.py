@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import ast
+import inspect
 import pathlib
 import random
 import subprocess
 import sys
+import types
 
 import equilibria.client as client_pkg
 import grpc
 import numpy as np
 import pytest
 from equilibria.client import RetryConfig
-from equilibria.client._convert import game_to_proto
-from equilibria.v1 import game_pb2
+from equilibria.client._convert import (
+    game_to_proto,
+    solve_request,
+    stochastic_game_to_proto,
+    stochastic_solve_request,
+    trace_chunks,
+)
+from equilibria.v1 import game_pb2, trace_pb2
 from equilibria.v1.codec import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
+
+STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 
 
 def test_importing_the_client_pulls_in_no_solver_dependencies() -> None:
@@ -148,3 +158,100 @@ def test_client_modules_import_each_other_without_a_cycle() -> None:
 
     for name in sorted(graph):
         visit(name, ())
+
+
+@pytest.mark.parametrize("chunk_bytes", [4096 + 1, 4096 + 200, 8192, 65536])
+def test_trace_chunks_stay_within_their_size_and_hold_every_row_once(chunk_bytes: int) -> None:
+    """Each stream message of a chunk fits ``chunk_bytes``; all streams are cut at the same
+    rows, as many as fit beside 4 KiB of framing (at least one); nothing is lost or repeated."""
+    rng = np.random.default_rng(chunk_bytes)
+    z = 700
+    policies = (rng.dirichlet(np.ones(3), z), rng.dirichlet(np.ones(4), z))
+    actions = rng.integers(0, 3, size=(z, 2))
+    returns = rng.standard_normal((z, 2))
+    row_bytes = 8 * (3 + 4 + 2 + 2)
+    chunks = list(
+        trace_chunks(policies=policies, joint_actions=actions, returns=returns, chunk_bytes=chunk_bytes)
+    )
+    step = max(1, (chunk_bytes - 4096) // row_bytes)
+    assert [len(decode_tensor(c.returns)) for c in chunks] == [min(step, z - s) for s in range(0, z, step)]
+    assert all(trace_pb2.ScoreTraceRequest(chunk=c).ByteSize() <= chunk_bytes for c in chunks)
+    for k, whole in enumerate(policies):
+        np.testing.assert_array_equal(np.concatenate([decode_tensor(c.policies[k]) for c in chunks]), whole)
+    np.testing.assert_array_equal(np.concatenate([decode_tensor(c.joint_actions) for c in chunks]), actions)
+    np.testing.assert_array_equal(np.concatenate([decode_tensor(c.returns) for c in chunks]), returns)
+
+
+@pytest.mark.parametrize("states", [2, 3, 4])
+def test_dense_transitions_as_nested_lists_or_tuples_are_the_dense_array(states: int) -> None:
+    """Only a 3-tuple is read as ``(rows, next_states, probabilities)``: dense transitions
+    given as lists (of 3 states too) or as a tuple of states are the dense array."""
+    rng = np.random.default_rng(states)
+    rewards = rng.standard_normal((states, 2, 2, 2))
+    dense = rng.dirichlet(np.ones(states), size=(states, 2, 2))
+    want = stochastic_game_to_proto(rewards, dense, discount=0.9)
+    assert want.WhichOneof("transitions") == "transition_tensor"
+    forms = [dense.tolist()] + ([tuple(dense.tolist())] if states != 3 else [])  # a 3-tuple is a triple
+    for given in forms:
+        assert stochastic_game_to_proto(rewards, given, discount=0.9) == want
+
+
+def test_a_stochastic_solve_request_carries_its_options_and_is_never_exact() -> None:
+    """``solve_stochastic``'s request: the game, the options as given (a time budget to the
+    nanosecond) and ``exact`` off, which stochastic solvers do not offer."""
+    arguments = {
+        name: p.default
+        for name, p in inspect.signature(client_pkg.Client.solve_stochastic).parameters.items()
+        if name != "self"
+    }
+    rewards = np.zeros((2, 2, 2, 2))
+    arguments |= {"game": rewards, "transitions": np.full((2, 2, 2, 2), 0.5), "discount": 0.9}
+    arguments |= {"time_budget": 2.5, "concepts": "nash", "method": "shapley"}
+    request = stochastic_solve_request(arguments)
+    assert request.WhichOneof("game") == "stochastic_game" and request.stochastic_game.discount == 0.9
+    assert not request.exact
+    assert request.time_budget.ToNanoseconds() == 2_500_000_000
+
+
+def test_a_solve_request_sends_the_time_budget_to_the_nanosecond_and_the_server_defaults() -> None:
+    request = solve_request(
+        [[1, 0], [0, 1]],
+        concepts="nash",
+        method="auto",
+        tolerance=0.0,
+        exact=False,
+        max_equilibria=0,
+        time_budget=1.75,
+    )
+    assert (request.time_budget.seconds, request.time_budget.nanos) == (1, 750_000_000)
+    assert (request.homotopy_priors, request.seed) == (0, 0)  # 0: the server's defaults
+    assert stochastic_game_to_proto(np.zeros((1, 1, 1, 1)), np.ones((1, 1, 1, 1))).discount == 0.0
+
+
+def test_a_games_names_travel_with_it_from_a_dict_or_an_object() -> None:
+    names = {
+        "title": "stag hunt",
+        "player_names": ["Row", "Column"],
+        "action_names": [["S", "H"], ["s", "h"]],
+    }
+    for game in ({"payoffs": STAG_HUNT, **names}, types.SimpleNamespace(payoffs=STAG_HUNT, **names)):
+        message = game_to_proto(game)
+        assert message.title == "stag hunt" and list(message.player_names) == ["Row", "Column"]
+        assert [list(a.names) for a in message.action_names] == [["S", "H"], ["s", "h"]]
+
+
+def test_a_stream_that_ends_at_a_chunk_boundary_is_absent_from_the_later_chunks() -> None:
+    """Streams of different lengths are cut at the same rows; a stream that has ended is
+    left out of a chunk (not sent as an empty tensor), also when it ends exactly at a cut."""
+    policies = (np.full((8, 2), 0.5), np.full((8, 2), 0.5))
+    actions = np.zeros((8, 2))
+    returns = np.arange(24.0).reshape(12, 2)
+    row_bytes = 8 * (2 + 2 + 2 + 2)
+    chunks = list(
+        trace_chunks(
+            policies=policies, joint_actions=actions, returns=returns, chunk_bytes=4096 + 4 * row_bytes
+        )
+    )
+    assert [len(decode_tensor(c.returns)) for c in chunks] == [4, 4, 4]
+    assert [len(c.policies) for c in chunks] == [2, 2, 0]
+    assert [c.HasField("joint_actions") for c in chunks] == [True, True, False]

@@ -13,6 +13,7 @@ import itertools
 import math
 import string
 import time
+import types
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,7 @@ import pygambit as gbt
 import pytest
 from equilibria.solver import NormalFormGame, solve
 from equilibria.solver.errors import InvalidOptionError
+from equilibria.solver.game import unit_payoffs
 from equilibria.solver.normal_form import nplayer
 from equilibria.solver.normal_form.nplayer import gambit_equilibria
 from hypothesis import given, settings
@@ -334,6 +336,27 @@ def test_discarded_candidates_are_counted(monkeypatch: pytest.MonkeyPatch) -> No
     assert "1 of 2 candidates discarded" in " ".join(result.warnings)
 
 
+def test_malformed_candidates_are_discarded_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile with a NaN, one whose strategy is all zeros (or negative: nothing left after
+    clipping) and one of the wrong length are dropped before any arithmetic, and counted."""
+    original = nplayer._profiles
+    half = np.array([0.5, 0.5])
+    junk = [
+        (np.array([np.nan, 1.0]), half, half),
+        (half, np.zeros(2), half),
+        (half, half, np.array([-1.0, -2.0])),
+        (half, half, np.array([1.0, 0.0, 0.0])),
+    ]
+
+    def with_junk(result: object) -> list[tuple[np.ndarray, ...]]:
+        return [*original(result), *junk]
+
+    monkeypatch.setattr(nplayer, "_profiles", with_junk)
+    result = gambit_equilibria(jordan_pennies(), methods="enumpoly")
+    assert len(result.equilibria) == 1
+    assert "4 of 5 candidates discarded" in " ".join(result.warnings)
+
+
 def _small_player_deviates() -> np.ndarray:
     """A 2 x 2 x 2 game where at (0, 0, 0) players 1 and 2 have no regret and player 0's
     regret is its whole payoff range."""
@@ -553,6 +576,8 @@ def test_small_integer_games(payoffs: np.ndarray) -> None:
         pytest.param({"tol": 0.0}, "tolerance", "tol must be in", id="tol-zero"),
         pytest.param({"tol": 0.1}, "tolerance", "tol must be in", id="tol-large"),
         pytest.param({"max_equilibria": -1}, "max_equilibria", ">= 0", id="max-negative"),
+        pytest.param({"max_equilibria": True}, "max_equilibria", "an integer >= 0", id="max-bool"),
+        pytest.param({"max_equilibria": 2.0}, "max_equilibria", "an integer >= 0", id="max-float"),
         pytest.param({"time_limit": 0.0}, "time_limit", "positive", id="time-zero"),
         pytest.param({"time_limit": math.inf}, "time_limit", "positive", id="time-inf"),
     ],
@@ -605,3 +630,156 @@ def test_dominance_must_exceed_the_margin_everywhere(lead: float, unique: tuple[
         payoffs[i][tuple(index)] = lead
     game = NormalFormGame(payoffs)
     assert nplayer._unique_by_dominance(game, 0.25) == unique  # by exactly the margin is not by more
+
+
+@pytest.mark.parametrize(("lead", "complete"), [(10.5, True), (9.5, False)])
+def test_completeness_by_dominance_needs_a_margin_above_ten_tolerances(lead: float, complete: bool) -> None:
+    """Action 1 of each player beats action 0 by ``lead * tol`` of the player's payoff range
+    (the rest of the range rides on the next player's action): the unique equilibrium is
+    (1, 1, 1) either way, proved complete only when the margin is above ``10 * tol``."""
+    tol = 1e-6
+    payoffs = np.zeros((3, 2, 2, 2))
+    for a in itertools.product(range(2), repeat=3):
+        for i in range(3):
+            payoffs[(i, *a)] = lead * tol * (a[i] == 1) + (1.0 - lead * tol) * (a[(i + 1) % 3] == 1)
+    result = gambit_equilibria(NormalFormGame(payoffs), tol=tol)
+    assert result.complete == complete
+    assert [tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria] == [(1, 1, 1)]
+
+
+@pytest.mark.parametrize("deadline", [100.0, 1.0])
+def test_each_run_gets_its_share_of_the_time_left_and_restarts_their_leash(
+    deadline: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a ``time_limit`` each run is killed past the time left divided by the runs still
+    to go; a method's further starts also past ``max(_RESTART_FLOOR, _RESTART_FACTOR * its
+    first run's seconds)``, whichever is sooner. A fake clock: every run takes 0.1 s, so the
+    restarts' leash is 2 s: under their share of 100 s, over their share of 1 s."""
+    clock = [0.0]
+    limits: list[float] = []
+    took = 0.1
+
+    def run_isolated(thunk: Callable[[], object], limit: float) -> list[object]:
+        limits.append(limit)
+        clock[0] += took
+        return []
+
+    monkeypatch.setattr(nplayer, "run_isolated", run_isolated)
+    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    runner = nplayer._Runner(jordan_pennies(), deadline=deadline, max_equilibria=0)
+    assert runner.run(("logit", "gnm"))
+    runs = 1 + nplayer._PERTURBATIONS  # logit once, gnm from each perturbation
+    assert len(limits) == runs
+    leash = max(nplayer._RESTART_FLOOR, nplayer._RESTART_FACTOR * took)
+    for k, limit in enumerate(limits):
+        share = (deadline - k * took) / (runs - k)
+        assert limit == pytest.approx(share if k < 2 else min(share, leash), rel=1e-12), k
+
+
+@pytest.mark.parametrize("seed", [2, 4, 5])
+def test_an_even_count_is_flagged_after_enumpoly_only(seed: int) -> None:
+    """After ``enumpoly`` (which aims at every isolated equilibrium) an even count means a
+    degenerate game or a miss (Wilson 1971), so it is flagged; after ``gnm`` alone, whose
+    starts reach some equilibria only, the count says nothing."""
+    game = NormalFormGame(np.random.default_rng(seed).integers(0, 2, size=(3, 2, 2, 2)).astype(float))
+    flagged = gambit_equilibria(game, methods=("enumpoly",), time_limit=5)
+    assert len(flagged.equilibria) % 2 == 0
+    assert (
+        f"an even number of equilibria ({len(flagged.equilibria)}) was found: a generic game has an odd number "
+        "(Wilson 1971), so the game is degenerate or some equilibria were missed"
+    ) in flagged.warnings
+    quiet = gambit_equilibria(game, methods=("gnm",), time_limit=5)
+    assert len(quiet.equilibria) % 2 == 0
+    assert not any("even number" in w for w in quiet.warnings)
+
+
+def test_a_run_whose_share_of_time_is_spent_exactly_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run ends exactly at the deadline: nothing is left, so every further run is
+    skipped (not started with no time), each saying so, and the methods are unfinished."""
+    clock = [0.0]
+    limits: list[float] = []
+
+    def run_isolated(thunk: Callable[[], object], limit: float) -> list[object]:
+        limits.append(limit)
+        clock[0] = 1.0
+        return []
+
+    monkeypatch.setattr(nplayer, "run_isolated", run_isolated)
+    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    runner = nplayer._Runner(jordan_pennies(), deadline=1.0, max_equilibria=0)
+    assert not runner.run(("logit", "gnm"))
+    assert limits == [pytest.approx(1.0 / (1 + nplayer._PERTURBATIONS))]
+    assert runner.warnings == [f"{label} skipped: time_limit spent" for label, _ in runner._thunks("gnm")]
+    assert runner.finished == ["logit"]
+
+
+def test_newton_on_the_support_converges_to_the_equilibrium_and_stays_there() -> None:
+    """Jordan's game: from a perturbed interior start Newton on the full support reaches the
+    unique equilibrium (1/2 each) to round-off; from the equilibrium itself it takes no step."""
+    game = jordan_pennies()
+    unit = unit_payoffs(game.payoffs)
+    half = np.array([0.5, 0.5])
+    start = (np.array([0.6, 0.4]), np.array([0.45, 0.55]), np.array([0.3, 0.7]))
+    refined = nplayer._newton_on_support(unit, start, [(0, 1)] * 3)
+    assert refined is not None
+    np.testing.assert_allclose(np.stack(refined), np.stack([half] * 3), rtol=0, atol=1e-15)
+    fixed = nplayer._newton_on_support(unit, (half, half, half), [(0, 1)] * 3)
+    assert fixed is not None and all(np.array_equal(x, half) for x in fixed)
+
+
+def test_newton_reads_a_partial_support_from_the_candidate_and_refuses_negative_probabilities() -> None:
+    """On a support of one action per player the unknowns are fixed at that pure profile;
+    on a support Newton would leave the simplex on (a probability below zero), None."""
+    game = jordan_pennies()
+    unit = unit_payoffs(game.payoffs)
+    start = (np.array([0.9, 0.1]), np.array([0.2, 0.8]), np.array([0.6, 0.4]))
+    pure = nplayer._newton_on_support(unit, start, [(0,), (1,), (0,)])
+    assert pure is not None and [x.tolist() for x in pure] == [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]
+    # Action 0 pays 1 + (the next player's action), action 1 pays 0: indifference would need
+    # the next player to play action 0 with probability 2 and action 1 with -1.
+    a = np.indices((2, 2, 2))
+    dominant = np.stack([(a[i] == 0) * (1.0 + a[(i + 1) % 3]) for i in range(3)])
+    assert nplayer._newton_on_support(unit_payoffs(dominant), start, [(0, 1)] * 3) is None
+
+
+def test_newton_clips_a_probability_just_below_zero_and_renormalises() -> None:
+    """Indifference here needs the next player at (1 + e, -e), e = 1e-13: inside the
+    round-off allowance (``_NEGATIVE_PROBABILITY``), so Newton's answer is clipped to
+    (1, 0) and renormalised to sum to one exactly."""
+    e = 1e-13
+    assert e < -nplayer._NEGATIVE_PROBABILITY
+    a = np.indices((2, 2, 2))
+    advantage = np.where(a == 0, e / (1.0 + e), 1.0)  # action 0's lead, by the next player's action
+    payoffs = np.stack([(a[i] == 0) * advantage[(i + 1) % 3] for i in range(3)])
+    start = (np.array([0.6, 0.4]), np.array([0.45, 0.55]), np.array([0.3, 0.7]))
+    refined = nplayer._newton_on_support(unit_payoffs(payoffs), start, [(0, 1)] * 3)
+    assert refined is not None
+    for x in refined:
+        assert x[1] == 0.0 and x[0] == 1.0
+
+
+@pytest.mark.parametrize(("took", "cap"), [(0.2, 4.0), (0.8, 10.0)])
+def test_auto_caps_the_supplement_after_enumpoly_by_its_time(
+    took: float, cap: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a finished ``enumpoly`` that took ``took`` seconds (a fake clock), each start
+    of the supplement is capped at ``min(RUN_BUDGET, _leash(took))``: 20 x 0.2 = 4 s, but
+    10 s (``RUN_BUDGET``), not 16 s, after 0.8 s."""
+    clock = [5.0]  # not zero: the time taken is a difference of two readings
+    calls: list[tuple[tuple[str, ...], float | None]] = []
+
+    class Runner:
+        game = jordan_pennies()
+
+        def run(self, names: tuple[str, ...], *, cap: float | None = None) -> bool:
+            calls.append((names, cap))
+            clock[0] += took
+            return True
+
+    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    reasons = nplayer._run_requested(Runner(), ("auto",), None)  # type: ignore[arg-type]
+    assert calls == [
+        (("enumpoly",), nplayer.AUTO_ENUMPOLY_BUDGET),
+        (nplayer.AUTO_AFTER_ENUMPOLY, pytest.approx(cap)),
+    ]
+    assert reasons[1].endswith(f"(each start capped at {cap:g} s)")

@@ -24,6 +24,7 @@ import functools
 import importlib.util
 import itertools
 import math
+import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -495,6 +496,33 @@ def _assert_a_certified_part_of(part, whole, game: NormalFormGame) -> None:
         assert game.within_tolerance(certify(game, eq.strategies).regrets, 1e-9)
 
 
+@pytest.mark.parametrize("seed", [5, 9, 10, 18])
+def test_the_extension_budget_is_a_limit_faces_are_solved_at_it_and_not_past_it(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A degenerate vertex's partners are found by solving every basis that extends its
+    labels: with exactly ``_MAX_EXTENSIONS`` such bases per vertex found the faces are
+    solved, with one fewer allowed the other polytope is searched instead (None)."""
+    a, b = games.random_degenerate_game(4, 5, seed).bimatrix()
+    first, other = positive_rescale(b, ve._SHIFT), positive_rescale(a, ve._SHIFT).T
+    (found,) = ve._vertices([first], 1e-9, coordinate_labels_first=[True])
+    counts = found.labels.sum(axis=1)
+    dimension = other.shape[1]
+    extensions = sum(math.comb(int(k), int(k) - dimension) for k in counts if k > dimension)
+    assert not found.ambiguous and extensions > 0
+    monkeypatch.setattr(ve, "_MAX_EXTENSIONS", Fraction(extensions, len(counts)))  # compared exactly
+    assert ve._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is not None
+    monkeypatch.setattr(ve, "_MAX_EXTENSIONS", Fraction(extensions - 1, len(counts)))
+    assert ve._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is None
+
+
+@pytest.mark.parametrize("tol", [0.0, -1e-9, 2e-3, float("nan")])
+def test_vertex_enumeration_refuses_a_tolerance_outside_its_range(tol: float) -> None:
+    with pytest.raises(InvalidOptionError) as bad:
+        ve.vertex_enumeration(games.random_normal_game(2, 2, 0), tol=tol)
+    assert bad.value.field == "tolerance" and "vertex_enumeration" in str(bad.value)
+
+
 def test_max_visited_is_a_limit_on_work_done() -> None:
     """Past ``max_visited`` the search stops and the answer holds the equilibria of the
     vertices it reached: certified, incomplete, saying so."""
@@ -513,6 +541,60 @@ def test_max_visited_is_a_limit_on_work_done() -> None:
     with pytest.raises(InvalidOptionError) as bad:
         ve.vertex_enumeration(game, max_visited=0)
     assert bad.value.field == "max_visited"
+
+
+@pytest.mark.parametrize(("m", "n", "seed"), [(5, 5, 18), (5, 5, 21), (6, 6, 14), (4, 6, 6), (6, 4, 15)])
+@pytest.mark.parametrize("exact", [False, True])
+def test_max_visited_counts_the_exact_search_after_the_float_one(
+    m: int, n: int, seed: int, exact: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a near-tie game without the lexicographic test the float search meets a decision
+    it cannot make and every vertex is decided exactly: the answer is pygambit's rational
+    enumeration; ``max_visited`` bounds both searches together, and the warning counts the
+    bases of both."""
+    monkeypatch.setattr(ve, "_lexicographic_residues", lambda a, b: (None, None))
+    game = games.random_near_tie_game(m, n, 1000, seed)
+    whole = ve.vertex_enumeration(game, exact=exact)
+    floats, exactly = _visits_in_floats_then_exactly(whole.method_reason)
+    assert whole.complete and floats > 0 and exactly > 1
+    oracle = _gambit_profiles(game, gbt.nash.enummixed_solve)
+    ours = [eq.strategies for eq in whole.equilibria]
+    assert len(ours) == len(oracle) and games.unmatched(ours, oracle, atol=1e-7) == []
+    limit = floats + exactly // 2
+    part = ve.vertex_enumeration(game, exact=exact, max_visited=limit)
+    assert not part.complete
+    assert _visits_in_floats_then_exactly(part.method_reason) == (floats, limit - floats)
+    assert [w for w in part.warnings if w.startswith("stopped")] == [
+        f"stopped by max_visited={limit:,} after visiting {limit:,} bases in exact arithmetic: every "
+        "equilibrium listed is certified, others may be missing"
+    ]
+    _assert_a_certified_part_of(part, whole, game)
+
+
+def test_a_doubt_in_a_game_too_large_for_exact_arithmetic_is_reported_not_hidden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past ``MAX_EXACT_ENTRIES`` the float search's doubt is not settled exactly: the set is
+    marked incomplete and a warning says why, every equilibrium in it still certified."""
+    monkeypatch.setattr(ve, "_lexicographic_residues", lambda a, b: (None, None))
+    monkeypatch.setattr(exact_arith, "MAX_EXACT_ENTRIES", 24)  # the 5 x 5 game has 25 entries
+    game = games.random_near_tie_game(5, 5, 1000, 18)
+    result = ve.vertex_enumeration(game)
+    assert not result.complete and result.equilibria
+    assert result.method_reason.startswith("visited ") and "exactly" not in result.method_reason
+    assert result.warnings[0] == (
+        "near-degenerate: a vertex decision was within float round-off of the tolerance, or a basis was "
+        "too close to singular to decide; completeness is not certified (use exact=True for rational "
+        "payoffs)"
+    )
+    for eq in result.equilibria:
+        assert game.within_tolerance(certify(game, eq.strategies).regrets, 1e-9)
+
+
+def _visits_in_floats_then_exactly(reason: str) -> tuple[int, int]:
+    found = re.match(r"visited ([\d,]+) bases in floats, then ([\d,]+) feasible bases exactly ", reason)
+    assert found is not None, reason
+    return int(found[1].replace(",", "")), int(found[2].replace(",", ""))
 
 
 def test_a_very_degenerate_polytope_is_searched_completely() -> None:
@@ -681,6 +763,18 @@ def test_integer_payoffs_below_2_31_have_an_integer_matrix_and_others_none() -> 
     for raw in (np.array([[0.5, 1.0]]), np.array([[2.0**31, 0.0]]), np.array([[np.inf, 0.0]])):
         assert lexicographic.integer_matrix(raw, Fraction(1, 10)) is None
     assert lexicographic.integer_matrix(np.full((2, 3), 7.0), Fraction(1, 10)).tolist() == [[1] * 3] * 2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_residues_describe_the_matrices_the_float_search_pivots_on(seed: int) -> None:
+    """``integer_matrix(raw, _SHIFT_EXACT)`` is ``S`` times ``positive_rescale(raw, _SHIFT)``:
+    the lexicographic tests decide the signs of the very determinants the float search
+    rounds, so the two shifts must be one number."""
+    raw = np.random.default_rng(seed).integers(-50, 50, size=(4 + seed, 6)).astype(np.float64)
+    k = lexicographic.integer_matrix(raw, ve._SHIFT_EXACT)
+    assert k is not None
+    scale = k.max() / positive_rescale(raw, ve._SHIFT).max()
+    np.testing.assert_allclose(k / scale, positive_rescale(raw, ve._SHIFT), rtol=1e-13)
 
 
 def test_residues_take_enough_primes_for_the_hadamard_bound_or_refuse() -> None:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import doctest
 
 import grpc
 import numpy as np
 import pytest
-from equilibria.service import admission
 from equilibria.service.admission import Admission, Cost, CostModel
 from equilibria.service.batch import DEFAULT_OPTIONS
 from equilibria.service.errors import RequestError, status_message
@@ -40,11 +38,6 @@ def door(workers: int = 2, max_queue: int = 16, **kwargs: float) -> tuple[Admiss
 async def _settle() -> None:
     for _ in range(3):
         await asyncio.sleep(0)
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(admission, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 2 and result.failed == 0
 
 
 def test_without_cheap_work_expensive_solves_use_every_worker() -> None:

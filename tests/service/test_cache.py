@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
-import doctest
 import urllib.request
 
 import grpc
@@ -13,8 +12,6 @@ import numpy as np
 import pytest
 from equilibria.client import Client, SolveTimeoutError, encode_stochastic_game
 from equilibria.client._convert import solve_request
-from equilibria.service import cache as cache_module
-from equilibria.service import logging_setup
 from equilibria.service.admission import CostModel
 from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_key
 from equilibria.service.errors import RequestError
@@ -36,12 +33,6 @@ REQUEST_DEFAULTS = {
     "time_budget": None,
 }
 OPTIONS = SolveOptions(("nash",), "auto", 1e-9, False, 0, time_budget=None)
-
-
-@pytest.mark.parametrize("module", [cache_module, logging_setup])
-def test_docstring_examples_of_the_cache_and_the_log_format(module: object) -> None:
-    result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
-    assert result.attempted >= 1 and result.failed == 0
 
 
 # -- keys and the cacheability rule --------------------------------------------------------------

@@ -42,6 +42,8 @@ from equilibria.solver import (
     WelfareOptimum,
     solve,
 )
+from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
+from equilibria.solver.solve_game import CONCEPTS
 from equilibria.solver.traces import TraceChunk, TraceScorer
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, trace_pb2
@@ -175,6 +177,16 @@ def _assert_same(domain: object, client: object, path: str = "") -> None:
     renamed = {"elapsed_seconds": "solve_seconds", "selections": "stage_selections"}
     if dataclasses.is_dataclass(domain):
         for field in dataclasses.fields(domain):
+            if field.name == "sense" and not hasattr(client, "sense"):  # "max" or "min" on the solver side
+                assert client.maximized == (domain.sense == "max"), f"{path}.sense"  # type: ignore[attr-defined]
+                continue
+            if field.name in ("row_vertices", "col_vertices"):  # the client's optimal_vertices: both or none
+                side = getattr(domain, field.name)
+                vertices = client.optimal_vertices  # type: ignore[attr-defined]
+                assert (side is None) == (vertices == ()), f"{path}.{field.name}"
+                if side is not None:
+                    _assert_same(side, vertices[field.name == "col_vertices"], f"{path}.{field.name}")
+                continue
             mirror = renamed.get(field.name, field.name) if not hasattr(client, field.name) else field.name
             _assert_same(getattr(domain, field.name), getattr(client, mirror), f"{path}.{field.name}")
     elif isinstance(domain, tuple) and domain and not isinstance(domain[0], int | str):
@@ -224,6 +236,33 @@ def test_markov_solution_set_round_trips_every_field() -> None:
         ),
     )
     _assert_same(result, markov_solution_set_from_proto(markov_solution_set_to_proto(result)))
+
+
+PENNIES = ([[1, -1], [-1, 1]], [[-1, 1], [1, -1]])
+CHICKEN = ([[0, 7], [2, 6]], [[0, 2], [7, 6]])
+A_COMPONENT = ([[1, 1], [0, 0]], [[1, 1], [0, 0]])
+GENERAL_SUM = tuple(c for c in CONCEPTS if c != "zero_sum_value")
+LINEAR_WELFARE = ("utilitarian", "egalitarian")
+
+
+@pytest.mark.parametrize("exact", [False, True])
+@pytest.mark.parametrize(
+    ("payoffs", "concepts", "welfare"),
+    [
+        (PENNIES, CONCEPTS, LINEAR_WELFARE),  # a zero-sum value beside everything else
+        (CHICKEN, GENERAL_SUM, LINEAR_WELFARE),  # three equilibria, correlated optima
+        (CHICKEN, ("nash", "pareto_nash", "welfare_nash", "selection"), WELFARE_FUNCTIONS),  # Nash product
+        (A_COMPONENT, GENERAL_SUM, LINEAR_WELFARE),  # a component of equilibria
+    ],
+)
+def test_a_solution_set_of_every_concept_round_trips_every_field(  # type: ignore[no-untyped-def]
+    payoffs, concepts: tuple[str, ...], welfare: tuple[str, ...], exact: bool
+) -> None:
+    game = NormalFormGame.from_bimatrix(*payoffs)
+    disagreement = [1.0, 0.5] if "nash_product" in welfare else None
+    result = solve(game, concepts, exact=exact, welfare=welfare, disagreement=disagreement)
+    assert result.equilibria and result.welfare_optima and result.selections and result.concept_status
+    _assert_same(result, solution_set_from_proto(solution_set_to_proto(result)))
 
 
 # -- where protobuf may appear -------------------------------------------------------------------

@@ -182,12 +182,3 @@ def test_the_registry_is_bounded_and_drops_finished_streams_first() -> None:
     expired = MonitorRegistry(max_streams=3, keep_finished=0.0)
     expired.close(expired.open("peer", "x"), "ok")
     assert expired.snapshot() == []
-
-
-@pytest.mark.parametrize("module", ["equilibria.service.dashboard", "equilibria.client._report"])
-def test_docstring_examples_of_the_report_modules(module: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted >= 2

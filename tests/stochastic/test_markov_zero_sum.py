@@ -567,3 +567,52 @@ def test_the_kernel_pair_count_is_the_binomial_identity(m: int, n: int) -> None:
 
     # Pairs of equal-size non-empty row and column subsets: sum_k C(m, k) C(n, k) = C(m+n, m) - 1.
     assert mzs._pair_count(m, n) == math.comb(m + n, m) - 1
+
+
+@pytest.mark.parametrize("kind", ["binary", "duplicates", "ragged", "3x3", "lp-sized"])
+def test_the_kernels_returned_are_square_and_hold_each_optimal_pair(kind: str) -> None:
+    """Each game's kernel (the hint of the next Hoffman-Karp step) is a square set of rows
+    and columns of existing actions outside which its optimal pair puts no probability;
+    a game solved by LP returns an empty kernel."""
+    a, row_mask, col_mask = _batch(kind, seed=len(kind))
+    rows_all = np.ones(a.shape[:2], bool) if row_mask is None else row_mask
+    cols_all = np.ones((a.shape[0], a.shape[2]), bool) if col_mask is None else col_mask
+    _, x, y, _, (kernel_rows, kernel_cols) = mzs._matrix_game_values(a, rows_all, cols_all)
+    by_kernels = kernel_rows.any(axis=1)
+    assert by_kernels.any() == (kind != "lp-sized")
+    assert (kernel_rows.sum(axis=1) == kernel_cols.sum(axis=1)).all()
+    assert not (kernel_rows & ~rows_all).any() and not (kernel_cols & ~cols_all).any()
+    for s in np.flatnonzero(by_kernels):
+        assert not x[s][~kernel_rows[s]].any() and not y[s][~kernel_cols[s]].any()
+
+
+def test_an_optimal_hint_skips_the_enumeration_and_gives_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given last step's kernels (still optimal here: the same games), every game is settled
+    by its hinted kernel, so the enumeration of kernels has no game left to try."""
+    a, row_mask, col_mask = _batch("ragged", seed=6)
+    first = mzs._matrix_game_values(a, row_mask, col_mask)
+    tried: list[int] = []
+    best_kernels = mzs._best_kernels
+
+    def counted(b: np.ndarray, *args: object) -> object:
+        tried.append(len(b))
+        return best_kernels(b, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mzs, "_best_kernels", counted)
+    again = mzs._matrix_game_values(a, row_mask, col_mask, hint=first[4])
+    settled = first[4][0].any(axis=1)
+    assert settled.sum() > 60 and sum(tried) == settled.sum()  # each hinted game once, nothing else
+    for old, new in zip(first[:4], again[:4], strict=True):  # the same kernels, solved again
+        np.testing.assert_allclose(old, new, rtol=1e-12, atol=1e-12)
+
+
+def test_kernels_are_enumerated_in_chunks_of_at_least_one_game(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However small ``_CHUNK``, each chunk holds at least one game: the answers are the same."""
+    a = _batch("3x3", seed=3)[0]
+    row_mask, col_mask = np.ones(a.shape[:2], bool), np.ones((a.shape[0], a.shape[2]), bool)
+    whole = mzs._matrix_game_values(a, row_mask, col_mask)
+    monkeypatch.setattr(mzs, "_CHUNK", 1)
+    for old, new in zip(whole, mzs._matrix_game_values(a, row_mask, col_mask), strict=True):
+        np.testing.assert_array_equal(np.asarray(old), np.asarray(new))

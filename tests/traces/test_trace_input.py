@@ -137,11 +137,19 @@ def _bad_games() -> list[Any]:
         pytest.param({**fields, "initial_distribution": [0.7, 0.7]}, "initial_distribution", id="initial"),
         pytest.param({**fields, "action_counts": [[2, 3], [2, 2]]}, "action_counts", id="action-counts"),
         pytest.param({k: v for k, v in fields.items() if k != "discount"}, "discount", id="dict-no-discount"),
+        pytest.param(
+            {k: v for k, v in fields.items() if k != "transitions"}, "transitions", id="dict-no-transitions"
+        ),
         pytest.param({**fields, "gamma": 0.9}, "gamma", id="dict-unknown-key"),
         pytest.param(
             types.SimpleNamespace(rewards=fields["rewards"], transitions=leaky, discount=0.9),
             "transitions",
             id="object-row-sum",
+        ),
+        pytest.param(
+            types.SimpleNamespace(rewards=fields["rewards"], discount=0.9),
+            "transitions",
+            id="object-no-transitions",
         ),
     ]
 
@@ -154,7 +162,7 @@ def test_a_malformed_stochastic_game_names_its_field_before_anything_is_sent(
         offline.score_trace(game, policies=_exploring_defectors(10))
     assert info.value.fields == (f"header.stochastic_game.{field}",)
     assert info.value.code == "INVALID_ARGUMENT" and info.value.message.startswith("StochasticGame(): ")
-    if isinstance(game, dict) and field not in ("discount", "gamma"):  # the value type says the same
+    if isinstance(game, dict) and field in game and field != "gamma":  # the value type says the same
         with pytest.raises(InvalidGameError) as direct:
             StochasticGame(**game)
         assert direct.value.fields == (f"stochastic_game.{field}",)
@@ -174,6 +182,13 @@ def test_a_malformed_normal_form_game_names_its_field_before_anything_is_sent(
     with pytest.raises(InvalidGameError) as info:
         offline.score_trace(game, policies=(np.full((5, 2), 0.5),) * 2)
     assert info.value.fields == ("header.normal_form_game.payoffs",)
+
+
+def test_a_game_of_three_players_as_a_list_of_tensors_reaches_the_network(offline: Client) -> None:
+    """Only a pair is read as ``(A, B)``: three payoff tensors are a 3-player game, sent."""
+    payoffs = list(np.random.default_rng(3).standard_normal((3, 2, 2, 2)))
+    with pytest.raises(ServiceUnavailableError):
+        offline.score_trace(payoffs, policies=(np.full((5, 2), 0.5),) * 3)
 
 
 def test_the_recorder_checks_its_game_when_it_is_made(offline: Client) -> None:
