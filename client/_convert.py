@@ -176,7 +176,12 @@ def _nested_shape(value: Any, path: str) -> tuple[int, ...]:
 
 
 def _payoff_array(value: Any, name: str) -> FloatArray:
-    """``value`` as a float64 array, or :class:`_Unreadable` naming the entry at fault (``name[1][2]``)."""
+    """``value`` as a float64 array, or :class:`_Unreadable` naming the entry at fault (``name[1][2]``).
+
+    ``None`` (a field not given) is refused as missing, not sent as the array ``nan``.
+    """
+    if value is None:
+        raise _Unreadable(f"{name} is missing")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -699,10 +704,6 @@ def markov_solution_set_from_response(
 # -- batches: the items of a SolveGames stream ----------------------------------------------------
 
 
-def _is_stochastic(game: Any) -> bool:
-    return isinstance(game, game_pb2.StochasticGame) or _is_stochastic_input(game)
-
-
 @dataclasses.dataclass
 class BatchPlan:
     """What the sending side of a ``SolveGames`` stream tells the reading side, per game index.
@@ -753,7 +754,7 @@ def _requests(
 ) -> Iterator[service_pb2.SolveGamesRequest]:
     for index, game in enumerate(games):
         try:
-            if _is_stochastic(game):
+            if _is_stochastic_input(game):
                 message = (
                     game
                     if isinstance(game, game_pb2.StochasticGame)
@@ -936,7 +937,8 @@ def trace_header(
 
 def _is_stochastic_input(game: Any) -> bool:
     """Whether ``game`` is given as a stochastic game: a dict or an object with ``rewards`` or
-    ``transitions`` (the other missing is then named as the error, not ``payoffs``)."""
+    ``transitions`` (the other missing is then named as the error, not ``payoffs``), a
+    ``StochasticGame`` message included (it has ``rewards``)."""
     if isinstance(game, Mapping):
         return "rewards" in game or "transitions" in game
     return hasattr(game, "rewards") or hasattr(game, "transitions")  # as a dict: one is enough

@@ -195,6 +195,20 @@ def three_player_coordination_game() -> NormalFormGame:
     return NormalFormGame(payoffs, title="2x3x2 coordination", player_names=("row", "column", "matrix"))
 
 
+def jordan_pennies() -> NormalFormGame:
+    """Jordan's 3-player matching pennies: 1 matches 2, 2 matches 3, 3 mismatches 1.
+
+    No pure equilibrium (a pure profile makes the chain 1 -> 2 -> 3 -> 1 contradict);
+    player 1 is indifferent only when player 2 mixes evenly, 2 only when 3 does, 3 only
+    when 1 does, so the unique equilibrium is everyone mixing (1/2, 1/2).
+    """
+    a1, a2, a3 = np.indices((2, 2, 2))
+    sign = lambda same: np.where(same, 1.0, -1.0)  # noqa: E731
+    return NormalFormGame(
+        np.stack([sign(a1 == a2), sign(a2 == a3), sign(a3 != a1)]), title="Jordan's pennies"
+    )
+
+
 # --------------------------------------------------------------------------- seeded random games
 
 

@@ -320,6 +320,12 @@ _WITNESS_LINE = "if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0
 _SLACK_LINE = (
     "slack_err = err * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))"
 )
+_ZERO_LINE = "zero = abs(v_r) <= e_r and abs(v_s) <= e_s"
+_PRUNE_LINE = "and values[col, s] > 2.0 * error[col, s]  # a pivot element that may be zero: kept"
+_LEX_BOUND_LINE = (
+    "bound = 2.0 * (abs(v_r) * e_as + e_r * (abs(a_s) + e_as) + abs(v_s) * e_ar + e_s * (abs(a_r) + e_ar))"
+)
+_MINIMISER_LINE = "(np.repeat(x.reshape(-1), n), (mdp_rows.reshape(-1), np.arange(n_states * m * n))),"
 _HASH_LINE = (
     "i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping"
 )
@@ -673,6 +679,54 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "(weights.reshape(-1), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
         "(weights.reshape(- 2), np.arange(n_states * n_joint), indptr), shape=(n_states, n_states * n_joint)",
         "numpy reads any negative size in reshape as the one inferred from the others",
+    ),
+    *(
+        Equivalent(
+            "stochastic_zero_sum",
+            "NumberReplacer",
+            _MINIMISER_LINE,
+            _MINIMISER_LINE.replace(old, old.replace("(-1)", "(- 2)"), 1),
+            "numpy reads any negative size in reshape as the one inferred from the others",
+        )
+        for old in ("x.reshape(-1)", "mdp_rows.reshape(-1)")
+    ),
+    *(
+        Equivalent(
+            "stochastic_zero_sum",
+            "NumberReplacer",
+            "self.rewards = np.where(exists, rewards - self.offset, 0.0)",
+            f"self.rewards = np.where(exists, rewards - self.offset, {value})",
+            "the reward put on a joint action that does not exist (a masked row or column) is"
+            " never read: _matrix_game_values masks the stage games again (exists), and the"
+            " minimiser's MDP weighs it by x(s, a) = 0 off the row mask and gives masked columns"
+            " the q-value inf",
+        )
+        for value in ("1.0", "-1.0")
+    ),
+    Equivalent(
+        "stochastic_zero_sum",
+        "NumberReplacer",
+        "chunk = max(1, _CHUNK // (len(rows) * (k * k + m + n)))",
+        "chunk = max( 2, _CHUNK // (len(rows) * (k * k + m + n)))",
+        "a chunk of at least 2 games instead of 1: each game's kernels are computed on their"
+        " own, so how many games share one call changes no answer (only memory per call)",
+    ),
+    *(
+        Equivalent(
+            "stochastic_zero_sum",
+            "NumberReplacer",
+            line,
+            line.replace("1.0)", "2.0)"),
+            "the denominator put in place of an invalid kernel's total: an invalid kernel's"
+            " bracket is (-inf, inf), which _Best.update never keeps (inf < width is false), so"
+            " its strategies, scaled by whatever placeholder, are never read",
+        )
+        for line in (
+            "y_k = inv_col / np.where(valid, total_col, 1.0)[..., None]",
+            "x_k = inv_row / np.where(valid, total_row, 1.0)[..., None]",
+            "x_k /= np.where(valid, x_k.sum(axis=-1), 1.0)[..., None]",
+            "y_k /= np.where(valid, y_k.sum(axis=-1), 1.0)[..., None]",
+        )
     ),
     Equivalent(
         "stochastic_zero_sum",
@@ -1198,6 +1252,54 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             " a zero factor leaves the total as it is, so skipping fewer of them changes nothing",
         )
         for line in ("if lu[i, t] != 0 and v[t] != 0:", "if lu[t, i] != 0 and work[t] != 0:")
+    ),
+    *(
+        Equivalent(
+            "bases",
+            operator,
+            _ZERO_LINE,
+            mutated,
+            "the float test that routes a lexicographic comparison to the 'both numerators are 0'"
+            " check: that check is exact (both residues 0 modulo primes whose product exceeds 2 H;"
+            " _search_kernel calls _lex_prune only with residues, and zero_primes >= 1), and"
+            " otherwise the difference modulo every prime decides, which is 0 exactly when both"
+            " numerators are; either test gives the same answer, a changed route only another"
+            " of the two",
+        )
+        for operator, mutated in (
+            ("ReplaceAndWithOr", "zero = abs(v_r) <= e_r or abs(v_s) <= e_s"),
+            ("ReplaceComparisonOperator_LtE_GtE", "zero = abs(v_r) >= e_r and abs(v_s) <= e_s"),
+            ("ReplaceComparisonOperator_LtE_GtE", "zero = abs(v_r) <= e_r and abs(v_s) >= e_s"),
+            ("ReplaceComparisonOperator_LtE_Lt", "zero = abs(v_r) < e_r and abs(v_s) <= e_s"),
+            ("ReplaceComparisonOperator_LtE_Lt", "zero = abs(v_r) <= e_r and abs(v_s) < e_s"),
+        )
+    ),
+    *(
+        Equivalent(
+            "bases",
+            operator,
+            _PRUNE_LINE,
+            _PRUNE_LINE.replace(old, new, 1),
+            "the 'surely positive' test of a row's pivot element before it may be pruned: with"
+            " error bound e > 0, a value >= 2 e (or > 3 e) is still surely positive (its exact"
+            " value is at least e), and a value 0 with e = 0 is never a candidate row (its"
+            " Hadamard ratio is 0 and it is not certain): the same rows are compared, or fewer"
+            " (then more are kept, as the tournament keeps every row it cannot rank)",
+        )
+        for operator, old, new in (
+            ("ReplaceComparisonOperator_Gt_GtE", "] > 2.0", "] >= 2.0"),
+            ("NumberReplacer", "2.0 *", "3.0 *"),
+        )
+    ),
+    Equivalent(
+        "bases",
+        "NumberReplacer",
+        _LEX_BOUND_LINE,
+        _LEX_BOUND_LINE.replace("bound = 2.0", "bound = 3.0", 1),
+        "a larger error bound of the float lexicographic comparison: fewer comparisons are"
+        " decided in floats, the rest by the exact residue test or left undecided (both rows"
+        " kept: pivoting on a tied row reaches a basis of the same vertex), never decided"
+        " otherwise; the vertices found are the same",
     ),
     *(
         Equivalent(

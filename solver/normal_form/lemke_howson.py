@@ -140,8 +140,13 @@ def _other_labels(
         else:
             out = np.empty(m + n + _EXTRA)
             pivots = _solve_label(payoffs, label, max_pivots, _PIVOT_EPS, out)
-        if pivots <= 0:
+        if pivots < 0:
             warnings.append(f"label {label}: no end point within {max_pivots:,} pivots")
+            continue
+        if pivots == 0:
+            warnings.append(
+                f"label {label}: the path left the polytope (an unbounded ray or a zero end point: round-off)"
+            )
             continue
         nash_conv = out[m + n + 4]
         if best is None or nash_conv < best[0][m + n + 4]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -138,6 +138,40 @@ BAD_GAMES = [
         id="dict-without-payoffs",
     ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("call", "field", "detail"),
+    [
+        (lambda c: c.solve(None), "normal_form_game.payoffs", "payoffs is missing"),
+        (lambda c: c.solve({"payoffs": None}), "normal_form_game.payoffs", "payoffs is missing"),
+        (lambda c: c.solve(([[1, 2]], None)), "normal_form_game.payoffs", "B is missing"),
+        (
+            lambda c: c.solve_stochastic({**STOCHASTIC, "transitions": None}),
+            "stochastic_game.transitions",
+            "transitions is missing",
+        ),
+        (
+            lambda c: c.solve_stochastic(types.SimpleNamespace(**{**STOCHASTIC, "rewards": None})),
+            "stochastic_game.rewards",
+            "rewards is missing",
+        ),
+        (
+            lambda c: c.solve_stochastic({"rewards": STOCHASTIC["rewards"], "discount": 0.9}),
+            "stochastic_game.transitions",
+            "transitions is missing",
+        ),
+    ],
+)
+def test_a_game_field_not_given_is_refused_as_missing(
+    offline: Client, call: Callable[[Client], Any], field: str, detail: str
+) -> None:
+    """``None`` where an array belongs is a field not given: refused before anything is
+    sent, naming it (it was sent as the array ``nan`` and refused for its shape)."""
+    with pytest.raises(InvalidGameError) as info:
+        call(offline)
+    assert info.value.field_violations == ((field, detail),)
+    assert str(info.value).endswith(f"(): {detail}")
 
 
 def test_payoffs_of_a_consistent_shape_that_are_no_numbers_say_so(offline: Client) -> None:

@@ -228,6 +228,19 @@ def test_a_solve_request_sends_the_time_budget_to_the_nanosecond_and_the_server_
     assert stochastic_game_to_proto(np.zeros((1, 1, 1, 1)), np.ones((1, 1, 1, 1))).discount == 0.0
 
 
+def test_a_solve_request_sends_a_game_message_as_it_is() -> None:
+    """A ``NormalFormGame`` or ``StochasticGame`` message given to ``solve_request`` is the
+    request's game, unchanged (names and all), in its own field."""
+    options = {"concepts": "nash", "method": "auto", "tolerance": 0.0, "exact": False}
+    options |= {"max_equilibria": 0, "time_budget": None}
+    normal = game_to_proto({"payoffs": STAG_HUNT, "title": "stag hunt", "player_names": ["Row", "Column"]})
+    request = solve_request(normal, **options)
+    assert request.WhichOneof("game") == "normal_form_game" and request.normal_form_game == normal
+    stochastic = stochastic_game_to_proto(np.zeros((1, 2, 2, 2)), np.ones((1, 2, 2, 1)), discount=0.5)
+    request = solve_request(stochastic, **options)
+    assert request.WhichOneof("game") == "stochastic_game" and request.stochastic_game == stochastic
+
+
 def test_a_games_names_travel_with_it_from_a_dict_or_an_object() -> None:
     names = {
         "title": "stag hunt",

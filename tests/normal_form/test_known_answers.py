@@ -644,3 +644,24 @@ def test_pure_enumeration_is_complete_unless_max_equilibria_cut_it(keep: int, co
     result = pure_enumeration(NormalFormGame.from_bimatrix(eye, eye), max_equilibria=keep)
     assert result.complete is complete
     assert len(result.equilibria) == (3 if keep in (0, 3, 4) else keep)
+
+
+@pytest.mark.parametrize("players", [2, 3])
+def test_an_empty_set_is_recertified_into_the_games_units_as_it_is(players: int) -> None:
+    """A set without equilibria (no pure equilibrium in matching pennies or Jordan's
+    3-player pennies, solved on the unit game) takes the user's game's id and stays empty and
+    complete: nothing to measure, and no error from stacking no strategies."""
+    from equilibria.solver.regret import recertified
+
+    game = NormalFormGame(
+        (games.matching_pennies() if players == 2 else games.jordan_pennies()).payoffs * 1e9
+    )
+    unit = solve(game.unit_game, concepts=["pure_nash"])
+    assert unit.equilibria == () and unit.complete and unit.game_id == game.unit_game.id
+    back = recertified(unit, game)
+    assert back.equilibria == () and back.complete and back.game_id == game.id
+    assert (back.method, back.method_reason, back.warnings) == (
+        unit.method,
+        unit.method_reason,
+        unit.warnings,
+    )

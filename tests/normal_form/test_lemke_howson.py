@@ -476,6 +476,65 @@ def test_a_forced_failure_of_the_first_path_is_retried(monkeypatch: pytest.Monke
     assert oracle_nash_conv(game.payoffs, *eq.strategies) <= 1e-9 * game.payoff_scale
 
 
+@pytest.mark.parametrize(
+    ("player", "scale", "offset"),
+    [(0, 1.0, 1e3), (0, 1.0, -1e3), (1, 1.0, 1e3), (1, 1.0, -1e3), (0, 1e-9, 0.0), (1, 1e-9, 0.0)],
+)
+def test_a_first_path_is_accepted_in_each_players_own_units(
+    player: int, scale: float, offset: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A player's payoffs moved far from 0 (``offset``) or onto a tiny ``scale``: a first path
+    ending where that player's regret is small in absolute terms (or against its payoffs'
+    magnitude) but over 10 times its tolerance (relative to its range) is not accepted: it
+    is retried, and the next label certifies."""
+    payoffs = random_game(4, 5, 12).payoffs.copy()
+    payoffs[player] = payoffs[player] * scale + offset
+    game = NormalFormGame(payoffs)
+    (eq,) = lemke_howson(game).equilibria
+    # Move the other player off its equilibrium strategy within its support: its own regret
+    # stays at round-off (its support's actions pay alike), this player's grows.
+    moved = list(eq.strategies)
+    other = moved[1 - player]
+    support = other > 0
+    assert support.sum() >= 2
+    moved[1 - player] = (1 - 1e-6) * other + 1e-6 * support / support.sum()
+    _, regrets = numpy_certificate(game.payoffs, *moved)
+    accept = game.regret_tolerances(1e-9)
+    assert 10 * accept[player] < regrets[player] < 1e-6 * max(scale, abs(offset))
+    assert regrets[1 - player] <= accept[1 - player]
+    calls = _forced_end_points(monkeypatch, {0: (moved[0], moved[1])})
+    result = lemke_howson(game)
+    assert calls[:2] == [0, 1]
+    assert result.warnings[0].startswith("label 0: end point has NashConv")
+    assert not result.method_reason.startswith("dropped label 0,")
+    (answer,) = result.equilibria
+    assert np.all(answer.regrets <= accept)
+
+
+def test_a_path_off_the_polytope_and_one_past_the_pivot_limit_are_told_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel's 0 (an unbounded ray or a zero end point) and -1 (past ``max_pivots``)
+    get their own warnings; the next label that certifies answers."""
+    game = random_game(3, 4, 13)
+    real = lh_module._solve_label
+    forced = {0: 0, 1: -1}
+
+    def kernel(payoffs: np.ndarray, label: int, max_pivots: int, eps: float, out: np.ndarray) -> int:
+        pivots = real(payoffs, label, max_pivots, eps, out)
+        return forced.get(label, pivots)
+
+    monkeypatch.setattr(lh_module, "_solve_label", kernel)
+    result = lemke_howson(game, max_pivots=50)
+    assert result.warnings == (
+        "label 0: the path left the polytope (an unbounded ray or a zero end point: round-off)",
+        "label 1: no end point within 50 pivots",
+    )
+    assert result.method_reason.startswith("dropped label 2,")
+    (eq,) = result.equilibria
+    assert oracle_nash_conv(game.payoffs, *eq.strategies) <= 1e-9 * game.payoff_scale
+
+
 def test_when_no_path_certifies_the_best_end_point_is_returned_with_every_warning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -190,3 +190,31 @@ def test_a_label_outside_the_games_actions_is_refused(label: int) -> None:
     with pytest.raises(InvalidOptionError, match=r"init_label must be in range\(5\)") as info:
         lh.lemke_howson(game, init_label=label)
     assert info.value.field == "init_label"
+
+
+@pytest.mark.parametrize("on_p", [True, False])
+def test_an_entering_column_without_a_positive_entry_is_an_unbounded_ray(on_p: bool) -> None:
+    """The path stops at once with 0 pivots (an unbounded ray, not an end point) when the
+    entering variable's column has no entry above ``eps``: in ``P`` for a row label, in
+    ``Q`` for a column label. Positive rescaling never builds such tableaux; round-off in a
+    degenerate game could, and the caller then tries the next label."""
+    m, n = 2, 3
+    tab_p = np.ones((n, m + 1))  # B'^T x + s = 1: x nonbasic in columns 0..m-1, rhs last
+    tab_q = np.ones((m, n + 1))  # r + A' y = 1: y nonbasic in columns 0..n-1, rhs last
+    if on_p:
+        tab_p[:, 0] = [0.0, -1.0, 1e-17]  # x_0's column: nothing above eps
+        label = 0
+    else:
+        tab_q[:, 1] = [-2.0, 0.0]  # y_1's column
+        label = m + 1
+    basis_p, basis_q = np.arange(m, m + n), np.arange(m)
+    column_p = np.full(m + n, -1)
+    column_p[:m] = np.arange(m)
+    column_q = np.full(m + n, -1)
+    column_q[m:] = np.arange(n)
+    before = tab_p.copy(), tab_q.copy()
+    pivots = lh._follow(tab_p, tab_q, basis_p, basis_q, column_p, column_q, label, 100, lh._PIVOT_EPS)
+    assert pivots == 0
+    # Nothing pivoted: the tableaux and bases are as given.
+    assert np.array_equal(tab_p, before[0]) and np.array_equal(tab_q, before[1])
+    assert basis_p.tolist() == [2, 3, 4] and basis_q.tolist() == [0, 1]

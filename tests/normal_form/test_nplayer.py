@@ -28,6 +28,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from ..games import jordan_pennies
+
 TOL = 1e-9
 
 
@@ -127,18 +129,6 @@ def assert_certified(game: NormalFormGame, result: object, bound: float) -> None
 
 
 # --------------------------------------------------------------------------- games
-
-
-def jordan_pennies() -> NormalFormGame:
-    """Jordan's 3-player matching pennies: 1 matches 2, 2 matches 3, 3 mismatches 1.
-
-    No pure equilibrium (a pure profile makes the chain 1 -> 2 -> 3 -> 1 contradict);
-    player 1 is indifferent only when player 2 mixes evenly, 2 only when 3 does, 3 only
-    when 1 does, so the unique equilibrium is everyone mixing (1/2, 1/2).
-    """
-    a1, a2, a3 = np.indices((2, 2, 2))
-    sign = lambda same: np.where(same, 1.0, -1.0)  # noqa: E731
-    return NormalFormGame(np.stack([sign(a1 == a2), sign(a2 == a3), sign(a3 != a1)]))
 
 
 def coordination3() -> NormalFormGame:
@@ -647,6 +637,14 @@ def test_completeness_by_dominance_needs_a_margin_above_ten_tolerances(lead: flo
     assert [tuple(int(np.argmax(s)) for s in eq.strategies) for eq in result.equilibria] == [(1, 1, 1)]
 
 
+def _fake_clock(monkeypatch: pytest.MonkeyPatch, start: float) -> list[float]:
+    """Make ``nplayer``'s clock read ``clock[0]`` of the returned list, set to ``start``: the
+    test moves it where its fake runs end."""
+    clock = [start]
+    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    return clock
+
+
 @pytest.mark.parametrize("deadline", [100.0, 1.0])
 def test_each_run_gets_its_share_of_the_time_left_and_restarts_their_leash(
     deadline: float, monkeypatch: pytest.MonkeyPatch
@@ -655,7 +653,7 @@ def test_each_run_gets_its_share_of_the_time_left_and_restarts_their_leash(
     to go; a method's further starts also past ``max(_RESTART_FLOOR, _RESTART_FACTOR * its
     first run's seconds)``, whichever is sooner. A fake clock: every run takes 0.1 s, so the
     restarts' leash is 2 s: under their share of 100 s, over their share of 1 s."""
-    clock = [0.0]
+    clock = _fake_clock(monkeypatch, 0.0)
     limits: list[float] = []
     took = 0.1
 
@@ -665,7 +663,6 @@ def test_each_run_gets_its_share_of_the_time_left_and_restarts_their_leash(
         return []
 
     monkeypatch.setattr(nplayer, "run_isolated", run_isolated)
-    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     runner = nplayer._Runner(jordan_pennies(), deadline=deadline, max_equilibria=0)
     assert runner.run(("logit", "gnm"))
     runs = 1 + nplayer._PERTURBATIONS  # logit once, gnm from each perturbation
@@ -696,7 +693,7 @@ def test_an_even_count_is_flagged_after_enumpoly_only(seed: int) -> None:
 def test_a_run_whose_share_of_time_is_spent_exactly_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first run ends exactly at the deadline: nothing is left, so every further run is
     skipped (not started with no time), each saying so, and the methods are unfinished."""
-    clock = [0.0]
+    clock = _fake_clock(monkeypatch, 0.0)
     limits: list[float] = []
 
     def run_isolated(thunk: Callable[[], object], limit: float) -> list[object]:
@@ -705,7 +702,6 @@ def test_a_run_whose_share_of_time_is_spent_exactly_is_skipped(monkeypatch: pyte
         return []
 
     monkeypatch.setattr(nplayer, "run_isolated", run_isolated)
-    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     runner = nplayer._Runner(jordan_pennies(), deadline=1.0, max_equilibria=0)
     assert not runner.run(("logit", "gnm"))
     assert limits == [pytest.approx(1.0 / (1 + nplayer._PERTURBATIONS))]
@@ -765,7 +761,7 @@ def test_auto_caps_the_supplement_after_enumpoly_by_its_time(
     """After a finished ``enumpoly`` that took ``took`` seconds (a fake clock), each start
     of the supplement is capped at ``min(RUN_BUDGET, _leash(took))``: 20 x 0.2 = 4 s, but
     10 s (``RUN_BUDGET``), not 16 s, after 0.8 s."""
-    clock = [5.0]  # not zero: the time taken is a difference of two readings
+    clock = _fake_clock(monkeypatch, 5.0)  # not zero: the time taken is a difference of two readings
     calls: list[tuple[tuple[str, ...], float | None]] = []
 
     class Runner:
@@ -776,7 +772,6 @@ def test_auto_caps_the_supplement_after_enumpoly_by_its_time(
             clock[0] += took
             return True
 
-    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     reasons = nplayer._run_requested(Runner(), ("auto",), None)  # type: ignore[arg-type]
     assert calls == [
         (("enumpoly",), nplayer.AUTO_ENUMPOLY_BUDGET),

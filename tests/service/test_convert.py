@@ -569,6 +569,30 @@ def test_a_trace_stream_holds_exactly_its_number_of_chunks() -> None:
     )
 
 
+def test_a_trace_chunk_may_have_exactly_its_byte_limit_and_the_stream_its_total() -> None:
+    """A chunk of exactly ``max_trace_chunk_bytes`` bytes is accepted, one of a byte more is
+    RESOURCE_EXHAUSTED with its size; likewise the stream's ``max_trace_bytes`` counts the
+    chunks before it (``received_bytes``) plus this one, up to the limit inclusive."""
+    chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0]])))
+    message = trace_pb2.ScoreTraceRequest(chunk=chunk)
+    size = message.ByteSize()
+    decoded = convert.stream_chunk_from_proto(message, 0, 0, Limits(max_trace_chunk_bytes=size))
+    assert decoded.size == size
+    refused = _refused(
+        lambda: convert.stream_chunk_from_proto(message, 4, 0, Limits(max_trace_chunk_bytes=size - 1)),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "chunk[4]",
+    )
+    assert refused.message == f"chunk 4 has {size:,} bytes, over the limit of {size - 1:,}"
+    total = Limits(max_trace_bytes=1000)
+    assert convert.stream_chunk_from_proto(message, 1, 1000 - size, total).size == size
+    _refused(
+        lambda: convert.stream_chunk_from_proto(message, 1, 1001 - size, total),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "chunk[1]",
+    )
+
+
 def _named_game() -> game_pb2.NormalFormGame:
     game = NormalFormGame(
         np.zeros((2, 2, 2)), title="abcde", player_names=("p", "q"), action_names=(("u", "d"), ("l", "r"))

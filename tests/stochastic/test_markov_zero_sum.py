@@ -213,6 +213,9 @@ KNOWN = [
     ),
     # Row 0 dominates; column 0 is the column player's best reply: a saddle worth 2.
     pytest.param(Case(_repeated([[2, 5], [1, 0]], 0.75), [8.0], [[1, 0]], [[1, 0]]), id="saddle"),
+    # Constant rewards (their range is 0: the unit game is all zeros): every policy is
+    # optimal and the value is 3 / (1 - 0.9).
+    pytest.param(Case(_repeated([[3, 3], [3, 3]], 0.9), [30.0], None, None), id="constant"),
     pytest.param(
         Case(_race(False), [V_RACE, 6.0], None, None),
         id="two-state-race",
