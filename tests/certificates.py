@@ -240,3 +240,19 @@ def assert_correlated_certifies(payoffs: np.ndarray, ce: Any, what: str = "") ->
     )
     values = [float((dist * payoffs[i]).sum()) for i in range(n)]
     np.testing.assert_allclose(ce.payoffs, values, rtol=0, atol=AGREEMENT * scale, err_msg=what)
+
+
+def exact_determinant(rows: Sequence[Sequence[Fraction]]) -> Fraction:
+    """The determinant of a square matrix of rationals, by Gaussian elimination."""
+    rows, det = [list(r) for r in rows], Fraction(1)
+    for k in range(len(rows)):
+        pivot = next((i for i in range(k, len(rows)) if rows[i][k]), None)
+        if pivot is None:
+            return Fraction(0)
+        if pivot != k:
+            rows[k], rows[pivot], det = rows[pivot], rows[k], -det
+        det *= rows[k][k]
+        for i in range(k + 1, len(rows)):
+            factor = rows[i][k] / rows[k][k]
+            rows[i] = [a - factor * b for a, b in zip(rows[i], rows[k], strict=True)]
+    return det

@@ -1,17 +1,23 @@
 """The mutation tool's coverage map picks the tests that can see a mutant (``tools.mutation_map``).
 
 The map is built here from a fake suite (no pytest run): which tests a line reaches, the
-fallback for a line no test traced, whole files, and the per-file cache.
+fallback for a line no test traced, whole files, and the per-file cache; the coverage plugin
+(``tools.mutation_coverage``) in a real pytest run of a tiny suite.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
 from tools import mutation_map
+
+_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _suite(root: pathlib.Path) -> None:
@@ -132,3 +138,54 @@ def test_every_equivalent_mutant_entry_still_matches_its_module() -> None:
 
     stale = [eq.line for eq in EQUIVALENT if eq.line not in lines(eq.module)]
     assert stale == [], f"EQUIVALENT entries whose line was edited away: {stale}"
+
+
+def test_the_plugin_credits_a_line_to_the_tests_that_ran_it_even_if_collection_ran_it_too(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A real pytest run under ``tools.mutation_coverage``: a function called at collection (by
+    a parametrize list) and by two tests is credited to both tests; a line only run at import
+    (the ``def``) to none; a test that fails is left out."""
+    (tmp_path / "mod.py").write_text(
+        "def double(x):\n    return 2 * x\n\n\ndef never():\n    return 0\n", encoding="utf-8"
+    )
+    (tmp_path / "test_mod.py").write_text(
+        "import pytest\nfrom mod import double\n\n\n"
+        "@pytest.mark.parametrize('v', [double(1)])\ndef test_one(v):\n    assert double(v) == 4\n\n\n"
+        "def test_two():\n    assert double(3) == 6\n\n\n"
+        "def test_broken():\n    assert double(1) == 3\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "coverage.json"
+    env = {
+        **os.environ,
+        "MUTATION_COVERAGE_FILES": json.dumps({str(tmp_path / "mod.py"): "mod.py"}),
+        "MUTATION_COVERAGE_OUT": str(out),
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(_ROOT)]),
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tools.mutation_coverage",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "test_mod.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert out.exists(), run.stdout + run.stderr
+    found = json.loads(out.read_text(encoding="utf-8"))
+    assert found["lines"]["mod.py"] == {"2": ["test_mod.py::test_one[2]", "test_mod.py::test_two"]}
+    assert found["failed"] == ["test_mod.py::test_broken"]
+    assert set(found["seconds"]) == {"test_mod.py::test_one[2]", "test_mod.py::test_two"}

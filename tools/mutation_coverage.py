@@ -10,9 +10,10 @@ each test's node id (as pytest-cov's ``--cov-context=test`` does), and writes
      "lines": {file name: {"<line>": [node ids that ran it]}},
      "failed": [node ids of the tests that failed]}
 
-Only tests that passed are kept. Lines run at import time (the empty context) and lines no
-traced test ran (numba kernels: compiled code is not traced; code run in worker processes)
-are left out: a mutant there is tested against its module's own list of tests.
+Only tests that passed are kept. Lines only run outside a test (at import or collection: the
+empty context) and lines no traced test ran (numba kernels: compiled code is not traced; code
+run in worker processes) are left out: a mutant there is tested against its module's own list
+of tests. A line run both at collection and by tests is credited to those tests.
 """
 
 from __future__ import annotations
@@ -72,8 +73,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             continue
         by_line = lines.setdefault(name, {})
         for line, contexts in data.contexts_by_lineno(measured).items():
+            # A line also run outside any test (at import, or at collection by a parametrize
+            # list that calls the module) is still credited to every test that ran it.
             tests = sorted({c for c in contexts if c and c not in _failed})
-            if tests and "" not in contexts:
+            if tests:
                 by_line[str(line)] = tests
     seconds = {t: s for t, s in _seconds.items() if t not in _failed}
     out = {"seconds": seconds, "lines": lines, "failed": sorted(_failed)}

@@ -901,6 +901,37 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             "if total_x <= 0.0 or total_y <= -1.0:",
         )
     ),
+    *(
+        Equivalent(
+            module,
+            "ReplaceComparisonOperator_Gt_GtE",
+            line,
+            line.replace("rho > ", "rho >= ").replace("ratio > ", "ratio >= "),
+            "differs only when a Hadamard ratio equals a singularity threshold (1e-12 or 1e-15) to"
+            " the bit: the thresholds are conventions of working precision, and a basis at one is"
+            " as far from deciding as its float neighbours on either side; the tests pin the"
+            " classes on both sides (a regular basis evaluated, one too close to singular reported"
+            " ambiguous, one beyond working precision dropped)",
+        )
+        for module, line in (
+            ("square_systems", "regular = rho > SINGULAR_RHO"),
+            ("square_systems", "ambiguous = bool((ratio > SINGULAR_RHO * 1e-3).any())"),
+            (
+                "bases",
+                "if not new_rho > SINGULAR_RHO * 1e-3 and not certain:  # singular to working precision",
+            ),
+            ("bases", "if not new_rho > SINGULAR_RHO:"),
+        )
+    ),
+    Equivalent(
+        "nplayer",
+        "ReplaceBinaryOperator_Add_Sub",
+        "if j == (i + 1) % n:",
+        "if j == (i - 1) % n:",
+        "which opponent j (never i) is contracted last when Newton's residual u_i(a, x_-i) - v_i"
+        " is read off the cross matrix of i and j: every opponent gives u_i(a, x_-i), the same"
+        " number up to the order of the sums' round-off (with two players, the same j)",
+    ),
     Equivalent(
         "nplayer",
         "NumberReplacer",

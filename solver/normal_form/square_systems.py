@@ -71,7 +71,9 @@ def solve_bases(
     solution is bounded through the Hadamard ratio ``rho = |det| / prod(row norms)`` (the
     condition number is at most ``2 / rho``), and by the condition number itself near a
     threshold; a decision closer to its threshold than that bound, or a basis too close to
-    singular to decide, marks the block ambiguous.
+    singular to decide, marks the block ambiguous. A basis with ``rho`` at most
+    ``SINGULAR_RHO`` is left out: in silence when its Hadamard ratio by columns is at most
+    ``SINGULAR_RHO * 1e-3`` too (singular to working precision), else as ambiguous.
     """
     d, c = mat.shape
     s = ps.shape[1]
@@ -84,7 +86,9 @@ def solve_bases(
     z, rho = np.empty((len(ps), s)), np.empty(len(ps))
     _solve_systems(np.ascontiguousarray(mat, dtype=np.float64), ps, pt, z, rho)
     regular = rho > SINGULAR_RHO
-    ambiguous = bool(((rho > SINGULAR_RHO * 1e-3) & ~regular).any())
+    doubtful = ~regular  # singular to working precision, or regular yet too ill-conditioned to evaluate
+    ratio = _column_ratio(mat, ps[doubtful], pt[doubtful], rho[doubtful])
+    ambiguous = bool((ratio > SINGULAR_RHO * 1e-3).any())
     singular = np.flatnonzero(~regular)
     if not regular.any():
         return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)
@@ -109,6 +113,24 @@ def solve_bases(
     np.put_along_axis(basis, ps, True, axis=1)
     np.put_along_axis(basis, pt + d, True, axis=1)
     return BasisBlock(points, basis, error[feasible], ambiguous, singular)
+
+
+def _column_ratio(
+    mat: FloatArray, ps: npt.NDArray[np.int64], pt: npt.NDArray[np.int64], rho: FloatArray
+) -> FloatArray:
+    """The larger of each system's Hadamard ratios by rows (``rho``) and by columns.
+
+    Both bound the same determinant (Hadamard's inequality holds for rows and columns), so
+    a system is near singular only when both are small: one whose coordinates merely have
+    unequal scales has a small ratio by rows and a fair one by columns, and is regular in
+    exact arithmetic, however hard to evaluate; it must be reported, never dropped as
+    singular beyond working precision.
+    """
+    sub = np.take_along_axis(mat[ps], pt[:, None, :], axis=2)  # (k, coordinate, constraint)
+    by_rows = np.prod(np.linalg.norm(sub, axis=1), axis=1)
+    by_columns = np.prod(np.linalg.norm(sub, axis=2), axis=1)
+    scaled = np.divide(rho * by_rows, by_columns, out=np.zeros_like(rho), where=by_columns > 0.0)
+    return np.maximum(rho, scaled)
 
 
 @numba.njit(cache=True)

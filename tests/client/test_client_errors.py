@@ -47,6 +47,8 @@ from equilibria.v1.codec import (
 )
 from google.rpc import status_pb2
 
+from tests.client.options import solve_options
+
 STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 #: A stochastic game of two states and two actions each: every transition row uniform.
 STOCHASTIC = {
@@ -350,8 +352,7 @@ def test_a_batch_sends_a_stochastic_game_in_every_form_alike() -> None:
     is dropped for them."""
     game = types.SimpleNamespace(**STOCHASTIC)
     message = stochastic_game_to_proto(game)
-    options: dict[str, Any] = {"concepts": "nash", "method": "auto", "tolerance": 0.0, "exact": True}
-    options |= {"max_equilibria": 0, "time_budget": None}
+    options = solve_options(exact=True)
     plan = BatchPlan()
     requests = list(batch_requests([game, STOCHASTIC, message, STAG_HUNT], options, plan))
     assert not plan.refused

@@ -25,6 +25,8 @@ from equilibria.client._convert import (
 from equilibria.v1 import game_pb2, trace_pb2
 from equilibria.v1.codec import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
 
+from tests.client.options import solve_options
+
 STAG_HUNT = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
 
 
@@ -231,8 +233,7 @@ def test_a_solve_request_sends_the_time_budget_to_the_nanosecond_and_the_server_
 def test_a_solve_request_sends_a_game_message_as_it_is() -> None:
     """A ``NormalFormGame`` or ``StochasticGame`` message given to ``solve_request`` is the
     request's game, unchanged (names and all), in its own field."""
-    options = {"concepts": "nash", "method": "auto", "tolerance": 0.0, "exact": False}
-    options |= {"max_equilibria": 0, "time_budget": None}
+    options = solve_options()
     normal = game_to_proto({"payoffs": STAG_HUNT, "title": "stag hunt", "player_names": ["Row", "Column"]})
     request = solve_request(normal, **options)
     assert request.WhichOneof("game") == "normal_form_game" and request.normal_form_game == normal

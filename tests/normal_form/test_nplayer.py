@@ -709,6 +709,26 @@ def test_a_run_whose_share_of_time_is_spent_exactly_is_skipped(monkeypatch: pyte
     assert runner.finished == ["logit"]
 
 
+@pytest.mark.parametrize(
+    ("method", "first", "then", "count"),
+    [
+        ("simpdiv", "centroid", "random start", nplayer._SIMPDIV_STARTS),
+        ("gnm", "default perturbation", "random perturbation", nplayer._PERTURBATIONS),
+        ("ipa", "default perturbation", "random perturbation", nplayer._PERTURBATIONS),
+    ],
+)
+def test_each_path_following_method_runs_from_its_documented_starts(
+    method: str, first: str, then: str, count: int
+) -> None:
+    """``simpdiv`` from the centroid and ``gnm``/``ipa`` from pygambit's default perturbation,
+    each then from seeded random ones, ``count`` runs in all, labelled as the warnings name
+    them."""
+    runner = nplayer._Runner(jordan_pennies(), deadline=1.0, max_equilibria=0)
+    labels = [label for label, _ in runner._thunks(method)]
+    assert labels == [f"{method} ({first})", *(f"{method} ({then} {k})" for k in range(1, count))]
+    assert len(set(labels)) == count
+
+
 def test_newton_on_the_support_converges_to_the_equilibrium_and_stays_there() -> None:
     """Jordan's game: from a perturbed interior start Newton on the full support reaches the
     unique equilibrium (1/2 each) to round-off; from the equilibrium itself it takes no step."""

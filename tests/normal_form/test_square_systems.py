@@ -19,6 +19,8 @@ import pytest
 from equilibria.solver.normal_form import bases, square_systems
 from equilibria.solver.normal_form.exact import solve_exact
 
+from tests.certificates import exact_determinant
+
 
 def _system(mat: np.ndarray, ps: tuple[int, ...], pt: tuple[int, ...]) -> list[list[Fraction]]:
     """Row ``t``: constraint ``pt[t]`` over the coordinates ``ps`` (``mat[S, T]^T``), exactly."""
@@ -120,6 +122,30 @@ def test_solved_bases_are_the_exactly_feasible_ones_with_their_points(seed: int)
                 columns[list(p)] = True
                 columns[[d + j for j in t]] = True
                 assert block.basis[row].tolist() == columns.tolist(), mat
+
+
+def test_the_column_ratio_is_the_larger_hadamard_ratio_of_rows_and_columns() -> None:
+    """``_column_ratio`` against the definition with exact determinants: the larger of
+    ``|det| / prod(row norms)`` and ``|det| / prod(column norms)`` of each system
+    ``mat[S, T]^T``, on unevenly scaled coordinates (the two differ by orders of magnitude)."""
+    rng = np.random.default_rng(5)
+    seen_larger = 0
+    for _ in range(30):
+        d, c = (int(v) for v in rng.integers(2, 5, size=2))
+        mat = rng.integers(1, 5, size=(d, c)) * 10.0 ** rng.integers(0, 6, size=(d, 1))
+        s = int(rng.integers(1, min(d, c) + 1))
+        pairs, ps, pt = _bases_of_size(d, c, s)
+        z, rho = np.empty((len(pairs), s)), np.empty(len(pairs))
+        square_systems._solve_systems(mat, ps, pt, z, rho)
+        got = square_systems._column_ratio(mat, ps, pt, rho)
+        for k, (p, t) in enumerate(pairs):
+            system = np.array([[mat[i, j] for i in p] for j in t])  # row: a constraint
+            det = abs(float(exact_determinant(_system(mat, p, t))))
+            by_rows = det / np.prod(np.linalg.norm(system, axis=1))
+            by_columns = det / np.prod(np.linalg.norm(system, axis=0))
+            assert got[k] == pytest.approx(max(by_rows, by_columns), rel=1e-9, abs=1e-300)
+            seen_larger += by_columns > 10 * by_rows
+    assert seen_larger > 10
 
 
 def test_no_bases_give_an_empty_block_of_the_right_shapes() -> None:

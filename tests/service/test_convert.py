@@ -169,7 +169,9 @@ def test_stochastic_game_round_trips_in_every_client_form() -> None:
         back = stochastic_game_from_proto(message, Limits())
         assert back.id == game.id and back.title == "ragged" and back.player_names == ("a", "b")
     horizon = StochasticGame(game.rewards, dense, discount=1.0, horizon=5, action_counts=game.action_counts)
-    assert stochastic_game_from_proto(client_stochastic_game_to_proto(horizon), Limits()).horizon == 5
+    for encode in (client_stochastic_game_to_proto, stochastic_game_to_proto):
+        assert stochastic_game_from_proto(encode(horizon), Limits()).horizon == 5
+        assert stochastic_game_from_proto(encode(game), Limits()).horizon is None
 
 
 def _assert_same(domain: object, client: object, path: str = "") -> None:
@@ -554,11 +556,15 @@ def test_a_solve_requests_priors_and_budget_hold_at_their_bounds() -> None:
     )
 
 
+def _one_row_chunk() -> trace_pb2.ScoreTraceRequest:
+    """A stream message holding one chunk of one joint action, ``(0, 1)``."""
+    return trace_pb2.ScoreTraceRequest(chunk=trace_pb2.TraceChunk(joint_actions=encode_tensor([[0.0, 1.0]])))
+
+
 def test_a_trace_stream_holds_exactly_its_number_of_chunks() -> None:
     """``max_trace_chunks`` chunks are accepted (the last at index max - 1); one more is
     RESOURCE_EXHAUSTED naming the stream's chunks."""
-    chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0]])))
-    message = trace_pb2.ScoreTraceRequest(chunk=chunk)
+    message = _one_row_chunk()
     limits = Limits(max_trace_chunks=3)
     decoded = convert.stream_chunk_from_proto(message, 2, 0, limits)
     assert decoded.chunk.joint_actions.tolist() == [[0, 1]] and decoded.size == message.ByteSize()
@@ -573,8 +579,7 @@ def test_a_trace_chunk_may_have_exactly_its_byte_limit_and_the_stream_its_total(
     """A chunk of exactly ``max_trace_chunk_bytes`` bytes is accepted, one of a byte more is
     RESOURCE_EXHAUSTED with its size; likewise the stream's ``max_trace_bytes`` counts the
     chunks before it (``received_bytes``) plus this one, up to the limit inclusive."""
-    chunk = trace_pb2.TraceChunk(joint_actions=encode_tensor(np.array([[0.0, 1.0]])))
-    message = trace_pb2.ScoreTraceRequest(chunk=chunk)
+    message = _one_row_chunk()
     size = message.ByteSize()
     decoded = convert.stream_chunk_from_proto(message, 0, 0, Limits(max_trace_chunk_bytes=size))
     assert decoded.size == size

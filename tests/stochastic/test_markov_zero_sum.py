@@ -438,6 +438,8 @@ def test_matrix_game_values_property(a: np.ndarray) -> None:
         pytest.param(([[1.0, 2.0]],), "payoffs", id="two-dimensional"),
         pytest.param((np.zeros((0, 2, 2)),), "payoffs", id="empty"),
         pytest.param((np.array([[[1.0, np.nan]]]),), "payoffs", id="nan"),
+        pytest.param(([[["win", "lose"]]],), "payoffs", id="not-numeric"),
+        pytest.param(([[[1.0, 2.0], [3.0]]],), "payoffs", id="ragged"),
         pytest.param((np.zeros((1, 2, 2)), np.zeros((1, 3), bool)), "row_mask", id="row-mask-shape"),
         pytest.param(
             (np.zeros((2, 2, 2)), None, [[True, False], [False, False]]), "col_mask", id="no-columns"
@@ -593,21 +595,45 @@ def test_an_optimal_hint_skips_the_enumeration_and_gives_the_same_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Given last step's kernels (still optimal here: the same games), every game is settled
-    by its hinted kernel, so the enumeration of kernels has no game left to try."""
+    by its hinted kernel, so the enumeration of kernels has no game left to try: one kernel
+    tried per game, whatever the kernel's size (pure saddle points, 1 x 1, included)."""
     a, row_mask, col_mask = _batch("ragged", seed=6)
     first = mzs._matrix_game_values(a, row_mask, col_mask)
     tried: list[int] = []
     best_kernels = mzs._best_kernels
 
-    def counted(b: np.ndarray, *args: object) -> object:
-        tried.append(len(b))
-        return best_kernels(b, *args)  # type: ignore[arg-type]
+    def counted(b: np.ndarray, *args: np.ndarray) -> object:
+        tried.append(len(b) * args[2].shape[-2])  # games x kernels tried per game
+        return best_kernels(b, *args)
 
     monkeypatch.setattr(mzs, "_best_kernels", counted)
     again = mzs._matrix_game_values(a, row_mask, col_mask, hint=first[4])
-    settled = first[4][0].any(axis=1)
-    assert settled.sum() > 60 and sum(tried) == settled.sum()  # each hinted game once, nothing else
+    sizes = first[4][0].sum(axis=1)
+    assert (sizes == 1).sum() > 10 and (sizes > 1).sum() > 10  # both kinds of kernel hinted
+    assert sum(tried) == (sizes > 0).sum() > 60  # each hinted game once, nothing else
     for old, new in zip(first[:4], again[:4], strict=True):  # the same kernels, solved again
+        np.testing.assert_allclose(old, new, rtol=1e-12, atol=1e-12)
+
+
+def test_an_empty_hint_is_not_tried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A game whose hint is empty (last step solved it by LP, or it has no kernel yet) is
+    enumerated like an unhinted one: no kernel of size 0 is tried, and the answers are those
+    without hints."""
+    a, row_mask, col_mask = _batch("ragged", seed=6)
+    first = mzs._matrix_game_values(a, row_mask, col_mask)
+    hint_rows, hint_cols = (h.copy() for h in first[4])
+    hint_rows[::2], hint_cols[::2] = False, False  # every other game: an empty hint
+    sizes: list[int] = []
+    best_kernels = mzs._best_kernels
+
+    def counted(b: np.ndarray, *args: np.ndarray) -> object:
+        sizes.append(args[2].shape[-1])
+        return best_kernels(b, *args)
+
+    monkeypatch.setattr(mzs, "_best_kernels", counted)
+    again = mzs._matrix_game_values(a, row_mask, col_mask, hint=(hint_rows, hint_cols))
+    assert sizes and min(sizes) >= 1
+    for old, new in zip(first[:4], again[:4], strict=True):
         np.testing.assert_allclose(old, new, rtol=1e-12, atol=1e-12)
 
 
