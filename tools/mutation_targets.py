@@ -943,6 +943,17 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " fixed points (residual 0) and the normalised answer unchanged",
     ),
     Equivalent(
+        "square_systems",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "close = (np.abs(worst - tol) <= error) | feasible",
+        "close = (np.abs(worst - tol) < error) | feasible",
+        "which infeasible bases get their error bound refined by the exact condition number: the"
+        " two differ only for a basis whose distance from the threshold equals its cheap bound"
+        " (through 2 / rho) to the bit; it is infeasible either way, and unrefined it can only"
+        " add doubt (ambiguous), never remove it: a decision at a threshold to the bit, as the"
+        " singularity thresholds' >= mutants",
+    ),
+    Equivalent(
         "stochastic_regret",
         "ReplaceComparisonOperator_LtE_Lt",
         "if n_states <= DENSE_STATES:",

@@ -709,6 +709,24 @@ def test_a_run_whose_share_of_time_is_spent_exactly_is_skipped(monkeypatch: pyte
     assert runner.finished == ["logit"]
 
 
+def test_an_incomplete_set_names_why_each_method_that_ran_cannot_prove_completeness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Jordan's pennies has one (mixed) equilibrium, not found by dominance: the set is not
+    provably complete, for the reasons of the methods that ran, in their order; when the time
+    limit let none run (a clock that jumps 1000 s per reading), it says so instead."""
+    ran = gambit_equilibria(jordan_pennies(), methods=("gnm", "simpdiv"), time_limit=60)
+    assert ran.complete is False and len(ran.equilibria) == 1
+    why = f"not provably complete: {nplayer._INCOMPLETE['gnm']}; {nplayer._INCOMPLETE['simpdiv']}"
+    assert ran.method_reason.endswith(why)
+    readings = itertools.count(0.0, 1000.0)
+    monkeypatch.setattr(nplayer, "time", types.SimpleNamespace(perf_counter=lambda: next(readings)))
+    spent = gambit_equilibria(jordan_pennies(), methods=("gnm", "simpdiv"), time_limit=60)
+    assert spent.complete is False
+    assert spent.method_reason.endswith("not provably complete: no pygambit method ran (time_limit spent)")
+    assert "gnm (default perturbation) skipped: time_limit spent" in spent.warnings
+
+
 @pytest.mark.parametrize(
     ("method", "first", "then", "count"),
     [
@@ -729,9 +747,12 @@ def test_each_path_following_method_runs_from_its_documented_starts(
     assert len(set(labels)) == count
 
 
-def test_newton_on_the_support_converges_to_the_equilibrium_and_stays_there() -> None:
+def test_newton_on_the_support_converges_to_the_equilibrium_and_stays_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Jordan's game: from a perturbed interior start Newton on the full support reaches the
-    unique equilibrium (1/2 each) to round-off; from the equilibrium itself it takes no step."""
+    unique equilibrium (1/2 each) to round-off; from the equilibrium itself (residual zero)
+    it stops before solving for a step."""
     game = jordan_pennies()
     unit = unit_payoffs(game.payoffs)
     half = np.array([0.5, 0.5])
@@ -739,8 +760,12 @@ def test_newton_on_the_support_converges_to_the_equilibrium_and_stays_there() ->
     refined = nplayer._newton_on_support(unit, start, [(0, 1)] * 3)
     assert refined is not None
     np.testing.assert_allclose(np.stack(refined), np.stack([half] * 3), rtol=0, atol=1e-15)
+    solves: list[int] = []
+    lstsq = np.linalg.lstsq
+    monkeypatch.setattr(np.linalg, "lstsq", lambda *a, **k: solves.append(1) or lstsq(*a, **k))
     fixed = nplayer._newton_on_support(unit, (half, half, half), [(0, 1)] * 3)
     assert fixed is not None and all(np.array_equal(x, half) for x in fixed)
+    assert solves == []
 
 
 def test_newton_reads_a_partial_support_from_the_candidate_and_refuses_negative_probabilities() -> None:

@@ -26,6 +26,7 @@ import itertools
 import math
 import re
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import ModuleType
@@ -270,22 +271,23 @@ def _exact_vertices_by_brute_force(mat: exact_arith.Matrix) -> dict[tuple[Fracti
     return _exact_brute_force(mat)[0]
 
 
-def _exact_brute_force(mat: exact_arith.Matrix) -> tuple[dict[tuple[Fraction, ...], frozenset[int]], int]:
-    """The non-zero vertices and the number of feasible bases (the origin's included).
+def _feasible_bases(
+    mat: exact_arith.Matrix,
+) -> Iterator[tuple[tuple[int, ...], list[list[Fraction]], list[Fraction], list[Fraction]]]:
+    """Every feasible basis of ``{z >= 0 : mat^T z <= 1}`` but the origin's, in rational
+    arithmetic: its coordinates ``S``, its system ``mat[S, T]^T`` (row ``t`` is tight
+    constraint ``T[t]``), its vertex ``z`` and the constraints' values ``mat^T z``.
 
     A basis holds ``z_S`` and every slack but those of the tight constraints ``T``
     (``|T| = |S|``); it exists when ``mat[S, T]`` is nonsingular and is feasible when its
     basic solution is non-negative.
     """
     d, c = len(mat), len(mat[0])
-    found = {}
-    feasible_bases = 1  # the origin: every slack basic
-    for k in range(1, d + 1):
+    for k in range(1, min(d, c) + 1):
         for support in itertools.combinations(range(d), k):
             for tight in itertools.combinations(range(c), k):
-                z_s = exact_arith.solve_exact(
-                    [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * k
-                )
+                system = [[mat[i][t] for i in support] for t in tight]
+                z_s = exact_arith.solve_exact(system, [Fraction(1)] * k)
                 if z_s is None or min(z_s) < 0:
                     continue
                 z = [Fraction(0)] * d
@@ -293,10 +295,19 @@ def _exact_brute_force(mat: exact_arith.Matrix) -> tuple[dict[tuple[Fraction, ..
                     z[i] = v
                 values = [sum((mat[i][t] * z[i] for i in range(d)), Fraction(0)) for t in range(c)]
                 if max(values) <= 1:
-                    feasible_bases += 1
-                if max(values) <= 1 and any(z):
-                    labels = {i for i in range(d) if not z[i]} | {d + t for t in range(c) if values[t] == 1}
-                    found[tuple(z)] = frozenset(labels)
+                    yield support, system, z, values
+
+
+def _exact_brute_force(mat: exact_arith.Matrix) -> tuple[dict[tuple[Fraction, ...], frozenset[int]], int]:
+    """The non-zero vertices (with their labels) and the number of feasible bases (the
+    origin's included)."""
+    d, c = len(mat), len(mat[0])
+    found = {}
+    feasible_bases = 1  # the origin: every slack basic
+    for _, _, z, values in _feasible_bases(mat):
+        feasible_bases += 1
+        labels = {i for i in range(d) if not z[i]} | {d + t for t in range(c) if values[t] == 1}
+        found[tuple(z)] = frozenset(labels)
     return found, feasible_bases
 
 
@@ -315,24 +326,11 @@ def _vertices_and_their_best_conditioning(mat: np.ndarray) -> dict[tuple[Fractio
     the largest Hadamard ratio of its feasible bases: ``|det mat[S, T]| / prod_S |mat_i|``
     for the basis of coordinates ``S`` and tight constraints ``T`` (the slacks' unit
     columns change neither the determinant nor the product)."""
-    exact = [[Fraction(v) for v in row] for row in mat]
     norms = np.linalg.norm(mat, axis=1)
-    d, c = mat.shape
     found: dict[tuple[Fraction, ...], float] = {}
-    for k in range(1, min(d, c) + 1):
-        for support in itertools.combinations(range(d), k):
-            for tight in itertools.combinations(range(c), k):
-                system = [[exact[i][t] for i in support] for t in tight]
-                z_s = exact_arith.solve_exact(system, [Fraction(1)] * k)
-                if z_s is None or min(z_s) < 0 or not any(z_s):
-                    continue
-                z = [Fraction(0)] * d
-                for i, v in zip(support, z_s, strict=True):
-                    z[i] = v
-                if max(sum((exact[i][t] * z[i] for i in range(d)), Fraction(0)) for t in range(c)) > 1:
-                    continue
-                rho = abs(float(exact_determinant(system))) / float(np.prod(norms[list(support)]))
-                found[tuple(z)] = max(found.get(tuple(z), 0.0), rho)
+    for support, system, z, _ in _feasible_bases([[Fraction(v) for v in row] for row in mat]):
+        rho = abs(float(exact_determinant(system))) / float(np.prod(norms[list(support)]))
+        found[tuple(z)] = max(found.get(tuple(z), 0.0), rho)
     return found
 
 

@@ -147,6 +147,15 @@ def test_a_time_budget_counts_its_seconds_and_nanoseconds() -> None:
     )
 
 
+def test_a_requested_method_is_kept_and_none_means_auto() -> None:
+    game = normal_form_game_to_proto(NormalFormGame.from_bimatrix(np.eye(2)))
+    for method in ("lemke_howson", "gambit:gnm", "vertex_enumeration"):
+        request = service_pb2.SolveGameRequest(normal_form_game=game, method=method)
+        assert solve_request_from_proto(request, Limits())[1].method == method
+    request = service_pb2.SolveGameRequest(normal_form_game=game)
+    assert solve_request_from_proto(request, Limits())[1].method == "auto"
+
+
 def test_stochastic_game_round_trips_in_every_client_form() -> None:
     game = _stochastic_game()
     assert stochastic_game_from_proto(stochastic_game_to_proto(game), Limits()).id == game.id

@@ -173,6 +173,7 @@ def test_a_malformed_stochastic_game_names_its_field_before_anything_is_sent(
     [
         pytest.param(np.array([[[1.0, np.inf], [0.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]]]), id="payoffs-inf"),
         pytest.param(np.zeros((3, 2, 2)), id="payoffs-players-mismatch"),
+        pytest.param(np.zeros((2, 0, 2)), id="payoffs-no-actions"),
         pytest.param({"a": np.zeros((2, 2, 2))}, id="dict-without-payoffs"),
     ],
 )

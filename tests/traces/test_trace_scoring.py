@@ -1070,6 +1070,10 @@ def test_detect_period_finds_cycles_and_ignores_trends_and_noise() -> None:
     # One non-positive autocorrelation (at lag 2) is crossing enough: the peak at 4 follows.
     once = np.array([0.0, 1.0, 2.0, 0.0, -1.0, 1.0, 1.0, 0.0, 0.0])
     assert detect_period(once).period == 4 == _period_by_definition(once)[0]
+    # The crossing searched up to lag m // 2 itself: here it comes at lag 3 of 8, just before the
+    # peak (0.505) at lag 4 (found by optimisation: no 0/1 series of 8 to 16 values does this).
+    late = np.array([-5.5, 1.2, 2.4, 5.5, -12.7, 4.7, 5.8, 21.9])
+    assert detect_period(late).period == 4 == _period_by_definition(late)[0]
     assert detect_period(1e6 + 1e-4 * cycle) is None
     assert detect_period(1e6 + 1e-2 * cycle).period == 40
     for size in (1e-300, 1e300):  # any units: no product underflows or overflows
