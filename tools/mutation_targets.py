@@ -29,16 +29,20 @@ class Target:
     fast_tests: tuple[str, ...] = ()
 
 
-def _doctest(module: str) -> str:
-    """The test id of one module's docstring examples: ``_doctest("client._convert")``."""
-    return f"tests/test_doctests.py::test_docstring_examples[{module}]"
+def _docstrings(module: str) -> tuple[str, str]:
+    """The test ids of one module's docstring examples and documented defaults:
+    ``_docstrings("client._convert")``."""
+    return (
+        f"tests/test_doctests.py::test_docstring_examples[{module}]",
+        f"tests/test_doctests.py::test_documented_defaults_are_the_signatures[{module}]",
+    )
 
 
 TARGETS: dict[str, Target] = {
     "regret": Target(
         "solver/regret.py",
         (
-            _doctest("solver.regret"),
+            *_docstrings("solver.regret"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_nplayer.py",
             *(
@@ -61,7 +65,7 @@ TARGETS: dict[str, Target] = {
             "bimatrix_certificate_into",
         ),
         fast_tests=(
-            _doctest("solver.regret"),
+            *_docstrings("solver.regret"),
             *(
                 f"tests/normal_form/test_known_answers.py::{test}"
                 for test in (
@@ -87,7 +91,11 @@ TARGETS: dict[str, Target] = {
     ),
     "game": Target(
         "solver/game.py",
-        (_doctest("solver.game"), "tests/test_game_validation.py", "tests/normal_form/test_payoff_units.py"),
+        (
+            *_docstrings("solver.game"),
+            "tests/test_game_validation.py",
+            "tests/normal_form/test_payoff_units.py",
+        ),
         timeout=90,
         certificate_scopes=(
             "ROUNDOFF_RANGE",
@@ -97,12 +105,12 @@ TARGETS: dict[str, Target] = {
             "NormalFormGame.within_tolerance",
             "player_ranges",
         ),
-        fast_tests=(_doctest("solver.game"), "tests/normal_form/test_payoff_units.py"),
+        fast_tests=(*_docstrings("solver.game"), "tests/normal_form/test_payoff_units.py"),
     ),
     "vertex_enumeration": Target(
         "solver/normal_form/vertex_enumeration.py",
         (
-            _doctest("solver.normal_form.vertex_enumeration"),
+            *_docstrings("solver.normal_form.vertex_enumeration"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
             "tests/normal_form/test_every_answer_certifies.py",
@@ -123,7 +131,7 @@ TARGETS: dict[str, Target] = {
     "square_systems": Target(
         "solver/normal_form/square_systems.py",
         (
-            _doctest("solver.normal_form.square_systems"),
+            *_docstrings("solver.normal_form.square_systems"),
             "tests/normal_form/test_square_systems.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -132,7 +140,7 @@ TARGETS: dict[str, Target] = {
     "lexicographic": Target(
         "solver/normal_form/lexicographic.py",
         (
-            _doctest("solver.normal_form.lexicographic"),
+            *_docstrings("solver.normal_form.lexicographic"),
             "tests/normal_form/test_lexicographic.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -141,7 +149,7 @@ TARGETS: dict[str, Target] = {
     "lemke_howson": Target(
         "solver/normal_form/lemke_howson.py",
         (
-            _doctest("solver.normal_form.lemke_howson"),
+            *_docstrings("solver.normal_form.lemke_howson"),
             "tests/normal_form/test_lemke_howson_kernels.py",
             "tests/normal_form/test_lemke_howson.py",
         ),
@@ -150,7 +158,7 @@ TARGETS: dict[str, Target] = {
     "pure": Target(
         "solver/normal_form/pure.py",
         (
-            _doctest("solver.normal_form.pure"),
+            *_docstrings("solver.normal_form.pure"),
             "tests/normal_form/test_known_answers.py",
             "tests/test_elapsed_and_options.py",
             "tests/test_game_validation.py",
@@ -159,13 +167,13 @@ TARGETS: dict[str, Target] = {
     ),
     "zero_sum": Target(
         "solver/normal_form/zero_sum.py",
-        (_doctest("solver.normal_form.zero_sum"), "tests/normal_form/test_zero_sum.py"),
+        (*_docstrings("solver.normal_form.zero_sum"), "tests/normal_form/test_zero_sum.py"),
         timeout=120,
     ),
     "nplayer": Target(
         "solver/normal_form/nplayer.py",
         (
-            _doctest("solver.normal_form.nplayer"),
+            *_docstrings("solver.normal_form.nplayer"),
             "tests/normal_form/test_nplayer.py",
             "tests/normal_form/test_gambit_expectations.py",
             "tests/normal_form/test_every_answer_certifies.py",
@@ -175,7 +183,7 @@ TARGETS: dict[str, Target] = {
     "exact": Target(
         "solver/normal_form/exact.py",
         (
-            _doctest("solver.normal_form.exact"),
+            *_docstrings("solver.normal_form.exact"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
             "tests/test_game_validation.py",
@@ -185,7 +193,7 @@ TARGETS: dict[str, Target] = {
     "exact_search": Target(
         "solver/normal_form/exact_search.py",
         (
-            _doctest("solver.normal_form.exact_search"),
+            *_docstrings("solver.normal_form.exact_search"),
             "tests/normal_form/test_exact_search.py",
             "tests/normal_form/test_vertex_search.py",
         ),
@@ -193,13 +201,13 @@ TARGETS: dict[str, Target] = {
     ),
     "correlated": Target(
         "solver/concepts/correlated.py",
-        (_doctest("solver.concepts.correlated"), "tests/concepts/test_correlated.py"),
+        (*_docstrings("solver.concepts.correlated"), "tests/concepts/test_correlated.py"),
         timeout=90,
     ),
     "stochastic_regret": Target(
         "solver/stochastic/regret.py",
         (
-            _doctest("solver.stochastic.regret"),
+            *_docstrings("solver.stochastic.regret"),
             "tests/stochastic/test_stochastic_game.py",
             "tests/stochastic/test_discount_near_one.py",
         ),
@@ -208,7 +216,7 @@ TARGETS: dict[str, Target] = {
     "stochastic_zero_sum": Target(
         "solver/stochastic/zero_sum.py",
         (
-            _doctest("solver.stochastic.zero_sum"),
+            *_docstrings("solver.stochastic.zero_sum"),
             "tests/stochastic/test_markov_zero_sum.py",
             "tests/stochastic/test_discount_near_one.py",
             "tests/stochastic/test_reward_scales.py",
@@ -218,7 +226,7 @@ TARGETS: dict[str, Target] = {
     "distances": Target(
         "solver/traces/distances.py",
         (
-            _doctest("solver.traces.distances"),
+            *_docstrings("solver.traces.distances"),
             "tests/traces/test_distance_inputs.py",
             "tests/traces/test_distances.py",
         ),
@@ -227,7 +235,7 @@ TARGETS: dict[str, Target] = {
     "verdicts": Target(
         "solver/traces/verdicts.py",
         (
-            _doctest("solver.traces.verdicts"),
+            *_docstrings("solver.traces.verdicts"),
             "tests/traces/test_verdict_definitions.py",
             "tests/traces/test_trace_scoring.py",
         ),
@@ -238,7 +246,7 @@ TARGETS: dict[str, Target] = {
     "service_convert": Target(
         "service/convert.py",
         (
-            _doctest("service.convert"),
+            *_docstrings("service.convert"),
             "tests/service/test_convert.py",
             "tests/service/test_string_caps.py",
             "tests/service/test_fuzz_e2e.py",
@@ -248,7 +256,7 @@ TARGETS: dict[str, Target] = {
     "client_convert": Target(
         "client/_convert.py",
         (
-            _doctest("client._convert"),
+            *_docstrings("client._convert"),
             "tests/client/test_client_unit.py",
             "tests/client/test_client_errors.py",
             "tests/client/test_readable_e2e.py",

@@ -29,6 +29,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from equilibria.solver import InvalidGameError, InvalidOptionError, UnsupportedError
+from equilibria.solver.normal_form import zero_sum as zero_sum_module
 from equilibria.solver.results import MarkovZeroSum
 from equilibria.solver.stochastic import zero_sum as mzs
 from equilibria.solver.stochastic.game import StochasticGame
@@ -411,6 +412,28 @@ def test_games_with_missing_actions_are_solved_by_their_kernels_not_by_lp(
     np.testing.assert_allclose(x[0], [0.5, 0.5, 0.0], atol=1e-12)
     np.testing.assert_allclose(y[0], [0.5, 0.5, 0.0], atol=1e-12)
     np.testing.assert_allclose(x[1], [0.0, 0.0, 1.0], atol=1e-12)
+
+
+def test_a_game_solved_by_lp_takes_the_column_strategy_from_the_row_lps_dual(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Games too large for kernels (7 x 7) are solved by one LP each: the row player's, whose
+    multipliers are the column player's optimal strategy when the pair's bracket is within
+    ``_LP_ACCEPT`` (as HiGHS's dual simplex gives it); the column player's own LP is not
+    solved too. The pairs are optimal (checked against linprog)."""
+    real = zero_sum_module.linprog
+    solves: list[int] = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        solves.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zero_sum_module, "linprog", counted)
+    a, _, _ = _batch("lp-sized", seed=3)
+    values, x, y = matrix_game_values(a)
+    assert len(solves) == len(a)
+    for s in range(len(a)):
+        _assert_optimal(a[s], np.arange(7), np.arange(7), values[s], x[s], y[s])
 
 
 @pytest.mark.oracle
