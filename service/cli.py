@@ -75,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     start_forkserver()  # first: the workers' solver loads on one core while the server imports on the other
     from equilibria.service.auth import TOKENS_FILE_ENV, read_tokens
     from equilibria.service.logging_setup import configure_logging
-    from equilibria.service.server import ServerTls, serve
+    from equilibria.service.server import AddressUnavailable, ServerTls, serve
 
     configure_logging(args.log_level, args.log_format)
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -115,17 +115,20 @@ def _serve(args: argparse.Namespace) -> int:
             parse_loopback_address(args.dashboard)
         except ValueError as exc:
             raise SystemExit(f"equilibria serve: --dashboard: {exc}") from exc
-    asyncio.run(
-        serve(
-            args.address,
-            limits,
-            args.dashboard or None,
-            args.ray_address or None,
-            tls=tls,
-            tokens=tokens,
-            metrics_address=args.metrics_address,
+    try:
+        asyncio.run(
+            serve(
+                args.address,
+                limits,
+                args.dashboard or None,
+                args.ray_address or None,
+                tls=tls,
+                tokens=tokens,
+                metrics_address=args.metrics_address,
+            )
         )
-    )
+    except AddressUnavailable as exc:
+        raise flags.CommandError(str(exc), flags.EXIT_RUNTIME) from exc
     _exit_at_once(0)
     return 0  # pragma: no cover - _exit_at_once does not return
 

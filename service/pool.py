@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import concurrent.futures.process
+import logging
 import multiprocessing
 import signal
 from collections.abc import Callable
@@ -40,9 +41,10 @@ from equilibria.service.admission import Admission, Cost, CostModel
 from equilibria.service.errors import RequestError
 from equilibria.service.forkserver import start_forkserver
 
-__all__ = ["SolvePool", "exit_reason"]
+__all__ = ["SolvePool", "exit_reason", "wait_for_forkserver"]
 
 T = TypeVar("T")
+log = logging.getLogger("equilibria.service")
 
 # pebble stops a worker with SIGTERM, waits ``term_timeout`` seconds in its manager thread
 # (which meanwhile serves no other worker), then SIGKILLs it. A solve past its deadline has
@@ -86,6 +88,31 @@ def exit_reason(exitcode: int | None) -> str:
     return f"killed by {name}{cause}"
 
 
+def wait_for_forkserver(context: multiprocessing.context.ForkServerContext) -> None:
+    """Return once the forkserver forks: after it has imported its preload (seconds, or a
+    minute on a first start that compiles the solver kernels).
+
+    The first call for a forkserver forks one process through it that exits at once (like
+    every process forked from it, it imports the main script); later calls return at once.
+    A failure to fork is left to the pool's own start to report.
+    """
+    forkserver = multiprocessing.forkserver._forkserver
+    server = getattr(forkserver, "_forkserver_pid", None)
+    if server is not None and server in _PROBED:
+        return
+    try:
+        probe = context.Process(target=int, name="equilibria-forkserver-probe")
+        probe.start()
+        probe.join()
+    except (OSError, EOFError) as exc:
+        log.warning("the workers' forkserver did not fork a probe process: %s", exc)
+    _PROBED.add(getattr(forkserver, "_forkserver_pid", None))
+
+
+#: Forkservers (by process id) known to have imported their preload.
+_PROBED: set[int | None] = set()
+
+
 class SolvePool:
     """Run functions in killable worker processes from asyncio code.
 
@@ -111,6 +138,7 @@ class SolvePool:
         self.tasks = 0
         self._start_lock = asyncio.Lock()
         self._preloaded: bool | None = None  # set by start()
+        self._closed = False  # set by close()
         # The first task (worker.warm_up) while it runs: start() awaits it, close() cancels it.
         self._warming: concurrent.futures.Future[bool] | None = None
         #: Pools in a row whose workers died before their first task; at MAX_BROKEN_POOLS
@@ -158,6 +186,12 @@ class SolvePool:
             while self._preloaded is None:
                 pool = self._pool
                 if self._warming is None:
+                    # pebble's first submit starts the workers on this thread, blocked until
+                    # the forkserver has imported its preload: wait for that in a thread, so
+                    # the event loop keeps answering calls (health: NOT_SERVING) meanwhile.
+                    await asyncio.to_thread(wait_for_forkserver, self._context)
+                    if self._closed:  # close() ran meanwhile: as if it cancelled the first task
+                        raise asyncio.CancelledError
                     self._warming = pool.submit(worker.warm_up, None)
                 warming = self._warming
                 try:
@@ -265,6 +299,7 @@ class SolvePool:
 
     def close(self) -> None:
         """Stop accepting work and terminate the workers (a first task still running is cancelled)."""
+        self._closed = True
         if self._warming is not None:
             self._warming.cancel()
         self._pool.stop()

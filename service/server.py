@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import pathlib
 import signal
+import socket
 import time
 from collections.abc import Callable, Sequence
 
@@ -37,7 +38,7 @@ from equilibria.v1 import equilibria_service_pb2_grpc as service_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-__all__ = ["RunningServer", "ServerTls", "start_server", "serve", "SERVICE_NAME"]
+__all__ = ["AddressUnavailable", "RunningServer", "ServerTls", "start_server", "serve", "SERVICE_NAME"]
 
 log = logging.getLogger("equilibria.service")
 
@@ -46,6 +47,14 @@ SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["EquilibriaService"].full
 
 def _pem(value: bytes | str | pathlib.Path) -> bytes:
     return value if isinstance(value, bytes) else pathlib.Path(value).read_bytes()
+
+
+class AddressUnavailable(RuntimeError):
+    """The server's address cannot be bound: the port is in use, or the host is not this machine's.
+
+    Its message names the address, the system's reason and how to pick another
+    (``equilibria serve --address``).
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,11 +177,14 @@ async def start_server(
 
     Raises
     ------
-    RuntimeError
-        If the address cannot be bound.
+    AddressUnavailable
+        If the address cannot be bound (a :class:`RuntimeError`).
     ValueError
         If ``dashboard`` is not a loopback address.
     """
+    reason = _bind_error(address)
+    if reason is not None:  # refused before any process starts, and without grpc's own log line
+        raise AddressUnavailable(_cannot_listen(address, reason))
     limits = limits or Limits()
     monitors = None
     if dashboard is not None:
@@ -212,10 +224,13 @@ async def start_server(
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     endpoint = None
     try:
-        if tls is None:
-            port = server.add_insecure_port(address)
-        else:
-            port = server.add_secure_port(address, tls.credentials())
+        try:
+            if tls is None:
+                port = server.add_insecure_port(address)
+            else:
+                port = server.add_secure_port(address, tls.credentials())
+        except RuntimeError as exc:  # grpc's "Failed to bind to address ..." (a race lost)
+            raise AddressUnavailable(_cannot_listen(address, "gRPC could not bind it")) from exc
         if metrics_address is not None:
             endpoint = MetricsEndpoint(metrics_address, metrics.registry)
     except (RuntimeError, OSError, ValueError):
@@ -242,6 +257,43 @@ async def start_server(
             await running.stop(grace=0)
             raise
     return running
+
+
+def _bind_error(address: str) -> str | None:
+    """Why no socket can listen on ``host:port`` (the system's words), or None when one can.
+
+    Like gRPC, it binds every address the host resolves to (with ``SO_REUSEADDR``, so a port
+    a stopped server left in TIME_WAIT is free) and succeeds when one of them binds. Port 0
+    and addresses that are not ``host:port`` (``unix:PATH``) are left to gRPC.
+    """
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return None
+    host = host.removeprefix("[").removesuffix("]")
+    try:
+        resolved = socket.getaddrinfo(
+            host or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        return f"the host {host!r} does not resolve ({exc.strerror})"
+    reasons = []
+    for family, kind, protocol, _, socket_address in resolved:
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(socket_address)
+            except OSError as exc:
+                reasons.append(exc.strerror or str(exc))
+            else:
+                return None
+    return reasons[0] if reasons else None
+
+
+def _cannot_listen(address: str, reason: str) -> str:
+    return (
+        f"cannot listen on {address}: {reason}; is another server running there? Pick another "
+        "address with --address HOST:PORT (port 0: any free port)"
+    )
 
 
 async def _warm_then_serve(

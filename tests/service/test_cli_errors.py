@@ -8,13 +8,18 @@ so the cases without a server use a target nothing listens on.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
+import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from equilibria.service import server as server_module
+from equilibria.service.limits import Limits
+from equilibria.service.server import AddressUnavailable, start_server
 from equilibria.v1.codec import CONCEPTS
 
 from ..conftest import ServerProcess
@@ -173,9 +178,40 @@ def test_a_request_the_server_refuses_is_a_usage_error(server: ServerProcess, tm
     )
 
 
+def test_a_busy_address_is_one_line_naming_it_and_the_flag() -> None:
+    """A second server on a port in use stops at once, saying so, without a traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = _run("serve", "--address", address, "--workers", "1")
+    line = _error_line(done, 1, command="serve")
+    assert line == (
+        f"cannot listen on {address}: Address already in use; is another server running there? "
+        "Pick another address with --address HOST:PORT (port 0: any free port)"
+    )
+
+
 def test_a_missing_command_is_one_line() -> None:
     done = _run()
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
         "equilibria: the following arguments are required: command (see 'equilibria --help')"
     ]
+
+
+def test_an_address_that_is_not_this_machines_is_refused_before_any_process_starts() -> None:
+    """192.0.2.1 is reserved for documentation (RFC 5737): no machine has it."""
+    with pytest.raises(AddressUnavailable, match=r"^cannot listen on 192\.0\.2\.1:50051: Cannot assign"):
+        asyncio.run(start_server("192.0.2.1:50051"))
+
+
+def test_a_port_taken_after_the_check_is_still_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gRPC's own bind fails (the port was taken between the check and the bind)."""
+    monkeypatch.setattr(server_module, "_bind_error", lambda address: None)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        with pytest.raises(AddressUnavailable, match=f"^cannot listen on {address}: gRPC could not bind it;"):
+            asyncio.run(start_server(address, Limits(workers=1)))

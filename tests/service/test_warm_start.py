@@ -9,11 +9,16 @@ wait on an event here, so nothing depends on how fast the machine compiles.
 from __future__ import annotations
 
 import asyncio
+import os
+import pathlib
+import re
+import subprocess
+import sys
 import threading
 
 import numpy as np
 import pytest
-from equilibria.client import AsyncClient
+from equilibria.client import AsyncClient, Client, RetryConfig
 from equilibria.service import server as server_module
 from equilibria.service.limits import Limits
 from equilibria.service.server import start_server
@@ -101,3 +106,61 @@ class _Context:
 
     def set_code(self, code) -> None:  # pragma: no cover - only for an unknown service
         raise AssertionError(code)
+
+
+#: Stands in for the workers' preload: waits for the test's go-ahead file, then loads the solver.
+_HELD_PRELOAD = """
+import os, pathlib, time
+go, deadline = pathlib.Path(os.environ["EQUILIBRIA_TEST_GO"]), time.monotonic() + 120
+while not go.exists() and time.monotonic() < deadline:
+    time.sleep(0.05)
+import equilibria.service.worker_preload
+"""
+
+#: ``equilibria serve`` whose forkserver preloads the held module instead of the solver.
+_SERVE_WITH_HELD_PRELOAD = """
+import sys
+from equilibria.service import forkserver
+forkserver.PRELOAD[:] = ["held_preload"]
+from equilibria.service.cli import main
+sys.exit(main(["serve", "--address", "127.0.0.1:0", "--workers", "1", "--grace", "1"]))
+"""
+
+
+def test_health_answers_while_the_workers_forkserver_still_loads(tmp_path: pathlib.Path) -> None:
+    """A first start compiles the kernels in the forkserver's preload (a minute on a loaded
+    machine): meanwhile health answers NOT_SERVING at once, never a deadline exceeded, and
+    turns SERVING after. The preload here waits for a file the test writes."""
+    (tmp_path / "held_preload.py").write_text(_HELD_PRELOAD)
+    go = tmp_path / "go"
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path, "EQUILIBRIA_TEST_GO": str(go)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE_WITH_HELD_PRELOAD],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "listening on" in line:
+                break
+        (target,) = re.findall(r"listening on (\S+)", "".join(lines))
+        with Client.connect(target, timeout=3, retry=RetryConfig(max_attempts=1)) as client:
+            statuses = [client.health() for _ in range(3)]  # each within 3 s, the preload held
+            go.write_text("go")
+            for line in process.stdout:
+                lines.append(line)
+                if "ready: health SERVING" in line:
+                    break
+            ready = client.health()
+    finally:
+        go.write_text("go")
+        process.terminate()
+        process.communicate(timeout=60)  # drains and closes its output
+    assert statuses == ["NOT_SERVING"] * 3, "".join(lines)
+    assert ready == "SERVING", "".join(lines)
