@@ -199,6 +199,15 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "integer_search": Target(
+        "solver/normal_form/integer_search.py",
+        (
+            *_docstrings("solver.normal_form.integer_search"),
+            "tests/normal_form/test_integer_search.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
+        timeout=120,
+    ),
     "correlated": Target(
         "solver/concepts/correlated.py",
         (*_docstrings("solver.concepts.correlated"), "tests/concepts/test_correlated.py"),

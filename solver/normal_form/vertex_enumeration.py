@@ -54,6 +54,7 @@ from equilibria.solver.normal_form import lexicographic
 from equilibria.solver.normal_form.bases import BLOCK_ENTRIES, BasisBlock, Budget, search_bases, use_search
 from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
+from equilibria.solver.normal_form.integer_search import IntegerBases, integer_bases
 from equilibria.solver.normal_form.lexicographic import Residues
 from equilibria.solver.normal_form.square_systems import brute_force_bases, solve_bases
 from equilibria.solver.regret import certify_many
@@ -173,7 +174,14 @@ def vertex_enumeration(
     warnings: list[str] = []
     searched = matched = ""
     pairs: list[tuple[int, int]] | None = None
-    if exact_game is not None:
+    budget = Budget(max_visited, deadline)
+    integer = _integer_vertices(a, b, budget, exact=exact_game is not None)
+    if integer is not None:
+        # Integer payoffs whose tableaux stay within int64: both polytopes searched exactly.
+        px, qy, pairs = integer
+        visited, ambiguous = budget.visited, False
+        matched = ": lexicographic pivoting in exact integer arithmetic, every label exact"
+    elif exact_game is not None:
         # Exact mode: the float search (every decision certified, every feasible basis
         # kept) gives a superset of the exact game's completely labelled pairs; each
         # candidate pair's vertices are solved from their bases and labelled in rational
@@ -181,7 +189,6 @@ def vertex_enumeration(
         # basis is singular in rational arithmetic, every feasible basis is searched in
         # exact arithmetic instead (complete by construction, no float decision).
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-        budget = Budget(max_visited, deadline)
         px, qy, matched = _matched_vertices(
             b_pos, a_pos.T, tol, budget, distinct=False, residues=_lexicographic_residues(a, b)
         )
@@ -200,7 +207,6 @@ def vertex_enumeration(
         ambiguous = False
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-        budget = Budget(max_visited, deadline)
         px, qy, matched = _matched_vertices(
             b_pos, a_pos.T, tol, budget, residues=_lexicographic_residues(a, b)
         )
@@ -257,6 +263,70 @@ def vertex_enumeration(
         exact=exact_game is not None,
         elapsed_seconds=time.perf_counter() - started,
     )
+
+
+def _integer_vertices(
+    a: FloatArray, b: FloatArray, budget: Budget, *, exact: bool
+) -> tuple[_Vertices, _Vertices, list[tuple[int, int]]] | None:
+    """Both polytopes' vertices by the integer search (:mod:`.integer_search`) and the
+    completely labelled pairs; None when the payoffs are not integers or an entry of a
+    tableau would leave int64's safe range (the caller then searches in floats).
+
+    The polytopes are those of the integer matrices ``K`` with ``K / S`` the positive
+    rescaling (:func:`.lexicographic.integer_matrix`): the same polytopes scaled by ``S``,
+    which normalising the strategies undoes. Every label is exact. With ``exact``, the
+    vertices of the pairs get their exact points (``numerators / determinant``).
+    """
+    found = []
+    for raw, coordinates_first in ((b, True), (a.T, False)):
+        k = lexicographic.integer_matrix(raw, _SHIFT_EXACT)
+        if k is None or not use_search(*k.shape):
+            return None
+        bases = integer_bases(k, budget)
+        if bases is None:
+            return None
+        found.append(_integer_block(bases, coordinates_first))
+    (px, x_found), (qy, y_found) = found
+    pairs = _completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
+    if exact:
+        exact_points = []
+        for (numerators, determinants), used in (
+            (x_found, {i for i, _ in pairs}),
+            (y_found, {j for _, j in pairs}),
+        ):
+            exact_points.append(
+                {
+                    k: tuple(Fraction(int(v), int(determinants[k])) for v in numerators[k])
+                    for k in sorted(used)
+                }
+            )
+        px = dataclasses.replace(px, exact=exact_points[0])
+        qy = dataclasses.replace(qy, exact=exact_points[1])
+    return px, qy, pairs
+
+
+def _integer_block(
+    bases: IntegerBases, coordinate_labels_first: bool
+) -> tuple[_Vertices, tuple[IntArray, IntArray]]:
+    """One vertex per exact label set (the first basis found), labels in the global order;
+    with the vertices' numerators and determinants."""
+    d = bases.numerators.shape[1]
+    own = bases.labels
+    labels = own if coordinate_labels_first else np.hstack([own[:, d:], own[:, :d]])
+    keys = np.packbits(labels, axis=1)
+    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
+    first = np.sort(first)
+    numerators, determinants = bases.numerators[first], bases.determinants[first]
+    width = own.shape[1]
+    member = (bases.keys[first, None] & np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))) != 0
+    vertices = _Vertices(
+        numerators / determinants[:, None],
+        labels[first],
+        ambiguous=False,
+        stopped=bases.stopped,
+        basis=np.hstack([member[:, :d], ~member[:, d:]]),
+    )
+    return vertices, (numerators, determinants)
 
 
 def _lexicographic_residues(a: FloatArray, b: FloatArray) -> tuple[Residues | None, Residues | None]:
@@ -704,12 +774,16 @@ def _covering(labels_x: BoolArray, labels_y: BoolArray, ix: IntArray, iy: IntArr
     """Pairs of rows whose labels cover every label, by checking all of them (blocked)."""
     if not len(labels_x) or not len(labels_y):
         return []
-    missing_x = np.packbits(~labels_x, axis=1)
-    missing_y = np.packbits(~labels_y, axis=1)
+    if labels_x.shape[1] <= 62:  # each label set one int64: one AND per pair
+        weights = np.left_shift(np.int64(1), np.arange(labels_x.shape[1], dtype=np.int64))
+        missing_x, missing_y = (~labels_x).astype(np.int64) @ weights, (~labels_y).astype(np.int64) @ weights
+    else:
+        missing_x, missing_y = np.packbits(~labels_x, axis=1), np.packbits(~labels_y, axis=1)
     pairs: list[tuple[int, int]] = []
     rows = max(1, BLOCK_ENTRIES // max(1, missing_y.size))
     for start in range(0, len(missing_x), rows):
-        clash = (missing_x[start : start + rows, None, :] & missing_y[None, :, :]).any(axis=2)
+        clash = missing_x[start : start + rows, None] & missing_y[None]
+        clash = clash != 0 if clash.ndim == 2 else clash.any(axis=2)
         px, py = np.nonzero(~clash)
         pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))
     return pairs

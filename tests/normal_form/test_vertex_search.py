@@ -219,6 +219,12 @@ def test_a_nondegenerate_game_is_solved_by_matching_faces(m: int, n: int) -> Non
         assert len(result.equilibria) % 2 == 1  # a nondegenerate game has an odd number
 
 
+@pytest.fixture()
+def float_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The float search on small integer payoffs too (the integer search answers them first)."""
+    monkeypatch.setattr(ve, "_integer_vertices", lambda *args, **kwargs: None)
+
+
 def _integer_game(n: int, seed: int) -> NormalFormGame:
     rng = np.random.default_rng(seed)
     return NormalFormGame.from_bimatrix(
@@ -255,6 +261,7 @@ def test_too_many_extensions_fall_back_to_searching_both_polytopes(monkeypatch: 
     assert fallback.complete and "complementary faces" not in fallback.method_reason
 
 
+@pytest.mark.usefixtures("float_search")
 def test_a_degenerate_vertex_falls_back_to_searching_both_polytopes() -> None:
     """With {0, 1, 2} payoffs some vertex of P lies on more than m facets: its face in Q
     need not be one point, so Q is searched. The identity game's P is a cube (every vertex
@@ -452,6 +459,7 @@ def test_exact_mode_by_certified_floats_is_the_exact_search(make, monkeypatch: p
         assert max(rows) == eq.exact_payoffs[0] and max(cols) == eq.exact_payoffs[1]
 
 
+@pytest.mark.usefixtures("float_search")
 @pytest.mark.parametrize(
     "make",
     [
@@ -617,6 +625,7 @@ def test_max_visited_is_a_limit_on_work_done() -> None:
     assert bad.value.field == "max_visited"
 
 
+@pytest.mark.usefixtures("float_search")
 @pytest.mark.parametrize(("m", "n", "seed"), [(5, 5, 18), (5, 5, 21), (6, 6, 14), (4, 6, 6), (6, 4, 15)])
 @pytest.mark.parametrize("exact", [False, True])
 def test_max_visited_counts_the_exact_search_after_the_float_one(
@@ -977,6 +986,7 @@ def test_the_kernel_stops_at_its_budget() -> None:
     assert exact.visited == whole.visited
 
 
+@pytest.mark.usefixtures("float_search")
 def test_a_spent_time_limit_stops_the_search_after_one_chunk() -> None:
     """A deadline already past when the search starts: the kernel runs one chunk of bases
     (4,096) and stops; no race with the clock (12 x 12: 4,414 vertices in the searched

@@ -1,0 +1,122 @@
+"""The integer vertex search (:mod:`equilibria.solver.normal_form.integer_search`).
+
+Oracles: the exact search in Python's unbounded integers (``exact_search.polytope_vertices``,
+which visits the same lexicographically feasible bases breadth-first), and, end to end, the
+float search of the same games and lrsnash (``test_oracle_lrsnash.py`` runs every small-payoff
+game through this search now).
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from equilibria.solver import NormalFormGame
+from equilibria.solver.normal_form import exact_search, integer_search
+from equilibria.solver.normal_form import vertex_enumeration as ve
+from equilibria.solver.normal_form.bases import Budget
+
+from tests import games
+
+
+def _vertices(found: integer_search.IntegerBases) -> dict[tuple[Fraction, ...], frozenset[int]]:
+    """Each distinct point (exact) with its labels, as ``exact_search`` lists them."""
+    out: dict[tuple[Fraction, ...], frozenset[int]] = {}
+    for numerators, det, labels in zip(found.numerators, found.determinants, found.labels, strict=True):
+        point = tuple(Fraction(int(v), int(det)) for v in numerators)
+        assert out.setdefault(point, frozenset(np.flatnonzero(labels).tolist())) == out[point]
+    return out
+
+
+def _matrix(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    d, c = rng.integers(1, 8, size=2)
+    return rng.integers(1, int(rng.choice([2, 3, 4, 13, 50])), size=(d, c))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_same_bases_and_vertices_as_the_exact_search(seed: int) -> None:
+    """Every lexicographically feasible basis (the count) and every vertex with its exact
+    labels, on small matrices from all-ties ({1, 2}) to generic (1..49): within int64's safe range."""
+    k = _matrix(seed)
+    found = integer_search.integer_bases(k, Budget(10**6))
+    assert found is not None and not found.stopped
+    oracle = exact_search.polytope_vertices([[Fraction(int(v)) for v in row] for row in k])
+    assert found.visited == oracle.bases
+    assert _vertices(found) == dict(oracle.vertices)
+    assert (found.determinants > 0).all()
+
+
+def test_a_tableau_past_the_safe_range_is_abandoned_and_not_counted() -> None:
+    """Entries near 2^40 make 2 x 2 determinants near 2^80: no answer rather than a wrong one,
+    and the budget is left as it was for the search that answers instead."""
+    k = np.array([[2**40 + 1, 3], [5, 2**40 + 7]], dtype=np.int64)
+    budget = Budget(100)
+    budget.visited = 7
+    assert integer_search.integer_bases(k, budget) is None
+    assert budget.visited == 7 and not budget.stopped
+    assert integer_search.integer_bases(np.full((1, 1), 2**54), Budget(100)) is None  # past the range at once
+
+
+def test_max_visited_stops_with_a_part_and_chunks_do_not_change_the_answer() -> None:
+    k = np.random.default_rng(0).integers(1, 4, size=(12, 12))
+    whole = integer_search.integer_bases(k, Budget(10**9))
+    assert whole is not None and whole.visited > 4096  # more than one chunk of the clock
+    chunked = integer_search.integer_bases(k, Budget(10**9, deadline=time.perf_counter() + 3600))
+    assert chunked is not None and chunked.visited == whole.visited
+    assert np.array_equal(chunked.keys, whole.keys) and np.array_equal(chunked.numerators, whole.numerators)
+    budget = Budget(100)
+    part = integer_search.integer_bases(k, budget)
+    assert part is not None and part.stopped == budget.stopped == "max_visited"
+    assert part.visited == budget.visited == 100
+    assert set(part.keys.tolist()) < set(whole.keys.tolist())
+
+
+def _components(result) -> set[frozenset[tuple[tuple[float, ...], ...]]]:
+    """Each maximal Nash subset as the set of its extreme equilibria."""
+    profiles = [tuple(tuple(np.round(s, 12).tolist()) for s in eq.strategies) for eq in result.equilibria]
+    return {frozenset(profiles[k] for k in c.equilibrium_indices) for c in result.components}
+
+
+def _profiles(result) -> list[tuple[tuple[float, ...], ...]]:
+    return sorted(tuple(tuple(np.round(s, 12).tolist()) for s in eq.strategies) for eq in result.equilibria)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: games.random_degenerate_game(7, 7, 3),
+        lambda: games.random_degenerate_game(6, 9, 4),
+        lambda: games.identity_game(6),
+        lambda: NormalFormGame.from_bimatrix([[3, 3], [2, 5], [0, 6]], [[3, 2], [2, 6], [3, 1]]),
+    ],
+)
+def test_small_integer_games_are_enumerated_exactly_as_the_float_search_does(make, monkeypatch) -> None:
+    game = make()
+    integer = ve.vertex_enumeration(game)
+    exact = ve.vertex_enumeration(game, exact=True)
+    assert integer.method_reason.endswith(
+        "lexicographic pivoting in exact integer arithmetic, every label exact"
+    )
+    assert integer.complete and exact.complete and exact.exact
+    monkeypatch.setattr(ve, "_integer_vertices", lambda *args, **kwargs: None)
+    floats = ve.vertex_enumeration(game)
+    rational = ve.vertex_enumeration(game, exact=True)
+    assert "integer" not in floats.method_reason
+    assert _profiles(integer) == _profiles(floats) == _profiles(exact)
+    assert sorted(eq.exact_strategies for eq in exact.equilibria) == sorted(
+        eq.exact_strategies for eq in rational.equilibria
+    )
+    assert _components(integer) == _components(floats)
+    assert all(eq.nash_conv <= 1e-12 for eq in integer.equilibria)
+
+
+def test_payoffs_too_large_for_int64_fall_back_to_the_float_search() -> None:
+    """Payoffs 0..10^6 on a 6 x 6 game: the tableau leaves int64's safe range, so the float
+    search answers, with the same equilibria (pygambit's enumeration is the oracle elsewhere)."""
+    rng = np.random.default_rng(11)
+    game = NormalFormGame(rng.integers(0, 10**6, size=(2, 6, 6)).astype(float))
+    result = ve.vertex_enumeration(game)
+    assert result.complete and "integer" not in result.method_reason
