@@ -13,14 +13,17 @@ perturbed to ``1 + (e, e^2, ...)``, which reach every vertex of the polytope
 breadth-first; this module is its oracle-checked fast path). A pivot is undone by pivoting
 back (fraction-free pivots are exact), so the search keeps one tableau.
 
-The entries are kept in int64 while they stay within ``2^53`` in magnitude (exact in a
-double too): each new entry ``(x p - a y) / D`` is estimated in floats, rounded, and corrected
-by the exact residual ``x p - a y - q D``, which is small enough to compute in wrapping int64
-arithmetic; each comparison of two ratios ``x_i a_j - x_j a_i`` is decided by floats when its
-float value exceeds its rounding error, and else computed exactly the same way. An entry
-beyond ``2^53`` stops the search: :func:`integer_bases` returns None and the caller searches
-another way (large payoffs make large determinants: random 0..99 games from about 8 x 8 on;
-payoffs in {0, 1, 2} stay within range up to about 16 x 16).
+The entries are kept in int64 while they stay below ``2^62`` in magnitude. Each new entry
+``q = (x p - a y) / D`` (an exact division) is bounded beforehand in floats by ``(|x p| + |a
+y|) / D``; below ``2^62``, it is determined by its residue modulo ``2^(64 - t)`` (``2^t``
+the power of two in ``D``) and its float estimate, and the residue needs only ``x p - a y``
+modulo ``2^64`` (wrapping int64 arithmetic) and the inverse of ``D``'s odd part modulo
+``2^64`` (Newton's iteration, once per pivot). Each comparison of two ratios, the sign of
+``x_i a_j - x_j a_i``, is decided by floats when the float difference exceeds its rounding
+error, and else from the two products in 128-bit integer arithmetic. An entry that could
+reach ``2^62`` stops the search: :func:`integer_bases` returns None and the caller searches
+another way (large payoffs make large determinants: random 0..99 games from about 10 x 10
+on; payoffs in {0, 1, 2} stay within range to about 16 x 16).
 
 Examples
 --------
@@ -61,9 +64,9 @@ __all__ = ["MAX_ENTRY", "IntegerBases", "integer_bases"]
 
 IntArray = npt.NDArray[np.int64]
 
-#: Largest magnitude of a tableau entry: every entry and every product's float estimate stay
-#: exact enough for the int64 corrections (see the module docstring).
-MAX_ENTRY = 1 << 53
+#: Entries of the tableau stay below this in magnitude (the bound that lets an exact quotient
+#: be read off its residue modulo ``2^64``; see the module docstring).
+MAX_ENTRY = 1 << 62
 #: Kernel outcomes.
 _DONE, _PAUSED, _OVERFLOW = 0, 1, 2
 
@@ -290,24 +293,50 @@ def _search_kernel(
     return status, table, stack, (out_keys, out_num, out_det, out_labels)
 
 
+@numba.njit(cache=True)
+def _odd_inverse(det: np.int64) -> tuple[np.int64, np.int64]:
+    """``det = 2^t d`` with ``d`` odd: ``t`` and the inverse of ``d`` modulo ``2^64``.
+
+    Newton's iteration ``v <- v (2 - d v)`` doubles the correct low bits from the 3 of
+    ``v = d`` (``d^2 = 1 mod 8`` for odd ``d``): five steps give 96 >= 64. Wrapping int64
+    arithmetic is arithmetic modulo ``2^64``.
+    """
+    shift = np.int64(0)
+    odd = det
+    while odd & 1 == 0:
+        odd >>= np.int64(1)
+        shift += 1
+    inverse = odd
+    for _ in range(5):
+        inverse = inverse * (np.int64(2) - odd * inverse)
+    return shift, inverse
+
+
 @numba.njit(cache=True, inline="always")
 def _exact_quotient(
-    x: np.int64, p: np.int64, a: np.int64, y: np.int64, det: np.int64
+    x: np.int64, p: np.int64, a: np.int64, y: np.int64, det: np.int64, shift: np.int64, inverse: np.int64
 ) -> tuple[np.int64, bool]:
-    """``(x p - a y) / det`` (an exact division) and whether it is within :data:`MAX_ENTRY`.
+    """``(x p - a y) / det`` (an exact division: ``det = 2^shift d``, ``inverse`` the inverse
+    of ``d`` modulo ``2^64``) and whether it is within :data:`MAX_ENTRY`.
 
-    Every argument is within ``2^53``, so exact as a double. The float estimate is off by at
-    most ``1.5 eps (|x p| + |a y|) / det + 1`` after rounding, so the residual ``x p - a y -
-    q det`` is below ``2^57`` in magnitude: wrapping int64 arithmetic computes it exactly.
+    Its magnitude is bounded beforehand in floats by ``(|x p| + |a y|) / det``. The quotient
+    modulo ``2^(64 - shift)`` needs only the numerator modulo ``2^64`` (wrapping int64
+    arithmetic): shifted right by ``shift`` and multiplied by ``inverse``. With ``shift``
+    0 that is the quotient; else the float estimate of the quotient (within ``2^-50`` of the
+    bound, so within ``2^12``) picks the multiple of ``2^(64 - shift)`` to add.
     """
-    estimate = (float(x) * float(p) - float(a) * float(y)) / float(det)
-    if not abs(estimate) <= 1.0 * MAX_ENTRY + 1024.0:
+    bound = (abs(float(x) * float(p)) + abs(float(a) * float(y))) / float(det)
+    if not bound * (1.0 + 1e-9) < float(MAX_ENTRY) or shift > 50:
         return np.int64(0), False
-    q = np.int64(np.rint(estimate))
-    residual = x * p - a * y - q * det
-    if residual != 0:
-        q += residual // det
-    return q, abs(q) <= MAX_ENTRY
+    numerator = x * p - a * y  # modulo 2^64
+    if shift == 0:
+        return numerator * inverse, True
+    residue = np.int64(np.uint64(numerator) >> np.uint64(shift)) * inverse  # modulo 2^(64 - shift)
+    residue = (residue << shift) >> shift  # sign-extended from bit 63 - shift
+    estimate = (float(x) * float(p) - float(a) * float(y)) / float(det)
+    width = np.int64(64) - shift
+    turns = np.int64(np.rint((estimate - float(residue)) / float(np.int64(1) << width)))
+    return residue + (turns << width), True
 
 
 @numba.njit(cache=True)
@@ -315,12 +344,13 @@ def _pivot(tableau: IntArray, det: np.int64, r: int, e: int) -> bool:
     """Fraction-free pivot on row ``r``, column ``e`` in place (row ``r`` stays); False on overflow."""
     c, columns = tableau.shape
     p = tableau[r, e]
+    shift, inverse = _odd_inverse(det)
     for i in range(c):
         a = tableau[i, e]
         if i == r or (a == 0 and p == det):  # row r stays; so does a row with a zero, when p == det
             continue
         for j in range(columns):
-            q, ok = _exact_quotient(tableau[i, j], p, a, tableau[r, j], det)
+            q, ok = _exact_quotient(tableau[i, j], p, a, tableau[r, j], det, shift, inverse)
             if not ok:
                 return False
             tableau[i, j] = q
@@ -328,20 +358,50 @@ def _pivot(tableau: IntArray, det: np.int64, r: int, e: int) -> bool:
 
 
 @numba.njit(cache=True, inline="always")
+def _magnitude_product(a: np.int64, b: np.int64) -> tuple[np.uint64, np.uint64]:
+    """``|a b|`` as 128 bits ``(high, low)``, for ``|a|, |b| < 2^63``."""
+    ua = np.uint64(-a if a < 0 else a)
+    ub = np.uint64(-b if b < 0 else b)
+    half, mask = np.uint64(32), np.uint64(0xFFFFFFFF)
+    a_low, a_high, b_low, b_high = ua & mask, ua >> half, ub & mask, ub >> half
+    low_low = a_low * b_low
+    middle = a_low * b_high + a_high * b_low  # each below 2^63: the sum fits
+    low = low_low + (middle << half)
+    carry = np.uint64(1) if low < low_low else np.uint64(0)
+    return a_high * b_high + (middle >> half) + carry, low
+
+
+@numba.njit(cache=True)
+def _exact_sign(x_i: np.int64, a_j: np.int64, x_j: np.int64, a_i: np.int64) -> int:
+    """The sign of ``x_i a_j - x_j a_i`` in 128-bit arithmetic, for ``a_i, a_j > 0``."""
+    s_i = (x_i > 0) - (x_i < 0)
+    s_j = (x_j > 0) - (x_j < 0)
+    if s_i != s_j:
+        return 1 if s_i > s_j else -1
+    if s_i == 0:
+        return 0
+    high_i, low_i = _magnitude_product(x_i, a_j)
+    high_j, low_j = _magnitude_product(x_j, a_i)
+    if high_i == high_j and low_i == low_j:
+        return 0
+    larger = high_i > high_j or (high_i == high_j and low_i > low_j)
+    return s_i if larger else -s_i
+
+
+@numba.njit(cache=True, inline="always")
 def _compare(x_i: np.int64, a_i: np.int64, x_j: np.int64, a_j: np.int64) -> int:
     """The sign of ``x_i / a_i - x_j / a_j`` for ``a_i, a_j > 0``: of ``x_i a_j - x_j a_i``.
 
-    Decided by floats when the float difference exceeds its rounding error; else the exact
-    difference is below ``2^57`` in magnitude and wrapping int64 arithmetic computes it.
+    Decided by floats when the float difference exceeds its rounding error (each product
+    within ``1.5 eps`` of its value); else in 128-bit integer arithmetic.
     """
     left, right = float(x_i) * float(a_j), float(x_j) * float(a_i)
-    bound = 2.3e-16 * (abs(left) + abs(right))  # eps (|left| + |right|), and a little more
+    bound = 6e-16 * (abs(left) + abs(right))  # over 2 eps (|left| + |right|)
     if left - right > bound:
         return 1
     if right - left > bound:
         return -1
-    exact = x_i * a_j - x_j * a_i
-    return 1 if exact > 0 else (-1 if exact < 0 else 0)
+    return _exact_sign(x_i, a_j, x_j, a_i)
 
 
 @numba.njit(cache=True)

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver._typing import FloatArray
 
-__all__ = ["PRIMES", "Residues", "integer_matrix", "residues"]
+__all__ = ["PRIMES", "Residues", "integer_form", "integer_matrix", "residues"]
 
 #: Primes below 2^31, largest first: the product of two residues fits an int64.
 PRIMES = np.array(
@@ -74,6 +74,27 @@ class Residues:
     zero_primes: int
 
 
+def integer_form(raw: FloatArray, low: Fraction) -> tuple[npt.NDArray[np.int64], Fraction] | None:
+    """:func:`integer_matrix`'s ``K`` with its scale ``S`` (``K / S`` the rescaled payoffs).
+
+    Examples
+    --------
+    >>> k, scale = integer_form(np.array([[0.0, 2.0], [1.0, 2.0]]), Fraction(1, 10))
+    >>> k.tolist(), scale
+    ([[1, 11], [6, 11]], Fraction(10, 1))
+    """
+    if not (np.all(np.abs(raw) < 2.0**31) and np.all(raw == np.round(raw))):
+        return None
+    ints = raw.astype(np.int64)
+    lo, hi = int(ints.min()), int(ints.max())
+    if hi == lo:
+        return np.ones_like(ints), Fraction(1)  # positive_rescale's all-ones matrix
+    # low + (v - lo) / (hi - lo) = (low.den (v - lo) + low.num (hi - lo)) / (low.den (hi - lo))
+    k = low.denominator * (ints - lo) + low.numerator * (hi - lo)
+    divisor = int(np.gcd.reduce(k.ravel()))
+    return k // divisor, Fraction(low.denominator * (hi - lo), divisor)
+
+
 def integer_matrix(raw: FloatArray, low: Fraction) -> npt.NDArray[np.int64] | None:
     """Integers ``K`` with ``low + (raw - min) / (max - min) = K / S`` for one ``S > 0``, exactly.
 
@@ -88,15 +109,8 @@ def integer_matrix(raw: FloatArray, low: Fraction) -> npt.NDArray[np.int64] | No
     >>> integer_matrix(np.array([[0.5, 1.0]]), Fraction(1, 10)) is None
     True
     """
-    if not (np.all(np.abs(raw) < 2.0**31) and np.all(raw == np.round(raw))):
-        return None
-    ints = raw.astype(np.int64)
-    lo, hi = int(ints.min()), int(ints.max())
-    if hi == lo:
-        return np.ones_like(ints)  # positive_rescale's all-ones matrix
-    # low + (v - lo) / (hi - lo) = (low.den (v - lo) + low.num (hi - lo)) / (low.den (hi - lo))
-    k = low.denominator * (ints - lo) + low.numerator * (hi - lo)
-    return k // np.gcd.reduce(k.ravel())
+    found = integer_form(raw, low)
+    return None if found is None else found[0]
 
 
 def residues(k: npt.NDArray[np.int64]) -> Residues | None:

@@ -73,6 +73,7 @@ MAX_VISITED = 16_000_000
 _SHIFT = 0.1
 _SHIFT_EXACT = Fraction(1, 10)  # _SHIFT exactly: the integer matrices of lexicographic.py
 _EPS = float(np.finfo(np.float64).eps)
+_ZERO = Fraction(0)
 #: A degenerate vertex's partners are found by solving every basis that extends the labels
 #: it lacks; past this many such bases per vertex of the searched polytope (on average),
 #: the other polytope is searched instead.
@@ -100,6 +101,9 @@ class _Vertices:
     exact: Sequence[tuple[Fraction, ...]] | Mapping[int, tuple[Fraction, ...]] | None = None
     stopped: str = ""  # why the search stopped before the end ("max_visited", "time_limit"), or ""
     basis: BoolArray | None = None  # (k, d + c): one feasible basis of each vertex (float search)
+    # Integer search, exact mode: ``exact`` holds normalised strategies, and this the
+    # opponent's exact payoff at every equilibrium using the vertex (by vertex index).
+    exact_payoff: Mapping[int, Fraction] | None = None
 
 
 def vertex_enumeration(
@@ -273,36 +277,58 @@ def _integer_vertices(
     tableau would leave int64's safe range (the caller then searches in floats).
 
     The polytopes are those of the integer matrices ``K`` with ``K / S`` the positive
-    rescaling (:func:`.lexicographic.integer_matrix`): the same polytopes scaled by ``S``,
-    which normalising the strategies undoes. Every label is exact. With ``exact``, the
-    vertices of the pairs get their exact points (``numerators / determinant``).
+    rescaling (:func:`.lexicographic.integer_form`): the same polytopes scaled by ``S``,
+    which normalising the strategies undoes. Every label is exact. With ``exact``, each
+    vertex in a pair gets its exact strategy (``numerators / sum(numerators)``) and the
+    payoff of every equilibrium it is in (:func:`_vertex_payoff`).
     """
     found = []
     for raw, coordinates_first in ((b, True), (a.T, False)):
-        k = lexicographic.integer_matrix(raw, _SHIFT_EXACT)
-        if k is None or not use_search(*k.shape):
+        form = lexicographic.integer_form(raw, _SHIFT_EXACT)
+        if form is None or not use_search(*form[0].shape):
             return None
-        bases = integer_bases(k, budget)
+        bases = integer_bases(form[0], budget)
         if bases is None:
             return None
-        found.append(_integer_block(bases, coordinates_first))
-    (px, x_found), (qy, y_found) = found
+        found.append((*_integer_block(bases, coordinates_first), form[1], raw))
+    (px, x_found, x_scale, x_raw), (qy, y_found, y_scale, y_raw) = found
     pairs = _completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
     if exact:
-        exact_points = []
-        for (numerators, determinants), used in (
-            (x_found, {i for i, _ in pairs}),
-            (y_found, {j for _, j in pairs}),
+        sides = []
+        for vertices, (numerators, determinants), scale, raw, used in (
+            (px, x_found, x_scale, x_raw, {i for i, _ in pairs}),
+            (qy, y_found, y_scale, y_raw, {j for _, j in pairs}),
         ):
-            exact_points.append(
-                {
-                    k: tuple(Fraction(int(v), int(determinants[k])) for v in numerators[k])
-                    for k in sorted(used)
-                }
-            )
-        px = dataclasses.replace(px, exact=exact_points[0])
-        qy = dataclasses.replace(qy, exact=exact_points[1])
+            strategies, payoffs = {}, {}
+            lo, hi = int(raw.min()), int(raw.max())
+            # Structured games repeat their probabilities (the identity game's are all 1/k):
+            # each distinct fraction is made once.
+            made: dict[tuple[int, int], Fraction] = {}
+            totals = numerators.sum(axis=1).tolist()
+            for k in sorted(used):
+                total = totals[k]
+                strategies[k] = tuple(
+                    made.get((v, total)) or made.setdefault((v, total), Fraction(v, total)) if v else _ZERO
+                    for v in numerators[k].tolist()
+                )
+                payoffs[k] = _vertex_payoff(int(determinants[k]), total, scale, lo, hi)
+            sides.append(dataclasses.replace(vertices, exact=strategies, exact_payoff=payoffs))
+        px, qy = sides
     return px, qy, pairs
+
+
+def _vertex_payoff(det: int, total: int, scale: Fraction, lo: int, hi: int) -> Fraction:
+    """The opponent's exact payoff at every equilibrium that uses this vertex.
+
+    A vertex ``y = numerators / det`` of ``{y >= 0 : K^T y <= 1}`` (``K / scale`` the
+    opponent's payoffs rescaled to ``low + (u - lo) / (hi - lo)``) makes each constraint of
+    the opponent's support tight: against the strategy ``y / sum(y)`` each action the
+    opponent plays earns ``1 / (scale sum(y))`` in the rescaled payoffs, so the opponent's
+    payoff is that value mapped back, ``lo + (det / (scale total) - low) (hi - lo)``.
+    """
+    if hi == lo:  # constant payoffs
+        return Fraction(lo)
+    return lo + (Fraction(det) / (scale * total) - _SHIFT_EXACT) * (hi - lo)
 
 
 def _integer_block(
@@ -837,9 +863,13 @@ def _assemble(
         if exact_game is not None:
             if px.exact is None or qy.exact is None:
                 raise RuntimeError("vertex_enumeration(): exact vertices missing")
-            ex, ey = exact_arith.normalise(px.exact[i]), exact_arith.normalise(qy.exact[j])
-            exact_strategies = (ex, ey)
-            exact_payoffs = exact_game.payoffs(ex, ey)
+            if px.exact_payoff is not None and qy.exact_payoff is not None:  # from the integer search
+                exact_strategies = (tuple(px.exact[i]), tuple(qy.exact[j]))
+                exact_payoffs = (qy.exact_payoff[j], px.exact_payoff[i])
+            else:
+                ex, ey = exact_arith.normalise(px.exact[i]), exact_arith.normalise(qy.exact[j])
+                exact_strategies = (ex, ey)
+                exact_payoffs = exact_game.payoffs(ex, ey)
         equilibria.append(
             construct(
                 Equilibrium,

@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from equilibria.solver import NormalFormGame
+from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form import exact_search, integer_search
 from equilibria.solver.normal_form import vertex_enumeration as ve
 from equilibria.solver.normal_form.bases import Budget
@@ -57,7 +58,58 @@ def test_a_tableau_past_the_safe_range_is_abandoned_and_not_counted() -> None:
     budget.visited = 7
     assert integer_search.integer_bases(k, budget) is None
     assert budget.visited == 7 and not budget.stopped
-    assert integer_search.integer_bases(np.full((1, 1), 2**54), Budget(100)) is None  # past the range at once
+    assert integer_search.integer_bases(np.full((1, 1), 2**62 + 1), Budget(100)) is None  # past it at once
+    assert integer_search.integer_bases(np.full((1, 1), 2**62), Budget(100)) is not None
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_determinants_past_double_precision_are_exact(seed: int) -> None:
+    """5 x 5 matrices with entries up to 3,000: determinants past 2^53 (where a double is no
+    longer exact), and even ones (the quotient's residue and its float estimate combined)."""
+    k = np.random.default_rng(100 + seed).integers(1, 3000, size=(5, 5))
+    found = integer_search.integer_bases(k, Budget(10**6))
+    if found is None:  # past 2^62 somewhere: allowed, never a wrong answer
+        return
+    oracle = exact_search.polytope_vertices([[Fraction(int(v)) for v in row] for row in k])
+    assert found.visited == oracle.bases and _vertices(found) == dict(oracle.vertices)
+
+
+def test_the_range_past_double_precision_is_reached() -> None:
+    """Some of the matrices above have a basis determinant past 2^53, and an even one."""
+    dets = []
+    for seed in range(12):
+        found = integer_search.integer_bases(
+            np.random.default_rng(100 + seed).integers(1, 3000, size=(5, 5)), Budget(10**6)
+        )
+        if found is not None:
+            dets += found.determinants.tolist()
+    assert max(dets) > 2**53 and any(d % 2 == 0 and d > 2**40 for d in dets)
+
+
+def test_ratio_comparisons_past_double_precision_are_exact() -> None:
+    """Products near 2^120 that tie or differ by far less than a double resolves."""
+    a_i, a_j, m = 2**59 + 5, 2**59 + 7, 3
+    x_i, x_j = a_i * m, a_j * m  # x_i / a_i == x_j / a_j
+    compare = integer_search._compare
+    assert compare(x_i, a_i, x_j, a_j) == 0
+    assert compare(x_i + 1, a_i, x_j, a_j) == 1 and compare(x_i - 1, a_i, x_j, a_j) == -1
+    assert compare(-x_i, a_i, -x_j, a_j) == 0 and compare(-x_i - 1, a_i, -x_j, a_j) == -1
+    assert compare(0, a_i, 0, a_j) == 0 and compare(0, a_i, -1, a_j) == 1
+
+
+@pytest.mark.parametrize("det", [1, 3, 2**12 * 5**12, 2**40 * 3, 2**61 - 1])
+def test_exact_quotients_for_odd_and_even_determinants(det: int) -> None:
+    """(x p - a y) / det for quotients of both signs up to 2^61, numerators near 2^120."""
+    shift, inverse = integer_search._odd_inverse(det)
+    assert det == 2**shift * (det >> shift) and (det >> shift) % 2 == 1
+    s, y = (3 if det < 2**59 else 1), 2**20
+    for q in (0, 1, -1, 2**60 - 3, -(2**60) + 7, 123456789):
+        # x p - a y = (q + s y) det - (s det) y = q det, with x p up to about 2^121
+        x, p, a = q + s * y, det, s * det
+        value, ok = integer_search._exact_quotient(x, p, a, y, det, shift, inverse)
+        assert ok and value == q, (q, det)
+    # a quotient that could reach 2^62 is refused, never wrapped
+    assert not integer_search._exact_quotient(2**61, det, -(2**61), det, det, shift, inverse)[1]
 
 
 def test_max_visited_stops_with_a_part_and_chunks_do_not_change_the_answer() -> None:
@@ -91,6 +143,8 @@ def _profiles(result) -> list[tuple[tuple[float, ...], ...]]:
         lambda: games.random_degenerate_game(6, 9, 4),
         lambda: games.identity_game(6),
         lambda: NormalFormGame.from_bimatrix([[3, 3], [2, 5], [0, 6]], [[3, 2], [2, 6], [3, 1]]),
+        lambda: NormalFormGame.from_bimatrix([[-7, 4], [2, 2]], [[5, 5], [5, 5]]),  # constant payoffs
+        lambda: NormalFormGame(np.random.default_rng(8).integers(-40, 41, size=(2, 5, 7)).astype(float)),
     ],
 )
 def test_small_integer_games_are_enumerated_exactly_as_the_float_search_does(make, monkeypatch) -> None:
@@ -106,9 +160,12 @@ def test_small_integer_games_are_enumerated_exactly_as_the_float_search_does(mak
     rational = ve.vertex_enumeration(game, exact=True)
     assert "integer" not in floats.method_reason
     assert _profiles(integer) == _profiles(floats) == _profiles(exact)
-    assert sorted(eq.exact_strategies for eq in exact.equilibria) == sorted(
-        eq.exact_strategies for eq in rational.equilibria
+    assert sorted((eq.exact_strategies, eq.exact_payoffs) for eq in exact.equilibria) == sorted(
+        (eq.exact_strategies, eq.exact_payoffs) for eq in rational.equilibria
     )
+    # ... and each exact payoff is the strategies' expected payoff, computed directly.
+    rational_game = exact_arith.rational_bimatrix(*game.bimatrix())
+    assert all(rational_game.payoffs(*eq.exact_strategies) == eq.exact_payoffs for eq in exact.equilibria)
     assert _components(integer) == _components(floats)
     assert all(eq.nash_conv <= 1e-12 for eq in integer.equilibria)
 
