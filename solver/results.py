@@ -8,7 +8,10 @@ the set is provably complete, and how it was found.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
+from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any, TypeVar
 
@@ -35,10 +38,11 @@ __all__ = [
     "construct",
     "template",
     "instantiate",
+    "collector_paused",
 ]
 
 #: Version of the numerical results; part of every cache key. Bump when answers change.
-SOLVER_VERSION = "0.2.0"
+SOLVER_VERSION = "0.3.0"
 
 ResultT = TypeVar("ResultT")
 
@@ -600,6 +604,34 @@ def construct(cls: type[ResultT], /, **fields: Any) -> ResultT:
         missing = sorted(names - merged.keys())
         raise TypeError(f"construct({cls.__name__}): unknown fields {unknown}, missing fields {missing}")
     return _with_dict(cls, merged)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many result objects are built.
+
+    Every few hundred allocations the collector walks the objects alive; building tens of
+    thousands of equilibria (the identity game's 2^n - 1) would pay for many such walks
+    over objects that are none of them garbage: a quarter of the time of a 14 x 14
+    enumeration. Reference counting still frees what is dropped; the collector resumes
+    (if it was running) when the block ends.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with collector_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def template(cls: type, /, **fields: Any) -> dict[str, Any]:

@@ -58,7 +58,7 @@ from equilibria.solver.normal_form.integer_search import IntegerBases, integer_b
 from equilibria.solver.normal_form.lexicographic import Residues
 from equilibria.solver.normal_form.square_systems import brute_force_bases, solve_bases
 from equilibria.solver.regret import certify_many
-from equilibria.solver.results import Component, Equilibrium, SolutionSet, construct
+from equilibria.solver.results import Component, Equilibrium, SolutionSet, collector_paused, construct
 
 __all__ = ["vertex_enumeration", "count_bases", "enumeration_seconds", "MAX_BASES", "MAX_VISITED"]
 
@@ -250,7 +250,8 @@ def vertex_enumeration(
     if truncated:
         pairs = pairs[:max_equilibria]
         warnings.append(f"truncated to max_equilibria={max_equilibria}")
-    equilibria, components = _assemble(game, px, qy, pairs, tol, exact_game)
+    with collector_paused():
+        equilibria, components = _assemble(game, px, qy, pairs, tol, exact_game)
     warnings.extend(_degeneracy_warnings(equilibria, components, truncated or bool(stopped)))
     return SolutionSet(
         game_id=game.id,
@@ -294,25 +295,28 @@ def _integer_vertices(
     (px, x_found, x_scale, x_raw), (qy, y_found, y_scale, y_raw) = found
     pairs = _completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
     if exact:
-        sides = []
-        for vertices, (numerators, determinants), scale, raw, used in (
-            (px, x_found, x_scale, x_raw, {i for i, _ in pairs}),
-            (qy, y_found, y_scale, y_raw, {j for _, j in pairs}),
-        ):
-            strategies, payoffs = {}, {}
-            lo, hi = int(raw.min()), int(raw.max())
-            # Structured games repeat their probabilities (the identity game's are all 1/k):
-            # each distinct fraction is made once.
-            made: dict[tuple[int, int], Fraction] = {}
-            totals = numerators.sum(axis=1).tolist()
-            for k in sorted(used):
-                total = totals[k]
-                strategies[k] = tuple(
-                    made.get((v, total)) or made.setdefault((v, total), Fraction(v, total)) if v else _ZERO
-                    for v in numerators[k].tolist()
-                )
-                payoffs[k] = _vertex_payoff(int(determinants[k]), total, scale, lo, hi)
-            sides.append(dataclasses.replace(vertices, exact=strategies, exact_payoff=payoffs))
+        with collector_paused():  # thousands of fractions, none of them garbage
+            sides = []
+            for vertices, (numerators, determinants), scale, raw, used in (
+                (px, x_found, x_scale, x_raw, {i for i, _ in pairs}),
+                (qy, y_found, y_scale, y_raw, {j for _, j in pairs}),
+            ):
+                strategies, payoffs = {}, {}
+                lo, hi = int(raw.min()), int(raw.max())
+                # Structured games repeat their probabilities (the identity game's are all 1/k):
+                # each distinct fraction is made once.
+                made: dict[tuple[int, int], Fraction] = {}
+                totals = numerators.sum(axis=1).tolist()
+                for k in sorted(used):
+                    total = totals[k]
+                    strategies[k] = tuple(
+                        made.get((v, total)) or made.setdefault((v, total), Fraction(v, total))
+                        if v
+                        else _ZERO
+                        for v in numerators[k].tolist()
+                    )
+                    payoffs[k] = _vertex_payoff(int(determinants[k]), total, scale, lo, hi)
+                sides.append(dataclasses.replace(vertices, exact=strategies, exact_payoff=payoffs))
         px, qy = sides
     return px, qy, pairs
 
