@@ -343,20 +343,19 @@ def _integer_block(
     d = bases.numerators.shape[1]
     own = bases.labels
     labels = own if coordinate_labels_first else np.hstack([own[:, d:], own[:, :d]])
-    keys = np.packbits(labels, axis=1)
-    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
-    first = np.sort(first)
+    first = np.sort(_first_of_each_label_set(labels))
     numerators, determinants = bases.numerators[first], bases.determinants[first]
-    width = own.shape[1]
-    member = (bases.keys[first, None] & np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))) != 0
     vertices = _Vertices(
-        numerators / determinants[:, None],
-        labels[first],
-        ambiguous=False,
-        stopped=bases.stopped,
-        basis=np.hstack([member[:, :d], ~member[:, d:]]),
+        numerators / determinants[:, None], labels[first], ambiguous=False, stopped=bases.stopped
     )
     return vertices, (numerators, determinants)
+
+
+def _first_of_each_label_set(labels: BoolArray) -> IntArray:
+    """The index of the first row with each distinct label set (one vertex per label set)."""
+    keys = np.packbits(labels, axis=1)
+    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
+    return first
 
 
 def _lexicographic_residues(a: FloatArray, b: FloatArray) -> tuple[Residues | None, Residues | None]:
@@ -756,11 +755,7 @@ def _labelled(
     ambiguous |= bool((np.abs(np.abs(slack) - tol) <= slack_err).any())
     points = np.where(coord_tight, 0.0, points)
     labels = np.hstack([coord_tight, cons_tight] if coordinate_labels_first else [cons_tight, coord_tight])
-    # One vertex per label set, the first found.
-    keys = np.packbits(labels, axis=1)
-    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
-    if not distinct:
-        first = np.arange(len(labels))
+    first = _first_of_each_label_set(labels) if distinct else np.arange(len(labels))
     stopped = next((block.stopped for block in found if block.stopped), "")
     return _Vertices(points[first], labels[first], ambiguous, stopped=stopped, basis=basis[first])
 
