@@ -228,6 +228,14 @@ def random_normal_game(m: int, n: int, seed: int) -> NormalFormGame:
     return NormalFormGame.from_bimatrix(a, b, title=f"random normal {m}x{n} seed {seed}")
 
 
+def random_decimal_game(m: int, n: int, seed: int) -> NormalFormGame:
+    """Standard-normal payoffs rounded to 3 decimals (as payoffs are often written): the
+    integer search does not apply, and the float search's rare doubts are decided exactly."""
+    rng = np.random.default_rng(seed)
+    a, b = np.round(rng.standard_normal((2, m, n)), 3)
+    return NormalFormGame.from_bimatrix(a, b, title=f"decimal {m}x{n} seed {seed}")
+
+
 def random_degenerate_game(m: int, n: int, seed: int) -> NormalFormGame:
     """Bimatrix game with payoffs in {0, 1, 2}: ties everywhere, usually degenerate."""
     rng = np.random.default_rng(seed)
@@ -265,19 +273,21 @@ def identity_like_game(m: int, n: int, seed: int) -> NormalFormGame:
     return NormalFormGame.from_bimatrix(a, b, title=f"identity-like {m}x{n} seed {seed}")
 
 
-def integer_bimatrix(game: NormalFormGame) -> tuple[list[list[int]], list[list[int]]]:
-    """The two payoff matrices as nested lists of Python ints (for pygambit).
+def integer_bimatrix(game: NormalFormGame, scale: int = 1) -> tuple[list[list[int]], list[list[int]]]:
+    """The two payoff matrices times ``scale`` as nested lists of Python ints (for pygambit,
+    lrsnash; a common scale leaves the equilibria unchanged).
 
     Raises
     ------
     ValueError
-        If a payoff is not an integer.
+        If a payoff times ``scale`` is not an integer (within float round-off of one for
+        ``scale > 1``: 0.001 * 1000 is 1 only to round-off).
     """
     a, b = game.bimatrix()
     out = []
     for mat in (a, b):
-        ints = np.rint(mat).astype(np.int64)
-        if not np.array_equal(ints, mat):
+        ints = np.rint(mat * scale).astype(np.int64)
+        if not np.allclose(ints, mat * scale, rtol=0, atol=0 if scale == 1 else 1e-6):
             raise ValueError(f"integer_bimatrix(): {game!r} has non-integer payoffs")
         out.append(ints.tolist())
     return out[0], out[1]

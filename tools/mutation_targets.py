@@ -113,6 +113,7 @@ TARGETS: dict[str, Target] = {
             *_docstrings("solver.normal_form.vertex_enumeration"),
             "tests/normal_form/test_known_answers.py",
             "tests/normal_form/test_vertex_search.py",
+            "tests/normal_form/test_rational_polytope.py",
             "tests/normal_form/test_every_answer_certifies.py",
             "tests/test_properties.py",
         ),
@@ -205,6 +206,14 @@ TARGETS: dict[str, Target] = {
             *_docstrings("solver.normal_form.integer_search"),
             "tests/normal_form/test_integer_search.py",
             "tests/normal_form/test_vertex_search.py",
+        ),
+        timeout=120,
+    ),
+    "rational_polytope": Target(
+        "solver/normal_form/rational_polytope.py",
+        (
+            *_docstrings("solver.normal_form.rational_polytope"),
+            "tests/normal_form/test_rational_polytope.py",
         ),
         timeout=120,
     ),
@@ -334,9 +343,7 @@ _DIGEST_LINE = (
     'h.update(self.payoffs.data if sys.byteorder == "little" else self.payoffs.astype("<f8").tobytes())'
 )
 _WITNESS_LINE = "if values[col, i] > 2.0 * error[col, i] and max(values[0, i], 0.0) / values[col, i] < low:"
-_SLACK_LINE = (
-    "slack_err = err * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))"
-)
+_SLACK_LINE = "slack_err = err[:, None] * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))"
 _ZERO_LINE = "zero = abs(v_r) <= e_r and abs(v_s) <= e_s"
 _PRUNE_LINE = "and values[col, s] > 2.0 * error[col, s]  # a pivot element that may be zero: kept"
 _LEX_BOUND_LINE = (
@@ -504,7 +511,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             " (d u |x||y| + u (1 + |x||y|)) with u = eps / 2, which each of these bounds (d +"
             " 0, d + 2, 0.0 or 2.0 in place of d + 1 and 1.0) exceeds where a slack is near"
             " the tolerance (|x||y| >= x.y ~ 1); a larger bound only flags more decisions for"
-            " the exact fallback, whose answer is the same",
+            " exact arithmetic, whose answer is the same",
         )
         for mutated in (
             _SLACK_LINE.replace("(d + 1)", "(d + 2)"),
@@ -545,7 +552,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
         "square_systems",
         "RemoveGuardReturn",
-        "return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)",
+        "return dataclasses.replace(empty, ambiguous=bool(len(unsure)), singular=singular, doubtful=unsure)",
         "pass",
         "with no regular basis the code after it builds the same empty block (no points, the"
         " same ambiguity and singular indices): the return only skips that work",
@@ -932,7 +939,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         )
         for module, line in (
             ("square_systems", "regular = rho > SINGULAR_RHO"),
-            ("square_systems", "ambiguous = bool((ratio > SINGULAR_RHO * 1e-3).any())"),
+            ("square_systems", "unsure = singular[ratio > SINGULAR_RHO * 1e-3]"),
             (
                 "bases",
                 "if not new_rho > SINGULAR_RHO * 1e-3 and not certain:  # singular to working precision",

@@ -141,6 +141,9 @@ class BasisBlock:
     singular : ndarray of int
         The indices (in the order given) of the bases left out as singular
         (:func:`solve_bases`).
+    doubtful : ndarray of int
+        The indices (in the order given) of the bases whose regularity or feasibility was
+        within its error (:func:`solve_bases`; they make the block ambiguous).
     stopped : str
         Why the search stopped before visiting every feasible basis (``"max_visited"``,
         ``"time_limit"``), or empty when it finished.
@@ -152,6 +155,7 @@ class BasisBlock:
     ambiguous: bool
     singular: npt.NDArray[np.intp] = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.intp))
     stopped: str = ""
+    doubtful: npt.NDArray[np.intp] = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
 
 def search_bases(mat: FloatArray, tol: float, budget: Budget, residues: Residues | None = None) -> BasisBlock:

@@ -71,7 +71,8 @@ def solve_bases(
     solution is bounded through the Hadamard ratio ``rho = |det| / prod(row norms)`` (the
     condition number is at most ``2 / rho``), and by the condition number itself near a
     threshold; a decision closer to its threshold than that bound, or a basis too close to
-    singular to decide, marks the block ambiguous. A basis with ``rho`` at most
+    singular to decide, marks the block ambiguous (and its index is listed in
+    ``doubtful``). A basis with ``rho`` at most
     ``SINGULAR_RHO`` is left out: in silence when its Hadamard ratio by columns is at most
     ``SINGULAR_RHO * 1e-3`` too (singular to working precision), else as ambiguous.
     """
@@ -86,12 +87,13 @@ def solve_bases(
     z, rho = np.empty((len(ps), s)), np.empty(len(ps))
     _solve_systems(np.ascontiguousarray(mat, dtype=np.float64), ps, pt, z, rho)
     regular = rho > SINGULAR_RHO
-    doubtful = ~regular  # singular to working precision, or regular yet too ill-conditioned to evaluate
-    ratio = _column_ratio(mat, ps[doubtful], pt[doubtful], rho[doubtful])
-    ambiguous = bool((ratio > SINGULAR_RHO * 1e-3).any())
-    singular = np.flatnonzero(~regular)
+    singular = np.flatnonzero(~regular)  # singular to working precision, or regular yet too ill-conditioned
+    ratio = _column_ratio(mat, ps[singular], pt[singular], rho[singular])
+    unsure = singular[ratio > SINGULAR_RHO * 1e-3]
     if not regular.any():
-        return dataclasses.replace(empty, ambiguous=ambiguous, singular=singular)
+        return dataclasses.replace(empty, ambiguous=bool(len(unsure)), singular=singular, doubtful=unsure)
+    doubtful = [unsure]
+    index = np.flatnonzero(regular)
     ps, pt, z, rho = ps[regular], pt[regular], z[regular], rho[regular]
     rows = mat[ps]  # (k, s, c): rows of the support
     size = np.maximum(1.0, np.abs(z).max(axis=1))
@@ -105,14 +107,15 @@ def solve_bases(
     if close.any():
         system = np.take_along_axis(rows[close], pt[close][:, None, :], axis=2).transpose(0, 2, 1)
         error[close] = _ERROR_SAFETY * s * eps * np.linalg.cond(system) * size[close]
-        ambiguous |= bool((np.abs(worst - tol) <= error).any())
+        doubtful.append(index[np.abs(worst - tol) <= error])
     ps, pt = ps[feasible], pt[feasible]
     points = np.zeros((len(ps), d))
     np.put_along_axis(points, ps, z[feasible], axis=1)
     basis = np.zeros((len(ps), d + c), dtype=bool)
     np.put_along_axis(basis, ps, True, axis=1)
     np.put_along_axis(basis, pt + d, True, axis=1)
-    return BasisBlock(points, basis, error[feasible], ambiguous, singular)
+    doubt = np.sort(np.concatenate(doubtful))
+    return BasisBlock(points, basis, error[feasible], bool(len(doubt)), singular, doubtful=doubt)
 
 
 def _column_ratio(

@@ -56,6 +56,7 @@ from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
 from equilibria.solver.normal_form.integer_search import IntegerBases, integer_bases
 from equilibria.solver.normal_form.lexicographic import Residues
+from equilibria.solver.normal_form.rational_polytope import MAX_DECIDED, RationalPolytope
 from equilibria.solver.normal_form.square_systems import brute_force_bases, solve_bases
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, collector_paused, construct
@@ -179,6 +180,12 @@ def vertex_enumeration(
     searched = matched = ""
     pairs: list[tuple[int, int]] | None = None
     budget = Budget(max_visited, deadline)
+    # The polytopes read exactly, for the few bases the floats cannot decide (read if needed).
+    polytopes = (
+        (RationalPolytope(b, _SHIFT_EXACT), RationalPolytope(a.T, _SHIFT_EXACT))
+        if a.size <= exact_arith.MAX_EXACT_ENTRIES
+        else (None, None)
+    )
     integer = _integer_vertices(a, b, budget, exact=exact_game is not None)
     if integer is not None:
         # Integer payoffs whose tableaux stay within int64: both polytopes searched exactly.
@@ -194,7 +201,13 @@ def vertex_enumeration(
         # exact arithmetic instead (complete by construction, no float decision).
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         px, qy, matched = _matched_vertices(
-            b_pos, a_pos.T, tol, budget, distinct=False, residues=_lexicographic_residues(a, b)
+            b_pos,
+            a_pos.T,
+            tol,
+            budget,
+            distinct=False,
+            residues=_lexicographic_residues(a, b),
+            exact=polytopes,
         )
         visited = budget.visited
         checked = None
@@ -212,7 +225,7 @@ def vertex_enumeration(
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
         px, qy, matched = _matched_vertices(
-            b_pos, a_pos.T, tol, budget, residues=_lexicographic_residues(a, b)
+            b_pos, a_pos.T, tol, budget, residues=_lexicographic_residues(a, b), exact=polytopes
         )
         visited = budget.visited
         ambiguous = px.ambiguous or qy.ambiguous
@@ -220,16 +233,28 @@ def vertex_enumeration(
         if ambiguous and not stopped and a.size <= exact_arith.MAX_EXACT_ENTRIES:
             # A decision fell within float round-off: decide every vertex exactly instead
             # (the payoffs read as the rationals of exact mode), which proves completeness.
-            px, qy, exact_visited = _exact_vertices(
+            exact_px, exact_qy, exact_visited = _exact_vertices(
                 exact_arith.rational_bimatrix(a, b), max_visited - visited, deadline
             )
             searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
             visited += exact_visited
-            ambiguous, matched = False, ""
-            warnings.append(
-                "near-degenerate: a vertex decision was within float round-off, so every vertex was "
-                "decided in exact rational arithmetic"
-            )
+            matched = ""
+            exact_stopped = exact_px.stopped or exact_qy.stopped
+            if exact_stopped:
+                # Anytime: the float search's answer stands (each equilibrium certified by
+                # its regret), incomplete; the exact search's part would hold fewer.
+                warnings.append(
+                    "near-degenerate: a vertex decision was within float round-off, and the exact search "
+                    f"that settles it stopped by {_limit(exact_stopped, max_visited, time_limit)} after "
+                    f"{exact_visited:,} bases: the float search's equilibria are listed, each certified by "
+                    "its regret; completeness is not certified"
+                )
+            else:
+                px, qy, ambiguous = exact_px, exact_qy, False
+                warnings.append(
+                    "near-degenerate: a vertex decision was within float round-off, so every vertex was "
+                    "decided in exact rational arithmetic"
+                )
         elif ambiguous:
             warnings.append(
                 "near-degenerate: a vertex decision was within float round-off of the tolerance, or a "
@@ -240,9 +265,8 @@ def vertex_enumeration(
     if pairs is None:
         pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
     if stopped:
-        limit = f"max_visited={max_visited:,}" if stopped == "max_visited" else f"time_limit={time_limit:g} s"
         warnings.append(
-            f"stopped by {limit} after visiting {visited:,} bases"
+            f"stopped by {_limit(stopped, max_visited, time_limit)} after visiting {visited:,} bases"
             + (" in exact arithmetic" if searched else "")
             + ": every equilibrium listed is certified, others may be missing"
         )
@@ -252,7 +276,7 @@ def vertex_enumeration(
         warnings.append(f"truncated to max_equilibria={max_equilibria}")
     with collector_paused():
         equilibria, components = _assemble(game, px, qy, pairs, tol, exact_game)
-    warnings.extend(_degeneracy_warnings(equilibria, components, truncated or bool(stopped)))
+    warnings.extend(_degeneracy_warnings(equilibria, components, truncated or bool(stopped) or ambiguous))
     return SolutionSet(
         game_id=game.id,
         equilibria=tuple(equilibria),
@@ -268,6 +292,11 @@ def vertex_enumeration(
         exact=exact_game is not None,
         elapsed_seconds=time.perf_counter() - started,
     )
+
+
+def _limit(stopped: str, max_visited: int, time_limit: float | None) -> str:
+    """The limit that stopped a search, as the user set it."""
+    return f"max_visited={max_visited:,}" if stopped == "max_visited" else f"time_limit={time_limit:g} s"
 
 
 def _integer_vertices(
@@ -586,6 +615,7 @@ def _matched_vertices(
     *,
     distinct: bool = True,
     residues: tuple[Residues | None, Residues | None] = (None, None),
+    exact: tuple[RationalPolytope | None, RationalPolytope | None] = (None, None),
 ) -> tuple[_Vertices, _Vertices, str]:
     """The vertices of P and Q that equilibria can pair, and how they were matched.
 
@@ -597,12 +627,14 @@ def _matched_vertices(
     singular (not a single point) or a decision is within its error, the other polytope
     is searched completely instead (and the description is empty). ``residues`` (of P's
     and Q's integer matrices, or None) let the searches pivot lexicographically
-    (:func:`search_bases`).
+    (:func:`search_bases`); ``exact`` (P and Q read exactly, or None) decides the bases whose
+    floats cannot be decided (:mod:`.rational_polytope`).
     """
     m, n = mat_p.shape
     p_first = m <= n
     first, other = (mat_p, mat_q) if p_first else (mat_q, mat_p)
     lex_first, lex_other = residues if p_first else residues[::-1]
+    exact_first, exact_other = exact if p_first else exact[::-1]
     (found,) = _vertices(
         [first],
         tol,
@@ -610,10 +642,13 @@ def _matched_vertices(
         budget=budget,
         distinct=distinct,
         residues=[lex_first],
+        exact=[exact_first],
     )
     partners = None
     if not found.ambiguous:
-        partners = _face_partners(found, other, tol, m, other_is_p=not p_first, distinct=distinct)
+        partners = _face_partners(
+            found, other, tol, m, other_is_p=not p_first, distinct=distinct, exact=exact_other
+        )
     matched = ""
     if partners is None:
         (partners,) = _vertices(
@@ -623,6 +658,7 @@ def _matched_vertices(
             budget=budget,
             distinct=distinct,
             residues=[lex_other],
+            exact=[exact_other],
         )
     else:
         partners, faces = partners
@@ -632,7 +668,14 @@ def _matched_vertices(
 
 
 def _face_partners(
-    found: _Vertices, mat: FloatArray, tol: float, m: int, *, other_is_p: bool, distinct: bool = True
+    found: _Vertices,
+    mat: FloatArray,
+    tol: float,
+    m: int,
+    *,
+    other_is_p: bool,
+    distinct: bool = True,
+    exact: RationalPolytope | None = None,
 ) -> tuple[_Vertices, int] | None:
     """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex found.
 
@@ -642,7 +685,9 @@ def _face_partners(
     ``L``: for a non-degenerate vertex (``|L|`` its dimension) those labels make a basis,
     one square system. A degenerate vertex lacks fewer labels; its face's vertices are the
     feasible bases made of those labels plus ``g`` of its own (``g`` its excess of
-    labels), each solved too. None when a non-degenerate vertex's system is singular (the
+    labels), each solved too. A system whose floats cannot be decided is solved in rational
+    arithmetic with ``exact`` (``mat`` read exactly), up to
+    :data:`.rational_polytope.MAX_DECIDED` of them. None when a non-degenerate vertex's system is singular (the
     face is no single point), no basis extends a degenerate vertex's labels, a decision
     is within its error, or the extensions would be many (over
     :data:`_MAX_EXTENSIONS` per vertex found); else the partners and the systems solved.
@@ -675,6 +720,7 @@ def _face_partners(
     sizes = support.sum(axis=1)
     blocks: list[BasisBlock] = []
     extended: set[int] = set()  # degenerate vertices with a regular extension
+    decided = 0  # systems solved in rational arithmetic
     for size in np.unique(sizes):
         rows = np.flatnonzero(sizes == size)
         if size == 0:  # the origin: no vertex
@@ -684,13 +730,23 @@ def _face_partners(
         block = solve_bases(mat, ps, pt, tol)
         singular = np.zeros(len(rows), dtype=bool)
         singular[block.singular] = True
+        doubt = block.doubtful
+        if len(doubt) and exact is not None and decided + len(doubt) <= MAX_DECIDED:
+            decided += len(doubt)
+            sure = np.setdiff1d(np.arange(len(rows)), doubt)
+            rest, settled = solve_bases(mat, ps[sure], pt[sure], tol), exact.decide(ps[doubt], pt[doubt], tol)
+            singular[:] = False
+            singular[sure[rest.singular]] = True
+            singular[doubt[settled.singular]] = True
+            blocks.append(settled)
+            block = rest
         if bool((singular & (owners[rows] < 0)).any()):
             return None
         extended.update(owners[rows][~singular & (owners[rows] >= 0)].tolist())
         blocks.append(block)
     if len(extended) < len(degenerate):
         return None
-    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p, distinct=distinct)
+    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p, distinct=distinct, exact=exact)
     if partners.ambiguous:  # a solve's decision (block.ambiguous) or a label's
         return None
     return partners, len(basis_labels)
@@ -705,6 +761,7 @@ def _vertices(
     method: str = "auto",
     distinct: bool = True,
     residues: list[Residues | None] | None = None,
+    exact: list[RationalPolytope | None] | None = None,
 ) -> list[_Vertices]:
     """Distinct non-zero vertices of each polytope ``{z >= 0 : mat^T z <= 1}`` with their labels.
 
@@ -712,7 +769,8 @@ def _vertices(
     bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
     (polytope P) or constraints-then-coordinates (polytope Q).
     ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`);
-    ``residues[k]`` lets the search of ``mats[k]`` pivot lexicographically.
+    ``residues[k]`` lets the search of ``mats[k]`` pivot lexicographically; ``exact[k]``
+    (``mats[k]`` read exactly) decides the labels the floats cannot (:func:`_labelled`).
     """
     budget = budget if budget is not None else Budget(MAX_VISITED)
     found: list[list[BasisBlock]] = [[] for _ in mats]
@@ -723,8 +781,10 @@ def _vertices(
             continue
         found[k].append(search_bases(mat, tol, budget, residues[k] if residues else None))
     return [
-        _labelled(mat, blocks, tol, coordinate_labels_first=first, distinct=distinct)
-        for mat, blocks, first in zip(mats, found, coordinate_labels_first, strict=True)
+        _labelled(mat, blocks, tol, coordinate_labels_first=first, distinct=distinct, exact=polytope)
+        for mat, blocks, first, polytope in zip(
+            mats, found, coordinate_labels_first, exact or [None] * len(mats), strict=True
+        )
     ]
 
 
@@ -735,29 +795,57 @@ def _labelled(
     *,
     coordinate_labels_first: bool,
     distinct: bool = True,
+    exact: RationalPolytope | None = None,
 ) -> _Vertices:
     """The labels of the feasible bases of one polytope, one vertex per label set (with one of its bases).
 
     ``distinct=False`` keeps every feasible basis as its own row (exact mode: bases whose
-    float labels agree within ``tol`` can be distinct exact vertices).
+    float labels agree within ``tol`` can be distinct exact vertices). A basis with a label
+    within its error of the tolerance is solved in rational arithmetic with ``exact`` (the
+    same polytope read exactly), up to :data:`.rational_polytope.MAX_DECIDED` of them; else
+    (or without ``exact``) the result is ambiguous.
     """
     d, c = mat.shape
     ambiguous = any(block.ambiguous for block in found)
     points = np.concatenate([np.zeros((0, d))] + [block.points for block in found])
     basis = np.concatenate([np.zeros((0, d + c), dtype=bool)] + [block.basis for block in found])
-    err = np.concatenate([np.zeros(0)] + [block.error for block in found])[:, None]
-    slack = 1.0 - points @ mat  # (k, c)
-    # The slacks' error: the points' (through |mat|) plus the rounding of the product.
-    slack_err = err * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))
-    coord_tight = points <= tol
-    cons_tight = np.abs(slack) <= tol
-    ambiguous |= bool((basis[:, :d] & (np.abs(np.abs(points) - tol) <= err)).any())  # others: exact zeros
-    ambiguous |= bool((np.abs(np.abs(slack) - tol) <= slack_err).any())
-    points = np.where(coord_tight, 0.0, points)
-    labels = np.hstack([coord_tight, cons_tight] if coordinate_labels_first else [cons_tight, coord_tight])
+    err = np.concatenate([np.zeros(0)] + [block.error for block in found])
+    tight, doubt = _tightness(mat, points, basis, err, tol)
+    if doubt.any() and not ambiguous and exact is not None and doubt.sum() <= MAX_DECIDED:
+        # A basic value within its error of the tolerance: those bases solved exactly.
+        rows = np.flatnonzero(doubt)
+        decided = exact.decide(
+            [np.flatnonzero(basis[k, :d]) for k in rows], [np.flatnonzero(basis[k, d:]) for k in rows], tol
+        )
+        if len(decided.points) == len(rows):  # each regular and feasible, as the search found it
+            points, err = points.copy(), err.copy()
+            points[rows], err[rows] = decided.points, decided.error
+            tight, doubt = _tightness(mat, points, basis, err, tol)
+    ambiguous |= bool(doubt.any())
+    points = np.where(tight[:, :d], 0.0, points)
+    labels = tight if coordinate_labels_first else np.hstack([tight[:, d:], tight[:, :d]])
     first = _first_of_each_label_set(labels) if distinct else np.arange(len(labels))
     stopped = next((block.stopped for block in found if block.stopped), "")
     return _Vertices(points[first], labels[first], ambiguous, stopped=stopped, basis=basis[first])
+
+
+def _tightness(
+    mat: FloatArray, points: FloatArray, basis: BoolArray, err: FloatArray, tol: float
+) -> tuple[BoolArray, BoolArray]:
+    """Which coordinates, then constraints, of each basis's point are tight (within ``tol``)
+    and which bases have one of those decisions within its error.
+
+    A coordinate outside the basis is 0 and a constraint whose slack is outside it is
+    tight, exactly; only the basic values are decided by their floats.
+    """
+    d = mat.shape[0]
+    slack = 1.0 - points @ mat  # (k, c)
+    # The slacks' error: the points' (through |mat|) plus the rounding of the product.
+    slack_err = err[:, None] * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))
+    tight = np.hstack([points <= tol, basis[:, d:] | (np.abs(slack) <= tol)])
+    doubt = (basis[:, :d] & (np.abs(np.abs(points) - tol) <= err[:, None])).any(axis=1)
+    doubt |= (~basis[:, d:] & (np.abs(np.abs(slack) - tol) <= slack_err)).any(axis=1)
+    return tight, doubt
 
 
 def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:

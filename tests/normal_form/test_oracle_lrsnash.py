@@ -4,8 +4,8 @@
 fraction for fraction (zero missed, zero spurious), and the float search the same set to
 1e-9, on seeded games of every family that makes enumeration hard: random integer
 (payoffs of both signs), degenerate {0, 1, 2}, identity-like (rectangular ones are
-degenerate), near-ties, square and rectangular, up to 9 actions a side (14 for the float
-search). ``solve(game)``
+degenerate), near-ties and 3-decimal normal payoffs (lrsnash gets those times 1000),
+square and rectangular, up to 9 actions a side (14 for the float search). ``solve(game)``
 (auto) must enumerate them too, and say the set is complete.
 
 lrsnash is installed by ``.ci/run`` (Debian package ``lrslib``); where it is not, the
@@ -41,23 +41,31 @@ def _family(name: str, m: int, n: int, seed: int) -> NormalFormGame:
         return games.random_degenerate_game(m, n, seed)
     if name == "identity_like":
         return games.identity_like_game(m, n, seed)
+    if name == "decimal":
+        return games.random_decimal_game(m, n, seed)
     return games.random_near_tie_game(m, n, 1000, seed)
 
 
 CASES = [
     (family, m, n, seed)
-    for family in ("integer", "degenerate", "identity_like", "near_tie")
+    for family in ("integer", "degenerate", "identity_like", "near_tie", "decimal")
     for k, (m, n) in enumerate(SHAPES)
     for seed in (k, 100 + k)
 ]
 
 #: Larger games, where a search that skips a basis has more to miss (float and auto only:
 #: the exact checks above cover the arithmetic).
-SCALE = [("integer", 12, 12, 7), ("integer", 10, 14, 8), ("degenerate", 11, 11, 9), ("near_tie", 12, 10, 10)]
+SCALE = [
+    ("integer", 12, 12, 7),
+    ("integer", 10, 14, 8),
+    ("degenerate", 11, 11, 9),
+    ("near_tie", 12, 10, 10),
+    ("decimal", 13, 13, 11),
+]
 
 
 def _reference(game: NormalFormGame) -> set[tuple[Fraction, ...]]:
-    a, b = games.integer_bimatrix(game)
+    a, b = games.integer_bimatrix(game, scale=1000 if game.title.startswith("decimal") else 1)
     _, found = lrsnash.run(a, b, timeout=120)
     assert found is not None, "lrsnash ran past 120 s"
     assert found, "lrsnash found no equilibrium: every finite game has one"

@@ -634,7 +634,9 @@ def test_max_visited_counts_the_exact_search_after_the_float_one(
     """On a near-tie game without the lexicographic test the float search meets a decision
     it cannot make and every vertex is decided exactly: the answer is pygambit's rational
     enumeration; ``max_visited`` bounds both searches together, and the warning counts the
-    bases of both."""
+    bases of both. When the exact search stops, exact mode answers with the exact vertices
+    it reached; float mode keeps the float search's answer (anytime: it holds every
+    equilibrium the floats found, each certified), incomplete, saying why."""
     monkeypatch.setattr(ve, "_lexicographic_residues", lambda a, b: (None, None))
     game = games.random_near_tie_game(m, n, 1000, seed)
     whole = ve.vertex_enumeration(game, exact=exact)
@@ -647,11 +649,26 @@ def test_max_visited_counts_the_exact_search_after_the_float_one(
     part = ve.vertex_enumeration(game, exact=exact, max_visited=limit)
     assert not part.complete
     assert _visits_in_floats_then_exactly(part.method_reason) == (floats, limit - floats)
-    assert [w for w in part.warnings if w.startswith("stopped")] == [
-        f"stopped by max_visited={limit:,} after visiting {limit:,} bases in exact arithmetic: every "
-        "equilibrium listed is certified, others may be missing"
+    if exact:
+        assert [w for w in part.warnings if w.startswith(("stopped", "near-degenerate"))] == [
+            f"stopped by max_visited={limit:,} after visiting {limit:,} bases in exact arithmetic: every "
+            "equilibrium listed is certified, others may be missing"
+        ]
+        _assert_a_certified_part_of(part, whole, game)
+        return
+    assert [w for w in part.warnings if w.startswith(("stopped", "near-degenerate"))] == [
+        "near-degenerate: a vertex decision was within float round-off, and the exact search that settles "
+        f"it stopped by max_visited={limit:,} after {limit - floats:,} bases: the float search's equilibria "
+        "are listed, each certified by its regret; completeness is not certified"
     ]
-    _assert_a_certified_part_of(part, whole, game)
+    floats_only = ve.vertex_enumeration(game, max_visited=floats)  # no budget left for the exact search
+    assert _equilibrium_keys(part) == _equilibrium_keys(floats_only) and not floats_only.complete
+    ours = [eq.strategies for eq in part.equilibria]
+    # Here the floats reached every equilibrium (the exact search's part would hold fewer),
+    # each close to an exact one.
+    assert games.unmatched(ours, oracle, atol=1e-7) == [] and games.unmatched(oracle, ours, atol=1e-7) == []
+    for eq in part.equilibria:
+        assert game.within_tolerance(certify(game, eq.strategies).regrets, 1e-9)
 
 
 def test_a_doubt_in_a_game_too_large_for_exact_arithmetic_is_reported_not_hidden(
@@ -1012,24 +1029,35 @@ def test_a_time_limit_must_be_a_positive_number_of_seconds(bad: object) -> None:
     assert info.value.field == "time_limit"
 
 
-def test_a_nearly_singular_basis_marks_the_result_incomplete() -> None:
+@pytest.mark.parametrize("decided", [True, False])
+def test_a_nearly_singular_basis_marks_the_result_incomplete(
+    decided: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two rows of B parallel up to 1e-13: the basis they span has Hadamard ratio about
-    5e-13, too close to singular to decide in floats, so the float enumeration decides
-    every vertex in exact arithmetic, and finds what exact mode finds."""
+    5e-13, too close to singular to decide in floats. The row player's polytope is then
+    ambiguous when searched; the float enumeration searches the column player's and
+    solves the row player's complementary faces, the doubtful ones in rational arithmetic,
+    and finds what exact mode finds. With no exact decision allowed it decides every
+    vertex in exact arithmetic instead, to the same answer."""
     b = np.array([[0.0, 0.0], [0.0, 1e-13], [1.0, 0.0]])
     a = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     game = NormalFormGame.from_bimatrix(a, b)
     for method in ("search", "brute_force"):
         found = ve._vertices([positive_rescale(b, 0.1)], 1e-9, coordinate_labels_first=[True], method=method)
         assert found[0].ambiguous, method
+    if not decided:
+        monkeypatch.setattr(ve, "MAX_DECIDED", 0)
     result = ve.vertex_enumeration(game)
     exact = ve.vertex_enumeration(game, exact=True)
     assert result.complete and exact.complete and len(result.equilibria) == len(exact.equilibria) == 4
-    assert "decided in exact rational arithmetic" in result.warnings[0]
-    assert not any(w.startswith("stopped") for w in result.warnings)  # the exact search finished
-    assert (
-        "bases in floats, then" in result.method_reason and "feasible bases exactly" in result.method_reason
-    )
+    assert not any(w.startswith("stopped") for w in result.warnings)
+    if decided:
+        assert "complementary faces of the row player's solved" in result.method_reason
+        assert not any("exact rational arithmetic" in w for w in result.warnings)
+    else:
+        assert "decided in exact rational arithmetic" in result.warnings[0]
+        assert "bases in floats, then" in result.method_reason
+        assert "feasible bases exactly" in result.method_reason
     assert (
         games.unmatched([e.strategies for e in result.equilibria], [e.strategies for e in exact.equilibria])
         == []

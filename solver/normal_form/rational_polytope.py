@@ -1,0 +1,106 @@
+"""A few bases of a best-response polytope decided in rational arithmetic.
+
+The float vertex enumeration certifies each decision by an error bound. Once in a long
+while a decision falls within its bound: a basis too close to singular to evaluate, a
+basic value within its error of the tolerance. Re-searching the whole polytope in exact
+arithmetic for that (:mod:`~equilibria.solver.normal_form.exact_search`, milliseconds per
+basis) costs a 16 x 16 game minutes; deciding just the doubtful bases exactly costs
+milliseconds each. :class:`RationalPolytope` holds the polytope ``{z >= 0 : M^T z <= 1}``
+whose float matrix is ``positive_rescale(raw, low)``, with ``M`` read exactly (each payoff
+as exact mode reads it, :func:`~equilibria.solver.normal_form.exact.read_fraction`, then
+rescaled in rational arithmetic); :meth:`RationalPolytope.decide` solves given bases.
+
+Examples
+--------
+>>> import numpy as np
+>>> from fractions import Fraction
+>>> polytope = RationalPolytope(np.array([[0.0, 1.0], [1.0, 0.0]]), Fraction(1, 10))
+>>> block = polytope.decide(np.array([[0, 1]]), np.array([[0, 1]]), 1e-9)
+>>> block.points.round(6).tolist(), block.singular.tolist()
+([[0.833333, 0.833333]], [])
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+from equilibria.solver._typing import FloatArray
+from equilibria.solver.normal_form import exact as exact_arith
+from equilibria.solver.normal_form.bases import BasisBlock
+
+__all__ = ["MAX_DECIDED", "RationalPolytope"]
+
+#: Most doubtful bases decided exactly in one call; past it the doubt stands (reported).
+MAX_DECIDED = 256
+_EPS = float(np.finfo(np.float64).eps)
+
+
+class RationalPolytope:
+    """``{z >= 0 : M^T z <= 1}`` with ``M = low + (raw - min) / (max - min)`` in rationals
+    (all ones when ``raw`` is constant): the exact matrix of ``positive_rescale(raw, low)``.
+
+    Parameters
+    ----------
+    raw : ndarray, shape (d, c)
+        The payoffs, oriented as the polytope's matrix (one row per coordinate).
+    low : Fraction
+        The rescaled payoffs' lower end (``positive_rescale``'s ``low``, exactly).
+    """
+
+    def __init__(self, raw: FloatArray, low: Fraction) -> None:
+        self._raw = np.array(raw, dtype=np.float64)
+        self._low = low
+
+    @functools.cached_property
+    def matrix(self) -> tuple[tuple[Fraction, ...], ...]:
+        """``M`` in rationals, read when first needed."""
+        read = [[exact_arith.read_fraction(float(v)) for v in row] for row in self._raw]
+        lo = min(min(row) for row in read)
+        hi = max(max(row) for row in read)
+        if lo == hi:
+            return tuple(tuple(Fraction(1) for _ in row) for row in read)
+        span = hi - lo
+        return tuple(tuple(self._low + (v - lo) / span for v in row) for row in read)
+
+    def decide(self, ps: Sequence[Sequence[int]], pt: Sequence[Sequence[int]], tol: float) -> BasisBlock:
+        """Bases ``(ps[k], pt[k])`` (coordinates in the basis, as many tight constraints) solved exactly.
+
+        ``z_S`` solves ``M[S, T]^T z_S = 1``; the basis is feasible when ``z >= -tol`` and
+        ``M^T z <= 1 + tol``, both decided on the exact values (the float search's
+        tolerance, with no round-off left to doubt). Returns the feasible ones (their points
+        the exact points rounded, the error bound that rounding) and the indices of the
+        singular ones, never ambiguous.
+        """
+        mat = self.matrix
+        d, c = self._raw.shape
+        low, high = Fraction(-tol), 1 + Fraction(tol)
+        points, bases, singular = [], [], []
+        for k in range(len(ps)):
+            support, tight = [int(i) for i in ps[k]], [int(t) for t in pt[k]]
+            z = exact_arith.solve_exact(
+                [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
+            )
+            if z is None:
+                singular.append(k)
+                continue
+            values = [sum((mat[support[j]][t] * z[j] for j in range(len(z))), Fraction(0)) for t in range(c)]
+            if min(z, default=Fraction(0)) < low or max(values) > high:
+                continue
+            point = np.zeros(d)
+            point[support] = [float(v) for v in z]
+            row = np.zeros(d + c, dtype=bool)
+            row[support] = True
+            row[[d + t for t in tight]] = True
+            points.append(point)
+            bases.append(row)
+        found = np.array(points, dtype=np.float64).reshape(len(points), d)
+        return BasisBlock(
+            found,
+            np.array(bases, dtype=bool).reshape(len(bases), d + c),
+            _EPS * np.abs(found).max(axis=1, initial=0.0),  # each float is the exact value rounded
+            False,
+            np.array(singular, dtype=np.intp),
+        )
