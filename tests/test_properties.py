@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 import pytest
 from equilibria.solver import NormalFormGame, certify, solve
+from equilibria.solver.normal_form.components import maximal_bicliques
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -190,6 +191,14 @@ def _brute_force_maximal_bicliques(
                 closure = frozenset(i for i in range(rows) if cols <= neighbours[i])
                 out.add((closure, cols))
     return out
+
+
+@FAST
+@given(edges=st.sets(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=14))
+def test_maximal_bicliques_of_any_bipartite_graph_are_the_brute_forces(edges: set[tuple[int, int]]) -> None:
+    """On graphs of every shape, matchings (each edge alone) included."""
+    got = {(frozenset(rows), frozenset(cols)) for rows, cols in maximal_bicliques(sorted(edges))}
+    assert got == _brute_force_maximal_bicliques(edges, 6)
 
 
 @FAST

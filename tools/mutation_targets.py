@@ -209,6 +209,15 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "complementary_faces": Target(
+        "solver/normal_form/complementary_faces.py",
+        (
+            *_docstrings("solver.normal_form.complementary_faces"),
+            "tests/normal_form/test_complementary_faces.py",
+            "tests/normal_form/test_vertex_search.py",
+        ),
+        timeout=180,
+    ),
     "rational_polytope": Target(
         "solver/normal_form/rational_polytope.py",
         (

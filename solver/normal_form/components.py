@@ -9,6 +9,8 @@ Examples
 --------
 >>> maximal_bicliques([(0, 0), (0, 1), (1, 1)])
 [((0,), (0, 1)), ((0, 1), (1,))]
+>>> maximal_bicliques([(1, 0), (0, 2)])  # a matching: each edge alone
+[((0,), (2,)), ((1,), (0,))]
 
 References
 ----------
@@ -41,8 +43,13 @@ def maximal_bicliques(edges: Iterable[tuple[int, int]]) -> list[tuple[tuple[int,
     list of (tuple of int, tuple of int)
         ``(rows, columns)`` of every maximal biclique with both sides non-empty, sorted.
     """
+    pairs = set(edges)
+    if len(pairs) == len({i for i, _ in pairs}) == len({j for _, j in pairs}):
+        # A matching (no row or column in two edges; generic games, the identity game):
+        # every edge is its own component and its own maximal biclique.
+        return sorted(((i,), (j,)) for i, j in pairs)
     neighbours: dict[int, int] = {}
-    for i, j in edges:
+    for i, j in pairs:
         neighbours[i] = neighbours.get(i, 0) | (1 << j)
     result = []
     for rows in _connected_rows(neighbours):

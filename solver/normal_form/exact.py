@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError
 
-__all__ = ["RationalBimatrix", "normalise", "rational_bimatrix", "read_fraction", "solve_exact"]
+__all__ = ["RationalBimatrix", "normalise", "rank", "rational_bimatrix", "read_fraction", "solve_exact"]
 
 Matrix = tuple[tuple[Fraction, ...], ...]
 #: Largest denominator tried when reading a double as a simple fraction.
@@ -124,6 +124,30 @@ def solve_exact(system: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -
                 factor = rows[r][col] * inv
                 rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
     return [rows[r][size] / rows[r][r] for r in range(size)]
+
+
+def rank(rows: Sequence[Sequence[Fraction]]) -> int:
+    """The rank of a matrix of rationals, by Gaussian elimination (0 for no rows or columns).
+
+    Examples
+    --------
+    >>> rank([[Fraction(1), Fraction(2)], [Fraction(2), Fraction(4)]]), rank([])
+    (1, 0)
+    """
+    rows = [list(row) for row in rows]
+    found = 0
+    for col in range(len(rows[0]) if rows else 0):
+        pivot = next((r for r in range(found, len(rows)) if rows[r][col] != 0), None)
+        if pivot is None:
+            continue
+        rows[found], rows[pivot] = rows[pivot], rows[found]
+        head = rows[found]
+        for r in range(found + 1, len(rows)):
+            if rows[r][col] != 0:
+                factor = rows[r][col] / head[col]
+                rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
+        found += 1
+    return found
 
 
 def normalise(point: Sequence[Fraction]) -> tuple[Fraction, ...]:

@@ -65,6 +65,12 @@ class RationalPolytope:
         span = hi - lo
         return tuple(tuple(self._low + (v - lo) / span for v in row) for row in read)
 
+    def rank(self, support: Sequence[int], tight: Sequence[int]) -> int:
+        """The exact rank of ``M[support, tight]`` (the rows of the coordinates that may be
+        positive, the columns of the tight constraints)."""
+        mat = self.matrix
+        return exact_arith.rank([[mat[int(i)][int(t)] for i in support] for t in tight])
+
     def decide(self, ps: Sequence[Sequence[int]], pt: Sequence[Sequence[int]], tol: float) -> BasisBlock:
         """Bases ``(ps[k], pt[k])`` (coordinates in the basis, as many tight constraints) solved exactly.
 

@@ -33,7 +33,6 @@ References
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -49,15 +48,15 @@ from equilibria.solver.errors import (
     check_tolerance,
 )
 from equilibria.solver.game import NormalFormGame, positive_rescale
+from equilibria.solver.normal_form import complementary_faces, lexicographic, rational_polytope
 from equilibria.solver.normal_form import exact as exact_arith
-from equilibria.solver.normal_form import lexicographic
 from equilibria.solver.normal_form.bases import BLOCK_ENTRIES, BasisBlock, Budget, search_bases, use_search
 from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
 from equilibria.solver.normal_form.integer_search import IntegerBases, integer_bases
 from equilibria.solver.normal_form.lexicographic import Residues
-from equilibria.solver.normal_form.rational_polytope import MAX_DECIDED, RationalPolytope
-from equilibria.solver.normal_form.square_systems import brute_force_bases, solve_bases
+from equilibria.solver.normal_form.rational_polytope import RationalPolytope
+from equilibria.solver.normal_form.square_systems import brute_force_bases
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, collector_paused, construct
 
@@ -75,10 +74,6 @@ _SHIFT = 0.1
 _SHIFT_EXACT = Fraction(1, 10)  # _SHIFT exactly: the integer matrices of lexicographic.py
 _EPS = float(np.finfo(np.float64).eps)
 _ZERO = Fraction(0)
-#: A degenerate vertex's partners are found by solving every basis that extends the labels
-#: it lacks; past this many such bases per vertex of the searched polytope (on average),
-#: the other polytope is searched instead.
-_MAX_EXTENSIONS = 4
 
 
 def count_bases(m: int, n: int) -> int:
@@ -677,79 +672,19 @@ def _face_partners(
     distinct: bool = True,
     exact: RationalPolytope | None = None,
 ) -> tuple[_Vertices, int] | None:
-    """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex found.
-
-    Labels are global (row actions ``0..m-1``, then column actions); in the other polytope
-    a coordinate carries the label of its own action and a constraint that of the
-    opponent's action. A partner of a vertex with label set ``L`` has every label outside
-    ``L``: for a non-degenerate vertex (``|L|`` its dimension) those labels make a basis,
-    one square system. A degenerate vertex lacks fewer labels; its face's vertices are the
-    feasible bases made of those labels plus ``g`` of its own (``g`` its excess of
-    labels), each solved too. A system whose floats cannot be decided is solved in rational
-    arithmetic with ``exact`` (``mat`` read exactly), up to
-    :data:`.rational_polytope.MAX_DECIDED` of them. None when a non-degenerate vertex's system is singular (the
-    face is no single point), no basis extends a degenerate vertex's labels, a decision
-    is within its error, or the extensions would be many (over
-    :data:`_MAX_EXTENSIONS` per vertex found); else the partners and the systems solved.
+    """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex
+    found, labelled, with the number of systems solved
+    (:func:`.complementary_faces.face_bases`); None when the faces cannot pair the vertices
+    found or a label of a partner is within its error (the other polytope is then searched).
     """
-    d, c = mat.shape  # c: the found polytope's dimension
-    labels = found.labels
-    counts = labels.sum(axis=1)
-    if bool((counts < c).any()):  # a vertex has at least as many labels as its dimension
+    solved = complementary_faces.face_bases(found.labels, mat, tol, m, other_is_p=other_is_p, exact=exact)
+    if solved is None:
         return None
-    plain = np.flatnonzero(counts == c)
-    degenerate = np.flatnonzero(counts > c)
-    extra = [math.comb(int(counts[k]), int(counts[k]) - c) for k in degenerate]
-    if sum(extra) > _MAX_EXTENSIONS * len(labels):  # none found: none extended either
-        return None
-    # Each row: the labels a partner must have (a basis of the other polytope).
-    wanted = [~labels[plain]]
-    owner = [np.full(len(plain), -1)]
-    for k in degenerate:
-        own = np.flatnonzero(labels[k])
-        for pick in itertools.combinations(own, int(counts[k]) - c):
-            row = ~labels[k]
-            row[list(pick)] = True
-            wanted.append(row[None, :])
-            owner.append(np.array([k]))
-    basis_labels, owners = np.vstack(wanted), np.concatenate(owner)
-    coord_labels = np.arange(d) if other_is_p else m + np.arange(d)
-    cons_labels = m + np.arange(c) if other_is_p else np.arange(c)
-    support = ~basis_labels[:, coord_labels]  # (k, d): coordinates that may be positive
-    tight = basis_labels[:, cons_labels]  # (k, c): constraints made tight
-    sizes = support.sum(axis=1)
-    blocks: list[BasisBlock] = []
-    extended: set[int] = set()  # degenerate vertices with a regular extension
-    decided = 0  # systems solved in rational arithmetic
-    for size in np.unique(sizes):
-        rows = np.flatnonzero(sizes == size)
-        if size == 0:  # the origin: no vertex
-            continue
-        ps = np.nonzero(support[rows])[1].reshape(len(rows), size)
-        pt = np.nonzero(tight[rows])[1].reshape(len(rows), size)
-        block = solve_bases(mat, ps, pt, tol)
-        singular = np.zeros(len(rows), dtype=bool)
-        singular[block.singular] = True
-        doubt = block.doubtful
-        if len(doubt) and exact is not None and decided + len(doubt) <= MAX_DECIDED:
-            decided += len(doubt)
-            sure = np.setdiff1d(np.arange(len(rows)), doubt)
-            rest, settled = solve_bases(mat, ps[sure], pt[sure], tol), exact.decide(ps[doubt], pt[doubt], tol)
-            singular[:] = False
-            singular[sure[rest.singular]] = True
-            singular[doubt[settled.singular]] = True
-            blocks.append(settled)
-            block = rest
-        if bool((singular & (owners[rows] < 0)).any()):
-            return None
-        extended.update(owners[rows][~singular & (owners[rows] >= 0)].tolist())
-        blocks.append(block)
-    if len(extended) < len(degenerate):
-        return None
+    blocks, systems = solved
     partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p, distinct=distinct, exact=exact)
-    if partners.ambiguous:  # a solve's decision (block.ambiguous) or a label's
+    if partners.ambiguous:  # a label's decision
         return None
-    return partners, len(basis_labels)
+    return partners, systems
 
 
 def _vertices(
@@ -811,7 +746,7 @@ def _labelled(
     basis = np.concatenate([np.zeros((0, d + c), dtype=bool)] + [block.basis for block in found])
     err = np.concatenate([np.zeros(0)] + [block.error for block in found])
     tight, doubt = _tightness(mat, points, basis, err, tol)
-    if doubt.any() and not ambiguous and exact is not None and doubt.sum() <= MAX_DECIDED:
+    if doubt.any() and not ambiguous and exact is not None and doubt.sum() <= rational_polytope.MAX_DECIDED:
         # A basic value within its error of the tolerance: those bases solved exactly.
         rows = np.flatnonzero(doubt)
         decided = exact.decide(

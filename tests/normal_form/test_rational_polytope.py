@@ -17,7 +17,7 @@ import pygambit as gbt
 import pytest
 from equilibria.solver import NormalFormGame
 from equilibria.solver.game import positive_rescale
-from equilibria.solver.normal_form import exact_search, square_systems
+from equilibria.solver.normal_form import exact_search, rational_polytope, square_systems
 from equilibria.solver.normal_form import vertex_enumeration as ve
 from equilibria.solver.normal_form.bases import BasisBlock
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
@@ -160,7 +160,7 @@ def test_doubtful_complementary_faces_are_solved_exactly_not_searched(
     assert decided.complete and "complementary faces" in decided.method_reason
     assert _keys(decided) == _keys(plain) and len(decided.equilibria) == len(oracle)
     assert games.unmatched([eq.strategies for eq in decided.equilibria], oracle, atol=1e-9) == []
-    monkeypatch.setattr(ve, "MAX_DECIDED", 0)
+    monkeypatch.setattr(rational_polytope, "MAX_DECIDED", 0)
     searched = ve.vertex_enumeration(game)
     assert searched.complete and "complementary faces" not in searched.method_reason
     assert _keys(searched) == _keys(plain)
