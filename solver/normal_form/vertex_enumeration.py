@@ -140,12 +140,15 @@ def vertex_enumeration(
     Returns
     -------
     SolutionSet
-        ``complete`` is True when every feasible basis was visited, no value was within
-        the float error of its threshold (or exact arithmetic decided every vertex) and
-        nothing was truncated. A search stopped by ``max_visited`` or ``time_limit``
-        returns the equilibria of the vertices it reached (each certified), incomplete,
-        with a warning that says how far it got. ``method_reason`` says how many bases
-        were visited.
+        ``complete`` is True when every feasible basis was visited, every value within
+        the float error of its threshold was decided in rational arithmetic (the few
+        bases concerned solved exactly, or, for a doubt inside the search, every vertex
+        searched exactly) and nothing was truncated. A search stopped by ``max_visited``
+        or ``time_limit`` returns the equilibria of the vertices it reached (each
+        certified), incomplete, with a warning that says how far it got; when the exact
+        search that settles a doubt is stopped, the float search's equilibria are
+        returned, incomplete, with a warning saying so. ``method_reason`` says how many
+        bases were visited.
 
     Raises
     ------
