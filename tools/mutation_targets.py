@@ -119,6 +119,28 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "labelled_pairs": Target(
+        "solver/normal_form/labelled_pairs.py",
+        (
+            *_docstrings("solver.normal_form.labelled_pairs"),
+            "tests/normal_form/test_labelled_pairs.py",
+            "tests/normal_form/test_vertex_search.py::test_the_covering_pairs_do_not_depend_on_the_block_size",
+            "tests/normal_form/test_vertex_search.py::test_covering_in_small_blocks_pairs_the_same_vertices",
+        ),
+        timeout=120,
+    ),
+    "labelled_vertices": Target(
+        "solver/normal_form/labelled_vertices.py",
+        (
+            *_docstrings("solver.normal_form.labelled_vertices"),
+            "tests/normal_form/test_known_answers.py",
+            "tests/normal_form/test_vertex_search.py",
+            "tests/normal_form/test_rational_polytope.py",
+            "tests/normal_form/test_complementary_faces.py",
+            "tests/normal_form/test_every_answer_certifies.py",
+        ),
+        timeout=120,
+    ),
     "bases": Target(
         "solver/normal_form/bases.py",
         (
@@ -315,6 +337,10 @@ LIMIT = re.compile(r"_?(MAX|MIN)_[A-Z0-9_]+|_?[A-Z0-9_]*_SAFETY")
 #: changed knob finds the same certified equilibria or fewer, which the tests of the
 #: certificates and of completeness already judge.
 TUNING: dict[str, frozenset[str]] = {
+    # Which way a class of label sets is paired (every pair checked, or candidates looked up
+    # from either side): each way finds exactly the completely labelled pairs (tested with
+    # the knob forced to 0 and to 10**9); the knob only prices them.
+    "labelled_pairs": frozenset({"LOOKUP_COST"}),
     "nplayer": frozenset(
         {
             "_AUTO_ENUMPOLY_SHARE",
@@ -364,6 +390,35 @@ _HASH_LINE = (
 )
 
 EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        "labelled_pairs",
+        "ReplaceComparisonOperator_Eq_NotEq",
+        'elif how == "x":',
+        'elif how != "x":',
+        "looking a class up from the other side finds the same pairs (L_x = M_y + T as L_y = M_x +"
+        " S), only at the other side's cost; with no check planned the two branches swap",
+    ),
+    Equivalent(
+        "labelled_pairs",
+        "ReplaceTrueWithFalse",
+        "pairs.extend(zip(ia[a].tolist(), ib[order[at]].tolist(), strict=True))",
+        "pairs.extend(zip(ia[a].tolist(), ib[order[at]].tolist(), strict=False))",
+        "a and at are both repeated by the same counts: always one length",
+    ),
+    *(
+        Equivalent(
+            "labelled_pairs",
+            "NumberReplacer",
+            "rows = max(1, BLOCK_ENTRIES // (len(combos) * max(k, 1)))",
+            mutated,
+            "the rows per block of candidates: any positive number of rows builds and looks up the"
+            " same candidates (tested down to blocks of one row)",
+        )
+        for mutated in (
+            "rows = max( 2, BLOCK_ENTRIES // (len(combos) * max(k, 1)))",
+            "rows = max(1, BLOCK_ENTRIES // (len(combos) * max(k, 2)))",
+        )
+    ),
     *(
         Equivalent(
             "exact",
@@ -495,10 +550,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
             "the rows of one payoff matrix all have its number of columns: transposing them with"
             " zip never meets rows of two lengths",
         )
-        for line in (
-            "mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))",
-            "tuple(zip(*exact_game.a_positive, strict=True)),",
-        )
+        for line in ("tuple(zip(*exact_game.a_positive, strict=True)),",)
     ),
     Equivalent(
         "vertex_enumeration",
@@ -512,7 +564,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     ),
     *(
         Equivalent(
-            "vertex_enumeration",
+            "labelled_vertices",
             "NumberReplacer",
             _SLACK_LINE,
             mutated,
@@ -616,7 +668,8 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         "ReplaceTrueWithFalse",
         "rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]",
         "rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=False)]",
-        "every row of the augmented system is built with size + 1 entries, the pivot row among them",
+        "the rows eliminated all have one length (a matrix's rows, or the augmented system's size + 1"
+        " entries), the pivot row among them",
     ),
     Equivalent(
         "correlated",
@@ -778,14 +831,6 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " span, and the value (mid - 1) * span + lo is lo since mid is 1",
     ),
     Equivalent(
-        "vertex_enumeration",
-        "RemoveGuardReturn",
-        "return []",
-        "pass",
-        "the shortcuts of _joined and _covering: with no rows on either side the matching below"
-        " finds no pair either (checked on empty arrays of several widths)",
-    ),
-    Equivalent(
         "regret",
         "NumberReplacer",
         "out = np.empty(5)",
@@ -822,7 +867,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
         " same one-vertex component (validated instead of constructed)",
     ),
     Equivalent(
-        "vertex_enumeration",
+        "labelled_pairs",
         "ReplaceTrueWithFalse",
         "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))",
         "pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=False))",
@@ -895,7 +940,7 @@ EQUIVALENT: tuple[Equivalent, ...] = (
     ),
     *(
         Equivalent(
-            "vertex_enumeration",
+            "labelled_pairs",
             "NumberReplacer",
             "rows = max(1, BLOCK_ENTRIES // max(1, missing_y.size))",
             mutated,

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -39,7 +40,7 @@ from equilibria.solver._typing import BoolArray, FloatArray, IntArray
 from equilibria.solver.normal_form import rational_polytope
 from equilibria.solver.normal_form.bases import BasisBlock
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
-from equilibria.solver.normal_form.square_systems import solve_bases
+from equilibria.solver.normal_form.square_systems import basis_rows, solve_bases
 
 __all__ = ["MAX_EXTENSIONS", "face_bases"]
 
@@ -176,7 +177,7 @@ def _solve(
 ) -> tuple[list[BasisBlock], IntArray] | None:
     """Each basis (coordinates labelled zero, constraints labelled tight) solved, batched by
     size; its doubtful systems exactly, up to :data:`.rational_polytope.MAX_DECIDED` in all
-    (``decided`` counts them). Returns the blocks of feasible bases and the indices of the
+    (``decided`` counts them), and left out of the float block. Returns the blocks of feasible bases and the indices of the
     regular ones; None when a doubt stays."""
     support = ~zero  # (k, d): coordinates that may be positive
     sizes = support.sum(axis=1)
@@ -194,15 +195,28 @@ def _solve(
         doubt = block.doubtful
         if len(doubt) and exact is not None and decided[0] + len(doubt) <= rational_polytope.MAX_DECIDED:
             decided[0] += len(doubt)
-            sure = np.setdiff1d(np.arange(len(rows)), doubt)
-            rest, settled = solve_bases(mat, ps[sure], pt[sure], tol), exact.decide(ps[doubt], pt[doubt], tol)
-            singular[:] = False
-            singular[sure[rest.singular]] = True
+            settled = exact.decide(ps[doubt], pt[doubt], tol)
+            singular[doubt] = False
             singular[doubt[settled.singular]] = True
             blocks.append(settled)
-            block = rest
+            block = _without(block, basis_rows(ps[doubt], pt[doubt], *mat.shape))
         if block.ambiguous:
             return None
         regular.append(rows[~singular])
         blocks.append(block)
     return blocks, np.concatenate([np.zeros(0, dtype=np.intp), *regular])
+
+
+def _without(block: BasisBlock, bases: BoolArray) -> BasisBlock:
+    """``block`` less the given bases (decided in rational arithmetic instead): the rest
+    of its rows, sure."""
+    gone = {row.tobytes() for row in np.packbits(bases, axis=1)}
+    keep = np.array([row.tobytes() not in gone for row in np.packbits(block.basis, axis=1)], dtype=bool)
+    return dataclasses.replace(
+        block,
+        points=block.points[keep],
+        basis=block.basis[keep],
+        error=block.error[keep],
+        ambiguous=False,
+        doubtful=np.zeros(0, dtype=np.intp),
+    )

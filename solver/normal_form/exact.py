@@ -109,21 +109,26 @@ def _shift_positive(mat: Matrix) -> Matrix:
 
 
 def solve_exact(system: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> list[Fraction] | None:
-    """Solve a square system by Gaussian elimination over the rationals (None if singular)."""
+    """Solve a square system by Gaussian elimination over the rationals (None if singular).
+
+    Examples
+    --------
+    >>> solve_exact([[Fraction(2), Fraction(1)], [Fraction(1), Fraction(1)]], [Fraction(3), Fraction(2)])
+    [Fraction(1, 1), Fraction(1, 1)]
+    >>> solve_exact([[Fraction(1), Fraction(2)], [Fraction(2), Fraction(4)]], [Fraction(1), Fraction(1)]) is None
+    True
+    """
     size = len(system)
-    rows = [[*map(Fraction, row), Fraction(r)] for row, r in zip(system, rhs, strict=True)]
-    for col in range(size):
-        pivot = next((r for r in range(col, size) if rows[r][col] != 0), None)
-        if pivot is None:
-            return None
-        rows[col], rows[pivot] = rows[pivot], rows[col]
-        head = rows[col]
-        inv = 1 / head[col]
-        for r in range(size):
-            if r != col and rows[r][col] != 0:
-                factor = rows[r][col] * inv
-                rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
-    return [rows[r][size] / rows[r][r] for r in range(size)]
+    rows, pivots = _echelon(
+        [[*map(Fraction, row), Fraction(r)] for row, r in zip(system, rhs, strict=True)], size
+    )
+    if len(pivots) < size:
+        return None
+    z = [Fraction(0)] * size
+    for r in reversed(range(size)):  # pivots[r] == r: the leading entries are on the diagonal
+        head = rows[r]
+        z[r] = (head[size] - sum((head[j] * z[j] for j in range(r + 1, size)), Fraction(0))) / head[r]
+    return z
 
 
 def rank(rows: Sequence[Sequence[Fraction]]) -> int:
@@ -134,9 +139,15 @@ def rank(rows: Sequence[Sequence[Fraction]]) -> int:
     >>> rank([[Fraction(1), Fraction(2)], [Fraction(2), Fraction(4)]]), rank([])
     (1, 0)
     """
-    rows = [list(row) for row in rows]
-    found = 0
-    for col in range(len(rows[0]) if rows else 0):
+    return len(_echelon([list(row) for row in rows], len(rows[0]) if rows else 0)[1])
+
+
+def _echelon(rows: list[list[Fraction]], columns: int) -> tuple[list[list[Fraction]], list[int]]:
+    """``rows`` brought to row echelon form in their first ``columns`` columns (in place:
+    forward elimination, rows swapped for a non-zero pivot) and the pivot columns, in order."""
+    pivots: list[int] = []
+    for col in range(columns):
+        found = len(pivots)
         pivot = next((r for r in range(found, len(rows)) if rows[r][col] != 0), None)
         if pivot is None:
             continue
@@ -146,8 +157,8 @@ def rank(rows: Sequence[Sequence[Fraction]]) -> int:
             if rows[r][col] != 0:
                 factor = rows[r][col] / head[col]
                 rows[r] = [v - factor * h for v, h in zip(rows[r], head, strict=True)]
-        found += 1
-    return found
+        pivots.append(col)
+    return rows, pivots
 
 
 def normalise(point: Sequence[Fraction]) -> tuple[Fraction, ...]:

@@ -30,6 +30,7 @@ import numpy as np
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.bases import BasisBlock
+from equilibria.solver.normal_form.square_systems import basis_rows
 
 __all__ = ["MAX_DECIDED", "RationalPolytope"]
 
@@ -71,41 +72,60 @@ class RationalPolytope:
         mat = self.matrix
         return exact_arith.rank([[mat[int(i)][int(t)] for i in support] for t in tight])
 
-    def decide(self, ps: Sequence[Sequence[int]], pt: Sequence[Sequence[int]], tol: float) -> BasisBlock:
-        """Bases ``(ps[k], pt[k])`` (coordinates in the basis, as many tight constraints) solved exactly.
+    def solve(
+        self, support: Sequence[int], tight: Sequence[int]
+    ) -> tuple[list[Fraction], list[Fraction]] | None:
+        """The exact point of the basis with coordinates ``support`` and as many tight
+        constraints ``tight``, and every constraint's value there; None when it is singular.
 
-        ``z_S`` solves ``M[S, T]^T z_S = 1``; the basis is feasible when ``z >= -tol`` and
+        ``z_S`` solves ``M[S, T]^T z_S = 1``; returns ``(z, M^T z)`` with ``z`` zero off ``S``.
+
+        Examples
+        --------
+        >>> polytope = RationalPolytope(np.array([[0.0, 1.0], [1.0, 0.0]]), Fraction(0))
+        >>> polytope.solve([0, 1], [0, 1])
+        ([Fraction(1, 1), Fraction(1, 1)], [Fraction(1, 1), Fraction(1, 1)])
+        >>> polytope.solve([0], [0]) is None  # M[0, 0] = 0
+        True
+        """
+        mat = self.matrix
+        d, c = self._raw.shape
+        z = exact_arith.solve_exact([[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight))
+        if z is None:
+            return None
+        point = [Fraction(0)] * d
+        for i, v in zip(support, z, strict=True):
+            point[i] = v
+        values = [sum((mat[i][t] * point[i] for i in support), Fraction(0)) for t in range(c)]
+        return point, values
+
+    def decide(self, ps: Sequence[Sequence[int]], pt: Sequence[Sequence[int]], tol: float) -> BasisBlock:
+        """Bases ``(ps[k], pt[k])`` (coordinates in the basis, as many tight constraints; the
+        bases may differ in size) solved exactly.
+
+        Each is solved by :meth:`solve`; it is feasible when ``z >= -tol`` and
         ``M^T z <= 1 + tol``, both decided on the exact values (the float search's
         tolerance, with no round-off left to doubt). Returns the feasible ones (their points
         the exact points rounded, the error bound that rounding) and the indices of the
         singular ones, never ambiguous.
         """
-        mat = self.matrix
         d, c = self._raw.shape
         low, high = Fraction(-tol), 1 + Fraction(tol)
         points, bases, singular = [], [], []
         for k in range(len(ps)):
-            support, tight = [int(i) for i in ps[k]], [int(t) for t in pt[k]]
-            z = exact_arith.solve_exact(
-                [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
-            )
-            if z is None:
+            solved = self.solve([int(i) for i in ps[k]], [int(t) for t in pt[k]])
+            if solved is None:
                 singular.append(k)
                 continue
-            values = [sum((mat[support[j]][t] * z[j] for j in range(len(z))), Fraction(0)) for t in range(c)]
-            if min(z, default=Fraction(0)) < low or max(values) > high:
+            point, values = solved
+            if min(point) < low or max(values) > high:
                 continue
-            point = np.zeros(d)
-            point[support] = [float(v) for v in z]
-            row = np.zeros(d + c, dtype=bool)
-            row[support] = True
-            row[[d + t for t in tight]] = True
-            points.append(point)
-            bases.append(row)
+            points.append([float(v) for v in point])
+            bases.append(basis_rows(np.array([ps[k]], dtype=np.intp), np.array([pt[k]], dtype=np.intp), d, c))
         found = np.array(points, dtype=np.float64).reshape(len(points), d)
         return BasisBlock(
             found,
-            np.array(bases, dtype=bool).reshape(len(bases), d + c),
+            np.concatenate([np.zeros((0, d + c), dtype=bool), *bases]),
             _EPS * np.abs(found).max(axis=1, initial=0.0),  # each float is the exact value rounded
             False,
             np.array(singular, dtype=np.intp),

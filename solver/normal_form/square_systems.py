@@ -24,11 +24,11 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 import numpy.typing as npt
-from equilibria.solver._typing import FloatArray
+from equilibria.solver._typing import BoolArray, FloatArray
 from equilibria.solver.kernels import warm_up
 from equilibria.solver.normal_form.bases import BLOCK_ENTRIES, SINGULAR_RHO, BasisBlock, Budget
 
-__all__ = ["brute_force_bases", "solve_bases"]
+__all__ = ["basis_rows", "brute_force_bases", "solve_bases"]
 
 #: Safety factor on the float error bound of a basis solution.
 _ERROR_SAFETY = 16.0
@@ -111,11 +111,27 @@ def solve_bases(
     ps, pt = ps[feasible], pt[feasible]
     points = np.zeros((len(ps), d))
     np.put_along_axis(points, ps, z[feasible], axis=1)
-    basis = np.zeros((len(ps), d + c), dtype=bool)
-    np.put_along_axis(basis, ps, True, axis=1)
-    np.put_along_axis(basis, pt + d, True, axis=1)
     doubt = np.sort(np.concatenate(doubtful))
-    return BasisBlock(points, basis, error[feasible], bool(len(doubt)), singular, doubtful=doubt)
+    return BasisBlock(
+        points, basis_rows(ps, pt, d, c), error[feasible], bool(len(doubt)), singular, doubtful=doubt
+    )
+
+
+def basis_rows(ps: npt.NDArray[np.intp], pt: npt.NDArray[np.intp], d: int, c: int) -> BoolArray:
+    """Bases given by their coordinates ``ps[k]`` and tight constraints ``pt[k]`` (arrays
+    of shape ``(k, s)``) as rows of :attr:`BasisBlock.basis` (``d`` coordinates, then ``c``
+    constraints).
+
+    Examples
+    --------
+    >>> basis_rows(np.array([[1]]), np.array([[0]]), 2, 2).astype(int).tolist()
+    [[0, 1, 1, 0]]
+    """
+    rows = np.zeros((len(ps), d + c), dtype=bool)
+    if len(ps):
+        np.put_along_axis(rows, np.asarray(ps, dtype=np.intp), True, axis=1)
+        np.put_along_axis(rows, np.asarray(pt, dtype=np.intp) + d, True, axis=1)
+    return rows
 
 
 def _column_ratio(

@@ -35,11 +35,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import numpy as np
-from equilibria.solver._typing import BoolArray, FloatArray, IntArray
+from equilibria.solver._typing import FloatArray, IntArray
 from equilibria.solver.errors import (
     InvalidOptionError,
     ProblemTooLargeError,
@@ -48,15 +47,21 @@ from equilibria.solver.errors import (
     check_tolerance,
 )
 from equilibria.solver.game import NormalFormGame, positive_rescale
-from equilibria.solver.normal_form import complementary_faces, lexicographic, rational_polytope
 from equilibria.solver.normal_form import exact as exact_arith
-from equilibria.solver.normal_form.bases import BLOCK_ENTRIES, BasisBlock, Budget, search_bases, use_search
+from equilibria.solver.normal_form import lexicographic
+from equilibria.solver.normal_form.bases import Budget, use_search
 from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
 from equilibria.solver.normal_form.integer_search import IntegerBases, integer_bases
+from equilibria.solver.normal_form.labelled_pairs import completely_labelled_pairs
+from equilibria.solver.normal_form.labelled_vertices import (
+    Vertices,
+    first_of_each_label_set,
+    label_classes,
+    matched_vertices,
+)
 from equilibria.solver.normal_form.lexicographic import Residues
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
-from equilibria.solver.normal_form.square_systems import brute_force_bases
 from equilibria.solver.regret import certify_many
 from equilibria.solver.results import Component, Equilibrium, SolutionSet, collector_paused, construct
 
@@ -84,22 +89,6 @@ def count_bases(m: int, n: int) -> int:
     infeasible neighbours that could not be ruled out beforehand).
     """
     return 2 * math.comb(m + n, m)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Vertices:
-    """Distinct non-zero vertices of one best-response polytope."""
-
-    points: FloatArray  # (k, d), unnormalised
-    labels: BoolArray  # (k, m + n), global label order
-    ambiguous: bool  # some decision was within float error of its threshold
-    # Exact points by vertex index (exact mode): every vertex (exact search) or those in equilibria.
-    exact: Sequence[tuple[Fraction, ...]] | Mapping[int, tuple[Fraction, ...]] | None = None
-    stopped: str = ""  # why the search stopped before the end ("max_visited", "time_limit"), or ""
-    basis: BoolArray | None = None  # (k, d + c): one feasible basis of each vertex (float search)
-    # Integer search, exact mode: ``exact`` holds normalised strategies, and this the
-    # opponent's exact payoff at every equilibrium using the vertex (by vertex index).
-    exact_payoff: Mapping[int, Fraction] | None = None
 
 
 def vertex_enumeration(
@@ -179,11 +168,8 @@ def vertex_enumeration(
     pairs: list[tuple[int, int]] | None = None
     budget = Budget(max_visited, deadline)
     # The polytopes read exactly, for the few bases the floats cannot decide (read if needed).
-    polytopes = (
-        (RationalPolytope(b, _SHIFT_EXACT), RationalPolytope(a.T, _SHIFT_EXACT))
-        if a.size <= exact_arith.MAX_EXACT_ENTRIES
-        else (None, None)
-    )
+    read = (RationalPolytope(b, _SHIFT_EXACT), RationalPolytope(a.T, _SHIFT_EXACT))
+    polytopes = read if a.size <= exact_arith.MAX_EXACT_ENTRIES else (None, None)
     integer = _integer_vertices(a, b, budget, exact=exact_game is not None)
     if integer is not None:
         # Integer payoffs whose tableaux stay within int64: both polytopes searched exactly.
@@ -198,7 +184,7 @@ def vertex_enumeration(
         # basis is singular in rational arithmetic, every feasible basis is searched in
         # exact arithmetic instead (complete by construction, no float decision).
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-        px, qy, matched = _matched_vertices(
+        px, qy, matched = matched_vertices(
             b_pos,
             a_pos.T,
             tol,
@@ -210,7 +196,7 @@ def vertex_enumeration(
         visited = budget.visited
         checked = None
         if not (px.ambiguous or qy.ambiguous):  # a stopped search's candidates too: anytime
-            checked = _exact_points(px, qy, exact_game, m)
+            checked = _exact_points(px, qy, read, m)
         if checked is None:
             px, qy, exact_visited = _exact_vertices(exact_game, max_visited - visited, deadline)
             searched = f"visited {visited:,} bases in floats, then {exact_visited:,} feasible bases exactly"
@@ -222,7 +208,7 @@ def vertex_enumeration(
         ambiguous = False
     else:
         a_pos, b_pos = positive_rescale(a, _SHIFT), positive_rescale(b, _SHIFT)
-        px, qy, matched = _matched_vertices(
+        px, qy, matched = matched_vertices(
             b_pos, a_pos.T, tol, budget, residues=_lexicographic_residues(a, b), exact=polytopes
         )
         visited = budget.visited
@@ -261,7 +247,7 @@ def vertex_enumeration(
             )
     stopped = px.stopped or qy.stopped
     if pairs is None:
-        pairs = _completely_labelled_pairs(px.labels, qy.labels, m)
+        pairs = completely_labelled_pairs(px.labels, qy.labels, m)
     if stopped:
         warnings.append(
             f"stopped by {_limit(stopped, max_visited, time_limit)} after visiting {visited:,} bases"
@@ -299,7 +285,7 @@ def _limit(stopped: str, max_visited: int, time_limit: float | None) -> str:
 
 def _integer_vertices(
     a: FloatArray, b: FloatArray, budget: Budget, *, exact: bool
-) -> tuple[_Vertices, _Vertices, list[tuple[int, int]]] | None:
+) -> tuple[Vertices, Vertices, list[tuple[int, int]]] | None:
     """Both polytopes' vertices by the integer search (:mod:`.integer_search`) and the
     completely labelled pairs; None when the payoffs are not integers or an entry of a
     tableau would leave int64's safe range (the caller then searches in floats).
@@ -320,7 +306,7 @@ def _integer_vertices(
             return None
         found.append((*_integer_block(bases, coordinates_first), form[1], raw))
     (px, x_found, x_scale, x_raw), (qy, y_found, y_scale, y_raw) = found
-    pairs = _completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
+    pairs = completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
     if exact:
         with collector_paused():  # thousands of fractions, none of them garbage
             sides = []
@@ -364,25 +350,18 @@ def _vertex_payoff(det: int, total: int, scale: Fraction, lo: int, hi: int) -> F
 
 def _integer_block(
     bases: IntegerBases, coordinate_labels_first: bool
-) -> tuple[_Vertices, tuple[IntArray, IntArray]]:
+) -> tuple[Vertices, tuple[IntArray, IntArray]]:
     """One vertex per exact label set (the first basis found), labels in the global order;
     with the vertices' numerators and determinants."""
     d = bases.numerators.shape[1]
     own = bases.labels
     labels = own if coordinate_labels_first else np.hstack([own[:, d:], own[:, :d]])
-    first = np.sort(_first_of_each_label_set(labels))
+    first = np.sort(first_of_each_label_set(labels))
     numerators, determinants = bases.numerators[first], bases.determinants[first]
-    vertices = _Vertices(
+    vertices = Vertices(
         numerators / determinants[:, None], labels[first], ambiguous=False, stopped=bases.stopped
     )
     return vertices, (numerators, determinants)
-
-
-def _first_of_each_label_set(labels: BoolArray) -> IntArray:
-    """The index of the first row with each distinct label set (one vertex per label set)."""
-    keys = np.packbits(labels, axis=1)
-    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
-    return first
 
 
 def _lexicographic_residues(a: FloatArray, b: FloatArray) -> tuple[Residues | None, Residues | None]:
@@ -463,30 +442,30 @@ def _degeneracy_warnings(
 
 
 def _exact_points(
-    px: _Vertices, qy: _Vertices, exact_game: exact_arith.RationalBimatrix, m: int
-) -> tuple[_Vertices, _Vertices, list[tuple[int, int]]] | None:
+    px: Vertices, qy: Vertices, polytopes: tuple[RationalPolytope, RationalPolytope], m: int
+) -> tuple[Vertices, Vertices, list[tuple[int, int]]] | None:
     """The float search's candidate pairs decided in rational arithmetic (None: search exactly).
 
     The float search (tolerance ``tol``, every decision certified) finds every feasible
     basis of the exact game's polytopes, plus perhaps some whose exact point is slightly
     infeasible, and labels every vertex with each exact label plus perhaps a few more: so
     the exact equilibria are among its completely labelled pairs. Each vertex of a pair is
-    solved exactly from its basis (the exact game's positive payoffs) and its exact labels
-    computed; a pair is kept when both points are feasible and their exact labels cover
-    every label. Returns the vertices with the exact points (keyed by vertex index) and
-    the kept pairs; None when a basis is singular in rational arithmetic.
+    solved exactly from its basis (:meth:`RationalPolytope.solve`, the polytopes the float
+    search's matrices stand for) and its exact labels computed; a pair is kept when both
+    points are feasible and their exact labels cover every label. Returns the vertices
+    with the exact points (keyed by vertex index) and the kept pairs; None when a basis is
+    singular in rational arithmetic.
     """
-    n = len(exact_game.a[0])
+    n = px.labels.shape[1] - m
     # Bases with the same float labels pair alike: pair the label sets, not the bases (a
     # degenerate game has thousands of bases and millions of pairs of them).
-    x_sets, x_class = _label_classes(px.labels)
-    y_sets, y_class = _label_classes(qy.labels)
-    class_pairs = _completely_labelled_pairs(x_sets, y_sets, m)
-    mats = (exact_game.b_positive, tuple(zip(*exact_game.a_positive, strict=True)))
+    x_sets, x_class = label_classes(px.labels)
+    y_sets, y_class = label_classes(qy.labels)
+    class_pairs = completely_labelled_pairs(x_sets, y_sets, m)
     sides = []
-    for vertices, mat, d, c, wanted in (
-        (px, mats[0], m, n, np.flatnonzero(np.isin(x_class, [i for i, _ in class_pairs])).tolist()),
-        (qy, mats[1], n, m, np.flatnonzero(np.isin(y_class, [j for _, j in class_pairs])).tolist()),
+    for vertices, polytope, d, c, wanted in (
+        (px, polytopes[0], m, n, np.flatnonzero(np.isin(x_class, [i for i, _ in class_pairs])).tolist()),
+        (qy, polytopes[1], n, m, np.flatnonzero(np.isin(y_class, [j for _, j in class_pairs])).tolist()),
     ):
         exact: dict[int, tuple[Fraction, ...]] = {}
         labels: dict[int, frozenset[int] | None] = {}  # own order: coordinates, then constraints
@@ -505,17 +484,12 @@ def _exact_points(
             bucket = solved.setdefault(tuple(np.round(vertices.points[k], 6).tolist()), [])
             known = next((entry for entry in bucket if equations <= entry[1]), None)
             if known is None:
-                support = [i for i in range(d) if basis[i]]
-                tight = [t for t in range(c) if basis[d + t]]
-                z = exact_arith.solve_exact(
-                    [[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight)
+                found = polytope.solve(
+                    [i for i in range(d) if basis[i]], [t for t in range(c) if basis[d + t]]
                 )
-                if z is None:
+                if found is None:
                     return None
-                point = [Fraction(0)] * d
-                for i, v in zip(support, z, strict=True):
-                    point[i] = v
-                values = [sum((mat[i][t] * point[i] for i in support), Fraction(0)) for t in range(c)]
+                point, values = found
                 known = (
                     tuple(point),
                     frozenset(i for i in range(d) if point[i] == 0)
@@ -561,20 +535,9 @@ def _exact_points(
     )
 
 
-def _label_classes(labels: BoolArray) -> tuple[BoolArray, IntArray]:
-    """The distinct rows of ``labels`` and the index of each row's among them."""
-    keys = np.packbits(labels, axis=1)
-    if keys.shape[1] <= 8:  # one integer per row: sorting integers is fast
-        keys = np.pad(keys, ((0, 0), (0, 8 - keys.shape[1]))).view(np.uint64).ravel()
-    else:
-        keys = keys.view(f"V{keys.shape[1]}").ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    return labels[first], inverse.reshape(-1)
-
-
 def _exact_vertices(
     exact_game: exact_arith.RationalBimatrix, max_visited: int, deadline: float | None
-) -> tuple[_Vertices, _Vertices, int]:
+) -> tuple[Vertices, Vertices, int]:
     """Both polytopes' vertices by exact search (:mod:`~equilibria.solver.normal_form.exact_search`).
 
     A polytope's ``stopped`` says its search stopped at ``max_visited`` or the deadline.
@@ -593,8 +556,8 @@ def _exact_vertices(
     )
 
 
-def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_first: bool) -> _Vertices:
-    """Exact vertices as :class:`_Vertices`, labels in the global order (row player's actions first)."""
+def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_first: bool) -> Vertices:
+    """Exact vertices as :class:`Vertices`, labels in the global order (row player's actions first)."""
     vertices = sorted(found.vertices)  # a fixed order, whatever order the search met them in
     points = np.array([[float(v) for v in point] for point, _ in vertices], dtype=np.float64).reshape(-1, d)
     labels = np.zeros((len(vertices), d + c), dtype=bool)
@@ -602,248 +565,13 @@ def _exact_block(found: PolytopeVertices, d: int, c: int, *, coordinate_labels_f
         for label in tight:  # own order: coordinates 0..d-1, then constraints d..d+c-1
             labels[k, label if coordinate_labels_first else (c + label if label < d else label - d)] = True
     exact = tuple(point for point, _ in vertices)
-    return _Vertices(points, labels, ambiguous=False, exact=exact, stopped=found.stopped)
-
-
-def _matched_vertices(
-    mat_p: FloatArray,
-    mat_q: FloatArray,
-    tol: float,
-    budget: Budget,
-    *,
-    distinct: bool = True,
-    residues: tuple[Residues | None, Residues | None] = (None, None),
-    exact: tuple[RationalPolytope | None, RationalPolytope | None] = (None, None),
-) -> tuple[_Vertices, _Vertices, str]:
-    """The vertices of P and Q that equilibria can pair, and how they were matched.
-
-    The polytope of the player with fewer actions is searched; each of its vertices ``v``
-    with exactly as many labels as coordinates (a nondegenerate vertex) can pair only with
-    the point of the other polytope that has every label ``v`` lacks: a square system
-    (the complementary face, as lrsnash solves it; Avis et al. 2010), solved afresh with
-    certified decisions (:func:`solve_bases`). When some vertex is degenerate, a face is
-    singular (not a single point) or a decision is within its error, the other polytope
-    is searched completely instead (and the description is empty). ``residues`` (of P's
-    and Q's integer matrices, or None) let the searches pivot lexicographically
-    (:func:`search_bases`); ``exact`` (P and Q read exactly, or None) decides the bases whose
-    floats cannot be decided (:mod:`.rational_polytope`).
-    """
-    m, n = mat_p.shape
-    p_first = m <= n
-    first, other = (mat_p, mat_q) if p_first else (mat_q, mat_p)
-    lex_first, lex_other = residues if p_first else residues[::-1]
-    exact_first, exact_other = exact if p_first else exact[::-1]
-    (found,) = _vertices(
-        [first],
-        tol,
-        coordinate_labels_first=[p_first],
-        budget=budget,
-        distinct=distinct,
-        residues=[lex_first],
-        exact=[exact_first],
-    )
-    partners = None
-    if not found.ambiguous:
-        partners = _face_partners(
-            found, other, tol, m, other_is_p=not p_first, distinct=distinct, exact=exact_other
-        )
-    matched = ""
-    if partners is None:
-        (partners,) = _vertices(
-            [other],
-            tol,
-            coordinate_labels_first=[not p_first],
-            budget=budget,
-            distinct=distinct,
-            residues=[lex_other],
-            exact=[exact_other],
-        )
-    else:
-        partners, faces = partners
-        searched, solved = ("row", "column") if p_first else ("column", "row")
-        matched = f": the {searched} player's searched, {faces:,} complementary faces of the {solved} player's solved"
-    return (found, partners, matched) if p_first else (partners, found, matched)
-
-
-def _face_partners(
-    found: _Vertices,
-    mat: FloatArray,
-    tol: float,
-    m: int,
-    *,
-    other_is_p: bool,
-    distinct: bool = True,
-    exact: RationalPolytope | None = None,
-) -> tuple[_Vertices, int] | None:
-    """The points of the polytope ``{z >= 0 : mat^T z <= 1}`` complementary to each vertex
-    found, labelled, with the number of systems solved
-    (:func:`.complementary_faces.face_bases`); None when the faces cannot pair the vertices
-    found or a label of a partner is within its error (the other polytope is then searched).
-    """
-    solved = complementary_faces.face_bases(found.labels, mat, tol, m, other_is_p=other_is_p, exact=exact)
-    if solved is None:
-        return None
-    blocks, systems = solved
-    partners = _labelled(mat, blocks, tol, coordinate_labels_first=other_is_p, distinct=distinct, exact=exact)
-    if partners.ambiguous:  # a label's decision
-        return None
-    return partners, systems
-
-
-def _vertices(
-    mats: list[FloatArray],
-    tol: float,
-    *,
-    coordinate_labels_first: list[bool],
-    budget: Budget | None = None,
-    method: str = "auto",
-    distinct: bool = True,
-    residues: list[Residues | None] | None = None,
-    exact: list[RationalPolytope | None] | None = None,
-) -> list[_Vertices]:
-    """Distinct non-zero vertices of each polytope ``{z >= 0 : mat^T z <= 1}`` with their labels.
-
-    Each ``mat`` has shape ``(d, c)``: ``d`` coordinates, ``c`` constraints. The polytope is
-    bounded because ``mat > 0``. Labels are ordered coordinates-then-constraints
-    (polytope P) or constraints-then-coordinates (polytope Q).
-    ``method`` is ``"search"``, ``"brute_force"`` or ``"auto"`` (:func:`use_search`);
-    ``residues[k]`` lets the search of ``mats[k]`` pivot lexicographically; ``exact[k]``
-    (``mats[k]`` read exactly) decides the labels the floats cannot (:func:`_labelled`).
-    """
-    budget = budget if budget is not None else Budget(MAX_VISITED)
-    found: list[list[BasisBlock]] = [[] for _ in mats]
-    for k, mat in enumerate(mats):
-        d, c = mat.shape
-        if method == "brute_force" or (method == "auto" and not use_search(d, c)):
-            found[k].extend(brute_force_bases(mat, tol, budget))
-            continue
-        found[k].append(search_bases(mat, tol, budget, residues[k] if residues else None))
-    return [
-        _labelled(mat, blocks, tol, coordinate_labels_first=first, distinct=distinct, exact=polytope)
-        for mat, blocks, first, polytope in zip(
-            mats, found, coordinate_labels_first, exact or [None] * len(mats), strict=True
-        )
-    ]
-
-
-def _labelled(
-    mat: FloatArray,
-    found: list[BasisBlock],
-    tol: float,
-    *,
-    coordinate_labels_first: bool,
-    distinct: bool = True,
-    exact: RationalPolytope | None = None,
-) -> _Vertices:
-    """The labels of the feasible bases of one polytope, one vertex per label set (with one of its bases).
-
-    ``distinct=False`` keeps every feasible basis as its own row (exact mode: bases whose
-    float labels agree within ``tol`` can be distinct exact vertices). A basis with a label
-    within its error of the tolerance is solved in rational arithmetic with ``exact`` (the
-    same polytope read exactly), up to :data:`.rational_polytope.MAX_DECIDED` of them; else
-    (or without ``exact``) the result is ambiguous.
-    """
-    d, c = mat.shape
-    ambiguous = any(block.ambiguous for block in found)
-    points = np.concatenate([np.zeros((0, d))] + [block.points for block in found])
-    basis = np.concatenate([np.zeros((0, d + c), dtype=bool)] + [block.basis for block in found])
-    err = np.concatenate([np.zeros(0)] + [block.error for block in found])
-    tight, doubt = _tightness(mat, points, basis, err, tol)
-    if doubt.any() and not ambiguous and exact is not None and doubt.sum() <= rational_polytope.MAX_DECIDED:
-        # A basic value within its error of the tolerance: those bases solved exactly.
-        rows = np.flatnonzero(doubt)
-        decided = exact.decide(
-            [np.flatnonzero(basis[k, :d]) for k in rows], [np.flatnonzero(basis[k, d:]) for k in rows], tol
-        )
-        if len(decided.points) == len(rows):  # each regular and feasible, as the search found it
-            points, err = points.copy(), err.copy()
-            points[rows], err[rows] = decided.points, decided.error
-            tight, doubt = _tightness(mat, points, basis, err, tol)
-    ambiguous |= bool(doubt.any())
-    points = np.where(tight[:, :d], 0.0, points)
-    labels = tight if coordinate_labels_first else np.hstack([tight[:, d:], tight[:, :d]])
-    first = _first_of_each_label_set(labels) if distinct else np.arange(len(labels))
-    stopped = next((block.stopped for block in found if block.stopped), "")
-    return _Vertices(points[first], labels[first], ambiguous, stopped=stopped, basis=basis[first])
-
-
-def _tightness(
-    mat: FloatArray, points: FloatArray, basis: BoolArray, err: FloatArray, tol: float
-) -> tuple[BoolArray, BoolArray]:
-    """Which coordinates, then constraints, of each basis's point are tight (within ``tol``)
-    and which bases have one of those decisions within its error.
-
-    A coordinate outside the basis is 0 and a constraint whose slack is outside it is
-    tight, exactly; only the basic values are decided by their floats.
-    """
-    d = mat.shape[0]
-    slack = 1.0 - points @ mat  # (k, c)
-    # The slacks' error: the points' (through |mat|) plus the rounding of the product.
-    slack_err = err[:, None] * np.abs(mat).sum(axis=0) + (d + 1) * _EPS * (1.0 + np.abs(points) @ np.abs(mat))
-    tight = np.hstack([points <= tol, basis[:, d:] | (np.abs(slack) <= tol)])
-    doubt = (basis[:, :d] & (np.abs(np.abs(points) - tol) <= err[:, None])).any(axis=1)
-    doubt |= (~basis[:, d:] & (np.abs(np.abs(slack) - tol) <= slack_err)).any(axis=1)
-    return tight, doubt
-
-
-def _completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) -> list[tuple[int, int]]:
-    """Index pairs ``(i, j)`` whose labels together cover every label, in lexicographic order.
-
-    A vertex of ``P`` (``m`` coordinates) with exactly ``m`` labels pairs with a vertex of
-    ``Q`` with exactly ``n`` labels only when their label sets are complementary: those
-    pairs are found by a sort-merge join on the label sets. Only the pairs involving a
-    vertex with more (degenerate) or fewer labels are checked against every vertex of
-    the other polytope.
-    """
-    n = labels_x.shape[1] - m
-    plain_x = labels_x.sum(axis=1) == m
-    plain_y = labels_y.sum(axis=1) == n
-    pairs = _joined(~labels_x[plain_x], labels_y[plain_y], np.flatnonzero(plain_x), np.flatnonzero(plain_y))
-    pairs += _covering(labels_x[~plain_x], labels_y, np.flatnonzero(~plain_x), np.arange(len(labels_y)))
-    pairs += _covering(
-        labels_x[plain_x], labels_y[~plain_y], np.flatnonzero(plain_x), np.flatnonzero(~plain_y)
-    )
-    return sorted(pairs)
-
-
-def _joined(want: BoolArray, have: BoolArray, ix: IntArray, iy: IntArray) -> list[tuple[int, int]]:
-    """Pairs of rows with ``want[i] == have[j]`` (indices mapped through ``ix``, ``iy``)."""
-    if not len(want) or not len(have):
-        return []
-    keys = np.packbits(np.vstack([want, have]), axis=1)
-    _, ids = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_inverse=True)
-    id_x, id_y = ids[: len(want)], ids[len(want) :]
-    order = np.argsort(id_y, kind="stable")
-    low = np.searchsorted(id_y[order], id_x, side="left")
-    count = np.searchsorted(id_y[order], id_x, side="right") - low
-    rows = np.repeat(np.arange(len(want)), count)
-    cols = order[np.repeat(low - np.cumsum(count) + count, count) + np.arange(count.sum())]
-    return list(zip(ix[rows].tolist(), iy[cols].tolist(), strict=True))
-
-
-def _covering(labels_x: BoolArray, labels_y: BoolArray, ix: IntArray, iy: IntArray) -> list[tuple[int, int]]:
-    """Pairs of rows whose labels cover every label, by checking all of them (blocked)."""
-    if not len(labels_x) or not len(labels_y):
-        return []
-    if labels_x.shape[1] <= 62:  # each label set one int64: one AND per pair
-        weights = np.left_shift(np.int64(1), np.arange(labels_x.shape[1], dtype=np.int64))
-        missing_x, missing_y = (~labels_x).astype(np.int64) @ weights, (~labels_y).astype(np.int64) @ weights
-    else:
-        missing_x, missing_y = np.packbits(~labels_x, axis=1), np.packbits(~labels_y, axis=1)
-    pairs: list[tuple[int, int]] = []
-    rows = max(1, BLOCK_ENTRIES // max(1, missing_y.size))
-    for start in range(0, len(missing_x), rows):
-        clash = missing_x[start : start + rows, None] & missing_y[None]
-        clash = clash != 0 if clash.ndim == 2 else clash.any(axis=2)
-        px, py = np.nonzero(~clash)
-        pairs.extend(zip(ix[px + start].tolist(), iy[py].tolist(), strict=True))
-    return pairs
+    return Vertices(points, labels, ambiguous=False, exact=exact, stopped=found.stopped)
 
 
 def _assemble(
     game: NormalFormGame,
-    px: _Vertices,
-    qy: _Vertices,
+    px: Vertices,
+    qy: Vertices,
     pairs: list[tuple[int, int]],
     tol: float,
     exact_game: exact_arith.RationalBimatrix | None,

@@ -18,7 +18,9 @@ from equilibria.solver import NormalFormGame
 from equilibria.solver.game import positive_rescale
 from equilibria.solver.normal_form import complementary_faces, rational_polytope
 from equilibria.solver.normal_form import exact as exact_arith
+from equilibria.solver.normal_form import labelled_vertices as lv
 from equilibria.solver.normal_form import vertex_enumeration as ve
+from equilibria.solver.normal_form.bases import Budget
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
 
 
@@ -126,7 +128,9 @@ def _faces_of(seed: int) -> tuple[np.ndarray, np.ndarray, RationalPolytope, int]
     """The searched polytope's vertex labels, the other polytope's matrix (P searched)."""
     game = _small_degenerate(seed)
     a, b = game.bimatrix()
-    (found,) = ve._vertices([positive_rescale(b, 0.1)], 1e-9, coordinate_labels_first=[True])
+    (found,) = lv.search_vertices(
+        [positive_rescale(b, 0.1)], 1e-9, coordinate_labels_first=[True], budget=Budget(ve.MAX_VISITED)
+    )
     return found.labels, positive_rescale(a, 0.1).T, RationalPolytope(a.T, Fraction(1, 10)), a.shape[0]
 
 

@@ -47,7 +47,9 @@ import pytest
 from equilibria.solver import METHODS, NormalFormGame, solve
 from equilibria.solver.errors import InvalidOptionError, SolverError, UnsupportedError
 from equilibria.solver.game import positive_rescale
+from equilibria.solver.normal_form import labelled_vertices as lv
 from equilibria.solver.normal_form import vertex_enumeration as ve
+from equilibria.solver.normal_form.bases import Budget
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -189,7 +191,9 @@ def _assert_search_matches_brute_force(game: NormalFormGame) -> None:
     mats = _polytopes(game)
     firsts = [True, False]
     runs = {
-        method: ve._vertices(mats, 1e-9, coordinate_labels_first=firsts, method=method)
+        method: lv.search_vertices(
+            mats, 1e-9, coordinate_labels_first=firsts, method=method, budget=Budget(ve.MAX_VISITED)
+        )
         for method in ("search", "brute_force")
     }
     for k, mat in enumerate(mats):

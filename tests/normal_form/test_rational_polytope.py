@@ -18,6 +18,7 @@ import pytest
 from equilibria.solver import NormalFormGame
 from equilibria.solver.game import positive_rescale
 from equilibria.solver.normal_form import exact_search, rational_polytope, square_systems
+from equilibria.solver.normal_form import labelled_vertices as lv
 from equilibria.solver.normal_form import vertex_enumeration as ve
 from equilibria.solver.normal_form.bases import BasisBlock
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
@@ -105,13 +106,13 @@ def test_a_tight_constraint_of_the_basis_is_tight_whatever_the_points_error() ->
     mat = positive_rescale(np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 2.0]]), 0.1)
     z = np.linalg.solve(mat[:, :2].T, np.ones(2))  # both coordinates basic, constraints 0 and 1 tight
     basis = np.array([[True, True, True, True, False]])
-    tight, doubt = ve._tightness(mat, z[None, :], basis, np.array([1.0]), 1e-9)
+    tight, doubt = lv.tightness(mat, z[None, :], basis, np.array([1.0]), 1e-9)
     assert tight.tolist() == [[False, False, True, True, False]] and doubt.tolist() == [
         True
     ]  # basic: doubted
-    tight, doubt = ve._tightness(mat, z[None, :], basis, np.array([1e-12]), 1e-9)
+    tight, doubt = lv.tightness(mat, z[None, :], basis, np.array([1e-12]), 1e-9)
     assert tight.tolist() == [[False, False, True, True, False]] and doubt.tolist() == [False]
-    tight, doubt = ve._tightness(mat, z[None, :] + 1e-10, basis, np.array([1e-7]), 1e-3)
+    tight, doubt = lv.tightness(mat, z[None, :] + 1e-10, basis, np.array([1e-7]), 1e-3)
     assert tight[0, 2:4].all() and not doubt[0]  # slack about 1e-10 off, error 1e-7: tight by the basis
 
 
@@ -124,10 +125,10 @@ def test_labels_the_floats_cannot_decide_are_decided_exactly() -> None:
     ps, pt = _every_basis(3, 3)
     exact = RationalPolytope(raw, LOW).decide(ps, pt, 1e-9)
     doubtful = BasisBlock(exact.points, exact.basis, np.full(len(exact.points), 1e-3), False)
-    plain = ve._labelled(mat, [exact], 1e-9, coordinate_labels_first=True)
+    plain = lv.labelled(mat, [exact], 1e-9, coordinate_labels_first=True)
     assert not plain.ambiguous
-    assert ve._labelled(mat, [doubtful], 1e-9, coordinate_labels_first=True).ambiguous
-    decided = ve._labelled(
+    assert lv.labelled(mat, [doubtful], 1e-9, coordinate_labels_first=True).ambiguous
+    decided = lv.labelled(
         mat, [doubtful], 1e-9, coordinate_labels_first=True, exact=RationalPolytope(raw, LOW)
     )
     assert not decided.ambiguous and decided.labels.tolist() == plain.labels.tolist()

@@ -41,12 +41,15 @@ from equilibria.solver.normal_form import (
     bases,
     complementary_faces,
     exact_search,
+    labelled_pairs,
     lexicographic,
     rational_polytope,
     square_systems,
 )
 from equilibria.solver.normal_form import exact as exact_arith
+from equilibria.solver.normal_form import labelled_vertices as lv
 from equilibria.solver.normal_form import vertex_enumeration as ve
+from equilibria.solver.normal_form.bases import Budget
 from equilibria.solver.regret import certify
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,7 +124,9 @@ def _polytopes(game: NormalFormGame) -> tuple[list[np.ndarray], list[bool]]:
 def _both(game: NormalFormGame, tol: float) -> tuple[list, list]:
     mats, firsts = _polytopes(game)
     runs = [
-        ve._vertices(mats, tol, coordinate_labels_first=firsts, method=method)
+        lv.search_vertices(
+            mats, tol, coordinate_labels_first=firsts, method=method, budget=Budget(ve.MAX_VISITED)
+        )
         for method in ("search", "brute_force")
     ]
     return runs[0], runs[1]
@@ -197,7 +202,7 @@ def test_matching_faces_finds_what_searching_both_polytopes_finds(
     warnings of searching both polytopes."""
     game = make()
     matched = ve.vertex_enumeration(game)
-    monkeypatch.setattr(ve, "_face_partners", lambda *args, **kwargs: None)
+    monkeypatch.setattr(lv, "_face_partners", lambda *args, **kwargs: None)
     both = ve.vertex_enumeration(game)
     assert _equilibrium_keys(matched) == _equilibrium_keys(both)
     assert len(matched.components) == len(both.components)
@@ -247,13 +252,18 @@ def test_a_degenerate_vertex_is_matched_through_the_bases_extending_its_labels(
     their faces in Q are enumerated by the bases that extend the labels they lack by one
     of their own, and the answer is that of searching both polytopes."""
     game = _integer_game(n, seed)
-    (px,) = ve._vertices([positive_rescale(game.payoffs[1], 0.1)], 1e-9, coordinate_labels_first=[True])
+    (px,) = lv.search_vertices(
+        [positive_rescale(game.payoffs[1], 0.1)],
+        1e-9,
+        coordinate_labels_first=[True],
+        budget=Budget(ve.MAX_VISITED),
+    )
     counts = px.labels.sum(axis=1)
     assert (counts == n + 1).any() and (counts >= n).all()  # degenerate vertices of excess 1
     matched = ve.vertex_enumeration(game, max_bases=10**9)
     faces = int(matched.method_reason.split(", ")[-1].split()[0].replace(",", ""))
     assert faces == len(counts) + n * int((counts > n).sum())  # n + 1 extensions replace 1 face
-    monkeypatch.setattr(ve, "_face_partners", lambda *args, **kwargs: None)
+    monkeypatch.setattr(lv, "_face_partners", lambda *args, **kwargs: None)
     both = ve.vertex_enumeration(game, max_bases=10**9)
     assert _equilibrium_keys(matched) == _equilibrium_keys(both) and matched.complete and both.complete
 
@@ -280,7 +290,7 @@ def test_a_degenerate_vertexs_face_is_solved_to_the_answer_of_searching_both_pol
     game = games.random_degenerate_game(5, 5, 1)
     degenerate = ve.vertex_enumeration(game)
     assert degenerate.complete and "complementary faces" in degenerate.method_reason
-    monkeypatch.setattr(ve, "_face_partners", lambda *args, **kwargs: None)
+    monkeypatch.setattr(lv, "_face_partners", lambda *args, **kwargs: None)
     searched = ve.vertex_enumeration(game)
     assert searched.complete and "complementary faces" not in searched.method_reason
     assert _equilibrium_keys(degenerate) == _equilibrium_keys(searched)
@@ -583,7 +593,7 @@ def test_a_15x15_standard_normal_game_is_solved_and_contains_gambits_lemke_howso
 def test_the_search_visits_about_as_many_bases_as_there_are_vertices() -> None:
     mats, firsts = _polytopes(games.random_normal_game(10, 10, 3))
     budget = bases.Budget(10**9)
-    found = ve._vertices(mats, 1e-9, coordinate_labels_first=firsts, budget=budget, method="search")
+    found = lv.search_vertices(mats, 1e-9, coordinate_labels_first=firsts, budget=budget, method="search")
     vertices = sum(len(v.labels) for v in found) + 2  # and the origin of each polytope
     assert vertices <= budget.visited <= 2 * vertices
     assert budget.visited < ve.count_bases(10, 10) / 100
@@ -605,7 +615,9 @@ def test_the_extension_budget_is_a_limit_faces_are_solved_at_it_and_not_past_it(
     solved, with one fewer allowed the other polytope is searched instead (None)."""
     a, b = games.random_degenerate_game(4, 5, seed).bimatrix()
     first, other = positive_rescale(b, ve._SHIFT), positive_rescale(a, ve._SHIFT).T
-    (found,) = ve._vertices([first], 1e-9, coordinate_labels_first=[True])
+    (found,) = lv.search_vertices(
+        [first], 1e-9, coordinate_labels_first=[True], budget=Budget(ve.MAX_VISITED)
+    )
     counts = found.labels.sum(axis=1)
     dimension = other.shape[1]
     extensions = sum(math.comb(int(k), int(k) - dimension) for k in counts if k > dimension)
@@ -613,9 +625,9 @@ def test_the_extension_budget_is_a_limit_faces_are_solved_at_it_and_not_past_it(
     monkeypatch.setattr(
         complementary_faces, "MAX_EXTENSIONS", Fraction(extensions, len(counts))
     )  # compared exactly
-    assert ve._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is not None
+    assert lv._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is not None
     monkeypatch.setattr(complementary_faces, "MAX_EXTENSIONS", Fraction(extensions - 1, len(counts)))
-    assert ve._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is None
+    assert lv._face_partners(found, other, 1e-9, 4, other_is_p=False, distinct=True) is None
 
 
 @pytest.mark.parametrize("tol", [0.0, -1e-9, 2e-3, float("nan")])
@@ -723,7 +735,9 @@ def test_a_very_degenerate_polytope_is_searched_completely() -> None:
     mat = np.ones((3, 3))
     budgets = {method: bases.Budget(10**9) for method in ("search", "brute_force")}
     found = {
-        method: ve._vertices([mat], 1e-9, coordinate_labels_first=[True], budget=budget, method=method)[0]
+        method: lv.search_vertices([mat], 1e-9, coordinate_labels_first=[True], budget=budget, method=method)[
+            0
+        ]
         for method, budget in budgets.items()
     }
     assert _by_labels(found["search"]).keys() == _by_labels(found["brute_force"]).keys()
@@ -988,10 +1002,10 @@ def test_a_face_at_the_feasibility_threshold_is_searched_instead(eps: float) -> 
     mat = np.array([[1.0 + eps, 1.0 + 2.0 * eps], [1.0, 2.0]])
     ps = pt = np.array([[0, 1]])
     assert square_systems.solve_bases(mat, ps, pt, eps).ambiguous
-    found = ve._Vertices(np.ones((1, 2)), np.array([[False, False, True, True]]), False)
-    assert ve._face_partners(found, mat, eps, 2, other_is_p=False) is None
-    below = ve._face_partners(found, mat, 0.999 * eps, 2, other_is_p=False)
-    above = ve._face_partners(found, mat, 1.001 * eps, 2, other_is_p=False)
+    found = lv.Vertices(np.ones((1, 2)), np.array([[False, False, True, True]]), False)
+    assert lv._face_partners(found, mat, eps, 2, other_is_p=False) is None
+    below = lv._face_partners(found, mat, 0.999 * eps, 2, other_is_p=False)
+    above = lv._face_partners(found, mat, 1.001 * eps, 2, other_is_p=False)
     assert below is not None and len(below[0].points) == 0  # certainly infeasible
     assert above is not None and len(above[0].points) == 1
 
@@ -1001,9 +1015,9 @@ def test_a_face_point_with_a_label_at_the_threshold_is_searched_instead(eps: flo
     """The face of constraints 0 and 1 is the point (1/2, 1/2), where constraint 2 has
     slack ``eps``: whether that is a label is within its error at tolerance ``eps``."""
     mat = np.array([[1.0, 2.0, 1.0 - eps], [1.0, 0.0, 1.0 - eps]])
-    found = ve._Vertices(np.ones((1, 3)), np.array([[False, False, True, True, True]]), False)
-    assert ve._face_partners(found, mat, eps, 3, other_is_p=False) is None
-    decided = ve._face_partners(found, mat, 1.001 * eps, 3, other_is_p=False)
+    found = lv.Vertices(np.ones((1, 3)), np.array([[False, False, True, True, True]]), False)
+    assert lv._face_partners(found, mat, eps, 3, other_is_p=False) is None
+    decided = lv._face_partners(found, mat, 1.001 * eps, 3, other_is_p=False)
     assert decided is not None
     partners, faces = decided
     assert faces == 1 and partners.labels.tolist() == [[True, True, True, False, False]]
@@ -1063,7 +1077,13 @@ def test_a_nearly_singular_basis_marks_the_result_incomplete(
     a = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
     game = NormalFormGame.from_bimatrix(a, b)
     for method in ("search", "brute_force"):
-        found = ve._vertices([positive_rescale(b, 0.1)], 1e-9, coordinate_labels_first=[True], method=method)
+        found = lv.search_vertices(
+            [positive_rescale(b, 0.1)],
+            1e-9,
+            coordinate_labels_first=[True],
+            method=method,
+            budget=Budget(ve.MAX_VISITED),
+        )
         assert found[0].ambiguous, method
     if not decided:
         monkeypatch.setattr(rational_polytope, "MAX_DECIDED", 0)
@@ -1116,7 +1136,7 @@ def test_covering_in_small_blocks_pairs_the_same_vertices(monkeypatch: pytest.Mo
         game = NormalFormGame(rng.integers(-3, 4, size=(2, m, m)).astype(float))
         whole = ve.vertex_enumeration(game)
         for entries in (1, 2 * m):
-            monkeypatch.setattr(ve, "BLOCK_ENTRIES", entries)
+            monkeypatch.setattr(labelled_pairs, "BLOCK_ENTRIES", entries)
             blocked = ve.vertex_enumeration(game)
             monkeypatch.undo()
             assert len(blocked.equilibria) == len(whole.equilibria) >= 1
@@ -1163,5 +1183,10 @@ def test_the_covering_pairs_do_not_depend_on_the_block_size(
         if bool((labels_x[i] | labels_y[j]).all())
     ]
     assert want  # the draw has covering pairs
-    monkeypatch.setattr(ve, "BLOCK_ENTRIES", block_entries)  # 1: one row per block
-    assert sorted(ve._covering(labels_x, labels_y, ix, iy)) == want
+    monkeypatch.setattr(labelled_pairs, "BLOCK_ENTRIES", block_entries)  # 1: one row per block
+    weights = 1 << np.arange(9, dtype=np.int64)
+    for missing_x, missing_y in (
+        ((~labels_x).astype(np.int64) @ weights, (~labels_y).astype(np.int64) @ weights),  # bitmasks
+        (np.packbits(~labels_x, axis=1), np.packbits(~labels_y, axis=1)),  # packed bytes
+    ):
+        assert sorted(labelled_pairs._covering(missing_x, missing_y, ix, iy)) == want
