@@ -391,6 +391,14 @@ _HASH_LINE = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "integer_search",
+        "ReplaceComparisonOperator_Lt_LtE",
+        "if float(_row_max(tableau, i)) * scale + abs(float(a)) * reach < _SMALL_NUMERATOR:",
+        "if float(_row_max(tableau, i)) * scale + abs(float(a)) * reach <= _SMALL_NUMERATOR:",
+        "a row whose bound is exactly 4e18 is still below 2^62 (about 4.6e18) with room for the"
+        " bound's rounding: either path divides it exactly",
+    ),
+    Equivalent(
         "labelled_pairs",
         "ReplaceComparisonOperator_Eq_NotEq",
         'elif how == "x":',

@@ -18,7 +18,9 @@ The entries are kept in int64 while they stay below ``2^62`` in magnitude. Each 
 y|) / D``; below ``2^62``, it is determined by its residue modulo ``2^(64 - t)`` (``2^t``
 the power of two in ``D``) and its float estimate, and the residue needs only ``x p - a y``
 modulo ``2^64`` (wrapping int64 arithmetic) and the inverse of ``D``'s odd part modulo
-``2^64`` (Newton's iteration, once per pivot). Each comparison of two ratios, the sign of
+``2^64`` (Newton's iteration, once per pivot); a row whose every numerator is bounded below
+``2^62`` (by the row's largest entry and the pivot row's) is divided in integers alone, the
+numerator exact in int64. Each comparison of two ratios, the sign of
 ``x_i a_j - x_j a_i``, is decided by floats when the float difference exceeds its rounding
 error, and else from the two products in 128-bit integer arithmetic. An entry that could
 reach ``2^62`` stops the search: :func:`integer_bases` returns None and the caller searches
@@ -67,6 +69,10 @@ IntArray = npt.NDArray[np.int64]
 #: Entries of the tableau stay below this in magnitude (the bound that lets an exact quotient
 #: be read off its residue modulo ``2^64``; see the module docstring).
 MAX_ENTRY = 1 << 62
+#: A row whose numerators ``x p - a y`` are bounded (in floats, by its largest entry and the
+#: pivot row's) below this is pivoted in integers alone: below ``2^62`` with room for the
+#: bound's rounding, so every numerator, and its quotient, is exact in int64.
+_SMALL_NUMERATOR = 4.0e18
 #: Kernel outcomes.
 _DONE, _PAUSED, _OVERFLOW = 0, 1, 2
 
@@ -145,8 +151,8 @@ def integer_bases(k: npt.ArrayLike, budget: Budget) -> IntegerBases | None:
     budget.stopped = budget.stopped or stopped
     n = state.n_out
     keys = state.out_keys[:n]
-    bit = np.left_shift(np.int64(1), np.arange(d + c, dtype=np.int64))
-    labels = (state.out_labels[:n, None] & bit[None, :]) != 0
+    masks = state.out_labels[:n].astype("<i8").view(np.uint8).reshape(n, 8)  # bit t of byte t // 8
+    labels = np.unpackbits(masks, axis=1, count=d + c, bitorder="little").view(bool)
     return IntegerBases(keys, state.out_num[:n], state.out_det[:n], labels, state.visited, stopped)
 
 
@@ -237,9 +243,10 @@ def _search_kernel(
             status = _PAUSED
             break
         e = stack[0, depth]
+        parent = stack[2, depth] if depth > 0 else -1  # entering it leads back: visited
         moved = False
         while e < width:
-            if not (key >> e) & 1:
+            if not (key >> e) & 1 and e != parent:
                 r = _leaving_row(tableau, e, d)
                 if r >= 0:
                     following = key ^ (np.int64(1) << basic[r]) ^ (np.int64(1) << e)
@@ -345,9 +352,18 @@ def _pivot(tableau: IntArray, det: np.int64, r: int, e: int) -> bool:
     c, columns = tableau.shape
     p = tableau[r, e]
     shift, inverse = _odd_inverse(det)
+    scale = abs(float(p))
+    reach = abs(float(_row_max(tableau, r)))  # the pivot row's largest entry
     for i in range(c):
         a = tableau[i, e]
         if i == r or (a == 0 and p == det):  # row r stays; so does a row with a zero, when p == det
+            continue
+        if float(_row_max(tableau, i)) * scale + abs(float(a)) * reach < _SMALL_NUMERATOR:
+            # Every numerator x p - a y of this row is exact in int64 and a multiple of det:
+            # shifting out det's power of two and multiplying by its odd part's inverse
+            # (modulo 2^64) divides exactly, in integers alone.
+            for j in range(columns):
+                tableau[i, j] = ((tableau[i, j] * p - a * tableau[r, j]) >> shift) * inverse
             continue
         for j in range(columns):
             q, ok = _exact_quotient(tableau[i, j], p, a, tableau[r, j], det, shift, inverse)
@@ -355,6 +371,15 @@ def _pivot(tableau: IntArray, det: np.int64, r: int, e: int) -> bool:
                 return False
             tableau[i, j] = q
     return True
+
+
+@numba.njit(cache=True, inline="always")
+def _row_max(tableau: IntArray, i: int) -> np.int64:
+    """The largest magnitude in row ``i`` (entries are below ``2^62`` in magnitude)."""
+    largest = np.int64(0)
+    for j in range(tableau.shape[1]):
+        largest = max(largest, abs(tableau[i, j]))
+    return largest
 
 
 @numba.njit(cache=True, inline="always")

@@ -65,9 +65,8 @@ def completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) 
         return sorted(
             _covering(np.packbits(~labels_x, axis=1), np.packbits(~labels_y, axis=1), every_x, every_y)
         )
-    weights = np.left_shift(np.int64(1), np.arange(m + n, dtype=np.int64))
-    sets_x, sets_y = labels_x.astype(np.int64) @ weights, labels_y.astype(np.int64) @ weights
-    missing_x, missing_y = (~labels_x).astype(np.int64) @ weights, (~labels_y).astype(np.int64) @ weights
+    sets_x, sets_y = _bitmasks(labels_x), _bitmasks(labels_y)
+    missing_x, missing_y = _bitmasks(~labels_x), _bitmasks(~labels_y)
     excess_x, excess_y = labels_x.sum(axis=1) - m, labels_y.sum(axis=1) - n
     pairs: list[tuple[int, int]] = []
     for g in np.unique(excess_x).tolist():
@@ -85,6 +84,14 @@ def completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) 
             else:
                 pairs += [(i, j) for j, i in _looked_up(labels_y[iy], missing_y[iy], sets_x[ix], k, iy, ix)]
     return sorted(pairs)
+
+
+def _bitmasks(labels: BoolArray) -> IntArray:
+    """Each row of at most 62 labels as an int64 whose bit ``t`` is label ``t``."""
+    packed = np.packbits(labels, axis=1, bitorder="little")
+    padded = np.zeros((len(labels), 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view("<i8").reshape(len(labels)).astype(np.int64)
 
 
 def _plan(count_x: int, count_y: int, size_x: int, size_y: int, k: int) -> str:

@@ -112,6 +112,35 @@ def test_exact_quotients_for_odd_and_even_determinants(det: int) -> None:
     assert not integer_search._exact_quotient(2**61, det, -(2**61), det, det, shift, inverse)[1]
 
 
+def test_a_pivot_divides_rows_exactly_in_integers_alone_or_by_residues() -> None:
+    """A pivot on an even determinant (12 = 2^2 * 3) updates small rows in integers alone and
+    rows whose numerators pass int64 (x p near 2^65) by residues and float estimates; every
+    entry equals Python's exact (x p - a y) / det."""
+    det, e = 12, 0
+    rows = [
+        [24, 5, -7, 3, 11],  # the pivot row: p = 24
+        [12, 1, 2, -3, 4],  # small: numerators exact in int64
+        [-36, 2**60, -(2**59), 5, 7],  # numerators past 2^63: quotients near 2^61
+        [0, 3, -5, 2**40, 1],  # a zero in the entering column, p != det: scaled by p / det
+    ]
+    tableau = np.array(rows, dtype=np.int64)
+    want = [
+        row if i == 0 else [(x * 24 - row[e] * y) // det for x, y in zip(row, rows[0], strict=True)]
+        for i, row in enumerate(rows)
+    ]
+    assert all((x * 24 - row[e] * y) % det == 0 for row in rows for x, y in zip(row, rows[0], strict=True))
+    assert integer_search._pivot(tableau, det, 0, e)
+    assert tableau.tolist() == want
+    assert max(abs(v) for v in want[2]) > 2**60  # the large row's quotients are large too
+    # A pivot element equal to the determinant: a row with a zero in the entering column
+    # stays as it is, every other row (a negative entry too) is updated.
+    tableau = np.array(
+        [[5, 10, -15, 5, 0], [-1, 3, 4, 2, 7], [0, 3, 1, 4, 2], [1, 1, 5, 0, 3]], dtype=np.int64
+    )
+    assert integer_search._pivot(tableau, 5, 0, 0)
+    assert tableau.tolist() == [[5, 10, -15, 5, 0], [0, 5, 1, 3, 7], [0, 3, 1, 4, 2], [0, -1, 8, -1, 3]]
+
+
 def test_max_visited_stops_with_a_part_and_chunks_do_not_change_the_answer() -> None:
     k = np.random.default_rng(0).integers(1, 4, size=(12, 12))
     whole = integer_search.integer_bases(k, Budget(10**9))
