@@ -177,8 +177,8 @@ def _solve(
 ) -> tuple[list[BasisBlock], IntArray] | None:
     """Each basis (coordinates labelled zero, constraints labelled tight) solved, batched by
     size; its doubtful systems exactly, up to :data:`.rational_polytope.MAX_DECIDED` in all
-    (``decided`` counts them), and left out of the float block. Returns the blocks of feasible bases and the indices of the
-    regular ones; None when a doubt stays."""
+    (``decided`` counts them), and left out of the float block. Returns the blocks of
+    feasible bases and the indices of the regular ones; None when a doubt stays."""
     support = ~zero  # (k, d): coordinates that may be positive
     sizes = support.sum(axis=1)
     blocks: list[BasisBlock] = []

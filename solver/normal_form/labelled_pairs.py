@@ -39,7 +39,7 @@ import numpy.typing as npt
 from equilibria.solver._typing import BoolArray, IntArray
 from equilibria.solver.normal_form.bases import BLOCK_ENTRIES
 
-__all__ = ["MAX_BITMASK_LABELS", "completely_labelled_pairs"]
+__all__ = ["MAX_BITMASK_LABELS", "completely_labelled_pairs", "label_bitmasks"]
 
 #: Label sets up to this many labels are int64 bitmasks (one AND per pair checked);
 #: past it every pair is checked on packed bytes.
@@ -65,8 +65,8 @@ def completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) 
         return sorted(
             _covering(np.packbits(~labels_x, axis=1), np.packbits(~labels_y, axis=1), every_x, every_y)
         )
-    sets_x, sets_y = _bitmasks(labels_x), _bitmasks(labels_y)
-    missing_x, missing_y = _bitmasks(~labels_x), _bitmasks(~labels_y)
+    sets_x, sets_y = label_bitmasks(labels_x), label_bitmasks(labels_y)
+    missing_x, missing_y = label_bitmasks(~labels_x), label_bitmasks(~labels_y)
     excess_x, excess_y = labels_x.sum(axis=1) - m, labels_y.sum(axis=1) - n
     pairs: list[tuple[int, int]] = []
     for g in np.unique(excess_x).tolist():
@@ -86,8 +86,15 @@ def completely_labelled_pairs(labels_x: BoolArray, labels_y: BoolArray, m: int) 
     return sorted(pairs)
 
 
-def _bitmasks(labels: BoolArray) -> IntArray:
-    """Each row of at most 62 labels as an int64 whose bit ``t`` is label ``t``."""
+def label_bitmasks(labels: BoolArray) -> IntArray:
+    """Each row of at most :data:`MAX_BITMASK_LABELS` labels as an int64 whose bit ``t`` is
+    label ``t``.
+
+    Examples
+    --------
+    >>> label_bitmasks(np.array([[True, False, True], [False, False, False]])).tolist()
+    [5, 0]
+    """
     packed = np.packbits(labels, axis=1, bitorder="little")
     padded = np.zeros((len(labels), 8), dtype=np.uint8)
     padded[:, : packed.shape[1]] = packed

@@ -36,11 +36,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from equilibria.solver._typing import BoolArray, FloatArray, IntArray
 from equilibria.solver.normal_form import complementary_faces, rational_polytope
 from equilibria.solver.normal_form.bases import BasisBlock, Budget, search_bases, use_search
+from equilibria.solver.normal_form.labelled_pairs import MAX_BITMASK_LABELS, label_bitmasks
 from equilibria.solver.normal_form.lexicographic import Residues
 from equilibria.solver.normal_form.rational_polytope import RationalPolytope
 from equilibria.solver.normal_form.square_systems import brute_force_bases
@@ -256,17 +259,22 @@ def tightness(
 
 def first_of_each_label_set(labels: BoolArray) -> IntArray:
     """The index of the first row with each distinct label set (one vertex per label set)."""
-    keys = np.packbits(labels, axis=1)
-    _, first = np.unique(keys.view(f"V{keys.shape[1]}").ravel(), return_index=True)
+    _, first = np.unique(_label_keys(labels), return_index=True)
     return first
 
 
 def label_classes(labels: BoolArray) -> tuple[BoolArray, IntArray]:
     """The distinct rows of ``labels`` and the index of each row's among them."""
-    keys = np.packbits(labels, axis=1)
-    if keys.shape[1] <= 8:  # one integer per row: sorting integers is fast
-        keys = np.pad(keys, ((0, 0), (0, 8 - keys.shape[1]))).view(np.uint64).ravel()
-    else:
-        keys = keys.view(f"V{keys.shape[1]}").ravel()
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_label_keys(labels), return_index=True, return_inverse=True)
     return labels[first], inverse.reshape(-1)
+
+
+def _label_keys(labels: BoolArray) -> npt.NDArray[Any]:
+    """One key per row of labels, ordered as the rows are lexicographically (label 0 first):
+    an int64 bitmask with label 0 as its highest bit up to
+    :data:`.labelled_pairs.MAX_BITMASK_LABELS` labels (sorting integers is fast), else the
+    packed bytes."""
+    if labels.shape[1] <= MAX_BITMASK_LABELS:
+        return label_bitmasks(labels[:, ::-1])
+    keys = np.packbits(labels, axis=1)
+    return keys.view(f"V{keys.shape[1]}").ravel()
