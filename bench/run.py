@@ -77,6 +77,15 @@ def targets(cases: dict[str, CaseResult]) -> dict[str, list[str]]:
             "Case 10 target (float <= 0.5x lrsnash at n = 10..18, exact=True <= 1x at n = 8..14, zero missed): "
             f"behind at {'; '.join(behind) if behind else 'none'}. Met at {'; '.join(met) if met else 'none'}."
         ]
+    if "9" in cases:
+        row = next((r for r in cases["9"].rows if r.method.startswith("server SolveGames")), None)
+        if row is not None:
+            ratio = row.extra.get("vs_sequential", float("nan"))
+            ok = ratio >= 1.0 and row.note.endswith(" 0 answers differ from sequential")
+            lines["9"] = [
+                "Case 9 target (SolveGames >= 1x the in-process loop's games/s on 2 workers, every answer "
+                f"the loop's): {'met' if ok else 'behind'}, {ratio:.2f}x ({row.note})."
+            ]
     if "2" in cases:
         behind, met = [], []
         rows = cases["2"].rows

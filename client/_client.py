@@ -17,7 +17,7 @@ from equilibria.client._convert import (
     CHUNK_BYTES,
     SCORE_OPTIONS,
     BatchPlan,
-    batch_item_from_proto,
+    batch_items_from_proto,
     batch_requests,
     markov_solution_set_from_response,
     player_names,
@@ -518,7 +518,10 @@ class Client:
 
         The games are converted and sent as the server reads them, and the results come
         back in input order as soon as each one (and every one before it) is solved: the
-        server runs up to its worker count of games at once. A failed game is a
+        server runs up to its worker count of games at once. Games with a length (a list)
+        go up to 64 to a message and come back together (the stream's cost per message
+        exceeds a small game's solve); a generator's go one by one, each answered as soon
+        as it is solved. A failed game is a
         ``BatchItem`` with ``error`` set (the exception :meth:`solve` would have raised);
         it never stops the others. Leaving the loop early cancels the stream, and the
         server stops the solves still running.
@@ -566,17 +569,17 @@ class Client:
         ...         print(item.index, len(item.result) if item.ok else item.error.code)
         """
         plan = BatchPlan()
-        requests = batch_requests(games, _batch_options(locals()), plan)
         total = _total(games)
+        requests = batch_requests(games, _batch_options(locals()), plan, pack=total is not None)
         call = self._stub.SolveGames(requests, timeout=self.timeout if timeout is None else timeout)
         done = 0
         try:
             for response in call:
-                item = batch_item_from_proto(response, done, plan)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-                yield item
+                for item in batch_items_from_proto(response, done, plan):
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                    yield item
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
         finally:
@@ -775,8 +778,8 @@ class AsyncClient:
         See :meth:`Client.solve_many`.
         """
         plan = BatchPlan()
-        requests = batch_requests(games, _batch_options(locals()), plan)
         total = _total(games)
+        requests = batch_requests(games, _batch_options(locals()), plan, pack=total is not None)
 
         async def messages() -> AsyncIterator[Any]:
             for request in requests:
@@ -786,11 +789,11 @@ class AsyncClient:
         done = 0
         try:
             async for response in call:
-                item = batch_item_from_proto(response, done, plan)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-                yield item
+                for item in batch_items_from_proto(response, done, plan):
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+                    yield item
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
         finally:

@@ -12,8 +12,9 @@ Two entry points share one scheduler, :func:`ordered_window`:
 
 A failed item (invalid game, exceeded time limit, dead worker) is reported in its own
 :class:`BatchResult` and never fails the batch. :func:`solve_many` sends consecutive small
-2-player games (up to 8 x 8) to a worker in chunks of up to 16, one task per chunk; a chunk
-that fails as a whole (its time, its worker, its memory) is run again game by game.
+2-player games (up to 8 x 8) to a worker in chunks of up to :data:`CHUNK`, one task per
+chunk; a chunk that fails as a whole (its time, its worker, its memory) is run again game
+by game.
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def _item_error(exc: Exception, index: int) -> RequestError:
 SMALL_GAME_BASES = 2 * 12_870
 #: Largest number of small games solved by one task of :func:`solve_many` (and of a
 #: SolveGames stream).
-CHUNK = 16
+CHUNK = 32
 #: Seconds :func:`grouped` waits for the next item of a group before it lets the group go.
 LINGER = 0.002
 

@@ -7,7 +7,7 @@ import collections
 import importlib.metadata
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NamedTuple, NoReturn
 
 import grpc
@@ -53,11 +53,15 @@ async def abort(context: grpc.aio.ServicerContext, error: RequestError) -> NoRet
 
 class _BatchItem(NamedTuple):
     """A SolveGames item: its request, its game and options when they convert (else None;
-    the error is reported when the item is solved alone), and whether it is a small game."""
+    the error is reported when the item is solved alone), whether it is a small game, and
+    where it stands in its message: whether that message packed several (``requests``; the
+    answers then go back packed) and whether it is the message's last item."""
 
     request: Any
     converted: tuple[Any, Any] | None
     small: bool
+    packed: bool = False
+    last: bool = True
 
 
 class Solved(NamedTuple):
@@ -81,6 +85,39 @@ def _check_rows(scorer: Any) -> None:
             "chunk",
             "the trace stream carried no rows: send chunks with policies, joint_actions or returns after the header",
         )
+
+
+def _message_items(message: Any) -> Iterator[tuple[Any, bool, bool]]:
+    """The items of one SolveGames message: ``(request, packed, last)`` for ``request``
+    when set, then each of ``requests`` (a message with neither: one item without a game)."""
+    count = len(message.requests)  # read one by one: a message may pack very many
+    if message.HasField("request") or not count:
+        yield message.request, count > 0, not count
+    for position, request in enumerate(message.requests, 1):
+        yield request, True, position == count
+
+
+#: Bytes of answers a packed SolveGames response holds before it is sent (a larger single
+#: answer goes alone).
+PACKED_ANSWER_BYTES = 1 << 20
+
+
+async def _packed_answers(answered: AsyncIterator[list[tuple[_BatchItem, Any]]]) -> AsyncIterator[Any]:
+    """The SolveGames responses of the items' answers, in order: an item sent alone is
+    answered alone; the answers of a packed message go together in ``answers``, sent at
+    the message's last item or when they reach :data:`PACKED_ANSWER_BYTES`."""
+    pending: list[Any] = []
+    size = 0
+    async for answers in answered:
+        for item, answer in answers:
+            if not item.packed:
+                yield answer
+                continue
+            pending.append(answer)
+            size += answer.ByteSize()
+            if item.last or size >= PACKED_ANSWER_BYTES:
+                yield convert.batch_answers(pending)
+                pending, size = [], 0
 
 
 class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
@@ -225,7 +262,9 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
         one worker task (:meth:`_solve_packed`): dispatching a task costs more than
         solving such a game. Up to the runner's worker count of tasks run at once; the
         stream is read only as far as ``workers + min(max_queue, 8 * workers)`` tasks ahead
-        of the answer being sent, so a long stream is never held in memory.
+        of the answer being sent, so a long stream is never held in memory. The items of
+        a message that packs several (``requests``) are answered packed
+        (:func:`_packed_answers`).
         """
         runner = self._batch_runner
         concurrency = max(1, runner.workers)
@@ -239,21 +278,21 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             return convert.batch_item_response(index, solved.response)
 
         async def classified() -> AsyncIterator[_BatchItem]:
-            async for item in request_iterator:
-                yield self._batch_item(item.request)
+            async for message in request_iterator:
+                for request, packed, last in _message_items(message):
+                    yield self._batch_item(request)._replace(packed=packed, last=last)
 
-        async def solve_group(_: int, group: list[tuple[int, _BatchItem]]) -> list[Any]:
+        async def solve_group(_: int, group: list[tuple[int, _BatchItem]]) -> list[tuple[_BatchItem, Any]]:
             if len(group) == 1:
                 index, item = group[0]
-                return [await solve_item(index, item)]
-            return await self._solve_packed(group, context, solve_item)
+                return [(item, await solve_item(index, item))]
+            answers = await self._solve_packed(group, context, solve_item)
+            return [(item, answer) for (_, item), answer in zip(group, answers, strict=True)]
 
         groups = batch.grouped(classified(), lambda item: item.small, batch.CHUNK)
-        async for responses in batch.ordered_window(
-            groups, solve_group, concurrency=concurrency, read_ahead=read_ahead
-        ):
-            for response in responses:
-                yield response
+        answered = batch.ordered_window(groups, solve_group, concurrency=concurrency, read_ahead=read_ahead)
+        async for response in _packed_answers(answered):
+            yield response
 
     def _batch_item(self, request: Any) -> _BatchItem:
         """A SolveGames item, converted once (a request that does not convert is reported

@@ -25,11 +25,13 @@ from equilibria.client import (
     InvalidArgumentError,
     InvalidGameError,
     RetryConfig,
+    ServerError,
     TraceRecorder,
 )
 from equilibria.client._convert import (
     BatchPlan,
     batch_item_from_proto,
+    batch_items_from_proto,
     batch_requests,
     game_to_proto,
     score_options,
@@ -359,3 +361,33 @@ def test_a_batch_sends_a_stochastic_game_in_every_form_alike() -> None:
     assert [r.request.WhichOneof("game") for r in requests] == ["stochastic_game"] * 3 + ["normal_form_game"]
     assert all(r.request.stochastic_game == message for r in requests[:3])
     assert [r.request.exact for r in requests] == [False, False, False, True]
+
+
+def test_a_packed_batch_keeps_the_order_and_caps_each_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pack=True`` sends consecutive games together, at most PACK_GAMES and PACK_BYTES a
+    message (a larger game alone); the items keep their order and their refusals; answers
+    packed in ``answers`` become one BatchItem each, in order."""
+    from equilibria.client import _convert
+
+    monkeypatch.setattr(_convert, "PACK_GAMES", 3)
+    monkeypatch.setattr(_convert, "PACK_BYTES", 400)
+    rng = np.random.default_rng(2)
+    big = rng.standard_normal((2, 6, 6))  # 576 bytes of payoffs: over PACK_BYTES, alone
+    games: list[Any] = [rng.standard_normal((2, 2, 2)) for _ in range(4)]
+    games[2:2] = [big, [[1, 2], [3]]]
+    plan = BatchPlan()
+    one_each = [m.request for m in batch_requests(games, solve_options())]
+    messages = list(batch_requests(games, solve_options(), plan, pack=True))
+    assert all(not m.HasField("request") for m in messages)
+    assert [len(m.requests) for m in messages] == [2, 1, 3]
+    assert [r for m in messages for r in m.requests] == one_each
+    assert all(m.ByteSize() <= 400 for m in messages if len(m.requests) > 1)
+    assert list(plan.refused) == [3]
+    packed = service_pb2.SolveGamesResponse(
+        answers=[service_pb2.SolveGamesResponse(index=k) for k in (2, 3, 4)]
+    )
+    items = batch_items_from_proto(packed, 2, plan)
+    assert [item.index for item in items] == [2, 3, 4]
+    assert isinstance(items[1].error, InvalidGameError) and items[0].ok and items[2].ok
+    with pytest.raises(ServerError, match="answered item 3 where item 2 was due"):
+        batch_items_from_proto(service_pb2.SolveGamesResponse(index=3), 2)

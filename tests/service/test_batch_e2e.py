@@ -102,6 +102,108 @@ def test_bad_items_are_named_and_the_others_succeed(stub: service_grpc.Equilibri
         )
 
 
+def test_packed_messages_are_answered_packed_in_stream_order(
+    stub: service_grpc.EquilibriaServiceStub,
+) -> None:
+    """Items are numbered across messages, packed (``requests``) or not; a packed message's
+    answers come together in ``answers``, each with its own index and status."""
+    games = seeded_games(6, seed=3)
+    messages = [
+        service_pb2.SolveGamesRequest(
+            requests=[_nash(games[0]), _nash(np.zeros((2, 0, 3))), _nash(games[1])]
+        ),
+        _item(_nash(games[2])),
+        service_pb2.SolveGamesRequest(
+            request=_nash(games[3]), requests=[_nash(games[4], tolerance=0.5), _nash(games[5])]
+        ),
+        service_pb2.SolveGamesRequest(),  # neither: one item without a game
+        service_pb2.SolveGamesRequest(requests=[_nash(games[0])]),  # packed, of one
+    ]
+    responses = list(stub.SolveGames(iter(messages), timeout=60))
+    assert [len(r.answers) for r in responses] == [3, 0, 3, 0, 1]
+    answers = [
+        *responses[0].answers,
+        responses[1],
+        *responses[2].answers,
+        responses[3],
+        *responses[4].answers,
+    ]
+    assert [a.index for a in answers] == list(range(9))
+    assert all(not a.answers for a in answers)
+    bad = {1: "requests[1].normal_form_game.payoffs", 5: "requests[5].tolerance", 7: "requests[7].game"}
+    for index, answer in enumerate(answers):
+        if index in bad:
+            assert answer.status.code == code_pb2.INVALID_ARGUMENT and not answer.HasField("response")
+            violation = error_details_pb2.BadRequest()
+            assert answer.status.details[0].Unpack(violation)
+            assert violation.field_violations[0].field == bad[index]
+            continue
+        assert answer.status.code == code_pb2.OK
+    solved = {0: games[0], 2: games[1], 3: games[2], 4: games[3], 6: games[5], 8: games[0]}
+    for index, game in solved.items():
+        want = solve(NormalFormGame(game))
+        got = answers[index].response.solution_set
+        assert len(got.equilibria) == len(want.equilibria) and got.complete == want.complete
+
+
+def test_a_message_holds_request_then_requests_and_an_empty_one_is_one_item() -> None:
+    from equilibria.service.servicer import _message_items
+
+    a, b, c = (_nash(game) for game in seeded_games(3, seed=8))
+
+    def items(message: service_pb2.SolveGamesRequest) -> list[tuple[bytes, bool, bool]]:
+        return [(r.SerializeToString(), packed, last) for r, packed, last in _message_items(message)]
+
+    raw = [r.SerializeToString() for r in (a, b, c)]
+    assert items(service_pb2.SolveGamesRequest(request=a)) == [(raw[0], False, True)]
+    assert items(service_pb2.SolveGamesRequest(requests=[a, b])) == [
+        (raw[0], True, False),
+        (raw[1], True, True),
+    ]
+    both = service_pb2.SolveGamesRequest(request=c, requests=[a, b])
+    assert items(both) == [(raw[2], True, False), (raw[0], True, False), (raw[1], True, True)]
+    assert items(service_pb2.SolveGamesRequest()) == [(b"", False, True)]
+
+
+def test_packed_answers_go_together_up_to_their_byte_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers of a packed message are sent together at its last item, or sooner once they
+    reach PACKED_ANSWER_BYTES; an item sent alone is answered alone; the order is kept."""
+    from equilibria.service import servicer
+
+    def answer(index: int, size: int) -> service_pb2.SolveGamesResponse:
+        message = service_pb2.SolveGamesResponse(index=index)
+        message.status.message = "x" * size
+        return message
+
+    def item(packed: bool, last: bool) -> object:
+        return servicer._BatchItem(None, None, False, packed, last)
+
+    sizes = [10, 10, 10, 100, 10, 10, 10]
+    flags = [
+        (False, True),
+        (True, False),
+        (True, True),
+        (True, False),
+        (True, False),
+        (True, False),
+        (True, True),
+    ]
+    monkeypatch.setattr(servicer, "PACKED_ANSWER_BYTES", 100)
+    for window in (1, 3, 7):  # however the scheduler hands the answers over
+
+        async def answered(window: int = window) -> object:
+            pairs = [(item(*f), answer(k, n)) for k, (f, n) in enumerate(zip(flags, sizes, strict=True))]
+            for start in range(0, len(pairs), window):
+                yield pairs[start : start + window]
+
+        async def collect() -> list[service_pb2.SolveGamesResponse]:
+            return [r async for r in servicer._packed_answers(answered())]
+
+        responses = asyncio.run(collect())
+        groups = [[a.index for a in r.answers] if r.answers else r.index for r in responses]
+        assert groups == [0, [1, 2], [3], [4, 5, 6]], window
+
+
 def test_slow_item_runs_out_of_budget_alone(client: Client) -> None:
     games = [*seeded_games(3), SLOW_GAME, *seeded_games(3, seed=12)]
     start = time.perf_counter()
@@ -308,7 +410,7 @@ def test_a_burst_of_small_games_is_packed_into_few_worker_tasks() -> None:
         for game, item in zip(stream, items, strict=True):
             assert item.ok
             assert_same_solution(item.result, solve(NormalFormGame(game)))
-        # 64 small games sent at once share tasks (groups of up to 16); the big one has its own.
+        # 64 small games sent at once share tasks (up to batch.CHUNK); the big one has its own.
         assert tasks <= 65 // 2, f"{tasks} worker tasks for 65 games"
         # Sent again: every answer from the cache, packed or not, and no worker task.
         again = list(client.solve_many(stream))

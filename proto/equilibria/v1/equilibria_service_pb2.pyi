@@ -169,26 +169,38 @@ Global___SolveGameResponse: _TypeAlias = SolveGameResponse  # noqa: Y015
 
 @_typing.final
 class SolveGamesRequest(_message.Message):
-    """One item of a SolveGames stream."""
+    """One or more items of a SolveGames stream.
+
+    A message carries `request` when it is set, then each of `requests`, in
+    that order; a message with neither is one item without a game (answered
+    INVALID_ARGUMENT). Packing many small games into one message spares the
+    stream's cost per message, which exceeds the solve of a 3 x 3 game.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_FIELD_NUMBER: _builtins.int
+    REQUESTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def request(self) -> Global___SolveGameRequest:
         """The game and options, exactly as for SolveGame. Its time_budget bounds
         this item alone; error fields name it as requests[i].<field>, i counting
-        the stream's messages from 0.
+        the stream's items from 0 (across messages).
         """
+
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___SolveGameRequest]:
+        """More items of the same kind, numbered on after `request`."""
 
     def __init__(
         self,
         *,
         request: Global___SolveGameRequest | None = ...,
+        requests: _abc.Iterable[Global___SolveGameRequest] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request", "requests", b"requests"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -196,13 +208,22 @@ Global___SolveGamesRequest: _TypeAlias = SolveGamesRequest  # noqa: Y015
 
 @_typing.final
 class SolveGamesResponse(_message.Message):
-    """The answer to one item of a SolveGames stream, sent in request order."""
+    """The answer to one item of a SolveGames stream, or to several: answers come
+    in request order.
+
+    The items of a message that sets `requests` are answered in `answers`, each
+    an answer of one item (its own `answers` empty); when they are many, over
+    several consecutive messages of at most 1 MiB of answers each (a larger
+    single answer alone). A message that sets only `request` is answered by
+    `index`, `status` and `response`.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     INDEX_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     RESPONSE_FIELD_NUMBER: _builtins.int
+    ANSWERS_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """Position of the item in the request stream, from 0."""
     @_builtins.property
@@ -216,16 +237,23 @@ class SolveGamesResponse(_message.Message):
     def response(self) -> Global___SolveGameResponse:
         """The item's answer when status.code is OK."""
 
+    @_builtins.property
+    def answers(self) -> _containers.RepeatedCompositeFieldContainer[Global___SolveGamesResponse]:
+        """The answers to the items of a message that set `requests`, in order
+        (index, status and response of this message then unset).
+        """
+
     def __init__(
         self,
         *,
         index: _builtins.int = ...,
         status: _status_pb2.Status | None = ...,
         response: Global___SolveGameResponse | None = ...,
+        answers: _abc.Iterable[Global___SolveGamesResponse] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["response", b"response", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "response", b"response", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answers", b"answers", "index", b"index", "response", b"response", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
