@@ -332,6 +332,26 @@ def test_exact_mode_reads_a_double_as_the_simplest_fraction_up_to_a_millionth(
     assert exact_arith.read_fraction(value) == read
 
 
+def test_the_shortest_decimal_is_read_exactly_when_it_is_the_closest_simple_fraction() -> None:
+    """The decimal fast path answers what the closest-fraction search answers, on short and long
+    decimals, tiny and huge values, and the boundary where a decimal's denominator times 10**6
+    times the ulp reaches 1 (there the search runs)."""
+    rng = np.random.default_rng(4)
+
+    def searched(value: float) -> Fraction:
+        simple = Fraction(value).limit_denominator(exact_arith.MAX_DENOMINATOR)
+        return simple if float(simple) == value else Fraction(value)
+
+    values = [round(float(v), k) for k in range(9) for v in rng.normal(0, 5, 300)]
+    values += [float(v) * 10.0**e for e in range(-9, 10) for v in rng.random(60)]
+    values += [0.0, -0.0, 1e-6, 123456.789, 2.0**52 + 0.5, 1e15 + 0.25, 5e-324, 1.7976931348623157e308]
+    # Short decimals that are not the closest simple fraction (10**6 q ulp >= 1): searched.
+    values += [1e10 + 0.123, 3e9 + 0.7, 12345678.901]
+    assert all(Fraction(repr(v)) != searched(v) for v in values[-3:])
+    for value in values:
+        assert exact_arith.read_fraction(value) == searched(value), value
+
+
 def test_exact_mode_reads_a_double_past_a_million_denominator_as_its_binary_value() -> None:
     value = 1 / 1_000_003  # the nearest simple fraction has a denominator over 10**6
     assert exact_arith.read_fraction(value) == Fraction(value)

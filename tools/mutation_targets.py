@@ -389,7 +389,31 @@ _HASH_LINE = (
     "i = ((key * np.int64(-0x61C8864680B583EB)) >> np.int64(29)) & mask  # Fibonacci hashing, wrapping"
 )
 
+_DECIMAL_LINE = "and MAX_DENOMINATOR * decimal.denominator * math.ulp(value) < 1.0"
+_DECIMAL_REASON = (
+    "the decimal fast path returns what the closest-fraction search after it returns whenever it"
+    " is taken: taking it less often (or never) gives the same fractions, only slower"
+)
+
 EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        "exact",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "decimal.denominator <= MAX_DENOMINATOR",
+        "decimal.denominator < MAX_DENOMINATOR",
+        _DECIMAL_REASON,
+    ),
+    Equivalent(
+        "exact",
+        "ReplaceComparisonOperator_Lt_LtE",
+        _DECIMAL_LINE,
+        _DECIMAL_LINE.replace("< 1.0", "<= 1.0"),
+        "10^6 q ulp is never exactly 1: 10^6 q has the factor 5^6 and an ulp is a power of two",
+    ),
+    Equivalent(
+        "exact", "NumberReplacer", _DECIMAL_LINE, _DECIMAL_LINE.replace("< 1.0", "< 0.0"), _DECIMAL_REASON
+    ),
+    Equivalent("exact", "RemoveGuardReturn", "return decimal", "pass", _DECIMAL_REASON),
     Equivalent(
         "integer_search",
         "ReplaceComparisonOperator_Lt_LtE",

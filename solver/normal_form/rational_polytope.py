@@ -49,16 +49,22 @@ class RationalPolytope:
         The payoffs, oriented as the polytope's matrix (one row per coordinate).
     low : Fraction
         The rescaled payoffs' lower end (``positive_rescale``'s ``low``, exactly).
+    read : sequence of sequence of Fraction, optional
+        ``raw`` already read as fractions (:func:`~.exact.read_fraction`), when the caller has
+        it (exact mode's :class:`~.exact.RationalBimatrix`); else read when first needed.
     """
 
-    def __init__(self, raw: FloatArray, low: Fraction) -> None:
+    def __init__(
+        self, raw: FloatArray, low: Fraction, read: Sequence[Sequence[Fraction]] | None = None
+    ) -> None:
         self._raw = np.array(raw, dtype=np.float64)
         self._low = low
+        self._read = read
 
     @functools.cached_property
     def matrix(self) -> tuple[tuple[Fraction, ...], ...]:
         """``M`` in rationals, read when first needed."""
-        read = [[exact_arith.read_fraction(float(v)) for v in row] for row in self._raw]
+        read = self._read or [[exact_arith.read_fraction(float(v)) for v in row] for row in self._raw]
         lo = min(min(row) for row in read)
         hi = max(max(row) for row in read)
         if lo == hi:

@@ -168,7 +168,10 @@ def vertex_enumeration(
     pairs: list[tuple[int, int]] | None = None
     budget = Budget(max_visited, deadline)
     # The polytopes read exactly, for the few bases the floats cannot decide (read if needed).
-    read = (RationalPolytope(b, _SHIFT_EXACT), RationalPolytope(a.T, _SHIFT_EXACT))
+    read = (
+        RationalPolytope(b, _SHIFT_EXACT, exact_game and exact_game.b),
+        RationalPolytope(a.T, _SHIFT_EXACT, exact_game and tuple(zip(*exact_game.a, strict=True))),
+    )
     polytopes = read if a.size <= exact_arith.MAX_EXACT_ENTRIES else (None, None)
     integer = _integer_vertices(a, b, budget, exact=exact_game is not None)
     if integer is not None:
