@@ -110,10 +110,13 @@ def lemke_howson(
     pivots = _solve_label(payoffs, init_label, max_pivots, _PIVOT_EPS, out)
     # Each player's own units, from the extremes the kernel read (a fresh game's
     # regret_tolerances() would read the payoffs again: more than a short path costs).
-    k = m + n
-    accept_row = regret_tolerance(tol, out[k + 5], out[k + 6])
-    accept_col = regret_tolerance(tol, out[k + 7], out[k + 8])
-    if pivots > 0 and out[k + 2] <= accept_row and out[k + 3] <= accept_col:
+    # Python floats: arithmetic on numpy scalars costs several times more.
+    regret_row, regret_col, _, high_row, low_row, high_col, low_col = out[m + n + 2 :].tolist()
+    if (
+        pivots > 0
+        and regret_row <= regret_tolerance(tol, high_row, low_row)
+        and regret_col <= regret_tolerance(tol, high_col, low_col)
+    ):
         return _answer(game, (out, init_label, pivots), m, tol, (), started)
     return _other_labels(game, out, pivots, init_label, tol, max_pivots, started)
 
