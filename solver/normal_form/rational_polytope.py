@@ -75,8 +75,12 @@ class RationalPolytope:
     def rank(self, support: Sequence[int], tight: Sequence[int]) -> int:
         """The exact rank of ``M[support, tight]`` (the rows of the coordinates that may be
         positive, the columns of the tight constraints)."""
+        return exact_arith.rank(self._system(support, tight))
+
+    def _system(self, support: Sequence[int], tight: Sequence[int]) -> list[list[Fraction]]:
+        """``M[support, tight]^T``: one row per tight constraint, one column per coordinate."""
         mat = self.matrix
-        return exact_arith.rank([[mat[int(i)][int(t)] for i in support] for t in tight])
+        return [[mat[int(i)][int(t)] for i in support] for t in tight]
 
     def solve(
         self, support: Sequence[int], tight: Sequence[int]
@@ -96,7 +100,7 @@ class RationalPolytope:
         """
         mat = self.matrix
         d, c = self._raw.shape
-        z = exact_arith.solve_exact([[mat[i][t] for i in support] for t in tight], [Fraction(1)] * len(tight))
+        z = exact_arith.solve_exact(self._system(support, tight), [Fraction(1)] * len(tight))
         if z is None:
             return None
         point = [Fraction(0)] * d
