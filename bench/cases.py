@@ -11,6 +11,7 @@ import dataclasses
 import importlib.util
 import itertools
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -293,6 +294,22 @@ def _numba_compile_times() -> tuple[float, float, float] | None:
     return t_import, t_first, t_second
 
 
+#: Paths under this many pivots are short: their games are timed built in the call too.
+SHORT_PIVOTS = 30
+
+
+def _short_path(family: str, size: int, ours: Row) -> bool:
+    """The short paths of the Lemke-Howson target (Morris games, SGC 19, paths under
+    :data:`SHORT_PIVOTS` pivots), whose target counts the game's construction on both
+    sides: a game solved once, the common case, where one-time work dominates."""
+    pivots = re.search(r"(\d+) pivots", ours.note)
+    return (
+        family == "morris"
+        or (family == "sgc" and size == 5)
+        or bool(pivots and int(pivots[1]) < SHORT_PIVOTS)
+    )
+
+
 def case2(cfg: Config, worker: Worker) -> CaseResult:
     """2-player, one equilibrium by Lemke-Howson."""
     result = CaseResult("2", "2-player, one equilibrium (Lemke-Howson)")
@@ -348,6 +365,16 @@ def case2(cfg: Config, worker: Worker) -> CaseResult:
                     skip="" if n <= nashpy_max else f"skipped: n > {nashpy_max} (can hang)",
                 ),
             ]
+            if _short_path(family, size, rows[0][0]):
+                rows += runner.run_together(
+                    [
+                        ("ours lemke_howson fresh", "ours", "ours lemke_howson (fresh game)"),
+                        ("quantecon lemke_howson fresh", "anchor", "quantecon lemke_howson (fresh game)"),
+                    ],
+                    family,
+                    payoffs,
+                    n=n,
+                )
             for row, outcome in rows:
                 if outcome is None or not outcome.equilibria:
                     continue

@@ -82,6 +82,14 @@ def _ours_lemke_howson(game: Any) -> Any:
     return lemke_howson(game)
 
 
+def _ours_lemke_howson_fresh(payoffs: FloatArray) -> Any:
+    """Lemke-Howson on a game built in the timed call: a game solved once."""
+    from equilibria.solver import NormalFormGame
+    from equilibria.solver.normal_form.lemke_howson import lemke_howson
+
+    return lemke_howson(NormalFormGame(payoffs))
+
+
 def _ours_lh_extract(result: Any, state: Any) -> Outcome:
     out = _ours_set(result, state)
     out.info = result.method_reason + ("; " + "; ".join(result.warnings) if result.warnings else "")
@@ -268,6 +276,17 @@ def _quantecon_lh(game: Any) -> Any:
     return lemke_howson(game, full_output=True)
 
 
+def _quantecon_matrices(payoffs: FloatArray) -> tuple[FloatArray, FloatArray]:
+    return payoffs[0], payoffs[1].T
+
+
+def _quantecon_lh_fresh(matrices: tuple[FloatArray, FloatArray]) -> Any:
+    """QuantEcon's lemke_howson on a game built in the timed call (its Players too)."""
+    from quantecon.game_theory import NormalFormGame, Player, lemke_howson
+
+    return lemke_howson(NormalFormGame((Player(matrices[0]), Player(matrices[1]))), full_output=True)
+
+
 def _quantecon_extract(result: Any, game: Any) -> Outcome:
     ne, res = result
     return Outcome(
@@ -316,6 +335,7 @@ METHODS: dict[str, Method] = {
         Method("ours solve", "equilibria", _ours_game, _ours_solve, _ours_set),
         Method("ours vertex_enumeration", "equilibria", _ours_game, _ours_vertex_enumeration, _ours_set),
         Method("ours lemke_howson", "equilibria", _ours_game, _ours_lemke_howson, _ours_lh_extract),
+        Method("ours lemke_howson fresh", "equilibria", np.array, _ours_lemke_howson_fresh, _ours_lh_extract),
         Method("ours welfare_milp", "equilibria", _ours_game, _ours_welfare_milp, _ours_welfare_extract),
         Method(
             "ours solve (welfare)", "equilibria", _ours_game, _ours_solve_welfare, _ours_solve_welfare_extract
@@ -341,6 +361,13 @@ METHODS: dict[str, Method] = {
         Method("nashpy vertex_enumeration", "nashpy", _nashpy_game, _nashpy_vertex, _pairs),
         Method("nashpy lemke_howson", "nashpy", _nashpy_game, _nashpy_lh, _pairs),
         Method("quantecon lemke_howson", "quantecon", _quantecon_game, _quantecon_lh, _quantecon_extract),
+        Method(
+            "quantecon lemke_howson fresh",
+            "quantecon",
+            _quantecon_matrices,
+            _quantecon_lh_fresh,
+            _quantecon_extract,
+        ),
         Method("scipy linprog highs", "scipy", _linprog_problem, _linprog, _linprog_extract),
         Method("scipy linprog highs-ipm", "scipy", _linprog_problem, _linprog_ipm, _linprog_extract),
     )

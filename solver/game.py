@@ -86,13 +86,16 @@ class NormalFormGame:
         payoffs = _validated_payoffs(self.payoffs)
         object.__setattr__(self, "payoffs", payoffs)
         n = payoffs.shape[0]
-        player_names = tuple(str(name) for name in self.player_names)
+        # (the empty names of most games skip the generators: a game solved once pays this)
+        player_names = tuple(str(name) for name in self.player_names) if self.player_names else ()
         if player_names and len(player_names) != n:
             raise InvalidGameError(
                 "player_names",
                 f"NormalFormGame(): {len(player_names)} player names given for {n} players",
             )
-        action_names = tuple(tuple(str(a) for a in names) for names in self.action_names)
+        action_names = (
+            tuple(tuple(str(a) for a in names) for names in self.action_names) if self.action_names else ()
+        )
         if action_names:
             if len(action_names) != n:
                 raise InvalidGameError(
@@ -286,7 +289,7 @@ def _validated_payoffs(value: Any) -> npt.NDArray[np.float64]:
             f"NormalFormGame(): first axis has {n} players but there are {payoffs.ndim - 1} action axes "
             f"(shape {payoffs.shape})",
         )
-    if any(k == 0 for k in payoffs.shape[1:]):
+    if 0 in payoffs.shape:
         player = next(i for i, k in enumerate(payoffs.shape[1:]) if k == 0)
         raise InvalidGameError("payoffs", f"NormalFormGame(): player {player} has no actions")
     if not np.isfinite(payoffs).all():

@@ -231,6 +231,15 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "integer_faces": Target(
+        "solver/normal_form/integer_faces.py",
+        (
+            *_docstrings("solver.normal_form.integer_faces"),
+            "tests/normal_form/test_integer_faces.py",
+            "tests/normal_form/test_integer_search.py",
+        ),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

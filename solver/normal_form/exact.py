@@ -26,7 +26,15 @@ import numpy as np
 import numpy.typing as npt
 from equilibria.solver.errors import InvalidOptionError
 
-__all__ = ["RationalBimatrix", "normalise", "rank", "rational_bimatrix", "read_fraction", "solve_exact"]
+__all__ = [
+    "RationalBimatrix",
+    "normalise",
+    "rank",
+    "rational_bimatrix",
+    "read_fraction",
+    "solve_exact",
+    "solve_integer",
+]
 
 Matrix = tuple[tuple[Fraction, ...], ...]
 #: Largest denominator tried when reading a double as a simple fraction.
@@ -142,6 +150,50 @@ def solve_exact(system: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -
         head = rows[r]
         z[r] = (head[size] - sum((head[j] * z[j] for j in range(r + 1, size)), Fraction(0))) / head[r]
     return z
+
+
+def solve_integer(system: Sequence[Sequence[int]], rhs: Sequence[int]) -> tuple[list[int], int] | None:
+    """Solve a square integer system exactly: ``(numerators, det)`` with ``x = numerators /
+    det`` and ``det > 0`` (``|det|`` the system's determinant); None if singular.
+
+    Fraction-free Gauss-Jordan elimination (Bareiss): each step's entries ``(x p - a y) /
+    p_prev`` are exact integer divisions, so no greatest common divisor is ever taken (a
+    :class:`~fractions.Fraction` takes one per operation): several times faster than
+    :func:`solve_exact` on the small-denominator payoffs of decimal games.
+
+    Examples
+    --------
+    >>> solve_integer([[2, 1], [1, 1]], [3, 2])
+    ([1, 1], 1)
+    >>> solve_integer([[0, 2], [3, 1]], [1, 1])  # x = (1/6, 1/2)
+    ([1, 3], 6)
+    >>> solve_integer([[1, 2], [2, 4]], [1, 1]) is None
+    True
+    """
+    size = len(system)
+    rows = [[*row, r] for row, r in zip(system, rhs, strict=True)]
+    previous = 1
+    for k in range(size):
+        pivot = next((r for r in range(k, size) if rows[r][k] != 0), None)
+        if pivot is None:
+            return None
+        rows[k], rows[pivot] = rows[pivot], rows[k]
+        head = rows[k]
+        p = head[k]
+        for i in range(size):
+            if i == k:
+                continue
+            row = rows[i]
+            a = row[k]
+            if a == 0 and p == previous:  # unchanged: (x p - 0) / p
+                continue
+            for j in range(k, size + 1):
+                row[j] = (row[j] * p - a * head[j]) // previous
+        previous = p
+    # Every diagonal entry is now the last pivot; each right-hand side is it times x_i.
+    if previous < 0:
+        return [-row[size] for row in rows], -previous
+    return [row[size] for row in rows], previous
 
 
 def rank(rows: Sequence[Sequence[Fraction]]) -> int:

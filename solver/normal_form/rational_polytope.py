@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -32,10 +33,13 @@ from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form.bases import BasisBlock
 from equilibria.solver.normal_form.square_systems import basis_rows
 
-__all__ = ["MAX_DECIDED", "RationalPolytope"]
+__all__ = ["MAX_COMMON_DENOMINATOR", "MAX_DECIDED", "RationalPolytope"]
 
 #: Most doubtful bases decided exactly in one call; past it the doubt stands (reported).
 MAX_DECIDED = 256
+#: Payoffs whose fractions share a common denominator up to this are solved in integers
+#: (:attr:`RationalPolytope.integer`): integer and decimal payoffs (up to 12 decimals).
+MAX_COMMON_DENOMINATOR = 10**12
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -62,9 +66,44 @@ class RationalPolytope:
         self._read = read
 
     @functools.cached_property
+    def _fractions(self) -> Sequence[Sequence[Fraction]]:
+        """The payoffs read as fractions (when first needed)."""
+        return self._read or [[exact_arith.read_fraction(float(v)) for v in row] for row in self._raw]
+
+    @functools.cached_property
+    def integer(self) -> tuple[tuple[tuple[int, ...], ...], int] | None:
+        """``(K, S)`` with ``M = K / S``, ``K`` integers, when the payoffs share a common
+        denominator up to :data:`MAX_COMMON_DENOMINATOR` (integer and decimal payoffs; the
+        scaling of :func:`.lexicographic.integer_form`); else None.
+
+        Examples
+        --------
+        >>> RationalPolytope(np.array([[0.5, 1.25]]), Fraction(1, 10)).integer
+        (((1, 11),), 10)
+        """
+        read = self._fractions
+        common = 1
+        for row in read:
+            for v in row:
+                common = math.lcm(common, v.denominator)
+                if common > MAX_COMMON_DENOMINATOR:
+                    return None
+        ints = [[v.numerator * (common // v.denominator) for v in row] for row in read]
+        lo = min(min(row) for row in ints)
+        hi = max(max(row) for row in ints)
+        if lo == hi:
+            return tuple(tuple(1 for _ in row) for row in ints), 1
+        low = self._low
+        # low + (v - lo) / (hi - lo) = (low.den (v - lo) + low.num (hi - lo)) / (low.den (hi - lo))
+        k = [[low.denominator * (v - lo) + low.numerator * (hi - lo) for v in row] for row in ints]
+        scale = low.denominator * (hi - lo)
+        divisor = math.gcd(scale, *(v for row in k for v in row))
+        return tuple(tuple(v // divisor for v in row) for row in k), scale // divisor
+
+    @functools.cached_property
     def matrix(self) -> tuple[tuple[Fraction, ...], ...]:
         """``M`` in rationals, read when first needed."""
-        read = self._read or [[exact_arith.read_fraction(float(v)) for v in row] for row in self._raw]
+        read = self._fractions
         lo = min(min(row) for row in read)
         hi = max(max(row) for row in read)
         if lo == hi:
@@ -98,8 +137,22 @@ class RationalPolytope:
         >>> polytope.solve([0], [0]) is None  # M[0, 0] = 0
         True
         """
-        mat = self.matrix
         d, c = self._raw.shape
+        integer = self.integer
+        if integer is not None:
+            # M = K / S: M_ST^T z = 1 is K_ST^T w = 1 with z = S w, and M^T z = K^T w.
+            k, scale = integer
+            solved = exact_arith.solve_integer([[k[i][t] for i in support] for t in tight], [1] * len(tight))
+            if solved is None:
+                return None
+            numerators, det = solved
+            w = [0] * d
+            for i, v in zip(support, numerators, strict=True):
+                w[i] = v
+            point = [Fraction(scale * v, det) if v else Fraction(0) for v in w]
+            values = [Fraction(sum(k[i][t] * w[i] for i in support), det) for t in range(c)]
+            return point, values
+        mat = self.matrix
         z = exact_arith.solve_exact(self._system(support, tight), [Fraction(1)] * len(tight))
         if z is None:
             return None

@@ -52,6 +52,7 @@ from equilibria.solver.normal_form import lexicographic
 from equilibria.solver.normal_form.bases import Budget, use_search
 from equilibria.solver.normal_form.components import maximal_bicliques
 from equilibria.solver.normal_form.exact_search import PolytopeVertices, polytope_vertices
+from equilibria.solver.normal_form.integer_faces import integer_partners
 from equilibria.solver.normal_form.integer_search import IntegerBases, integer_bases
 from equilibria.solver.normal_form.labelled_pairs import completely_labelled_pairs
 from equilibria.solver.normal_form.labelled_vertices import (
@@ -175,10 +176,10 @@ def vertex_enumeration(
     polytopes = read if a.size <= exact_arith.MAX_EXACT_ENTRIES else (None, None)
     integer = _integer_vertices(a, b, budget, exact=exact_game is not None)
     if integer is not None:
-        # Integer payoffs whose tableaux stay within int64: both polytopes searched exactly.
-        px, qy, pairs = integer
+        # Integer payoffs whose tableaux stay within int64: every vertex found exactly.
+        px, qy, pairs, how = integer
         visited, ambiguous = budget.visited, False
-        matched = ": lexicographic pivoting in exact integer arithmetic, every label exact"
+        matched = f": lexicographic pivoting in exact integer arithmetic{how}, every label exact"
     elif exact_game is not None:
         # Exact mode: the float search (every decision certified, every feasible basis
         # kept) gives a superset of the exact game's completely labelled pairs; each
@@ -288,31 +289,60 @@ def _limit(stopped: str, max_visited: int, time_limit: float | None) -> str:
 
 def _integer_vertices(
     a: FloatArray, b: FloatArray, budget: Budget, *, exact: bool
-) -> tuple[Vertices, Vertices, list[tuple[int, int]]] | None:
-    """Both polytopes' vertices by the integer search (:mod:`.integer_search`) and the
-    completely labelled pairs; None when the payoffs are not integers or an entry of a
-    tableau would leave int64's safe range (the caller then searches in floats).
+) -> tuple[Vertices, Vertices, list[tuple[int, int]], str] | None:
+    """Both polytopes' vertices that equilibria can pair, exactly, the completely labelled
+    pairs and how the vertices were matched; None when the payoffs are not integers or an
+    entry of a tableau would leave int64's safe range (the caller then searches in floats).
 
-    The polytopes are those of the integer matrices ``K`` with ``K / S`` the positive
-    rescaling (:func:`.lexicographic.integer_form`): the same polytopes scaled by ``S``,
-    which normalising the strategies undoes. Every label is exact. With ``exact``, each
-    vertex in a pair gets its exact strategy (``numerators / sum(numerators)``) and the
+    The polytope of the player with fewer actions is searched (:mod:`.integer_search`) and
+    each of its vertices' complementary faces of the other (:mod:`.integer_faces`), as
+    lrsnash does; when a face's entries would leave int64, the other polytope is searched
+    whole instead. The polytopes are those of the integer matrices ``K`` with ``K / S`` the
+    positive rescaling (:func:`.lexicographic.integer_form`): the same polytopes scaled by
+    ``S``, which normalising the strategies undoes. Every label is exact. With ``exact``,
+    each vertex in a pair gets its exact strategy (``numerators / sum(numerators)``) and the
     payoff of every equilibrium it is in (:func:`_vertex_payoff`).
     """
-    found = []
-    for raw, coordinates_first in ((b, True), (a.T, False)):
+    m = a.shape[0]
+    p_first = m <= a.shape[1]
+    sides = ((b, True), (a.T, False)) if p_first else ((a.T, False), (b, True))
+    forms = []
+    for raw, _ in sides:
         form = lexicographic.integer_form(raw, _SHIFT_EXACT)
         if form is None or not use_search(*form[0].shape):
             return None
-        bases = integer_bases(form[0], budget)
-        if bases is None:
+        forms.append(form)
+    searched = integer_bases(forms[0][0], budget)
+    if searched is None:
+        return None
+    first = _integer_block(searched, sides[0][1])
+    partners = None
+    if not searched.stopped:
+        partners = integer_partners(forms[1][0], first[0].labels, m=m, other_is_p=not p_first, budget=budget)
+    how = ""
+    if partners is None:
+        other = integer_bases(forms[1][0], budget)
+        if other is None:
             return None
-        found.append((*_integer_block(bases, coordinates_first), form[1], raw))
+    else:
+        other, kinds = partners.found, partners.kinds
+        names = ("row", "column") if p_first else ("column", "row")
+        how = (
+            f" (the {names[0]} player's polytope searched, then the complementary faces of its "
+            f"{len(first[0].labels):,} vertices in the {names[1]} player's: {kinds['solved']:,} solved "
+            f"as square systems, {kinds['searched']:,} searched, {kinds['empty']:,} empty)"
+        )
+    found = [
+        (*first, forms[0][1], sides[0][0]),
+        (*_integer_block(other, sides[1][1]), forms[1][1], sides[1][0]),
+    ]
+    if not p_first:
+        found.reverse()
     (px, x_found, x_scale, x_raw), (qy, y_found, y_scale, y_raw) = found
     pairs = completely_labelled_pairs(px.labels, qy.labels, a.shape[0])
     if exact:
         with collector_paused():  # thousands of fractions, none of them garbage
-            sides = []
+            exact_sides = []
             for vertices, (numerators, determinants), scale, raw, used in (
                 (px, x_found, x_scale, x_raw, {i for i, _ in pairs}),
                 (qy, y_found, y_scale, y_raw, {j for _, j in pairs}),
@@ -332,9 +362,9 @@ def _integer_vertices(
                         for v in numerators[k].tolist()
                     )
                     payoffs[k] = _vertex_payoff(int(determinants[k]), total, scale, lo, hi)
-                sides.append(dataclasses.replace(vertices, exact=strategies, exact_payoff=payoffs))
-        px, qy = sides
-    return px, qy, pairs
+                exact_sides.append(dataclasses.replace(vertices, exact=strategies, exact_payoff=payoffs))
+        px, qy = exact_sides
+    return px, qy, pairs, how
 
 
 def _vertex_payoff(det: int, total: int, scale: Fraction, lo: int, hi: int) -> Fraction:

@@ -17,6 +17,7 @@ import pygambit as gbt
 import pytest
 from equilibria.solver import NormalFormGame
 from equilibria.solver.game import positive_rescale
+from equilibria.solver.normal_form import exact as exact_arith
 from equilibria.solver.normal_form import exact_search, rational_polytope, square_systems
 from equilibria.solver.normal_form import labelled_vertices as lv
 from equilibria.solver.normal_form import vertex_enumeration as ve
@@ -179,3 +180,46 @@ def _gambit(game: NormalFormGame) -> list[tuple[np.ndarray, ...]]:
         tuple(np.array([float(eq[p][s]) for s in p.strategies]) for p in g.players)
         for eq in gbt.nash.enummixed_solve(g, rational=False).equilibria
     ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_integer_elimination_solves_as_the_rationals_do(seed: int) -> None:
+    """``solve_integer`` against ``solve_exact`` on integer systems of 1 to 7 unknowns, from
+    all ties (singular ones) to large entries, with zero leading entries (rows swapped)."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 8))
+    high = int(rng.choice([2, 3, 10, 10**6, 10**15]))
+    system = rng.integers(-high, high + 1, size=(size, size)).tolist()
+    if seed % 3 == 0:
+        system[0][0] = 0
+    rhs = rng.integers(-high, high + 1, size=size).tolist()
+    rational = exact_arith.solve_exact(
+        [[Fraction(v) for v in row] for row in system], [Fraction(v) for v in rhs]
+    )
+    found = exact_arith.solve_integer(system, rhs)
+    if rational is None:
+        assert found is None
+        return
+    assert found is not None
+    numerators, det = found
+    assert det > 0 and abs(det) == abs(exact_determinant([[Fraction(v) for v in row] for row in system]))
+    assert [Fraction(v, det) for v in numerators] == rational
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_decimal_payoffs_are_solved_in_integers_as_in_rationals(seed: int) -> None:
+    """Payoffs with up to 3 decimals (a common denominator): every basis of the polytope
+    solved through ``K / S`` in integers equals the rational solve of ``M``; payoffs
+    without a small common denominator keep the rationals."""
+    rng = np.random.default_rng(seed)
+    d, c = (int(v) for v in rng.integers(1, 5, size=2))
+    raw = np.round(rng.standard_normal((d, c)) * 3, int(rng.integers(0, 4)))
+    polytope = RationalPolytope(raw, LOW)
+    assert polytope.integer is not None
+    rational = RationalPolytope(raw, LOW)
+    rational.__dict__["integer"] = None  # the cached property, as for payoffs without one
+    k, scale = polytope.integer
+    assert [[Fraction(v, scale) for v in row] for row in k] == [list(row) for row in rational.matrix]
+    for support, tight in zip(*_every_basis(d, c), strict=True):
+        assert polytope.solve(list(support), list(tight)) == rational.solve(list(support), list(tight))
+    assert RationalPolytope(np.array([[np.pi, np.e]]), LOW).integer is None
