@@ -202,3 +202,42 @@ def test_vertex_enumeration_answers_as_with_the_other_polytope_searched_whole(
     whole = ve.vertex_enumeration(game, exact=exact)
     assert "complementary faces" not in whole.method_reason
     assert _summary(faces) == _summary(whole)
+
+
+def test_every_partner_lies_in_its_vertex_face() -> None:
+    """Each face is searched without leaving it: every basis found for one vertex has all
+    the labels that vertex lacks (a search that entered a variable outside the face would
+    also find vertices of the polytope off the face)."""
+    a, b = games.random_degenerate_game(12, 12, 0).bimatrix()
+    kp, kq = lexicographic.integer_matrix(b, _LOW), lexicographic.integer_matrix(a.T, _LOW)
+    own = integer_search.integer_bases(kp, Budget(10**8))
+    labels = own.labels[first_of_each_label_set(own.labels)]
+    checked = 0
+    for row in labels[labels.sum(axis=1) > 12]:  # the degenerate vertices: faces searched
+        partners = integer_faces.integer_partners(kq, row[None], m=12, other_is_p=False, budget=Budget(10**8))
+        found = _global(partners.found.labels, 12, False)
+        assert (found | row[None]).all(), "a partner lacks a label of its face"
+        checked += len(found)
+    assert checked > 0
+
+
+def test_a_past_deadline_stops_between_chunks_but_not_after_the_last(monkeypatch) -> None:
+    """The clock is read while vertices are left: a deadline already past stops the faces
+    after the first chunk (``time_limit``), yet a game whose faces fit one chunk ends
+    complete (an enumeration that finished is never marked stopped)."""
+    a, b = games.random_degenerate_game(10, 10, 1).bimatrix()
+    kp, kq = lexicographic.integer_matrix(b, _LOW), lexicographic.integer_matrix(a.T, _LOW)
+    own = integer_search.integer_bases(kp, Budget(10**8))
+    labels = own.labels[first_of_each_label_set(own.labels)]
+    monkeypatch.setattr(integer_faces, "_VERTICES_PER_CALL", 7)
+    assert len(labels) > 7
+    past = Budget(10**8, deadline=time.perf_counter() - 1.0)
+    part = integer_faces.integer_partners(kq, labels, m=10, other_is_p=False, budget=past).found
+    assert part.stopped == past.stopped == "time_limit"
+    whole = integer_faces.integer_partners(kq, labels, m=10, other_is_p=False, budget=Budget(10**8)).found
+    assert 0 < part.visited < whole.visited
+    few = labels[:7]
+    done = integer_faces.integer_partners(
+        kq, few, m=10, other_is_p=False, budget=Budget(10**8, deadline=time.perf_counter() - 1.0)
+    ).found
+    assert not done.stopped
