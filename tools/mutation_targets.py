@@ -406,6 +406,83 @@ _DECIMAL_REASON = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "integer_faces",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "if allowed <= 0:",
+        "if allowed < 0:",
+        "an allowance of 0 lets the kernel process no vertex (it stops at spent >= allowed), and"
+        " the count then stops the loop as the guard would have",
+    ),
+    Equivalent(
+        "integer_faces",
+        "NumberReplacer",
+        "if allowed <= 0:",
+        "if allowed <= -1:",
+        "the allowance is an integer: <= -1 is < 0, and an allowance of 0 processes no vertex and"
+        " the count then stops the loop as the guard would have",
+    ),
+    Equivalent(
+        "integer_faces",
+        "ReplaceComparisonOperator_Lt_LtE",
+        "if p < 0:",
+        "if p <= 0:",
+        "a pivot entry is never 0 (every caller picks a non-zero entry: the install's, the ratio"
+        " test's positive one, the slack swap's)",
+    ),
+    Equivalent(
+        "integer_faces",
+        "NumberReplacer",
+        "if p < 0:",
+        "if p < 1:",
+        "a pivot entry is a non-zero integer: < 1 is < 0",
+    ),
+    Equivalent(
+        "integer_faces",
+        "ReplaceComparisonOperator_Lt_LtE",
+        "if size < 4.0e18:  # every partial sum is exact in int64",
+        "if size <= 4.0e18:  # every partial sum is exact in int64",
+        "partial sums of at most 4e18 in absolute value are still far below 2^63 (9.2e18): exact",
+    ),
+    Equivalent(
+        "integer_faces",
+        "NumberReplacer",
+        "if size < 4.0e18:  # every partial sum is exact in int64",
+        "if size < 4e+18:  # every partial sum is exact in int64",
+        "the same float written another way",
+    ),
+    Equivalent(
+        "integer_faces",
+        "ReplaceComparisonOperator_Lt_LtE",
+        "while sign == 0 and t < c:",
+        "while sign == 0 and t <= c:",
+        "two rows never tie on all c lexicographic columns (those columns of the tableau are D B^-1"
+        " B_0, non-singular: two rows proportional would make it singular), so the loop ends on a"
+        " sign before t reaches c",
+    ),
+    Equivalent(
+        "integer_faces",
+        "ReplaceComparisonOperator_Lt_LtE",
+        "if sign < 0:",
+        "if sign <= 0:",
+        "after the lexicographic columns sign is never 0 (no two rows tie on all of them, see the"
+        " loop above)",
+    ),
+    Equivalent(
+        "integer_faces",
+        "NumberReplacer",
+        "if sign < 0:",
+        "if sign < 1:",
+        "sign is -1, 0 or 1 and never 0 after the lexicographic columns: < 1 is < 0",
+    ),
+    Equivalent(
+        "integer_faces",
+        "NumberReplacer",
+        "if (mask >> e) & 1 and not (key >> e) & 1 and e != parent:",
+        "if (mask >> e) & 1 and not (key >> e) & 0 and e != parent:",
+        "entering a basic variable pivots on its own row (its column's one positive entry) and"
+        " leads back to the same basis, which the search has already seen: skipped either way",
+    ),
+    Equivalent(
         "exact",
         "ReplaceComparisonOperator_LtE_Lt",
         "decimal.denominator <= MAX_DENOMINATOR",

@@ -386,7 +386,7 @@ def _phase_one(tableau: IntArray, basic: IntArray, det: np.int64, mask: np.int64
             sign, size = _reduced_cost(tableau, basic, mask, j)
             if sign == -2:
                 return np.int64(-2)
-            if sign > 0 and size > best:
+            if size > best:  # size has sign's sign and best starts at 0: a decrease
                 e, best = j, size
         if e < 0:  # optimal with a positive sum: no point of the face
             return np.int64(-1)

@@ -241,3 +241,30 @@ def test_a_past_deadline_stops_between_chunks_but_not_after_the_last(monkeypatch
         kq, few, m=10, other_is_p=False, budget=Budget(10**8, deadline=time.perf_counter() - 1.0)
     ).found
     assert not done.stopped
+
+
+def test_the_last_visit_of_a_budget_still_solves_a_face() -> None:
+    """One visit left: the one-point face of the module's example is solved, complete."""
+    budget = Budget(5)
+    budget.visited = 4
+    k = np.array([[11, 1], [1, 11]])
+    partners = integer_faces.integer_partners(
+        k, np.array([[False, True, True, False]]), m=2, other_is_p=False, budget=budget
+    )
+    assert partners is not None and partners.found.numerators.tolist() == [[1, 0]]
+    assert partners.found.stopped == "" == budget.stopped and budget.visited == 5
+
+
+def test_ties_of_the_ratio_test_go_to_the_lexicographically_smaller_row() -> None:
+    """Rows 0 and 1 tie on rhs / entry (2/1 = 4/2) for entering column 0; the lex columns
+    decide: by (2, 3) row 0 reads (1, 0) and row 1 (0, 1/2), so row 1; by (3, 2), row 0."""
+    tableau = np.array([[1, 0, 1, 0, 2], [2, 0, 0, 1, 4]], dtype=np.int64)
+    assert integer_faces._lex_leaving_row(tableau, 0, np.array([2, 3])) == 1
+    assert integer_faces._lex_leaving_row(tableau, 0, np.array([3, 2])) == 0
+    assert integer_faces._lex_leaving_row(tableau, 1, np.array([2, 3])) == -1  # no positive entry
+
+
+def test_a_solved_face_is_a_partner_only_with_every_value_non_negative() -> None:
+    assert integer_faces._feasible(np.array([[3, 0, 0], [0, 3, 5]], dtype=np.int64))
+    assert not integer_faces._feasible(np.array([[3, 0, -1], [0, 3, 5]], dtype=np.int64))
+    assert not integer_faces._feasible(np.array([[3, 0, 2], [0, 3, -7]], dtype=np.int64))
