@@ -26,6 +26,7 @@ from equilibria.client._errors import (
     SolveCancelledError,
     SolveTimeoutError,
 )
+from equilibria.client._ranking import AlphaRank, AlphaRankOptions
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import TlsConfig
@@ -51,6 +52,8 @@ from equilibria.client._types import (
 
 __all__ = [
     "DEFAULT_TARGET",
+    "AlphaRank",
+    "AlphaRankOptions",
     "AsyncClient",
     "AuthenticationError",
     "BatchItem",

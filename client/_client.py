@@ -33,6 +33,7 @@ from equilibria.client._convert import (
     trace_header,
 )
 from equilibria.client._errors import InvalidArgumentError, map_rpc_error
+from equilibria.client._ranking import AlphaRankOptions
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -84,6 +85,7 @@ def _batch_options(arguments: dict[str, Any]) -> dict[str, Any]:
         "stage_selection",
         "priors",
         "seed",
+        "alpha_rank",
     )
     return {name: arguments[name] for name in names}
 
@@ -282,6 +284,7 @@ class Client:
         welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
         selection: Iterable[str] | str = (),
+        alpha_rank: AlphaRankOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server.
 
@@ -293,8 +296,9 @@ class Client:
             ``player_names``, ``action_names``), or an object with ``payoffs``.
         concepts : iterable of str, or str
             Solution concepts: "nash", "pure_nash", "pareto_nash", "welfare_nash",
-            "correlated", "coarse_correlated", "zero_sum_value", "selection". One
-            string is one concept (``concepts="nash"``); so for every list of names.
+            "correlated", "coarse_correlated", "zero_sum_value", "selection",
+            "alpha_rank". One string is one concept (``concepts="nash"``); so for every
+            list of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -315,6 +319,9 @@ class Client:
         selection : iterable of str, or str
             Criteria for "selection": "payoff_dominance", "risk_dominance",
             "logit_limit" (default: all).
+        alpha_rank : AlphaRankOptions, optional
+            Options of "alpha_rank": α (default: swept to the large-α limit), the
+            population size and the populations.
 
         Returns
         -------
@@ -343,6 +350,7 @@ class Client:
             welfare=welfare,
             disagreement=disagreement,
             selection=selection,
+            alpha_rank=alpha_rank,
         )
         response = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -512,6 +520,7 @@ class Client:
         stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
+        alpha_rank: AlphaRankOptions | None = None,
         progress: Progress | None = None,
     ) -> Iterator[BatchItem]:
         """Solve many games over one ``SolveGames`` stream; yields a :class:`BatchItem` per game.
@@ -532,8 +541,9 @@ class Client:
             Anything :meth:`solve` accepts, and stochastic games (objects with
             ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``),
             in any mix. Read lazily: a generator is never held in memory.
-        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection
-            As for :meth:`solve`, applied to every game (``exact`` to normal-form games only).
+        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank
+            As for :meth:`solve`, applied to every game (``exact`` and ``alpha_rank`` to
+            normal-form games only).
         stage_selection, priors, seed
             As for :meth:`solve_stochastic`, for the stochastic games.
         time_budget : float, optional
@@ -673,6 +683,7 @@ class AsyncClient:
         welfare: Iterable[str] | str = (),
         disagreement: Sequence[float] | None = None,
         selection: Iterable[str] | str = (),
+        alpha_rank: AlphaRankOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -686,6 +697,7 @@ class AsyncClient:
             welfare=welfare,
             disagreement=disagreement,
             selection=selection,
+            alpha_rank=alpha_rank,
         )
         response = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -771,6 +783,7 @@ class AsyncClient:
         stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
+        alpha_rank: AlphaRankOptions | None = None,
         progress: Progress | None = None,
     ) -> AsyncIterator[BatchItem]:
         """Solve many games over one stream; ``async for`` a :class:`BatchItem` per game.

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from equilibria.client._batch import BatchItem
 from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
+from equilibria.client._ranking import AlphaRank, AlphaRankOptions
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -38,6 +39,7 @@ from equilibria.client._typing import FloatArray
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 from equilibria.v1.codec import (
+    ALPHA_RANK_POPULATIONS,
     CONCEPT_ANSWERS,
     CONCEPTS,
     SCORE_OPTIONS,
@@ -377,6 +379,7 @@ def solve_request(
     stage_selection: Iterable[str] | str = (),
     priors: int = 0,
     seed: int = 0,
+    alpha_rank: AlphaRankOptions | None = None,
     function: str = "solve()",
 ) -> service_pb2.SolveGameRequest:
     """Build a SolveGameRequest, its names and game checked on the client.
@@ -389,7 +392,8 @@ def solve_request(
     ------
     InvalidArgumentError
         For an unknown concept, welfare function or criterion name: the message names
-        the argument and lists the valid names.
+        the argument and lists the valid names; for ``alpha_rank`` options of the wrong
+        kind.
     InvalidGameError
         For payoffs that are no numeric array (see :func:`game_to_proto`).
     """
@@ -417,6 +421,8 @@ def solve_request(
         homotopy_priors=priors,
         seed=seed,
     )
+    if alpha_rank is not None:
+        request.alpha_rank.CopyFrom(alpha_rank_options_to_proto(alpha_rank, function))
     if isinstance(game, game_pb2.StochasticGame):
         request.stochastic_game.CopyFrom(game)
     elif isinstance(game, game_pb2.NormalFormGame):
@@ -514,8 +520,49 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
             )
             for sel in message.selections
         ),
+        alpha_rank=_alpha_rank(message.alpha_rank) if message.HasField("alpha_rank") else None,
         concept_status=_concept_status(message.concept_status),
         player_names=tuple(names),
+    )
+
+
+def alpha_rank_options_to_proto(
+    options: AlphaRankOptions, function: str = "solve()"
+) -> solution_pb2.AlphaRankOptions:
+    """The wire form of α-Rank's options (``alpha=None`` sweeps: 0 on the wire).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For options that are not :class:`AlphaRankOptions`, or an unknown ``populations``.
+    """
+    if not isinstance(options, AlphaRankOptions):
+        message = f"{function}: alpha_rank must be AlphaRankOptions, got {type(options).__name__}"
+        raise InvalidArgumentError(message, "INVALID_ARGUMENT", (("alpha_rank", message),))
+    if options.populations not in ALPHA_RANK_POPULATIONS.values:
+        message = (
+            f"{function}: unknown alpha_rank populations {options.populations!r}; expected one of "
+            f"{', '.join(ALPHA_RANK_POPULATIONS.names)}"
+        )
+        raise InvalidArgumentError(message, "INVALID_ARGUMENT", (("alpha_rank.populations", message),))
+    return solution_pb2.AlphaRankOptions(
+        alpha=0.0 if options.alpha is None else float(options.alpha),
+        population_size=int(options.population_size),
+        populations=ALPHA_RANK_POPULATIONS.value(options.populations),
+    )
+
+
+def _alpha_rank(message: solution_pb2.AlphaRank) -> AlphaRank:
+    return AlphaRank(
+        profiles=tuple(tuple(r.profile.actions) for r in message.ranking),
+        masses=np.array([r.mass for r in message.ranking], dtype=np.float64),
+        alpha=message.alpha,
+        population_size=message.population_size,
+        single_population=message.single_population,
+        sink_components=tuple(tuple(tuple(p.actions) for p in c.profiles) for c in message.sink_components),
+        sweep=tuple((step.alpha, step.change) for step in message.sweep),
+        ended_by=message.ended_by,
+        residual=message.residual,
     )
 
 

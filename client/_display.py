@@ -247,7 +247,20 @@ def solution_set_summary(result: SolutionSet) -> Summary:
     for sel in result.selections:
         chosen = f"equilibrium {sel.equilibrium_index}" if sel.equilibrium_index is not None else "none"
         notes.append((sel.criterion, f"{chosen} ({'decided' if sel.decided else 'undecided'}): {sel.reason}"))
+    if result.alpha_rank is not None:
+        notes.append(("alpha-Rank", _alpha_rank(result.alpha_rank)))
     return Summary(title, table, tuple(notes + _ending(result)))
+
+
+def _alpha_rank(ranked: Any) -> str:
+    """The top of an α-Rank: its first :data:`MAX_ENTRIES` profiles and masses, and its α."""
+    shown = ", ".join(
+        f"{'(' + ', '.join(map(str, p)) + ')'} {number(m)}"
+        for p, m in zip(ranked.profiles[:MAX_ENTRIES], ranked.masses, strict=False)
+    )
+    more = f", ... ({len(ranked.profiles)} profiles)" if len(ranked.profiles) > MAX_ENTRIES else ""
+    limit = "the large-alpha limit" if ranked.converged else ranked.ended_by.replace("_", " ")
+    return f"{shown}{more} at alpha {number(ranked.alpha)} ({limit})"
 
 
 # -- MarkovSolutionSet ----------------------------------------------------------------------------

@@ -1063,7 +1063,24 @@ def solution_html(
             f"<p>Selection by {html.escape(s.criterion)}: {chosen} "
             f"({'decided' if s.decided else 'undecided'}: {html.escape(s.reason)}).</p>"
         )
+    if solution_set.alpha_rank is not None:
+        body.append(_alpha_rank_html(solution_set.alpha_rank))
     return _page(title or "equilibria solution set", body)
+
+
+def _alpha_rank_html(ranked: Any) -> str:
+    """The α-Rank as a table of its first 20 profiles and their masses."""
+    rows = "".join(
+        f"<tr><td>({', '.join(map(str, p))})</td><td>{_fmt(float(m))}</td></tr>"
+        for p, m in zip(ranked.profiles[:20], ranked.masses, strict=False)
+    )
+    limit = "the large-α limit" if ranked.converged else html.escape(ranked.ended_by.replace("_", " "))
+    return (
+        f"<h2>α-Rank</h2><p>Stationary masses at α = {_fmt(ranked.alpha)} ({limit}), "
+        f"{'one population' if ranked.single_population else 'one population per player'} of "
+        f"{ranked.population_size}; residual {ranked.residual:.1e}.</p>"
+        f"<table><tr><th>profile</th><th>mass</th></tr>{rows}</table>"
+    )
 
 
 def markov_solution_html(solution_set: MarkovSolutionSet, *, title: str = "") -> str:

@@ -22,6 +22,7 @@ from equilibria.client._display import (
     solution_set_summary,
 )
 from equilibria.client._errors import InvalidGameError
+from equilibria.client._ranking import AlphaRank
 from equilibria.client._typing import FloatArray
 
 __all__ = [
@@ -270,6 +271,8 @@ class SolutionSet:
         Value and optimal strategies of a constant-sum game.
     selections : tuple of Selection
         Equilibrium-selection answers ("selection").
+    alpha_rank : AlphaRank or None
+        The pure profiles ranked by α-Rank ("alpha_rank").
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -301,6 +304,7 @@ class SolutionSet:
     welfare_ranges: tuple[WelfareRange, ...] = ()
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
+    alpha_rank: AlphaRank | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 

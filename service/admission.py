@@ -103,6 +103,7 @@ class CostModel:
             options.method,
             bool(getattr(options, "exact", False)),
             options.max_equilibria,
+            getattr(options, "alpha_rank", None),
         )
 
     @staticmethod
@@ -113,7 +114,8 @@ class CostModel:
         until the first measurement replaces it. Joint actions ``J`` and the players'
         action counts ``k_i``: certificates and pure profiles ``~ n J``; the correlated
         LPs ``~ J * sum k_i^2``; mixed Nash of 2 players ``~ (m n)^1.5``, of more players
-        ``~ J^1.5``; a stochastic game multiplies by its states (and a few hundred sweeps).
+        ``~ J^1.5``; α-Rank's dense elimination ``~ J^3`` per α, a dozen values of α (or
+        one, given); a stochastic game multiplies by its states (and a few hundred sweeps).
         """
         actions = [int(k) for k in game.num_actions]
         joint = math.prod(actions)
@@ -124,6 +126,10 @@ class CostModel:
             seconds += 1e-7 * joint * sum(k * k for k in actions)
         if concepts & {"nash", "welfare_nash", "pareto_nash", "selection", "zero_sum_value"}:
             seconds += (2e-6 if n == 2 else 1e-4) * joint**1.5
+        if "alpha_rank" in concepts:
+            ranking = getattr(options, "alpha_rank", None)
+            steps = 1 if ranking is not None and ranking.alpha is not None else 12
+            seconds += steps * (1e-5 * joint + 2e-10 * joint**3)
         states = int(getattr(game, "n_states", 0))
         if states:
             seconds *= 300 * states

@@ -160,6 +160,8 @@ _SOLVE_OPTIONS = (
 )
 #: ``solve`` options of normal-form games only (``Client.solve``).
 _NORMAL_FORM_OPTIONS = ("exact", "selection")
+#: The flags of ``Client.solve``'s ``alpha_rank`` options (normal-form games only).
+_ALPHA_RANK_FLAGS = ("alpha", "population_size", "populations")
 #: ``solve`` options of stochastic games only (``Client.solve_stochastic``).
 _STOCHASTIC_OPTIONS = ("stage_selection", "priors", "seed")
 #: ``score`` options, by ``Client.score_trace``'s keyword names.
@@ -172,6 +174,17 @@ _POLICY_ARRAY = re.compile(r"policies_(\d+)")
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
     """The options the user gave (flags left out take the client's defaults)."""
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _normal_form_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The normal-form options the user gave, the alpha-Rank flags gathered into ``alpha_rank``."""
+    options = _given(args, _NORMAL_FORM_OPTIONS)
+    ranking = _given(args, _ALPHA_RANK_FLAGS)
+    if ranking:
+        from equilibria.client import AlphaRankOptions
+
+        options["alpha_rank"] = AlphaRankOptions(**ranking)
+    return options
 
 
 def _flag(name: str) -> str:
@@ -253,7 +266,7 @@ def _solve_batch(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise flags.usage(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     failed = sum(line is not None for line in lines)
-    options = _given(args, _SOLVE_OPTIONS + _NORMAL_FORM_OPTIONS + _STOCHASTIC_OPTIONS)
+    options = {**_given(args, _SOLVE_OPTIONS + _STOCHASTIC_OPTIONS), **_normal_form_options(args)}
     try:
         with (
             _client_call(args.target),
@@ -302,7 +315,7 @@ def _solve(args: argparse.Namespace) -> int:
     game = _read(read_game, args.game)
     stochastic = isinstance(game, StochasticGame)
     kind = "a stochastic game" if stochastic else "a normal-form game"
-    for name in _NORMAL_FORM_OPTIONS if stochastic else _STOCHASTIC_OPTIONS:
+    for name in _NORMAL_FORM_OPTIONS + _ALPHA_RANK_FLAGS if stochastic else _STOCHASTIC_OPTIONS:
         if getattr(args, name) is not None:
             raise flags.usage(f"{_flag(name)} does not apply to {args.game}: it is {kind}")
     if stochastic and args.report_png:
@@ -315,7 +328,7 @@ def _solve(args: argparse.Namespace) -> int:
         if stochastic:
             result: Any = client.solve_stochastic(game, **options, **_given(args, _STOCHASTIC_OPTIONS))
         else:
-            result = client.solve(game, **options, **_given(args, _NORMAL_FORM_OPTIONS))
+            result = client.solve(game, **options, **_normal_form_options(args))
     if stochastic:
         _emit(dumps(markov_json(result)) if args.json else markov_table(result))
     else:
@@ -639,6 +652,28 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
         metavar="NAMES",
         help=f"normal-form games: criteria of the selection concept, from {', '.join(SELECTION_CRITERIA.names)} "
         "(default all)",
+    )
+    solve.add_argument(
+        "--alpha",
+        type=flags.positive_number,
+        default=None,
+        metavar="A",
+        help="normal-form games: alpha_rank's selection intensity per unit of each player's payoff range "
+        "(default: swept to the large-alpha limit)",
+    )
+    solve.add_argument(
+        "--population-size",
+        type=flags.positive_int,
+        default=None,
+        metavar="M",
+        help="normal-form games: alpha_rank's individuals per population, 2 to 100000 (default 50)",
+    )
+    solve.add_argument(
+        "--populations",
+        choices=("auto", "multi", "single"),
+        default=None,
+        help="normal-form games: alpha_rank's populations: one per player (multi), one for a symmetric "
+        "2-player game (single), or auto (single when symmetric; the default)",
     )
     solve.add_argument(
         "--stage-selection",

@@ -107,6 +107,14 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def positive_number(text: str) -> float:
+    """A positive and finite number (``--alpha``)."""
+    value = number(text)
+    if not (0.0 < value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def tolerance(text: str) -> float:
     """``--tol``: a finite number of at least 0 (0: the server's default)."""
     value = number(text)

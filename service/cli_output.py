@@ -161,6 +161,23 @@ def solution_json(result: Any) -> dict[str, Any]:
             "optimal_vertices": [v.tolist() for v in zero_sum.optimal_vertices],
         },
         "selections": [_selection_json(s) for s in result.selections],
+        "alpha_rank": None if result.alpha_rank is None else _alpha_rank_json(result.alpha_rank),
+    }
+
+
+def _alpha_rank_json(ranked: Any) -> dict[str, Any]:
+    return {
+        "profiles": [list(p) for p in ranked.profiles],
+        "masses": ranked.masses.tolist(),
+        "alpha": ranked.alpha,
+        "population_size": ranked.population_size,
+        "single_population": ranked.single_population,
+        "sink_components": [[list(p) for p in component] for component in ranked.sink_components],
+        "sweep": [
+            {"alpha": a, "change": None if math.isnan(change) else change} for a, change in ranked.sweep
+        ],
+        "ended_by": ranked.ended_by,
+        "residual": ranked.residual,
     }
 
 
@@ -429,6 +446,32 @@ def _zero_sum_section(result: Any) -> list[str]:
     return lines
 
 
+#: Profiles of an α-Rank listed in the table (the rest are counted).
+ALPHA_RANK_ROWS = 10
+
+
+def _alpha_rank_section(result: Any) -> list[str]:
+    ranked = result.alpha_rank
+    if ranked is None:
+        return []
+    limit = "the large-alpha limit" if ranked.ended_by == "converged" else ranked.ended_by.replace("_", " ")
+    populations = "one population" if ranked.single_population else "one population per player"
+    rows = [
+        ("(" + ", ".join(map(str, p)) + ")", _number(m))
+        for p, m in zip(ranked.profiles[:ALPHA_RANK_ROWS], ranked.masses, strict=False)
+    ]
+    sinks = "; ".join(" ".join("(" + ", ".join(map(str, p)) + ")" for p in c) for c in ranked.sink_components)
+    lines = [
+        f"alpha_rank: alpha {_number(ranked.alpha)} ({limit}), {populations} of {ranked.population_size}, "
+        f"residual {ranked.residual:.1e}",
+        f"  sink components of the response graph: {sinks}",
+        *_table(("profile", "mass"), rows),
+    ]
+    if len(ranked.profiles) > ALPHA_RANK_ROWS:
+        lines.append(f"  ... {len(ranked.profiles) - ALPHA_RANK_ROWS} more profiles")
+    return lines
+
+
 def _selections_lines(name: str, selections: Sequence[Any]) -> list[str]:
     if not selections:
         return []
@@ -455,6 +498,7 @@ CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "coarse_correlated": lambda result: _correlated_lines(result, "coarse_correlated"),
     "zero_sum_value": _zero_sum_section,
     "selection": lambda result: _selections_lines("selection", result.selections),
+    "alpha_rank": _alpha_rank_section,
 }
 
 

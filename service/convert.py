@@ -1,4 +1,6 @@
-"""Server-side conversion: the only service module that reads or builds ``equilibria.v1`` messages.
+"""Server-side conversion: with :mod:`equilibria.service.convert_evaluation` (the messages of
+the evaluation concepts, which it calls), the only service module that reads or builds
+``equilibria.v1`` messages.
 
 Requests become the solver's domain types and validated options; results become
 response messages (one ``*_from_proto`` / ``*_to_proto`` function per message, plus the
@@ -22,6 +24,7 @@ from typing import Any
 import grpc
 import numpy as np
 import numpy.typing as npt
+from equilibria.service.convert_evaluation import alpha_rank_options_from_proto, alpha_rank_to_proto
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
 from equilibria.service.limits import Limits
 from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
@@ -371,6 +374,9 @@ def solve_request_from_proto(
         stage_selection=stage_selection or ("utilitarian",),
         priors=request.homotopy_priors,
         seed=request.seed,
+        alpha_rank=alpha_rank_options_from_proto(request.alpha_rank)
+        if request.HasField("alpha_rank")
+        else None,
     )
     return game, options
 
@@ -444,6 +450,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         zero_sum=zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
         selections=[selection_to_proto(sel) for sel in result.selections],
         concept_status=concept_status_to_proto(result.concept_status),
+        alpha_rank=alpha_rank_to_proto(result.alpha_rank) if result.alpha_rank is not None else None,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.solve_game import DEFAULT_CONCEPTS
 
 __all__ = ["DEFAULT_CONCEPTS", "SolveOptions"]
@@ -39,6 +40,8 @@ class SolveOptions:
         Priors of the stochastic homotopy (0: the solver default).
     seed : int
         Seed of the stochastic homotopy's random priors.
+    alpha_rank : AlphaRankOptions or None
+        Options of α-Rank (None: the defaults).
     """
 
     concepts: tuple[str, ...]
@@ -53,3 +56,4 @@ class SolveOptions:
     stage_selection: tuple[str, ...] = ("utilitarian",)
     priors: int = 0  # 0: the solver default
     seed: int = 0
+    alpha_rank: AlphaRankOptions | None = None

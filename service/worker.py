@@ -60,6 +60,7 @@ def solve_game(
         disagreement=options.disagreement,
         selection=options.selection,
         time_limit=_anytime(budget),
+        alpha_rank=options.alpha_rank,
     )
 
 

@@ -15,6 +15,7 @@ Examples
 (3, True, 'vertex_enumeration')
 """
 
+from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.errors import (
     InvalidGameError,
     InvalidOptionError,
@@ -27,6 +28,7 @@ from equilibria.solver.normal_form.nash import METHODS, MethodSpec
 from equilibria.solver.regret import Certificate, certify
 from equilibria.solver.results import (
     SOLVER_VERSION,
+    AlphaRank,
     Component,
     ConceptStatus,
     CorrelatedEquilibrium,
@@ -72,6 +74,8 @@ __all__ = [
     "SELECTION_CRITERIA",
     "SOLVER_VERSION",
     "WELFARE_FUNCTIONS",
+    "AlphaRank",
+    "AlphaRankOptions",
     "Certificate",
     "Component",
     "ConceptStatus",

@@ -43,6 +43,7 @@ KERNEL_MODULES = (
     "traces.checkpoints",
     "traces.target",
     "traces.scorer",
+    "concepts.alpha_rank",
 )
 
 _WARM_UPS: dict[str, Callable[[], None]] = {}

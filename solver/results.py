@@ -28,6 +28,7 @@ __all__ = [
     "ZeroSumSolution",
     "WelfareOptimum",
     "Selection",
+    "AlphaRank",
     "ConceptStatus",
     "CONCEPT_STATUSES",
     "VacuousSetError",
@@ -285,6 +286,55 @@ class Selection:
     reason: str
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class AlphaRank:
+    """The α-Rank of a game's pure profiles (:mod:`equilibria.solver.concepts.alpha_rank`).
+
+    Attributes
+    ----------
+    profiles : tuple of tuple of int
+        The pure profiles (one action per population), from the highest mass down
+        (masses equal to 9 significant digits in profile order).
+    masses : ndarray, shape (len(profiles),)
+        Each profile's stationary mass, in the same order; they sum to 1.
+    alpha : float
+        The selection intensity used, per unit of each player's payoff range.
+    population_size : int
+        Individuals per population (``m``).
+    single_population : bool
+        Whether the game was read as one population (a symmetric 2-player game):
+        ``profiles`` then hold one strategy each.
+    sink_components : tuple of tuple of tuple of int
+        The response graph's sink strongly connected components (each a sorted tuple
+        of profiles): where the mass goes as ``α`` grows.
+    sweep : tuple of tuple of float
+        ``(α, largest change of a mass from the previous α)`` for every α solved (NaN
+        for the first).
+    ended_by : str
+        Why this α: ``"converged"`` (the sweep's distribution stopped changing, by less
+        than 1e-8: the large-α limit), ``"alpha_given"``, ``"underflow"`` (at the next α
+        the chain falls apart in floating point: a set of states whose every way out is
+        rarer than 1e-308 of their others; the distribution at the last α it did not), ``"time_limit"`` or ``"max_steps"``.
+    residual : float
+        ``||π P - π||_1`` of the distribution ``π`` and the chain ``P`` at ``alpha``.
+    """
+
+    profiles: tuple[tuple[int, ...], ...]
+    masses: FloatArray
+    alpha: float
+    population_size: int
+    single_population: bool
+    sink_components: tuple[tuple[tuple[int, ...], ...], ...]
+    sweep: tuple[tuple[float, float], ...]
+    ended_by: str
+    residual: float
+
+    @property
+    def converged(self) -> bool:
+        """Whether the sweep reached the large-α limit."""
+        return self.ended_by == "converged"
+
+
 class _AnsweredSet:
     """What :class:`SolutionSet` and :class:`MarkovSolutionSet` share: the per-concept
     status and the invariant that an empty set never claims every equilibrium."""
@@ -357,6 +407,8 @@ class SolutionSet(_AnsweredSet):
         Value and optimal strategies of a constant-sum game.
     selections : tuple of Selection
         Equilibrium-selection answers (concept ``"selection"``).
+    alpha_rank : AlphaRank or None
+        The α-Rank of the pure profiles (concept ``"alpha_rank"``).
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -385,6 +437,7 @@ class SolutionSet(_AnsweredSet):
     welfare_ranges: tuple[WelfareRange, ...] = ()
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
+    alpha_rank: AlphaRank | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
 
     @property

@@ -16,6 +16,7 @@ concept               what the set then holds
 ``coarse_correlated`` the same over the CCE polytope
 ``zero_sum_value``    ``zero_sum``: the value and optimal strategies (constant-sum games)
 ``selection``         ``selections``: payoff dominance, risk dominance, logit limit
+``alpha_rank``        ``alpha_rank``: the pure profiles ranked by α-Rank (any number of players)
 ====================  =====================================================================
 
 Examples
@@ -35,6 +36,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import (
@@ -47,7 +49,7 @@ from equilibria.solver.errors import (
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.regret import recertified
-from equilibria.solver.results import ConceptStatus, Equilibrium, SolutionSet, WelfareOptimum
+from equilibria.solver.results import AlphaRank, ConceptStatus, Equilibrium, SolutionSet, WelfareOptimum
 
 __all__ = [
     "solve",
@@ -68,6 +70,7 @@ CONCEPTS = (
     "coarse_correlated",
     "zero_sum_value",
     "selection",
+    "alpha_rank",
 )
 #: The concepts of a solve that names none.
 DEFAULT_CONCEPTS = ("nash",)
@@ -113,6 +116,7 @@ def solve(
     disagreement: npt.ArrayLike | None = None,
     selection: Iterable[str] = (),
     time_limit: float | None = None,
+    alpha_rank: AlphaRankOptions | None = None,
 ) -> SolutionSet:
     """Solve a game for the requested solution concepts.
 
@@ -139,7 +143,11 @@ def solve(
         Seconds the equilibrium search may take (see
         :func:`~equilibria.solver.normal_form.nash.nash_set`): ``"auto"`` enumerates a
         2-player game whose estimated enumeration time fits it, and an enumeration or
-        n-player search past it returns what it found, incomplete.
+        n-player search past it returns what it found, incomplete. α-Rank's sweep stops
+        between two values of α past it.
+    alpha_rank : AlphaRankOptions, optional
+        Options of ``alpha_rank`` (default: α swept to the large-α limit, populations of
+        50, one population for a symmetric 2-player game).
 
     Returns
     -------
@@ -161,6 +169,11 @@ def solve(
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
     point = _disagreement(game, disagreement)
+    if alpha_rank is not None and not isinstance(alpha_rank, AlphaRankOptions):
+        raise InvalidOptionError(
+            "alpha_rank", f"solve(): alpha_rank must be AlphaRankOptions, got {type(alpha_rank).__name__}"
+        )
+    ranking_options = (alpha_rank or AlphaRankOptions()).checked("solve")
     if "zero_sum_value" in wanted and not game.is_zero_sum(tol):  # relative to the payoff ranges
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
     correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
@@ -243,6 +256,18 @@ def solve(
             select(game.unit_game, unit_set, c, tol=tol, units=(game, result)) for c in criteria
         )
         statuses["selection"] = _over_set_status("selection", result, "selected")
+    if "alpha_rank" in wanted:
+        from equilibria.solver.concepts.alpha_rank import alpha_rank as rank
+
+        spent = time.perf_counter() - started
+        left = None if time_limit is None else max(time_limit - spent, 1e-9)
+        extras["alpha_rank"] = ranked = rank(game, ranking_options, tol=tol, time_limit=left)
+        statuses["alpha_rank"] = _alpha_rank_status(ranked)
+        if ranked.ended_by == "time_limit":  # the answer depends on the clock: say so
+            extras["warnings"] = (
+                *result.warnings,
+                f"alpha_rank: the sweep was stopped by the time limit at alpha = {ranked.alpha:g}",
+            )
     return dataclasses.replace(
         result,
         concepts=wanted,
@@ -250,6 +275,25 @@ def solve(
         concept_status=tuple(statuses[c] for c in wanted),
         **extras,  # type: ignore[arg-type]
     )
+
+
+def _alpha_rank_status(ranked: AlphaRank) -> ConceptStatus:
+    """Answered at the large-α limit or a given α; partial when the sweep stopped short."""
+    how = (
+        f"the stationary distribution of the {'single' if ranked.single_population else 'multi'}-population "
+        f"chain (m = {ranked.population_size}) at alpha = {ranked.alpha:g} by GTH elimination, "
+        f"residual {ranked.residual:.1e}"
+    )
+    if ranked.ended_by == "converged":
+        return ConceptStatus("alpha_rank", "answered", f"{how}: the large-alpha limit (the sweep converged)")
+    if ranked.ended_by == "alpha_given":
+        return ConceptStatus("alpha_rank", "answered", f"{how}: the alpha requested")
+    stopped = {
+        "underflow": "at the next alpha the chain falls apart in floating point",
+        "time_limit": "the sweep was stopped by the time limit",
+        "max_steps": f"the sweep reached its last step ({len(ranked.sweep)} values of alpha)",
+    }[ranked.ended_by]
+    return ConceptStatus("alpha_rank", "partial", f"{how}: not shown to be the large-alpha limit ({stopped})")
 
 
 def _relative_payoffs(game: NormalFormGame, result: SolutionSet) -> npt.NDArray[np.float64]:

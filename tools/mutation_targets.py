@@ -240,6 +240,11 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "alpha_rank": Target(
+        "solver/concepts/alpha_rank.py",
+        (*_docstrings("solver.concepts.alpha_rank"), "tests/concepts/test_alpha_rank.py"),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

@@ -280,7 +280,9 @@ def _check_options(
         field = "max_equilibria" if max_equilibria < 0 else "priors"
         raise InvalidOptionError(field, f"solve_stochastic(): {field} must be >= 0")
     unsupported = [
-        c for c in concepts if str(c).lower() in ("pure_nash", "correlated", "coarse_correlated", "selection")
+        c
+        for c in concepts
+        if str(c).lower() in ("pure_nash", "correlated", "coarse_correlated", "selection", "alpha_rank")
     ]
     if unsupported:
         raise UnsupportedError(

@@ -126,6 +126,8 @@ def test_a_trace_that_is_not_an_npz_is_named(tmp_path: pathlib.Path) -> None:
         ("--max-equilibria", "many", "argument --max-equilibria: 'many' is not an integer"),
         ("--time-budget", "0", "argument --time-budget: 0 is not a positive number of seconds"),
         ("--welfare", "happiness", "argument --welfare: unknown welfare function 'happiness'"),
+        ("--alpha", "0", "argument --alpha: 0 is not a positive number"),
+        ("--populations", "two", "argument --populations: invalid choice: 'two'"),
     ],
 )
 def test_a_bad_flag_value_is_a_usage_error(
@@ -139,6 +141,11 @@ def test_a_flag_of_the_other_kind_of_game_is_a_usage_error(tmp_path: pathlib.Pat
     path = _file(tmp_path, "stag.json", json.dumps(STAG_HUNT))
     line = _error_line(_run("solve", path, "--target", NOWHERE, "--stage-selection", "utilitarian"), 2)
     assert line == f"--stage-selection does not apply to {path}: it is a normal-form game"
+    stochastic = _file(
+        tmp_path, "chain.json", json.dumps({"rewards": [[[[1.0]], [[1.0]]]], "transitions": [[[[1.0]]]]})
+    )
+    line = _error_line(_run("solve", stochastic, "--target", NOWHERE, "--alpha", "3"), 2)
+    assert line == f"--alpha does not apply to {stochastic}: it is a stochastic game"
 
 
 def test_an_unwritable_report_keeps_the_answer(server: ServerProcess, tmp_path: pathlib.Path) -> None:

@@ -99,6 +99,33 @@ def test_every_concept_is_answered_and_printed(server: ServerProcess, tmp_path: 
     assert answer["pareto_indices"] == [0] and answer["welfare_optima"][0]["function"] == "utilitarian"
 
 
+def test_alpha_rank_flags_reach_the_server_and_the_ranking_prints(
+    server: ServerProcess, tmp_path: pathlib.Path
+) -> None:
+    prisoners = _game(tmp_path, "pd.json", {"A": [[3, 0], [5, 1]], "B": [[3, 5], [0, 1]]})
+    flags = (
+        "--concepts",
+        "alpha_rank",
+        "--alpha",
+        "2.5",
+        "--population-size",
+        "20",
+        "--populations",
+        "multi",
+    )
+    table = _cli("solve", prisoners, "--target", server.target, *flags).splitlines()
+    (header,) = [line for line in table if line.startswith("alpha_rank:")]
+    assert header.startswith("alpha_rank: alpha 2.5 (alpha given), one population per player of 20")
+    rows = _rows(table, "profile")
+    assert [row["profile"] for row in rows][0] == "(1, 1)" and len(rows) == 4
+    assert "  sink components of the response graph: (1, 1)" in table
+    answer = json.loads(_cli("solve", prisoners, "--target", server.target, *flags, "--json"))
+    ranked = answer["alpha_rank"]
+    assert ranked["profiles"][0] == [1, 1] and ranked["alpha"] == 2.5 and ranked["population_size"] == 20
+    assert ranked["ended_by"] == "alpha_given" and ranked["sweep"] == [{"alpha": 2.5, "change": None}]
+    assert abs(sum(ranked["masses"]) - 1) < 1e-12 and ranked["sink_components"] == [[[1, 1]]]
+
+
 def test_exact_strategies_print_as_fractions(server: ServerProcess, tmp_path: pathlib.Path) -> None:
     path = _game(tmp_path, "battle.json", BATTLE_OF_THE_SEXES)
     exact = _cli("solve", path, "--target", server.target, "--exact")

@@ -213,7 +213,7 @@ def solve_requests(draw: st.DrawFn) -> service_pb2.SolveGameRequest:
         request.normal_form_game.CopyFrom(draw(normal_form_games()))
     elif which == "stochastic":
         request.stochastic_game.CopyFrom(draw(stochastic_games()))
-    request.concepts.extend(draw(enums(8, max_size=4)))
+    request.concepts.extend(draw(enums(9, max_size=4)))
     request.method = draw(mostly(st.sampled_from(["", "auto"]), st.sampled_from(METHODS) | TEXT))
     request.tolerance = draw(mostly(st.just(0.0) | st.floats(1e-12, 1e-3), ANY_FLOAT))
     request.exact = draw(mostly(st.just(False), st.just(True)))
@@ -226,6 +226,10 @@ def solve_requests(draw: st.DrawFn) -> service_pb2.SolveGameRequest:
     request.stage_selection.extend(draw(enums(5)))
     request.homotopy_priors = draw(mostly(st.integers(0, 3), UINT32))
     request.seed = draw(st.integers(0, 2**64 - 1))
+    if draw(st.integers(0, 2)) == 0:
+        request.alpha_rank.alpha = draw(mostly(st.just(0.0) | st.floats(0.1, 100.0), ANY_FLOAT))
+        request.alpha_rank.population_size = draw(mostly(st.integers(0, 100), UINT32))
+        request.alpha_rank.populations = draw(mostly(st.integers(0, 3), st.integers(-(2**31), 2**31 - 1)))
     return request
 
 

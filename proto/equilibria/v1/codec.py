@@ -6,7 +6,7 @@ Two things both sides of the wire must agree on, defined once here:
   float64 values in C order, as raw bytes (the cheapest encoding to produce and parse
   from numpy);
 - the names of the enums (``SolutionConcept``, ``WelfareFunction``, ``StageSelection``,
-  ``SelectionCriterion``, ``Verdict``): each value's generated name without the enum's
+  ``SelectionCriterion``, ``AlphaRankPopulations``, ``Verdict``): each value's generated name without the enum's
   prefix, lower-cased (``SOLUTION_CONCEPT_PURE_NASH`` is ``"pure_nash"``), read from the
   generated enum descriptors so that a value added to a ``.proto`` file is named here
   without an edit.
@@ -37,6 +37,7 @@ import numpy.typing as npt
 from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 
 __all__ = [
+    "ALPHA_RANK_POPULATIONS",
     "CONCEPTS",
     "CONCEPT_ANSWERS",
     "EnumNames",
@@ -171,6 +172,8 @@ WELFARE_FUNCTIONS = EnumNames.of(solution_pb2.WelfareFunction)
 STAGE_SELECTION = EnumNames.of(solution_pb2.StageSelection)
 #: Equilibrium-selection criteria: "payoff_dominance", "risk_dominance", "logit_limit".
 SELECTION_CRITERIA = EnumNames.of(solution_pb2.SelectionCriterion)
+#: How alpha-Rank maps players onto populations: "auto", "multi", "single".
+ALPHA_RANK_POPULATIONS = EnumNames.of(solution_pb2.AlphaRankPopulations)
 #: Answers a requested concept gets: "answered", "partial", "refused".
 CONCEPT_ANSWERS = EnumNames.of(solution_pb2.ConceptAnswer)
 #: Verdicts of a trace criterion: "converged", "not_converged", "inconclusive".

@@ -47,6 +47,8 @@ class _SolutionConceptEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Solut
     """The value of a zero-sum game and its optimal strategy sets."""
     SOLUTION_CONCEPT_SELECTION: _SolutionConcept.ValueType  # 8
     """Equilibrium selection (payoff dominance, risk dominance, logit limit)."""
+    SOLUTION_CONCEPT_ALPHA_RANK: _SolutionConcept.ValueType  # 9
+    """The pure profiles ranked by alpha-Rank (Omidshafiei et al. 2019)."""
 
 class SolutionConcept(_SolutionConcept, metaclass=_SolutionConceptEnumTypeWrapper):
     """A solution concept a solve may be asked for."""
@@ -71,6 +73,8 @@ SOLUTION_CONCEPT_ZERO_SUM_VALUE: SolutionConcept.ValueType  # 7
 """The value of a zero-sum game and its optimal strategy sets."""
 SOLUTION_CONCEPT_SELECTION: SolutionConcept.ValueType  # 8
 """Equilibrium selection (payoff dominance, risk dominance, logit limit)."""
+SOLUTION_CONCEPT_ALPHA_RANK: SolutionConcept.ValueType  # 9
+"""The pure profiles ranked by alpha-Rank (Omidshafiei et al. 2019)."""
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
 class _WelfareFunction:
@@ -194,6 +198,34 @@ CONCEPT_ANSWER_PARTIAL: ConceptAnswer.ValueType  # 2
 CONCEPT_ANSWER_REFUSED: ConceptAnswer.ValueType  # 3
 """No answer; the reason says why."""
 Global___ConceptAnswer: _TypeAlias = ConceptAnswer  # noqa: Y015
+
+class _AlphaRankPopulations:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AlphaRankPopulationsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AlphaRankPopulations.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ALPHA_RANK_POPULATIONS_UNSPECIFIED: _AlphaRankPopulations.ValueType  # 0
+    """Not set: ALPHA_RANK_POPULATIONS_AUTO."""
+    ALPHA_RANK_POPULATIONS_AUTO: _AlphaRankPopulations.ValueType  # 1
+    """One population for a symmetric 2-player game, else one per player."""
+    ALPHA_RANK_POPULATIONS_MULTI: _AlphaRankPopulations.ValueType  # 2
+    """One population per player."""
+    ALPHA_RANK_POPULATIONS_SINGLE: _AlphaRankPopulations.ValueType  # 3
+    """One population playing a symmetric 2-player game against itself."""
+
+class AlphaRankPopulations(_AlphaRankPopulations, metaclass=_AlphaRankPopulationsEnumTypeWrapper):
+    """How alpha-Rank maps the players onto populations."""
+
+ALPHA_RANK_POPULATIONS_UNSPECIFIED: AlphaRankPopulations.ValueType  # 0
+"""Not set: ALPHA_RANK_POPULATIONS_AUTO."""
+ALPHA_RANK_POPULATIONS_AUTO: AlphaRankPopulations.ValueType  # 1
+"""One population for a symmetric 2-player game, else one per player."""
+ALPHA_RANK_POPULATIONS_MULTI: AlphaRankPopulations.ValueType  # 2
+"""One population per player."""
+ALPHA_RANK_POPULATIONS_SINGLE: AlphaRankPopulations.ValueType  # 3
+"""One population playing a symmetric 2-player game against itself."""
+Global___AlphaRankPopulations: _TypeAlias = AlphaRankPopulations  # noqa: Y015
 
 @_typing.final
 class Strategy(_message.Message):
@@ -380,6 +412,7 @@ class SolutionSet(_message.Message):
     ZERO_SUM_FIELD_NUMBER: _builtins.int
     SELECTIONS_FIELD_NUMBER: _builtins.int
     CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
+    ALPHA_RANK_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -456,6 +489,10 @@ class SolutionSet(_message.Message):
         order: answered in full, partial (and why), or refused (and why).
         """
 
+    @_builtins.property
+    def alpha_rank(self) -> Global___AlphaRank:
+        """The alpha-Rank of the pure profiles (SOLUTION_CONCEPT_ALPHA_RANK)."""
+
     def __init__(
         self,
         *,
@@ -477,10 +514,11 @@ class SolutionSet(_message.Message):
         zero_sum: Global___ZeroSumSolution | None = ...,
         selections: _abc.Iterable[Global___Selection] | None = ...,
         concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
+        alpha_rank: Global___AlphaRank | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -732,6 +770,205 @@ class Selection(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
 
 Global___Selection: _TypeAlias = Selection  # noqa: Y015
+
+@_typing.final
+class AlphaRankOptions(_message.Message):
+    """Options of SOLUTION_CONCEPT_ALPHA_RANK."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALPHA_FIELD_NUMBER: _builtins.int
+    POPULATION_SIZE_FIELD_NUMBER: _builtins.int
+    POPULATIONS_FIELD_NUMBER: _builtins.int
+    alpha: _builtins.float
+    """The selection intensity, per unit of each player's payoff range (each
+    player's payoffs mapped onto [0, 1]); 0 sweeps it upward to the large-alpha
+    limit, as the paper prescribes.
+    """
+    population_size: _builtins.int
+    """Individuals per population, 2 to 100000; 0 means 50."""
+    populations: Global___AlphaRankPopulations.ValueType
+    """How the players map onto populations."""
+    def __init__(
+        self,
+        *,
+        alpha: _builtins.float = ...,
+        population_size: _builtins.int = ...,
+        populations: Global___AlphaRankPopulations.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "population_size", b"population_size", "populations", b"populations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlphaRankOptions: _TypeAlias = AlphaRankOptions  # noqa: Y015
+
+@_typing.final
+class PureProfile(_message.Message):
+    """A pure profile: one action per population."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The action of each population (player), in player order."""
+
+    def __init__(
+        self,
+        *,
+        actions: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PureProfile: _TypeAlias = PureProfile  # noqa: Y015
+
+@_typing.final
+class RankedProfile(_message.Message):
+    """A pure profile and its alpha-Rank mass."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    MASS_FIELD_NUMBER: _builtins.int
+    mass: _builtins.float
+    """Its mass in the stationary distribution."""
+    @_builtins.property
+    def profile(self) -> Global___PureProfile:
+        """The profile."""
+
+    def __init__(
+        self,
+        *,
+        profile: Global___PureProfile | None = ...,
+        mass: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mass", b"mass", "profile", b"profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RankedProfile: _TypeAlias = RankedProfile  # noqa: Y015
+
+@_typing.final
+class SinkComponent(_message.Message):
+    """A sink strongly connected component of the response graph."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profiles(self) -> _containers.RepeatedCompositeFieldContainer[Global___PureProfile]:
+        """Its profiles, in profile order."""
+
+    def __init__(
+        self,
+        *,
+        profiles: _abc.Iterable[Global___PureProfile] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profiles", b"profiles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SinkComponent: _TypeAlias = SinkComponent  # noqa: Y015
+
+@_typing.final
+class AlphaSweepStep(_message.Message):
+    """One value of alpha the sweep solved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALPHA_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    alpha: _builtins.float
+    """The selection intensity."""
+    change: _builtins.float
+    """Largest change of a mass from the previous step (NaN for the first)."""
+    def __init__(
+        self,
+        *,
+        alpha: _builtins.float = ...,
+        change: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "change", b"change"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlphaSweepStep: _TypeAlias = AlphaSweepStep  # noqa: Y015
+
+@_typing.final
+class AlphaRank(_message.Message):
+    """The alpha-Rank of a game's pure profiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RANKING_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    POPULATION_SIZE_FIELD_NUMBER: _builtins.int
+    SINGLE_POPULATION_FIELD_NUMBER: _builtins.int
+    SINK_COMPONENTS_FIELD_NUMBER: _builtins.int
+    SWEEP_FIELD_NUMBER: _builtins.int
+    ENDED_BY_FIELD_NUMBER: _builtins.int
+    RESIDUAL_FIELD_NUMBER: _builtins.int
+    alpha: _builtins.float
+    """The selection intensity used."""
+    population_size: _builtins.int
+    """Individuals per population."""
+    single_population: _builtins.bool
+    """True when a symmetric 2-player game was read as one population (each
+    profile then holds one strategy).
+    """
+    ended_by: _builtins.str
+    """Why this alpha: "converged" (the large-alpha limit), "alpha_given",
+    "underflow", "time_limit" or "max_steps".
+    """
+    residual: _builtins.float
+    """||pi P - pi||_1 of the distribution and the chain at alpha."""
+    @_builtins.property
+    def ranking(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankedProfile]:
+        """Every pure profile with its stationary mass, from the highest mass down
+        (ties in profile order).
+        """
+
+    @_builtins.property
+    def sink_components(self) -> _containers.RepeatedCompositeFieldContainer[Global___SinkComponent]:
+        """The response graph's sink strongly connected components: where the mass
+        goes as alpha grows.
+        """
+
+    @_builtins.property
+    def sweep(self) -> _containers.RepeatedCompositeFieldContainer[Global___AlphaSweepStep]:
+        """Every value of alpha solved, in order."""
+
+    def __init__(
+        self,
+        *,
+        ranking: _abc.Iterable[Global___RankedProfile] | None = ...,
+        alpha: _builtins.float = ...,
+        population_size: _builtins.int = ...,
+        single_population: _builtins.bool = ...,
+        sink_components: _abc.Iterable[Global___SinkComponent] | None = ...,
+        sweep: _abc.Iterable[Global___AlphaSweepStep] | None = ...,
+        ended_by: _builtins.str = ...,
+        residual: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "ended_by", b"ended_by", "population_size", b"population_size", "ranking", b"ranking", "residual", b"residual", "single_population", b"single_population", "sink_components", b"sink_components", "sweep", b"sweep"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AlphaRank: _TypeAlias = AlphaRank  # noqa: Y015
 
 @_typing.final
 class MarkovEquilibrium(_message.Message):
