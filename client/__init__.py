@@ -26,7 +26,7 @@ from equilibria.client._errors import (
     SolveCancelledError,
     SolveTimeoutError,
 )
-from equilibria.client._ranking import AlphaRank, AlphaRankOptions
+from equilibria.client._evaluation import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import TlsConfig
@@ -69,6 +69,7 @@ __all__ = [
     "MarkovEquilibrium",
     "MarkovSolutionSet",
     "MarkovZeroSum",
+    "MaxEntropyEquilibrium",
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",

@@ -33,7 +33,7 @@ from equilibria.client._convert import (
     trace_header,
 )
 from equilibria.client._errors import InvalidArgumentError, map_rpc_error
-from equilibria.client._ranking import AlphaRankOptions
+from equilibria.client._evaluation import AlphaRankOptions
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -297,8 +297,9 @@ class Client:
         concepts : iterable of str, or str
             Solution concepts: "nash", "pure_nash", "pareto_nash", "welfare_nash",
             "correlated", "coarse_correlated", "zero_sum_value", "selection",
-            "alpha_rank". One string is one concept (``concepts="nash"``); so for every
-            list of names.
+            "alpha_rank", "max_entropy_correlated", "max_entropy_coarse_correlated",
+            "max_gini_correlated", "max_gini_coarse_correlated". One string is one
+            concept (``concepts="nash"``); so for every list of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from equilibria.client._batch import BatchItem
 from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
-from equilibria.client._ranking import AlphaRank, AlphaRankOptions
+from equilibria.client._evaluation import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -521,6 +521,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
             for sel in message.selections
         ),
         alpha_rank=_alpha_rank(message.alpha_rank) if message.HasField("alpha_rank") else None,
+        max_entropy_equilibria=tuple(_max_entropy(m) for m in message.max_entropy_equilibria),
         concept_status=_concept_status(message.concept_status),
         player_names=tuple(names),
     )
@@ -563,6 +564,19 @@ def _alpha_rank(message: solution_pb2.AlphaRank) -> AlphaRank:
         sweep=tuple((step.alpha, step.change) for step in message.sweep),
         ended_by=message.ended_by,
         residual=message.residual,
+    )
+
+
+def _max_entropy(message: solution_pb2.MaxEntropyEquilibrium) -> MaxEntropyEquilibrium:
+    return MaxEntropyEquilibrium(
+        concept=CONCEPTS.by_value.get(message.concept, ""),
+        distribution=decode_tensor(message.distribution),
+        payoffs=np.array(message.payoffs, dtype=np.float64),
+        value=message.value,
+        bound=message.bound,
+        max_violation=message.max_violation,
+        relative_violation=message.relative_violation,
+        method=message.method,
     )
 
 

@@ -249,6 +249,14 @@ def solution_set_summary(result: SolutionSet) -> Summary:
         notes.append((sel.criterion, f"{chosen} ({'decided' if sel.decided else 'undecided'}): {sel.reason}"))
     if result.alpha_rank is not None:
         notes.append(("alpha-Rank", _alpha_rank(result.alpha_rank)))
+    for answer in result.max_entropy_equilibria:
+        notes.append(
+            (
+                answer.concept,
+                f"{answer.measure} {number(answer.value)} (at most {number(answer.bound)} over the polytope), "
+                f"payoffs {vector(answer.payoffs)}, largest violation {number(answer.max_violation)}",
+            )
+        )
     return Summary(title, table, tuple(notes + _ending(result)))
 
 

@@ -1065,6 +1065,12 @@ def solution_html(
         )
     if solution_set.alpha_rank is not None:
         body.append(_alpha_rank_html(solution_set.alpha_rank))
+    for answer in solution_set.max_entropy_equilibria:
+        body.append(
+            f"<p>{html.escape(answer.concept.replace('_', ' '))}: {answer.measure} {_fmt(answer.value)} "
+            f"(at most {_fmt(answer.bound)} over the polytope), payoffs {_vector(answer.payoffs)}, largest "
+            f"incentive violation {answer.max_violation:.2g}.</p>"
+        )
     return _page(title or "equilibria solution set", body)
 
 

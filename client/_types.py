@@ -22,7 +22,7 @@ from equilibria.client._display import (
     solution_set_summary,
 )
 from equilibria.client._errors import InvalidGameError
-from equilibria.client._ranking import AlphaRank
+from equilibria.client._evaluation import AlphaRank, MaxEntropyEquilibrium
 from equilibria.client._typing import FloatArray
 
 __all__ = [
@@ -273,6 +273,9 @@ class SolutionSet:
         Equilibrium-selection answers ("selection").
     alpha_rank : AlphaRank or None
         The pure profiles ranked by α-Rank ("alpha_rank").
+    max_entropy_equilibria : tuple of MaxEntropyEquilibrium
+        The maximum-entropy and maximum-Gini (coarse) correlated equilibria, in request
+        order ("max_entropy_correlated", ...).
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -305,6 +308,7 @@ class SolutionSet:
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
     alpha_rank: AlphaRank | None = None
+    max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 

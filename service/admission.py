@@ -126,6 +126,8 @@ class CostModel:
             seconds += 1e-7 * joint * sum(k * k for k in actions)
         if concepts & {"nash", "welfare_nash", "pareto_nash", "selection", "zero_sum_value"}:
             seconds += (2e-6 if n == 2 else 1e-4) * joint**1.5
+        if any(c.startswith(("max_entropy_", "max_gini_")) for c in concepts):
+            seconds += 1e-6 * joint * sum(k * k for k in actions)
         if "alpha_rank" in concepts:
             ranking = getattr(options, "alpha_rank", None)
             steps = 1 if ranking is not None and ranking.alpha is not None else 12

@@ -162,6 +162,19 @@ def solution_json(result: Any) -> dict[str, Any]:
         },
         "selections": [_selection_json(s) for s in result.selections],
         "alpha_rank": None if result.alpha_rank is None else _alpha_rank_json(result.alpha_rank),
+        "max_entropy_equilibria": [
+            {
+                "concept": a.concept,
+                "distribution": a.distribution.tolist(),
+                "payoffs": a.payoffs.tolist(),
+                "value": a.value,
+                "bound": a.bound,
+                "max_violation": a.max_violation,
+                "relative_violation": a.relative_violation,
+                "method": a.method,
+            }
+            for a in result.max_entropy_equilibria
+        ],
     }
 
 
@@ -472,6 +485,18 @@ def _alpha_rank_section(result: Any) -> list[str]:
     return lines
 
 
+def _spread_lines(result: Any, concept: str) -> list[str]:
+    lines = []
+    for answer in (a for a in result.max_entropy_equilibria if a.concept == concept):
+        lines += [
+            f"{concept}: {answer.measure} {_number(answer.value)} (at most {_number(answer.bound)} over the "
+            f"polytope), payoffs ({_numbers(answer.payoffs)}), largest incentive violation "
+            f"{_number(answer.max_violation, 3)}",
+            *_table(("joint action", "probability"), _distribution_rows(answer.distribution)),
+        ]
+    return lines
+
+
 def _selections_lines(name: str, selections: Sequence[Any]) -> list[str]:
     if not selections:
         return []
@@ -499,6 +524,15 @@ CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "zero_sum_value": _zero_sum_section,
     "selection": lambda result: _selections_lines("selection", result.selections),
     "alpha_rank": _alpha_rank_section,
+    **{
+        concept: (lambda result, concept=concept: _spread_lines(result, concept))
+        for concept in (
+            "max_entropy_correlated",
+            "max_entropy_coarse_correlated",
+            "max_gini_correlated",
+            "max_gini_coarse_correlated",
+        )
+    },
 }
 
 

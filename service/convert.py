@@ -24,7 +24,11 @@ from typing import Any
 import grpc
 import numpy as np
 import numpy.typing as npt
-from equilibria.service.convert_evaluation import alpha_rank_options_from_proto, alpha_rank_to_proto
+from equilibria.service.convert_evaluation import (
+    alpha_rank_options_from_proto,
+    alpha_rank_to_proto,
+    max_entropy_to_proto,
+)
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
 from equilibria.service.limits import Limits
 from equilibria.service.options import DEFAULT_CONCEPTS, SolveOptions
@@ -451,6 +455,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         selections=[selection_to_proto(sel) for sel in result.selections],
         concept_status=concept_status_to_proto(result.concept_status),
         alpha_rank=alpha_rank_to_proto(result.alpha_rank) if result.alpha_rank is not None else None,
+        max_entropy_equilibria=[max_entropy_to_proto(a) for a in result.max_entropy_equilibria],
     )
 
 

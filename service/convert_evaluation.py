@@ -1,4 +1,5 @@
-"""Server-side conversion of the evaluation concepts beyond Nash (issue 22): α-Rank.
+"""Server-side conversion of the evaluation concepts beyond Nash (issue 22): α-Rank and the
+maximum-entropy (and maximum-Gini) correlated equilibria.
 
 The options and results of the concepts MARL researchers rank and select with, kept out of
 :mod:`equilibria.service.convert` (which calls these functions) so that each concept's wire
@@ -22,11 +23,12 @@ from __future__ import annotations
 import math
 
 from equilibria.service.errors import invalid
-from equilibria.solver import AlphaRank, AlphaRankOptions
+from equilibria.solver import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
 from equilibria.solver.concepts.alpha_rank import DEFAULT_POPULATION_SIZE, MAX_POPULATION_SIZE
 from equilibria.v1 import codec, solution_pb2
+from equilibria.v1.codec import encode_tensor
 
-__all__ = ["alpha_rank_options_from_proto", "alpha_rank_to_proto"]
+__all__ = ["alpha_rank_options_from_proto", "alpha_rank_to_proto", "max_entropy_to_proto"]
 
 
 def alpha_rank_options_from_proto(message: solution_pb2.AlphaRankOptions) -> AlphaRankOptions:
@@ -79,4 +81,18 @@ def alpha_rank_to_proto(ranked: AlphaRank) -> solution_pb2.AlphaRank:
         sweep=[solution_pb2.AlphaSweepStep(alpha=a, change=change) for a, change in ranked.sweep],
         ended_by=ranked.ended_by,
         residual=ranked.residual,
+    )
+
+
+def max_entropy_to_proto(answer: MaxEntropyEquilibrium) -> solution_pb2.MaxEntropyEquilibrium:
+    """Encode a maximum-entropy (or maximum-Gini) (coarse) correlated equilibrium."""
+    return solution_pb2.MaxEntropyEquilibrium(
+        concept=codec.CONCEPTS.value(answer.concept),
+        distribution=encode_tensor(answer.distribution),
+        payoffs=answer.payoffs.tolist(),
+        value=answer.value,
+        bound=answer.bound,
+        max_violation=answer.max_violation,
+        relative_violation=answer.relative_violation,
+        method=answer.method,
     )

@@ -29,6 +29,7 @@ __all__ = [
     "WelfareOptimum",
     "Selection",
     "AlphaRank",
+    "MaxEntropyEquilibrium",
     "ConceptStatus",
     "CONCEPT_STATUSES",
     "VacuousSetError",
@@ -335,6 +336,53 @@ class AlphaRank:
         return self.ended_by == "converged"
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class MaxEntropyEquilibrium:
+    """The (coarse) correlated equilibrium of largest entropy or Gini impurity
+    (:mod:`equilibria.solver.concepts.max_entropy`): unique, a meta-solver's answer.
+
+    Attributes
+    ----------
+    concept : str
+        ``"max_entropy_correlated"``, ``"max_entropy_coarse_correlated"``,
+        ``"max_gini_correlated"`` or ``"max_gini_coarse_correlated"``.
+    distribution : ndarray, shape (a_1, ..., a_n)
+        Probability of each joint action.
+    payoffs : ndarray, shape (n_players,)
+        Each player's expected payoff, in the user's units.
+    value : float
+        The measure at ``distribution``: entropy in nats, or Gini impurity ``1 - Σ p^2``.
+    bound : float
+        A certified upper bound of the measure over the whole polytope (from the dual):
+        ``bound - value`` bounds the distance to the optimum.
+    max_violation : float
+        Largest violation of an incentive constraint, in the user's units.
+    relative_violation : float
+        The same per unit of the player's payoff range.
+    method : str
+        How it was computed.
+    """
+
+    concept: str
+    distribution: FloatArray
+    payoffs: FloatArray
+    value: float
+    bound: float
+    max_violation: float
+    relative_violation: float
+    method: str
+
+    @property
+    def kind(self) -> str:
+        """``"correlated"`` or ``"coarse_correlated"``."""
+        return "coarse_correlated" if self.concept.endswith("coarse_correlated") else "correlated"
+
+    @property
+    def measure(self) -> str:
+        """``"entropy"`` or ``"gini"``."""
+        return "gini" if self.concept.startswith("max_gini") else "entropy"
+
+
 class _AnsweredSet:
     """What :class:`SolutionSet` and :class:`MarkovSolutionSet` share: the per-concept
     status and the invariant that an empty set never claims every equilibrium."""
@@ -409,6 +457,10 @@ class SolutionSet(_AnsweredSet):
         Equilibrium-selection answers (concept ``"selection"``).
     alpha_rank : AlphaRank or None
         The α-Rank of the pure profiles (concept ``"alpha_rank"``).
+    max_entropy_equilibria : tuple of MaxEntropyEquilibrium
+        The maximum-entropy and maximum-Gini (coarse) correlated equilibria, one per such
+        concept answered (a game too large, or a program past the time limit, refuses its
+        concept in ``concept_status``), in request order.
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -438,6 +490,7 @@ class SolutionSet(_AnsweredSet):
     zero_sum: ZeroSumSolution | None = None
     selections: tuple[Selection, ...] = ()
     alpha_rank: AlphaRank | None = None
+    max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
 
     @property

@@ -17,6 +17,9 @@ concept               what the set then holds
 ``zero_sum_value``    ``zero_sum``: the value and optimal strategies (constant-sum games)
 ``selection``         ``selections``: payoff dominance, risk dominance, logit limit
 ``alpha_rank``        ``alpha_rank``: the pure profiles ranked by α-Rank (any number of players)
+``max_entropy_*``     ``max_entropy_equilibria``: the (coarse) correlated equilibrium of
+``max_gini_*``        largest entropy or Gini impurity (``*``: ``correlated``,
+                      ``coarse_correlated``), unique, with its dual bound
 ====================  =====================================================================
 
 Examples
@@ -41,6 +44,7 @@ from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import (
     InvalidOptionError,
+    ProblemTooLargeError,
     UnsupportedError,
     check_time_limit,
     check_tolerance,
@@ -49,7 +53,14 @@ from equilibria.solver.errors import (
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.normal_form.nash import DEFAULT_TOLERANCE, nash_set
 from equilibria.solver.regret import recertified
-from equilibria.solver.results import AlphaRank, ConceptStatus, Equilibrium, SolutionSet, WelfareOptimum
+from equilibria.solver.results import (
+    AlphaRank,
+    ConceptStatus,
+    Equilibrium,
+    MaxEntropyEquilibrium,
+    SolutionSet,
+    WelfareOptimum,
+)
 
 __all__ = [
     "solve",
@@ -71,6 +82,10 @@ CONCEPTS = (
     "zero_sum_value",
     "selection",
     "alpha_rank",
+    "max_entropy_correlated",
+    "max_entropy_coarse_correlated",
+    "max_gini_correlated",
+    "max_gini_coarse_correlated",
 )
 #: The concepts of a solve that names none.
 DEFAULT_CONCEPTS = ("nash",)
@@ -256,18 +271,41 @@ def solve(
             select(game.unit_game, unit_set, c, tol=tol, units=(game, result)) for c in criteria
         )
         statuses["selection"] = _over_set_status("selection", result, "selected")
+    notes: list[str] = []
     if "alpha_rank" in wanted:
         from equilibria.solver.concepts.alpha_rank import alpha_rank as rank
 
         spent = time.perf_counter() - started
         left = None if time_limit is None else max(time_limit - spent, 1e-9)
-        extras["alpha_rank"] = ranked = rank(game, ranking_options, tol=tol, time_limit=left)
-        statuses["alpha_rank"] = _alpha_rank_status(ranked)
-        if ranked.ended_by == "time_limit":  # the answer depends on the clock: say so
-            extras["warnings"] = (
-                *result.warnings,
-                f"alpha_rank: the sweep was stopped by the time limit at alpha = {ranked.alpha:g}",
-            )
+        try:
+            extras["alpha_rank"] = ranked = rank(game, ranking_options, tol=tol, time_limit=left)
+        except ProblemTooLargeError as exc:  # refused, the other concepts answered
+            statuses["alpha_rank"] = ConceptStatus("alpha_rank", "refused", exc.message)
+        else:
+            statuses["alpha_rank"] = _alpha_rank_status(ranked)
+            if ranked.ended_by == "time_limit":  # the answer depends on the clock: say so
+                notes.append(
+                    f"alpha_rank: the sweep was stopped by the time limit at alpha = {ranked.alpha:g}"
+                )
+    spread = [c for c in wanted if c.startswith(("max_entropy_", "max_gini_"))]
+    if spread:
+        from equilibria.solver.concepts.max_entropy import max_entropy_equilibrium
+
+        spent = time.perf_counter() - started
+        left = None if time_limit is None else max(time_limit - spent, 1e-3)
+        answers = []
+        for concept in spread:
+            try:
+                answers.append(max_entropy_equilibrium(game, concept, time_limit=left))
+            except ProblemTooLargeError as exc:  # refused, the other concepts answered
+                statuses[concept] = ConceptStatus(concept, "refused", exc.message)
+                if "time limit" in exc.message:  # the answer depends on the clock: say so
+                    notes.append(f"{concept}: refused, not solved within the time limit")
+            else:
+                statuses[concept] = _spread_status(answers[-1], tol)
+        extras["max_entropy_equilibria"] = tuple(answers)
+    if notes:
+        extras["warnings"] = (*result.warnings, *notes)
     return dataclasses.replace(
         result,
         concepts=wanted,
@@ -294,6 +332,24 @@ def _alpha_rank_status(ranked: AlphaRank) -> ConceptStatus:
         "max_steps": f"the sweep reached its last step ({len(ranked.sweep)} values of alpha)",
     }[ranked.ended_by]
     return ConceptStatus("alpha_rank", "partial", f"{how}: not shown to be the large-alpha limit ({stopped})")
+
+
+#: Largest ``bound - value`` of an answered maximum-entropy (or -Gini) equilibrium.
+SPREAD_GAP = 1e-6
+
+
+def _spread_status(answer: MaxEntropyEquilibrium, tol: float) -> ConceptStatus:
+    """Answered when the incentive constraints hold within ``tol`` (per unit of payoff range)
+    and the dual bound is within :data:`SPREAD_GAP` of the value."""
+    gap = max(answer.bound - answer.value, 0.0)
+    how = (
+        f"{answer.method}; the constraints hold within {answer.relative_violation:.1e} of each player's "
+        f"payoff range, and no equilibrium of the polytope has a {answer.measure} above {answer.bound:.12g} "
+        f"(within {gap:.1e} of this one's)"
+    )
+    if answer.relative_violation <= tol and gap <= SPREAD_GAP:
+        return ConceptStatus(answer.concept, "answered", how)
+    return ConceptStatus(answer.concept, "partial", f"{how}: not certified to the tolerance")
 
 
 def _relative_payoffs(game: NormalFormGame, result: SolutionSet) -> npt.NDArray[np.float64]:

@@ -245,6 +245,11 @@ TARGETS: dict[str, Target] = {
         (*_docstrings("solver.concepts.alpha_rank"), "tests/concepts/test_alpha_rank.py"),
         timeout=120,
     ),
+    "max_entropy": Target(
+        "solver/concepts/max_entropy.py",
+        (*_docstrings("solver.concepts.max_entropy"), "tests/concepts/test_max_entropy.py"),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

@@ -282,7 +282,18 @@ def _check_options(
     unsupported = [
         c
         for c in concepts
-        if str(c).lower() in ("pure_nash", "correlated", "coarse_correlated", "selection", "alpha_rank")
+        if str(c).lower()
+        in (
+            "pure_nash",
+            "correlated",
+            "coarse_correlated",
+            "selection",
+            "alpha_rank",
+            "max_entropy_correlated",
+            "max_entropy_coarse_correlated",
+            "max_gini_correlated",
+            "max_gini_coarse_correlated",
+        )
     ]
     if unsupported:
         raise UnsupportedError(

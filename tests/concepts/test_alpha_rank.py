@@ -208,6 +208,10 @@ def test_solve_answers_the_concept_with_its_status() -> None:
     assert stopped.concept_status[0].status == "partial" and "time limit" in stopped.concept_status[0].reason
     assert any("stopped by the time limit" in w for w in stopped.warnings)
     assert solve(PRISONERS).alpha_rank is None  # not requested: not computed
+    large = solve(NormalFormGame(np.zeros((3, 17, 17, 17))), ["pure_nash", "alpha_rank"])
+    assert large.alpha_rank is None and len(large.equilibria) == 17**3  # refused; pure_nash answered
+    assert [s.status for s in large.concept_status] == ["answered", "refused"]
+    assert "4,913 pure profiles, over the limit of 4,096" in large.concept_status[1].reason
     with pytest.raises(InvalidOptionError) as refused:
         solve(PRISONERS, ["alpha_rank"], alpha_rank={"alpha": 2.0})  # type: ignore[arg-type]
     assert refused.value.field == "alpha_rank"

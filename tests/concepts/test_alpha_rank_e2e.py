@@ -114,8 +114,10 @@ def test_bad_options_are_invalid_arguments_naming_the_field(
 
 
 def test_too_many_profiles_and_stochastic_games_are_refused(server: ServerProcess, client: Client) -> None:
-    err = _raw(server, np.zeros((3, 17, 17, 17)))
-    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "4,913 pure profiles" in err.details()
+    refused = client.solve(np.zeros((3, 17, 17, 17)), concepts=["alpha_rank"])
+    assert refused.alpha_rank is None and refused.equilibria == ()
+    status = refused.status_of("alpha_rank")
+    assert status is not None and status.status == "refused" and "4,913 pure profiles" in status.reason
     rewards = np.zeros((1, 2, 2, 2))
     transitions = np.ones((1, 2, 2, 1))
     with pytest.raises(InvalidArgumentError) as refused:

@@ -81,7 +81,8 @@ def test_every_concept_is_answered_and_printed(server: ServerProcess, tmp_path: 
         assert any(line.startswith(f"{concept}:") for line in table), concept  # its answer's section
     assert "pure_nash: pure equilibria: none" in table
     assert "zero_sum_value: value 0 to player 0 (payoffs sum to 0), NashConv 0" in table
-    assert table.count("  (1, 1)        0.25") == 2  # the CE and the CCE put 1/4 on each joint action
+    # The CE, the CCE and the four of largest entropy or Gini impurity put 1/4 on each joint action.
+    assert table.count("  (1, 1)        0.25") == 6
 
     answer = json.loads(_cli("solve", path, "--target", server.target, "--concepts", concepts, "--json"))
     assert [c["concept"] for c in answer["concept_status"]] == list(CONCEPTS.names)

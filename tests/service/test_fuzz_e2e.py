@@ -213,7 +213,7 @@ def solve_requests(draw: st.DrawFn) -> service_pb2.SolveGameRequest:
         request.normal_form_game.CopyFrom(draw(normal_form_games()))
     elif which == "stochastic":
         request.stochastic_game.CopyFrom(draw(stochastic_games()))
-    request.concepts.extend(draw(enums(9, max_size=4)))
+    request.concepts.extend(draw(enums(13, max_size=4)))
     request.method = draw(mostly(st.sampled_from(["", "auto"]), st.sampled_from(METHODS) | TEXT))
     request.tolerance = draw(mostly(st.just(0.0) | st.floats(1e-12, 1e-3), ANY_FLOAT))
     request.exact = draw(mostly(st.just(False), st.just(True)))

@@ -49,6 +49,14 @@ class _SolutionConceptEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Solut
     """Equilibrium selection (payoff dominance, risk dominance, logit limit)."""
     SOLUTION_CONCEPT_ALPHA_RANK: _SolutionConcept.ValueType  # 9
     """The pure profiles ranked by alpha-Rank (Omidshafiei et al. 2019)."""
+    SOLUTION_CONCEPT_MAX_ENTROPY_CORRELATED: _SolutionConcept.ValueType  # 10
+    """The correlated equilibrium of largest entropy (Marris et al. 2021)."""
+    SOLUTION_CONCEPT_MAX_ENTROPY_COARSE_CORRELATED: _SolutionConcept.ValueType  # 11
+    """The coarse correlated equilibrium of largest entropy."""
+    SOLUTION_CONCEPT_MAX_GINI_CORRELATED: _SolutionConcept.ValueType  # 12
+    """The correlated equilibrium of largest Gini impurity (1 - sum p^2)."""
+    SOLUTION_CONCEPT_MAX_GINI_COARSE_CORRELATED: _SolutionConcept.ValueType  # 13
+    """The coarse correlated equilibrium of largest Gini impurity."""
 
 class SolutionConcept(_SolutionConcept, metaclass=_SolutionConceptEnumTypeWrapper):
     """A solution concept a solve may be asked for."""
@@ -75,6 +83,14 @@ SOLUTION_CONCEPT_SELECTION: SolutionConcept.ValueType  # 8
 """Equilibrium selection (payoff dominance, risk dominance, logit limit)."""
 SOLUTION_CONCEPT_ALPHA_RANK: SolutionConcept.ValueType  # 9
 """The pure profiles ranked by alpha-Rank (Omidshafiei et al. 2019)."""
+SOLUTION_CONCEPT_MAX_ENTROPY_CORRELATED: SolutionConcept.ValueType  # 10
+"""The correlated equilibrium of largest entropy (Marris et al. 2021)."""
+SOLUTION_CONCEPT_MAX_ENTROPY_COARSE_CORRELATED: SolutionConcept.ValueType  # 11
+"""The coarse correlated equilibrium of largest entropy."""
+SOLUTION_CONCEPT_MAX_GINI_CORRELATED: SolutionConcept.ValueType  # 12
+"""The correlated equilibrium of largest Gini impurity (1 - sum p^2)."""
+SOLUTION_CONCEPT_MAX_GINI_COARSE_CORRELATED: SolutionConcept.ValueType  # 13
+"""The coarse correlated equilibrium of largest Gini impurity."""
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
 class _WelfareFunction:
@@ -413,6 +429,7 @@ class SolutionSet(_message.Message):
     SELECTIONS_FIELD_NUMBER: _builtins.int
     CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
     ALPHA_RANK_FIELD_NUMBER: _builtins.int
+    MAX_ENTROPY_EQUILIBRIA_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -491,7 +508,16 @@ class SolutionSet(_message.Message):
 
     @_builtins.property
     def alpha_rank(self) -> Global___AlphaRank:
-        """The alpha-Rank of the pure profiles (SOLUTION_CONCEPT_ALPHA_RANK)."""
+        """The alpha-Rank of the pure profiles (SOLUTION_CONCEPT_ALPHA_RANK); unset when
+        refused (too many profiles: concept_status says why).
+        """
+
+    @_builtins.property
+    def max_entropy_equilibria(self) -> _containers.RepeatedCompositeFieldContainer[Global___MaxEntropyEquilibrium]:
+        """The maximum-entropy and maximum-Gini (coarse) correlated equilibria, one per
+        such concept answered, in request order (a refused one, too large or past the
+        time limit, says why in concept_status).
+        """
 
     def __init__(
         self,
@@ -515,10 +541,11 @@ class SolutionSet(_message.Message):
         selections: _abc.Iterable[Global___Selection] | None = ...,
         concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
         alpha_rank: Global___AlphaRank | None = ...,
+        max_entropy_equilibria: _abc.Iterable[Global___MaxEntropyEquilibrium] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -969,6 +996,66 @@ class AlphaRank(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AlphaRank: _TypeAlias = AlphaRank  # noqa: Y015
+
+@_typing.final
+class MaxEntropyEquilibrium(_message.Message):
+    """The (coarse) correlated equilibrium of largest entropy or Gini impurity:
+    unique, so usable as a meta-solver.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCEPT_FIELD_NUMBER: _builtins.int
+    DISTRIBUTION_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    BOUND_FIELD_NUMBER: _builtins.int
+    MAX_VIOLATION_FIELD_NUMBER: _builtins.int
+    RELATIVE_VIOLATION_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    concept: Global___SolutionConcept.ValueType
+    """SOLUTION_CONCEPT_MAX_ENTROPY_CORRELATED, _MAX_ENTROPY_COARSE_CORRELATED,
+    _MAX_GINI_CORRELATED or _MAX_GINI_COARSE_CORRELATED.
+    """
+    value: _builtins.float
+    """The measure at the distribution: entropy in nats, or 1 - sum p^2."""
+    bound: _builtins.float
+    """A certified upper bound of the measure over the whole polytope (from the
+    dual): bound - value bounds the distance to the optimum.
+    """
+    max_violation: _builtins.float
+    """Largest incentive-constraint violation, in the user's payoff units."""
+    relative_violation: _builtins.float
+    """The same per unit of the player's payoff range."""
+    method: _builtins.str
+    """How it was computed."""
+    @_builtins.property
+    def distribution(self) -> _game_pb2.Tensor:
+        """Probability of each joint action, shape (a_1, ..., a_n)."""
+
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's expected payoff."""
+
+    def __init__(
+        self,
+        *,
+        concept: Global___SolutionConcept.ValueType = ...,
+        distribution: _game_pb2.Tensor | None = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        value: _builtins.float = ...,
+        bound: _builtins.float = ...,
+        max_violation: _builtins.float = ...,
+        relative_violation: _builtins.float = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["distribution", b"distribution"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bound", b"bound", "concept", b"concept", "distribution", b"distribution", "max_violation", b"max_violation", "method", b"method", "payoffs", b"payoffs", "relative_violation", b"relative_violation", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MaxEntropyEquilibrium: _TypeAlias = MaxEntropyEquilibrium  # noqa: Y015
 
 @_typing.final
 class MarkovEquilibrium(_message.Message):

@@ -1,4 +1,5 @@
-"""The client's types of the ranking concepts: α-Rank's options and answer (issue 22).
+"""The client's types of the evaluation concepts beyond Nash (issue 22): α-Rank's options
+and answer, the maximum-entropy (and maximum-Gini) correlated equilibria.
 
 Plain frozen dataclasses, like :mod:`equilibria.client._types`; the wire conversion is
 in :mod:`equilibria.client._convert`.
@@ -10,7 +11,7 @@ import dataclasses
 
 from equilibria.client._typing import FloatArray
 
-__all__ = ["AlphaRank", "AlphaRankOptions"]
+__all__ = ["AlphaRank", "AlphaRankOptions", "MaxEntropyEquilibrium"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,3 +77,49 @@ class AlphaRank:
     def converged(self) -> bool:
         """Whether the sweep reached the large-α limit."""
         return self.ended_by == "converged"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class MaxEntropyEquilibrium:
+    """The (coarse) correlated equilibrium of largest entropy or Gini impurity (Marris et
+    al. 2021): unique, so usable as a meta-solver.
+
+    Attributes
+    ----------
+    concept : str
+        "max_entropy_correlated", "max_entropy_coarse_correlated", "max_gini_correlated"
+        or "max_gini_coarse_correlated".
+    distribution : ndarray, shape (a_1, ..., a_n)
+        Probability of each joint action.
+    payoffs : ndarray
+        Each player's expected payoff.
+    value : float
+        Entropy (nats) or Gini impurity ``1 - sum p^2`` of the distribution.
+    bound : float
+        Certified upper bound of the measure over the polytope: ``bound - value`` bounds
+        the distance to the optimum.
+    max_violation : float
+        Largest incentive-constraint violation, in payoff units.
+    relative_violation : float
+        The same per unit of the player's payoff range.
+    method : str
+    """
+
+    concept: str
+    distribution: FloatArray
+    payoffs: FloatArray
+    value: float
+    bound: float
+    max_violation: float
+    relative_violation: float
+    method: str
+
+    @property
+    def kind(self) -> str:
+        """ "correlated" or "coarse_correlated"."""
+        return "coarse_correlated" if self.concept.endswith("coarse_correlated") else "correlated"
+
+    @property
+    def measure(self) -> str:
+        """ "entropy" or "gini"."""
+        return "gini" if self.concept.startswith("max_gini") else "entropy"
