@@ -416,6 +416,35 @@ _DECIMAL_REASON = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "alpha_rank",
+        "NumberReplacer",
+        "self.eta = 1.0 / moves if moves else 1.0",
+        "self.eta = 1.0 / moves if moves else 2.0",
+        "no moves means one profile: eta multiplies no move, and its chain is [[1]] either way",
+    ),
+    Equivalent(
+        "alpha_rank",
+        "NumberReplacer",
+        "self.eta = 1.0 / (n - 1) if n > 1 else 1.0",
+        "self.eta = 1.0 / (n - 1) if n > 1 else 2.0",
+        "one strategy has no moves: eta multiplies no move, and its chain is [[1]] either way",
+    ),
+    Equivalent(
+        "alpha_rank",
+        "NumberReplacer",
+        "self.eta = 1.0 / (n - 1) if n > 1 else 1.0",
+        "self.eta = 1.0 / (n - 1) if n > 2 else 1.0",
+        "at n = 2 both give 1 / (n - 1) = 1",
+    ),
+    Equivalent(
+        "alpha_rank",
+        "ReplaceComparisonOperator_LtE_Lt",
+        "if change <= _CONVERGED:",
+        "if change < _CONVERGED:",
+        "a largest change of a mass equal to 1e-8 to the last bit is a coincidence no game is known"
+        " to produce, and either ending would be right there (the threshold is a convention)",
+    ),
+    Equivalent(
         "integer_faces",
         "ReplaceComparisonOperator_LtE_Lt",
         "if allowed <= 0:",

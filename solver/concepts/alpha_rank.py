@@ -453,7 +453,7 @@ def _gth(p: FloatArray) -> FloatArray:  # pragma: no cover - compiled (numba)
         for i in range(j):
             total += pi[i] * a[i, j]
         pi[j] = total
-    return pi / pi.sum()
+    return pi  # unnormalised: the caller rescales per state, then normalises
 
 
 def _sink_components(graph: sp.csr_matrix, shape: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], ...], ...]:

@@ -150,10 +150,10 @@ def max_entropy_equilibrium(
     support = p > _ZERO * p.max()
     if not support.all():  # polish on the support: its zeros exact, its masses solved again
         polished = _solve(clarabel, incentive[:, support], measure, time_limit)
+        p = np.where(support, p if isinstance(polished, str) else 0.0, 0.0)
         if not isinstance(polished, str):
-            p = np.zeros(joint)
             p[support] = polished[0]
-    p = np.clip(p, 0.0, None)
+    p = np.clip(p, 0.0, None)  # an interior-point iterate may dip below 0 by its tolerance
     p /= p.sum()
     relative = max(0.0, -float((incentive @ p).min())) if incentive.shape[0] else 0.0
     distribution = p.reshape(game.num_actions)
@@ -226,7 +226,7 @@ def _solve(
         return str(solution.status)
     x = np.asarray(solution.x)
     z = np.asarray(solution.z)
-    return x[:n], (np.maximum(z[1 : 1 + m], 0.0), float(z[0]))
+    return x[:n], (z[1 : 1 + m], float(z[0]))
 
 
 def _measure(p: FloatArray, measure: str) -> float:
@@ -238,7 +238,8 @@ def _measure(p: FloatArray, measure: str) -> float:
 
 def _bound(incentive: sp.csc_matrix, multipliers: tuple[FloatArray, float], measure: str) -> float:
     """An upper bound on the measure over the polytope from any multipliers ``λ >= 0``, ``ν``."""
-    lam, z0 = multipliers
+    lam = np.maximum(multipliers[0], 0.0)  # the bound holds for any lambda >= 0
+    z0 = multipliers[1]
     c = incentive.T @ lam
     if measure == "entropy":
         top = float(c.max())

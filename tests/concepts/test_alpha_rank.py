@@ -257,3 +257,62 @@ def test_single_population_masses_match_openspiels_moran_process(seed: int) -> N
         ours = _masses(ranked)
         for k, mass in enumerate(pi):
             assert abs(ours[(k,)] - mass) <= 1e-9 * max(1.0, mass), (alpha, k)
+
+
+def test_the_chain_moves_as_the_paper_writes_it() -> None:
+    """P(s -> s') = eta rho with eta = 1 / sum_k (|S_k| - 1) and rho = (1 - e^{-u}) /
+    (1 - e^{-m u}), u = alpha (f_k(s') - f_k(s)) on unit payoffs (1/m when u = 0); each row
+    sums to 1. A 2 x 3 game: eta = 1/3."""
+    payoffs = np.array([[[0.0, 1.0, 1.0], [0.5, 0.25, 0.0]], [[1.0, 0.0, 0.5], [0.0, 1.0, 1.0]]])
+    game = NormalFormGame(payoffs)  # already on [0, 1] per player, with ties
+    m, alpha = 10, 3.0
+    chain = module._MultiChain(game.unit_game.payoffs, m, 1e-9)
+    p = chain.transitions(alpha).toarray()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-15)
+    assert p.min() >= 0.0
+
+    def rho(u: float) -> float:
+        return 1 / m if u == 0 else (1 - math.exp(-u)) / (1 - math.exp(-m * u))
+
+    index = {(a, b): 3 * a + b for a in range(2) for b in range(3)}
+    for (a, b), s in index.items():
+        for a2 in range(2):  # player 0 deviates
+            if a2 != a:
+                expected = rho(alpha * (payoffs[0, a2, b] - payoffs[0, a, b])) / 3
+                assert p[s, index[(a2, b)]] == pytest.approx(expected, rel=1e-12)
+        for b2 in range(3):  # player 1 deviates
+            if b2 != b:
+                expected = rho(alpha * (payoffs[1, a, b2] - payoffs[1, a, b])) / 3
+                assert p[s, index[(a, b2)]] == pytest.approx(expected, rel=1e-12)
+    # One population of a constant 3-strategy game: every move neutral, eta = 1/2, rho = 1/m.
+    q = module._SingleChain(np.full((3, 3), 0.5), m, 1e-9).transitions(alpha).toarray()
+    np.testing.assert_allclose(q, np.where(np.eye(3) > 0, 1 - 1 / m, 1 / (2 * m)), rtol=1e-12)
+
+
+def test_the_population_size_bounds_are_inclusive() -> None:
+    for size in (2, 100_000):
+        assert AlphaRankOptions(population_size=size).checked().population_size == size
+    assert _rank(PRISONERS, population_size=2, populations="multi").profiles[0] == (1, 1)
+
+
+def test_neutral_moves_link_both_ways_in_one_population_too() -> None:
+    """A constant symmetric game read as one population: every move is neutral, the response
+    graph links every strategy both ways, so there is one sink component of all three."""
+    ranked = alpha_rank(NormalFormGame.from_bimatrix(np.ones((3, 3)), np.ones((3, 3))))
+    assert ranked.single_population and ranked.sink_components == (((0,), (1,), (2,)),)
+    np.testing.assert_allclose(ranked.masses, [1 / 3] * 3, atol=1e-12)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("seed", range(4))
+def test_games_with_ties_match_openspiel(seed: int) -> None:
+    """Payoffs 0..2: many neutral moves (u = 0, rho = 1/m), which OpenSpiel treats apart too."""
+    rng = np.random.default_rng(40 + seed)
+    game = NormalFormGame(rng.integers(0, 3, size=(2, 3, 3)).astype(float))
+    unit = game.unit_game.payoffs
+    ranked = _rank(game, alpha=2.0, population_size=15, populations="multi")
+    _, _, pi, _, _ = openspiel.compute(list(unit), m=15, alpha=2.0)
+    counts = np.array(unit.shape[1:])
+    for k, mass in enumerate(pi):
+        profile = tuple(int(i) for i in openspiel_utils.get_strat_profile_from_id(counts, k))
+        assert abs(_masses(ranked)[profile] - mass) <= 1e-9 * max(1.0, mass), profile

@@ -61,7 +61,7 @@ def test_certified_on_random_n_player_games_and_the_coarse_set_spreads_more(seed
     game = NormalFormGame(rng.standard_normal(shape))
     answers = {c: max_entropy_equilibrium(game, c) for c in CONCEPTS}
     for concept, answer in answers.items():
-        assert answer.relative_violation <= 1e-9, concept
+        assert 0.0 <= answer.relative_violation <= 1e-9, concept
         assert -1e-12 <= answer.bound - answer.value <= 1e-7, concept
         kind = "coarse_correlated" if "coarse" in concept else "correlated"
         assert answer.max_violation == pytest.approx(ce_violation(game, answer.distribution, kind), abs=0)
@@ -169,3 +169,52 @@ def test_solve_answers_each_concept_with_its_status() -> None:
     assert late.max_entropy_equilibria == () and late.concept_status[0].status == "answered"
     assert late.concept_status[1].status == "refused" and "time limit" in late.concept_status[1].reason
     assert any("not solved within the time limit" in w for w in late.warnings)  # never cached
+
+
+def test_the_certificates_are_measured_afresh_from_what_the_solver_returned(monkeypatch) -> None:
+    """A solver answer that is off (far from the prisoner's dilemma's one equilibrium, entries
+    dipping below zero, multipliers of the wrong sign): the distribution is made a
+    distribution, its violation measured from the game, and the bound still holds for every
+    equilibrium (the multipliers clipped at 0)."""
+    from equilibria.solver.concepts import max_entropy
+
+    rows = incentive_constraints(PRISONERS, "correlated").shape[0]
+    off = np.array([0.25, 0.25, -1e-12, 0.5])
+
+    def solver(clarabel, incentive, measure, time_limit):
+        if incentive.shape[1] < 4:  # the polish on the support, itself a little off
+            return np.array([0.4, -1e-12, 0.6]), (np.zeros(rows), 0.0)
+        return off.copy(), (-2 * np.ones(rows), 0.0)
+
+    monkeypatch.setattr(max_entropy, "_solve", solver)
+    for concept in ("max_entropy_correlated", "max_gini_correlated"):
+        answer = max_entropy_equilibrium(PRISONERS, concept)
+        assert answer.distribution.min() == 0.0 and answer.distribution.sum() == pytest.approx(1.0)
+        p = answer.distribution.ravel()
+        g = incentive_constraints(PRISONERS, "correlated").toarray()
+        assert answer.relative_violation == pytest.approx(max(0.0, -float((g @ p).min())), abs=1e-15)
+        assert answer.relative_violation > 0.1  # defecting pays: far from an equilibrium
+        assert answer.max_violation == ce_violation(PRISONERS, answer.distribution)
+        # The multipliers clipped to 0: the bound of no constraint, the most spread distribution's.
+        assert answer.bound == pytest.approx(math.log(4) if "entropy" in concept else 1.0, abs=1e-15)
+        status = solve(PRISONERS, [concept]).concept_status[0]
+        assert status.status == "partial" and "not certified" in status.reason
+    assert "exponential cone" in max_entropy_equilibrium(PRISONERS, "max_entropy_correlated").method
+    assert "quadratic" in max_entropy_equilibrium(PRISONERS, "max_gini_correlated").method
+
+
+def test_the_joint_action_limit_is_inclusive(monkeypatch) -> None:
+    from equilibria.solver.concepts import max_entropy
+
+    monkeypatch.setattr(max_entropy, "MAX_JOINT_ACTIONS", 4)
+    assert max_entropy_equilibrium(CHICKEN, "max_gini_correlated").distribution.shape == (2, 2)
+    with pytest.raises(ProblemTooLargeError):
+        max_entropy_equilibrium(NormalFormGame(np.zeros((2, 2, 3))), "max_gini_correlated")
+
+
+def test_a_game_without_choices_has_its_one_joint_action() -> None:
+    game = NormalFormGame(np.array([[[2.0]], [[-3.0]]]))
+    for concept in CONCEPTS:
+        answer = max_entropy_equilibrium(game, concept)
+        assert answer.distribution.tolist() == [[1.0]] and answer.relative_violation == 0.0
+        assert answer.value == 0.0 and answer.payoffs.tolist() == [2.0, -3.0]
