@@ -49,7 +49,7 @@ from equilibria.solver.results import (
     Selection,
     WelfareOptimum,
 )
-from equilibria.solver.solve_game import DEFAULT_CONCEPTS, choices
+from equilibria.solver.solve_game import CONCEPTS, DEFAULT_CONCEPTS, choices
 from equilibria.solver.stochastic.backward import backward_induction_set
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.homotopy import stationary_equilibria
@@ -279,21 +279,9 @@ def _check_options(
     if max_equilibria < 0 or priors < 0:
         field = "max_equilibria" if max_equilibria < 0 else "priors"
         raise InvalidOptionError(field, f"solve_stochastic(): {field} must be >= 0")
+    # The normal-form concepts a stochastic solve does not answer: refused by name.
     unsupported = [
-        c
-        for c in concepts
-        if str(c).lower()
-        in (
-            "pure_nash",
-            "correlated",
-            "coarse_correlated",
-            "selection",
-            "alpha_rank",
-            "max_entropy_correlated",
-            "max_entropy_coarse_correlated",
-            "max_gini_correlated",
-            "max_gini_coarse_correlated",
-        )
+        c for c in concepts if str(c).lower() in CONCEPTS and str(c).lower() not in STOCHASTIC_CONCEPTS
     ]
     if unsupported:
         raise UnsupportedError(
