@@ -26,7 +26,17 @@ from equilibria.client._errors import (
     SolveCancelledError,
     SolveTimeoutError,
 )
-from equilibria.client._evaluation import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
+from equilibria.client._evaluation import (
+    AlphaRank,
+    AlphaRankOptions,
+    Basin,
+    DynamicsOptions,
+    EssOptions,
+    EvolutionarilyStableSet,
+    EvolutionarilyStableStrategy,
+    EvolutionaryDynamics,
+    MaxEntropyEquilibrium,
+)
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import TlsConfig
@@ -70,6 +80,12 @@ __all__ = [
     "MarkovSolutionSet",
     "MarkovZeroSum",
     "MaxEntropyEquilibrium",
+    "Basin",
+    "DynamicsOptions",
+    "EssOptions",
+    "EvolutionarilyStableSet",
+    "EvolutionarilyStableStrategy",
+    "EvolutionaryDynamics",
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",

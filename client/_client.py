@@ -33,7 +33,7 @@ from equilibria.client._convert import (
     trace_header,
 )
 from equilibria.client._errors import InvalidArgumentError, map_rpc_error
-from equilibria.client._evaluation import AlphaRankOptions
+from equilibria.client._evaluation import AlphaRankOptions, DynamicsOptions, EssOptions
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -86,6 +86,8 @@ def _batch_options(arguments: dict[str, Any]) -> dict[str, Any]:
         "priors",
         "seed",
         "alpha_rank",
+        "dynamics",
+        "ess",
     )
     return {name: arguments[name] for name in names}
 
@@ -285,6 +287,8 @@ class Client:
         disagreement: Sequence[float] | None = None,
         selection: Iterable[str] | str = (),
         alpha_rank: AlphaRankOptions | None = None,
+        dynamics: DynamicsOptions | None = None,
+        ess: EssOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server.
 
@@ -298,8 +302,9 @@ class Client:
             Solution concepts: "nash", "pure_nash", "pareto_nash", "welfare_nash",
             "correlated", "coarse_correlated", "zero_sum_value", "selection",
             "alpha_rank", "max_entropy_correlated", "max_entropy_coarse_correlated",
-            "max_gini_correlated", "max_gini_coarse_correlated". One string is one
-            concept (``concepts="nash"``); so for every list of names.
+            "max_gini_correlated", "max_gini_coarse_correlated", "replicator_dynamics",
+            "ess". One string is one concept (``concepts="nash"``); so for every list
+            of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -323,6 +328,13 @@ class Client:
         alpha_rank : AlphaRankOptions, optional
             Options of "alpha_rank": α (default: swept to the large-α limit), the
             population size and the populations.
+        dynamics : DynamicsOptions, optional
+            Options of "replicator_dynamics": the rule (replicator, logit, best
+            response), the starts (a seeded sample, a grid or given profiles), the
+            horizon and the populations.
+        ess : EssOptions, optional
+            Options of "ess": one population (a symmetric game's Maynard Smith ESS) or
+            one per player (the strict equilibria).
 
         Returns
         -------
@@ -352,6 +364,8 @@ class Client:
             disagreement=disagreement,
             selection=selection,
             alpha_rank=alpha_rank,
+            dynamics=dynamics,
+            ess=ess,
         )
         response = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -522,6 +536,8 @@ class Client:
         priors: int = 0,
         seed: int = 0,
         alpha_rank: AlphaRankOptions | None = None,
+        dynamics: DynamicsOptions | None = None,
+        ess: EssOptions | None = None,
         progress: Progress | None = None,
     ) -> Iterator[BatchItem]:
         """Solve many games over one ``SolveGames`` stream; yields a :class:`BatchItem` per game.
@@ -542,9 +558,9 @@ class Client:
             Anything :meth:`solve` accepts, and stochastic games (objects with
             ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``),
             in any mix. Read lazily: a generator is never held in memory.
-        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank
-            As for :meth:`solve`, applied to every game (``exact`` and ``alpha_rank`` to
-            normal-form games only).
+        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank, dynamics, ess
+            As for :meth:`solve`, applied to every game (``exact`` and the concepts'
+            options to normal-form games only).
         stage_selection, priors, seed
             As for :meth:`solve_stochastic`, for the stochastic games.
         time_budget : float, optional
@@ -685,6 +701,8 @@ class AsyncClient:
         disagreement: Sequence[float] | None = None,
         selection: Iterable[str] | str = (),
         alpha_rank: AlphaRankOptions | None = None,
+        dynamics: DynamicsOptions | None = None,
+        ess: EssOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -699,6 +717,8 @@ class AsyncClient:
             disagreement=disagreement,
             selection=selection,
             alpha_rank=alpha_rank,
+            dynamics=dynamics,
+            ess=ess,
         )
         response = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -785,6 +805,8 @@ class AsyncClient:
         priors: int = 0,
         seed: int = 0,
         alpha_rank: AlphaRankOptions | None = None,
+        dynamics: DynamicsOptions | None = None,
+        ess: EssOptions | None = None,
         progress: Progress | None = None,
     ) -> AsyncIterator[BatchItem]:
         """Solve many games over one stream; ``async for`` a :class:`BatchItem` per game.

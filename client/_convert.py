@@ -14,8 +14,17 @@ from typing import Any
 
 import numpy as np
 from equilibria.client._batch import BatchItem
+from equilibria.client._convert_evaluation import (
+    alpha_rank_from_proto,
+    alpha_rank_options_to_proto,
+    dynamics_from_proto,
+    dynamics_options_to_proto,
+    ess_from_proto,
+    ess_options_to_proto,
+    max_entropy_from_proto,
+)
 from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
-from equilibria.client._evaluation import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
+from equilibria.client._evaluation import AlphaRankOptions, DynamicsOptions, EssOptions
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -39,7 +48,6 @@ from equilibria.client._typing import FloatArray
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 from equilibria.v1.codec import (
-    ALPHA_RANK_POPULATIONS,
     CONCEPT_ANSWERS,
     CONCEPTS,
     SCORE_OPTIONS,
@@ -380,6 +388,8 @@ def solve_request(
     priors: int = 0,
     seed: int = 0,
     alpha_rank: AlphaRankOptions | None = None,
+    dynamics: DynamicsOptions | None = None,
+    ess: EssOptions | None = None,
     function: str = "solve()",
 ) -> service_pb2.SolveGameRequest:
     """Build a SolveGameRequest, its names and game checked on the client.
@@ -392,8 +402,8 @@ def solve_request(
     ------
     InvalidArgumentError
         For an unknown concept, welfare function or criterion name: the message names
-        the argument and lists the valid names; for ``alpha_rank`` options of the wrong
-        kind.
+        the argument and lists the valid names; for ``alpha_rank``, ``dynamics`` or ``ess``
+        options of the wrong kind.
     InvalidGameError
         For payoffs that are no numeric array (see :func:`game_to_proto`).
     """
@@ -423,6 +433,10 @@ def solve_request(
     )
     if alpha_rank is not None:
         request.alpha_rank.CopyFrom(alpha_rank_options_to_proto(alpha_rank, function))
+    if dynamics is not None:
+        request.dynamics.CopyFrom(dynamics_options_to_proto(dynamics, function))
+    if ess is not None:
+        request.ess.CopyFrom(ess_options_to_proto(ess, function))
     if isinstance(game, game_pb2.StochasticGame):
         request.stochastic_game.CopyFrom(game)
     elif isinstance(game, game_pb2.NormalFormGame):
@@ -520,63 +534,12 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
             )
             for sel in message.selections
         ),
-        alpha_rank=_alpha_rank(message.alpha_rank) if message.HasField("alpha_rank") else None,
-        max_entropy_equilibria=tuple(_max_entropy(m) for m in message.max_entropy_equilibria),
+        alpha_rank=alpha_rank_from_proto(message.alpha_rank) if message.HasField("alpha_rank") else None,
+        max_entropy_equilibria=tuple(max_entropy_from_proto(m) for m in message.max_entropy_equilibria),
+        dynamics=dynamics_from_proto(message.dynamics) if message.HasField("dynamics") else None,
+        ess=ess_from_proto(message.ess) if message.HasField("ess") else None,
         concept_status=_concept_status(message.concept_status),
         player_names=tuple(names),
-    )
-
-
-def alpha_rank_options_to_proto(
-    options: AlphaRankOptions, function: str = "solve()"
-) -> solution_pb2.AlphaRankOptions:
-    """The wire form of α-Rank's options (``alpha=None`` sweeps: 0 on the wire).
-
-    Raises
-    ------
-    InvalidArgumentError
-        For options that are not :class:`AlphaRankOptions`, or an unknown ``populations``.
-    """
-    if not isinstance(options, AlphaRankOptions):
-        message = f"{function}: alpha_rank must be AlphaRankOptions, got {type(options).__name__}"
-        raise InvalidArgumentError(message, "INVALID_ARGUMENT", (("alpha_rank", message),))
-    if options.populations not in ALPHA_RANK_POPULATIONS.values:
-        message = (
-            f"{function}: unknown alpha_rank populations {options.populations!r}; expected one of "
-            f"{', '.join(ALPHA_RANK_POPULATIONS.names)}"
-        )
-        raise InvalidArgumentError(message, "INVALID_ARGUMENT", (("alpha_rank.populations", message),))
-    return solution_pb2.AlphaRankOptions(
-        alpha=0.0 if options.alpha is None else float(options.alpha),
-        population_size=int(options.population_size),
-        populations=ALPHA_RANK_POPULATIONS.value(options.populations),
-    )
-
-
-def _alpha_rank(message: solution_pb2.AlphaRank) -> AlphaRank:
-    return AlphaRank(
-        profiles=tuple(tuple(r.profile.actions) for r in message.ranking),
-        masses=np.array([r.mass for r in message.ranking], dtype=np.float64),
-        alpha=message.alpha,
-        population_size=message.population_size,
-        single_population=message.single_population,
-        sink_components=tuple(tuple(tuple(p.actions) for p in c.profiles) for c in message.sink_components),
-        sweep=tuple((step.alpha, step.change) for step in message.sweep),
-        ended_by=message.ended_by,
-        residual=message.residual,
-    )
-
-
-def _max_entropy(message: solution_pb2.MaxEntropyEquilibrium) -> MaxEntropyEquilibrium:
-    return MaxEntropyEquilibrium(
-        concept=CONCEPTS.by_value.get(message.concept, ""),
-        distribution=decode_tensor(message.distribution),
-        payoffs=np.array(message.payoffs, dtype=np.float64),
-        value=message.value,
-        bound=message.bound,
-        max_violation=message.max_violation,
-        relative_violation=message.relative_violation,
-        method=message.method,
     )
 
 

@@ -257,6 +257,10 @@ def solution_set_summary(result: SolutionSet) -> Summary:
                 f"payoffs {vector(answer.payoffs)}, largest violation {number(answer.max_violation)}",
             )
         )
+    if result.dynamics is not None:
+        notes.append((f"{result.dynamics.rule.replace('_', '-')} dynamics", _dynamics(result.dynamics)))
+    if result.ess is not None:
+        notes.append(("ESS", _ess(result.ess)))
     return Summary(title, table, tuple(notes + _ending(result)))
 
 
@@ -267,8 +271,31 @@ def _alpha_rank(ranked: Any) -> str:
         for p, m in zip(ranked.profiles[:MAX_ENTRIES], ranked.masses, strict=False)
     )
     more = f", ... ({len(ranked.profiles)} profiles)" if len(ranked.profiles) > MAX_ENTRIES else ""
-    limit = "the large-alpha limit" if ranked.converged else ranked.ended_by.replace("_", " ")
-    return f"{shown}{more} at alpha {number(ranked.alpha)} ({limit})"
+    return f"{shown}{more} at alpha {number(ranked.alpha)} ({ranked.limit})"
+
+
+def _profile(strategies: Any) -> str:
+    return "; ".join(vector(s) for s in strategies)
+
+
+def _dynamics(reached: Any) -> str:
+    """The basins of an evolutionary dynamic: the first :data:`MAX_ENTRIES` rest points."""
+    shown = ", ".join(
+        f"{_profile(b.strategies)} {number(b.share)} [{number(b.low)}, {number(b.high)}]"
+        + (f" (equilibrium {b.equilibrium_index})" if b.equilibrium_index is not None else "")
+        for b in reached.basins[:MAX_ENTRIES]
+    )
+    more = f", ... ({len(reached.basins)} rest points)" if len(reached.basins) > MAX_ENTRIES else ""
+    return f"{reached.n_starts} {reached.starts} starts: {shown or 'no rest point'}{more}; {reached.unsettled} unsettled"
+
+
+def _ess(stable: Any) -> str:
+    shown = ", ".join(
+        f"{vector(c.strategies[0]) if stable.single_population else _profile(c.strategies)} margin "
+        f"{number(c.margin)}" + ("" if c.decided else " (undecided)")
+        for c in stable.strategies[:MAX_ENTRIES]
+    )
+    return f"{shown or 'none'} ({'complete' if stable.complete else 'partial'})"
 
 
 # -- MarkovSolutionSet ----------------------------------------------------------------------------

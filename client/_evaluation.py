@@ -1,8 +1,9 @@
 """The client's types of the evaluation concepts beyond Nash (issue 22): α-Rank's options
-and answer, the maximum-entropy (and maximum-Gini) correlated equilibria.
+and answer, the maximum-entropy (and maximum-Gini) correlated equilibria, the evolutionary
+dynamics' options and basins, and the evolutionarily stable strategies.
 
 Plain frozen dataclasses, like :mod:`equilibria.client._types`; the wire conversion is
-in :mod:`equilibria.client._convert`.
+in :mod:`equilibria.client._convert_evaluation`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ import dataclasses
 
 from equilibria.client._typing import FloatArray
 
-__all__ = ["AlphaRank", "AlphaRankOptions", "MaxEntropyEquilibrium"]
+__all__ = [
+    "AlphaRank",
+    "AlphaRankOptions",
+    "MaxEntropyEquilibrium",
+    "DynamicsOptions",
+    "EssOptions",
+    "Basin",
+    "EvolutionaryDynamics",
+    "EvolutionarilyStableStrategy",
+    "EvolutionarilyStableSet",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +89,11 @@ class AlphaRank:
         """Whether the sweep reached the large-α limit."""
         return self.ended_by == "converged"
 
+    @property
+    def limit(self) -> str:
+        """How far the sweep got, in words: "the large-alpha limit" or why it ended."""
+        return "the large-alpha limit" if self.converged else self.ended_by.replace("_", " ")
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class MaxEntropyEquilibrium:
@@ -123,3 +139,193 @@ class MaxEntropyEquilibrium:
     def measure(self) -> str:
         """ "entropy" or "gini"."""
         return "gini" if self.concept.startswith("max_gini") else "entropy"
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicsOptions:
+    """Options of the "replicator_dynamics" concept (``Client.solve(..., dynamics=...)``).
+
+    Time, the temperature and the tolerances are per unit of each player's payoff range
+    (each player's payoffs mapped onto [0, 1]), so scaling a player's payoffs changes
+    nothing.
+
+    Attributes
+    ----------
+    rule : str
+        "replicator" (default), "logit" or "best_response".
+    temperature : float
+        The logit dynamic's temperature (default 0.05).
+    samples : int
+        Random starts, uniform on the interiors of the strategy simplices (default 256),
+        when neither ``starts`` nor ``grid`` is given.
+    grid : int
+        If positive (at least 2), start from every interior point of the lattice with step
+        ``1/grid`` on each simplex.
+    starts : sequence
+        Given starts, each one mixed strategy per population (a single population: one).
+    seed : int
+        Seed of the random starts.
+    horizon : float
+        Time each trajectory may run (default 200).
+    populations : str
+        "auto" (one population for a symmetric 2-player game, else one per player),
+        "multi" or "single".
+    """
+
+    rule: str = "replicator"
+    temperature: float = 0.05
+    samples: int = 256
+    grid: int = 0
+    starts: tuple[tuple[tuple[float, ...], ...], ...] = ()
+    seed: int = 0
+    horizon: float = 200.0
+    populations: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class EssOptions:
+    """Options of the "ess" concept (``Client.solve(..., ess=...)``).
+
+    Attributes
+    ----------
+    populations : str
+        "auto" (one population for a symmetric 2-player game, else one per player),
+        "multi" (the strict equilibria) or "single" (Maynard Smith's ESS).
+    """
+
+    populations: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Basin:
+    """A rest point an evolutionary dynamic reached, and from which share of the starts.
+
+    Attributes
+    ----------
+    strategies : tuple of ndarray
+        The rest point, one mixed strategy per player.
+    payoffs : ndarray
+        Each player's expected payoff there.
+    nash_conv : float
+        Its NashConv (0 at a Nash equilibrium; a logit rest point is not one).
+    count : int
+        Starts that ended here.
+    share : float
+        ``count`` over all starts.
+    low, high : float
+        A 95 % Wilson interval of the share when the starts were sampled (``share``
+        itself for a grid or given starts).
+    certified : int
+        Starts proved to converge here (their trajectory entered a box around this strict
+        equilibrium where every player's action is the strict best response).
+    equilibrium_index : int or None
+        Index into the solution set's equilibria, when the rest point is one of them.
+    """
+
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    nash_conv: float
+    count: int
+    share: float
+    low: float
+    high: float
+    certified: int
+    equilibrium_index: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionaryDynamics:
+    """Which rest points an evolutionary dynamic reaches, and from where.
+
+    Attributes
+    ----------
+    rule : str
+        "replicator", "logit" or "best_response".
+    single_population : bool
+        Whether a symmetric 2-player game was read as one population.
+    temperature : float
+        The logit dynamic's temperature (0 for the other rules).
+    starts : str
+        "sample", "grid" or "given".
+    seed : int
+    horizon : float
+        Time each trajectory ran at most.
+    step : float
+        The integrator's time step.
+    settle_radius : float
+        A trajectory settled when its last stretch stayed this close to where it ended.
+    basins : tuple of Basin
+        The rest points reached, largest basin first.
+    outcomes : ndarray of int
+        Each start's basin index, -1 when it did not settle.
+    unsettled : int
+        Starts that did not settle (cycles, chaos, or slower than the horizon).
+    ended_by : str
+        "horizon", or "time_limit" when the solve's time limit stopped it.
+    """
+
+    rule: str
+    single_population: bool
+    temperature: float
+    starts: str
+    seed: int
+    horizon: float
+    step: float
+    settle_radius: float
+    basins: tuple[Basin, ...]
+    outcomes: FloatArray
+    unsettled: int
+    ended_by: str
+
+    @property
+    def n_starts(self) -> int:
+        """How many starts were integrated."""
+        return int(self.outcomes.shape[0])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionarilyStableStrategy:
+    """An evolutionarily stable strategy, or a candidate too close to call.
+
+    Attributes
+    ----------
+    strategies : tuple of ndarray
+        One mixed strategy per player (one population: the same strategy twice).
+    payoffs : ndarray
+    nash_conv : float
+    margin : float
+        How strictly stable, per unit of the payoff range (positive for an ESS).
+    decided : bool
+        False for a candidate whose margin is within the tolerance.
+    equilibrium_index : int or None
+        Index into the solution set's equilibria, when the profile is one of them.
+    """
+
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    nash_conv: float
+    margin: float
+    decided: bool
+    equilibrium_index: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionarilyStableSet:
+    """The evolutionarily stable strategies of a game.
+
+    Attributes
+    ----------
+    strategies : tuple of EvolutionarilyStableStrategy
+        The ESS (and any undecided candidate).
+    single_population : bool
+        True: Maynard Smith's ESS within one population of a symmetric game; False: one
+        population per player, where they are the strict equilibria (Selten 1980).
+    complete : bool
+        Whether every ESS is listed and every candidate decided.
+    method : str
+    """
+
+    strategies: tuple[EvolutionarilyStableStrategy, ...]
+    single_population: bool
+    complete: bool
+    method: str

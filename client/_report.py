@@ -1071,7 +1071,48 @@ def solution_html(
             f"(at most {_fmt(answer.bound)} over the polytope), payoffs {_vector(answer.payoffs)}, largest "
             f"incentive violation {answer.max_violation:.2g}.</p>"
         )
+    if solution_set.dynamics is not None:
+        body.append(_dynamics_html(solution_set.dynamics))
+    if solution_set.ess is not None:
+        body.append(_ess_html(solution_set.ess))
     return _page(title or "equilibria solution set", body)
+
+
+def _profile_html(strategies: Any) -> str:
+    return "; ".join(_vector(s) for s in strategies)
+
+
+def _dynamics_html(reached: Any) -> str:
+    """The basins of an evolutionary dynamic as a table (first 20 rest points)."""
+    rows = "".join(
+        f"<tr><td>{_profile_html(b.strategies)}</td><td>{b.count}</td><td>{_fmt(b.share)} "
+        f"[{_fmt(b.low)}, {_fmt(b.high)}]</td><td>{b.certified}</td><td>{_fmt(b.nash_conv, 3)}</td>"
+        f"<td>{'' if b.equilibrium_index is None else f'E{b.equilibrium_index}'}</td></tr>"
+        for b in reached.basins[:20]
+    )
+    return (
+        f"<h2>{html.escape(reached.rule.replace('_', '-'))} dynamics</h2><p>{reached.n_starts} "
+        f"{html.escape(reached.starts)} starts, horizon {_fmt(reached.horizon)}, "
+        f"{'one population' if reached.single_population else 'one population per player'}; "
+        f"{reached.unsettled} did not settle (within {_fmt(reached.settle_radius)}).</p>"
+        "<table><tr><th>rest point</th><th>starts</th><th>share [95 %]</th><th>proved</th>"
+        f"<th>NashConv</th><th>equilibrium</th></tr>{rows}</table>"
+    )
+
+
+def _ess_html(stable: Any) -> str:
+    """The evolutionarily stable strategies as a table."""
+    rows = "".join(
+        f"<tr><td>{_profile_html(c.strategies)}</td><td>{_fmt(c.margin, 3)}</td>"
+        f"<td>{'yes' if c.decided else 'undecided'}</td></tr>"
+        for c in stable.strategies
+    )
+    kind = "Maynard Smith ESS (one population)" if stable.single_population else "strict equilibria"
+    return (
+        f"<h2>Evolutionarily stable strategies</h2><p>{kind}, "
+        f"{'complete' if stable.complete else 'partial'}: {html.escape(stable.method)}.</p>"
+        f"<table><tr><th>profile</th><th>margin</th><th>decided</th></tr>{rows}</table>"
+    )
 
 
 def _alpha_rank_html(ranked: Any) -> str:
@@ -1080,9 +1121,8 @@ def _alpha_rank_html(ranked: Any) -> str:
         f"<tr><td>({', '.join(map(str, p))})</td><td>{_fmt(float(m))}</td></tr>"
         for p, m in zip(ranked.profiles[:20], ranked.masses, strict=False)
     )
-    limit = "the large-α limit" if ranked.converged else html.escape(ranked.ended_by.replace("_", " "))
     return (
-        f"<h2>α-Rank</h2><p>Stationary masses at α = {_fmt(ranked.alpha)} ({limit}), "
+        f"<h2>α-Rank</h2><p>Stationary masses at α = {_fmt(ranked.alpha)} ({html.escape(ranked.limit)}), "
         f"{'one population' if ranked.single_population else 'one population per player'} of "
         f"{ranked.population_size}; residual {ranked.residual:.1e}.</p>"
         f"<table><tr><th>profile</th><th>mass</th></tr>{rows}</table>"

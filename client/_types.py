@@ -22,7 +22,12 @@ from equilibria.client._display import (
     solution_set_summary,
 )
 from equilibria.client._errors import InvalidGameError
-from equilibria.client._evaluation import AlphaRank, MaxEntropyEquilibrium
+from equilibria.client._evaluation import (
+    AlphaRank,
+    EvolutionarilyStableSet,
+    EvolutionaryDynamics,
+    MaxEntropyEquilibrium,
+)
 from equilibria.client._typing import FloatArray
 
 __all__ = [
@@ -276,6 +281,11 @@ class SolutionSet:
     max_entropy_equilibria : tuple of MaxEntropyEquilibrium
         The maximum-entropy and maximum-Gini (coarse) correlated equilibria, in request
         order ("max_entropy_correlated", ...).
+    dynamics : EvolutionaryDynamics or None
+        The rest points an evolutionary dynamic reaches and their basins
+        ("replicator_dynamics").
+    ess : EvolutionarilyStableSet or None
+        The evolutionarily stable strategies ("ess").
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -309,6 +319,8 @@ class SolutionSet:
     selections: tuple[Selection, ...] = ()
     alpha_rank: AlphaRank | None = None
     max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
+    dynamics: EvolutionaryDynamics | None = None
+    ess: EvolutionarilyStableSet | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import grpc
 from equilibria.service.errors import RequestError
+from equilibria.solver.concepts.dynamics import DynamicsOptions
 
 __all__ = ["Admission", "Cost", "CostModel"]
 
@@ -104,6 +105,8 @@ class CostModel:
             bool(getattr(options, "exact", False)),
             options.max_equilibria,
             getattr(options, "alpha_rank", None),
+            _dynamics_shape(getattr(options, "dynamics", None)),
+            getattr(options, "ess", None),
         )
 
     @staticmethod
@@ -132,6 +135,13 @@ class CostModel:
             ranking = getattr(options, "alpha_rank", None)
             steps = 1 if ranking is not None and ranking.alpha is not None else 12
             seconds += steps * (1e-5 * joint + 2e-10 * joint**3)
+        if "replicator_dynamics" in concepts:
+            dynamics = getattr(options, "dynamics", None) or DynamicsOptions()
+            starts = len(dynamics.starts) or dynamics.samples  # a grid: guessed as a sample
+            steps = dynamics.horizon / 0.1 * (20 if dynamics.rule == "best_response" else 4)
+            seconds += steps * (2e-5 + 2e-9 * starts * joint * n)
+        if "ess" in concepts:
+            seconds += 1e-5 * 2.0 ** min(max(actions), 40)
         states = int(getattr(game, "n_states", 0))
         if states:
             seconds *= 300 * states
@@ -362,3 +372,17 @@ class Admission:
             ticket = next(self._tickets)
             self._running[ticket] = (waiter.cost, waiter.lane, self._clock())
             waiter.started.set_result(ticket)
+
+
+def _dynamics_shape(options: DynamicsOptions | None) -> Hashable:
+    """What of the dynamics' options changes the work (not the given starts themselves)."""
+    if options is None:
+        return None
+    return (
+        options.rule,
+        options.samples,
+        options.grid,
+        len(options.starts),
+        options.horizon,
+        options.populations,
+    )

@@ -160,8 +160,18 @@ _SOLVE_OPTIONS = (
 )
 #: ``solve`` options of normal-form games only (``Client.solve``).
 _NORMAL_FORM_OPTIONS = ("exact", "selection")
-#: The flags of ``Client.solve``'s ``alpha_rank`` options (normal-form games only).
+#: The flags of ``Client.solve``'s ``alpha_rank`` options (normal-form games only);
+#: ``populations`` serves the dynamics and the ESS too.
 _ALPHA_RANK_FLAGS = ("alpha", "population_size", "populations")
+#: The flags of ``Client.solve``'s ``dynamics`` options, by flag (normal-form games only).
+_DYNAMICS_FLAGS = {
+    "rule": "rule",
+    "temperature": "temperature",
+    "samples": "samples",
+    "grid": "grid",
+    "horizon": "horizon",
+    "sample_seed": "seed",
+}
 #: ``solve`` options of stochastic games only (``Client.solve_stochastic``).
 _STOCHASTIC_OPTIONS = ("stage_selection", "priors", "seed")
 #: ``score`` options, by ``Client.score_trace``'s keyword names.
@@ -177,13 +187,23 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _normal_form_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The normal-form options the user gave, the alpha-Rank flags gathered into ``alpha_rank``."""
+    """The normal-form options the user gave: the alpha-Rank flags gathered into ``alpha_rank``,
+    the dynamics' into ``dynamics``, ``--populations`` into those and ``ess``."""
+    from equilibria.client import AlphaRankOptions, DynamicsOptions, EssOptions
+
     options = _given(args, _NORMAL_FORM_OPTIONS)
     ranking = _given(args, _ALPHA_RANK_FLAGS)
     if ranking:
-        from equilibria.client import AlphaRankOptions
-
         options["alpha_rank"] = AlphaRankOptions(**ranking)
+    dynamics = {
+        field: getattr(args, flag)
+        for flag, field in _DYNAMICS_FLAGS.items()
+        if getattr(args, flag) is not None
+    }
+    if dynamics or args.populations is not None:
+        options["dynamics"] = DynamicsOptions(**dynamics, **_given(args, ("populations",)))
+    if args.populations is not None:
+        options["ess"] = EssOptions(populations=args.populations)
     return options
 
 
@@ -315,7 +335,11 @@ def _solve(args: argparse.Namespace) -> int:
     game = _read(read_game, args.game)
     stochastic = isinstance(game, StochasticGame)
     kind = "a stochastic game" if stochastic else "a normal-form game"
-    for name in _NORMAL_FORM_OPTIONS + _ALPHA_RANK_FLAGS if stochastic else _STOCHASTIC_OPTIONS:
+    for name in (
+        _NORMAL_FORM_OPTIONS + _ALPHA_RANK_FLAGS + tuple(_DYNAMICS_FLAGS)
+        if stochastic
+        else _STOCHASTIC_OPTIONS
+    ):
         if getattr(args, name) is not None:
             raise flags.usage(f"{_flag(name)} does not apply to {args.game}: it is {kind}")
     if stochastic and args.report_png:
@@ -672,8 +696,51 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
         "--populations",
         choices=("auto", "multi", "single"),
         default=None,
-        help="normal-form games: alpha_rank's populations: one per player (multi), one for a symmetric "
-        "2-player game (single), or auto (single when symmetric; the default)",
+        help="normal-form games: the populations of alpha_rank, replicator_dynamics and ess: one per player "
+        "(multi), one for a symmetric 2-player game (single), or auto (single when symmetric; the default)",
+    )
+    solve.add_argument(
+        "--rule",
+        choices=("replicator", "logit", "best_response"),
+        default=None,
+        help="normal-form games: replicator_dynamics' dynamic (default replicator)",
+    )
+    solve.add_argument(
+        "--temperature",
+        type=flags.positive_number,
+        default=None,
+        metavar="T",
+        help="normal-form games: the logit dynamic's temperature per unit of each player's payoff range "
+        "(default 0.05)",
+    )
+    solve.add_argument(
+        "--samples",
+        type=flags.positive_int,
+        default=None,
+        metavar="N",
+        help="normal-form games: replicator_dynamics' random starts (default 256)",
+    )
+    solve.add_argument(
+        "--grid",
+        type=flags.positive_int,
+        default=None,
+        metavar="G",
+        help="normal-form games: replicator_dynamics starts from every interior point of the lattice with "
+        "step 1/G on each simplex instead of random starts",
+    )
+    solve.add_argument(
+        "--horizon",
+        type=flags.positive_number,
+        default=None,
+        metavar="T",
+        help="normal-form games: time each replicator_dynamics trajectory may run (default 200)",
+    )
+    solve.add_argument(
+        "--sample-seed",
+        type=flags.count,
+        default=None,
+        metavar="S",
+        help="normal-form games: seed of replicator_dynamics' random starts (default 0)",
     )
     solve.add_argument(
         "--stage-selection",

@@ -162,6 +162,8 @@ def solution_json(result: Any) -> dict[str, Any]:
         },
         "selections": [_selection_json(s) for s in result.selections],
         "alpha_rank": None if result.alpha_rank is None else _alpha_rank_json(result.alpha_rank),
+        "dynamics": None if result.dynamics is None else _dynamics_json(result.dynamics),
+        "ess": None if result.ess is None else _ess_json(result.ess),
         "max_entropy_equilibria": [
             {
                 "concept": a.concept,
@@ -191,6 +193,55 @@ def _alpha_rank_json(ranked: Any) -> dict[str, Any]:
         ],
         "ended_by": ranked.ended_by,
         "residual": ranked.residual,
+    }
+
+
+def _dynamics_json(reached: Any) -> dict[str, Any]:
+    return {
+        "rule": reached.rule,
+        "single_population": reached.single_population,
+        "temperature": reached.temperature,
+        "starts": reached.starts,
+        "seed": reached.seed,
+        "horizon": reached.horizon,
+        "step": reached.step,
+        "settle_radius": reached.settle_radius,
+        "basins": [
+            {
+                "strategies": [s.tolist() for s in b.strategies],
+                "payoffs": b.payoffs.tolist(),
+                "nash_conv": b.nash_conv,
+                "count": b.count,
+                "share": b.share,
+                "low": b.low,
+                "high": b.high,
+                "certified": b.certified,
+                "equilibrium_index": b.equilibrium_index,
+            }
+            for b in reached.basins
+        ],
+        "outcomes": reached.outcomes.tolist(),
+        "unsettled": reached.unsettled,
+        "ended_by": reached.ended_by,
+    }
+
+
+def _ess_json(stable: Any) -> dict[str, Any]:
+    return {
+        "strategies": [
+            {
+                "strategies": [s.tolist() for s in c.strategies],
+                "payoffs": c.payoffs.tolist(),
+                "nash_conv": c.nash_conv,
+                "margin": c.margin,
+                "decided": c.decided,
+                "equilibrium_index": c.equilibrium_index,
+            }
+            for c in stable.strategies
+        ],
+        "single_population": stable.single_population,
+        "complete": stable.complete,
+        "method": stable.method,
     }
 
 
@@ -467,7 +518,6 @@ def _alpha_rank_section(result: Any) -> list[str]:
     ranked = result.alpha_rank
     if ranked is None:
         return []
-    limit = "the large-alpha limit" if ranked.ended_by == "converged" else ranked.ended_by.replace("_", " ")
     populations = "one population" if ranked.single_population else "one population per player"
     rows = [
         ("(" + ", ".join(map(str, p)) + ")", _number(m))
@@ -475,7 +525,7 @@ def _alpha_rank_section(result: Any) -> list[str]:
     ]
     sinks = "; ".join(" ".join("(" + ", ".join(map(str, p)) + ")" for p in c) for c in ranked.sink_components)
     lines = [
-        f"alpha_rank: alpha {_number(ranked.alpha)} ({limit}), {populations} of {ranked.population_size}, "
+        f"alpha_rank: alpha {_number(ranked.alpha)} ({ranked.limit}), {populations} of {ranked.population_size}, "
         f"residual {ranked.residual:.1e}",
         f"  sink components of the response graph: {sinks}",
         *_table(("profile", "mass"), rows),
@@ -483,6 +533,54 @@ def _alpha_rank_section(result: Any) -> list[str]:
     if len(ranked.profiles) > ALPHA_RANK_ROWS:
         lines.append(f"  ... {len(ranked.profiles) - ALPHA_RANK_ROWS} more profiles")
     return lines
+
+
+def _profile_cell(strategies: Sequence[Any]) -> str:
+    """A mixed profile in one cell: each player's strategy in parentheses."""
+    return " ".join("(" + _numbers(s) + ")" for s in strategies)
+
+
+def _dynamics_section(result: Any) -> list[str]:
+    reached = result.dynamics
+    if reached is None:
+        return []
+    rows = [
+        (
+            _profile_cell(b.strategies),
+            str(b.count),
+            f"{_number(b.share)} [{_number(b.low)}, {_number(b.high)}]",
+            str(b.certified),
+            _number(b.nash_conv, 3),
+            "" if b.equilibrium_index is None else f"#{b.equilibrium_index}",
+        )
+        for b in reached.basins
+    ]
+    populations = "one population" if reached.single_population else "one population per player"
+    return [
+        f"replicator_dynamics: {reached.rule} dynamic, {reached.n_starts} {reached.starts} starts, {populations}, "
+        f"horizon {_number(reached.horizon)}; {reached.unsettled} did not settle",
+        *_table(("reached", "starts", "share [95 %]", "proved", "NashConv", "equilibrium"), rows),
+    ]
+
+
+def _ess_section(result: Any) -> list[str]:
+    stable = result.ess
+    if stable is None:
+        return []
+    rows = [
+        (
+            _profile_cell(c.strategies),
+            _number(c.margin, 3),
+            "yes" if c.decided else "undecided",
+            "" if c.equilibrium_index is None else f"#{c.equilibrium_index}",
+        )
+        for c in stable.strategies
+    ]
+    kind = "Maynard Smith ESS (one population)" if stable.single_population else "strict equilibria"
+    return [
+        f"ess: {kind}, {'complete' if stable.complete else 'partial'}",
+        *_table(("profile", "margin", "decided", "equilibrium"), rows),
+    ]
 
 
 def _spread_lines(result: Any, concept: str) -> list[str]:
@@ -524,6 +622,8 @@ CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "zero_sum_value": _zero_sum_section,
     "selection": lambda result: _selections_lines("selection", result.selections),
     "alpha_rank": _alpha_rank_section,
+    "replicator_dynamics": _dynamics_section,
+    "ess": _ess_section,
     **{
         concept: (lambda result, concept=concept: _spread_lines(result, concept))
         for concept in (

@@ -27,6 +27,10 @@ import numpy.typing as npt
 from equilibria.service.convert_evaluation import (
     alpha_rank_options_from_proto,
     alpha_rank_to_proto,
+    dynamics_options_from_proto,
+    dynamics_to_proto,
+    ess_options_from_proto,
+    ess_to_proto,
     max_entropy_to_proto,
 )
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
@@ -381,6 +385,10 @@ def solve_request_from_proto(
         alpha_rank=alpha_rank_options_from_proto(request.alpha_rank)
         if request.HasField("alpha_rank")
         else None,
+        dynamics=dynamics_options_from_proto(request.dynamics, limits.max_payoff_entries)
+        if request.HasField("dynamics")
+        else None,
+        ess=ess_options_from_proto(request.ess) if request.HasField("ess") else None,
     )
     return game, options
 
@@ -456,6 +464,8 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         concept_status=concept_status_to_proto(result.concept_status),
         alpha_rank=alpha_rank_to_proto(result.alpha_rank) if result.alpha_rank is not None else None,
         max_entropy_equilibria=[max_entropy_to_proto(a) for a in result.max_entropy_equilibria],
+        dynamics=dynamics_to_proto(result.dynamics) if result.dynamics is not None else None,
+        ess=ess_to_proto(result.ess) if result.ess is not None else None,
     )
 
 

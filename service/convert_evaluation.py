@@ -1,10 +1,12 @@
-"""Server-side conversion of the evaluation concepts beyond Nash (issue 22): α-Rank and the
-maximum-entropy (and maximum-Gini) correlated equilibria.
+"""Server-side conversion of the evaluation concepts beyond Nash (issue 22): α-Rank, the
+maximum-entropy (and maximum-Gini) correlated equilibria, the evolutionary dynamics and the
+evolutionarily stable strategies.
 
 The options and results of the concepts MARL researchers rank and select with, kept out of
 :mod:`equilibria.service.convert` (which calls these functions) so that each concept's wire
 form reads in one place. Like that module, this one is where protobuf stops: the solver
-gets :class:`~equilibria.solver.AlphaRankOptions`, the response gets messages.
+gets :class:`~equilibria.solver.AlphaRankOptions` (and the other options), the response gets
+messages.
 
 Examples
 --------
@@ -22,13 +24,49 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from equilibria.service.errors import invalid
-from equilibria.solver import AlphaRank, AlphaRankOptions, MaxEntropyEquilibrium
+from equilibria.solver import (
+    AlphaRank,
+    AlphaRankOptions,
+    Basin,
+    DynamicsOptions,
+    EssOptions,
+    EvolutionarilyStableSet,
+    EvolutionaryDynamics,
+    MaxEntropyEquilibrium,
+)
+from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.alpha_rank import DEFAULT_POPULATION_SIZE, MAX_POPULATION_SIZE
+from equilibria.solver.concepts.dynamics import DEFAULT_HORIZON, DEFAULT_SAMPLES, DEFAULT_TEMPERATURE
+from equilibria.solver.errors import InvalidOptionError
 from equilibria.v1 import codec, solution_pb2
 from equilibria.v1.codec import encode_tensor
 
-__all__ = ["alpha_rank_options_from_proto", "alpha_rank_to_proto", "max_entropy_to_proto"]
+__all__ = [
+    "alpha_rank_options_from_proto",
+    "alpha_rank_to_proto",
+    "max_entropy_to_proto",
+    "dynamics_options_from_proto",
+    "dynamics_to_proto",
+    "ess_options_from_proto",
+    "ess_to_proto",
+]
+
+
+def _enum_name(value: int, names: codec.EnumNames, unset: str, field: str) -> str:
+    """The solver name of an enum option (``unset`` for 0, the unspecified value).
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``field`` for a value the enum does not have.
+    """
+    if value == 0:
+        return unset
+    if value not in names.by_value:
+        raise invalid(field, f"{field}: unknown value {value}; expected one of {', '.join(names.names)}")
+    return names.name(value)
 
 
 def alpha_rank_options_from_proto(message: solution_pb2.AlphaRankOptions) -> AlphaRankOptions:
@@ -51,16 +89,9 @@ def alpha_rank_options_from_proto(message: solution_pb2.AlphaRankOptions) -> Alp
             "alpha_rank.population_size",
             f"alpha_rank.population_size must be 0 (50) or from 2 to {MAX_POPULATION_SIZE:,}, got {size}",
         )
-    if message.populations == solution_pb2.ALPHA_RANK_POPULATIONS_UNSPECIFIED:
-        populations = "auto"
-    elif message.populations in codec.ALPHA_RANK_POPULATIONS.by_value:
-        populations = codec.ALPHA_RANK_POPULATIONS.name(message.populations)
-    else:
-        raise invalid(
-            "alpha_rank.populations",
-            f"alpha_rank.populations: unknown value {message.populations}; expected one of "
-            f"{', '.join(codec.ALPHA_RANK_POPULATIONS.names)}",
-        )
+    populations = _enum_name(
+        message.populations, codec.ALPHA_RANK_POPULATIONS, "auto", "alpha_rank.populations"
+    )
     return AlphaRankOptions(alpha or None, size, populations)
 
 
@@ -95,4 +126,109 @@ def max_entropy_to_proto(answer: MaxEntropyEquilibrium) -> solution_pb2.MaxEntro
         max_violation=answer.max_violation,
         relative_violation=answer.relative_violation,
         method=answer.method,
+    )
+
+
+def dynamics_options_from_proto(message: solution_pb2.DynamicsOptions, max_entries: int) -> DynamicsOptions:
+    """Decode and check ``SolveGameRequest.dynamics`` (the starts' fit to the game is the
+    solver's to check: it knows the populations).
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``replicator_dynamics.<field>``.
+    """
+    entries = sum(len(s.probabilities) for start in message.starts for s in start.strategies)
+    if entries > max_entries:
+        raise invalid(
+            "replicator_dynamics.starts",
+            f"replicator_dynamics.starts: {entries:,} probabilities, over the limit of {max_entries:,}",
+        )
+    options = DynamicsOptions(
+        rule=_enum_name(message.rule, codec.DYNAMICS_RULES, "replicator", "replicator_dynamics.rule"),
+        temperature=message.temperature or DEFAULT_TEMPERATURE,
+        samples=message.samples or DEFAULT_SAMPLES,
+        grid=message.grid,
+        starts=tuple(tuple(tuple(s.probabilities) for s in start.strategies) for start in message.starts),
+        seed=message.seed,
+        horizon=message.horizon or DEFAULT_HORIZON,
+        populations=_enum_name(
+            message.populations, codec.POPULATION_MODELS, "auto", "replicator_dynamics.populations"
+        ),
+    )
+    try:
+        return options.checked("SolveGame")
+    except InvalidOptionError as exc:
+        raise invalid(exc.field, exc.message) from None
+
+
+def ess_options_from_proto(message: solution_pb2.EssOptions) -> EssOptions:
+    """Decode and check ``SolveGameRequest.ess``.
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``ess.populations``.
+    """
+    return EssOptions(
+        populations=_enum_name(message.populations, codec.POPULATION_MODELS, "auto", "ess.populations")
+    )
+
+
+def _strategies(strategies: tuple[FloatArray, ...]) -> list[solution_pb2.Strategy]:
+    return [
+        solution_pb2.Strategy(probabilities=s.tolist(), support=[int(k) for k in np.flatnonzero(s > 0.0)])
+        for s in strategies
+    ]
+
+
+def _basin_to_proto(basin: Basin) -> solution_pb2.Basin:
+    return solution_pb2.Basin(
+        strategies=_strategies(basin.strategies),
+        payoffs=np.asarray(basin.payoffs, dtype=np.float64).tolist(),
+        nash_conv=basin.nash_conv,
+        count=basin.count,
+        share=basin.share,
+        low=basin.low,
+        high=basin.high,
+        certified=basin.certified,
+        equilibrium_index=basin.equilibrium_index,
+    )
+
+
+def dynamics_to_proto(reached: EvolutionaryDynamics) -> solution_pb2.EvolutionaryDynamics:
+    """Encode the basins of an evolutionary dynamic."""
+    return solution_pb2.EvolutionaryDynamics(
+        rule=codec.DYNAMICS_RULES.value(reached.rule),
+        single_population=reached.single_population,
+        temperature=reached.temperature,
+        starts=reached.starts,
+        seed=reached.seed,
+        horizon=reached.horizon,
+        step=reached.step,
+        settle_radius=reached.settle_radius,
+        basins=[_basin_to_proto(b) for b in reached.basins],
+        outcomes=reached.outcomes.tolist(),
+        unsettled=reached.unsettled,
+        ended_by=reached.ended_by,
+    )
+
+
+def ess_to_proto(stable: EvolutionarilyStableSet) -> solution_pb2.EvolutionarilyStableSet:
+    """Encode the evolutionarily stable strategies."""
+    return solution_pb2.EvolutionarilyStableSet(
+        strategies=[
+            solution_pb2.EvolutionarilyStableStrategy(
+                strategies=_strategies(c.strategies),
+                payoffs=np.asarray(c.payoffs, dtype=np.float64).tolist(),
+                nash_conv=c.nash_conv,
+                margin=c.margin,
+                decided=c.decided,
+                equilibrium_index=c.equilibrium_index,
+            )
+            for c in stable.strategies
+        ],
+        single_population=stable.single_population,
+        complete=stable.complete,
+        method=stable.method,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.dynamics import DynamicsOptions
+from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.solve_game import DEFAULT_CONCEPTS
 
 __all__ = ["DEFAULT_CONCEPTS", "SolveOptions"]
@@ -42,6 +44,10 @@ class SolveOptions:
         Seed of the stochastic homotopy's random priors.
     alpha_rank : AlphaRankOptions or None
         Options of α-Rank (None: the defaults).
+    dynamics : DynamicsOptions or None
+        Options of the evolutionary dynamics (None: the defaults).
+    ess : EssOptions or None
+        Options of the ESS (None: the defaults).
     """
 
     concepts: tuple[str, ...]
@@ -57,3 +63,5 @@ class SolveOptions:
     priors: int = 0  # 0: the solver default
     seed: int = 0
     alpha_rank: AlphaRankOptions | None = None
+    dynamics: DynamicsOptions | None = None
+    ess: EssOptions | None = None

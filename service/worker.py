@@ -61,6 +61,8 @@ def solve_game(
         selection=options.selection,
         time_limit=_anytime(budget),
         alpha_rank=options.alpha_rank,
+        dynamics=options.dynamics,
+        ess=options.ess,
     )
 
 

@@ -16,6 +16,8 @@ Examples
 """
 
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.dynamics import DynamicsOptions
+from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.errors import (
     InvalidGameError,
     InvalidOptionError,
@@ -29,10 +31,14 @@ from equilibria.solver.regret import Certificate, certify
 from equilibria.solver.results import (
     SOLVER_VERSION,
     AlphaRank,
+    Basin,
     Component,
     ConceptStatus,
     CorrelatedEquilibrium,
     Equilibrium,
+    EvolutionarilyStableSet,
+    EvolutionarilyStableStrategy,
+    EvolutionaryDynamics,
     MarkovEquilibrium,
     MarkovSolutionSet,
     MarkovZeroSum,
@@ -64,6 +70,12 @@ __all__ = [
     "MarkovSolutionSet",
     "MarkovZeroSum",
     "MaxEntropyEquilibrium",
+    "Basin",
+    "EvolutionaryDynamics",
+    "EvolutionarilyStableStrategy",
+    "EvolutionarilyStableSet",
+    "DynamicsOptions",
+    "EssOptions",
     "ScoreOptions",
     "StochasticGame",
     "TraceChunk",

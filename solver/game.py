@@ -261,6 +261,20 @@ class NormalFormGame:
         half_total = self.payoffs[0] / 2.0 + self.payoffs[1] / 2.0  # no overflow at 1e308
         return bool(2.0 * np.ptp(half_total) <= tol * float(self.player_scales.max()))
 
+    def is_symmetric(self, tol: float = 1e-9) -> bool:
+        """Whether the game is a symmetric 2-player game: the same actions for both players
+        and ``B = A^T`` within ``tol`` on each player's payoffs mapped onto ``[0, 1]``.
+
+        Examples
+        --------
+        >>> NormalFormGame.from_bimatrix([[3, 0], [5, 1]], [[3, 5], [0, 1]]).is_symmetric()
+        True
+        """
+        if self.n_players != 2 or self.num_actions[0] != self.num_actions[1]:
+            return False
+        unit = self.unit_game.payoffs
+        return bool(np.all(np.abs(unit[1] - unit[0].T) <= tol))
+
     def __repr__(self) -> str:
         title = f" {self.title!r}" if self.title else ""
         return f"NormalFormGame{title}(n_players={self.n_players}, num_actions={self.num_actions})"

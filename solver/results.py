@@ -30,6 +30,10 @@ __all__ = [
     "Selection",
     "AlphaRank",
     "MaxEntropyEquilibrium",
+    "Basin",
+    "EvolutionaryDynamics",
+    "EvolutionarilyStableStrategy",
+    "EvolutionarilyStableSet",
     "ConceptStatus",
     "CONCEPT_STATUSES",
     "VacuousSetError",
@@ -383,6 +387,164 @@ class MaxEntropyEquilibrium:
         return "gini" if self.concept.startswith("max_gini") else "entropy"
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Basin:
+    """Where a share of the starts of an evolutionary dynamic ended
+    (:mod:`equilibria.solver.concepts.dynamics`).
+
+    Attributes
+    ----------
+    strategies : tuple of ndarray
+        The rest point reached, one mixed strategy per player (in a single population,
+        the population's strategy for both players).
+    payoffs : ndarray, shape (n_players,)
+        Each player's expected payoff there, in the user's units.
+    nash_conv : float
+        Its NashConv, in the user's units: 0 (within the tolerance) at a Nash equilibrium;
+        a logit dynamic's rest points are quantal-response equilibria, not Nash.
+    count : int
+        Starts that ended here.
+    share : float
+        ``count`` over all starts.
+    low, high : float
+        A 95 % Wilson score interval of the share of the whole start distribution that
+        ends here, when the starts were sampled; ``share`` itself otherwise (a grid or
+        given starts are not a sample).
+    certified : int
+        Starts whose trajectory entered the trapping region of this strict equilibrium
+        (a box around it where each player's action is the strict best response, so the
+        dynamic provably converges to it); the other starts settled numerically.
+    equilibrium_index : int or None
+        Index of this rest point in the solution set's equilibria, when it is one of them.
+    """
+
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    nash_conv: float
+    count: int
+    share: float
+    low: float
+    high: float
+    certified: int
+    equilibrium_index: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionaryDynamics:
+    """Which rest points an evolutionary dynamic reaches, and from which share of starts
+    (concept ``"replicator_dynamics"``; :mod:`equilibria.solver.concepts.dynamics`).
+
+    Attributes
+    ----------
+    rule : str
+        ``"replicator"``, ``"logit"`` or ``"best_response"``.
+    single_population : bool
+        Whether a symmetric 2-player game was read as one population playing itself.
+    temperature : float
+        The logit dynamic's temperature per unit of each player's payoff range (0 for
+        the other rules).
+    starts : str
+        ``"sample"`` (uniform on the interior of the strategy simplices, seeded),
+        ``"grid"`` (the interior points of a lattice) or ``"given"``.
+    seed : int
+        The sample's seed.
+    horizon : float
+        Time each trajectory ran, on payoffs per unit of each player's range.
+    step : float
+        The integrator's time step.
+    settle_radius : float
+        A trajectory settled when its last quarter stayed within this distance (largest
+        probability difference) of where it ended.
+    basins : tuple of Basin
+        The rest points reached, by count (largest first).
+    outcomes : ndarray of int, shape (n_starts,)
+        Each start's basin index, -1 when it did not settle (cycles, chaos, or slower
+        than the horizon).
+    unsettled : int
+        Starts that did not settle.
+    ended_by : str
+        ``"horizon"`` (every start ran the horizon or settled) or ``"time_limit"`` (the
+        solve's time limit stopped the integration: the starts not finished are
+        unsettled).
+    """
+
+    rule: str
+    single_population: bool
+    temperature: float
+    starts: str
+    seed: int
+    horizon: float
+    step: float
+    settle_radius: float
+    basins: tuple[Basin, ...]
+    outcomes: np.ndarray
+    unsettled: int
+    ended_by: str
+
+    @property
+    def n_starts(self) -> int:
+        """How many starts were integrated."""
+        return int(self.outcomes.shape[0])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionarilyStableStrategy:
+    """An evolutionarily stable strategy, or a candidate whose test was too close to call
+    (:mod:`equilibria.solver.concepts.ess`).
+
+    Attributes
+    ----------
+    strategies : tuple of ndarray
+        One mixed strategy per player (for one population: the same strategy twice).
+    payoffs : ndarray, shape (n_players,)
+        Each player's expected payoff, in the user's units.
+    nash_conv : float
+        NashConv of the profile, in the user's units.
+    margin : float
+        How strictly stable, per unit of the payoff range: for a single population,
+        ``-max z·Az`` over the unit directions ``z`` toward the alternative best replies
+        (Haigh 1975); for strict equilibria, the smallest loss of a unilateral deviation.
+        Positive for an ESS.
+    decided : bool
+        Whether ``margin`` is clear of the tolerance (False: a candidate whose stability
+        the floating-point test cannot decide).
+    equilibrium_index : int or None
+        Index of this profile in the solution set's equilibria, when it is one of them.
+    """
+
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    nash_conv: float
+    margin: float
+    decided: bool
+    equilibrium_index: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EvolutionarilyStableSet:
+    """The evolutionarily stable strategies of a game (concept ``"ess"``).
+
+    Attributes
+    ----------
+    strategies : tuple of EvolutionarilyStableStrategy
+        The ESS found (and any undecided candidate, with ``decided=False``).
+    single_population : bool
+        True: Maynard Smith's ESS of a symmetric 2-player game played within one
+        population. False: one population per player, where the evolutionarily stable
+        profiles are exactly the strict equilibria (Selten 1980).
+    complete : bool
+        Whether every ESS is listed and every candidate decided (no support left
+        unchecked by a time limit).
+    method : str
+        How they were found.
+    """
+
+    strategies: tuple[EvolutionarilyStableStrategy, ...]
+    single_population: bool
+    complete: bool
+    method: str
+
+
 class _AnsweredSet:
     """What :class:`SolutionSet` and :class:`MarkovSolutionSet` share: the per-concept
     status and the invariant that an empty set never claims every equilibrium."""
@@ -461,6 +623,11 @@ class SolutionSet(_AnsweredSet):
         The maximum-entropy and maximum-Gini (coarse) correlated equilibria, one per such
         concept answered (a game too large, or a program past the time limit, refuses its
         concept in ``concept_status``), in request order.
+    dynamics : EvolutionaryDynamics or None
+        The rest points an evolutionary dynamic reaches and their basins of attraction
+        (concept ``"replicator_dynamics"``).
+    ess : EvolutionarilyStableSet or None
+        The evolutionarily stable strategies (concept ``"ess"``).
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -491,6 +658,8 @@ class SolutionSet(_AnsweredSet):
     selections: tuple[Selection, ...] = ()
     alpha_rank: AlphaRank | None = None
     max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
+    dynamics: EvolutionaryDynamics | None = None
+    ess: EvolutionarilyStableSet | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
 
     @property

@@ -20,6 +20,10 @@ concept               what the set then holds
 ``max_entropy_*``     ``max_entropy_equilibria``: the (coarse) correlated equilibrium of
 ``max_gini_*``        largest entropy or Gini impurity (``*``: ``correlated``,
                       ``coarse_correlated``), unique, with its dual bound
+``replicator_dynamics`` ``dynamics``: the rest points a replicator, logit or best-response
+                      dynamic reaches from many starts, and their basins' shares
+``ess``               ``ess``: the evolutionarily stable strategies (a symmetric game's
+                      Maynard Smith ESS, or the strict equilibria of one population per player)
 ====================  =====================================================================
 
 Examples
@@ -36,10 +40,13 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.dynamics import DynamicsOptions
+from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import (
@@ -57,6 +64,8 @@ from equilibria.solver.results import (
     AlphaRank,
     ConceptStatus,
     Equilibrium,
+    EvolutionarilyStableSet,
+    EvolutionaryDynamics,
     MaxEntropyEquilibrium,
     SolutionSet,
     WelfareOptimum,
@@ -86,6 +95,8 @@ CONCEPTS = (
     "max_entropy_coarse_correlated",
     "max_gini_correlated",
     "max_gini_coarse_correlated",
+    "replicator_dynamics",
+    "ess",
 )
 #: The concepts of a solve that names none.
 DEFAULT_CONCEPTS = ("nash",)
@@ -132,6 +143,8 @@ def solve(
     selection: Iterable[str] = (),
     time_limit: float | None = None,
     alpha_rank: AlphaRankOptions | None = None,
+    dynamics: DynamicsOptions | None = None,
+    ess: EssOptions | None = None,
 ) -> SolutionSet:
     """Solve a game for the requested solution concepts.
 
@@ -163,6 +176,12 @@ def solve(
     alpha_rank : AlphaRankOptions, optional
         Options of ``alpha_rank`` (default: α swept to the large-α limit, populations of
         50, one population for a symmetric 2-player game).
+    dynamics : DynamicsOptions, optional
+        Options of ``replicator_dynamics`` (default: the replicator dynamic from 256
+        sampled starts, horizon 200, one population for a symmetric 2-player game).
+    ess : EssOptions, optional
+        Options of ``ess`` (default: one population for a symmetric 2-player game, else
+        one per player).
 
     Returns
     -------
@@ -184,11 +203,9 @@ def solve(
     functions = choices(welfare, WELFARE_FUNCTIONS, "welfare", ("utilitarian",))
     criteria = choices(selection, SELECTION_CRITERIA, "selection", SELECTION_CRITERIA)
     point = _disagreement(game, disagreement)
-    if alpha_rank is not None and not isinstance(alpha_rank, AlphaRankOptions):
-        raise InvalidOptionError(
-            "alpha_rank", f"solve(): alpha_rank must be AlphaRankOptions, got {type(alpha_rank).__name__}"
-        )
-    ranking_options = (alpha_rank or AlphaRankOptions()).checked("solve")
+    ranking_options = _options(alpha_rank, AlphaRankOptions, "alpha_rank")
+    dynamics_options = _options(dynamics, DynamicsOptions, "dynamics")
+    ess_options = _options(ess, EssOptions, "ess")
     if "zero_sum_value" in wanted and not game.is_zero_sum(tol):  # relative to the payoff ranges
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
     correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
@@ -275,10 +292,10 @@ def solve(
     if "alpha_rank" in wanted:
         from equilibria.solver.concepts.alpha_rank import alpha_rank as rank
 
-        spent = time.perf_counter() - started
-        left = None if time_limit is None else max(time_limit - spent, 1e-9)
         try:
-            extras["alpha_rank"] = ranked = rank(game, ranking_options, tol=tol, time_limit=left)
+            extras["alpha_rank"] = ranked = rank(
+                game, ranking_options, tol=tol, time_limit=_left(started, time_limit)
+            )
         except ProblemTooLargeError as exc:  # refused, the other concepts answered
             statuses["alpha_rank"] = ConceptStatus("alpha_rank", "refused", exc.message)
         else:
@@ -291,8 +308,7 @@ def solve(
     if spread:
         from equilibria.solver.concepts.max_entropy import max_entropy_equilibrium
 
-        spent = time.perf_counter() - started
-        left = None if time_limit is None else max(time_limit - spent, 1e-3)
+        left = _left(started, time_limit, floor=1e-3)  # Clarabel's smallest useful limit
         answers = []
         for concept in spread:
             try:
@@ -304,6 +320,35 @@ def solve(
             else:
                 statuses[concept] = _spread_status(answers[-1], tol)
         extras["max_entropy_equilibria"] = tuple(answers)
+    if "replicator_dynamics" in wanted:
+        from equilibria.solver.concepts.dynamics import evolutionary_dynamics
+
+        try:
+            extras["dynamics"] = reached = evolutionary_dynamics(
+                game,
+                dynamics_options,
+                equilibria=result.equilibria,
+                tol=tol,
+                time_limit=_left(started, time_limit),
+            )
+        except ProblemTooLargeError as exc:  # refused, the other concepts answered
+            statuses["replicator_dynamics"] = ConceptStatus("replicator_dynamics", "refused", exc.message)
+        else:
+            statuses["replicator_dynamics"] = _dynamics_status(reached)
+            if reached.ended_by == "time_limit":
+                notes.append("replicator_dynamics: the integration was stopped by the time limit")
+    if "ess" in wanted:
+        from equilibria.solver.concepts.ess import evolutionarily_stable
+
+        try:
+            stable = evolutionarily_stable(game, ess_options, tol=tol, time_limit=_left(started, time_limit))
+        except ProblemTooLargeError as exc:
+            statuses["ess"] = ConceptStatus("ess", "refused", exc.message)
+        else:
+            extras["ess"] = stable = _linked_ess(stable, result.equilibria)
+            statuses["ess"] = _ess_status(stable)
+            if not stable.complete and "time limit" in stable.method:
+                notes.append("ess: the search was stopped by the time limit")
     if notes:
         extras["warnings"] = (*result.warnings, *notes)
     return dataclasses.replace(
@@ -313,6 +358,70 @@ def solve(
         concept_status=tuple(statuses[c] for c in wanted),
         **extras,  # type: ignore[arg-type]
     )
+
+
+OptionsT = TypeVar("OptionsT", AlphaRankOptions, DynamicsOptions, EssOptions)
+
+
+def _options(given: object, kind: type[OptionsT], field: str) -> OptionsT:
+    """A concept's options, validated (the defaults when None)."""
+    if given is None:
+        return kind().checked("solve")
+    if not isinstance(given, kind):
+        raise InvalidOptionError(
+            field, f"solve(): {field} must be {kind.__name__}, got {type(given).__name__}"
+        )
+    return given.checked("solve")
+
+
+def _left(started: float, time_limit: float | None, floor: float = 1e-9) -> float | None:
+    """The seconds of ``time_limit`` not yet spent, at least ``floor`` (None: no limit)."""
+    return None if time_limit is None else max(time_limit - (time.perf_counter() - started), floor)
+
+
+def _dynamics_status(reached: EvolutionaryDynamics) -> ConceptStatus:
+    """Answered when every start ran its course; partial when the time limit stopped them."""
+    certified = sum(b.certified for b in reached.basins)
+    how = (
+        f"{reached.n_starts} {reached.starts} starts of the {reached.rule.replace('_', '-')} dynamic "
+        f"({'one population' if reached.single_population else 'one population per player'}, horizon "
+        f"{reached.horizon:g}): {len(reached.basins)} rest point(s), {certified} start(s) proved to converge to "
+        f"a strict equilibrium, {reached.unsettled} did not settle"
+    )
+    if reached.ended_by == "time_limit":
+        return ConceptStatus("replicator_dynamics", "partial", f"{how}: stopped by the time limit")
+    return ConceptStatus("replicator_dynamics", "answered", how)
+
+
+def _linked_ess(
+    stable: EvolutionarilyStableSet, equilibria: Sequence[Equilibrium]
+) -> EvolutionarilyStableSet:
+    """The ESS, each with the index of the same profile in the solution set (if there)."""
+    linked = []
+    for candidate in stable.strategies:
+        index = next(
+            (
+                k
+                for k, eq in enumerate(equilibria)
+                if all(
+                    float(np.abs(e - s).max()) <= 1e-6
+                    for e, s in zip(eq.strategies, candidate.strategies, strict=True)
+                )
+            ),
+            None,
+        )
+        linked.append(dataclasses.replace(candidate, equilibrium_index=index))
+    return dataclasses.replace(stable, strategies=tuple(linked))
+
+
+def _ess_status(stable: EvolutionarilyStableSet) -> ConceptStatus:
+    """Answered when every candidate was checked and decided; partial otherwise."""
+    decided = sum(c.decided for c in stable.strategies)
+    undecided = len(stable.strategies) - decided
+    how = f"{stable.method}: {decided} ESS" + (
+        f", {undecided} candidate(s) too close to call" if undecided else ""
+    )
+    return ConceptStatus("ess", "answered" if stable.complete else "partial", how)
 
 
 def _alpha_rank_status(ranked: AlphaRank) -> ConceptStatus:

@@ -250,6 +250,16 @@ TARGETS: dict[str, Target] = {
         (*_docstrings("solver.concepts.max_entropy"), "tests/concepts/test_max_entropy.py"),
         timeout=120,
     ),
+    "dynamics": Target(
+        "solver/concepts/dynamics.py",
+        (*_docstrings("solver.concepts.dynamics"), "tests/concepts/test_dynamics.py"),
+        timeout=120,
+    ),
+    "ess": Target(
+        "solver/concepts/ess.py",
+        (*_docstrings("solver.concepts.ess"), "tests/concepts/test_ess.py"),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

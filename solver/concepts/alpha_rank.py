@@ -194,7 +194,7 @@ def alpha_rank(
     time_limit = check_time_limit(time_limit, "alpha_rank")
     started = time.perf_counter()
     unit = game.unit_game.payoffs
-    symmetric = _symmetric(unit, tol)
+    symmetric = game.is_symmetric(tol)
     if options.populations == "single" and not symmetric:
         raise InvalidOptionError(
             "alpha_rank.populations",
@@ -271,15 +271,6 @@ def _sweep(
     return pi, used, "max_steps", sweep
 
 
-def _symmetric(unit: FloatArray, tol: float) -> bool:
-    """A 2-player game whose column payoffs are the row payoffs transposed (within tol)."""
-    return (
-        unit.shape[0] == 2
-        and unit.shape[1] == unit.shape[2]
-        and bool(np.all(np.abs(unit[1] - unit[0].T) <= tol))
-    )
-
-
 def _log_fixation(u: FloatArray, m: int) -> FloatArray:
     """``log((1 - e^{-u}) / (1 - e^{-m u}))`` elementwise (``-log m`` at ``u = 0``), never
     overflowing or underflowing: for ``u < 0`` the ratio is ``e^{-(m-1)|u|} (1 - e^{-|u|}) /
@@ -298,9 +289,14 @@ class _Chain:
     cols: np.ndarray
     count: int
     eta: float
+    gain: FloatArray  # the mover's payoff change along each move (ties within tol: 0)
 
     def log_rates(self, alpha: float) -> FloatArray:  # pragma: no cover - each chain's own
         raise NotImplementedError
+
+    def response_graph(self) -> sp.csr_matrix:
+        """An edge along every move that does not lower the mover's payoff (``gain >= 0``)."""
+        return _graph(self.rows, self.cols, self.gain >= 0.0, self.count)
 
     def transitions(self, alpha: float) -> sp.csr_matrix:
         """The transition matrix (what the residual is measured on)."""
@@ -358,9 +354,6 @@ class _MultiChain(_Chain):
         gain = np.concatenate(gains) if gains else np.zeros(0)
         self.gain = np.where(np.abs(gain) <= tol, 0.0, gain)
 
-    def response_graph(self) -> sp.csr_matrix:
-        return _graph(self.rows, self.cols, self.gain >= 0.0, self.count)
-
     def log_rates(self, alpha: float) -> FloatArray:
         return math.log(self.eta) + _log_fixation(alpha * self.gain, self.m)
 
@@ -389,9 +382,6 @@ class _SingleChain(_Chain):
         # differences is negative, else to a positive limit: the response graph's edges.
         lowest = np.cumsum(self.difference, axis=1).min(axis=1)
         self.gain = np.where(np.abs(lowest) <= tol, 0.0, lowest)
-
-    def response_graph(self) -> sp.csr_matrix:
-        return _graph(self.rows, self.cols, self.gain >= 0.0, self.count)
 
     def log_rates(self, alpha: float) -> FloatArray:
         # rho = 1 / (1 + sum_{l=1}^{m-1} exp(-alpha sum_{k<=l} difference_k)), in logs

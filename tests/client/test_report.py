@@ -186,6 +186,25 @@ def test_chicken_report_names_the_welfare_maximising_mixed_equilibrium(client: C
     assert set(figures) == {"payoff_space", "simplex"}
 
 
+def test_report_shows_the_evolutionary_answers(client: Client) -> None:
+    """The basins table (one row per rest point, its starts, share, proved starts and
+    equilibrium) and the ESS table, as the answer holds them."""
+    from equilibria.client import DynamicsOptions
+
+    stag_hunt = ([[4, 0], [3, 3]], [[4, 3], [0, 3]])
+    result = client.solve(
+        stag_hunt, concepts=["nash", "replicator_dynamics", "ess"], dynamics=DynamicsOptions(grid=20)
+    )
+    page = result.to_html(stag_hunt)
+    assert (
+        "<h2>replicator dynamics</h2><p>19 grid starts, horizon 200, one population; 0 did not settle" in page
+    )
+    for basin in result.dynamics.basins:
+        assert f"<td>{basin.count}</td>" in page and f"<td>E{basin.equilibrium_index}</td>" in page
+    assert page.count("<td>yes</td>") == len(result.ess.strategies) == 2
+    assert "Maynard Smith ESS (one population), complete" in page
+
+
 def test_stochastic_solution_summary(client: Client) -> None:
     pennies = np.array([[[1.0, -1.0], [-1.0, 1.0]], [[-1.0, 1.0], [1.0, -1.0]]])
     result = client.solve_stochastic(

@@ -128,6 +128,9 @@ def test_a_trace_that_is_not_an_npz_is_named(tmp_path: pathlib.Path) -> None:
         ("--welfare", "happiness", "argument --welfare: unknown welfare function 'happiness'"),
         ("--alpha", "0", "argument --alpha: 0 is not a positive number"),
         ("--populations", "two", "argument --populations: invalid choice: 'two'"),
+        ("--rule", "fictitious", "argument --rule: invalid choice: 'fictitious'"),
+        ("--grid", "0", "argument --grid: 0 is not a positive integer"),
+        ("--horizon", "-2", "argument --horizon: -2 is not a positive number"),
     ],
 )
 def test_a_bad_flag_value_is_a_usage_error(
@@ -146,6 +149,8 @@ def test_a_flag_of_the_other_kind_of_game_is_a_usage_error(tmp_path: pathlib.Pat
     )
     line = _error_line(_run("solve", stochastic, "--target", NOWHERE, "--alpha", "3"), 2)
     assert line == f"--alpha does not apply to {stochastic}: it is a stochastic game"
+    line = _error_line(_run("solve", stochastic, "--target", NOWHERE, "--sample-seed", "3"), 2)
+    assert line == f"--sample-seed does not apply to {stochastic}: it is a stochastic game"
 
 
 def test_an_unwritable_report_keeps_the_answer(server: ServerProcess, tmp_path: pathlib.Path) -> None:

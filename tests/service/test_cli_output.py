@@ -127,6 +127,72 @@ def test_alpha_rank_flags_reach_the_server_and_the_ranking_prints(
     assert abs(sum(ranked["masses"]) - 1) < 1e-12 and ranked["sink_components"] == [[[1, 1]]]
 
 
+def test_dynamics_flags_reach_the_server_and_the_basins_print(
+    server: ServerProcess, tmp_path: pathlib.Path
+) -> None:
+    stag_hunt = _game(tmp_path, "stag.json", {"A": [[4, 0], [3, 3]], "B": [[4, 3], [0, 3]]})
+    flags = (
+        "--concepts",
+        "replicator_dynamics,ess",
+        "--grid",
+        "20",
+        "--populations",
+        "single",
+        "--horizon",
+        "100",
+    )
+    table = _cli("solve", stag_hunt, "--target", server.target, *flags).splitlines()
+    (header,) = [line for line in table if line.startswith("replicator_dynamics:")]
+    assert header == (
+        "replicator_dynamics: replicator dynamic, 19 grid starts, one population, horizon 100; 0 did not settle"
+    )
+    rows = _rows(table, "reached")
+    assert [(row["starts"], row["proved"]) for row in rows] == [("14", "14"), ("4", "4"), ("1", "0")]
+    assert (
+        rows[0]["reached"] == "(0, 1) (0, 1)" and rows[0]["share [95 %]"] == "0.736842 [0.736842, 0.736842]"
+    )
+    assert "ess: Maynard Smith ESS (one population), complete" in table
+    answer = json.loads(
+        _cli(
+            "solve",
+            stag_hunt,
+            "--target",
+            server.target,
+            *flags,
+            "--rule",
+            "logit",
+            "--temperature",
+            "0.2",
+            "--json",
+        )
+    )
+    reached = answer["dynamics"]
+    assert (reached["rule"], reached["temperature"], reached["starts"], reached["horizon"]) == (
+        "logit",
+        0.2,
+        "grid",
+        100.0,
+    )
+    assert len(reached["outcomes"]) == 19 and reached["unsettled"] == 0
+    assert sorted(len(c["strategies"]) for c in answer["ess"]["strategies"]) == [2, 2]
+    sampled = json.loads(
+        _cli(
+            "solve",
+            stag_hunt,
+            "--target",
+            server.target,
+            "--concepts",
+            "replicator_dynamics",
+            "--samples",
+            "10",
+            "--sample-seed",
+            "4",
+            "--json",
+        )
+    )["dynamics"]
+    assert (sampled["starts"], sampled["seed"], len(sampled["outcomes"])) == ("sample", 4, 10)
+
+
 def test_exact_strategies_print_as_fractions(server: ServerProcess, tmp_path: pathlib.Path) -> None:
     path = _game(tmp_path, "battle.json", BATTLE_OF_THE_SEXES)
     exact = _cli("solve", path, "--target", server.target, "--exact")

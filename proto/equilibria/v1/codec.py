@@ -38,6 +38,8 @@ from equilibria.v1 import game_pb2, solution_pb2, trace_pb2
 
 __all__ = [
     "ALPHA_RANK_POPULATIONS",
+    "POPULATION_MODELS",
+    "DYNAMICS_RULES",
     "CONCEPTS",
     "CONCEPT_ANSWERS",
     "EnumNames",
@@ -174,6 +176,10 @@ STAGE_SELECTION = EnumNames.of(solution_pb2.StageSelection)
 SELECTION_CRITERIA = EnumNames.of(solution_pb2.SelectionCriterion)
 #: How alpha-Rank maps players onto populations: "auto", "multi", "single".
 ALPHA_RANK_POPULATIONS = EnumNames.of(solution_pb2.AlphaRankPopulations)
+#: How the evolutionary concepts map players onto populations: "auto", "multi", "single".
+POPULATION_MODELS = EnumNames.of(solution_pb2.PopulationModel)
+#: Evolutionary dynamics: "replicator", "logit", "best_response".
+DYNAMICS_RULES = EnumNames.of(solution_pb2.DynamicsRule)
 #: Answers a requested concept gets: "answered", "partial", "refused".
 CONCEPT_ANSWERS = EnumNames.of(solution_pb2.ConceptAnswer)
 #: Verdicts of a trace criterion: "converged", "not_converged", "inconclusive".

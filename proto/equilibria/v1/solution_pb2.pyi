@@ -57,6 +57,14 @@ class _SolutionConceptEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Solut
     """The correlated equilibrium of largest Gini impurity (1 - sum p^2)."""
     SOLUTION_CONCEPT_MAX_GINI_COARSE_CORRELATED: _SolutionConcept.ValueType  # 13
     """The coarse correlated equilibrium of largest Gini impurity."""
+    SOLUTION_CONCEPT_REPLICATOR_DYNAMICS: _SolutionConcept.ValueType  # 14
+    """The rest points an evolutionary dynamic (replicator, logit or best
+    response) reaches and their basins of attraction.
+    """
+    SOLUTION_CONCEPT_ESS: _SolutionConcept.ValueType  # 15
+    """The evolutionarily stable strategies (Maynard Smith and Price 1973; strict
+    equilibria with one population per player, Selten 1980).
+    """
 
 class SolutionConcept(_SolutionConcept, metaclass=_SolutionConceptEnumTypeWrapper):
     """A solution concept a solve may be asked for."""
@@ -91,6 +99,14 @@ SOLUTION_CONCEPT_MAX_GINI_CORRELATED: SolutionConcept.ValueType  # 12
 """The correlated equilibrium of largest Gini impurity (1 - sum p^2)."""
 SOLUTION_CONCEPT_MAX_GINI_COARSE_CORRELATED: SolutionConcept.ValueType  # 13
 """The coarse correlated equilibrium of largest Gini impurity."""
+SOLUTION_CONCEPT_REPLICATOR_DYNAMICS: SolutionConcept.ValueType  # 14
+"""The rest points an evolutionary dynamic (replicator, logit or best
+response) reaches and their basins of attraction.
+"""
+SOLUTION_CONCEPT_ESS: SolutionConcept.ValueType  # 15
+"""The evolutionarily stable strategies (Maynard Smith and Price 1973; strict
+equilibria with one population per player, Selten 1980).
+"""
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
 class _WelfareFunction:
@@ -242,6 +258,62 @@ ALPHA_RANK_POPULATIONS_MULTI: AlphaRankPopulations.ValueType  # 2
 ALPHA_RANK_POPULATIONS_SINGLE: AlphaRankPopulations.ValueType  # 3
 """One population playing a symmetric 2-player game against itself."""
 Global___AlphaRankPopulations: _TypeAlias = AlphaRankPopulations  # noqa: Y015
+
+class _PopulationModel:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PopulationModelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PopulationModel.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    POPULATION_MODEL_UNSPECIFIED: _PopulationModel.ValueType  # 0
+    """Not set: POPULATION_MODEL_AUTO."""
+    POPULATION_MODEL_AUTO: _PopulationModel.ValueType  # 1
+    """One population for a symmetric 2-player game, else one per player."""
+    POPULATION_MODEL_MULTI: _PopulationModel.ValueType  # 2
+    """One population per player."""
+    POPULATION_MODEL_SINGLE: _PopulationModel.ValueType  # 3
+    """One population playing a symmetric 2-player game against itself."""
+
+class PopulationModel(_PopulationModel, metaclass=_PopulationModelEnumTypeWrapper):
+    """How the players of a game map onto evolving populations."""
+
+POPULATION_MODEL_UNSPECIFIED: PopulationModel.ValueType  # 0
+"""Not set: POPULATION_MODEL_AUTO."""
+POPULATION_MODEL_AUTO: PopulationModel.ValueType  # 1
+"""One population for a symmetric 2-player game, else one per player."""
+POPULATION_MODEL_MULTI: PopulationModel.ValueType  # 2
+"""One population per player."""
+POPULATION_MODEL_SINGLE: PopulationModel.ValueType  # 3
+"""One population playing a symmetric 2-player game against itself."""
+Global___PopulationModel: _TypeAlias = PopulationModel  # noqa: Y015
+
+class _DynamicsRule:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DynamicsRuleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DynamicsRule.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DYNAMICS_RULE_UNSPECIFIED: _DynamicsRule.ValueType  # 0
+    """Not set: DYNAMICS_RULE_REPLICATOR."""
+    DYNAMICS_RULE_REPLICATOR: _DynamicsRule.ValueType  # 1
+    """The replicator dynamic (Taylor and Jonker 1978)."""
+    DYNAMICS_RULE_LOGIT: _DynamicsRule.ValueType  # 2
+    """The logit dynamic: rest points are logit quantal-response equilibria."""
+    DYNAMICS_RULE_BEST_RESPONSE: _DynamicsRule.ValueType  # 3
+    """The best-response dynamic (Gilboa and Matsui 1991)."""
+
+class DynamicsRule(_DynamicsRule, metaclass=_DynamicsRuleEnumTypeWrapper):
+    """An evolutionary dynamic."""
+
+DYNAMICS_RULE_UNSPECIFIED: DynamicsRule.ValueType  # 0
+"""Not set: DYNAMICS_RULE_REPLICATOR."""
+DYNAMICS_RULE_REPLICATOR: DynamicsRule.ValueType  # 1
+"""The replicator dynamic (Taylor and Jonker 1978)."""
+DYNAMICS_RULE_LOGIT: DynamicsRule.ValueType  # 2
+"""The logit dynamic: rest points are logit quantal-response equilibria."""
+DYNAMICS_RULE_BEST_RESPONSE: DynamicsRule.ValueType  # 3
+"""The best-response dynamic (Gilboa and Matsui 1991)."""
+Global___DynamicsRule: _TypeAlias = DynamicsRule  # noqa: Y015
 
 @_typing.final
 class Strategy(_message.Message):
@@ -430,6 +502,8 @@ class SolutionSet(_message.Message):
     CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
     ALPHA_RANK_FIELD_NUMBER: _builtins.int
     MAX_ENTROPY_EQUILIBRIA_FIELD_NUMBER: _builtins.int
+    DYNAMICS_FIELD_NUMBER: _builtins.int
+    ESS_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -519,6 +593,18 @@ class SolutionSet(_message.Message):
         time limit, says why in concept_status).
         """
 
+    @_builtins.property
+    def dynamics(self) -> Global___EvolutionaryDynamics:
+        """The basins of an evolutionary dynamic (SOLUTION_CONCEPT_REPLICATOR_DYNAMICS);
+        unset when refused (concept_status says why).
+        """
+
+    @_builtins.property
+    def ess(self) -> Global___EvolutionarilyStableSet:
+        """The evolutionarily stable strategies (SOLUTION_CONCEPT_ESS); unset when
+        refused (concept_status says why).
+        """
+
     def __init__(
         self,
         *,
@@ -542,10 +628,12 @@ class SolutionSet(_message.Message):
         concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
         alpha_rank: Global___AlphaRank | None = ...,
         max_entropy_equilibria: _abc.Iterable[Global___MaxEntropyEquilibrium] | None = ...,
+        dynamics: Global___EvolutionaryDynamics | None = ...,
+        ess: Global___EvolutionarilyStableSet | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "dynamics", b"dynamics", "ess", b"ess", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "equilibria", b"equilibria", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "dynamics", b"dynamics", "equilibria", b"equilibria", "ess", b"ess", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1056,6 +1144,314 @@ class MaxEntropyEquilibrium(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MaxEntropyEquilibrium: _TypeAlias = MaxEntropyEquilibrium  # noqa: Y015
+
+@_typing.final
+class DynamicsOptions(_message.Message):
+    """Options of SOLUTION_CONCEPT_REPLICATOR_DYNAMICS. Time, the temperature and
+    the tolerances are per unit of each player's payoff range.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    TEMPERATURE_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
+    GRID_FIELD_NUMBER: _builtins.int
+    STARTS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    HORIZON_FIELD_NUMBER: _builtins.int
+    POPULATIONS_FIELD_NUMBER: _builtins.int
+    rule: Global___DynamicsRule.ValueType
+    """The dynamic."""
+    temperature: _builtins.float
+    """The logit dynamic's temperature; 0 means 0.05."""
+    samples: _builtins.int
+    """Random starts (uniform on the simplices' interiors) when neither starts
+    nor grid is given; 0 means 256, at most 100000.
+    """
+    grid: _builtins.int
+    """If positive (at least 2), start from every interior point of the lattice
+    with step 1/grid on each simplex.
+    """
+    seed: _builtins.int
+    """Seed of the random starts."""
+    horizon: _builtins.float
+    """Time each trajectory may run; 0 means 200."""
+    populations: Global___PopulationModel.ValueType
+    """How the players map onto populations."""
+    @_builtins.property
+    def starts(self) -> _containers.RepeatedCompositeFieldContainer[Global___StrategyList]:
+        """Given starts, each one strategy per population (a single population:
+        one); at most 100000.
+        """
+
+    def __init__(
+        self,
+        *,
+        rule: Global___DynamicsRule.ValueType = ...,
+        temperature: _builtins.float = ...,
+        samples: _builtins.int = ...,
+        grid: _builtins.int = ...,
+        starts: _abc.Iterable[Global___StrategyList] | None = ...,
+        seed: _builtins.int = ...,
+        horizon: _builtins.float = ...,
+        populations: Global___PopulationModel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grid", b"grid", "horizon", b"horizon", "populations", b"populations", "rule", b"rule", "samples", b"samples", "seed", b"seed", "starts", b"starts", "temperature", b"temperature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DynamicsOptions: _TypeAlias = DynamicsOptions  # noqa: Y015
+
+@_typing.final
+class EssOptions(_message.Message):
+    """Options of SOLUTION_CONCEPT_ESS."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POPULATIONS_FIELD_NUMBER: _builtins.int
+    populations: Global___PopulationModel.ValueType
+    """One population (a symmetric 2-player game: Maynard Smith's ESS) or one per
+    player (the strict equilibria).
+    """
+    def __init__(
+        self,
+        *,
+        populations: Global___PopulationModel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["populations", b"populations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EssOptions: _TypeAlias = EssOptions  # noqa: Y015
+
+@_typing.final
+class Basin(_message.Message):
+    """A rest point an evolutionary dynamic reached, and from which share of the
+    starts.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRATEGIES_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    SHARE_FIELD_NUMBER: _builtins.int
+    LOW_FIELD_NUMBER: _builtins.int
+    HIGH_FIELD_NUMBER: _builtins.int
+    CERTIFIED_FIELD_NUMBER: _builtins.int
+    EQUILIBRIUM_INDEX_FIELD_NUMBER: _builtins.int
+    nash_conv: _builtins.float
+    """Its NashConv, in the user's units (a logit rest point is not Nash)."""
+    count: _builtins.int
+    """Starts that ended here."""
+    share: _builtins.float
+    """count over all starts."""
+    low: _builtins.float
+    """A 95 % Wilson interval of the share when the starts were sampled; share
+    itself for a grid or given starts.
+    """
+    high: _builtins.float
+    """The interval's upper end."""
+    certified: _builtins.int
+    """Starts proved to converge here: their trajectory entered a box around this
+    strict equilibrium where every player's action is the strict best response.
+    """
+    equilibrium_index: _builtins.int
+    """Index into SolutionSet.equilibria, when this rest point is one of them."""
+    @_builtins.property
+    def strategies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Strategy]:
+        """The rest point: one strategy per player."""
+
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's expected payoff there, in the user's units."""
+
+    def __init__(
+        self,
+        *,
+        strategies: _abc.Iterable[Global___Strategy] | None = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        nash_conv: _builtins.float = ...,
+        count: _builtins.int = ...,
+        share: _builtins.float = ...,
+        low: _builtins.float = ...,
+        high: _builtins.float = ...,
+        certified: _builtins.int = ...,
+        equilibrium_index: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "equilibrium_index", b"equilibrium_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "certified", b"certified", "count", b"count", "equilibrium_index", b"equilibrium_index", "high", b"high", "low", b"low", "nash_conv", b"nash_conv", "payoffs", b"payoffs", "share", b"share", "strategies", b"strategies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__equilibrium_index: _TypeAlias = _typing.Literal["equilibrium_index"]  # noqa: Y015
+    _WhichOneofArgType__equilibrium_index: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
+
+Global___Basin: _TypeAlias = Basin  # noqa: Y015
+
+@_typing.final
+class EvolutionaryDynamics(_message.Message):
+    """Which rest points an evolutionary dynamic reaches, and from where."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULE_FIELD_NUMBER: _builtins.int
+    SINGLE_POPULATION_FIELD_NUMBER: _builtins.int
+    TEMPERATURE_FIELD_NUMBER: _builtins.int
+    STARTS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    HORIZON_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    SETTLE_RADIUS_FIELD_NUMBER: _builtins.int
+    BASINS_FIELD_NUMBER: _builtins.int
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    UNSETTLED_FIELD_NUMBER: _builtins.int
+    ENDED_BY_FIELD_NUMBER: _builtins.int
+    rule: Global___DynamicsRule.ValueType
+    """The dynamic."""
+    single_population: _builtins.bool
+    """True when a symmetric 2-player game was read as one population."""
+    temperature: _builtins.float
+    """The logit dynamic's temperature (0 for the other rules)."""
+    starts: _builtins.str
+    """Where the trajectories started: "sample", "grid" or "given"."""
+    seed: _builtins.int
+    """The sample's seed."""
+    horizon: _builtins.float
+    """Time each trajectory ran at most."""
+    step: _builtins.float
+    """The integrator's time step."""
+    settle_radius: _builtins.float
+    """A trajectory settled when its last stretch stayed this close (largest
+    probability difference) to where it ended.
+    """
+    unsettled: _builtins.int
+    """Starts that did not settle (cycles, chaos or slower than the horizon)."""
+    ended_by: _builtins.str
+    """"horizon", or "time_limit" when the solve's time limit stopped it."""
+    @_builtins.property
+    def basins(self) -> _containers.RepeatedCompositeFieldContainer[Global___Basin]:
+        """The rest points reached, largest basin first."""
+
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each start's basin index, -1 when it did not settle."""
+
+    def __init__(
+        self,
+        *,
+        rule: Global___DynamicsRule.ValueType = ...,
+        single_population: _builtins.bool = ...,
+        temperature: _builtins.float = ...,
+        starts: _builtins.str = ...,
+        seed: _builtins.int = ...,
+        horizon: _builtins.float = ...,
+        step: _builtins.float = ...,
+        settle_radius: _builtins.float = ...,
+        basins: _abc.Iterable[Global___Basin] | None = ...,
+        outcomes: _abc.Iterable[_builtins.int] | None = ...,
+        unsettled: _builtins.int = ...,
+        ended_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["basins", b"basins", "ended_by", b"ended_by", "horizon", b"horizon", "outcomes", b"outcomes", "rule", b"rule", "seed", b"seed", "settle_radius", b"settle_radius", "single_population", b"single_population", "starts", b"starts", "step", b"step", "temperature", b"temperature", "unsettled", b"unsettled"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvolutionaryDynamics: _TypeAlias = EvolutionaryDynamics  # noqa: Y015
+
+@_typing.final
+class EvolutionarilyStableStrategy(_message.Message):
+    """An evolutionarily stable strategy, or a candidate too close to call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRATEGIES_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    MARGIN_FIELD_NUMBER: _builtins.int
+    DECIDED_FIELD_NUMBER: _builtins.int
+    EQUILIBRIUM_INDEX_FIELD_NUMBER: _builtins.int
+    nash_conv: _builtins.float
+    """NashConv of the profile, in the user's units."""
+    margin: _builtins.float
+    """How strictly stable, per unit of the payoff range (positive for an ESS)."""
+    decided: _builtins.bool
+    """False for a candidate whose margin is within the tolerance."""
+    equilibrium_index: _builtins.int
+    """Index into SolutionSet.equilibria, when the profile is one of them."""
+    @_builtins.property
+    def strategies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Strategy]:
+        """One strategy per player (one population: the same strategy twice)."""
+
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's expected payoff, in the user's units."""
+
+    def __init__(
+        self,
+        *,
+        strategies: _abc.Iterable[Global___Strategy] | None = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        nash_conv: _builtins.float = ...,
+        margin: _builtins.float = ...,
+        decided: _builtins.bool = ...,
+        equilibrium_index: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "equilibrium_index", b"equilibrium_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index", "decided", b"decided", "equilibrium_index", b"equilibrium_index", "margin", b"margin", "nash_conv", b"nash_conv", "payoffs", b"payoffs", "strategies", b"strategies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__equilibrium_index: _TypeAlias = _typing.Literal["equilibrium_index"]  # noqa: Y015
+    _WhichOneofArgType__equilibrium_index: _TypeAlias = _typing.Literal["_equilibrium_index", b"_equilibrium_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__equilibrium_index) -> _WhichOneofReturnType__equilibrium_index | None: ...
+
+Global___EvolutionarilyStableStrategy: _TypeAlias = EvolutionarilyStableStrategy  # noqa: Y015
+
+@_typing.final
+class EvolutionarilyStableSet(_message.Message):
+    """The evolutionarily stable strategies of a game."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STRATEGIES_FIELD_NUMBER: _builtins.int
+    SINGLE_POPULATION_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    single_population: _builtins.bool
+    """True: Maynard Smith's ESS within one population of a symmetric game.
+    False: one population per player, where they are the strict equilibria.
+    """
+    complete: _builtins.bool
+    """Whether every ESS is listed and every candidate decided."""
+    method: _builtins.str
+    """How they were found."""
+    @_builtins.property
+    def strategies(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvolutionarilyStableStrategy]:
+        """The ESS (and any undecided candidate)."""
+
+    def __init__(
+        self,
+        *,
+        strategies: _abc.Iterable[Global___EvolutionarilyStableStrategy] | None = ...,
+        single_population: _builtins.bool = ...,
+        complete: _builtins.bool = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "method", b"method", "single_population", b"single_population", "strategies", b"strategies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvolutionarilyStableSet: _TypeAlias = EvolutionarilyStableSet  # noqa: Y015
 
 @_typing.final
 class MarkovEquilibrium(_message.Message):
