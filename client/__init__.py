@@ -30,12 +30,15 @@ from equilibria.client._evaluation import (
     AlphaRank,
     AlphaRankOptions,
     Basin,
+    CreditAssignment,
+    CreditOptions,
     DynamicsOptions,
     EssOptions,
     EvolutionarilyStableSet,
     EvolutionarilyStableStrategy,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    StochasticCreditAssignment,
 )
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
@@ -86,6 +89,9 @@ __all__ = [
     "EvolutionarilyStableSet",
     "EvolutionarilyStableStrategy",
     "EvolutionaryDynamics",
+    "CreditOptions",
+    "CreditAssignment",
+    "StochasticCreditAssignment",
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",

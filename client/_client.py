@@ -33,7 +33,7 @@ from equilibria.client._convert import (
     trace_header,
 )
 from equilibria.client._errors import InvalidArgumentError, map_rpc_error
-from equilibria.client._evaluation import AlphaRankOptions, DynamicsOptions, EssOptions
+from equilibria.client._evaluation import AlphaRankOptions, CreditOptions, DynamicsOptions, EssOptions
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -88,6 +88,7 @@ def _batch_options(arguments: dict[str, Any]) -> dict[str, Any]:
         "alpha_rank",
         "dynamics",
         "ess",
+        "credit",
     )
     return {name: arguments[name] for name in names}
 
@@ -289,6 +290,7 @@ class Client:
         alpha_rank: AlphaRankOptions | None = None,
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
+        credit: CreditOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server.
 
@@ -303,8 +305,8 @@ class Client:
             "correlated", "coarse_correlated", "zero_sum_value", "selection",
             "alpha_rank", "max_entropy_correlated", "max_entropy_coarse_correlated",
             "max_gini_correlated", "max_gini_coarse_correlated", "replicator_dynamics",
-            "ess". One string is one concept (``concepts="nash"``); so for every list
-            of names.
+            "ess", "credit_assignment". One string is one concept (``concepts="nash"``);
+            so for every list of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -335,6 +337,10 @@ class Client:
         ess : EssOptions, optional
             Options of "ess": one population (a symmetric game's Maynard Smith ESS) or
             one per player (the strict equilibria).
+        credit : CreditOptions, optional
+            The joint policy "credit_assignment" credits (one mixed strategy per agent,
+            or a numpy array: a joint distribution), the team return, the counterfactual
+            and the default actions.
 
         Returns
         -------
@@ -366,6 +372,7 @@ class Client:
             alpha_rank=alpha_rank,
             dynamics=dynamics,
             ess=ess,
+            credit=credit,
         )
         response = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -390,6 +397,7 @@ class Client:
         stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
+        credit: CreditOptions | None = None,
     ) -> MarkovSolutionSet:
         """Solve a stochastic (Markov) game on the server.
 
@@ -423,6 +431,10 @@ class Client:
             "risk_dominance".
         priors, seed : int
             Random priors of the homotopy (0: the server default) and their seed.
+        credit : CreditOptions, optional
+            The policy "credit_assignment" credits (per agent ``(S, a_i)``, or
+            ``(T, S, a_i)`` for a finite horizon) and how; that concept alone searches
+            no equilibrium.
         tolerance, max_equilibria, time_budget, timeout, welfare, disagreement
             As for :meth:`solve`.
 
@@ -538,6 +550,7 @@ class Client:
         alpha_rank: AlphaRankOptions | None = None,
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
+        credit: CreditOptions | None = None,
         progress: Progress | None = None,
     ) -> Iterator[BatchItem]:
         """Solve many games over one ``SolveGames`` stream; yields a :class:`BatchItem` per game.
@@ -558,7 +571,7 @@ class Client:
             Anything :meth:`solve` accepts, and stochastic games (objects with
             ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``),
             in any mix. Read lazily: a generator is never held in memory.
-        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank, dynamics, ess
+        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank, dynamics, ess, credit
             As for :meth:`solve`, applied to every game (``exact`` and the concepts'
             options to normal-form games only).
         stage_selection, priors, seed
@@ -703,6 +716,7 @@ class AsyncClient:
         alpha_rank: AlphaRankOptions | None = None,
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
+        credit: CreditOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -719,6 +733,7 @@ class AsyncClient:
             alpha_rank=alpha_rank,
             dynamics=dynamics,
             ess=ess,
+            credit=credit,
         )
         response = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -743,6 +758,7 @@ class AsyncClient:
         stage_selection: Iterable[str] | str = (),
         priors: int = 0,
         seed: int = 0,
+        credit: CreditOptions | None = None,
     ) -> MarkovSolutionSet:
         """Solve a stochastic game on the server; see :meth:`Client.solve_stochastic`."""
         request = stochastic_solve_request(locals())
@@ -807,6 +823,7 @@ class AsyncClient:
         alpha_rank: AlphaRankOptions | None = None,
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
+        credit: CreditOptions | None = None,
         progress: Progress | None = None,
     ) -> AsyncIterator[BatchItem]:
         """Solve many games over one stream; ``async for`` a :class:`BatchItem` per game.

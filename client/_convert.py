@@ -17,14 +17,17 @@ from equilibria.client._batch import BatchItem
 from equilibria.client._convert_evaluation import (
     alpha_rank_from_proto,
     alpha_rank_options_to_proto,
+    credit_from_proto,
+    credit_options_to_proto,
     dynamics_from_proto,
     dynamics_options_to_proto,
     ess_from_proto,
     ess_options_to_proto,
     max_entropy_from_proto,
+    stochastic_credit_from_proto,
 )
 from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
-from equilibria.client._evaluation import AlphaRankOptions, DynamicsOptions, EssOptions
+from equilibria.client._evaluation import AlphaRankOptions, CreditOptions, DynamicsOptions, EssOptions
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -390,6 +393,7 @@ def solve_request(
     alpha_rank: AlphaRankOptions | None = None,
     dynamics: DynamicsOptions | None = None,
     ess: EssOptions | None = None,
+    credit: CreditOptions | None = None,
     function: str = "solve()",
 ) -> service_pb2.SolveGameRequest:
     """Build a SolveGameRequest, its names and game checked on the client.
@@ -437,6 +441,8 @@ def solve_request(
         request.dynamics.CopyFrom(dynamics_options_to_proto(dynamics, function))
     if ess is not None:
         request.ess.CopyFrom(ess_options_to_proto(ess, function))
+    if credit is not None:
+        request.credit_assignment.CopyFrom(credit_options_to_proto(credit, function))
     if isinstance(game, game_pb2.StochasticGame):
         request.stochastic_game.CopyFrom(game)
     elif isinstance(game, game_pb2.NormalFormGame):
@@ -538,6 +544,9 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
         max_entropy_equilibria=tuple(max_entropy_from_proto(m) for m in message.max_entropy_equilibria),
         dynamics=dynamics_from_proto(message.dynamics) if message.HasField("dynamics") else None,
         ess=ess_from_proto(message.ess) if message.HasField("ess") else None,
+        credit_assignment=credit_from_proto(message.credit_assignment)
+        if message.HasField("credit_assignment")
+        else None,
         concept_status=_concept_status(message.concept_status),
         player_names=tuple(names),
     )
@@ -618,6 +627,9 @@ def markov_solution_set_from_proto(
             for sel in message.stage_selections
         ),
         concept_status=_concept_status(message.concept_status),
+        credit_assignment=stochastic_credit_from_proto(message.credit_assignment)
+        if message.HasField("credit_assignment")
+        else None,
         player_names=tuple(names),
     )
 
@@ -714,6 +726,7 @@ def stochastic_solve_request(arguments: dict[str, Any]) -> service_pb2.SolveGame
         stage_selection=arguments["stage_selection"],
         priors=arguments["priors"],
         seed=arguments["seed"],
+        credit=arguments["credit"],
         function="solve_stochastic()",
     )
 

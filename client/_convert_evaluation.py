@@ -1,6 +1,6 @@
 """Wire conversion of the evaluation concepts beyond Nash (issue 22): α-Rank, the maximum-entropy
-(and maximum-Gini) correlated equilibria, the evolutionary dynamics and the evolutionarily
-stable strategies.
+(and maximum-Gini) correlated equilibria, the evolutionary dynamics, the evolutionarily
+stable strategies and credit assignment.
 
 Kept beside :mod:`equilibria.client._convert` (which calls these functions) so each concept's
 wire form reads in one place; these two modules alone import the generated messages.
@@ -20,21 +20,27 @@ from equilibria.client._evaluation import (
     AlphaRank,
     AlphaRankOptions,
     Basin,
+    CreditAssignment,
+    CreditOptions,
     DynamicsOptions,
     EssOptions,
     EvolutionarilyStableSet,
     EvolutionarilyStableStrategy,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    StochasticCreditAssignment,
 )
 from equilibria.v1 import solution_pb2
 from equilibria.v1.codec import (
     ALPHA_RANK_POPULATIONS,
     CONCEPTS,
+    CREDIT_COUNTERFACTUALS,
+    CREDIT_TEAMS,
     DYNAMICS_RULES,
     POPULATION_MODELS,
     EnumNames,
     decode_tensor,
+    encode_tensor,
 )
 
 __all__ = [
@@ -45,6 +51,9 @@ __all__ = [
     "dynamics_from_proto",
     "ess_options_to_proto",
     "ess_from_proto",
+    "credit_options_to_proto",
+    "credit_from_proto",
+    "stochastic_credit_from_proto",
 ]
 
 
@@ -222,4 +231,90 @@ def ess_from_proto(message: solution_pb2.EvolutionarilyStableSet) -> Evolutionar
         single_population=message.single_population,
         complete=message.complete,
         method=message.method,
+    )
+
+
+def credit_options_to_proto(
+    options: CreditOptions, function: str = "solve()"
+) -> solution_pb2.CreditAssignmentOptions:
+    """The wire form of the policy credit assignment credits (a numpy array is a joint
+    distribution; a sequence, one tensor per agent).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For options that are not :class:`CreditOptions`, an unknown ``team`` or
+        ``counterfactual``, default actions that are not indices, or a policy that is no
+        numeric array.
+    """
+    if not isinstance(options, CreditOptions):
+        raise _refuse(function, "credit", f"credit must be CreditOptions, got {type(options).__name__}")
+    message = solution_pb2.CreditAssignmentOptions(
+        team=_enum(options.team, CREDIT_TEAMS, function, "credit_assignment.team", "team"),
+        counterfactual=_enum(
+            options.counterfactual,
+            CREDIT_COUNTERFACTUALS,
+            function,
+            "credit_assignment.counterfactual",
+            "counterfactual",
+        ),
+    )
+    try:
+        defaults = [] if options.default_actions is None else [int(c) for c in options.default_actions]
+        if any(c < 0 for c in defaults):
+            raise ValueError("negative")
+        message.default_actions.extend(defaults)
+    except (TypeError, ValueError) as exc:
+        raise _refuse(
+            function,
+            "credit_assignment.default_actions",
+            f"default_actions must be action indices >= 0 ({exc})",
+        ) from None
+    policy = options.policy
+    try:
+        if isinstance(policy, np.ndarray):
+            message.joint_policy.CopyFrom(encode_tensor(np.asarray(policy, dtype=np.float64)))
+        elif policy is not None:
+            message.policies.extend(encode_tensor(np.asarray(p, dtype=np.float64)) for p in policy)
+    except (TypeError, ValueError) as exc:
+        raise _refuse(
+            function,
+            "credit_assignment.policies",
+            f"the policy must be numeric arrays, one per agent, or a joint array ({exc})",
+        ) from None
+    return message
+
+
+def credit_from_proto(message: solution_pb2.CreditAssignment) -> CreditAssignment:
+    """Decode the credits of a normal-form team game."""
+    return CreditAssignment(
+        team=CREDIT_TEAMS.by_value.get(message.team, ""),
+        counterfactual=CREDIT_COUNTERFACTUALS.by_value.get(message.counterfactual, ""),
+        default_actions=tuple(message.default_actions),
+        correlated=message.correlated,
+        team_return=message.team_return,
+        difference_rewards=np.array(message.difference_rewards, dtype=np.float64),
+        difference_tensors=decode_tensor(message.difference_tensors),
+        shapley_values=np.array(message.shapley_values, dtype=np.float64),
+        coalition_values=np.array(message.coalition_values, dtype=np.float64),
+        coalition_baseline=message.coalition_baseline,
+    )
+
+
+def stochastic_credit_from_proto(
+    message: solution_pb2.StochasticCreditAssignment,
+) -> StochasticCreditAssignment:
+    """Decode the per-state credits of a stochastic team game."""
+    return StochasticCreditAssignment(
+        team=CREDIT_TEAMS.by_value.get(message.team, ""),
+        counterfactual=CREDIT_COUNTERFACTUALS.by_value.get(message.counterfactual, ""),
+        default_actions=tuple(message.default_actions),
+        team_return=message.team_return,
+        values=decode_tensor(message.values),
+        q_values=decode_tensor(message.q_values),
+        difference_rewards=decode_tensor(message.difference_rewards),
+        difference_tensors=decode_tensor(message.difference_tensors),
+        shapley_values=decode_tensor(message.shapley_values),
+        coalition_values=decode_tensor(message.coalition_values),
+        coalition_baselines=decode_tensor(message.coalition_baselines),
     )

@@ -261,6 +261,8 @@ def solution_set_summary(result: SolutionSet) -> Summary:
         notes.append((f"{result.dynamics.rule.replace('_', '-')} dynamics", _dynamics(result.dynamics)))
     if result.ess is not None:
         notes.append(("ESS", _ess(result.ess)))
+    if result.credit_assignment is not None:
+        notes.append(("credit assignment", _credit(result.credit_assignment)))
     return Summary(title, table, tuple(notes + _ending(result)))
 
 
@@ -287,6 +289,14 @@ def _dynamics(reached: Any) -> str:
     )
     more = f", ... ({len(reached.basins)} rest points)" if len(reached.basins) > MAX_ENTRIES else ""
     return f"{reached.n_starts} {reached.starts} starts: {shown or 'no rest point'}{more}; {reached.unsettled} unsettled"
+
+
+def _credit(credit: Any) -> str:
+    """The credits of a normal-form team game: its return and each agent's two credits."""
+    return (
+        f"team return {number(credit.team_return)} ({credit.team}); Shapley values {vector(credit.shapley_values)}, "
+        f"expected difference rewards ({credit.counterfactual}) {vector(credit.difference_rewards)}"
+    )
 
 
 def _ess(stable: Any) -> str:
@@ -354,6 +364,17 @@ def markov_solution_set_summary(result: MarkovSolutionSet) -> Summary:
     for sel in result.stage_selections:
         notes.append(
             (f"stage selection {sel.criterion}", sel.reason or ("decided" if sel.decided else "undecided"))
+        )
+    if result.credit_assignment is not None:
+        credit = result.credit_assignment
+        shapley = np.asarray(credit.shapley_values).reshape(-1, credit.shapley_values.shape[-1])
+        shown = "; ".join(f"s{k} {vector(row)}" for k, row in enumerate(shapley[:_POLICY_STATES]))
+        more = f"; ... ({shapley.shape[0]} rows)" if shapley.shape[0] > _POLICY_STATES else ""
+        notes.append(
+            (
+                "credit assignment",
+                f"team return {number(credit.team_return)}, Shapley values per state {shown}{more}",
+            )
         )
     return Summary(title, table, tuple(notes + _ending(result)))
 

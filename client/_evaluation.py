@@ -1,6 +1,6 @@
 """The client's types of the evaluation concepts beyond Nash (issue 22): α-Rank's options
 and answer, the maximum-entropy (and maximum-Gini) correlated equilibria, the evolutionary
-dynamics' options and basins, and the evolutionarily stable strategies.
+dynamics' options and basins, the evolutionarily stable strategies, and credit assignment.
 
 Plain frozen dataclasses, like :mod:`equilibria.client._types`; the wire conversion is
 in :mod:`equilibria.client._convert_evaluation`.
@@ -9,6 +9,7 @@ in :mod:`equilibria.client._convert_evaluation`.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from equilibria.client._typing import FloatArray
 
@@ -22,6 +23,9 @@ __all__ = [
     "EvolutionaryDynamics",
     "EvolutionarilyStableStrategy",
     "EvolutionarilyStableSet",
+    "CreditOptions",
+    "CreditAssignment",
+    "StochasticCreditAssignment",
 ]
 
 
@@ -329,3 +333,107 @@ class EvolutionarilyStableSet:
     single_population: bool
     complete: bool
     method: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CreditOptions:
+    """The policy the "credit_assignment" concept credits, and how
+    (``Client.solve(..., credit=...)``, ``Client.solve_stochastic(..., credit=...)``).
+
+    Attributes
+    ----------
+    policy : sequence of array_like, or ndarray
+        A normal-form game: one mixed strategy per agent (a product policy), or a numpy
+        array of shape ``(a_1, ..., a_n)``: a joint (correlated) distribution. A
+        stochastic game: per agent a stationary policy ``(S, a_i)``, or ``(T, S, a_i)``
+        per stage for a finite horizon.
+    team : str
+        "auto" (the common payoff; refused when the players' payoffs differ), "common" or
+        "sum" (the sum of the players' payoffs, for any game).
+    counterfactual : str
+        "action" (default: the agent's default action) or "aristocrat" (drawn from its own
+        marginal: COMA's baseline, zero in expectation under a product policy).
+    default_actions : sequence of int or None
+        Each agent's default action (None: action 0 of each).
+    """
+
+    policy: Any = None
+    team: str = "auto"
+    counterfactual: str = "action"
+    default_actions: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CreditAssignment:
+    """Each agent's credit for a team's return under a joint policy of a normal-form game
+    (Wolpert and Tumer 2001; Shapley 1953), in the units of the team return.
+
+    Attributes
+    ----------
+    team : str
+        "common" or "sum".
+    counterfactual : str
+        "action" or "aristocrat".
+    default_actions : tuple of int
+    correlated : bool
+        Whether the policy was a joint distribution.
+    team_return : float
+        The expected team return.
+    difference_rewards : ndarray, shape (n,)
+        Each agent's expected difference reward ``E[G(a) - G(a_-i, c_i)]``.
+    difference_tensors : ndarray, shape (n, a_1, ..., a_n)
+        ``D_i(a)`` at every joint action.
+    shapley_values : ndarray, shape (n,)
+        They sum to ``team_return - coalition_baseline``.
+    coalition_values : ndarray, shape (2 ** n,)
+        ``v(C)`` at index ``sum(2 ** i for i in C)``.
+    coalition_baseline : float
+        ``v`` of the empty coalition: every agent on its default action.
+    """
+
+    team: str
+    counterfactual: str
+    default_actions: tuple[int, ...]
+    correlated: bool
+    team_return: float
+    difference_rewards: FloatArray
+    difference_tensors: FloatArray
+    shapley_values: FloatArray
+    coalition_values: FloatArray
+    coalition_baseline: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StochasticCreditAssignment:
+    """Each agent's credit per state of a stochastic team game under a product policy: the
+    credits of the stage game whose team return is ``Q(s, a)``. A finite horizon adds a
+    leading stage axis to every array.
+
+    Attributes
+    ----------
+    team, counterfactual, default_actions
+        As for :class:`CreditAssignment`.
+    team_return : float
+        The expected team return from the initial distribution.
+    values : ndarray, shape (S,) or (T, S)
+        The team's value of the policy.
+    q_values : ndarray, shape (S, a_1, ..., a_n) (or per stage)
+    difference_rewards : ndarray, shape (S, n)
+    difference_tensors : ndarray, shape (S, n, a_1, ..., a_n)
+    shapley_values : ndarray, shape (S, n)
+        Per state; the agents outside a coalition play their defaults in that state only.
+    coalition_values : ndarray, shape (S, 2 ** n)
+    coalition_baselines : ndarray, shape (S,)
+    """
+
+    team: str
+    counterfactual: str
+    default_actions: tuple[int, ...]
+    team_return: float
+    values: FloatArray
+    q_values: FloatArray
+    difference_rewards: FloatArray
+    difference_tensors: FloatArray
+    shapley_values: FloatArray
+    coalition_values: FloatArray
+    coalition_baselines: FloatArray

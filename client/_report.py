@@ -1075,6 +1075,8 @@ def solution_html(
         body.append(_dynamics_html(solution_set.dynamics))
     if solution_set.ess is not None:
         body.append(_ess_html(solution_set.ess))
+    if solution_set.credit_assignment is not None:
+        body.append(_credit_html(solution_set.credit_assignment))
     return _page(title or "equilibria solution set", body)
 
 
@@ -1112,6 +1114,25 @@ def _ess_html(stable: Any) -> str:
         f"<h2>Evolutionarily stable strategies</h2><p>{kind}, "
         f"{'complete' if stable.complete else 'partial'}: {html.escape(stable.method)}.</p>"
         f"<table><tr><th>profile</th><th>margin</th><th>decided</th></tr>{rows}</table>"
+    )
+
+
+def _credit_html(credit: Any) -> str:
+    """Each agent's credits: one row per agent (per state, then agent, in a stochastic game)."""
+    shapley = np.asarray(credit.shapley_values)
+    differences = np.asarray(credit.difference_rewards)
+    n = shapley.shape[-1]
+    prefixes = [""] if shapley.ndim == 1 else [f"state {k}, " for k in range(shapley.reshape(-1, n).shape[0])]
+    rows = "".join(
+        f"<tr><td>{prefix}agent {i}</td><td>{_fmt(float(phi[i]))}</td><td>{_fmt(float(d[i]))}</td></tr>"
+        for prefix, phi, d in zip(prefixes, shapley.reshape(-1, n), differences.reshape(-1, n), strict=True)
+        for i in range(n)
+    )
+    return (
+        f"<h2>Credit assignment</h2><p>{html.escape(credit.team)} team return {_fmt(credit.team_return)}; "
+        f"difference rewards against the {html.escape(credit.counterfactual)} counterfactual, default actions "
+        f"{list(credit.default_actions)}.</p><table><tr><th>agent</th><th>Shapley value</th>"
+        f"<th>difference reward</th></tr>{rows}</table>"
     )
 
 
@@ -1171,4 +1192,6 @@ def markov_solution_html(solution_set: MarkovSolutionSet, *, title: str = "") ->
             f"<p>Stage selection {html.escape(s.criterion)}: {'decided' if s.decided else 'undecided'} "
             f"({html.escape(s.reason)}).</p>"
         )
+    if solution_set.credit_assignment is not None:
+        body.append(_credit_html(solution_set.credit_assignment))
     return _page(title or "equilibria stochastic-game solution set", body)

@@ -24,9 +24,11 @@ from equilibria.client._display import (
 from equilibria.client._errors import InvalidGameError
 from equilibria.client._evaluation import (
     AlphaRank,
+    CreditAssignment,
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    StochasticCreditAssignment,
 )
 from equilibria.client._typing import FloatArray
 
@@ -286,6 +288,8 @@ class SolutionSet:
         ("replicator_dynamics").
     ess : EvolutionarilyStableSet or None
         The evolutionarily stable strategies ("ess").
+    credit_assignment : CreditAssignment or None
+        Each agent's credit under the given policy ("credit_assignment").
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -321,6 +325,7 @@ class SolutionSet:
     max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
     dynamics: EvolutionaryDynamics | None = None
     ess: EvolutionarilyStableSet | None = None
+    credit_assignment: CreditAssignment | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 
@@ -452,6 +457,8 @@ class MarkovSolutionSet:
     stage_selections : tuple of Selection
         How each backward-induction criterion decided ("utilitarian", "egalitarian",
         "nash_product", "payoff_dominance", "risk_dominance").
+    credit_assignment : StochasticCreditAssignment or None
+        Each agent's credit per state under the given policy ("credit_assignment").
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -477,6 +484,7 @@ class MarkovSolutionSet:
     welfare_optima: tuple[WelfareOptimum, ...] = ()
     zero_sum: MarkovZeroSum | None = None
     stage_selections: tuple[Selection, ...] = ()
+    credit_assignment: StochasticCreditAssignment | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 

@@ -107,6 +107,7 @@ class CostModel:
             getattr(options, "alpha_rank", None),
             _dynamics_shape(getattr(options, "dynamics", None)),
             getattr(options, "ess", None),
+            getattr(options, "credit", None) is not None,  # the policy's entries change no work
         )
 
     @staticmethod
@@ -142,6 +143,8 @@ class CostModel:
             seconds += steps * (2e-5 + 2e-9 * starts * joint * n)
         if "ess" in concepts:
             seconds += 1e-5 * 2.0 ** min(max(actions), 40)
+        if "credit_assignment" in concepts:  # every coalition's value, every agent's tensor
+            seconds += 1e-8 * joint * (2.0 ** min(n, 40) + n)
         states = int(getattr(game, "n_states", 0))
         if states:
             seconds *= 300 * states

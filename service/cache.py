@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import grpc
+import numpy as np
 from equilibria.service.errors import RequestError
 
 __all__ = ["CachedAnswer", "SolveCache", "cut_short_by_the_clock", "solve_key"]
@@ -66,15 +67,41 @@ def solve_key(game_id: str, options: Any, solver_version: str) -> str:
     True
     >>> key == solve_key("g", dataclasses.replace(options, method="lemke_howson"), "1")
     False
+
+    Array options count in full, however large (a policy credited by credit assignment):
+
+    >>> import numpy as np
+    >>> from equilibria.solver import CreditOptions
+    >>> policy = np.full(5000, 1 / 5000)
+    >>> other = policy.copy(); other[2500] += 1e-12
+    >>> def keyed(p): return solve_key("g", dataclasses.replace(options, credit=CreditOptions(policy=(p,))), "1")
+    >>> keyed(policy) == keyed(policy.copy()), keyed(policy) == keyed(other)
+    (True, False)
     """
     fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
     fields.pop("time_budget", None)
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=repr)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_canonical)
     digest = hashlib.blake2b(digest_size=16, person=b"equilibria-solve")
     for part in (b"v1", solver_version.encode(), game_id.encode(), canonical.encode()):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON form of an option that the encoder cannot write, exact in every entry: an
+    array by its shape, dtype and a digest of its bytes (its ``repr`` elides the middle of
+    a large one, so two policies could share it), a dataclass by its fields."""
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value)
+        digest = hashlib.blake2b(data.tobytes(), digest_size=16).hexdigest()
+        return {"ndarray": list(data.shape), "dtype": str(data.dtype), "blake2b": digest}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "dataclass": type(value).__name__,
+            **{f.name: getattr(value, f.name) for f in dataclasses.fields(value)},
+        }
+    return repr(value)
 
 
 def cut_short_by_the_clock(result: Any) -> bool:

@@ -186,6 +186,31 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
+def _credit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``credit`` from the credit-assignment flags, the policy read from ``--policy FILE`` (a
+    JSON list with each agent's policy, or ``{"joint": ...}`` for a correlated one)."""
+    given = _given(args, ("team", "counterfactual", "default_actions"))
+    if args.policy is None and not given:
+        return {}
+    import numpy as np
+    from equilibria.client import CreditOptions
+
+    policy: Any = None
+    if args.policy is not None:
+        try:
+            with open(args.policy, encoding="utf-8") as handle:
+                data = json.load(handle)
+            if isinstance(data, dict) and set(data) == {"joint"}:
+                policy = np.asarray(data["joint"], dtype=np.float64)
+            elif isinstance(data, list) and data:
+                policy = tuple(np.asarray(p, dtype=np.float64) for p in data)
+            else:
+                raise ValueError('expected a list of per-agent policies or {"joint": [...]}')
+        except (OSError, ValueError, TypeError) as exc:
+            raise flags.usage(f"--policy {args.policy}: {exc}") from None
+    return {"credit": CreditOptions(policy=policy, **given)}
+
+
 def _normal_form_options(args: argparse.Namespace) -> dict[str, Any]:
     """The normal-form options the user gave: the alpha-Rank flags gathered into ``alpha_rank``,
     the dynamics' into ``dynamics``, ``--populations`` into those and ``ess``."""
@@ -286,7 +311,11 @@ def _solve_batch(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise flags.usage(f"--out {args.out}: cannot write: {exc.strerror or exc}") from None
     failed = sum(line is not None for line in lines)
-    options = {**_given(args, _SOLVE_OPTIONS + _STOCHASTIC_OPTIONS), **_normal_form_options(args)}
+    options = {
+        **_given(args, _SOLVE_OPTIONS + _STOCHASTIC_OPTIONS),
+        **_normal_form_options(args),
+        **_credit_options(args),
+    }
     try:
         with (
             _client_call(args.target),
@@ -350,9 +379,11 @@ def _solve(args: argparse.Namespace) -> int:
         Client.connect(args.target, timeout=args.timeout, **flags.connection(args)) as client,
     ):
         if stochastic:
-            result: Any = client.solve_stochastic(game, **options, **_given(args, _STOCHASTIC_OPTIONS))
+            result: Any = client.solve_stochastic(
+                game, **options, **_given(args, _STOCHASTIC_OPTIONS), **_credit_options(args)
+            )
         else:
-            result = client.solve(game, **options, **_normal_form_options(args))
+            result = client.solve(game, **options, **_normal_form_options(args), **_credit_options(args))
     if stochastic:
         _emit(dumps(markov_json(result)) if args.json else markov_table(result))
     else:
@@ -741,6 +772,32 @@ def _solve_options(solve: argparse.ArgumentParser) -> None:
         default=None,
         metavar="S",
         help="normal-form games: seed of replicator_dynamics' random starts (default 0)",
+    )
+    solve.add_argument(
+        "--policy",
+        default=None,
+        metavar="FILE",
+        help="credit_assignment's policy: a JSON list with each agent's mixed strategy (a stochastic game: "
+        'its (S, a_i) policy), or {"joint": [...]} for a correlated policy of a normal-form game',
+    )
+    solve.add_argument(
+        "--team",
+        choices=("auto", "common", "sum"),
+        default=None,
+        help="credit_assignment's team return: the common payoff (auto, common) or the sum of the payoffs",
+    )
+    solve.add_argument(
+        "--counterfactual",
+        choices=("action", "aristocrat"),
+        default=None,
+        help="credit_assignment's counterfactual: the default action (the default) or the agent's own marginal",
+    )
+    solve.add_argument(
+        "--default-actions",
+        type=flags.indices,
+        default=None,
+        metavar="A,B,...",
+        help="credit_assignment's default action of each agent (default 0 for every agent)",
     )
     solve.add_argument(
         "--stage-selection",

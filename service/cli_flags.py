@@ -141,6 +141,14 @@ def numbers(text: str) -> tuple[float, ...]:
     return tuple(number(item) for item in items(text))
 
 
+def indices(text: str) -> tuple[int, ...]:
+    """A comma-separated list of indices: integers of at least 0."""
+    values = tuple(integer(item) for item in items(text))
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of indices (integers >= 0)")
+    return values
+
+
 def words(text: str) -> tuple[str, ...]:
     """A comma-separated list of names the server checks (trace criteria)."""
     return tuple(items(text))

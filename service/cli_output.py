@@ -13,6 +13,7 @@ Only the client's result types are read here: no solver, no protobuf.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -164,6 +165,9 @@ def solution_json(result: Any) -> dict[str, Any]:
         "alpha_rank": None if result.alpha_rank is None else _alpha_rank_json(result.alpha_rank),
         "dynamics": None if result.dynamics is None else _dynamics_json(result.dynamics),
         "ess": None if result.ess is None else _ess_json(result.ess),
+        "credit_assignment": None
+        if result.credit_assignment is None
+        else _credit_json(result.credit_assignment),
         "max_entropy_equilibria": [
             {
                 "concept": a.concept,
@@ -245,6 +249,19 @@ def _ess_json(stable: Any) -> dict[str, Any]:
     }
 
 
+def _credit_json(credit: Any) -> dict[str, Any]:
+    """Every field of a (stochastic) credit assignment: numbers, lists and nested lists."""
+    return {
+        field.name: value.tolist()
+        if isinstance(value, np.ndarray)
+        else list(value)
+        if isinstance(value, tuple)
+        else value
+        for field in dataclasses.fields(credit)
+        for value in (getattr(credit, field.name),)
+    }
+
+
 def markov_json(result: Any) -> dict[str, Any]:
     """Every field of a :class:`~equilibria.client.MarkovSolutionSet` as JSON values."""
     zero_sum = result.zero_sum
@@ -277,6 +294,9 @@ def markov_json(result: Any) -> dict[str, Any]:
             "error_bound": zero_sum.error_bound,
         },
         "stage_selections": [_selection_json(s) for s in result.stage_selections],
+        "credit_assignment": None
+        if result.credit_assignment is None
+        else _credit_json(result.credit_assignment),
     }
 
 
@@ -583,6 +603,27 @@ def _ess_section(result: Any) -> list[str]:
     ]
 
 
+def _credit_section(result: Any) -> list[str]:
+    credit = result.credit_assignment
+    if credit is None:
+        return []
+    shapley = np.asarray(credit.shapley_values)
+    n = shapley.shape[-1]
+    by_row = shapley.reshape(-1, n)
+    differences = np.asarray(credit.difference_rewards).reshape(-1, n)
+    states = by_row.shape[0] > 1 or shapley.ndim > 1
+    rows = [
+        ((f"state {k}, " if states else "") + f"agent {i}", _number(by_row[k, i]), _number(differences[k, i]))
+        for k in range(by_row.shape[0])
+        for i in range(n)
+    ]
+    return [
+        f"credit_assignment: {credit.team} team return {_number(credit.team_return)}, {credit.counterfactual} "
+        f"counterfactual, default actions ({', '.join(map(str, credit.default_actions))})",
+        *_table(("agent", "Shapley value", "difference reward"), rows),
+    ]
+
+
 def _spread_lines(result: Any, concept: str) -> list[str]:
     lines = []
     for answer in (a for a in result.max_entropy_equilibria if a.concept == concept):
@@ -624,6 +665,7 @@ CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "alpha_rank": _alpha_rank_section,
     "replicator_dynamics": _dynamics_section,
     "ess": _ess_section,
+    "credit_assignment": _credit_section,
     **{
         concept: (lambda result, concept=concept: _spread_lines(result, concept))
         for concept in (
@@ -721,6 +763,7 @@ MARKOV_CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "pareto_nash": _pareto_section,
     "welfare_nash": _welfare_section,
     "zero_sum_value": _markov_zero_sum_section,
+    "credit_assignment": _credit_section,
 }
 
 

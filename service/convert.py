@@ -27,11 +27,14 @@ import numpy.typing as npt
 from equilibria.service.convert_evaluation import (
     alpha_rank_options_from_proto,
     alpha_rank_to_proto,
+    credit_options_from_proto,
+    credit_to_proto,
     dynamics_options_from_proto,
     dynamics_to_proto,
     ess_options_from_proto,
     ess_to_proto,
     max_entropy_to_proto,
+    stochastic_credit_to_proto,
 )
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
 from equilibria.service.limits import Limits
@@ -389,6 +392,13 @@ def solve_request_from_proto(
         if request.HasField("dynamics")
         else None,
         ess=ess_options_from_proto(request.ess) if request.HasField("ess") else None,
+        credit=credit_options_from_proto(
+            request.credit_assignment,
+            lambda tensor, field: decode_tensor_field(tensor, limits.max_policy_entries, field),
+            limits.max_players,
+        )
+        if request.HasField("credit_assignment")
+        else None,
     )
     return game, options
 
@@ -466,6 +476,9 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         max_entropy_equilibria=[max_entropy_to_proto(a) for a in result.max_entropy_equilibria],
         dynamics=dynamics_to_proto(result.dynamics) if result.dynamics is not None else None,
         ess=ess_to_proto(result.ess) if result.ess is not None else None,
+        credit_assignment=credit_to_proto(result.credit_assignment)
+        if result.credit_assignment is not None
+        else None,
     )
 
 
@@ -604,6 +617,9 @@ def markov_solution_set_to_proto(result: MarkovSolutionSet) -> solution_pb2.Mark
         zero_sum=markov_zero_sum_to_proto(result.zero_sum) if result.zero_sum is not None else None,
         stage_selections=[stage_selection_to_proto(sel) for sel in result.selections],
         concept_status=concept_status_to_proto(result.concept_status),
+        credit_assignment=stochastic_credit_to_proto(result.credit_assignment)
+        if result.credit_assignment is not None
+        else None,
     )
 
 

@@ -1,6 +1,6 @@
 """Server-side conversion of the evaluation concepts beyond Nash (issue 22): α-Rank, the
-maximum-entropy (and maximum-Gini) correlated equilibria, the evolutionary dynamics and the
-evolutionarily stable strategies.
+maximum-entropy (and maximum-Gini) correlated equilibria, the evolutionary dynamics, the
+evolutionarily stable strategies and credit assignment.
 
 The options and results of the concepts MARL researchers rank and select with, kept out of
 :mod:`equilibria.service.convert` (which calls these functions) so that each concept's wire
@@ -23,6 +23,7 @@ equilibria.service.errors.RequestError: alpha_rank.alpha must be 0 (sweep) or po
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from equilibria.service.errors import invalid
@@ -30,17 +31,20 @@ from equilibria.solver import (
     AlphaRank,
     AlphaRankOptions,
     Basin,
+    CreditAssignment,
+    CreditOptions,
     DynamicsOptions,
     EssOptions,
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    StochasticCreditAssignment,
 )
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.concepts.alpha_rank import DEFAULT_POPULATION_SIZE, MAX_POPULATION_SIZE
 from equilibria.solver.concepts.dynamics import DEFAULT_HORIZON, DEFAULT_SAMPLES, DEFAULT_TEMPERATURE
 from equilibria.solver.errors import InvalidOptionError
-from equilibria.v1 import codec, solution_pb2
+from equilibria.v1 import codec, game_pb2, solution_pb2
 from equilibria.v1.codec import encode_tensor
 
 __all__ = [
@@ -51,6 +55,9 @@ __all__ = [
     "dynamics_to_proto",
     "ess_options_from_proto",
     "ess_to_proto",
+    "credit_options_from_proto",
+    "credit_to_proto",
+    "stochastic_credit_to_proto",
 ]
 
 
@@ -231,4 +238,78 @@ def ess_to_proto(stable: EvolutionarilyStableSet) -> solution_pb2.Evolutionarily
         single_population=stable.single_population,
         complete=stable.complete,
         method=stable.method,
+    )
+
+
+def credit_options_from_proto(
+    message: solution_pb2.CreditAssignmentOptions,
+    decode: Callable[[game_pb2.Tensor, str], FloatArray],
+    max_players: int,
+) -> CreditOptions:
+    """Decode ``SolveGameRequest.credit_assignment``; ``decode(tensor, field)`` reads a tensor
+    within the server's limits. The policy's fit to the game is the solver's to check.
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``credit_assignment.<field>``.
+    """
+    if len(message.policies) > max_players or len(message.default_actions) > max_players:
+        field = "policies" if len(message.policies) > max_players else "default_actions"
+        raise invalid(
+            f"credit_assignment.{field}",
+            f"credit_assignment.{field}: more entries than the {max_players} players allowed",
+        )
+    if message.policies and message.HasField("joint_policy"):
+        raise invalid(
+            "credit_assignment.joint_policy", "credit_assignment: give policies or joint_policy, not both"
+        )
+    policy: object = None
+    if message.HasField("joint_policy"):
+        policy = np.array(decode(message.joint_policy, "credit_assignment.joint_policy"))
+    elif message.policies:
+        policy = tuple(
+            np.array(decode(tensor, f"credit_assignment.policies[{i}]"))
+            for i, tensor in enumerate(message.policies)
+        )
+    return CreditOptions(
+        team=_enum_name(message.team, codec.CREDIT_TEAMS, "auto", "credit_assignment.team"),
+        counterfactual=_enum_name(
+            message.counterfactual, codec.CREDIT_COUNTERFACTUALS, "action", "credit_assignment.counterfactual"
+        ),
+        default_actions=tuple(message.default_actions) or None,
+        policy=policy,
+    )
+
+
+def credit_to_proto(credit: CreditAssignment) -> solution_pb2.CreditAssignment:
+    """Encode the credits of a normal-form team game."""
+    return solution_pb2.CreditAssignment(
+        team=codec.CREDIT_TEAMS.value(credit.team),
+        counterfactual=codec.CREDIT_COUNTERFACTUALS.value(credit.counterfactual),
+        default_actions=credit.default_actions,
+        correlated=credit.correlated,
+        team_return=credit.team_return,
+        difference_rewards=credit.difference_rewards.tolist(),
+        difference_tensors=encode_tensor(credit.difference_tensors),
+        shapley_values=credit.shapley_values.tolist(),
+        coalition_values=credit.coalition_values.tolist(),
+        coalition_baseline=credit.coalition_baseline,
+    )
+
+
+def stochastic_credit_to_proto(credit: StochasticCreditAssignment) -> solution_pb2.StochasticCreditAssignment:
+    """Encode the per-state credits of a stochastic team game."""
+    return solution_pb2.StochasticCreditAssignment(
+        team=codec.CREDIT_TEAMS.value(credit.team),
+        counterfactual=codec.CREDIT_COUNTERFACTUALS.value(credit.counterfactual),
+        default_actions=credit.default_actions,
+        team_return=credit.team_return,
+        values=encode_tensor(credit.values),
+        q_values=encode_tensor(credit.q_values),
+        difference_rewards=encode_tensor(credit.difference_rewards),
+        difference_tensors=encode_tensor(credit.difference_tensors),
+        shapley_values=encode_tensor(credit.shapley_values),
+        coalition_values=encode_tensor(credit.coalition_values),
+        coalition_baselines=encode_tensor(credit.coalition_baselines),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.solve_game import DEFAULT_CONCEPTS
@@ -48,6 +49,8 @@ class SolveOptions:
         Options of the evolutionary dynamics (None: the defaults).
     ess : EssOptions or None
         Options of the ESS (None: the defaults).
+    credit : CreditOptions or None
+        The policy credit assignment credits, and how (None: none given).
     """
 
     concepts: tuple[str, ...]
@@ -65,3 +68,4 @@ class SolveOptions:
     alpha_rank: AlphaRankOptions | None = None
     dynamics: DynamicsOptions | None = None
     ess: EssOptions | None = None
+    credit: CreditOptions | None = None

@@ -48,6 +48,7 @@ def solve_game(
             priors=options.priors,
             seed=options.seed,
             time_limit=_anytime(budget),
+            credit=options.credit,
         )
     return solve(
         game,
@@ -63,6 +64,7 @@ def solve_game(
         alpha_rank=options.alpha_rank,
         dynamics=options.dynamics,
         ess=options.ess,
+        credit=options.credit,
     )
 
 

@@ -16,6 +16,7 @@ Examples
 """
 
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.errors import (
@@ -35,6 +36,7 @@ from equilibria.solver.results import (
     Component,
     ConceptStatus,
     CorrelatedEquilibrium,
+    CreditAssignment,
     Equilibrium,
     EvolutionarilyStableSet,
     EvolutionarilyStableStrategy,
@@ -45,6 +47,7 @@ from equilibria.solver.results import (
     MaxEntropyEquilibrium,
     Selection,
     SolutionSet,
+    StochasticCreditAssignment,
     WelfareOptimum,
     WelfareRange,
     ZeroSumSolution,
@@ -76,6 +79,9 @@ __all__ = [
     "EvolutionarilyStableSet",
     "DynamicsOptions",
     "EssOptions",
+    "CreditOptions",
+    "CreditAssignment",
+    "StochasticCreditAssignment",
     "ScoreOptions",
     "StochasticGame",
     "TraceChunk",

@@ -34,6 +34,8 @@ __all__ = [
     "EvolutionaryDynamics",
     "EvolutionarilyStableStrategy",
     "EvolutionarilyStableSet",
+    "CreditAssignment",
+    "StochasticCreditAssignment",
     "ConceptStatus",
     "CONCEPT_STATUSES",
     "VacuousSetError",
@@ -545,6 +547,110 @@ class EvolutionarilyStableSet:
     method: str
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class CreditAssignment:
+    """Each agent's credit for a team's return under a joint policy of a normal-form game
+    (:mod:`equilibria.solver.concepts.credit`): difference rewards and Shapley values, in
+    the units of the team return.
+
+    Attributes
+    ----------
+    team : str
+        How the team return ``G`` was formed: ``"common"`` (the players' common payoff,
+        player 0's tensor) or ``"sum"`` (the sum of the players' payoffs).
+    counterfactual : str
+        The difference rewards' counterfactual: ``"aristocrat"`` (the agent's action
+        redrawn from its own marginal) or ``"action"`` (clamped to its default action).
+    default_actions : tuple of int
+        Each agent's default action ``c_i``: the clamped counterfactual of ``"action"``
+        and the play of the agents outside a coalition in the Shapley values.
+    correlated : bool
+        Whether the policy was a joint distribution (else a product of mixed strategies).
+    team_return : float
+        :math:`E_{a \\sim \\pi}[G(a)]`.
+    difference_rewards : ndarray, shape (n_players,)
+        :math:`E_{a \\sim \\pi}[D_i(a)]`: zero for ``"aristocrat"`` with a product policy.
+    difference_tensors : ndarray, shape (n_players, a_1, ..., a_n)
+        :math:`D_i(a) = G(a) - G(a_{-i}, c_i)` (its expectation over ``c_i`` for
+        ``"aristocrat"``) at every joint action ``a``.
+    shapley_values : ndarray, shape (n_players,)
+        :math:`\\phi_i`; they sum to ``coalition_values[-1] - coalition_values[0]``.
+    coalition_values : ndarray, shape (2 ** n_players,)
+        :math:`v(C)` of every coalition, at index :math:`\\sum_{i \\in C} 2^i`: the expected
+        team return when the agents in ``C`` play the policy (its marginal on ``C``) and
+        the others their default actions. ``coalition_values[-1] == team_return``.
+    coalition_baseline : float
+        :math:`v(\\emptyset) = G(c)`: the team return when every agent plays its default.
+    """
+
+    team: str
+    counterfactual: str
+    default_actions: tuple[int, ...]
+    correlated: bool
+    team_return: float
+    difference_rewards: FloatArray
+    difference_tensors: FloatArray
+    shapley_values: FloatArray
+    coalition_values: FloatArray
+    coalition_baseline: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class StochasticCreditAssignment:
+    """Each agent's credit per state of a stochastic team game under a stationary (or
+    per-stage) product policy (:mod:`equilibria.solver.concepts.credit`), in the units
+    of the team return.
+
+    Per state, the credits of :class:`CreditAssignment` for the stage game whose payoff is
+    the team's joint-action value :math:`Q^\\pi(s, a)`. For a finite horizon every array
+    has a leading stage axis of length ``T`` (as the policies do).
+
+    Attributes
+    ----------
+    team : str
+        ``"common"`` or ``"sum"`` (see :class:`CreditAssignment`).
+    counterfactual : str
+        ``"aristocrat"`` or ``"action"``.
+    default_actions : tuple of int
+        Each agent's default action ``c_i`` (it exists in every state).
+    team_return : float
+        :math:`\\mu_0 \\cdot V^\\pi` (at the first stage for a finite horizon).
+    values : ndarray, shape (S,) or (T, S)
+        :math:`V^\\pi(s)`: the team's value of the policy from each state (and stage).
+    q_values : ndarray, shape (S, a_1, ..., a_n) or (T, S, a_1, ..., a_n)
+        :math:`Q^\\pi(s, a) = r(s, a) + \\gamma \\sum_{s'} P(s' | s, a) V^\\pi(s')` (the
+        next stage's values for a finite horizon); zero at joint actions that do not exist.
+    difference_rewards : ndarray, shape (S, n_players) or (T, S, n_players)
+        :math:`E_{a \\sim \\pi(s)}[D_i(s, a)]`: zero for ``"aristocrat"`` (a product policy).
+    difference_tensors : ndarray, shape (S, n_players, a_1, ..., a_n) or (T, S, n_players, a_1, ..., a_n)
+        :math:`D_i(s, a)`; zero at joint actions that do not exist.
+    shapley_values : ndarray, shape (S, n_players) or (T, S, n_players)
+        Per state, the Shapley values of the one-step game: the agents outside a
+        coalition play their default actions in that state only, and the policy after it.
+    coalition_values : ndarray, shape (S, 2 ** n_players) or (T, S, 2 ** n_players)
+        Per state, :math:`v_s(C)` at index :math:`\\sum_{i \\in C} 2^i`.
+    coalition_baselines : ndarray, shape (S,) or (T, S)
+        :math:`v_s(\\emptyset) = Q^\\pi(s, c)`.
+    """
+
+    team: str
+    counterfactual: str
+    default_actions: tuple[int, ...]
+    team_return: float
+    values: FloatArray
+    q_values: FloatArray
+    difference_rewards: FloatArray
+    difference_tensors: FloatArray
+    shapley_values: FloatArray
+    coalition_values: FloatArray
+    coalition_baselines: FloatArray
+
+    @property
+    def stationary(self) -> bool:
+        """Whether the arrays are per state (an infinite horizon) rather than per stage and state."""
+        return self.values.ndim == 1
+
+
 class _AnsweredSet:
     """What :class:`SolutionSet` and :class:`MarkovSolutionSet` share: the per-concept
     status and the invariant that an empty set never claims every equilibrium."""
@@ -628,6 +734,9 @@ class SolutionSet(_AnsweredSet):
         (concept ``"replicator_dynamics"``).
     ess : EvolutionarilyStableSet or None
         The evolutionarily stable strategies (concept ``"ess"``).
+    credit_assignment : CreditAssignment or None
+        Each agent's credit for the team return under the given joint policy (concept
+        ``"credit_assignment"``).
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -660,6 +769,7 @@ class SolutionSet(_AnsweredSet):
     max_entropy_equilibria: tuple[MaxEntropyEquilibrium, ...] = ()
     dynamics: EvolutionaryDynamics | None = None
     ess: EvolutionarilyStableSet | None = None
+    credit_assignment: CreditAssignment | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
 
     @property
@@ -821,6 +931,9 @@ class MarkovSolutionSet(_AnsweredSet):
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
+    credit_assignment : StochasticCreditAssignment or None
+        Each agent's credit per state under the given policy (concept
+        ``"credit_assignment"``).
 
     Raises
     ------
@@ -844,6 +957,7 @@ class MarkovSolutionSet(_AnsweredSet):
     zero_sum: MarkovZeroSum | None = None
     selections: tuple[Selection, ...] = ()
     concept_status: tuple[ConceptStatus, ...] = ()
+    credit_assignment: StochasticCreditAssignment | None = None
 
     @property
     def max_nash_conv(self) -> float:

@@ -24,6 +24,8 @@ concept               what the set then holds
                       dynamic reaches from many starts, and their basins' shares
 ``ess``               ``ess``: the evolutionarily stable strategies (a symmetric game's
                       Maynard Smith ESS, or the strict equilibria of one population per player)
+``credit_assignment`` ``credit_assignment``: each agent's difference reward and Shapley value of
+                      the team return under a given joint policy (``credit=``)
 ====================  =====================================================================
 
 Examples
@@ -45,6 +47,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
+from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
@@ -63,16 +66,19 @@ from equilibria.solver.regret import recertified
 from equilibria.solver.results import (
     AlphaRank,
     ConceptStatus,
+    CreditAssignment,
     Equilibrium,
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
     SolutionSet,
+    StochasticCreditAssignment,
     WelfareOptimum,
 )
 
 __all__ = [
     "solve",
+    "credit_status",
     "CONCEPTS",
     "DEFAULT_CONCEPTS",
     "WELFARE_FUNCTIONS",
@@ -97,6 +103,7 @@ CONCEPTS = (
     "max_gini_coarse_correlated",
     "replicator_dynamics",
     "ess",
+    "credit_assignment",
 )
 #: The concepts of a solve that names none.
 DEFAULT_CONCEPTS = ("nash",)
@@ -145,6 +152,7 @@ def solve(
     alpha_rank: AlphaRankOptions | None = None,
     dynamics: DynamicsOptions | None = None,
     ess: EssOptions | None = None,
+    credit: CreditOptions | None = None,
 ) -> SolutionSet:
     """Solve a game for the requested solution concepts.
 
@@ -182,6 +190,10 @@ def solve(
     ess : EssOptions, optional
         Options of ``ess`` (default: one population for a symmetric 2-player game, else
         one per player).
+    credit : CreditOptions, optional
+        The joint policy ``credit_assignment`` credits (``policy``: one mixed strategy per
+        agent, or a joint distribution), the team return, the counterfactual and the
+        default actions.
 
     Returns
     -------
@@ -206,6 +218,7 @@ def solve(
     ranking_options = _options(alpha_rank, AlphaRankOptions, "alpha_rank")
     dynamics_options = _options(dynamics, DynamicsOptions, "dynamics")
     ess_options = _options(ess, EssOptions, "ess")
+    credit_options = _options(credit, CreditOptions, "credit")
     if "zero_sum_value" in wanted and not game.is_zero_sum(tol):  # relative to the payoff ranges
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
     correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
@@ -349,6 +362,15 @@ def solve(
             statuses["ess"] = _ess_status(stable)
             if not stable.complete and "time limit" in stable.method:
                 notes.append("ess: the search was stopped by the time limit")
+    if "credit_assignment" in wanted:
+        from equilibria.solver.concepts.credit import credit_assignment
+
+        try:
+            extras["credit_assignment"] = credit_assignment(game, options=credit_options, tol=tol)
+        except ProblemTooLargeError as exc:
+            statuses["credit_assignment"] = ConceptStatus("credit_assignment", "refused", exc.message)
+        else:
+            statuses["credit_assignment"] = credit_status(extras["credit_assignment"])  # type: ignore[arg-type]
     if notes:
         extras["warnings"] = (*result.warnings, *notes)
     return dataclasses.replace(
@@ -360,7 +382,7 @@ def solve(
     )
 
 
-OptionsT = TypeVar("OptionsT", AlphaRankOptions, DynamicsOptions, EssOptions)
+OptionsT = TypeVar("OptionsT", AlphaRankOptions, DynamicsOptions, EssOptions, CreditOptions)
 
 
 def _options(given: object, kind: type[OptionsT], field: str) -> OptionsT:
@@ -422,6 +444,17 @@ def _ess_status(stable: EvolutionarilyStableSet) -> ConceptStatus:
         f", {undecided} candidate(s) too close to call" if undecided else ""
     )
     return ConceptStatus("ess", "answered" if stable.complete else "partial", how)
+
+
+def credit_status(credit: CreditAssignment | StochasticCreditAssignment) -> ConceptStatus:
+    """Credit assignment is exact arithmetic on the game and the policy: always answered."""
+    policy = "a correlated policy" if getattr(credit, "correlated", False) else "a product policy"
+    return ConceptStatus(
+        "credit_assignment",
+        "answered",
+        f"difference rewards ({credit.counterfactual} counterfactual) and exact Shapley values over every "
+        f"coalition of the {credit.team} team return under {policy}, default actions {list(credit.default_actions)}",
+    )
 
 
 def _alpha_rank_status(ranked: AlphaRank) -> ConceptStatus:

@@ -260,6 +260,11 @@ TARGETS: dict[str, Target] = {
         (*_docstrings("solver.concepts.ess"), "tests/concepts/test_ess.py"),
         timeout=120,
     ),
+    "credit": Target(
+        "solver/concepts/credit.py",
+        (*_docstrings("solver.concepts.credit"), "tests/concepts/test_credit.py"),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

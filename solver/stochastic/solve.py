@@ -38,6 +38,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from equilibria.solver.concepts.credit import CreditOptions, stochastic_credit_assignment
 from equilibria.solver.concepts.pareto import pareto_optimal
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS, welfare_values
 from equilibria.solver.errors import InvalidOptionError, UnsupportedError, check_tolerance, quoted
@@ -49,7 +50,7 @@ from equilibria.solver.results import (
     Selection,
     WelfareOptimum,
 )
-from equilibria.solver.solve_game import CONCEPTS, DEFAULT_CONCEPTS, choices
+from equilibria.solver.solve_game import CONCEPTS, DEFAULT_CONCEPTS, choices, credit_status
 from equilibria.solver.stochastic.backward import backward_induction_set
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.homotopy import stationary_equilibria
@@ -68,7 +69,7 @@ __all__ = [
     "stochastic_maximin_values",
 ]
 
-STOCHASTIC_CONCEPTS = ("nash", "pareto_nash", "welfare_nash", "zero_sum_value")
+STOCHASTIC_CONCEPTS = ("nash", "pareto_nash", "welfare_nash", "zero_sum_value", "credit_assignment")
 STAGE_SELECTION_CRITERIA = (
     "utilitarian",
     "egalitarian",
@@ -368,6 +369,7 @@ def solve_stochastic(
     priors: int = 0,
     seed: int = 0,
     time_limit: float | None = None,
+    credit: CreditOptions | None = None,
 ) -> MarkovSolutionSet:
     """Solve a stochastic game for the requested solution concepts.
 
@@ -403,6 +405,10 @@ def solve_stochastic(
         Seed of the priors.
     time_limit : float, optional
         Seconds; the homotopy stops starting new paths past it (the set says so).
+    credit : CreditOptions, optional
+        The policy ``credit_assignment`` credits (``policy``: per agent, ``(S, a_i)`` or
+        ``(T, S, a_i)``), the team return, the counterfactual and the default actions.
+        Alone, that concept searches no equilibrium (``method="none"``).
 
     Returns
     -------
@@ -423,6 +429,26 @@ def solve_stochastic(
         stage_selection, STAGE_SELECTION_CRITERIA, "stage_selection", ("utilitarian",), _CALLER
     )
     point = _checked_disagreement(game, disagreement)
+    credit_answer = None
+    if "credit_assignment" in wanted:
+        if credit is not None and not isinstance(credit, CreditOptions):
+            raise InvalidOptionError(
+                "credit", f"solve_stochastic(): credit must be CreditOptions, got {type(credit).__name__}"
+            )
+        credit_answer = stochastic_credit_assignment(game, options=credit or CreditOptions(), tol=tol)
+        if wanted == ("credit_assignment",):  # no equilibrium asked for: none searched
+            return MarkovSolutionSet(
+                game_id=game.id,
+                equilibria=(),
+                complete=False,
+                method="none",
+                method_reason="no Nash equilibrium set was requested",
+                tolerance=tol,
+                concepts=wanted,
+                elapsed_seconds=time.perf_counter() - started,
+                concept_status=(credit_status(credit_answer),),
+                credit_assignment=credit_answer,
+            )
     spec, reason = _chosen(game, method)
     if "zero_sum_value" in wanted and not (game.is_zero_sum() and game.horizon is None):
         raise UnsupportedError(
@@ -457,7 +483,20 @@ def solve_stochastic(
         and not truncated
         and (outcome.complete or (wanted == ("zero_sum_value",) and values_certified))
     )
-    statuses = _statuses(wanted, len(equilibria), complete, reason, optima, zero_sum, values_certified)
+    statuses = _statuses(
+        tuple(c for c in wanted if c != "credit_assignment"),
+        len(equilibria),
+        complete,
+        reason,
+        optima,
+        zero_sum,
+        values_certified,
+    )
+    if credit_answer is not None:  # in request order
+        by_concept = {status.concept: status for status in statuses} | {
+            "credit_assignment": credit_status(credit_answer)
+        }
+        statuses = tuple(by_concept[c] for c in wanted)
     return MarkovSolutionSet(
         game_id=game.id,
         equilibria=tuple(equilibria),
@@ -473,6 +512,7 @@ def solve_stochastic(
         zero_sum=zero_sum,
         selections=checked.selections,
         concept_status=statuses,
+        credit_assignment=credit_answer,
     )
 
 

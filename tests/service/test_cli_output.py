@@ -74,8 +74,11 @@ def test_every_concept_of_the_client_has_a_flag_value_and_a_table_section() -> N
 def test_every_concept_is_answered_and_printed(server: ServerProcess, tmp_path: pathlib.Path) -> None:
     """Matching pennies (zero-sum, so every concept applies): each concept's status row and answer."""
     path = _game(tmp_path, "pennies.json", MATCHING_PENNIES)
+    policy = _game(tmp_path, "policy.json", [[0.5, 0.5], [0.25, 0.75]])  # credited with --team sum
     concepts = ",".join(CONCEPTS.names)
-    table = _cli("solve", path, "--target", server.target, "--concepts", concepts).splitlines()
+    table = _cli(
+        "solve", path, "--target", server.target, "--concepts", concepts, "--policy", policy, "--team", "sum"
+    ).splitlines()
     for concept in CONCEPTS.names:
         assert any(line.split()[:2] == [concept, "answered"] for line in table if line.strip()), concept
         assert any(line.startswith(f"{concept}:") for line in table), concept  # its answer's section
@@ -84,8 +87,23 @@ def test_every_concept_is_answered_and_printed(server: ServerProcess, tmp_path: 
     # The CE, the CCE and the four of largest entropy or Gini impurity put 1/4 on each joint action.
     assert table.count("  (1, 1)        0.25") == 6
 
-    answer = json.loads(_cli("solve", path, "--target", server.target, "--concepts", concepts, "--json"))
+    answer = json.loads(
+        _cli(
+            "solve",
+            path,
+            "--target",
+            server.target,
+            "--concepts",
+            concepts,
+            "--policy",
+            policy,
+            "--team",
+            "sum",
+            "--json",
+        )
+    )
     assert [c["concept"] for c in answer["concept_status"]] == list(CONCEPTS.names)
+    assert answer["credit_assignment"]["team"] == "sum" and answer["credit_assignment"]["team_return"] == 0.0
     assert {c["status"] for c in answer["concept_status"]} == {"answered"}
     assert answer["zero_sum"]["value"] == pytest.approx(0.0, abs=1e-12)
     assert [c["kind"] for c in answer["correlated_equilibria"]] == ["correlated", "coarse_correlated"]

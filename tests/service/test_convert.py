@@ -34,11 +34,13 @@ from equilibria.service.convert import (
 from equilibria.service.errors import RequestError
 from equilibria.service.limits import Limits
 from equilibria.solver import (
+    CreditOptions,
     MarkovEquilibrium,
     MarkovSolutionSet,
     MarkovZeroSum,
     NormalFormGame,
     Selection,
+    StochasticCreditAssignment,
     StochasticGame,
     WelfareOptimum,
     solve,
@@ -248,6 +250,19 @@ def test_markov_solution_set_round_trips_every_field() -> None:
             Selection("payoff_dominance", False, 1, "fell back to utilitarian in state 2 at stage 0"),
             Selection("risk_dominance", True, None, "decided everywhere"),
         ),
+        credit_assignment=StochasticCreditAssignment(
+            "sum",
+            "aristocrat",
+            (1, 0),
+            2.5,
+            rng.random((4, 3)),
+            rng.random((4, 3, 2, 3)),
+            rng.random((4, 3, 2)),
+            rng.random((4, 3, 2, 2, 3)),
+            rng.random((4, 3, 2)),
+            rng.random((4, 3, 4)),
+            rng.random((4, 3)),
+        ),
     )
     _assert_same(result, markov_solution_set_from_proto(markov_solution_set_to_proto(result)))
 
@@ -274,8 +289,10 @@ def test_a_solution_set_of_every_concept_round_trips_every_field(  # type: ignor
 ) -> None:
     game = NormalFormGame.from_bimatrix(*payoffs)
     disagreement = [1.0, 0.5] if "nash_product" in welfare else None
-    result = solve(game, concepts, exact=exact, welfare=welfare, disagreement=disagreement)
+    credit = CreditOptions(policy=([0.25, 0.75], [0.5, 0.5]), team="sum", default_actions=(1, 0))
+    result = solve(game, concepts, exact=exact, welfare=welfare, disagreement=disagreement, credit=credit)
     assert result.equilibria and result.welfare_optima and result.selections and result.concept_status
+    assert (result.credit_assignment is not None) == ("credit_assignment" in concepts)
     _assert_same(result, solution_set_from_proto(solution_set_to_proto(result)))
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "ALPHA_RANK_POPULATIONS",
     "POPULATION_MODELS",
     "DYNAMICS_RULES",
+    "CREDIT_TEAMS",
+    "CREDIT_COUNTERFACTUALS",
     "CONCEPTS",
     "CONCEPT_ANSWERS",
     "EnumNames",
@@ -180,6 +182,10 @@ ALPHA_RANK_POPULATIONS = EnumNames.of(solution_pb2.AlphaRankPopulations)
 POPULATION_MODELS = EnumNames.of(solution_pb2.PopulationModel)
 #: Evolutionary dynamics: "replicator", "logit", "best_response".
 DYNAMICS_RULES = EnumNames.of(solution_pb2.DynamicsRule)
+#: How credit assignment forms the team return: "auto", "common", "sum".
+CREDIT_TEAMS = EnumNames.of(solution_pb2.CreditTeam)
+#: The difference rewards' counterfactual: "action", "aristocrat".
+CREDIT_COUNTERFACTUALS = EnumNames.of(solution_pb2.CreditCounterfactual)
 #: Answers a requested concept gets: "answered", "partial", "refused".
 CONCEPT_ANSWERS = EnumNames.of(solution_pb2.ConceptAnswer)
 #: Verdicts of a trace criterion: "converged", "not_converged", "inconclusive".

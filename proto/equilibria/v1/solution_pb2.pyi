@@ -65,6 +65,11 @@ class _SolutionConceptEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Solut
     """The evolutionarily stable strategies (Maynard Smith and Price 1973; strict
     equilibria with one population per player, Selten 1980).
     """
+    SOLUTION_CONCEPT_CREDIT_ASSIGNMENT: _SolutionConcept.ValueType  # 16
+    """Each agent's credit for a team's return under a given joint policy:
+    difference rewards (Wolpert and Tumer 2001) and Shapley values (Shapley
+    1953); per state in a stochastic game.
+    """
 
 class SolutionConcept(_SolutionConcept, metaclass=_SolutionConceptEnumTypeWrapper):
     """A solution concept a solve may be asked for."""
@@ -106,6 +111,11 @@ response) reaches and their basins of attraction.
 SOLUTION_CONCEPT_ESS: SolutionConcept.ValueType  # 15
 """The evolutionarily stable strategies (Maynard Smith and Price 1973; strict
 equilibria with one population per player, Selten 1980).
+"""
+SOLUTION_CONCEPT_CREDIT_ASSIGNMENT: SolutionConcept.ValueType  # 16
+"""Each agent's credit for a team's return under a given joint policy:
+difference rewards (Wolpert and Tumer 2001) and Shapley values (Shapley
+1953); per state in a stochastic game.
 """
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
@@ -315,6 +325,62 @@ DYNAMICS_RULE_BEST_RESPONSE: DynamicsRule.ValueType  # 3
 """The best-response dynamic (Gilboa and Matsui 1991)."""
 Global___DynamicsRule: _TypeAlias = DynamicsRule  # noqa: Y015
 
+class _CreditTeam:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CreditTeamEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CreditTeam.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CREDIT_TEAM_UNSPECIFIED: _CreditTeam.ValueType  # 0
+    """Not set: CREDIT_TEAM_AUTO."""
+    CREDIT_TEAM_AUTO: _CreditTeam.ValueType  # 1
+    """The common payoff, refused when the players' payoffs differ."""
+    CREDIT_TEAM_COMMON: _CreditTeam.ValueType  # 2
+    """The common payoff of a common-payoff game (refused for any other game)."""
+    CREDIT_TEAM_SUM: _CreditTeam.ValueType  # 3
+    """The sum of the players' payoffs (any game)."""
+
+class CreditTeam(_CreditTeam, metaclass=_CreditTeamEnumTypeWrapper):
+    """How credit assignment forms the team return."""
+
+CREDIT_TEAM_UNSPECIFIED: CreditTeam.ValueType  # 0
+"""Not set: CREDIT_TEAM_AUTO."""
+CREDIT_TEAM_AUTO: CreditTeam.ValueType  # 1
+"""The common payoff, refused when the players' payoffs differ."""
+CREDIT_TEAM_COMMON: CreditTeam.ValueType  # 2
+"""The common payoff of a common-payoff game (refused for any other game)."""
+CREDIT_TEAM_SUM: CreditTeam.ValueType  # 3
+"""The sum of the players' payoffs (any game)."""
+Global___CreditTeam: _TypeAlias = CreditTeam  # noqa: Y015
+
+class _CreditCounterfactual:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CreditCounterfactualEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CreditCounterfactual.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CREDIT_COUNTERFACTUAL_UNSPECIFIED: _CreditCounterfactual.ValueType  # 0
+    """Not set: CREDIT_COUNTERFACTUAL_ACTION."""
+    CREDIT_COUNTERFACTUAL_ACTION: _CreditCounterfactual.ValueType  # 1
+    """c_i is the agent's default action (Wolpert and Tumer's clamping)."""
+    CREDIT_COUNTERFACTUAL_ARISTOCRAT: _CreditCounterfactual.ValueType  # 2
+    """c_i is drawn from the agent's own marginal of the policy (the aristocrat
+    utility, COMA's baseline); its expectation is 0 under a product policy.
+    """
+
+class CreditCounterfactual(_CreditCounterfactual, metaclass=_CreditCounterfactualEnumTypeWrapper):
+    """The counterfactual of the difference rewards D_i = G(a) - G(a_-i, c_i)."""
+
+CREDIT_COUNTERFACTUAL_UNSPECIFIED: CreditCounterfactual.ValueType  # 0
+"""Not set: CREDIT_COUNTERFACTUAL_ACTION."""
+CREDIT_COUNTERFACTUAL_ACTION: CreditCounterfactual.ValueType  # 1
+"""c_i is the agent's default action (Wolpert and Tumer's clamping)."""
+CREDIT_COUNTERFACTUAL_ARISTOCRAT: CreditCounterfactual.ValueType  # 2
+"""c_i is drawn from the agent's own marginal of the policy (the aristocrat
+utility, COMA's baseline); its expectation is 0 under a product policy.
+"""
+Global___CreditCounterfactual: _TypeAlias = CreditCounterfactual  # noqa: Y015
+
 @_typing.final
 class Strategy(_message.Message):
     """One player's mixed strategy."""
@@ -504,6 +570,7 @@ class SolutionSet(_message.Message):
     MAX_ENTROPY_EQUILIBRIA_FIELD_NUMBER: _builtins.int
     DYNAMICS_FIELD_NUMBER: _builtins.int
     ESS_FIELD_NUMBER: _builtins.int
+    CREDIT_ASSIGNMENT_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -605,6 +672,12 @@ class SolutionSet(_message.Message):
         refused (concept_status says why).
         """
 
+    @_builtins.property
+    def credit_assignment(self) -> Global___CreditAssignment:
+        """Each agent's credit under the given policy
+        (SOLUTION_CONCEPT_CREDIT_ASSIGNMENT); unset when not requested.
+        """
+
     def __init__(
         self,
         *,
@@ -630,10 +703,11 @@ class SolutionSet(_message.Message):
         max_entropy_equilibria: _abc.Iterable[Global___MaxEntropyEquilibrium] | None = ...,
         dynamics: Global___EvolutionaryDynamics | None = ...,
         ess: Global___EvolutionarilyStableSet | None = ...,
+        credit_assignment: Global___CreditAssignment | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "dynamics", b"dynamics", "ess", b"ess", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "ess", b"ess", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "dynamics", b"dynamics", "equilibria", b"equilibria", "ess", b"ess", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "equilibria", b"equilibria", "ess", b"ess", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1454,6 +1528,213 @@ class EvolutionarilyStableSet(_message.Message):
 Global___EvolutionarilyStableSet: _TypeAlias = EvolutionarilyStableSet  # noqa: Y015
 
 @_typing.final
+class CreditAssignmentOptions(_message.Message):
+    """Options of SOLUTION_CONCEPT_CREDIT_ASSIGNMENT: the policy credited and how."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICIES_FIELD_NUMBER: _builtins.int
+    JOINT_POLICY_FIELD_NUMBER: _builtins.int
+    TEAM_FIELD_NUMBER: _builtins.int
+    COUNTERFACTUAL_FIELD_NUMBER: _builtins.int
+    DEFAULT_ACTIONS_FIELD_NUMBER: _builtins.int
+    team: Global___CreditTeam.ValueType
+    """How the team return is formed."""
+    counterfactual: Global___CreditCounterfactual.ValueType
+    """The difference rewards' counterfactual."""
+    @_builtins.property
+    def policies(self) -> _containers.RepeatedCompositeFieldContainer[_game_pb2.Tensor]:
+        """The policy, one tensor per agent: its mixed strategy, shape (a_i,), in a
+        normal-form game; its stationary policy (S, a_i), or per stage (T, S, a_i)
+        for a finite horizon, in a stochastic game. Set this or joint_policy.
+        """
+
+    @_builtins.property
+    def joint_policy(self) -> _game_pb2.Tensor:
+        """Normal-form games: a correlated policy, the probability of each joint
+        action, shape (a_1, ..., a_n).
+        """
+
+    @_builtins.property
+    def default_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each agent's default action (the clamped counterfactual, and the play of
+        the agents outside a coalition in the Shapley values); empty means action 0
+        of every agent.
+        """
+
+    def __init__(
+        self,
+        *,
+        policies: _abc.Iterable[_game_pb2.Tensor] | None = ...,
+        joint_policy: _game_pb2.Tensor | None = ...,
+        team: Global___CreditTeam.ValueType = ...,
+        counterfactual: Global___CreditCounterfactual.ValueType = ...,
+        default_actions: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_policy", b"joint_policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counterfactual", b"counterfactual", "default_actions", b"default_actions", "joint_policy", b"joint_policy", "policies", b"policies", "team", b"team"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditAssignmentOptions: _TypeAlias = CreditAssignmentOptions  # noqa: Y015
+
+@_typing.final
+class CreditAssignment(_message.Message):
+    """Each agent's credit for a team's return under a joint policy of a
+    normal-form game, in the units of the team return.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_FIELD_NUMBER: _builtins.int
+    COUNTERFACTUAL_FIELD_NUMBER: _builtins.int
+    DEFAULT_ACTIONS_FIELD_NUMBER: _builtins.int
+    CORRELATED_FIELD_NUMBER: _builtins.int
+    TEAM_RETURN_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_REWARDS_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_TENSORS_FIELD_NUMBER: _builtins.int
+    SHAPLEY_VALUES_FIELD_NUMBER: _builtins.int
+    COALITION_VALUES_FIELD_NUMBER: _builtins.int
+    COALITION_BASELINE_FIELD_NUMBER: _builtins.int
+    team: Global___CreditTeam.ValueType
+    """How the team return was formed (CREDIT_TEAM_COMMON or CREDIT_TEAM_SUM)."""
+    counterfactual: Global___CreditCounterfactual.ValueType
+    """The difference rewards' counterfactual."""
+    correlated: _builtins.bool
+    """Whether the policy was a joint (correlated) distribution."""
+    team_return: _builtins.float
+    """The expected team return under the policy."""
+    coalition_baseline: _builtins.float
+    """v of the empty coalition: the team return when every agent plays its
+    default action.
+    """
+    @_builtins.property
+    def default_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each agent's default action."""
+
+    @_builtins.property
+    def difference_rewards(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each agent's expected difference reward."""
+
+    @_builtins.property
+    def difference_tensors(self) -> _game_pb2.Tensor:
+        """D_i(a) at every joint action, shape (n_players, a_1, ..., a_n)."""
+
+    @_builtins.property
+    def shapley_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each agent's Shapley value; they sum to team_return - coalition_baseline."""
+
+    @_builtins.property
+    def coalition_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """v(C) of every coalition C, at index sum over i in C of 2^i."""
+
+    def __init__(
+        self,
+        *,
+        team: Global___CreditTeam.ValueType = ...,
+        counterfactual: Global___CreditCounterfactual.ValueType = ...,
+        default_actions: _abc.Iterable[_builtins.int] | None = ...,
+        correlated: _builtins.bool = ...,
+        team_return: _builtins.float = ...,
+        difference_rewards: _abc.Iterable[_builtins.float] | None = ...,
+        difference_tensors: _game_pb2.Tensor | None = ...,
+        shapley_values: _abc.Iterable[_builtins.float] | None = ...,
+        coalition_values: _abc.Iterable[_builtins.float] | None = ...,
+        coalition_baseline: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["difference_tensors", b"difference_tensors"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coalition_baseline", b"coalition_baseline", "coalition_values", b"coalition_values", "correlated", b"correlated", "counterfactual", b"counterfactual", "default_actions", b"default_actions", "difference_rewards", b"difference_rewards", "difference_tensors", b"difference_tensors", "shapley_values", b"shapley_values", "team", b"team", "team_return", b"team_return"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditAssignment: _TypeAlias = CreditAssignment  # noqa: Y015
+
+@_typing.final
+class StochasticCreditAssignment(_message.Message):
+    """Each agent's credit per state of a stochastic team game under a product
+    policy: the credits of the stage game whose team return is the joint-action
+    value Q(s, a). Finite horizons add a leading stage axis to every tensor.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_FIELD_NUMBER: _builtins.int
+    COUNTERFACTUAL_FIELD_NUMBER: _builtins.int
+    DEFAULT_ACTIONS_FIELD_NUMBER: _builtins.int
+    TEAM_RETURN_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    Q_VALUES_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_REWARDS_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_TENSORS_FIELD_NUMBER: _builtins.int
+    SHAPLEY_VALUES_FIELD_NUMBER: _builtins.int
+    COALITION_VALUES_FIELD_NUMBER: _builtins.int
+    COALITION_BASELINES_FIELD_NUMBER: _builtins.int
+    team: Global___CreditTeam.ValueType
+    """How the team return was formed."""
+    counterfactual: Global___CreditCounterfactual.ValueType
+    """The difference rewards' counterfactual."""
+    team_return: _builtins.float
+    """The expected team return from the initial distribution."""
+    @_builtins.property
+    def default_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each agent's default action (it exists in every state)."""
+
+    @_builtins.property
+    def values(self) -> _game_pb2.Tensor:
+        """The team's value of the policy per state, shape (S,) or (T, S)."""
+
+    @_builtins.property
+    def q_values(self) -> _game_pb2.Tensor:
+        """The team's joint-action values, shape (S, a_1, ..., a_n) (or per stage)."""
+
+    @_builtins.property
+    def difference_rewards(self) -> _game_pb2.Tensor:
+        """Each agent's expected difference reward per state, shape (S, n)."""
+
+    @_builtins.property
+    def difference_tensors(self) -> _game_pb2.Tensor:
+        """D_i(s, a), shape (S, n, a_1, ..., a_n)."""
+
+    @_builtins.property
+    def shapley_values(self) -> _game_pb2.Tensor:
+        """Each agent's Shapley value per state, shape (S, n): the agents outside a
+        coalition play their default actions in that state only.
+        """
+
+    @_builtins.property
+    def coalition_values(self) -> _game_pb2.Tensor:
+        """v_s(C) per state, shape (S, 2^n)."""
+
+    @_builtins.property
+    def coalition_baselines(self) -> _game_pb2.Tensor:
+        """v_s of the empty coalition per state, shape (S,)."""
+
+    def __init__(
+        self,
+        *,
+        team: Global___CreditTeam.ValueType = ...,
+        counterfactual: Global___CreditCounterfactual.ValueType = ...,
+        default_actions: _abc.Iterable[_builtins.int] | None = ...,
+        team_return: _builtins.float = ...,
+        values: _game_pb2.Tensor | None = ...,
+        q_values: _game_pb2.Tensor | None = ...,
+        difference_rewards: _game_pb2.Tensor | None = ...,
+        difference_tensors: _game_pb2.Tensor | None = ...,
+        shapley_values: _game_pb2.Tensor | None = ...,
+        coalition_values: _game_pb2.Tensor | None = ...,
+        coalition_baselines: _game_pb2.Tensor | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coalition_baselines", b"coalition_baselines", "coalition_values", b"coalition_values", "difference_rewards", b"difference_rewards", "difference_tensors", b"difference_tensors", "q_values", b"q_values", "shapley_values", b"shapley_values", "values", b"values"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coalition_baselines", b"coalition_baselines", "coalition_values", b"coalition_values", "counterfactual", b"counterfactual", "default_actions", b"default_actions", "difference_rewards", b"difference_rewards", "difference_tensors", b"difference_tensors", "q_values", b"q_values", "shapley_values", b"shapley_values", "team", b"team", "team_return", b"team_return", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StochasticCreditAssignment: _TypeAlias = StochasticCreditAssignment  # noqa: Y015
+
+@_typing.final
 class MarkovEquilibrium(_message.Message):
     """An equilibrium of a stochastic game with its certificate: exact policy
     evaluation and each player's best-response MDP.
@@ -1589,6 +1870,7 @@ class MarkovSolutionSet(_message.Message):
     ZERO_SUM_FIELD_NUMBER: _builtins.int
     STAGE_SELECTIONS_FIELD_NUMBER: _builtins.int
     CONCEPT_STATUS_FIELD_NUMBER: _builtins.int
+    CREDIT_ASSIGNMENT_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game."""
     complete: _builtins.bool
@@ -1635,6 +1917,12 @@ class MarkovSolutionSet(_message.Message):
     def concept_status(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConceptStatus]:
         """How each requested concept was answered, one entry per concept in request order."""
 
+    @_builtins.property
+    def credit_assignment(self) -> Global___StochasticCreditAssignment:
+        """Each agent's credit per state under the given policy
+        (SOLUTION_CONCEPT_CREDIT_ASSIGNMENT); unset when not requested.
+        """
+
     def __init__(
         self,
         *,
@@ -1652,10 +1940,11 @@ class MarkovSolutionSet(_message.Message):
         zero_sum: Global___MarkovZeroSum | None = ...,
         stage_selections: _abc.Iterable[Global___StageSelectionReport] | None = ...,
         concept_status: _abc.Iterable[Global___ConceptStatus] | None = ...,
+        credit_assignment: Global___StochasticCreditAssignment | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credit_assignment", b"credit_assignment", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "concept_status", b"concept_status", "concepts", b"concepts", "equilibria", b"equilibria", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "solve_duration", b"solve_duration", "stage_selections", b"stage_selections", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "concept_status", b"concept_status", "concepts", b"concepts", "credit_assignment", b"credit_assignment", "equilibria", b"equilibria", "game_id", b"game_id", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "solve_duration", b"solve_duration", "stage_selections", b"stage_selections", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
