@@ -431,6 +431,27 @@ _DECIMAL_REASON = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "dynamics",
+        "NumberReplacer",
+        "if len(xs) == 2:",
+        "if len(xs) == 1:",
+        "the two-player matrix products are a fast path: the general contraction gives the same payoffs",
+    ),
+    Equivalent(
+        "dynamics",
+        "ReplaceTrueWithFalse",
+        "for s, a, b, c, d in zip(state, k1, k2, k3, k4, strict=True)",
+        "for s, a, b, c, d in zip(state, k1, k2, k3, k4, strict=False)",
+        "the state and the four stages hold one array per population each: the lengths are always equal",
+    ),
+    Equivalent(
+        "dynamics",
+        "NumberReplacer",
+        "trapped = np.full(count, -1, dtype=np.intp)",
+        "trapped = np.full(count, - 2, dtype=np.intp)",
+        "only trapped >= 0 is read: any negative value marks a start without a trapping profile",
+    ),
+    Equivalent(
         "alpha_rank",
         "NumberReplacer",
         "self.eta = 1.0 / moves if moves else 1.0",

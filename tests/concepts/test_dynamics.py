@@ -297,3 +297,44 @@ def test_too_much_work_is_refused_and_the_time_limit_stops_the_run() -> None:
     status = result.concept_status[0]
     assert status.status == "partial" and "time limit" in status.reason
     assert any("time limit" in w for w in result.warnings)
+
+
+def test_the_defaults_are_the_documented_ones() -> None:
+    """Horizon 200 at Runge-Kutta steps of 0.1 (replicator), min(0.1, tau) (logit) and Euler
+    steps of 0.005 (best response); the horizon's upper bound is inclusive; a grid needs a
+    step below 1; given starts of one population may repeat its strategy for both players."""
+    game, _ = _coordination(1)
+    reached = evolutionary_dynamics(game, DynamicsOptions(samples=4))
+    assert (reached.horizon, reached.step, reached.settle_radius, reached.seed) == (200.0, 0.1, 1e-4, 0)
+    logit = evolutionary_dynamics(
+        game, DynamicsOptions(rule="logit", temperature=0.04, samples=4, horizon=10.0)
+    )
+    assert logit.step == 0.04 and logit.temperature == 0.04
+    best = evolutionary_dynamics(game, DynamicsOptions(rule="best_response", samples=4, horizon=10.0))
+    assert (best.step, best.settle_radius, best.temperature) == (0.005, 0.06, 0.0)
+    assert DynamicsOptions(horizon=module.MAX_HORIZON).checked().horizon == module.MAX_HORIZON
+    with pytest.raises(InvalidOptionError, match="step 1/1 has no interior point"):
+        DynamicsOptions(grid=1).checked()
+    assert DynamicsOptions(grid=2).checked().grid == 2  # a 2-strategy simplex has the point (1/2, 1/2)
+    twice = evolutionary_dynamics(game, DynamicsOptions(starts=(((0.9, 0.1), (0.9, 0.1)),)))
+    once = evolutionary_dynamics(game, DynamicsOptions(starts=(((0.9, 0.1),),)))
+    assert twice.single_population and twice.n_starts == once.n_starts == 1
+    np.testing.assert_array_equal(twice.basins[0].strategies[0], once.basins[0].strategies[0])
+    with pytest.raises(InvalidOptionError) as refused:
+        evolutionary_dynamics(game, DynamicsOptions(starts=(((0.9, 0.1), (0.8, 0.2)),)))
+    assert refused.value.field == "replicator_dynamics.starts[0]"
+
+
+def test_basins_take_the_index_and_certificate_of_the_sets_equilibria() -> None:
+    """A rest point that is one of the given equilibria is linked to it (within 1e-3) and
+    takes its strategies and NashConv; the others keep their own certificate."""
+    game, mixed = _coordination(2)
+    found = solve(game, ["nash"]).equilibria
+    reached = evolutionary_dynamics(game, DynamicsOptions(grid=40), equilibria=found)
+    assert {b.equilibrium_index for b in reached.basins} <= set(range(len(found)))
+    for basin in reached.basins:
+        eq = found[basin.equilibrium_index]
+        assert basin.strategies is eq.strategies and basin.nash_conv == eq.nash_conv
+    alone = evolutionary_dynamics(game, DynamicsOptions(grid=40))
+    assert all(b.equilibrium_index is None for b in alone.basins)
+    assert [b.count for b in alone.basins] == [b.count for b in reached.basins]
