@@ -36,6 +36,8 @@ __all__ = [
     "EvolutionarilyStableSet",
     "CreditAssignment",
     "StochasticCreditAssignment",
+    "EquilibriumUnderNoise",
+    "NoisyMetaGame",
     "ConceptStatus",
     "CONCEPT_STATUSES",
     "VacuousSetError",
@@ -649,6 +651,124 @@ class StochasticCreditAssignment:
     def stationary(self) -> bool:
         """Whether the arrays are per state (an infinite horizon) rather than per stage and state."""
         return self.values.ndim == 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EquilibriumUnderNoise:
+    """How far one profile of a noisy meta-game can be trusted as an equilibrium
+    (:mod:`equilibria.solver.concepts.noisy`), in the user's units.
+
+    The payoffs given are sample means; the true payoffs are those means plus independent
+    normal errors with the given standard errors. The intervals are those of the
+    parametric bootstrap (the profile's regrets in payoff tensors drawn from that noise);
+    ``regret_upper``, ``payoffs`` and ``payoff_errors`` are exact for the normal model.
+
+    Attributes
+    ----------
+    index : int
+        Position of the profile among those given.
+    strategies : tuple of ndarray
+        The profile, one mixed strategy per player (as given, renormalised).
+    payoffs : ndarray, shape (n_players,)
+        :math:`u_i(\\sigma)` on the sample means.
+    payoff_errors : ndarray, shape (n_players,)
+        The standard deviation of :math:`u_i(\\sigma)` under the noise,
+        :math:`\\sqrt{\\sum_a p_\\sigma(a)^2 se_i(a)^2}` (exact: it is linear in the payoffs).
+    regrets : ndarray, shape (n_players,)
+        Each player's regret on the sample means (the point estimate).
+    nash_conv : float
+        Their sum.
+    regrets_low, regrets_high : ndarray, shape (n_players,)
+        Per player, the two-sided percentile interval of the regret over the bootstrap
+        draws at the analysis' confidence (its ``(1 - c) / 2`` and ``(1 + c) / 2``
+        quantiles).
+    nash_conv_low, nash_conv_high : float
+        The same interval for NashConv.
+    regret_upper : ndarray, shape (n_players,)
+        Per player, an upper confidence bound on the true regret at the analysis'
+        confidence (one-sided), from the exact normal law of each deviation gain and a
+        union (Bonferroni) bound over the player's actions: conservative (exact where a
+        single action's gain is noisy), and free of sampling error. It bounds the
+        bootstrap's ``confidence`` quantile of the regret up to the draws' sampling error,
+        not always ``regrets_high`` (a higher quantile).
+    probability_epsilon : float
+        Share of the bootstrap draws in which the profile is an epsilon-equilibrium: every
+        player's regret is within its threshold (``NoisyMetaGame.regret_thresholds``).
+    probability_error : float
+        Its Monte Carlo standard error, :math:`\\sqrt{p (1 - p) / draws}`.
+    """
+
+    index: int
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    payoff_errors: FloatArray
+    regrets: FloatArray
+    nash_conv: float
+    regrets_low: FloatArray
+    regrets_high: FloatArray
+    nash_conv_low: float
+    nash_conv_high: float
+    regret_upper: FloatArray
+    probability_epsilon: float
+    probability_error: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NoisyMetaGame:
+    """The equilibria of an empirical (noisy) meta-game under its sampling noise
+    (:mod:`equilibria.solver.concepts.noisy`).
+
+    Attributes
+    ----------
+    epsilon : float
+        The regret an epsilon-equilibrium may have, per unit of each player's payoff range.
+    confidence : float
+        The confidence of every interval, bound and significance test.
+    draws : int
+        Parametric-bootstrap draws of the payoff tensor.
+    seed : int
+        The draws' seed.
+    regret_thresholds : ndarray, shape (n_players,)
+        Each player's epsilon threshold in the user's units: ``epsilon`` times the range of
+        its mean payoffs, and at least its round-off tolerance
+        (:meth:`~equilibria.solver.game.NormalFormGame.regret_tolerances`).
+    equilibria : tuple of EquilibriumUnderNoise
+        One per profile given, in order.
+    distinguishable : ndarray of bool, shape (k, k)
+        ``distinguishable[k, l]``: some player's payoff differs between profiles ``k`` and
+        ``l`` by more than its noise allows (two-sided, Bonferroni over the players);
+        symmetric, False on the diagonal.
+    pure_equilibria : tuple of tuple of int
+        The pure profiles that are significantly strict equilibria (every unilateral
+        deviation significantly worse for the deviator), in row-major order; the first
+        ``MAX_LISTED`` only (see ``pure_equilibrium_count``).
+    pure_equilibrium_count : int
+        How many pure profiles are significantly strict equilibria.
+    pure_not_equilibrium_count : int
+        How many have a unilateral deviation significantly better for the deviator.
+    pure_undecided_count : int
+        How many are neither (the noise, or an exact tie, leaves them open).
+    method : str
+        How the regrets were distributed: ``"parametric_bootstrap"``.
+    """
+
+    epsilon: float
+    confidence: float
+    draws: int
+    seed: int
+    regret_thresholds: FloatArray
+    equilibria: tuple[EquilibriumUnderNoise, ...]
+    distinguishable: np.ndarray
+    pure_equilibria: tuple[tuple[int, ...], ...]
+    pure_equilibrium_count: int
+    pure_not_equilibrium_count: int
+    pure_undecided_count: int
+    method: str = "parametric_bootstrap"
+
+    @property
+    def pure_listing_complete(self) -> bool:
+        """Whether ``pure_equilibria`` lists every significant pure equilibrium."""
+        return len(self.pure_equilibria) == self.pure_equilibrium_count
 
 
 class _AnsweredSet:

@@ -265,6 +265,11 @@ TARGETS: dict[str, Target] = {
         (*_docstrings("solver.concepts.credit"), "tests/concepts/test_credit.py"),
         timeout=120,
     ),
+    "noisy": Target(
+        "solver/concepts/noisy.py",
+        (*_docstrings("solver.concepts.noisy"), "tests/concepts/test_noisy.py"),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (
