@@ -436,6 +436,20 @@ _DECIMAL_REASON = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "credit",
+        "NumberReplacer",
+        "team = _team(options.team, game.payoffs.reshape(n, -1), tol, function)",
+        "team = _team(options.team, game.payoffs.reshape(n, - 2), tol, function)",
+        "numpy (2.x) reads any negative length in reshape as the one unknown dimension",
+    ),
+    Equivalent(
+        "credit",
+        "NumberReplacer",
+        "coalition_values = unscaled(credits.coalition_values).reshape(*lead, -1)",
+        "coalition_values = unscaled(credits.coalition_values).reshape(*lead, - 2)",
+        "numpy (2.x) reads any negative length in reshape as the one unknown dimension",
+    ),
+    Equivalent(
         "dynamics",
         "NumberReplacer",
         "if len(xs) == 2:",

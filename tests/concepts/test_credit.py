@@ -717,3 +717,18 @@ def test_solve_stochastic_answers_the_concept_alone_or_beside_nash() -> None:
     with pytest.raises(InvalidOptionError) as refused:
         solve_stochastic(game, ["credit_assignment"])
     assert refused.value.field == "credit_assignment.policy"
+
+
+def test_payoffs_common_within_the_tolerance_credit_player_zeros_return() -> None:
+    """Players whose payoffs differ by less than the tolerance are one team, paid player 0's
+    payoff exactly; the stochastic credits check the tolerance as the normal-form ones do."""
+    rng = np.random.default_rng(12)
+    payoff = rng.integers(0, 10, size=(3, 3)).astype(float)
+    game = NormalFormGame(np.stack([payoff, payoff + 1e-10]))
+    policy = (np.array([0.2, 0.3, 0.5]), np.array([0.6, 0.4, 0.0]))
+    credit = credit_assignment(game, policy)
+    assert credit.team == "common"
+    assert credit.team_return == pytest.approx(float(policy[0] @ payoff @ policy[1]), rel=1e-14, abs=0.0)
+    with pytest.raises(InvalidOptionError) as refused:
+        stochastic_credit_assignment(_two_state_game(), (_HALF, _HALF), tol=0.5)
+    assert refused.value.field == "tolerance"

@@ -486,3 +486,17 @@ def test_the_time_limit_returns_what_was_found(monkeypatch: pytest.MonkeyPatch) 
     assert found.strategies == () and not found.complete and "time limit" in found.method
     found = evolutionarily_stable(_symmetric(np.eye(3)), time_limit=100.0)
     assert found.complete and len(found.strategies) == 3
+
+
+def test_the_time_limit_stops_a_multi_population_search_between_players(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each reading of the fake clock is one second: with 0.5 s the search stops after the first
+    player's margins; with 1.5 s the clock runs out at the last player, whose margins finish the
+    answer, so nothing is cut short."""
+    monkeypatch.setattr(module.time, "perf_counter", _FakeClock())
+    game = _symmetric(np.eye(3))
+    stopped = evolutionarily_stable(game, MULTI, time_limit=0.5)
+    assert not stopped.complete and "stopped by the time limit after 1 of 2 players" in stopped.method
+    finished = evolutionarily_stable(game, MULTI, time_limit=1.5)
+    assert finished.complete and len(finished.strategies) == 3 and "time limit" not in finished.method
