@@ -33,7 +33,13 @@ from equilibria.client._convert import (
     trace_header,
 )
 from equilibria.client._errors import InvalidArgumentError, map_rpc_error
-from equilibria.client._evaluation import AlphaRankOptions, CreditOptions, DynamicsOptions, EssOptions
+from equilibria.client._evaluation import (
+    AlphaRankOptions,
+    CreditOptions,
+    DynamicsOptions,
+    EssOptions,
+    NoiseOptions,
+)
 from equilibria.client._retry import RetryConfig
 from equilibria.client._security import (
     TlsConfig,
@@ -89,6 +95,7 @@ def _batch_options(arguments: dict[str, Any]) -> dict[str, Any]:
         "dynamics",
         "ess",
         "credit",
+        "noise",
     )
     return {name: arguments[name] for name in names}
 
@@ -291,6 +298,7 @@ class Client:
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
         credit: CreditOptions | None = None,
+        noise: NoiseOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server.
 
@@ -305,8 +313,8 @@ class Client:
             "correlated", "coarse_correlated", "zero_sum_value", "selection",
             "alpha_rank", "max_entropy_correlated", "max_entropy_coarse_correlated",
             "max_gini_correlated", "max_gini_coarse_correlated", "replicator_dynamics",
-            "ess", "credit_assignment". One string is one concept (``concepts="nash"``);
-            so for every list of names.
+            "ess", "credit_assignment", "noisy_equilibria". One string is one concept
+            (``concepts="nash"``); so for every list of names.
         method : str
             A server method name (see :meth:`server_info`) or "auto".
         tolerance : float
@@ -341,6 +349,9 @@ class Client:
             The joint policy "credit_assignment" credits (one mixed strategy per agent,
             or a numpy array: a joint distribution), the team return, the counterfactual
             and the default actions.
+        noise : NoiseOptions, optional
+            Options of "noisy_equilibria" (epsilon, confidence, draws, seed); the payoffs'
+            standard errors come with the game: ``{"payoffs": ..., "standard_errors": ...}``.
 
         Returns
         -------
@@ -373,6 +384,7 @@ class Client:
             dynamics=dynamics,
             ess=ess,
             credit=credit,
+            noise=noise,
         )
         response = self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -551,6 +563,7 @@ class Client:
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
         credit: CreditOptions | None = None,
+        noise: NoiseOptions | None = None,
         progress: Progress | None = None,
     ) -> Iterator[BatchItem]:
         """Solve many games over one ``SolveGames`` stream; yields a :class:`BatchItem` per game.
@@ -571,7 +584,7 @@ class Client:
             Anything :meth:`solve` accepts, and stochastic games (objects with
             ``rewards`` and ``transitions``, e.g. the solver's ``StochasticGame``),
             in any mix. Read lazily: a generator is never held in memory.
-        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank, dynamics, ess, credit
+        concepts, method, tolerance, exact, max_equilibria, welfare, disagreement, selection, alpha_rank, dynamics, ess, credit, noise
             As for :meth:`solve`, applied to every game (``exact`` and the concepts'
             options to normal-form games only).
         stage_selection, priors, seed
@@ -717,6 +730,7 @@ class AsyncClient:
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
         credit: CreditOptions | None = None,
+        noise: NoiseOptions | None = None,
     ) -> SolutionSet:
         """Solve a game on the server; see :meth:`Client.solve`."""
         request = solve_request(
@@ -734,6 +748,7 @@ class AsyncClient:
             dynamics=dynamics,
             ess=ess,
             credit=credit,
+            noise=noise,
         )
         response = await self._call(self._stub.SolveGame, request, timeout)
         return solution_set_from_response(response, player_names(request))
@@ -824,6 +839,7 @@ class AsyncClient:
         dynamics: DynamicsOptions | None = None,
         ess: EssOptions | None = None,
         credit: CreditOptions | None = None,
+        noise: NoiseOptions | None = None,
         progress: Progress | None = None,
     ) -> AsyncIterator[BatchItem]:
         """Solve many games over one stream; ``async for`` a :class:`BatchItem` per game.

@@ -24,10 +24,18 @@ from equilibria.client._convert_evaluation import (
     ess_from_proto,
     ess_options_to_proto,
     max_entropy_from_proto,
+    noise_from_proto,
+    noise_options_to_proto,
     stochastic_credit_from_proto,
 )
 from equilibria.client._errors import InvalidArgumentError, InvalidGameError, ServerError, error_from_status
-from equilibria.client._evaluation import AlphaRankOptions, CreditOptions, DynamicsOptions, EssOptions
+from equilibria.client._evaluation import (
+    AlphaRankOptions,
+    CreditOptions,
+    DynamicsOptions,
+    EssOptions,
+    NoiseOptions,
+)
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
@@ -244,7 +252,8 @@ def game_to_proto(
 
     Accepted: an object with a ``payoffs`` attribute (e.g. the solver's
     ``NormalFormGame``; its ``title``, ``player_names`` and ``action_names`` are kept);
-    a dict with ``payoffs`` (any form below) and optionally those names; a pair
+    a dict with ``payoffs`` (any form below) and optionally those names and
+    ``standard_errors`` (of an empirical game whose payoffs are sample means); a pair
     ``(A, B)`` of equally shaped 2-D matrices (row and column player); a 2-D matrix
     ``A`` (the zero-sum game ``(A, -A)``); or a payoff tensor of shape
     ``(n_players, a_1, ..., a_n)``. Payoffs that are no numeric array are refused here;
@@ -292,6 +301,12 @@ def game_to_proto(
         raise _game_error(function, f"{field}.payoffs", str(fault)) from None
     message = game_pb2.NormalFormGame(payoffs=encode_tensor(payoffs))
     if names is not None:
+        errors = _game_field(names, "standard_errors")
+        if errors is not None:  # an empirical game's sample means: their standard errors
+            try:
+                message.standard_errors.CopyFrom(encode_tensor(_payoff_array(errors, "standard_errors")))
+            except _Unreadable as fault:
+                raise _game_error(function, f"{field}.standard_errors", str(fault)) from None
         message.title = str(_game_field(names, "title", "") or "")
         message.player_names.extend(str(p) for p in _game_field(names, "player_names", ()) or ())
         message.action_names.extend(
@@ -394,6 +409,7 @@ def solve_request(
     dynamics: DynamicsOptions | None = None,
     ess: EssOptions | None = None,
     credit: CreditOptions | None = None,
+    noise: NoiseOptions | None = None,
     function: str = "solve()",
 ) -> service_pb2.SolveGameRequest:
     """Build a SolveGameRequest, its names and game checked on the client.
@@ -443,6 +459,8 @@ def solve_request(
         request.ess.CopyFrom(ess_options_to_proto(ess, function))
     if credit is not None:
         request.credit_assignment.CopyFrom(credit_options_to_proto(credit, function))
+    if noise is not None:
+        request.noise.CopyFrom(noise_options_to_proto(noise, function))
     if isinstance(game, game_pb2.StochasticGame):
         request.stochastic_game.CopyFrom(game)
     elif isinstance(game, game_pb2.NormalFormGame):
@@ -547,6 +565,7 @@ def solution_set_from_proto(message: solution_pb2.SolutionSet, names: Sequence[s
         credit_assignment=credit_from_proto(message.credit_assignment)
         if message.HasField("credit_assignment")
         else None,
+        noise=noise_from_proto(message.noise) if message.HasField("noise") else None,
         concept_status=_concept_status(message.concept_status),
         player_names=tuple(names),
     )

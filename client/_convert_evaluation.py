@@ -23,11 +23,14 @@ from equilibria.client._evaluation import (
     CreditAssignment,
     CreditOptions,
     DynamicsOptions,
+    EquilibriumUnderNoise,
     EssOptions,
     EvolutionarilyStableSet,
     EvolutionarilyStableStrategy,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    NoiseOptions,
+    NoisyMetaGame,
     StochasticCreditAssignment,
 )
 from equilibria.v1 import solution_pb2
@@ -54,6 +57,8 @@ __all__ = [
     "credit_options_to_proto",
     "credit_from_proto",
     "stochastic_credit_from_proto",
+    "noise_options_to_proto",
+    "noise_from_proto",
 ]
 
 
@@ -317,4 +322,61 @@ def stochastic_credit_from_proto(
         shapley_values=decode_tensor(message.shapley_values),
         coalition_values=decode_tensor(message.coalition_values),
         coalition_baselines=decode_tensor(message.coalition_baselines),
+    )
+
+
+def noise_options_to_proto(options: NoiseOptions, function: str = "solve()") -> solution_pb2.NoiseOptions:
+    """The wire form of the noisy-equilibria options (the server checks the ranges).
+
+    Raises
+    ------
+    InvalidArgumentError
+        For options that are not :class:`NoiseOptions`.
+    """
+    if not isinstance(options, NoiseOptions):
+        raise _refuse(function, "noise", f"noise must be NoiseOptions, got {type(options).__name__}")
+    try:
+        return solution_pb2.NoiseOptions(
+            epsilon=float(options.epsilon),
+            confidence=float(options.confidence),
+            draws=int(options.draws),
+            seed=int(options.seed),
+        )
+    except (TypeError, ValueError) as exc:
+        raise _refuse(function, "noise", f"noise options must be numbers ({exc})") from None
+
+
+def noise_from_proto(message: solution_pb2.NoisyMetaGame) -> NoisyMetaGame:
+    """Decode how the sampling noise bears on the equilibria."""
+    k = len(message.equilibria)
+    return NoisyMetaGame(
+        epsilon=message.epsilon,
+        confidence=message.confidence,
+        draws=message.draws,
+        seed=message.seed,
+        regret_thresholds=np.array(message.regret_thresholds, dtype=np.float64),
+        equilibria=tuple(
+            EquilibriumUnderNoise(
+                index=e.index,
+                strategies=_strategies(e.strategies),
+                payoffs=np.array(e.payoffs, dtype=np.float64),
+                payoff_errors=np.array(e.payoff_errors, dtype=np.float64),
+                regrets=np.array(e.regrets, dtype=np.float64),
+                nash_conv=e.nash_conv,
+                regrets_low=np.array(e.regrets_low, dtype=np.float64),
+                regrets_high=np.array(e.regrets_high, dtype=np.float64),
+                nash_conv_low=e.nash_conv_low,
+                nash_conv_high=e.nash_conv_high,
+                regret_upper=np.array(e.regret_upper, dtype=np.float64),
+                probability_epsilon=e.probability_epsilon,
+                probability_error=e.probability_error,
+            )
+            for e in message.equilibria
+        ),
+        distinguishable=np.array(message.distinguishable, dtype=bool).reshape(k, k),
+        pure_equilibria=tuple(tuple(p.actions) for p in message.pure_equilibria),
+        pure_equilibrium_count=message.pure_equilibrium_count,
+        pure_not_equilibrium_count=message.pure_not_equilibrium_count,
+        pure_undecided_count=message.pure_undecided_count,
+        method=message.method,
     )

@@ -263,6 +263,20 @@ def solution_set_summary(result: SolutionSet) -> Summary:
         notes.append(("ESS", _ess(result.ess)))
     if result.credit_assignment is not None:
         notes.append(("credit assignment", _credit(result.credit_assignment)))
+    if result.noise is not None:
+        noisy = result.noise
+        shown = ", ".join(
+            f"equilibrium {e.index} P(eps) {number(e.probability_epsilon)}, NashConv [{number(e.nash_conv_low)}, "
+            f"{number(e.nash_conv_high)}]"
+            for e in noisy.equilibria[:MAX_ENTRIES]
+        )
+        notes.append(
+            (
+                "sampling noise",
+                f"{shown or 'no equilibrium'}; {noisy.pure_equilibrium_count} significant pure equilibria "
+                f"(epsilon {number(noisy.epsilon)}, confidence {number(noisy.confidence)})",
+            )
+        )
     return Summary(title, table, tuple(notes + _ending(result)))
 
 

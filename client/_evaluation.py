@@ -26,6 +26,9 @@ __all__ = [
     "CreditOptions",
     "CreditAssignment",
     "StochasticCreditAssignment",
+    "NoiseOptions",
+    "EquilibriumUnderNoise",
+    "NoisyMetaGame",
 ]
 
 
@@ -437,3 +440,100 @@ class StochasticCreditAssignment:
     shapley_values: FloatArray
     coalition_values: FloatArray
     coalition_baselines: FloatArray
+
+
+@dataclasses.dataclass(frozen=True)
+class NoiseOptions:
+    """Options of the "noisy_equilibria" concept (``Client.solve(..., noise=...)``); the
+    standard errors travel with the game (``{"payoffs": ..., "standard_errors": ...}``).
+
+    Attributes
+    ----------
+    epsilon : float
+        The regret an epsilon-equilibrium may have, per unit of each player's payoff range.
+    confidence : float
+        Confidence of the intervals, the regret bound and the tests, in (0.5, 1).
+    draws : int
+        Parametric-bootstrap draws, 100 to 100,000.
+    seed : int
+    """
+
+    epsilon: float = 0.01
+    confidence: float = 0.95
+    draws: int = 2000
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EquilibriumUnderNoise:
+    """One equilibrium of the means under the payoffs' sampling noise.
+
+    Attributes
+    ----------
+    index : int
+        Index into the solution set's equilibria.
+    strategies : tuple of ndarray
+        The profile analysed.
+    payoffs, payoff_errors : ndarray
+        Each player's expected payoff on the means and its standard error.
+    regrets : ndarray
+        Each player's regret on the means.
+    nash_conv : float
+    regrets_low, regrets_high : ndarray
+        Each player's regret interval under the noise.
+    nash_conv_low, nash_conv_high : float
+        NashConv's interval under the noise.
+    regret_upper : ndarray
+        A conservative analytic bound of each player's regret at the confidence.
+    probability_epsilon : float
+        The probability that every player's regret is within epsilon of its range.
+    probability_error : float
+        Its Monte Carlo standard error.
+    """
+
+    index: int
+    strategies: tuple[FloatArray, ...]
+    payoffs: FloatArray
+    payoff_errors: FloatArray
+    regrets: FloatArray
+    nash_conv: float
+    regrets_low: FloatArray
+    regrets_high: FloatArray
+    nash_conv_low: float
+    nash_conv_high: float
+    regret_upper: FloatArray
+    probability_epsilon: float
+    probability_error: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class NoisyMetaGame:
+    """How the sampling noise of an empirical game bears on its equilibria.
+
+    Attributes
+    ----------
+    epsilon, confidence : float
+    draws, seed : int
+    regret_thresholds : ndarray
+        Epsilon in each player's units.
+    equilibria : tuple of EquilibriumUnderNoise
+    distinguishable : ndarray of bool, shape (k, k)
+        Whether two equilibria's payoffs differ significantly for some player.
+    pure_equilibria : tuple of tuple of int
+        The pure profiles that are significantly strict equilibria (listed up to a cap).
+    pure_equilibrium_count, pure_not_equilibrium_count, pure_undecided_count : int
+    method : str
+    """
+
+    epsilon: float
+    confidence: float
+    draws: int
+    seed: int
+    regret_thresholds: FloatArray
+    equilibria: tuple[EquilibriumUnderNoise, ...]
+    distinguishable: Any
+    pure_equilibria: tuple[tuple[int, ...], ...]
+    pure_equilibrium_count: int
+    pure_not_equilibrium_count: int
+    pure_undecided_count: int
+    method: str

@@ -133,9 +133,13 @@ def payoff_tensor(game: Any) -> FloatArray:
     (2, 2, 2)
     >>> payoff_tensor([[0, 1], [1, 0]])[1].tolist()  # a matrix is the zero-sum game (A, -A)
     [[-0.0, -1.0], [-1.0, -0.0]]
+    >>> payoff_tensor({"payoffs": ([[1, 0], [0, 1]], [[2, 0], [0, 2]])}).shape
+    (2, 2, 2)
     """
     if hasattr(game, "payoffs"):
         return np.asarray(game.payoffs, dtype=np.float64)
+    if isinstance(game, Mapping):  # {"payoffs": ...} as Client.solve takes it
+        return payoff_tensor(game["payoffs"])
     if isinstance(game, tuple | list) and len(game) == 2:
         a, b = (np.asarray(m, dtype=np.float64) for m in game)
         if a.ndim == 2 and a.shape == b.shape:
@@ -1077,6 +1081,8 @@ def solution_html(
         body.append(_ess_html(solution_set.ess))
     if solution_set.credit_assignment is not None:
         body.append(_credit_html(solution_set.credit_assignment))
+    if solution_set.noise is not None:
+        body.append(_noise_html(solution_set.noise))
     return _page(title or "equilibria solution set", body)
 
 
@@ -1114,6 +1120,21 @@ def _ess_html(stable: Any) -> str:
         f"<h2>Evolutionarily stable strategies</h2><p>{kind}, "
         f"{'complete' if stable.complete else 'partial'}: {html.escape(stable.method)}.</p>"
         f"<table><tr><th>profile</th><th>margin</th><th>decided</th></tr>{rows}</table>"
+    )
+
+
+def _noise_html(noisy: Any) -> str:
+    """Each equilibrium under the payoffs' sampling noise, as a table."""
+    rows = "".join(
+        f"<tr><td>E{e.index}</td><td>{_fmt(e.nash_conv, 3)} [{_fmt(e.nash_conv_low, 3)}, "
+        f"{_fmt(e.nash_conv_high, 3)}]</td><td>{_fmt(e.probability_epsilon)}</td></tr>"
+        for e in noisy.equilibria
+    )
+    return (
+        f"<h2>Sampling noise</h2><p>{noisy.draws} bootstrap draws, confidence {_fmt(noisy.confidence)}, "
+        f"epsilon {_fmt(noisy.epsilon)} of each player's range; {noisy.pure_equilibrium_count} significant "
+        f"pure equilibria, {noisy.pure_undecided_count} undecided pure profiles.</p><table><tr>"
+        f"<th>equilibrium</th><th>NashConv [interval]</th><th>P(epsilon-equilibrium)</th></tr>{rows}</table>"
     )
 
 

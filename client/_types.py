@@ -28,6 +28,7 @@ from equilibria.client._evaluation import (
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    NoisyMetaGame,
     StochasticCreditAssignment,
 )
 from equilibria.client._typing import FloatArray
@@ -290,6 +291,8 @@ class SolutionSet:
         The evolutionarily stable strategies ("ess").
     credit_assignment : CreditAssignment or None
         Each agent's credit under the given policy ("credit_assignment").
+    noise : NoisyMetaGame or None
+        How the payoffs' sampling noise bears on the equilibria ("noisy_equilibria").
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -326,6 +329,7 @@ class SolutionSet:
     dynamics: EvolutionaryDynamics | None = None
     ess: EvolutionarilyStableSet | None = None
     credit_assignment: CreditAssignment | None = None
+    noise: NoisyMetaGame | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
     player_names: tuple[str, ...] = ()
 

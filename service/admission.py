@@ -143,6 +143,9 @@ class CostModel:
             seconds += steps * (2e-5 + 2e-9 * starts * joint * n)
         if "ess" in concepts:
             seconds += 1e-5 * 2.0 ** min(max(actions), 40)
+        if "noisy_equilibria" in concepts:  # draws x joint actions x players, per equilibrium
+            noise = getattr(options, "noise", None)
+            seconds += 2e-9 * (noise.draws if noise is not None else 2000) * joint * n * 4
         if "credit_assignment" in concepts:  # every coalition's value, every agent's tensor
             seconds += 1e-8 * joint * (2.0 ** min(n, 40) + n)
         states = int(getattr(game, "n_states", 0))

@@ -68,6 +68,11 @@ def _array(data: dict[str, Any], key: str, path: pathlib.Path) -> np.ndarray:
 
 
 def _normal_form(data: dict[str, Any], path: pathlib.Path) -> Any:
+    if "standard_errors" in data:  # an empirical game: its sample means and their standard errors
+        return {
+            "payoffs": _array(data, "payoffs", path),
+            "standard_errors": _array(data, "standard_errors", path),
+        }
     if "payoffs" in data:
         return _array(data, "payoffs", path)
     a, b = _array(data, "A", path), _array(data, "B", path)

@@ -167,7 +167,7 @@ def solution_json(result: Any) -> dict[str, Any]:
         "ess": None if result.ess is None else _ess_json(result.ess),
         "credit_assignment": None
         if result.credit_assignment is None
-        else _credit_json(result.credit_assignment),
+        else _fields_json(result.credit_assignment),
         "max_entropy_equilibria": [
             {
                 "concept": a.concept,
@@ -249,16 +249,23 @@ def _ess_json(stable: Any) -> dict[str, Any]:
     }
 
 
-def _credit_json(credit: Any) -> dict[str, Any]:
-    """Every field of a (stochastic) credit assignment: numbers, lists and nested lists."""
+def _noise_json(noisy: Any) -> dict[str, Any]:
+    out = _fields_json(noisy)
+    out["equilibria"] = [_fields_json(e) for e in noisy.equilibria]
+    out["pure_equilibria"] = [list(p) for p in noisy.pure_equilibria]
+    return out
+
+
+def _fields_json(result: Any) -> dict[str, Any]:
+    """Every field of a result dataclass (a credit assignment, the noise analysis): numbers, lists, nested lists."""
     return {
         field.name: value.tolist()
         if isinstance(value, np.ndarray)
         else list(value)
         if isinstance(value, tuple)
         else value
-        for field in dataclasses.fields(credit)
-        for value in (getattr(credit, field.name),)
+        for field in dataclasses.fields(result)
+        for value in (getattr(result, field.name),)
     }
 
 
@@ -296,7 +303,7 @@ def markov_json(result: Any) -> dict[str, Any]:
         "stage_selections": [_selection_json(s) for s in result.stage_selections],
         "credit_assignment": None
         if result.credit_assignment is None
-        else _credit_json(result.credit_assignment),
+        else _fields_json(result.credit_assignment),
     }
 
 
@@ -603,6 +610,27 @@ def _ess_section(result: Any) -> list[str]:
     ]
 
 
+def _noise_section(result: Any) -> list[str]:
+    noisy = result.noise
+    if noisy is None:
+        return []
+    rows = [
+        (
+            f"#{e.index}",
+            _number(e.nash_conv, 3),
+            f"[{_number(e.nash_conv_low, 3)}, {_number(e.nash_conv_high, 3)}]",
+            _number(e.probability_epsilon),
+        )
+        for e in noisy.equilibria
+    ]
+    return [
+        f"noisy_equilibria: {noisy.draws} draws, confidence {_number(noisy.confidence)}, epsilon "
+        f"{_number(noisy.epsilon)}; pure profiles: {noisy.pure_equilibrium_count} significant equilibria, "
+        f"{noisy.pure_not_equilibrium_count} significantly not, {noisy.pure_undecided_count} undecided",
+        *_table(("equilibrium", "NashConv", "interval", "P(epsilon)"), rows),
+    ]
+
+
 def _credit_section(result: Any) -> list[str]:
     credit = result.credit_assignment
     if credit is None:
@@ -666,6 +694,7 @@ CONCEPT_SECTIONS: dict[str, Callable[[Any], list[str]]] = {
     "replicator_dynamics": _dynamics_section,
     "ess": _ess_section,
     "credit_assignment": _credit_section,
+    "noisy_equilibria": _noise_section,
     **{
         concept: (lambda result, concept=concept: _spread_lines(result, concept))
         for concept in (

@@ -34,6 +34,8 @@ from equilibria.service.convert_evaluation import (
     ess_options_from_proto,
     ess_to_proto,
     max_entropy_to_proto,
+    noise_options_from_proto,
+    noise_to_proto,
     stochastic_credit_to_proto,
 )
 from equilibria.service.errors import RequestError, from_solver_error, invalid, status_message
@@ -399,8 +401,25 @@ def solve_request_from_proto(
         )
         if request.HasField("credit_assignment")
         else None,
+        standard_errors=_standard_errors(request, game, limits),
+        noise=noise_options_from_proto(request.noise) if request.HasField("noise") else None,
     )
     return game, options
+
+
+def _standard_errors(
+    request: service_pb2.SolveGameRequest, game: NormalFormGame | StochasticGame, limits: Limits
+) -> npt.NDArray[np.float64] | None:
+    """``normal_form_game.standard_errors``, decoded and of the payoffs' shape (None if unset)."""
+    if request.WhichOneof("game") != "normal_form_game" or not request.normal_form_game.HasField(
+        "standard_errors"
+    ):
+        return None
+    field = "normal_form_game.standard_errors"
+    errors = decode_tensor_field(request.normal_form_game.standard_errors, limits.max_payoff_entries, field)
+    if errors.shape != game.payoffs.shape:
+        raise invalid(field, f"{field}: shape {errors.shape} differs from the payoffs' {game.payoffs.shape}")
+    return errors
 
 
 def _enum_names(values: Iterable[int], names: codec.EnumNames, field: str, what: str) -> tuple[str, ...]:
@@ -479,6 +498,7 @@ def solution_set_to_proto(result: SolutionSet) -> solution_pb2.SolutionSet:
         credit_assignment=credit_to_proto(result.credit_assignment)
         if result.credit_assignment is not None
         else None,
+        noise=noise_to_proto(result.noise) if result.noise is not None else None,
     )
 
 

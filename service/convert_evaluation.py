@@ -38,6 +38,8 @@ from equilibria.solver import (
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    NoiseOptions,
+    NoisyMetaGame,
     StochasticCreditAssignment,
 )
 from equilibria.solver._typing import FloatArray
@@ -58,6 +60,8 @@ __all__ = [
     "credit_options_from_proto",
     "credit_to_proto",
     "stochastic_credit_to_proto",
+    "noise_options_from_proto",
+    "noise_to_proto",
 ]
 
 
@@ -312,4 +316,60 @@ def stochastic_credit_to_proto(credit: StochasticCreditAssignment) -> solution_p
         shapley_values=encode_tensor(credit.shapley_values),
         coalition_values=encode_tensor(credit.coalition_values),
         coalition_baselines=encode_tensor(credit.coalition_baselines),
+    )
+
+
+def noise_options_from_proto(message: solution_pb2.NoiseOptions) -> NoiseOptions:
+    """Decode and check ``SolveGameRequest.noise`` (unset fields: the defaults).
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` naming ``noisy_equilibria.<field>``.
+    """
+    defaults = NoiseOptions()
+    options = NoiseOptions(
+        epsilon=message.epsilon if message.HasField("epsilon") else defaults.epsilon,
+        confidence=message.confidence or defaults.confidence,
+        draws=message.draws or defaults.draws,
+        seed=message.seed,
+    )
+    try:
+        return options.checked("SolveGame")
+    except InvalidOptionError as exc:
+        raise invalid(exc.field, exc.message) from None
+
+
+def noise_to_proto(noisy: NoisyMetaGame) -> solution_pb2.NoisyMetaGame:
+    """Encode how the sampling noise bears on the equilibria."""
+    return solution_pb2.NoisyMetaGame(
+        epsilon=noisy.epsilon,
+        confidence=noisy.confidence,
+        draws=noisy.draws,
+        seed=noisy.seed,
+        regret_thresholds=np.asarray(noisy.regret_thresholds, dtype=np.float64).tolist(),
+        equilibria=[
+            solution_pb2.EquilibriumUnderNoise(
+                index=e.index,
+                strategies=_strategies(e.strategies),
+                payoffs=e.payoffs.tolist(),
+                payoff_errors=e.payoff_errors.tolist(),
+                regrets=e.regrets.tolist(),
+                nash_conv=e.nash_conv,
+                regrets_low=e.regrets_low.tolist(),
+                regrets_high=e.regrets_high.tolist(),
+                nash_conv_low=e.nash_conv_low,
+                nash_conv_high=e.nash_conv_high,
+                regret_upper=e.regret_upper.tolist(),
+                probability_epsilon=e.probability_epsilon,
+                probability_error=e.probability_error,
+            )
+            for e in noisy.equilibria
+        ],
+        distinguishable=np.asarray(noisy.distinguishable, dtype=bool).ravel().tolist(),
+        pure_equilibria=[solution_pb2.PureProfile(actions=p) for p in noisy.pure_equilibria],
+        pure_equilibrium_count=noisy.pure_equilibrium_count,
+        pure_not_equilibrium_count=noisy.pure_not_equilibrium_count,
+        pure_undecided_count=noisy.pure_undecided_count,
+        method=noisy.method,
     )

@@ -8,11 +8,13 @@ them. Keeping them out of the converter keeps the worker processes free of gRPC.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
+from equilibria.solver.concepts.noisy import NoiseOptions
 from equilibria.solver.solve_game import DEFAULT_CONCEPTS
 
 __all__ = ["DEFAULT_CONCEPTS", "SolveOptions"]
@@ -51,6 +53,10 @@ class SolveOptions:
         Options of the ESS (None: the defaults).
     credit : CreditOptions or None
         The policy credit assignment credits, and how (None: none given).
+    standard_errors : ndarray or None
+        The payoffs' standard errors of an empirical game (None: exact payoffs).
+    noise : NoiseOptions or None
+        Options of the noisy-equilibria analysis (None: the defaults).
     """
 
     concepts: tuple[str, ...]
@@ -69,3 +75,5 @@ class SolveOptions:
     dynamics: DynamicsOptions | None = None
     ess: EssOptions | None = None
     credit: CreditOptions | None = None
+    standard_errors: Any = None
+    noise: NoiseOptions | None = None

@@ -65,6 +65,8 @@ def solve_game(
         dynamics=options.dynamics,
         ess=options.ess,
         credit=options.credit,
+        standard_errors=options.standard_errors,
+        noise=options.noise,
     )
 
 

@@ -19,6 +19,7 @@ from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
+from equilibria.solver.concepts.noisy import NoiseOptions, PayoffSamples
 from equilibria.solver.errors import (
     InvalidGameError,
     InvalidOptionError,
@@ -38,6 +39,7 @@ from equilibria.solver.results import (
     CorrelatedEquilibrium,
     CreditAssignment,
     Equilibrium,
+    EquilibriumUnderNoise,
     EvolutionarilyStableSet,
     EvolutionarilyStableStrategy,
     EvolutionaryDynamics,
@@ -45,6 +47,7 @@ from equilibria.solver.results import (
     MarkovSolutionSet,
     MarkovZeroSum,
     MaxEntropyEquilibrium,
+    NoisyMetaGame,
     Selection,
     SolutionSet,
     StochasticCreditAssignment,
@@ -80,6 +83,10 @@ __all__ = [
     "DynamicsOptions",
     "EssOptions",
     "CreditOptions",
+    "NoiseOptions",
+    "PayoffSamples",
+    "NoisyMetaGame",
+    "EquilibriumUnderNoise",
     "CreditAssignment",
     "StochasticCreditAssignment",
     "ScoreOptions",

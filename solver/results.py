@@ -857,6 +857,9 @@ class SolutionSet(_AnsweredSet):
     credit_assignment : CreditAssignment or None
         Each agent's credit for the team return under the given joint policy (concept
         ``"credit_assignment"``).
+    noise : NoisyMetaGame or None
+        How the payoffs' sampling noise bears on the equilibria (concept
+        ``"noisy_equilibria"``).
     concept_status : tuple of ConceptStatus
         One per requested concept, in request order: answered, partial or refused,
         and why.
@@ -890,6 +893,7 @@ class SolutionSet(_AnsweredSet):
     dynamics: EvolutionaryDynamics | None = None
     ess: EvolutionarilyStableSet | None = None
     credit_assignment: CreditAssignment | None = None
+    noise: NoisyMetaGame | None = None
     concept_status: tuple[ConceptStatus, ...] = ()
 
     @property

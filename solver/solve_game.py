@@ -26,6 +26,9 @@ concept               what the set then holds
                       Maynard Smith ESS, or the strict equilibria of one population per player)
 ``credit_assignment`` ``credit_assignment``: each agent's difference reward and Shapley value of
                       the team return under a given joint policy (``credit=``)
+``noisy_equilibria``  ``noise``: how the sampling noise of the payoffs (``standard_errors=``)
+                      bears on the equilibria: regret intervals, the probability of an
+                      epsilon-equilibrium, distinguishable equilibria, significant pure ones
 ====================  =====================================================================
 
 Examples
@@ -50,6 +53,7 @@ from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
+from equilibria.solver.concepts.noisy import NoiseOptions
 from equilibria.solver.concepts.selection import SELECTION_CRITERIA
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.errors import (
@@ -71,6 +75,7 @@ from equilibria.solver.results import (
     EvolutionarilyStableSet,
     EvolutionaryDynamics,
     MaxEntropyEquilibrium,
+    NoisyMetaGame,
     SolutionSet,
     StochasticCreditAssignment,
     WelfareOptimum,
@@ -104,11 +109,12 @@ CONCEPTS = (
     "replicator_dynamics",
     "ess",
     "credit_assignment",
+    "noisy_equilibria",
 )
 #: The concepts of a solve that names none.
 DEFAULT_CONCEPTS = ("nash",)
 #: Concepts answered from the set of Nash equilibria.
-_NEEDS_NASH_SET = {"nash", "pure_nash", "pareto_nash", "selection"}
+_NEEDS_NASH_SET = {"nash", "pure_nash", "pareto_nash", "selection", "noisy_equilibria"}
 _LINEAR_WELFARE = ("utilitarian", "egalitarian")
 #: ``welfare_nash`` (utilitarian, egalitarian) on a 2-player game enumerates every equilibrium
 #: when ``enumeration_seconds`` estimates at most this, and solves the welfare MILP otherwise:
@@ -153,6 +159,8 @@ def solve(
     dynamics: DynamicsOptions | None = None,
     ess: EssOptions | None = None,
     credit: CreditOptions | None = None,
+    standard_errors: npt.ArrayLike | None = None,
+    noise: NoiseOptions | None = None,
 ) -> SolutionSet:
     """Solve a game for the requested solution concepts.
 
@@ -194,6 +202,12 @@ def solve(
         The joint policy ``credit_assignment`` credits (``policy``: one mixed strategy per
         agent, or a joint distribution), the team return, the counterfactual and the
         default actions.
+    standard_errors : array_like, optional
+        The payoffs' standard errors (the payoffs' shape) when they are sample means: what
+        ``noisy_equilibria`` needs.
+    noise : NoiseOptions, optional
+        Options of ``noisy_equilibria``: epsilon per unit of payoff range, the confidence,
+        the bootstrap draws and their seed.
 
     Returns
     -------
@@ -219,6 +233,12 @@ def solve(
     dynamics_options = _options(dynamics, DynamicsOptions, "dynamics")
     ess_options = _options(ess, EssOptions, "ess")
     credit_options = _options(credit, CreditOptions, "credit")
+    noise_options = _options(noise, NoiseOptions, "noise")
+    if "noisy_equilibria" in wanted and standard_errors is None:
+        raise InvalidOptionError(
+            "standard_errors",
+            "solve(): noisy_equilibria needs the payoffs' standard errors (standard_errors=)",
+        )
     if "zero_sum_value" in wanted and not game.is_zero_sum(tol):  # relative to the payoff ranges
         raise UnsupportedError("concepts", "solve(): zero_sum_value needs a 2-player constant-sum game")
     correlated_kinds = [k for k in ("correlated", "coarse_correlated") if k in wanted]
@@ -371,6 +391,17 @@ def solve(
             statuses["credit_assignment"] = ConceptStatus("credit_assignment", "refused", exc.message)
         else:
             statuses["credit_assignment"] = credit_status(extras["credit_assignment"])  # type: ignore[arg-type]
+    if "noisy_equilibria" in wanted:
+        from equilibria.solver.concepts.noisy import noisy_equilibria
+
+        try:
+            extras["noise"] = noisy = noisy_equilibria(
+                game, standard_errors, result.equilibria, noise_options, tol=tol
+            )
+        except ProblemTooLargeError as exc:
+            statuses["noisy_equilibria"] = ConceptStatus("noisy_equilibria", "refused", exc.message)
+        else:
+            statuses["noisy_equilibria"] = _noise_status(noisy, result)
     if notes:
         extras["warnings"] = (*result.warnings, *notes)
     return dataclasses.replace(
@@ -382,7 +413,7 @@ def solve(
     )
 
 
-OptionsT = TypeVar("OptionsT", AlphaRankOptions, DynamicsOptions, EssOptions, CreditOptions)
+OptionsT = TypeVar("OptionsT", AlphaRankOptions, DynamicsOptions, EssOptions, CreditOptions, NoiseOptions)
 
 
 def _options(given: object, kind: type[OptionsT], field: str) -> OptionsT:
@@ -454,6 +485,21 @@ def credit_status(credit: CreditAssignment | StochasticCreditAssignment) -> Conc
         "answered",
         f"difference rewards ({credit.counterfactual} counterfactual) and exact Shapley values over every "
         f"coalition of the {credit.team} team return under {policy}, default actions {list(credit.default_actions)}",
+    )
+
+
+def _noise_status(noisy: NoisyMetaGame, result: SolutionSet) -> ConceptStatus:
+    """Answered over every equilibrium when the Nash set is complete, else partial."""
+    how = (
+        f"{noisy.draws} parametric-bootstrap draws of the payoffs at {noisy.confidence:g} confidence, "
+        f"epsilon {noisy.epsilon:g} of each player's range: {len(noisy.equilibria)} equilibri"
+        f"{'um' if len(noisy.equilibria) == 1 else 'a'}, {noisy.pure_equilibrium_count} significant pure "
+        f"equilibri{'um' if noisy.pure_equilibrium_count == 1 else 'a'}"
+    )
+    if result.complete:
+        return ConceptStatus("noisy_equilibria", "answered", f"{how}; every equilibrium of the means")
+    return ConceptStatus(
+        "noisy_equilibria", "partial", f"{how}; over the equilibria found (the set is not complete)"
     )
 
 

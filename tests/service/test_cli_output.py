@@ -73,7 +73,9 @@ def test_every_concept_of_the_client_has_a_flag_value_and_a_table_section() -> N
 
 def test_every_concept_is_answered_and_printed(server: ServerProcess, tmp_path: pathlib.Path) -> None:
     """Matching pennies (zero-sum, so every concept applies): each concept's status row and answer."""
-    path = _game(tmp_path, "pennies.json", MATCHING_PENNIES)
+    sampled = {"payoffs": np.array(MATCHING_PENNIES["A"] + MATCHING_PENNIES["B"]).reshape(2, 2, 2).tolist()}
+    sampled["standard_errors"] = np.full((2, 2, 2), 0.01).tolist()  # for noisy_equilibria
+    path = _game(tmp_path, "pennies.json", sampled)
     policy = _game(tmp_path, "policy.json", [[0.5, 0.5], [0.25, 0.75]])  # credited with --team sum
     concepts = ",".join(CONCEPTS.names)
     table = _cli(

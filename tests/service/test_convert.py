@@ -38,6 +38,7 @@ from equilibria.solver import (
     MarkovEquilibrium,
     MarkovSolutionSet,
     MarkovZeroSum,
+    NoiseOptions,
     NormalFormGame,
     Selection,
     StochasticCreditAssignment,
@@ -290,9 +291,21 @@ def test_a_solution_set_of_every_concept_round_trips_every_field(  # type: ignor
     game = NormalFormGame.from_bimatrix(*payoffs)
     disagreement = [1.0, 0.5] if "nash_product" in welfare else None
     credit = CreditOptions(policy=([0.25, 0.75], [0.5, 0.5]), team="sum", default_actions=(1, 0))
-    result = solve(game, concepts, exact=exact, welfare=welfare, disagreement=disagreement, credit=credit)
+    errors = np.full(game.payoffs.shape, 0.1)  # the payoffs as sample means, for noisy_equilibria
+    noise = NoiseOptions(draws=200)
+    result = solve(
+        game,
+        concepts,
+        exact=exact,
+        welfare=welfare,
+        disagreement=disagreement,
+        credit=credit,
+        standard_errors=errors,
+        noise=noise,
+    )
     assert result.equilibria and result.welfare_optima and result.selections and result.concept_status
     assert (result.credit_assignment is not None) == ("credit_assignment" in concepts)
+    assert (result.noise is not None) == ("noisy_equilibria" in concepts)
     _assert_same(result, solution_set_from_proto(solution_set_to_proto(result)))
 
 

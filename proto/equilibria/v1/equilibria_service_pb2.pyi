@@ -46,6 +46,7 @@ class SolveGameRequest(_message.Message):
     DYNAMICS_FIELD_NUMBER: _builtins.int
     ESS_FIELD_NUMBER: _builtins.int
     CREDIT_ASSIGNMENT_FIELD_NUMBER: _builtins.int
+    NOISE_FIELD_NUMBER: _builtins.int
     method: _builtins.str
     """Solver method by name (see GetServerInfo); empty or "auto" lets the
     server choose by game class and size.
@@ -121,6 +122,10 @@ class SolveGameRequest(_message.Message):
     def credit_assignment(self) -> _solution_pb2.CreditAssignmentOptions:
         """The policy SOLUTION_CONCEPT_CREDIT_ASSIGNMENT credits, and how."""
 
+    @_builtins.property
+    def noise(self) -> _solution_pb2.NoiseOptions:
+        """Options of SOLUTION_CONCEPT_NOISY_EQUILIBRIA; unset means the defaults."""
+
     def __init__(
         self,
         *,
@@ -142,10 +147,11 @@ class SolveGameRequest(_message.Message):
         dynamics: _solution_pb2.DynamicsOptions | None = ...,
         ess: _solution_pb2.EssOptions | None = ...,
         credit_assignment: _solution_pb2.CreditAssignmentOptions | None = ...,
+        noise: _solution_pb2.NoiseOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "ess", b"ess", "game", b"game", "normal_form_game", b"normal_form_game", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "ess", b"ess", "game", b"game", "noise", b"noise", "normal_form_game", b"normal_form_game", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "concepts", b"concepts", "credit_assignment", b"credit_assignment", "disagreement_point", b"disagreement_point", "dynamics", b"dynamics", "ess", b"ess", "exact", b"exact", "game", b"game", "homotopy_priors", b"homotopy_priors", "max_equilibria", b"max_equilibria", "method", b"method", "normal_form_game", b"normal_form_game", "seed", b"seed", "selection_criteria", b"selection_criteria", "stage_selection", b"stage_selection", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget", "tolerance", b"tolerance", "welfare_functions", b"welfare_functions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "concepts", b"concepts", "credit_assignment", b"credit_assignment", "disagreement_point", b"disagreement_point", "dynamics", b"dynamics", "ess", b"ess", "exact", b"exact", "game", b"game", "homotopy_priors", b"homotopy_priors", "max_equilibria", b"max_equilibria", "method", b"method", "noise", b"noise", "normal_form_game", b"normal_form_game", "seed", b"seed", "selection_criteria", b"selection_criteria", "stage_selection", b"stage_selection", "stochastic_game", b"stochastic_game", "time_budget", b"time_budget", "tolerance", b"tolerance", "welfare_functions", b"welfare_functions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_game: _TypeAlias = _typing.Literal["normal_form_game", "stochastic_game"]  # noqa: Y015
     _WhichOneofArgType_game: _TypeAlias = _typing.Literal["game", b"game"]  # noqa: Y015

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65quilibria/v1/game.proto\x12\requilibria.v1\"%\n\x06Tensor\x12\r\n\x05shape\x18\x01 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x1c\n\x0b\x41\x63tionNames\x12\r\n\x05names\x18\x01 \x03(\t\"\x8f\x01\n\x0eNormalFormGame\x12&\n\x07payoffs\x18\x01 \x01(\x0b\x32\x15.equilibria.v1.Tensor\x12\r\n\x05title\x18\x02 \x01(\t\x12\x14\n\x0cplayer_names\x18\x03 \x03(\t\x12\x30\n\x0c\x61\x63tion_names\x18\x04 \x03(\x0b\x32\x1a.equilibria.v1.ActionNames\"\xb8\x02\n\x0eStochasticGame\x12&\n\x07rewards\x18\x01 \x01(\x0b\x32\x15.equilibria.v1.Tensor\x12\x15\n\raction_counts\x18\x02 \x03(\r\x12\x32\n\x11transition_tensor\x18\x03 \x01(\x0b\x32\x15.equilibria.v1.TensorH\x00\x12>\n\x12sparse_transitions\x18\x04 \x01(\x0b\x32 .equilibria.v1.SparseTransitionsH\x00\x12\x10\n\x08\x64iscount\x18\x05 \x01(\x01\x12\x0f\n\x07horizon\x18\x06 \x01(\r\x12\x1c\n\x14initial_distribution\x18\x07 \x03(\x01\x12\r\n\x05title\x18\x08 \x01(\t\x12\x14\n\x0cplayer_names\x18\t \x03(\tB\r\n\x0btransitions\"M\n\x11SparseTransitions\x12\x0c\n\x04rows\x18\x01 \x03(\x04\x12\x13\n\x0bnext_states\x18\x02 \x03(\r\x12\x15\n\rprobabilities\x18\x03 \x03(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65quilibria/v1/game.proto\x12\requilibria.v1\"%\n\x06Tensor\x12\r\n\x05shape\x18\x01 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"\x1c\n\x0b\x41\x63tionNames\x12\r\n\x05names\x18\x01 \x03(\t\"\xbf\x01\n\x0eNormalFormGame\x12&\n\x07payoffs\x18\x01 \x01(\x0b\x32\x15.equilibria.v1.Tensor\x12\r\n\x05title\x18\x02 \x01(\t\x12\x14\n\x0cplayer_names\x18\x03 \x03(\t\x12\x30\n\x0c\x61\x63tion_names\x18\x04 \x03(\x0b\x32\x1a.equilibria.v1.ActionNames\x12.\n\x0fstandard_errors\x18\x05 \x01(\x0b\x32\x15.equilibria.v1.Tensor\"\xb8\x02\n\x0eStochasticGame\x12&\n\x07rewards\x18\x01 \x01(\x0b\x32\x15.equilibria.v1.Tensor\x12\x15\n\raction_counts\x18\x02 \x03(\r\x12\x32\n\x11transition_tensor\x18\x03 \x01(\x0b\x32\x15.equilibria.v1.TensorH\x00\x12>\n\x12sparse_transitions\x18\x04 \x01(\x0b\x32 .equilibria.v1.SparseTransitionsH\x00\x12\x10\n\x08\x64iscount\x18\x05 \x01(\x01\x12\x0f\n\x07horizon\x18\x06 \x01(\r\x12\x1c\n\x14initial_distribution\x18\x07 \x03(\x01\x12\r\n\x05title\x18\x08 \x01(\t\x12\x14\n\x0cplayer_names\x18\t \x03(\tB\r\n\x0btransitions\"M\n\x11SparseTransitions\x12\x0c\n\x04rows\x18\x01 \x03(\x04\x12\x13\n\x0bnext_states\x18\x02 \x03(\r\x12\x15\n\rprobabilities\x18\x03 \x03(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,9 +36,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACTIONNAMES']._serialized_start=82
   _globals['_ACTIONNAMES']._serialized_end=110
   _globals['_NORMALFORMGAME']._serialized_start=113
-  _globals['_NORMALFORMGAME']._serialized_end=256
-  _globals['_STOCHASTICGAME']._serialized_start=259
-  _globals['_STOCHASTICGAME']._serialized_end=571
-  _globals['_SPARSETRANSITIONS']._serialized_start=573
-  _globals['_SPARSETRANSITIONS']._serialized_end=650
+  _globals['_NORMALFORMGAME']._serialized_end=304
+  _globals['_STOCHASTICGAME']._serialized_start=307
+  _globals['_STOCHASTICGAME']._serialized_end=619
+  _globals['_SPARSETRANSITIONS']._serialized_start=621
+  _globals['_SPARSETRANSITIONS']._serialized_end=698
 # @@protoc_insertion_point(module_scope)

@@ -82,6 +82,7 @@ class NormalFormGame(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     PLAYER_NAMES_FIELD_NUMBER: _builtins.int
     ACTION_NAMES_FIELD_NUMBER: _builtins.int
+    STANDARD_ERRORS_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     """Optional display name of the game."""
     @_builtins.property
@@ -98,6 +99,13 @@ class NormalFormGame(_message.Message):
     def action_names(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActionNames]:
         """Optional action names (empty, or one entry per player)."""
 
+    @_builtins.property
+    def standard_errors(self) -> Global___Tensor:
+        """Optional standard errors of the payoffs, of the payoffs' shape, when they
+        are sample means (an empirical game): what SOLUTION_CONCEPT_NOISY_EQUILIBRIA
+        measures the equilibria against. 0 marks an exact payoff.
+        """
+
     def __init__(
         self,
         *,
@@ -105,10 +113,11 @@ class NormalFormGame(_message.Message):
         title: _builtins.str = ...,
         player_names: _abc.Iterable[_builtins.str] | None = ...,
         action_names: _abc.Iterable[Global___ActionNames] | None = ...,
+        standard_errors: Global___Tensor | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["payoffs", b"payoffs"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["payoffs", b"payoffs", "standard_errors", b"standard_errors"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_names", b"action_names", "payoffs", b"payoffs", "player_names", b"player_names", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_names", b"action_names", "payoffs", b"payoffs", "player_names", b"player_names", "standard_errors", b"standard_errors", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -70,6 +70,11 @@ class _SolutionConceptEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Solut
     difference rewards (Wolpert and Tumer 2001) and Shapley values (Shapley
     1953); per state in a stochastic game.
     """
+    SOLUTION_CONCEPT_NOISY_EQUILIBRIA: _SolutionConcept.ValueType  # 17
+    """How the payoffs' sampling noise (NormalFormGame.standard_errors) bears on
+    the equilibria: regret intervals, the probability of an epsilon-equilibrium,
+    distinguishable equilibria and significant pure equilibria.
+    """
 
 class SolutionConcept(_SolutionConcept, metaclass=_SolutionConceptEnumTypeWrapper):
     """A solution concept a solve may be asked for."""
@@ -116,6 +121,11 @@ SOLUTION_CONCEPT_CREDIT_ASSIGNMENT: SolutionConcept.ValueType  # 16
 """Each agent's credit for a team's return under a given joint policy:
 difference rewards (Wolpert and Tumer 2001) and Shapley values (Shapley
 1953); per state in a stochastic game.
+"""
+SOLUTION_CONCEPT_NOISY_EQUILIBRIA: SolutionConcept.ValueType  # 17
+"""How the payoffs' sampling noise (NormalFormGame.standard_errors) bears on
+the equilibria: regret intervals, the probability of an epsilon-equilibrium,
+distinguishable equilibria and significant pure equilibria.
 """
 Global___SolutionConcept: _TypeAlias = SolutionConcept  # noqa: Y015
 
@@ -571,6 +581,7 @@ class SolutionSet(_message.Message):
     DYNAMICS_FIELD_NUMBER: _builtins.int
     ESS_FIELD_NUMBER: _builtins.int
     CREDIT_ASSIGNMENT_FIELD_NUMBER: _builtins.int
+    NOISE_FIELD_NUMBER: _builtins.int
     game_id: _builtins.str
     """Content address of the game (blake2b of shape and canonical bytes)."""
     complete: _builtins.bool
@@ -678,6 +689,12 @@ class SolutionSet(_message.Message):
         (SOLUTION_CONCEPT_CREDIT_ASSIGNMENT); unset when not requested.
         """
 
+    @_builtins.property
+    def noise(self) -> Global___NoisyMetaGame:
+        """How the sampling noise bears on the equilibria
+        (SOLUTION_CONCEPT_NOISY_EQUILIBRIA); unset when refused.
+        """
+
     def __init__(
         self,
         *,
@@ -704,10 +721,11 @@ class SolutionSet(_message.Message):
         dynamics: Global___EvolutionaryDynamics | None = ...,
         ess: Global___EvolutionarilyStableSet | None = ...,
         credit_assignment: Global___CreditAssignment | None = ...,
+        noise: Global___NoisyMetaGame | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "ess", b"ess", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "ess", b"ess", "noise", b"noise", "solve_duration", b"solve_duration", "zero_sum", b"zero_sum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "equilibria", b"equilibria", "ess", b"ess", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha_rank", b"alpha_rank", "complete", b"complete", "components", b"components", "concept_status", b"concept_status", "concepts", b"concepts", "correlated_equilibria", b"correlated_equilibria", "credit_assignment", b"credit_assignment", "dynamics", b"dynamics", "equilibria", b"equilibria", "ess", b"ess", "exact", b"exact", "game_id", b"game_id", "max_entropy_equilibria", b"max_entropy_equilibria", "method", b"method", "method_reason", b"method_reason", "noise", b"noise", "pareto_indices", b"pareto_indices", "selections", b"selections", "solve_duration", b"solve_duration", "tolerance", b"tolerance", "warnings", b"warnings", "welfare_optima", b"welfare_optima", "welfare_ranges", b"welfare_ranges", "zero_sum", b"zero_sum"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1733,6 +1751,208 @@ class StochasticCreditAssignment(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StochasticCreditAssignment: _TypeAlias = StochasticCreditAssignment  # noqa: Y015
+
+@_typing.final
+class NoiseOptions(_message.Message):
+    """Options of SOLUTION_CONCEPT_NOISY_EQUILIBRIA."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPSILON_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DRAWS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    epsilon: _builtins.float
+    """The regret an epsilon-equilibrium may have, per unit of each player's
+    payoff range; unset means 0.01.
+    """
+    confidence: _builtins.float
+    """Confidence of the intervals, the regret bound and the tests, in (0.5, 1);
+    0 means 0.95.
+    """
+    draws: _builtins.int
+    """Parametric-bootstrap draws, 100 to 100000; 0 means 2000."""
+    seed: _builtins.int
+    """Seed of the draws."""
+    def __init__(
+        self,
+        *,
+        epsilon: _builtins.float | None = ...,
+        confidence: _builtins.float = ...,
+        draws: _builtins.int = ...,
+        seed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_epsilon", b"_epsilon", "epsilon", b"epsilon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_epsilon", b"_epsilon", "confidence", b"confidence", "draws", b"draws", "epsilon", b"epsilon", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__epsilon: _TypeAlias = _typing.Literal["epsilon"]  # noqa: Y015
+    _WhichOneofArgType__epsilon: _TypeAlias = _typing.Literal["_epsilon", b"_epsilon"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__epsilon) -> _WhichOneofReturnType__epsilon | None: ...
+
+Global___NoiseOptions: _TypeAlias = NoiseOptions  # noqa: Y015
+
+@_typing.final
+class EquilibriumUnderNoise(_message.Message):
+    """One equilibrium of the means under the payoffs' sampling noise."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INDEX_FIELD_NUMBER: _builtins.int
+    PAYOFFS_FIELD_NUMBER: _builtins.int
+    PAYOFF_ERRORS_FIELD_NUMBER: _builtins.int
+    REGRETS_FIELD_NUMBER: _builtins.int
+    NASH_CONV_FIELD_NUMBER: _builtins.int
+    REGRETS_LOW_FIELD_NUMBER: _builtins.int
+    REGRETS_HIGH_FIELD_NUMBER: _builtins.int
+    NASH_CONV_LOW_FIELD_NUMBER: _builtins.int
+    NASH_CONV_HIGH_FIELD_NUMBER: _builtins.int
+    REGRET_UPPER_FIELD_NUMBER: _builtins.int
+    PROBABILITY_EPSILON_FIELD_NUMBER: _builtins.int
+    PROBABILITY_ERROR_FIELD_NUMBER: _builtins.int
+    STRATEGIES_FIELD_NUMBER: _builtins.int
+    index: _builtins.int
+    """Index into SolutionSet.equilibria."""
+    nash_conv: _builtins.float
+    """NashConv on the means."""
+    nash_conv_low: _builtins.float
+    """NashConv's percentile interval under the noise."""
+    nash_conv_high: _builtins.float
+    """Its upper end."""
+    probability_epsilon: _builtins.float
+    """The probability that every player's regret is within epsilon of its range."""
+    probability_error: _builtins.float
+    """Its Monte Carlo standard error."""
+    @_builtins.property
+    def payoffs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's expected payoff on the means."""
+
+    @_builtins.property
+    def payoff_errors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Their exact standard errors (linear in the payoffs)."""
+
+    @_builtins.property
+    def regrets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each player's regret on the means."""
+
+    @_builtins.property
+    def regrets_low(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The regrets' percentile interval under the noise, per player."""
+
+    @_builtins.property
+    def regrets_high(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Its upper ends."""
+
+    @_builtins.property
+    def regret_upper(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """A conservative analytic upper bound of each player's regret at the confidence."""
+
+    @_builtins.property
+    def strategies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Strategy]:
+        """The profile analysed: one strategy per player."""
+
+    def __init__(
+        self,
+        *,
+        index: _builtins.int = ...,
+        payoffs: _abc.Iterable[_builtins.float] | None = ...,
+        payoff_errors: _abc.Iterable[_builtins.float] | None = ...,
+        regrets: _abc.Iterable[_builtins.float] | None = ...,
+        nash_conv: _builtins.float = ...,
+        regrets_low: _abc.Iterable[_builtins.float] | None = ...,
+        regrets_high: _abc.Iterable[_builtins.float] | None = ...,
+        nash_conv_low: _builtins.float = ...,
+        nash_conv_high: _builtins.float = ...,
+        regret_upper: _abc.Iterable[_builtins.float] | None = ...,
+        probability_epsilon: _builtins.float = ...,
+        probability_error: _builtins.float = ...,
+        strategies: _abc.Iterable[Global___Strategy] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["index", b"index", "nash_conv", b"nash_conv", "nash_conv_high", b"nash_conv_high", "nash_conv_low", b"nash_conv_low", "payoff_errors", b"payoff_errors", "payoffs", b"payoffs", "probability_epsilon", b"probability_epsilon", "probability_error", b"probability_error", "regret_upper", b"regret_upper", "regrets", b"regrets", "regrets_high", b"regrets_high", "regrets_low", b"regrets_low", "strategies", b"strategies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EquilibriumUnderNoise: _TypeAlias = EquilibriumUnderNoise  # noqa: Y015
+
+@_typing.final
+class NoisyMetaGame(_message.Message):
+    """How the sampling noise of an empirical game bears on its equilibria."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EPSILON_FIELD_NUMBER: _builtins.int
+    CONFIDENCE_FIELD_NUMBER: _builtins.int
+    DRAWS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    REGRET_THRESHOLDS_FIELD_NUMBER: _builtins.int
+    EQUILIBRIA_FIELD_NUMBER: _builtins.int
+    DISTINGUISHABLE_FIELD_NUMBER: _builtins.int
+    PURE_EQUILIBRIA_FIELD_NUMBER: _builtins.int
+    PURE_EQUILIBRIUM_COUNT_FIELD_NUMBER: _builtins.int
+    PURE_NOT_EQUILIBRIUM_COUNT_FIELD_NUMBER: _builtins.int
+    PURE_UNDECIDED_COUNT_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    epsilon: _builtins.float
+    """Epsilon per unit of each player's payoff range."""
+    confidence: _builtins.float
+    """The confidence of the intervals and tests."""
+    draws: _builtins.int
+    """Bootstrap draws."""
+    seed: _builtins.int
+    """Their seed."""
+    pure_equilibrium_count: _builtins.int
+    """How many pure profiles are significantly strict equilibria."""
+    pure_not_equilibrium_count: _builtins.int
+    """How many are significantly not equilibria."""
+    pure_undecided_count: _builtins.int
+    """How many are neither."""
+    method: _builtins.str
+    """How the analysis was made."""
+    @_builtins.property
+    def regret_thresholds(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Epsilon in each player's units."""
+
+    @_builtins.property
+    def equilibria(self) -> _containers.RepeatedCompositeFieldContainer[Global___EquilibriumUnderNoise]:
+        """One per equilibrium of the set."""
+
+    @_builtins.property
+    def distinguishable(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bool]:
+        """Whether equilibria k and l have significantly different payoffs for some
+        player, row-major (k * len(equilibria) + l).
+        """
+
+    @_builtins.property
+    def pure_equilibria(self) -> _containers.RepeatedCompositeFieldContainer[Global___PureProfile]:
+        """The pure profiles that are significantly strict equilibria (listed up to a
+        cap; the count is complete).
+        """
+
+    def __init__(
+        self,
+        *,
+        epsilon: _builtins.float = ...,
+        confidence: _builtins.float = ...,
+        draws: _builtins.int = ...,
+        seed: _builtins.int = ...,
+        regret_thresholds: _abc.Iterable[_builtins.float] | None = ...,
+        equilibria: _abc.Iterable[Global___EquilibriumUnderNoise] | None = ...,
+        distinguishable: _abc.Iterable[_builtins.bool] | None = ...,
+        pure_equilibria: _abc.Iterable[Global___PureProfile] | None = ...,
+        pure_equilibrium_count: _builtins.int = ...,
+        pure_not_equilibrium_count: _builtins.int = ...,
+        pure_undecided_count: _builtins.int = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "distinguishable", b"distinguishable", "draws", b"draws", "epsilon", b"epsilon", "equilibria", b"equilibria", "method", b"method", "pure_equilibria", b"pure_equilibria", "pure_equilibrium_count", b"pure_equilibrium_count", "pure_not_equilibrium_count", b"pure_not_equilibrium_count", "pure_undecided_count", b"pure_undecided_count", "regret_thresholds", b"regret_thresholds", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NoisyMetaGame: _TypeAlias = NoisyMetaGame  # noqa: Y015
 
 @_typing.final
 class MarkovEquilibrium(_message.Message):
