@@ -436,6 +436,20 @@ _DECIMAL_REASON = (
 
 EQUIVALENT: tuple[Equivalent, ...] = (
     Equivalent(
+        "noisy",
+        "ReplaceComparisonOperator_Gt_GtE",
+        '" (an entry with fewer than 2 samples has no finite standard error)" if errors[index] > 0 else ""',
+        '" (an entry with fewer than 2 samples has no finite standard error)" if errors[index] >= 0 else ""',
+        "a refused entry is +inf (the hint), -inf, NaN or negative: none is 0",
+    ),
+    Equivalent(
+        "noisy",
+        "NumberReplacer",
+        '" (an entry with fewer than 2 samples has no finite standard error)" if errors[index] > 0 else ""',
+        '" (an entry with fewer than 2 samples has no finite standard error)" if errors[index] > 1 else ""',
+        "a refused entry is +inf (the hint), -inf, NaN or negative: none lies in (0, 1]",
+    ),
+    Equivalent(
         "credit",
         "NumberReplacer",
         "team = _team(options.team, game.payoffs.reshape(n, -1), tol, function)",

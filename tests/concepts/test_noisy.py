@@ -675,6 +675,12 @@ def test_equilibria_of_a_solution_set_and_the_standard_errors_of_samples() -> No
     with pytest.raises(InvalidOptionError, match="fewer than 2 samples") as error:
         noisy_equilibria(fresh.game(), fresh.standard_errors, found)
     assert error.value.field == "noisy_equilibria.standard_errors"
+    for wrong in (-0.5, -math.inf, math.nan):  # not a missing sample: no such hint
+        errors = np.full((2, 2, 2), 0.1)
+        errors[1, 0, 1] = wrong
+        with pytest.raises(InvalidOptionError) as error:
+            noisy_equilibria(fresh.game(), errors, found)
+        assert "fewer than 2 samples" not in error.value.message and "(1, 0, 1)" in error.value.message
 
 
 # -- refusals and limits ---------------------------------------------------------------------------------
@@ -769,3 +775,16 @@ def test_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ProblemTooLargeError, match="4 joint actions x 4 actions") as error:
         noisy_equilibria(_GAME, se, [])
     assert error.value.field == "payoffs"
+
+
+def test_an_empty_batch_must_still_have_the_shape_of_one() -> None:
+    """No sample is a batch of shape (0, n); an empty array of another rank is refused."""
+    samples = PayoffSamples((2, 3))
+    samples.add(np.zeros((0, 2), dtype=int), np.zeros((0, 2)))
+    samples.add(np.zeros((0, 2)), np.zeros((0, 2)))  # an empty float array holds no bad index
+    samples.add(np.zeros((0, 0)), np.zeros((0, 2)))  # nor one of another width
+    samples.add([], np.zeros((0, 2)))
+    assert int(samples.counts.sum()) == 0
+    with pytest.raises(InvalidOptionError) as refused:
+        samples.add(np.zeros((0, 2, 1), dtype=int), np.zeros((0, 2)))
+    assert refused.value.field == "samples.profiles"
