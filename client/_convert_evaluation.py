@@ -152,11 +152,11 @@ def dynamics_options_to_proto(
     except (TypeError, ValueError) as exc:
         raise _refuse(
             function,
-            "replicator_dynamics.starts",
+            "dynamics.starts",
             f"each start must be a sequence of probability vectors ({exc})",
         ) from None
     return solution_pb2.DynamicsOptions(
-        rule=_enum(options.rule, DYNAMICS_RULES, function, "replicator_dynamics.rule", "dynamics rule"),
+        rule=_enum(options.rule, DYNAMICS_RULES, function, "dynamics.rule", "dynamics rule"),
         temperature=float(options.temperature),
         samples=int(options.samples),
         grid=int(options.grid),
@@ -164,7 +164,7 @@ def dynamics_options_to_proto(
         seed=int(options.seed),
         horizon=float(options.horizon),
         populations=_enum(
-            options.populations, POPULATION_MODELS, function, "replicator_dynamics.populations", "populations"
+            options.populations, POPULATION_MODELS, function, "dynamics.populations", "populations"
         ),
     )
 

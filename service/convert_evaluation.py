@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from equilibria.service.errors import invalid
+from equilibria.service.errors import invalid, request_field
 from equilibria.solver import (
     AlphaRank,
     AlphaRankOptions,
@@ -147,30 +147,28 @@ def dynamics_options_from_proto(message: solution_pb2.DynamicsOptions, max_entri
     Raises
     ------
     RequestError
-        ``INVALID_ARGUMENT`` naming ``replicator_dynamics.<field>``.
+        ``INVALID_ARGUMENT`` naming ``dynamics.<field>``.
     """
     entries = sum(len(s.probabilities) for start in message.starts for s in start.strategies)
     if entries > max_entries:
         raise invalid(
-            "replicator_dynamics.starts",
-            f"replicator_dynamics.starts: {entries:,} probabilities, over the limit of {max_entries:,}",
+            "dynamics.starts",
+            f"dynamics.starts: {entries:,} probabilities, over the limit of {max_entries:,}",
         )
     options = DynamicsOptions(
-        rule=_enum_name(message.rule, codec.DYNAMICS_RULES, "replicator", "replicator_dynamics.rule"),
+        rule=_enum_name(message.rule, codec.DYNAMICS_RULES, "replicator", "dynamics.rule"),
         temperature=message.temperature or DEFAULT_TEMPERATURE,
         samples=message.samples or DEFAULT_SAMPLES,
         grid=message.grid,
         starts=tuple(tuple(tuple(s.probabilities) for s in start.strategies) for start in message.starts),
         seed=message.seed,
         horizon=message.horizon or DEFAULT_HORIZON,
-        populations=_enum_name(
-            message.populations, codec.POPULATION_MODELS, "auto", "replicator_dynamics.populations"
-        ),
+        populations=_enum_name(message.populations, codec.POPULATION_MODELS, "auto", "dynamics.populations"),
     )
     try:
         return options.checked("SolveGame")
     except InvalidOptionError as exc:
-        raise invalid(exc.field, exc.message) from None
+        raise invalid(request_field(exc.field), exc.message) from None
 
 
 def ess_options_from_proto(message: solution_pb2.EssOptions) -> EssOptions:
@@ -325,7 +323,7 @@ def noise_options_from_proto(message: solution_pb2.NoiseOptions) -> NoiseOptions
     Raises
     ------
     RequestError
-        ``INVALID_ARGUMENT`` naming ``noisy_equilibria.<field>``.
+        ``INVALID_ARGUMENT`` naming ``noise.<field>``.
     """
     defaults = NoiseOptions()
     options = NoiseOptions(
@@ -337,7 +335,7 @@ def noise_options_from_proto(message: solution_pb2.NoiseOptions) -> NoiseOptions
     try:
         return options.checked("SolveGame")
     except InvalidOptionError as exc:
-        raise invalid(exc.field, exc.message) from None
+        raise invalid(request_field(exc.field), exc.message) from None
 
 
 def noise_to_proto(noisy: NoisyMetaGame) -> solution_pb2.NoisyMetaGame:

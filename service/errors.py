@@ -49,6 +49,7 @@ _GAME_FIELDS = (
     "horizon",
     "initial_distribution",
     "action_counts",
+    "standard_errors",
 )
 #: Longest status message sent (UTF-8 bytes). The message travels twice in the trailers
 #: (grpc-message, percent-encoded, and in the base64 Status details), so with a long
@@ -59,7 +60,23 @@ _OPTION_FIELDS = {
     "welfare": "welfare_functions",
     "selection": "selection_criteria",
     "priors": "homotopy_priors",
+    "noisy_equilibria.standard_errors": "standard_errors",
 }
+#: Solver option groups named after their concept -> the request field that holds them.
+_OPTION_GROUPS = {"replicator_dynamics": "dynamics", "noisy_equilibria": "noise"}
+
+
+def request_field(solver_field: str) -> str:
+    """The request field of a solver error's field (outside the game's fields).
+
+    Examples
+    --------
+    >>> request_field("replicator_dynamics.starts[2]"), request_field("welfare")
+    ('dynamics.starts[2]', 'welfare_functions')
+    """
+    field = _OPTION_FIELDS.get(solver_field, solver_field)
+    group, dot, rest = field.partition(".")
+    return f"{_OPTION_GROUPS[group]}.{rest}" if dot and group in _OPTION_GROUPS else field
 
 
 @dataclasses.dataclass
@@ -104,7 +121,7 @@ def invalid(field: str, message: str) -> RequestError:
 
 def from_solver_error(exc: solver_errors.SolverError, game_field: str) -> RequestError:
     """Map a solver exception to a request error, translating its field to the proto path."""
-    field = _OPTION_FIELDS.get(exc.field, exc.field)
+    field = request_field(exc.field)
     if field.split(".")[0].split("[")[0] in _GAME_FIELDS:
         field = f"{game_field}.{field}"
     if isinstance(exc, solver_errors.ProblemTooLargeError):

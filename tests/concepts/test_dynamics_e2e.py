@@ -129,45 +129,41 @@ def _start(*strategies: list[float]) -> solution_pb2.StrategyList:
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        pytest.param(
-            {"dynamics": solution_pb2.DynamicsOptions(rule=9)}, "replicator_dynamics.rule", id="rule"
-        ),
+        pytest.param({"dynamics": solution_pb2.DynamicsOptions(rule=9)}, "dynamics.rule", id="rule"),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(temperature=-1.0)},
-            "replicator_dynamics.temperature",
+            "dynamics.temperature",
             id="temperature",
         ),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(horizon=float("inf"))},
-            "replicator_dynamics.horizon",
+            "dynamics.horizon",
             id="horizon",
         ),
-        pytest.param(
-            {"dynamics": solution_pb2.DynamicsOptions(grid=1)}, "replicator_dynamics.grid", id="grid-1"
-        ),
+        pytest.param({"dynamics": solution_pb2.DynamicsOptions(grid=1)}, "dynamics.grid", id="grid-1"),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(grid=4, starts=[_start([1, 0], [0, 1])])},
-            "replicator_dynamics.grid",
+            "dynamics.grid",
             id="grid-and-starts",
         ),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(samples=100_001)},
-            "replicator_dynamics.samples",
+            "dynamics.samples",
             id="samples",
         ),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(starts=[_start([0.5, 0.5], [1.0, 0.5])])},
-            "replicator_dynamics.starts[0]",
+            "dynamics.starts[0]",
             id="not-a-distribution",
         ),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(starts=[_start([0.5, 0.5])])},
-            "replicator_dynamics.starts[0]",
+            "dynamics.starts[0]",
             id="one-strategy-for-two-populations",
         ),
         pytest.param(
             {"dynamics": solution_pb2.DynamicsOptions(populations=solution_pb2.POPULATION_MODEL_SINGLE)},
-            "replicator_dynamics.populations",
+            "dynamics.populations",
             id="single-not-symmetric",
         ),
         pytest.param({"ess": solution_pb2.EssOptions(populations=7)}, "ess.populations", id="ess-unknown"),
@@ -207,13 +203,13 @@ def test_the_client_checks_the_options_before_sending(client: Client) -> None:
     assert refused.value.fields == ("dynamics",)
     with pytest.raises(InvalidArgumentError) as refused:
         client.solve(STAG_HUNT, concepts="replicator_dynamics", dynamics=DynamicsOptions(rule="fictitious"))
-    assert refused.value.fields == ("replicator_dynamics.rule",) and "best_response" in refused.value.message
+    assert refused.value.fields == ("dynamics.rule",) and "best_response" in refused.value.message
     with pytest.raises(InvalidArgumentError) as refused:
         client.solve(STAG_HUNT, concepts="ess", ess=EssOptions(populations="two"))
     assert refused.value.fields == ("ess.populations",)
     with pytest.raises(InvalidArgumentError) as refused:
         client.solve(STAG_HUNT, concepts="replicator_dynamics", dynamics=DynamicsOptions(starts=((("x",),),)))
-    assert refused.value.fields == ("replicator_dynamics.starts",)
+    assert refused.value.fields == ("dynamics.starts",)
 
 
 def test_solve_many_carries_the_options(client: Client) -> None:

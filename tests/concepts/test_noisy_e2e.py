@@ -72,14 +72,14 @@ def _raw(server: ServerProcess, game: game_pb2.NormalFormGame, **fields: object)
     [
         (None, {}, "standard_errors"),
         (np.ones((2, 2, 3)), {}, "normal_form_game.standard_errors"),
-        (-np.ones((2, 2, 2)), {}, "noisy_equilibria.standard_errors"),
+        (-np.ones((2, 2, 2)), {}, "normal_form_game.standard_errors"),
         (
             np.ones((2, 2, 2)),
             {"noise": solution_pb2.NoiseOptions(confidence=1.5)},
-            "noisy_equilibria.confidence",
+            "noise.confidence",
         ),
-        (np.ones((2, 2, 2)), {"noise": solution_pb2.NoiseOptions(draws=10)}, "noisy_equilibria.draws"),
-        (np.ones((2, 2, 2)), {"noise": solution_pb2.NoiseOptions(epsilon=-1.0)}, "noisy_equilibria.epsilon"),
+        (np.ones((2, 2, 2)), {"noise": solution_pb2.NoiseOptions(draws=10)}, "noise.draws"),
+        (np.ones((2, 2, 2)), {"noise": solution_pb2.NoiseOptions(epsilon=-1.0)}, "noise.epsilon"),
     ],
     ids=["missing", "shape", "negative", "confidence", "draws", "epsilon"],
 )
