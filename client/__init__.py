@@ -45,6 +45,7 @@ from equilibria.client._evaluation import (
 )
 from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
+from equilibria.client._samples import AsyncPayoffSampler, PayoffSampler, SampledPayoffs
 from equilibria.client._security import TlsConfig
 from equilibria.client._trace import CriterionScore, TraceScore
 from equilibria.client._types import (
@@ -98,6 +99,9 @@ __all__ = [
     "NoiseOptions",
     "NoisyMetaGame",
     "EquilibriumUnderNoise",
+    "PayoffSampler",
+    "AsyncPayoffSampler",
+    "SampledPayoffs",
     "MethodInfo",
     "ResourceExhaustedError",
     "RetryConfig",

@@ -32,7 +32,7 @@ from equilibria.client._convert import (
     trace_chunk_requests,
     trace_header,
 )
-from equilibria.client._errors import InvalidArgumentError, map_rpc_error
+from equilibria.client._errors import InvalidArgumentError, input_error, map_rpc_error
 from equilibria.client._evaluation import (
     AlphaRankOptions,
     CreditOptions,
@@ -41,6 +41,13 @@ from equilibria.client._evaluation import (
     NoiseOptions,
 )
 from equilibria.client._retry import RetryConfig
+from equilibria.client._samples import (
+    SAMPLE_CHUNK_BYTES,
+    SAMPLE_CONCEPTS,
+    AsyncPayoffSampler,
+    PayoffSampler,
+    sampler_header,
+)
 from equilibria.client._security import (
     TlsConfig,
     aio_token_interceptors,
@@ -112,7 +119,7 @@ def _total(games: Iterable[Any]) -> int | None:
 
 def trace_input_error(field: str, message: str) -> InvalidArgumentError:
     """A client-side ``InvalidArgumentError`` naming the trace ``field``."""
-    return InvalidArgumentError(message, "INVALID_ARGUMENT", ((field, message),))
+    return input_error(field, message)
 
 
 def as_array(value: Any, field: str) -> FloatArray:
@@ -542,6 +549,85 @@ class Client:
             raise map_rpc_error(exc) from exc
         return response_score(response, response_solution(response, names))
 
+    def sample_payoffs(
+        self,
+        num_actions: Sequence[int],
+        *,
+        concepts: Iterable[str] | str = SAMPLE_CONCEPTS,
+        noise: NoiseOptions | None = None,
+        method: str = "auto",
+        tolerance: float = 0.0,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        title: str = "",
+        player_names: Sequence[str] = (),
+        chunk_bytes: int = SAMPLE_CHUNK_BYTES,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> PayoffSampler:
+        """Open a payoff-sample stream: send returns as a PSRO loop collects them, get the
+        game of their means analysed whenever wanted.
+
+        Parameters
+        ----------
+        num_actions : sequence of int
+            Each player's number of actions (the meta-game's policies); :meth:`PayoffSampler.grow`
+            adds more.
+        concepts : iterable of str, or str
+            What each analysis computes on the game of the means, as :meth:`solve`
+            (default "nash" and "noisy_equilibria": the equilibria and how far the
+            sampling noise lets them be trusted).
+        noise : NoiseOptions, optional
+            Options of "noisy_equilibria".
+        method, tolerance, max_equilibria, time_budget
+            As :meth:`solve`, for each analysis.
+        title, player_names
+            Names of the game of the means.
+        chunk_bytes : int
+            Largest chunk on the wire (at most 1 MiB).
+        timeout : float, optional
+            Deadline of the whole stream (default: none; an open stream sends an empty
+            chunk after 30 s of silence, so a slow loop is not closed as idle).
+        **options
+            Any other option of :meth:`solve` (``welfare``, ``selection``, ``alpha_rank``,
+            ``dynamics``, ``ess``, ...).
+
+        Returns
+        -------
+        PayoffSampler
+            ``add(joint_actions, returns)``, ``grow(num_actions)``, ``analyze()`` and
+            ``close()``; a context manager (closed at the end of the block, cancelled on an
+            exception). Each answer is a :class:`SampledPayoffs`: counts, means, standard
+            errors and the :class:`SolutionSet` of the means (or why there is none yet).
+
+        Raises
+        ------
+        InvalidArgumentError
+            Before anything is sent, for bad action counts, names or options; from the
+            server (at the first answer), for options it refuses, naming
+            ``header.analysis.<field>``.
+
+        Examples
+        --------
+        >>> with client.sample_payoffs((2, 2)) as sampler:  # doctest: +SKIP
+        ...     sampler.add([[0, 1], [1, 1]], [[0.0, 5.0], [1.0, 1.0]])
+        ...     snapshot = sampler.analyze()
+        """
+        header = sampler_header(
+            num_actions,
+            title=title,
+            player_names=player_names,
+            concepts=concepts,
+            noise=noise,
+            method=method,
+            tolerance=tolerance,
+            exact=False,
+            max_equilibria=max_equilibria,
+            time_budget=time_budget,
+            **options,
+        )
+        return PayoffSampler(self._stub, header, chunk_bytes=chunk_bytes, timeout=timeout)
+
     def solve_many(
         self,
         games: Iterable[Any],
@@ -817,6 +903,39 @@ class AsyncClient:
         except grpc.RpcError as exc:
             raise map_rpc_error(exc) from exc
         return response_score(response, response_solution(response, names))
+
+    async def sample_payoffs(
+        self,
+        num_actions: Sequence[int],
+        *,
+        concepts: Iterable[str] | str = SAMPLE_CONCEPTS,
+        noise: NoiseOptions | None = None,
+        method: str = "auto",
+        tolerance: float = 0.0,
+        max_equilibria: int = 0,
+        time_budget: float | None = None,
+        title: str = "",
+        player_names: Sequence[str] = (),
+        chunk_bytes: int = SAMPLE_CHUNK_BYTES,
+        timeout: float | None = None,
+        **options: Any,
+    ) -> AsyncPayoffSampler:
+        """Open a payoff-sample stream; see :meth:`Client.sample_payoffs` (the sampler's
+        methods are awaited; ``async with`` closes it)."""
+        header = sampler_header(
+            num_actions,
+            title=title,
+            player_names=player_names,
+            concepts=concepts,
+            noise=noise,
+            method=method,
+            tolerance=tolerance,
+            exact=False,
+            max_equilibria=max_equilibria,
+            time_budget=time_budget,
+            **options,
+        )
+        return AsyncPayoffSampler(self._stub, header, chunk_bytes=chunk_bytes, timeout=timeout)
 
     async def solve_many(
         self,

@@ -34,6 +34,7 @@ __all__ = [
     "ServiceUnavailableError",
     "SolveCancelledError",
     "ServerError",
+    "input_error",
     "map_rpc_error",
     "error_from_status",
 ]
@@ -150,6 +151,11 @@ def _error(code: grpc.StatusCode, message: str, details: status_pb2.Status) -> E
     if cls is InvalidArgumentError and any(_GAME_FIELD.match(f) for f, _ in violations):
         cls = InvalidGameError
     return cls(message, code.name, violations, _retry_after(details))
+
+
+def input_error(field: str, message: str) -> InvalidArgumentError:
+    """A client-side ``InvalidArgumentError`` naming ``field`` (raised before anything is sent)."""
+    return InvalidArgumentError(message, "INVALID_ARGUMENT", ((field, message),))
 
 
 def map_rpc_error(exc: grpc.RpcError) -> EquilibriaError:

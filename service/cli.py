@@ -599,7 +599,7 @@ def _add_serve(sub: Any) -> None:
         type=flags.positive_int,
         default=defaults.max_stream_memory_bytes >> 20,
         metavar="MiB",
-        help="memory budget of one ScoreTrace/MonitorTrace stream, checked before allocation: a header or "
+        help="memory budget of one ScoreTrace/MonitorTrace/SamplePayoffs stream, checked before allocation: a header or "
         f"chunk that would pass it gets RESOURCE_EXHAUSTED (default {defaults.max_stream_memory_bytes >> 20})",
     )
     serve.add_argument(

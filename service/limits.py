@@ -77,8 +77,8 @@ class Limits:
     max_trace_chunk_bytes : int
         Largest message of a trace stream (a chunk: 1 MiB).
     max_trace_bytes : int
-        Most bytes of chunks one trace stream may send in all (``ScoreTrace`` or
-        ``MonitorTrace``); past it the stream ends with ``RESOURCE_EXHAUSTED``.
+        Most bytes of chunks one trace stream may send in all (``ScoreTrace``,
+        ``MonitorTrace`` or ``SamplePayoffs``); past it the stream ends with ``RESOURCE_EXHAUSTED``.
     max_trace_chunks : int
         Most chunks one trace stream may send.
     max_list_entries : int
@@ -114,10 +114,11 @@ class Limits:
     max_title_chars : int
         Longest game title, in characters.
     max_stream_memory_bytes : int
-        Memory budget of one trace stream (``ScoreTrace`` or ``MonitorTrace``): the
-        scorer's worst case for the header's game, solution set and options
-        (:func:`equilibria.solver.traces.memory.trace_memory_bound`) plus a chunk's
-        decoding, checked before anything is allocated. A header over it, or a chunk
+        Memory budget of one trace stream (``ScoreTrace``, ``MonitorTrace`` or
+        ``SamplePayoffs``): the scorer's worst case for the header's game, solution set
+        and options (:func:`equilibria.solver.traces.memory.trace_memory_bound`; for
+        ``SamplePayoffs``, the sample statistics and the answers built from them) plus a
+        chunk's decoding, checked before anything is allocated. A header over it, or a chunk
         whose new history keys would grow the count table past it, ends the stream with
         ``RESOURCE_EXHAUSTED`` naming the field.
     max_trace_streams : int

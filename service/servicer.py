@@ -16,6 +16,7 @@ from equilibria.service.cache import SolveCache, cut_short_by_the_clock, solve_k
 from equilibria.service.dashboard import MonitorRegistry
 from equilibria.service.errors import RequestError, abort_call, from_solver_error, invalid, quoted
 from equilibria.service.limits import Limits
+from equilibria.service.payoff_stream import payoff_stream
 from equilibria.service.pool import SolvePool
 from equilibria.service.trace_budget import DECODE_COPIES, StreamBudget, TraceAdmission
 from equilibria.solver import SOLVER_VERSION
@@ -561,6 +562,27 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             budget.release()
             if monitors is not None and stream_id is not None:
                 monitors.close(stream_id, status)
+
+    async def SamplePayoffs(
+        self, request_iterator: AsyncIterator[Any], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[Any]:
+        """Accumulate a PSRO loop's returns and analyse the game of their means
+        (:func:`equilibria.service.payoff_stream.payoff_stream`)."""
+
+        async def solve(request: Any, converted: tuple[Any, Any]) -> Solved:
+            return await self._solve(request, context, converted=converted)
+
+        budget = self.traces.stream()
+        try:
+            async for response in payoff_stream(
+                request_iterator, limits=self._limits, budget=budget, next_message=self._next, solve=solve
+            ):
+                yield response
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            budget.release()  # before the caller hears of the failure: a retry is admitted
+            await self._fail(exc, context, "SamplePayoffs")
+        finally:
+            budget.release()  # answered, failed, cancelled or idle: the memory goes back to the pool
 
     async def GetServerInfo(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return convert.server_info_response(

@@ -1,4 +1,4 @@
-"""Admission and memory accounting of trace streams (``ScoreTrace``, ``MonitorTrace``).
+"""Admission and memory accounting of trace streams (``ScoreTrace``, ``MonitorTrace``, ``SamplePayoffs``).
 
 Trace scoring runs in the server process, so every stream's memory is accounted for
 explicitly, before it is allocated:

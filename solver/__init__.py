@@ -19,7 +19,8 @@ from equilibria.solver.concepts.alpha_rank import AlphaRankOptions
 from equilibria.solver.concepts.credit import CreditOptions
 from equilibria.solver.concepts.dynamics import DynamicsOptions
 from equilibria.solver.concepts.ess import EssOptions
-from equilibria.solver.concepts.noisy import NoiseOptions, PayoffSamples
+from equilibria.solver.concepts.noisy import NoiseOptions
+from equilibria.solver.concepts.payoff_samples import PayoffSamples
 from equilibria.solver.errors import (
     InvalidGameError,
     InvalidOptionError,

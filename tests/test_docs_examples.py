@@ -34,7 +34,7 @@ PAGES = sorted(p for p in DOCS.rglob("*.md") if "hooks" not in p.relative_to(DOC
 #: Python examples per page; a page missing here has none.
 EXAMPLES = {
     "docs/getting-started.md": 4,
-    "docs/guide/normal-form-games.md": 10,
+    "docs/guide/normal-form-games.md": 11,
     "docs/guide/stochastic-games.md": 4,
     "docs/guide/trace-scoring.md": 2,
     "docs/guide/reports.md": 1,

@@ -270,6 +270,15 @@ TARGETS: dict[str, Target] = {
         (*_docstrings("solver.concepts.noisy"), "tests/concepts/test_noisy.py"),
         timeout=120,
     ),
+    "payoff_samples": Target(
+        "solver/concepts/payoff_samples.py",
+        (
+            *_docstrings("solver.concepts.payoff_samples"),
+            "tests/concepts/test_payoff_samples.py",
+            "tests/concepts/test_noisy.py",
+        ),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (

@@ -111,11 +111,12 @@ def _imports(path: pathlib.Path, *, runtime_only: bool = False) -> set[str]:
 
 
 def test_only_the_converter_imports_the_wire_messages() -> None:
-    """Generated message modules are imported by the converters alone (_convert.py and
-    _convert_evaluation.py); _client.py holds the stub (transport)."""
+    """Generated message modules are imported by the converters alone (_convert.py,
+    _convert_evaluation.py and _convert_samples.py); _client.py holds the stub (transport)."""
     allowed = {
         "_convert.py": None,
         "_convert_evaluation.py": None,
+        "_convert_samples.py": None,
         "_client.py": {"equilibria.v1.equilibria_service_pb2_grpc"},
     }
     offenders = {}

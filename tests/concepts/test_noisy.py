@@ -14,7 +14,8 @@ import pytest
 import scipy.stats
 from equilibria.solver import NormalFormGame, solve
 from equilibria.solver.concepts import noisy as module
-from equilibria.solver.concepts.noisy import NoiseOptions, PayoffSamples, noisy_equilibria
+from equilibria.solver.concepts.noisy import NoiseOptions, noisy_equilibria
+from equilibria.solver.concepts.payoff_samples import PayoffSamples
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError
 
 # -- oracles: plain loops over joint actions ---------------------------------------------------

@@ -290,6 +290,219 @@ class SolveGamesResponse(_message.Message):
 Global___SolveGamesResponse: _TypeAlias = SolveGamesResponse  # noqa: Y015
 
 @_typing.final
+class PayoffSamplesHeader(_message.Message):
+    """The first message of a SamplePayoffs stream: the empirical game and how
+    the game of its sample means is analysed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NUM_ACTIONS_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    PLAYER_NAMES_FIELD_NUMBER: _builtins.int
+    ANALYSIS_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    """Title of the game of the means."""
+    @_builtins.property
+    def num_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each player's number of actions (the meta-game's pure strategies), at
+        least 2 players; chunks may add actions.
+        """
+
+    @_builtins.property
+    def player_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the players; empty means the default names."""
+
+    @_builtins.property
+    def analysis(self) -> Global___SolveGameRequest:
+        """How the game of the means is solved at each analysis: a SolveGameRequest
+        without a game (its game fields unset), the game being the sample means
+        with their standard errors. Empty concepts mean
+        [SOLUTION_CONCEPT_NASH, SOLUTION_CONCEPT_NOISY_EQUILIBRIA]. Errors name
+        its fields header.analysis.<field>.
+        """
+
+    def __init__(
+        self,
+        *,
+        num_actions: _abc.Iterable[_builtins.int] | None = ...,
+        title: _builtins.str = ...,
+        player_names: _abc.Iterable[_builtins.str] | None = ...,
+        analysis: Global___SolveGameRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "num_actions", b"num_actions", "player_names", b"player_names", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayoffSamplesHeader: _TypeAlias = PayoffSamplesHeader  # noqa: Y015
+
+@_typing.final
+class PayoffSamplesChunk(_message.Message):
+    """Samples of a SamplePayoffs stream, at most max_trace_chunk_bytes each."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOINT_ACTIONS_FIELD_NUMBER: _builtins.int
+    RETURNS_FIELD_NUMBER: _builtins.int
+    NUM_ACTIONS_FIELD_NUMBER: _builtins.int
+    ANALYZE_FIELD_NUMBER: _builtins.int
+    analyze: _builtins.bool
+    """Answer this chunk with the statistics of every sample so far and their
+    analysis.
+    """
+    @_builtins.property
+    def joint_actions(self) -> _game_pb2.Tensor:
+        """The joint action of each sample, shape (k, n_players); integers carried
+        as float64.
+        """
+
+    @_builtins.property
+    def returns(self) -> _game_pb2.Tensor:
+        """Each player's return in each sample, shape (k, n_players): finite, of
+        magnitude at most 1e150.
+        """
+
+    @_builtins.property
+    def num_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each player's new number of actions, applied before this chunk's samples
+        are recorded: the policies a PSRO iteration adds to each population, after
+        the old ones and without samples. Empty means unchanged; no count may
+        shrink.
+        """
+
+    def __init__(
+        self,
+        *,
+        joint_actions: _game_pb2.Tensor | None = ...,
+        returns: _game_pb2.Tensor | None = ...,
+        num_actions: _abc.Iterable[_builtins.int] | None = ...,
+        analyze: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["joint_actions", b"joint_actions", "returns", b"returns"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analyze", b"analyze", "joint_actions", b"joint_actions", "num_actions", b"num_actions", "returns", b"returns"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayoffSamplesChunk: _TypeAlias = PayoffSamplesChunk  # noqa: Y015
+
+@_typing.final
+class SamplePayoffsRequest(_message.Message):
+    """One message of a SamplePayoffs stream: the header first, then chunks."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    CHUNK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def header(self) -> Global___PayoffSamplesHeader:
+        """The first message."""
+
+    @_builtins.property
+    def chunk(self) -> Global___PayoffSamplesChunk:
+        """Every later message."""
+
+    def __init__(
+        self,
+        *,
+        header: Global___PayoffSamplesHeader | None = ...,
+        chunk: Global___PayoffSamplesChunk | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header", "part", b"part"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunk", b"chunk", "header", b"header", "part", b"part"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_part: _TypeAlias = _typing.Literal["header", "chunk"]  # noqa: Y015
+    _WhichOneofArgType_part: _TypeAlias = _typing.Literal["part", b"part"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_part) -> _WhichOneofReturnType_part | None: ...
+
+Global___SamplePayoffsRequest: _TypeAlias = SamplePayoffsRequest  # noqa: Y015
+
+@_typing.final
+class SamplePayoffsResponse(_message.Message):
+    """The statistics of every sample so far and the analysis of their means:
+    the answer to a chunk that asked (analyze) and, last, to the end of the
+    stream.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNK_FIELD_NUMBER: _builtins.int
+    FINAL_FIELD_NUMBER: _builtins.int
+    NUM_ACTIONS_FIELD_NUMBER: _builtins.int
+    SAMPLES_FIELD_NUMBER: _builtins.int
+    COUNTS_FIELD_NUMBER: _builtins.int
+    MEANS_FIELD_NUMBER: _builtins.int
+    STANDARD_ERRORS_FIELD_NUMBER: _builtins.int
+    ANALYSIS_STATUS_FIELD_NUMBER: _builtins.int
+    ANALYSIS_FIELD_NUMBER: _builtins.int
+    chunk: _builtins.int
+    """The chunk answered, counting from 0; at the end of the stream, the
+    number of chunks.
+    """
+    final: _builtins.bool
+    """Whether this answers the end of the stream (the stream's last message)."""
+    samples: _builtins.int
+    """Samples recorded."""
+    @_builtins.property
+    def num_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each player's number of actions."""
+
+    @_builtins.property
+    def counts(self) -> _game_pb2.Tensor:
+        """Samples of each joint action, shape (a_1, ..., a_n)."""
+
+    @_builtins.property
+    def means(self) -> _game_pb2.Tensor:
+        """Each player's mean return at each joint action, shape
+        (n_players, a_1, ..., a_n); NaN where there is no sample.
+        """
+
+    @_builtins.property
+    def standard_errors(self) -> _game_pb2.Tensor:
+        """The standard errors of the means sqrt(variance / count), of the shape of
+        the means; +inf where there are fewer than 2 samples.
+        """
+
+    @_builtins.property
+    def analysis_status(self) -> _status_pb2.Status:
+        """The analysis's outcome: OK with `analysis` set; FAILED_PRECONDITION when
+        the samples cannot be analysed yet (a joint action without a sample, or,
+        for SOLUTION_CONCEPT_NOISY_EQUILIBRIA, with fewer than 2); else the
+        status SolveGame would have failed with (fields named
+        header.analysis.<field>). The stream goes on whatever it is.
+        """
+
+    @_builtins.property
+    def analysis(self) -> Global___SolveGameResponse:
+        """The solution set of the game of the means (normal_form_game.payoffs the
+        means, standard_errors theirs), as SolveGame answers it.
+        """
+
+    def __init__(
+        self,
+        *,
+        chunk: _builtins.int = ...,
+        final: _builtins.bool = ...,
+        num_actions: _abc.Iterable[_builtins.int] | None = ...,
+        samples: _builtins.int = ...,
+        counts: _game_pb2.Tensor | None = ...,
+        means: _game_pb2.Tensor | None = ...,
+        standard_errors: _game_pb2.Tensor | None = ...,
+        analysis_status: _status_pb2.Status | None = ...,
+        analysis: Global___SolveGameResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "analysis_status", b"analysis_status", "counts", b"counts", "means", b"means", "standard_errors", b"standard_errors"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis", b"analysis", "analysis_status", b"analysis_status", "chunk", b"chunk", "counts", b"counts", "final", b"final", "means", b"means", "num_actions", b"num_actions", "samples", b"samples", "standard_errors", b"standard_errors"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SamplePayoffsResponse: _TypeAlias = SamplePayoffsResponse  # noqa: Y015
+
+@_typing.final
 class GetServerInfoRequest(_message.Message):
     """Request for GetServerInfo."""
 

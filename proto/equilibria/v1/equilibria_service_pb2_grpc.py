@@ -56,6 +56,11 @@ class EquilibriaServiceStub:
                 request_serializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.SerializeToString,
                 response_deserializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.FromString,
                 _registered_method=True)
+        self.SamplePayoffs = channel.stream_stream(
+                '/equilibria.v1.EquilibriaService/SamplePayoffs',
+                request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsRequest.SerializeToString,
+                response_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsResponse.FromString,
+                _registered_method=True)
         self.GetServerInfo = channel.unary_unary(
                 '/equilibria.v1.EquilibriaService/GetServerInfo',
                 request_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.GetServerInfoRequest.SerializeToString,
@@ -98,6 +103,16 @@ class EquilibriaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SamplePayoffs(self, request_iterator, context):
+        """Accumulates the payoffs of an empirical game as a PSRO loop samples it: a
+        header, then chunks of joint actions and returns (a chunk may add actions).
+        Answers each chunk that asks, and the end of the stream, with the sample
+        statistics and the solution set of the game of the means.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetServerInfo(self, request, context):
         """Describes the server: version, limits and available methods.
         """
@@ -127,6 +142,11 @@ def add_EquilibriaServiceServicer_to_server(servicer, server):
                     servicer.MonitorTrace,
                     request_deserializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.FromString,
                     response_serializer=equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.SerializeToString,
+            ),
+            'SamplePayoffs': grpc.stream_stream_rpc_method_handler(
+                    servicer.SamplePayoffs,
+                    request_deserializer=equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsRequest.FromString,
+                    response_serializer=equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsResponse.SerializeToString,
             ),
             'GetServerInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServerInfo,
@@ -243,6 +263,33 @@ class EquilibriaService:
             '/equilibria.v1.EquilibriaService/MonitorTrace',
             equilibria_dot_v1_dot_trace__pb2.MonitorTraceRequest.SerializeToString,
             equilibria_dot_v1_dot_trace__pb2.MonitorTraceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SamplePayoffs(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/equilibria.v1.EquilibriaService/SamplePayoffs',
+            equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsRequest.SerializeToString,
+            equilibria_dot_v1_dot_equilibria__service__pb2.SamplePayoffsResponse.FromString,
             options,
             channel_credentials,
             insecure,

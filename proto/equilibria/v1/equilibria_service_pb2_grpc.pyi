@@ -47,6 +47,12 @@ class EquilibriaServiceStub:
     """
     MonitorTrace: _grpc.StreamStreamMultiCallable[_trace_pb2.MonitorTraceRequest, _trace_pb2.MonitorTraceResponse]
     """Like ScoreTrace, answering a running score after every chunk."""
+    SamplePayoffs: _grpc.StreamStreamMultiCallable[_equilibria_service_pb2.SamplePayoffsRequest, _equilibria_service_pb2.SamplePayoffsResponse]
+    """Accumulates the payoffs of an empirical game as a PSRO loop samples it: a
+    header, then chunks of joint actions and returns (a chunk may add actions).
+    Answers each chunk that asks, and the end of the stream, with the sample
+    statistics and the solution set of the game of the means.
+    """
     GetServerInfo: _grpc.UnaryUnaryMultiCallable[_equilibria_service_pb2.GetServerInfoRequest, _equilibria_service_pb2.GetServerInfoResponse]
     """Describes the server: version, limits and available methods."""
 
@@ -68,6 +74,12 @@ class EquilibriaServiceAsyncStub(EquilibriaServiceStub):
     """
     MonitorTrace: _aio.StreamStreamMultiCallable[_trace_pb2.MonitorTraceRequest, _trace_pb2.MonitorTraceResponse]  # type: ignore[assignment]
     """Like ScoreTrace, answering a running score after every chunk."""
+    SamplePayoffs: _aio.StreamStreamMultiCallable[_equilibria_service_pb2.SamplePayoffsRequest, _equilibria_service_pb2.SamplePayoffsResponse]  # type: ignore[assignment]
+    """Accumulates the payoffs of an empirical game as a PSRO loop samples it: a
+    header, then chunks of joint actions and returns (a chunk may add actions).
+    Answers each chunk that asks, and the end of the stream, with the sample
+    statistics and the solution set of the game of the means.
+    """
     GetServerInfo: _aio.UnaryUnaryMultiCallable[_equilibria_service_pb2.GetServerInfoRequest, _equilibria_service_pb2.GetServerInfoResponse]  # type: ignore[assignment]
     """Describes the server: version, limits and available methods."""
 
@@ -110,6 +122,18 @@ class EquilibriaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_trace_pb2.MonitorTraceResponse], _abc.AsyncIterator[_trace_pb2.MonitorTraceResponse]]:
         """Like ScoreTrace, answering a running score after every chunk."""
+
+    @_abc_1.abstractmethod
+    def SamplePayoffs(
+        self,
+        request_iterator: _MaybeAsyncIterator[_equilibria_service_pb2.SamplePayoffsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_equilibria_service_pb2.SamplePayoffsResponse], _abc.AsyncIterator[_equilibria_service_pb2.SamplePayoffsResponse]]:
+        """Accumulates the payoffs of an empirical game as a PSRO loop samples it: a
+        header, then chunks of joint actions and returns (a chunk may add actions).
+        Answers each chunk that asks, and the end of the stream, with the sample
+        statistics and the solution set of the game of the means.
+        """
 
     @_abc_1.abstractmethod
     def GetServerInfo(
