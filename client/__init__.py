@@ -47,7 +47,7 @@ from equilibria.client._recorder import TraceRecorder
 from equilibria.client._retry import RetryConfig
 from equilibria.client._samples import AsyncPayoffSampler, PayoffSampler, SampledPayoffs
 from equilibria.client._security import TlsConfig
-from equilibria.client._trace import CriterionScore, TraceScore
+from equilibria.client._trace import CreditCurves, CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
     ConceptStatus,
@@ -78,6 +78,7 @@ __all__ = [
     "Component",
     "ConceptStatus",
     "CorrelatedEquilibrium",
+    "CreditCurves",
     "CriterionScore",
     "EquilibriaError",
     "Equilibrium",

@@ -36,7 +36,7 @@ from equilibria.client._evaluation import (
     EssOptions,
     NoiseOptions,
 )
-from equilibria.client._trace import CriterionScore, TraceScore
+from equilibria.client._trace import CreditCurves, CriterionScore, TraceScore
 from equilibria.client._types import (
     Component,
     ConceptStatus,
@@ -970,6 +970,32 @@ def trace_score_from_proto(message: trace_pb2.TraceScore, solution_set: Any = No
         warnings=tuple(message.warnings),
         partial_set=message.partial_set,
         solution_set=solution_set,
+        credit=credit_curves_from_proto(message.credit) if message.HasField("credit") else None,
+    )
+
+
+def credit_curves_from_proto(message: trace_pb2.CreditCurves) -> CreditCurves:
+    """The per-agent credits of the ``credit_assignment`` criterion from the wire message."""
+    n = len(message.final_shapley_values)
+    return CreditCurves(
+        team=message.team,
+        default_actions=tuple(message.default_actions),
+        payoff_range=message.payoff_range,
+        checkpoints_z=np.array(message.checkpoints_z, dtype=np.int64),
+        shapley_values=decode_tensor(message.shapley_values).reshape(-1, n),
+        difference_rewards=decode_tensor(message.difference_rewards).reshape(-1, n),
+        team_returns=np.array(message.team_returns, dtype=np.float64),
+        coalition_baselines=np.array(message.coalition_baselines, dtype=np.float64),
+        final_shapley_values=np.array(message.final_shapley_values, dtype=np.float64),
+        final_difference_rewards=np.array(message.final_difference_rewards, dtype=np.float64),
+        final_team_return=message.final_team_return,
+        final_coalition_baseline=message.final_coalition_baseline,
+        tail_changes=np.array(message.tail_changes, dtype=np.float64),
+        trends=tuple(message.trends),
+        lazy_agents=tuple(message.lazy_agents),
+        epsilon=message.epsilon,
+        tail_start=message.tail_start,
+        z=message.z,
     )
 
 

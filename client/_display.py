@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from equilibria.client._trace import TraceScore
+    from equilibria.client._trace import CreditCurves, TraceScore
     from equilibria.client._types import (
         ConceptStatus,
         MarkovSolutionSet,
@@ -69,11 +69,13 @@ class Table:
 
 @dataclasses.dataclass(frozen=True)
 class Summary:
-    """What a result shows: a title line, a table (or None) and ``(label, text)`` notes."""
+    """What a result shows: a title line, a table (or None), ``(label, text)`` notes, and
+    further ``(caption, table)`` pairs shown after the table (e.g. a trace's per-agent credits)."""
 
     title: str
     table: Table | None
     notes: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, Table], ...] = ()
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -84,18 +86,26 @@ def _cut(text: str, width: int = MAX_CELL) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _text_table(table: Table) -> list[str]:
+    cells = [table.columns, *((tuple(_cut(c) for c in row)) for row in table.rows)]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(table.columns))]
+    lines = [
+        ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip() for row in cells
+    ]
+    if table.more:
+        lines.append(f"  {table.more}")
+    return lines
+
+
 def render_text(summary: Summary) -> str:
-    """The summary as plain text: the title, the table's aligned columns, one line per note."""
+    """The summary as plain text: the title, the table's aligned columns, the further tables
+    under their captions, one line per note."""
     lines = [summary.title]
-    table = summary.table
-    if table is not None:
-        cells = [table.columns, *((tuple(_cut(c) for c in row)) for row in table.rows)]
-        widths = [max(len(row[k]) for row in cells) for k in range(len(table.columns))]
-        lines.extend(
-            ("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))).rstrip() for row in cells
-        )
-        if table.more:
-            lines.append(f"  {table.more}")
+    if summary.table is not None:
+        lines.extend(_text_table(summary.table))
+    for caption, table in summary.extra:
+        lines.append(f"  {caption}:")
+        lines.extend(_text_table(table))
     lines.extend(f"  {label}: {text}" for label, text in summary.notes)
     return "\n".join(lines)
 
@@ -104,8 +114,10 @@ def render_html(summary: Summary) -> str:
     """The summary as an HTML fragment (every string escaped): a title, a ``<table>``, a note list."""
     esc = html.escape
     parts = ['<div class="equilibria-summary">', f"<p><strong>{esc(summary.title)}</strong></p>"]
-    table = summary.table
-    if table is not None:
+    tables = [("", summary.table)] if summary.table is not None else []
+    for caption, table in tables + list(summary.extra):
+        if caption:
+            parts.append(f"<p>{esc(caption)}</p>")
         head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
         body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in table.rows)
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
@@ -439,7 +451,31 @@ def trace_score_summary(score: TraceScore) -> Summary:
     if score.epsilons:
         notes.append(("epsilons", ", ".join(number(e) for e in score.epsilons)))
     notes += [("warning", w) for w in score.warnings]
-    return Summary(title, table, tuple(notes))
+    extra = () if score.credit is None else (credit_table(score.credit),)
+    return Summary(title, table, tuple(notes), extra)
+
+
+def credit_table(credit: CreditCurves) -> tuple[str, Table]:
+    """The per-agent table of a trace's credits: final Shapley value and difference reward,
+    change over the tail, trend, and whether the agent is lazy."""
+    lazy = set(credit.lazy_agents)
+    rows = tuple(
+        (
+            str(i),
+            number(float(credit.final_shapley_values[i])),
+            number(float(credit.final_difference_rewards[i])),
+            number(float(credit.tail_changes[i])),
+            credit.trends[i],
+            "lazy" if i in lazy else "",
+        )
+        for i in range(len(credit.trends))
+    )
+    caption = (
+        f"credit per agent at z={credit.z} (team return {number(credit.final_team_return)}, baseline "
+        f"{number(credit.final_coalition_baseline)}; tail from z={credit.tail_start}, "
+        f"steady within {number(credit.epsilon)} x range {number(credit.payoff_range)})"
+    )
+    return caption, Table(("agent", "shapley", "difference", "tail change", "trend", ""), rows)
 
 
 # -- ServerInfo -----------------------------------------------------------------------------------

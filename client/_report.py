@@ -37,7 +37,7 @@ import numpy.typing as npt
 from equilibria.client._typing import FloatArray
 
 if TYPE_CHECKING:
-    from equilibria.client._trace import CriterionScore, TraceScore
+    from equilibria.client._trace import CreditCurves, CriterionScore, TraceScore
     from equilibria.client._types import MarkovSolutionSet, SolutionSet
 
 __all__ = [
@@ -701,6 +701,28 @@ def _figure_html(name: str, fig: Any, caption: str, png_dir: pathlib.Path | None
     )
 
 
+def _credit_table(credit: CreditCurves) -> str:
+    """The credits of a team game's agents at the last row: Shapley value, difference reward,
+    change over the tail, trend, lazy."""
+    lazy = set(credit.lazy_agents)
+    rows = [
+        f"<p>Team return {_fmt(credit.final_team_return)} against the coalition baseline "
+        f"{_fmt(credit.final_coalition_baseline)} at z={credit.z}; trends over rows {credit.tail_start}..{credit.z}, "
+        f"steady within ε={credit.epsilon:g} × the team payoff range {_fmt(credit.payoff_range)}.</p>",
+        '<table id="credit"><tr><th>agent</th><th>Shapley value</th><th>difference reward</th>'
+        "<th>tail change</th><th>trend</th><th>lazy</th></tr>",
+    ]
+    for i, trend in enumerate(credit.trends):
+        rows.append(
+            f'<tr id="credit-{i}"><td>{i}</td><td>{_fmt(float(credit.final_shapley_values[i]))}</td>'
+            f"<td>{_fmt(float(credit.final_difference_rewards[i]))}</td>"
+            f"<td>{_fmt(float(credit.tail_changes[i]))}</td><td>{html.escape(trend)}</td>"
+            f"<td>{'lazy' if i in lazy else ''}</td></tr>"
+        )
+    rows.append("</table>")
+    return "\n".join(rows)
+
+
 def _criteria_table(score: TraceScore) -> str:
     eps = list(score.epsilons)
     head = "".join(f"<th>z<sub>0</sub>(ε={e:g})</th>" for e in eps)
@@ -788,6 +810,9 @@ def trace_html(
         body.append(f'<p class="warning">Warning: {html.escape(warning)}</p>')
     body.append("<h2>Verdicts</h2>")
     body.append(_criteria_table(score))
+    if score.credit is not None:
+        body.append("<h2>Credit per agent</h2>")
+        body.append(_credit_table(score.credit))
     body.append("<h2>Curves</h2>")
     for c in score.criteria:
         caption = (

@@ -15,7 +15,7 @@ from equilibria.client._display import render_html, render_text, trace_score_sum
 from equilibria.client._types import MarkovSolutionSet, SolutionSet
 from equilibria.client._typing import FloatArray
 
-__all__ = ["CriterionScore", "TraceScore"]
+__all__ = ["CreditCurves", "CriterionScore", "TraceScore"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -26,7 +26,8 @@ class CriterionScore:
     ----------
     name : str
         "last_iterate", "expected_return", "empirical_distribution", "set_convergence",
-        "averaged_joint_policy", "average_return", "nash_conv" or "nash_conv_average".
+        "averaged_joint_policy", "average_return", "nash_conv", "nash_conv_average" or
+        "credit_assignment".
     checkpoints_z : ndarray of int
         Log-spaced rows at which the curve was recorded.
     values : ndarray
@@ -92,6 +93,60 @@ class CriterionScore:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class CreditCurves:
+    """Each agent's credit along a trace of a team game (the "credit_assignment" criterion).
+
+    At each checkpoint, every agent's Shapley value and expected difference reward
+    (counterfactual: its default action) under that row's joint policy; in a stochastic
+    game the per-state credits on Q^pi averaged with the state weights. Values are in
+    the game's payoff units; see ``equilibria.solver.traces.credit_curves``.
+
+    Attributes
+    ----------
+    team : str
+        "common".
+    default_actions : tuple of int
+    payoff_range : float
+        The team payoff (value) range: the unit of the criterion's curve and of the
+        thresholds of ``trends`` and ``lazy_agents``.
+    checkpoints_z : ndarray of int, shape (k,)
+    shapley_values, difference_rewards : ndarray, shape (k, n)
+    team_returns, coalition_baselines : ndarray, shape (k,)
+    final_shapley_values, final_difference_rewards : ndarray, shape (n,)
+    final_team_return, final_coalition_baseline : float
+    tail_changes : ndarray, shape (n,)
+        Each agent's Shapley value at the last row minus at ``tail_start``.
+    trends : tuple of str
+        Per agent "rising", "falling" or "steady" (change within ``epsilon * payoff_range``).
+    lazy_agents : tuple of int
+        Agents with a Shapley value within ``epsilon * payoff_range`` of 0 over the tail
+        while the team return beats the coalition baseline by more than that.
+    epsilon : float
+    tail_start : int
+    z : int
+    """
+
+    team: str
+    default_actions: tuple[int, ...]
+    payoff_range: float
+    checkpoints_z: npt.NDArray[np.int64]
+    shapley_values: FloatArray
+    difference_rewards: FloatArray
+    team_returns: FloatArray
+    coalition_baselines: FloatArray
+    final_shapley_values: FloatArray
+    final_difference_rewards: FloatArray
+    final_team_return: float
+    final_coalition_baseline: float
+    tail_changes: FloatArray
+    trends: tuple[str, ...]
+    lazy_agents: tuple[int, ...]
+    epsilon: float
+    tail_start: int
+    z: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class TraceScore:
     """Scores of every criterion of a trace, and the solution set they refer to.
 
@@ -115,6 +170,8 @@ class TraceScore:
         equilibria only): a trace may converge to an equilibrium outside it.
     solution_set : SolutionSet or MarkovSolutionSet or None
         The set the trace was measured against (None in MonitorTrace's later answers).
+    credit : CreditCurves or None
+        With the "credit_assignment" criterion: each agent's credits along the trace.
 
     Notes
     -----
@@ -137,6 +194,7 @@ class TraceScore:
     warnings: tuple[str, ...]
     partial_set: bool = False
     solution_set: SolutionSet | MarkovSolutionSet | None = None
+    credit: CreditCurves | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

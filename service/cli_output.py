@@ -353,6 +353,7 @@ def score_json(score: Any) -> dict[str, Any]:
             }
             for c in score.criteria
         },
+        "credit": None if score.credit is None else _fields_json(score.credit),
         "solution_set": None
         if solution is None
         else (solution_json(solution) if hasattr(solution, "components") else markov_json(solution)),
@@ -873,5 +874,27 @@ def score_table(score: Any) -> str:
             lines.append(
                 f"{c.name}: converges outside the set to {profile} (regret {_optional(c.outside_regret)})"
             )
+    credit = score.credit
+    if credit is not None:
+        lines += [
+            "",
+            f"credit per agent at z={credit.z}: team return {_number(credit.final_team_return, 4)}, baseline "
+            f"{_number(credit.final_coalition_baseline, 4)}; trends over rows {credit.tail_start}..{credit.z} "
+            f"(steady within {_number(credit.epsilon, 4)} x range {_number(credit.payoff_range, 4)})",
+            *_table(
+                ("agent", "shapley", "difference", "tail change", "trend", "lazy"),
+                [
+                    (
+                        str(i),
+                        _number(float(credit.final_shapley_values[i]), 4),
+                        _number(float(credit.final_difference_rewards[i]), 4),
+                        _number(float(credit.tail_changes[i]), 4),
+                        trend,
+                        "yes" if i in credit.lazy_agents else "",
+                    )
+                    for i, trend in enumerate(credit.trends)
+                ],
+            ),
+        ]
     lines += [f"warning: {w}" for w in score.warnings]
     return "\n".join(lines)

@@ -60,7 +60,7 @@ from equilibria.solver import (
 )
 from equilibria.solver.errors import SolverError
 from equilibria.solver.stochastic.solve import STOCHASTIC_METHOD_DESCRIPTIONS
-from equilibria.solver.traces import CriterionScore, ScoreOptions, TraceChunk, TraceScore
+from equilibria.solver.traces import CreditCurves, CriterionScore, ScoreOptions, TraceChunk, TraceScore
 from equilibria.v1 import codec, game_pb2, solution_pb2, trace_pb2
 from equilibria.v1 import equilibria_service_pb2 as service_pb2
 from equilibria.v1.codec import TensorError, TensorTooLargeError, decode_tensor, encode_tensor
@@ -782,6 +782,29 @@ def _criterion_to_proto(score: CriterionScore) -> trace_pb2.CriterionScore:
     return message
 
 
+def _credit_to_proto(credit: CreditCurves) -> trace_pb2.CreditCurves:
+    return trace_pb2.CreditCurves(
+        team=credit.team,
+        default_actions=list(credit.default_actions),
+        payoff_range=credit.payoff_range,
+        checkpoints_z=credit.checkpoints_z.tolist(),
+        shapley_values=encode_tensor(credit.shapley_values),
+        difference_rewards=encode_tensor(credit.difference_rewards),
+        team_returns=credit.team_returns.tolist(),
+        coalition_baselines=credit.coalition_baselines.tolist(),
+        final_shapley_values=credit.final_shapley_values.tolist(),
+        final_difference_rewards=credit.final_difference_rewards.tolist(),
+        final_team_return=credit.final_team_return,
+        final_coalition_baseline=credit.final_coalition_baseline,
+        tail_changes=credit.tail_changes.tolist(),
+        trends=list(credit.trends),
+        lazy_agents=list(credit.lazy_agents),
+        epsilon=credit.epsilon,
+        tail_start=credit.tail_start,
+        z=credit.z,
+    )
+
+
 def trace_score_to_proto(score: TraceScore) -> trace_pb2.TraceScore:
     """Encode the scores of a trace."""
     message = trace_pb2.TraceScore(
@@ -800,6 +823,8 @@ def trace_score_to_proto(score: TraceScore) -> trace_pb2.TraceScore:
     )
     if score.selected is not None:
         message.selected.CopyFrom(trace_pb2.SolutionRef(kind=score.selected[0], index=score.selected[1]))
+    if score.credit is not None:
+        message.credit.CopyFrom(_credit_to_proto(score.credit))
     return message
 
 

@@ -88,6 +88,17 @@ def _check_rows(scorer: Any) -> None:
         )
 
 
+def _trace_result(scorer: Any) -> Any:
+    """The scorer's result; an option it refuses there (``credit_assignment`` requested of a
+    trace without policies) is named as the header's option, ``header.options.<field>``."""
+    try:
+        return scorer.result()
+    except InvalidOptionError as exc:
+        error = from_solver_error(exc, "header")
+        error.field = f"header.options.{exc.field}"
+        raise error from exc
+
+
 def _message_items(message: Any) -> Iterator[tuple[Any, bool, bool]]:
     """The items of one SolveGames message: ``(request, packed, last)`` for ``request``
     when set, then each of ``requests`` (a message with neither: one item without a game)."""
@@ -470,6 +481,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
             error.field = (
                 f"header.options.{exc.field}"
                 if isinstance(exc, InvalidOptionError)
+                or exc.field == "criteria"  # credit_assignment too large
                 else f"header.{exc.field}"
             )
             raise error from exc
@@ -518,7 +530,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                 raise invalid("header", "empty trace stream")
             scorer, result, _ = state
             _check_rows(scorer)
-            score = await asyncio.to_thread(scorer.result)
+            score = await asyncio.to_thread(_trace_result, scorer)
             return convert.score_trace_response(score, result)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status
             budget.release()  # before the caller hears of the failure: a retry is admitted
@@ -540,7 +552,7 @@ class EquilibriaServicer(service_grpc.EquilibriaServiceServicer):
                     continue
                 if not any(scorer.z.values()):
                     continue  # no rows yet: nothing to score
-                score = await asyncio.to_thread(scorer.result)
+                score = await asyncio.to_thread(_trace_result, scorer)
                 if monitors is not None and stream_id is not None:
                     monitors.publish(stream_id, score)
                 yield convert.monitor_trace_response(score, None if sent_set else result)

@@ -43,6 +43,7 @@ EXAMPLES = {
     "docs/operations/kubernetes.md": 1,
     "docs/operations/security.md": 1,
     "docs/operations/limits.md": 1,
+    "docs/traces.md": 1,
 }
 BLOCKS = [block for page in PAGES for block in python_blocks(page)]
 TOKEN = "docs-example-token-3f9a"

@@ -21,12 +21,19 @@ from equilibria.solver.traces.distances import (
     profile_distance,
 )
 from equilibria.solver.traces.metrics import AGGREGATES, METRICS
-from equilibria.solver.traces.options import CriterionScore, ScoreOptions, TraceChunk, TraceScore
+from equilibria.solver.traces.options import (
+    CreditCurves,
+    CriterionScore,
+    ScoreOptions,
+    TraceChunk,
+    TraceScore,
+)
 from equilibria.solver.traces.scorer import TraceScorer, score_trace
 
 __all__ = [
     "AGGREGATES",
     "METRICS",
+    "CreditCurves",
     "CriterionScore",
     "ScoreOptions",
     "SetDistance",

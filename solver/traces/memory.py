@@ -30,6 +30,7 @@ from equilibria.solver.results import MarkovSolutionSet, SolutionSet
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.regret import DENSE_STATES
 from equilibria.solver.traces.checkpoints import _GRID_LEVELS, _SWITCH_MEMORY
+from equilibria.solver.traces.credit_curves import CREDIT, CREDIT_BLOCK, credit_rejection
 from equilibria.solver.traces.distances import SolutionTarget
 from equilibria.solver.traces.options import CURVES, ScoreOptions
 from equilibria.solver.traces.outside import _MAX_SEGMENTS
@@ -248,6 +249,7 @@ def trace_memory_bound(
     chunk_bytes: int = 1 << 20,
     histories: int = 0,
     grown_from: int = 0,
+    credit: bool | None = None,
 ) -> MemoryBound:
     """Bytes a :class:`~equilibria.solver.traces.scorer.TraceScorer` may take at most.
 
@@ -265,6 +267,9 @@ def trace_memory_bound(
         Rows of the normal-form count table (its capacity, see :func:`count_capacity`).
     grown_from : int, optional
         Rows of the table before it grows to ``histories`` (alive while copied).
+    credit : bool or None, optional
+        Whether the ``credit_assignment`` criterion is scored (the scorer knows); None:
+        when it is wanted and the game is a team game within its limits.
 
     Returns
     -------
@@ -280,7 +285,11 @@ def trace_memory_bound(
     ``sum a_i``); the joint play's working arrays, ``c x 8 b J`` for a block of
     ``b = min(H, max(1, 2^20 / J))`` histories (``c`` from 5 to 14 by metric), or the
     old table while it grows; the game in payoff units and its working copies
-    ``4 x 8 n S J``; ``12`` times ``chunk_bytes`` for a chunk.
+    ``4 x 8 n S J``; ``12`` times ``chunk_bytes`` for a chunk; with
+    ``credit_assignment``, its checkpoints ``(2n + 2)`` floats each and the working
+    arrays of a block of rows, about ``8 b S (J + 3 max_i 2^(i+1) a_(i+1)...a_n + 4 x 2^n)``
+    plus ``8 (n + 2) S J`` in a stochastic game (``b`` rows per ``2^18`` elements in
+    normal form, 1 in a stochastic game).
 
     Examples
     --------
@@ -369,6 +378,25 @@ def trace_memory_bound(
         + _SWITCH_MEMORY * _LIST_NUMBER
     )
     add("curves", "n_checkpoints", n_curves * per_curve)
+    if credit is None:
+        credit = _wanted(options, CREDIT) and credit_rejection(game, "trace_memory_bound()") is None
+    if credit:
+        # Per checkpoint one row of 2n + 2 floats (an array each). Working arrays of a block
+        # of rows (per state in a stochastic game): the team payoffs per row, the coalition
+        # contractions (input and output; agent i's leaves 2^(i+1) a_(i+1)...a_n values),
+        # the coalition values and the Shapley differences; a stochastic row also has its
+        # values, Q of every player and of the team.
+        contraction = max(2 ** (i + 1) * math.prod(num_actions[i + 1 :]) for i in range(n))
+        block = 1 if stochastic else max(1, CREDIT_BLOCK // max(2 * joint, 1 << n))
+        add(
+            "credit checkpoints",
+            "n_checkpoints",
+            checkpoints * (_ARRAY + _WORD * (2 * n + 2) + 2 * _LIST_NUMBER),
+        )
+        working = _WORD * block * states * (joint + 3 * contraction + 4 * (1 << n)) + 3 * _WORD * (1 << n)
+        if stochastic:
+            working += _WORD * states * ((n + 2) * joint + states + n)
+        add("credit working arrays", "game", working)
     # Policy state (sums, last iterates, a copy while updated) and, against a partial set,
     # the limit trackers' segments (two streams, one reference profile each).
     policy = 3 * (_WORD * states * actions + _ARRAY * n)
@@ -400,7 +428,7 @@ def histories_within(
     >>> from equilibria.solver import NormalFormGame
     >>> game = NormalFormGame(np.zeros((2, 700, 700)))
     >>> histories_within(256 << 20, game, None, ScoreOptions())
-    42
+    41
     """
     low, high = 0, count_limit(options, math.prod(int(k) for k in game.num_actions))
 

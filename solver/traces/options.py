@@ -31,6 +31,7 @@ __all__ = [
     "ScoreOptions",
     "TraceChunk",
     "CriterionScore",
+    "CreditCurves",
     "TraceScore",
 ]
 
@@ -44,6 +45,7 @@ CRITERIA = (
     "set_convergence",
     "average_return",
     "nash_conv",
+    "credit_assignment",
 )
 #: Curves reported in a :class:`TraceScore`, in order.
 CURVES = (
@@ -55,6 +57,7 @@ CURVES = (
     "average_return",
     "nash_conv",
     "nash_conv_average",
+    "credit_assignment",
 )
 #: The verdicts: ``converged_outside_set`` only against a partial solution set, when the
 #: trace converges to one profile outside it that certifies as an equilibrium.
@@ -85,8 +88,10 @@ class ScoreOptions:
     ----------
     criteria : tuple of str or None
         Subset of :data:`CRITERIA`; None (default) scores every criterion the data
-        supports. A requested criterion that never gets data is reported
-        ``"inconclusive"``.
+        supports (``credit_assignment`` only for a team game, with policies). A
+        requested criterion that never gets data is reported ``"inconclusive"``, but
+        ``credit_assignment`` is refused (field ``criteria``) for a game that is not a
+        team game and for a trace without policies.
     metric : str
         One of :data:`~equilibria.solver.traces.metrics.METRICS` (default ``"tv"``).
     aggregate : str
@@ -415,6 +420,76 @@ class CriterionScore:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class CreditCurves:
+    """Each agent's credit along a trace of a team game (the ``credit_assignment`` criterion).
+
+    At every checkpoint ``z`` of the policy stream, the credits of
+    :func:`~equilibria.solver.concepts.credit.credit_assignment` (its defaults:
+    counterfactual ``"action"``, default action 0 for every agent) under the joint
+    policy of row ``z``; in a stochastic game the credits of each state's stage game on
+    ``Q^π`` averaged with the state weights (``ScoreOptions.state_weights``, default
+    the initial distribution). Values are in the user's payoff units; ``payoff_range``
+    converts them to the units of the criterion's curve. See docs/traces.md.
+
+    Attributes
+    ----------
+    team : str
+        How the team return is formed: ``"common"`` (the common payoff).
+    default_actions : tuple of int
+        Each agent's counterfactual and out-of-coalition action.
+    payoff_range : float
+        The team payoff range (stochastic: reward range times ``1 / (1 - discount)``):
+        the unit of the curve and of the thresholds of ``trends`` and ``lazy_agents``.
+    checkpoints_z : ndarray of int, shape (k,)
+        The checkpoints (those of the criterion's curve).
+    shapley_values, difference_rewards : ndarray, shape (k, n)
+        Each agent's Shapley value and expected difference reward at each checkpoint.
+    team_returns, coalition_baselines : ndarray, shape (k,)
+        The expected team return ``v(N)`` and the coalition baseline ``v(∅)`` (every agent
+        at its default action); the Shapley values sum to their difference.
+    final_shapley_values, final_difference_rewards : ndarray, shape (n,)
+        The same at the last row ``z``.
+    final_team_return, final_coalition_baseline : float
+    tail_changes : ndarray, shape (n,)
+        Each agent's Shapley value at row ``z`` minus at the first row of the tail samples
+        (``tail_start``).
+    trends : tuple of str
+        Per agent: ``"steady"`` when ``|tail_changes[i]| <= epsilon * payoff_range``,
+        else ``"rising"`` or ``"falling"``.
+    lazy_agents : tuple of int
+        Agents whose Shapley value stays within ``epsilon * payoff_range`` of 0 at every
+        tail sample while the final team return exceeds the coalition baseline by more
+        than ``epsilon * payoff_range`` (the lazy agents of value decomposition).
+    epsilon : float
+        The threshold of the trends and the lazy agents: the smallest of the score's.
+    tail_start : int
+        The first row of the tail samples: the checkpoints in the tail window and row
+        ``z``, at least the last three.
+    z : int
+        Rows of the policy stream.
+    """
+
+    team: str
+    default_actions: tuple[int, ...]
+    payoff_range: float
+    checkpoints_z: Int64Array
+    shapley_values: FloatArray
+    difference_rewards: FloatArray
+    team_returns: FloatArray
+    coalition_baselines: FloatArray
+    final_shapley_values: FloatArray
+    final_difference_rewards: FloatArray
+    final_team_return: float
+    final_coalition_baseline: float
+    tail_changes: FloatArray
+    trends: tuple[str, ...]
+    lazy_agents: tuple[int, ...]
+    epsilon: float
+    tail_start: int
+    z: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class TraceScore:
     """Scores of every criterion of a trace, after the rows seen so far.
 
@@ -442,6 +517,8 @@ class TraceScore:
     partial_set : bool
         Whether the solution set is partial (``complete=False``): a trace may then
         converge to an equilibrium outside it (verdict ``"converged_outside_set"``).
+    credit : CreditCurves or None
+        With the ``credit_assignment`` criterion: each agent's credits along the trace.
     """
 
     criteria: tuple[CriterionScore, ...]
@@ -457,6 +534,7 @@ class TraceScore:
     epsilons: tuple[float, ...]
     warnings: tuple[str, ...] = ()
     partial_set: bool = False
+    credit: CreditCurves | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

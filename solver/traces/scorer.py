@@ -7,7 +7,8 @@ consumes it chunk by chunk in bounded memory and asks whether, and in which sens
 approaches the solution set ``S`` of the game (SPEC section 5). Each criterion gives a
 curve over ``z``, a final value, a verdict and the member of ``S`` the trace approached.
 The criteria (``last_iterate``, ``expected_return``, ``empirical_distribution``,
-``set_convergence``, ``averaged_joint_policy``, ``average_return``, ``nash_conv``), what
+``set_convergence``, ``averaged_joint_policy``, ``average_return``, ``nash_conv``,
+and for team games ``credit_assignment``, :mod:`.credit_curves`), what
 each verdict means, streaming, checkpoints, what is exact, the confidence radii and the
 selection of an equilibrium are explained in docs/traces.md.
 
@@ -61,6 +62,7 @@ from equilibria.solver.results import MarkovSolutionSet, SolutionSet
 from equilibria.solver.stochastic.game import StochasticGame
 from equilibria.solver.stochastic.regret import certify_markov
 from equilibria.solver.traces.checkpoints import _Curve, _Grid, _running_means
+from equilibria.solver.traces.credit_curves import CREDIT, CreditModel, CreditTrack, credit_rejection
 from equilibria.solver.traces.distances import (
     SolutionTarget,
     _Polytope,
@@ -166,7 +168,11 @@ class TraceScorer:
         A game of another type, or a set that does not fit the game (field
         ``"solution_set"``).
     InvalidOptionError
-        Options that do not fit the game (``state_weights``, ``joint_concept``).
+        Options that do not fit the game (``state_weights``, ``joint_concept``;
+        ``criteria`` naming ``credit_assignment`` for a game that is not a team game).
+    ProblemTooLargeError
+        ``criteria`` naming ``credit_assignment`` for a game past the size limits of
+        :func:`~equilibria.solver.concepts.credit.credit_assignment`.
     UnsupportedError
         Finite-horizon stochastic games (field ``"game"``).
 
@@ -258,6 +264,14 @@ class TraceScorer:
             if "nash_conv" in curves:
                 curves.add("nash_conv_average")
             self._requested = frozenset(curves)
+        # credit_assignment: by default for a team game (within the size limits) only.
+        self._credit: CreditTrack | None = None
+        if requested is None or CREDIT in requested:
+            rejection = credit_rejection(game, function)
+            if rejection is None:
+                self._credit = CreditTrack(CreditModel(game, self._weights))
+            elif requested is not None:
+                raise rejection
         # Streams: rows seen, checkpoint grid.
         self._zp = 0
         self._zs = 0
@@ -316,6 +330,8 @@ class TraceScorer:
         if self._shift is not None:
             total += self._shift.nbytes
         total += sum(c.nbytes for c in self._curves.values())
+        if self._credit is not None:
+            total += self._credit.nbytes
         return int(total)
 
     def memory_bound(self, chunk: TraceChunk | None = None, *, chunk_bytes: int = 1 << 20) -> MemoryBound:
@@ -354,6 +370,7 @@ class TraceScorer:
             chunk_bytes=chunk_bytes,
             histories=rows,
             grown_from=grown_from if rows > grown_from else 0,
+            credit=self._credit is not None,
         )
 
     def histories_within(self, budget: int, *, chunk_bytes: int = 1 << 20) -> int:
@@ -407,14 +424,38 @@ class TraceScorer:
         Returns
         -------
         TraceScore
+
+        Raises
+        ------
+        InvalidOptionError
+            ``credit_assignment`` requested (field ``criteria``) and no policy seen.
         """
         scores = []
+        credit = None
         for name in CURVES:
             if not self._wanted(name):
                 continue
             stream = _STREAMS.get(name, "policies")
             z = {"policies": self._zp, "samples": self._zs, "returns": self._zr}[stream]
             if z == 0 and self._requested is None:
+                continue
+            if name == CREDIT and self._credit is not None:
+                if z == 0 or self._last is None:
+                    raise InvalidOptionError(
+                        "criteria",
+                        "TraceScorer.result(): criterion 'credit_assignment' needs the policies stream (a joint "
+                        "policy per row) and the trace has none; send policies or leave credit_assignment out of "
+                        "the criteria",
+                    )
+                curve, credit = self._credit.score(
+                    self._last,
+                    z,
+                    min(self.options.window(z), z),
+                    self._eps,
+                    self.options.tail_buffer,
+                    self.options.min_tail,
+                )
+                scores.append(self._score(name, z, (curve, _FinalValue(0.0, None, None))))
                 continue
             scores.append(self._score(name, z))
         selected = selected_by = None
@@ -462,6 +503,7 @@ class TraceScorer:
             epsilons=self._eps_desc,
             warnings=tuple(warnings),
             partial_set=not self._target.complete,
+            credit=credit,
         )
 
     # ------------------------------------------------------------------ checks
@@ -478,6 +520,8 @@ class TraceScorer:
         return name in _SINGLE_LIMIT
 
     def _wanted(self, name: str) -> bool:
+        if name == CREDIT:
+            return self._credit is not None
         if self._requested is not None:
             return name in self._requested
         return True
@@ -532,6 +576,8 @@ class TraceScorer:
             staged.extend(self._markov_payoff_curves(xs, avg, rows))
         else:
             staged.extend(self._payoff_curves(xs, avg, rows))
+        if self._credit is not None:  # computed before the commit: a failure changes nothing
+            credit_rows = self._credit.model.rows([x[rows] for x in xs])
         # Commit.
         for new in staged:
             curve = self._curve(new.name, new.rows is not None, new.scale)
@@ -545,6 +591,8 @@ class TraceScorer:
             curve.push_checkpoints(
                 cps.tolist(), _floored(np.asarray(new.values), floor).tolist(), new.members
             )
+        if self._credit is not None:
+            self._credit.push(cps.tolist(), credit_rows)
         if self._limits is not None:
             self._limits["last"].push(z_old + 1, xs, cps)
             self._limits["mean"].push(z_old + 1, avg, cps)
@@ -789,6 +837,8 @@ class TraceScorer:
         for name, curve in self._curves.items():
             if _STREAMS.get(_CURVE_NAMES.get(name, name), "policies") == stream and curve.checkpoint_z:
                 curve.thin(grid.contains(np.asarray(curve.checkpoint_z, dtype=np.int64)))
+        if stream == "policies" and self._credit is not None and self._credit.checkpoint_z:
+            self._credit.thin(grid.contains(np.asarray(self._credit.checkpoint_z, dtype=np.int64)).tolist())
 
     # ------------------------------------------------------------------ scoring
 
@@ -832,10 +882,11 @@ class TraceScorer:
             return _FinalValue(float(gaps.distances[0]) * shown, gaps.last_member, None)
         return _FinalValue(float(nc[0]) * shown, None, None)
 
-    def _score(self, name: str, z: int) -> CriterionScore:
+    def _score(self, name: str, z: int, given: tuple[_Curve, _FinalValue] | None = None) -> CriterionScore:
+        """The score of ``name`` at row ``z``, from its stored curve or the ``given`` curve and final value."""
         key = "empirical" if name in ("empirical_distribution", "set_convergence") else name
         scale = self._scale if name in _PAYOFF_CURVES else 1.0
-        curve = self._curves.get(key)
+        curve = self._curves.get(key) if given is None else given[0]
         if curve is None or z == 0:
             what = {"policies": "policies", "samples": "sampled joint actions", "returns": "returns"}[
                 _STREAMS.get(name, "policies")
@@ -853,7 +904,7 @@ class TraceScorer:
                 z=0,
                 scale=scale,
             )
-        final = self._final(key, z)
+        final = self._final(key, z) if given is None else given[1]
         window = min(self.options.window(z), z)
         at_last = [] if curve.checkpoint_z and curve.checkpoint_z[-1] == z else [z]
         fit_z = np.asarray(curve.checkpoint_z + at_last, dtype=np.float64)

@@ -45,6 +45,7 @@ from equilibria.solver import (
     StochasticGame,
     WelfareOptimum,
     solve,
+    solve_stochastic,
 )
 from equilibria.solver.concepts.welfare import WELFARE_FUNCTIONS
 from equilibria.solver.solve_game import CONCEPTS
@@ -753,6 +754,39 @@ def test_every_criterion_of_a_trace_score_round_trips_field_by_field() -> None:
     assert any(c.confidence_radius is not None for c in score.criteria)
     assert any(c.nearest_solution is not None for c in score.criteria)
     assert client.selected == score.selected
+
+
+@pytest.mark.parametrize("stochastic", [False, True], ids=["normal-form", "stochastic"])
+def test_the_credit_curves_of_a_team_trace_round_trip_field_by_field(stochastic: bool) -> None:
+    """TraceScore.credit (criterion credit_assignment) reaches the client as the scorer computed
+    it: every field, with a lazy agent (agent 1's action does not change the team payoff)."""
+    rng = np.random.default_rng(2)
+    g = np.array([[0.0, 0.0], [1.0, 1.0], [3.0, 3.0]])  # agent 1 does not matter
+    if stochastic:
+        game: object = StochasticGame(np.stack([g, g])[None], np.ones((1, 3, 2, 1)), discount=0.5)
+        policies = (rng.dirichlet(np.ones(3), (300, 1)), rng.dirichlet(np.ones(2), (300, 1)))
+        result: object = solve_stochastic(game)
+    else:
+        game = NormalFormGame(np.stack([g, g]))
+        policies = (np.tile([0.0, 0.0, 1.0], (300, 1)), rng.dirichlet(np.ones(2), 300))
+        result = solve(game)
+    scorer = TraceScorer(game, result, convert.score_options_from_proto(trace_pb2.ScoreOptions()))
+    scorer.update(TraceChunk(policies=policies))
+    score = scorer.result()
+    assert score.credit is not None
+    client = response_score(convert.score_trace_response(score, result), result)
+    assert client.credit is not None
+    assert [f.name for f in dataclasses.fields(client.credit)] == [
+        f.name for f in dataclasses.fields(score.credit)
+    ]
+    for field in dataclasses.fields(score.credit):
+        expected, got = getattr(score.credit, field.name), getattr(client.credit, field.name)
+        assert type(np.asarray(got).tolist()) is type(np.asarray(expected).tolist()), field.name
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(expected), err_msg=field.name)
+    _assert_same(score["credit_assignment"], client["credit_assignment"], "credit_assignment")
+    assert client.credit.lazy_agents == score.credit.lazy_agents
+    if not stochastic:
+        assert score.credit.lazy_agents == (1,)
 
 
 def test_a_trace_header_without_a_game_and_a_chunk_the_scorer_refuses_name_their_fields() -> None:

@@ -95,6 +95,7 @@ CRITERIA = [
     "set_convergence",
     "average_return",
     "nash_conv",
+    "credit_assignment",
 ]
 UINT32 = st.integers(0, 2**32 - 1)
 ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)

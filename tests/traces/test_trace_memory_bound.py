@@ -108,7 +108,32 @@ def _degenerate(rng):
     )
 
 
+def _credit(rng):
+    g = rng.normal(size=(6, 5, 4))  # a team game of three agents: credit_assignment by default
+    game = NormalFormGame(np.stack([g, g, g]))
+    return game, solve(game), ScoreOptions(), _policies(rng, game, 3000)
+
+
+def _credit_stochastic(rng):
+    states, actions = 12, 3
+    r = rng.normal(size=(states, actions, actions))
+    game = StochasticGame(
+        np.stack([r, r], axis=1),
+        rng.dirichlet(np.ones(states), size=(states, actions, actions)),
+        discount=0.9,
+    )
+    chunks = [TraceChunk(policies=tuple(rng.dirichlet(np.ones(actions), (400, states)) for _ in range(2)))]
+    return (
+        game,
+        solve_stochastic(game),
+        ScoreOptions(n_checkpoints=8, criteria=("credit_assignment",)),
+        chunks,
+    )
+
+
 CASES = [
+    pytest.param(Case(_credit, False), id="credit-3-agents"),
+    pytest.param(Case(_credit_stochastic, False), id="credit-stochastic-12-states"),
     pytest.param(Case(_count_table, True), id="count-table-150x150-40-histories-partial"),
     pytest.param(Case(_many_histories, True), id="count-table-40x40-1500-histories"),
     pytest.param(Case(_many_targets, True), id="joint-distributions-100-points-kl"),

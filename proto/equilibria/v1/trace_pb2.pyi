@@ -128,8 +128,11 @@ class ScoreOptions(_message.Message):
     def criteria(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Criteria to score: "last_iterate", "expected_return",
         "empirical_distribution", "averaged_joint_policy", "set_convergence",
-        "average_return", "nash_conv"; empty means every criterion the data
-        supports.
+        "average_return", "nash_conv", "credit_assignment" (team games: how each
+        agent's Shapley value and difference reward evolve; refused for a game
+        that is not a team game and for a trace without policies); empty means
+        every criterion the data supports (credit_assignment for a team game
+        with policies).
         """
 
     @_builtins.property
@@ -525,6 +528,7 @@ class TraceScore(_message.Message):
     EPSILONS_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
     PARTIAL_SET_FIELD_NUMBER: _builtins.int
+    CREDIT_FIELD_NUMBER: _builtins.int
     n_policies: _builtins.int
     """Rows of policies seen."""
     n_samples: _builtins.int
@@ -561,6 +565,12 @@ class TraceScore(_message.Message):
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Approximations in force, and a warning when the set is partial."""
 
+    @_builtins.property
+    def credit(self) -> Global___CreditCurves:
+        """With the criterion "credit_assignment": each agent's credits along the
+        trace; unset otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -577,14 +587,146 @@ class TraceScore(_message.Message):
         epsilons: _abc.Iterable[_builtins.float] | None = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
         partial_set: _builtins.bool = ...,
+        credit: Global___CreditCurves | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["selected", b"selected"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credit", b"credit", "selected", b"selected"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate", b"aggregate", "criteria", b"criteria", "epsilons", b"epsilons", "metric", b"metric", "n_policies", b"n_policies", "n_returns", b"n_returns", "n_samples", b"n_samples", "partial_set", b"partial_set", "selected", b"selected", "selected_by", b"selected_by", "switched", b"switched", "warnings", b"warnings", "z_seen", b"z_seen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aggregate", b"aggregate", "credit", b"credit", "criteria", b"criteria", "epsilons", b"epsilons", "metric", b"metric", "n_policies", b"n_policies", "n_returns", b"n_returns", "n_samples", b"n_samples", "partial_set", b"partial_set", "selected", b"selected", "selected_by", b"selected_by", "switched", b"switched", "warnings", b"warnings", "z_seen", b"z_seen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TraceScore: _TypeAlias = TraceScore  # noqa: Y015
+
+@_typing.final
+class CreditCurves(_message.Message):
+    """Each agent's credit along a trace of a team (common-payoff) game: at each
+    checkpoint, the credits SOLUTION_CONCEPT_CREDIT_ASSIGNMENT gives with its
+    defaults (counterfactual action, default action 0 for every agent) under
+    that row's joint policy; in a stochastic game, those of each state's stage
+    game on Q^pi averaged with the state weights (ScoreOptions.state_weights,
+    default the initial distribution). Values in the user's payoff units.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_FIELD_NUMBER: _builtins.int
+    DEFAULT_ACTIONS_FIELD_NUMBER: _builtins.int
+    PAYOFF_RANGE_FIELD_NUMBER: _builtins.int
+    CHECKPOINTS_Z_FIELD_NUMBER: _builtins.int
+    SHAPLEY_VALUES_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_REWARDS_FIELD_NUMBER: _builtins.int
+    TEAM_RETURNS_FIELD_NUMBER: _builtins.int
+    COALITION_BASELINES_FIELD_NUMBER: _builtins.int
+    FINAL_SHAPLEY_VALUES_FIELD_NUMBER: _builtins.int
+    FINAL_DIFFERENCE_REWARDS_FIELD_NUMBER: _builtins.int
+    FINAL_TEAM_RETURN_FIELD_NUMBER: _builtins.int
+    FINAL_COALITION_BASELINE_FIELD_NUMBER: _builtins.int
+    TAIL_CHANGES_FIELD_NUMBER: _builtins.int
+    TRENDS_FIELD_NUMBER: _builtins.int
+    LAZY_AGENTS_FIELD_NUMBER: _builtins.int
+    EPSILON_FIELD_NUMBER: _builtins.int
+    TAIL_START_FIELD_NUMBER: _builtins.int
+    Z_FIELD_NUMBER: _builtins.int
+    team: _builtins.str
+    """How the team return is formed: "common"."""
+    payoff_range: _builtins.float
+    """The team payoff range (stochastic: reward range times 1 / (1 - discount)):
+    the unit of the criterion's curve and of the thresholds below.
+    """
+    final_team_return: _builtins.float
+    """The expected team return at the last row."""
+    final_coalition_baseline: _builtins.float
+    """The coalition baseline at the last row."""
+    epsilon: _builtins.float
+    """The threshold of the trends and lazy agents: the smallest epsilon."""
+    tail_start: _builtins.int
+    """First row of the tail samples (checkpoints in the tail window and the
+    last row, at least three).
+    """
+    z: _builtins.int
+    """Rows of the policy stream."""
+    @_builtins.property
+    def default_actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Each agent's counterfactual and out-of-coalition action."""
+
+    @_builtins.property
+    def checkpoints_z(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The checkpoints (those of the criterion's curve)."""
+
+    @_builtins.property
+    def shapley_values(self) -> _game_pb2.Tensor:
+        """Each agent's Shapley value at each checkpoint, shape (checkpoints, n)."""
+
+    @_builtins.property
+    def difference_rewards(self) -> _game_pb2.Tensor:
+        """Each agent's expected difference reward at each checkpoint, shape
+        (checkpoints, n).
+        """
+
+    @_builtins.property
+    def team_returns(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The expected team return at each checkpoint."""
+
+    @_builtins.property
+    def coalition_baselines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """The coalition baseline (every agent at its default action) at each
+        checkpoint: the Shapley values sum to team return minus baseline.
+        """
+
+    @_builtins.property
+    def final_shapley_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each agent's Shapley value at the last row."""
+
+    @_builtins.property
+    def final_difference_rewards(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each agent's expected difference reward at the last row."""
+
+    @_builtins.property
+    def tail_changes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """Each agent's Shapley value at the last row minus at tail_start."""
+
+    @_builtins.property
+    def trends(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Per agent: "steady" (|tail change| <= epsilon * payoff_range), "rising"
+        or "falling".
+        """
+
+    @_builtins.property
+    def lazy_agents(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Agents whose Shapley value stays within epsilon * payoff_range of 0 over
+        the tail while the final team return exceeds the baseline by more than
+        epsilon * payoff_range (lazy agents).
+        """
+
+    def __init__(
+        self,
+        *,
+        team: _builtins.str = ...,
+        default_actions: _abc.Iterable[_builtins.int] | None = ...,
+        payoff_range: _builtins.float = ...,
+        checkpoints_z: _abc.Iterable[_builtins.int] | None = ...,
+        shapley_values: _game_pb2.Tensor | None = ...,
+        difference_rewards: _game_pb2.Tensor | None = ...,
+        team_returns: _abc.Iterable[_builtins.float] | None = ...,
+        coalition_baselines: _abc.Iterable[_builtins.float] | None = ...,
+        final_shapley_values: _abc.Iterable[_builtins.float] | None = ...,
+        final_difference_rewards: _abc.Iterable[_builtins.float] | None = ...,
+        final_team_return: _builtins.float = ...,
+        final_coalition_baseline: _builtins.float = ...,
+        tail_changes: _abc.Iterable[_builtins.float] | None = ...,
+        trends: _abc.Iterable[_builtins.str] | None = ...,
+        lazy_agents: _abc.Iterable[_builtins.int] | None = ...,
+        epsilon: _builtins.float = ...,
+        tail_start: _builtins.int = ...,
+        z: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["difference_rewards", b"difference_rewards", "shapley_values", b"shapley_values"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkpoints_z", b"checkpoints_z", "coalition_baselines", b"coalition_baselines", "default_actions", b"default_actions", "difference_rewards", b"difference_rewards", "epsilon", b"epsilon", "final_coalition_baseline", b"final_coalition_baseline", "final_difference_rewards", b"final_difference_rewards", "final_shapley_values", b"final_shapley_values", "final_team_return", b"final_team_return", "lazy_agents", b"lazy_agents", "payoff_range", b"payoff_range", "shapley_values", b"shapley_values", "tail_changes", b"tail_changes", "tail_start", b"tail_start", "team", b"team", "team_returns", b"team_returns", "trends", b"trends", "z", b"z"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreditCurves: _TypeAlias = CreditCurves  # noqa: Y015
 
 @_typing.final
 class ScoreTraceResponse(_message.Message):
