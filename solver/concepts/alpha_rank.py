@@ -74,9 +74,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, check_time_limit, quoted
+from equilibria.solver.evaluation import AlphaRank
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.kernels import warm_up
-from equilibria.solver.results import AlphaRank
 
 __all__ = ["AlphaRankOptions", "alpha_rank", "POPULATIONS", "MAX_PROFILES", "DEFAULT_POPULATION_SIZE"]
 

@@ -71,8 +71,8 @@ from equilibria.solver.errors import (
     check_tolerance,
     quoted,
 )
+from equilibria.solver.evaluation import CreditAssignment, StochasticCreditAssignment
 from equilibria.solver.game import NormalFormGame, regret_tolerance
-from equilibria.solver.results import CreditAssignment, StochasticCreditAssignment
 from equilibria.solver.stochastic.game import StochasticGame, validate_policy
 from equilibria.solver.stochastic.regret import _values
 

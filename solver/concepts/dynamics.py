@@ -76,9 +76,10 @@ from collections.abc import Sequence
 import numpy as np
 from equilibria.solver._typing import FloatArray
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, check_time_limit
+from equilibria.solver.evaluation import Basin, EvolutionaryDynamics
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.regret import certify
-from equilibria.solver.results import Basin, Equilibrium, EvolutionaryDynamics
+from equilibria.solver.results import Equilibrium
 
 __all__ = [
     "DynamicsOptions",
@@ -289,7 +290,7 @@ def evolutionary_dynamics(
     single = options.populations == "single" or (options.populations == "auto" and symmetric)
     unit = game.unit_game.payoffs
     tensors = (unit[0],) if single else tuple(unit)
-    sizes = tensors[0].shape[:1] if single else unit.shape[1:]
+    sizes = tuple(int(m) for m in (tensors[0].shape[:1] if single else unit.shape[1:]))
     starts = _starts(options, sizes)
     count = starts[0].shape[0]
     if count * math.prod(unit.shape[1:]) > MAX_WORK:
@@ -298,12 +299,12 @@ def evolutionary_dynamics(
             f"replicator_dynamics(): {count:,} starts x {math.prod(unit.shape[1:]):,} joint actions is over "
             f"the limit of {MAX_WORK:,}",
         )
-    flow = _Flow(tensors, single, options)
+    flow = _Flow(tensors, single, options, sizes)
     deadline = None if time_limit is None else started + time_limit
     ends, settled, trapped, ended_by = flow.run(starts, tol, deadline)
     cluster = max(_CLUSTER, flow.radius)
     basins, outcomes = _basins(
-        game, single, ends, settled, trapped, equilibria, cluster, options.sampling == "sample"
+        game, sizes, ends, settled, trapped, equilibria, cluster, options.sampling == "sample"
     )
     return EvolutionaryDynamics(
         rule=options.rule,
@@ -390,9 +391,12 @@ def _given(starts: tuple[tuple[tuple[float, ...], ...], ...], sizes: tuple[int, 
 
 
 class _Flow:
-    """One dynamic on unit payoffs, integrated for a batch of starts."""
+    """One dynamic on unit payoffs, integrated for a batch of starts (``sizes``: each
+    population's number of strategies)."""
 
-    def __init__(self, tensors: tuple[FloatArray, ...], single: bool, options: DynamicsOptions) -> None:
+    def __init__(
+        self, tensors: tuple[FloatArray, ...], single: bool, options: DynamicsOptions, sizes: tuple[int, ...]
+    ) -> None:
         self.tensors = tensors
         self.single = single
         self.rule = options.rule
@@ -400,11 +404,7 @@ class _Flow:
         self.horizon = options.horizon
         self.step = _STEP.get(options.rule, min(0.1, options.temperature))
         self.radius = _BEST_RESPONSE_RADIUS if options.rule == "best_response" else SETTLE_RADIUS
-        self.offsets = np.cumsum((0,) + tuple(len(t) for t in self._axes_sizes()))
-
-    def _axes_sizes(self) -> tuple[range, ...]:
-        shape = self.tensors[0].shape
-        return (range(shape[0]),) if self.single else tuple(range(m) for m in shape)
+        self.offsets = np.cumsum((0, *sizes))
 
     # -- the vector field ------------------------------------------------------------------
     def payoffs(self, xs: list[FloatArray]) -> list[FloatArray]:
@@ -561,7 +561,7 @@ def _box_margin(tensor: FloatArray, player: int, s: tuple[int, ...], theta: tupl
 
 def _basins(
     game: NormalFormGame,
-    single: bool,
+    sizes: tuple[int, ...],
     ends: FloatArray,
     settled: np.ndarray,
     trapped: np.ndarray,
@@ -569,9 +569,10 @@ def _basins(
     cluster: float,
     sampled: bool,
 ) -> tuple[tuple[Basin, ...], np.ndarray]:
-    """Group the ends into rest points, largest basin first, and certify each."""
-    sizes = game.num_actions[:1] if single else game.num_actions
-    offsets = np.cumsum((0,) + sizes)
+    """Group the ends into rest points, largest basin first, and certify each (``sizes``: each
+    population's number of strategies)."""
+    single = len(sizes) < game.n_players
+    offsets = np.cumsum((0, *sizes))
     centres: list[FloatArray] = []
     members: list[list[int]] = []
     proved: list[int] = []

@@ -87,9 +87,9 @@ from equilibria.solver.errors import (
     check_tolerance,
     quoted,
 )
+from equilibria.solver.evaluation import EvolutionarilyStableSet, EvolutionarilyStableStrategy
 from equilibria.solver.game import NormalFormGame
 from equilibria.solver.regret import certify
-from equilibria.solver.results import EvolutionarilyStableSet, EvolutionarilyStableStrategy
 
 __all__ = [
     "EssOptions",

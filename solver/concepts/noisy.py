@@ -73,8 +73,8 @@ from typing import Any
 import numpy as np
 from equilibria.solver._typing import BoolArray, FloatArray, Profile
 from equilibria.solver.errors import InvalidOptionError, ProblemTooLargeError, check_tolerance, quoted
+from equilibria.solver.evaluation import EquilibriumUnderNoise, NoisyMetaGame
 from equilibria.solver.game import NormalFormGame, unit_payoffs
-from equilibria.solver.results import EquilibriumUnderNoise, NoisyMetaGame
 from scipy.special import ndtri
 
 __all__ = [
