@@ -28,6 +28,7 @@ from bench.case7 import case7
 from bench.case9 import case9
 from bench.case10 import case10
 from bench.case11 import case11
+from bench.case12 import case12
 from bench.methods import Outcome, Profile, get
 from bench.report import VALUE_COLUMNS, CaseResult, Row, fmt_seconds
 from bench.timing import Timing, measure, measure_together
@@ -761,4 +762,5 @@ CASES: dict[str, tuple[str, Callable[[Config, Worker], CaseResult]]] = {
     "9": ("batch throughput", case9),
     "10": ("2-player, all equilibria against lrsnash", case10),
     "11": ("alpha-Rank against OpenSpiel", case11),
+    "12": ("max-entropy CE and replicator dynamics against scipy; the sample stream", case12),
 }

@@ -207,7 +207,9 @@ def write_png(case: CaseResult, out: pathlib.Path) -> pathlib.Path | None:
     for ax, family in zip(axes.flat, families, strict=False):
         methods = list(dict.fromkeys(r.method for r in rows if r.family == family))
         for method in methods:
-            points = sorted((r.n, r) for r in rows if r.family == family and r.method == method)
+            points = sorted(
+                ((r.n, r) for r in rows if r.family == family and r.method == method), key=lambda p: p[0]
+            )  # rows of one size (8x8 and 4x4x4) must not be compared
             xs = [n for n, r in points if r.timing.ok]
             ys = [r.timing.median for n, r in points if r.timing.ok]
             style = "-o" if any(r.kind == "ours" for _, r in points) else "--s"
