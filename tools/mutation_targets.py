@@ -279,6 +279,15 @@ TARGETS: dict[str, Target] = {
         ),
         timeout=120,
     ),
+    "credit_curves": Target(
+        "solver/traces/credit_curves.py",
+        (
+            *_docstrings("solver.traces.credit_curves"),
+            "tests/traces/test_credit_trace.py",
+            "tests/traces/test_trace_memory_bound.py",  # the row blocks bound the working memory
+        ),
+        timeout=120,
+    ),
     "complementary_faces": Target(
         "solver/normal_form/complementary_faces.py",
         (
@@ -444,6 +453,36 @@ _DECIMAL_REASON = (
 )
 
 EQUIVALENT: tuple[Equivalent, ...] = (
+    Equivalent(
+        "credit_curves",
+        "NumberReplacer",
+        "rows = max(1, CREDIT_BLOCK // max(2 * math.prod(self.shape), 1 << self.n))",
+        "rows = max(1, CREDIT_BLOCK // max( 3 * math.prod(self.shape), 1 << self.n))",
+        "the block only splits a chunk's rows (working memory): each row's credits do not depend on it",
+    ),
+    Equivalent(
+        "credit_curves",
+        "ReplaceTrueWithFalse",
+        "self.rows = [r for r, k in zip(self.rows, keep, strict=True) if k]",
+        "self.rows = [r for r, k in zip(self.rows, keep, strict=False) if k]",
+        "keep has one flag per checkpoint and rows one row per checkpoint: the lengths are always equal",
+    ),
+    Equivalent(
+        "payoff_samples",
+        "ReplaceComparisonOperator_Gt_GtE",
+        "reference = np.where(self._counts[touched] > 0, self._means[:, touched], other._means[:, touched])",
+        "reference = np.where(self._counts[touched] >= 0, self._means[:, touched], other._means[:, touched])",
+        "as the NumberReplacer mutant of this line: an entry without samples here takes the other's"
+        " statistics exactly whatever the reference (returns of at most 1e150: no square overflows)",
+    ),
+    Equivalent(
+        "payoff_samples",
+        "NumberReplacer",
+        "reference = np.where(self._counts[touched] > 0, self._means[:, touched], other._means[:, touched])",
+        "reference = np.where(self._counts[touched] > -1, self._means[:, touched], other._means[:, touched])",
+        "at an entry without samples here the merge takes the other's statistics whole (share 1, no cross"
+        " term): any reference, the stored 0 too, gives them exactly",
+    ),
     Equivalent(
         "noisy",
         "ReplaceComparisonOperator_Gt_GtE",

@@ -74,3 +74,17 @@ def test_growth_past_the_entry_limit_is_refused() -> None:
     with pytest.raises(ProblemTooLargeError) as error:
         samples.grow((side, side))
     assert error.value.field == "samples.num_actions" and samples.num_actions == (2, 2)
+
+
+def test_a_return_of_the_largest_magnitude_is_accepted_and_a_larger_one_refused() -> None:
+    """The documented bound is inclusive: returns of magnitude MAX_RETURN are recorded (their
+    squared deviations stay finite), the next float up is refused naming the returns."""
+    from equilibria.solver.concepts.payoff_samples import MAX_RETURN
+
+    samples = PayoffSamples((1, 2))
+    samples.add([[0, 0], [0, 0]], [[MAX_RETURN, -MAX_RETURN], [-MAX_RETURN, MAX_RETURN]])
+    assert samples.counts.tolist() == [[2, 0]]
+    assert np.isfinite(samples.variances[:, 0, 0]).all() and samples.means[:, 0, 0].tolist() == [0.0, 0.0]
+    with pytest.raises(InvalidOptionError) as error:
+        samples.add([[0, 1]], [[np.nextafter(MAX_RETURN, np.inf), 0.0]])
+    assert error.value.field == "samples.returns" and samples.counts.tolist() == [[2, 0]]

@@ -294,6 +294,37 @@ def test_too_many_agents_for_the_coalitions_is_refused_when_requested_and_left_o
     assert TraceScorer(game, solve(game))._credit is None
 
 
+@pytest.mark.parametrize(("value", "unit"), [(0.25, 0.25), (-3.0, 3.0), (0.0, 1.0)])
+def test_a_constant_team_return_is_measured_in_its_magnitude(value: float, unit: float) -> None:
+    """Every joint action pays the team ``value``: no agent has any credit however the policies
+    move, the curve is flat at 0, and its unit is the return's magnitude (1 for a return of 0)."""
+    game = _team_game(np.full((2, 3), value))
+    z = np.arange(1, 301)[:, None]
+    x = np.hstack([1 / (z + 1), 1 - 1 / (z + 1)])
+    y = np.tile([0.2, 0.3, 0.5], (300, 1))
+    score = score_trace(game, solve(game), TraceChunk(policies=(x, y)), ScoreOptions(criteria=CREDIT))
+    assert score.credit is not None and score.credit.payoff_range == unit
+    assert not score.credit.shapley_values.any() and not score.credit.final_shapley_values.any()
+    assert not score["credit_assignment"].values.any() and score["credit_assignment"].verdict == "converged"
+
+
+def test_movements_within_the_round_off_of_a_large_offset_are_no_movement() -> None:
+    """A team return of 1e6 plus payoffs of order 1: policies that move by 1e-13 change the
+    credits only at the offset's round-off (1e6 x 2^-52 per unit of range); the curve is exactly
+    0, while a real movement of the same game is seen."""
+    g = 1e6 + np.array([[1.0, 0.0], [0.0, 2.0]])
+    game = _team_game(g)
+    rows = 200
+    wobble = np.where(np.arange(rows) % 2 == 0, 0.0, 1e-13)[:, None]
+    x = np.hstack([0.3 + wobble, 0.7 - wobble])
+    still = score_trace(game, solve(game), TraceChunk(policies=(x, x[::-1])), ScoreOptions(criteria=CREDIT))
+    assert not still["credit_assignment"].values.any()
+    z = np.arange(1, rows + 1)[:, None]
+    moving = np.hstack([1 / (z + 1), 1 - 1 / (z + 1)])
+    moved = score_trace(game, solve(game), TraceChunk(policies=(moving, x)), ScoreOptions(criteria=CREDIT))
+    assert moved["credit_assignment"].values.max() > 1e-3
+
+
 # --------------------------------------------------------------------------- streaming and memory
 
 
