@@ -3,8 +3,8 @@
 Hypothesis generates garbled ``SolveGame`` requests (normal-form and stochastic games
 with wrong shapes, NaN/inf, ragged data, huge declared shapes, many dimensions,
 out-of-range numbers and enum values, random option combinations), raw random or
-corrupted bytes sent through a generic channel, garbled ``ScoreTrace`` streams and
-``GetServerInfo`` calls. Every answer must be OK or ``INVALID_ARGUMENT`` /
+corrupted bytes sent through a generic channel, garbled ``ScoreTrace`` and
+``SamplePayoffs`` streams and ``GetServerInfo`` calls. Every answer must be OK or ``INVALID_ARGUMENT`` /
 ``RESOURCE_EXHAUSTED`` / (for a solve with a small budget) ``DEADLINE_EXCEEDED``
 (``NOT_FOUND`` for a trace naming an unknown game id), with a non-empty reason; the
 server process stays alive and answers a good request correctly afterwards.
@@ -301,9 +301,42 @@ def trace_streams(draw: st.DrawFn) -> list[trace_pb2.ScoreTraceRequest]:
 
 
 @st.composite
+def sample_streams(draw: st.DrawFn) -> list[service_pb2.SamplePayoffsRequest]:
+    """Garbled ``SamplePayoffs`` streams: action counts (some absurd), the solve fuzzer's
+    options as the analysis (a game sometimes left in), chunks of joint actions and returns
+    (some garbled), growths (some shrinking or absurd) and requests for an analysis."""
+    counts = draw(mostly(st.lists(st.integers(1, 3), min_size=2, max_size=3), st.lists(UINT32, max_size=4)))
+    analysis = draw(solve_requests())
+    if draw(mostly(st.just(True), st.booleans())):
+        analysis.ClearField("normal_form_game")
+        analysis.ClearField("stochastic_game")
+    stream = []
+    if draw(mostly(st.just(True), st.booleans())):  # sometimes the header is missing
+        header = service_pb2.PayoffSamplesHeader(num_actions=counts, analysis=analysis)
+        stream.append(service_pb2.SamplePayoffsRequest(header=header))
+    actions = tuple(min(max(int(k), 1), 3) for k in counts[:3])
+    actions = actions if len(actions) >= 2 else (2, 2)
+    for _ in range(draw(st.integers(0, 3))):
+        chunk = service_pb2.PayoffSamplesChunk(analyze=draw(st.booleans()))
+        if draw(st.booleans()):
+            rows = draw(st.integers(0, 6))
+            played = [draw(st.lists(st.integers(0, k - 1), min_size=rows, max_size=rows)) for k in actions]
+            valid = st.just(encode_tensor(np.array(played, dtype=float).T.reshape(rows, len(actions))))
+            chunk.joint_actions.CopyFrom(draw(mostly(valid, tensors((rows, len(actions))))))
+            returns = st.just(encode_tensor(np.ones((rows, len(actions)))))
+            chunk.returns.CopyFrom(draw(mostly(returns, tensors((rows, len(actions))))))
+        if draw(mostly(st.just(False), st.booleans())):
+            chunk.num_actions.extend(draw(st.lists(st.integers(0, 4) | UINT32, max_size=4)))
+        stream.append(service_pb2.SamplePayoffsRequest(chunk=chunk))
+    return stream
+
+
+@st.composite
 def raw_calls(draw: st.DrawFn) -> tuple[str, list[bytes]]:
     """A method and the raw bytes of its request message(s): random or a corrupted valid one."""
-    method = draw(st.sampled_from(["SolveGame", "GetServerInfo", "ScoreTrace", "MonitorTrace"]))
+    method = draw(
+        st.sampled_from(["SolveGame", "GetServerInfo", "ScoreTrace", "MonitorTrace", "SamplePayoffs"])
+    )
     if draw(st.booleans()):
         valid = draw(solve_requests()).SerializeToString()
         if valid:
@@ -435,6 +468,22 @@ class Fuzzer:
         self.outcomes.record(lambda: self.stub.ScoreTrace(iter(stream), timeout=30), TRACE_ALLOWED)
         self.alive()
 
+    def samples(self, stream: list[service_pb2.SamplePayoffsRequest]) -> None:
+        """A sample stream: its status as a trace stream's; an analysis inside an answer fails
+        only with a client error (or the small fuzz budget), never INTERNAL or UNKNOWN."""
+        answers = self.outcomes.record(
+            lambda: list(self.stub.SamplePayoffs(iter(stream), timeout=30)), TRACE_ALLOWED
+        )
+        for answer in answers or ():
+            status = answer.analysis_status
+            allowed = {0, grpc.StatusCode.FAILED_PRECONDITION.value[0]} | {code.value[0] for code in ALLOWED}
+            assert status.code in allowed and (not status.code or status.message), (
+                status.code,
+                status.message,
+            )
+            self.outcomes.counts[f"analysis status {status.code}"] += 1
+        self.alive()
+
     def raw(self, method: str, messages: list[bytes]) -> None:
         path = f"{SERVICE}/{method}"
         if method in ("SolveGame", "GetServerInfo"):
@@ -489,6 +538,7 @@ class Fuzzer:
         )
         common(given(solve_requests())(self.solve))()
         common(given(trace_streams())(self.trace))()
+        common(given(sample_streams())(self.samples))()
         common(given(raw_calls())(lambda call: self.raw(*call)))()
         self.server_info()
         self.good_request_answered()
