@@ -93,6 +93,8 @@ __all__ = [
     "solve_response",
     "stochastic_game_from_proto",
     "stochastic_game_to_proto",
+    "check_stream_chunk",
+    "integers",
     "stream_chunk_from_proto",
     "trace_chunk_from_proto",
     "trace_request_from_proto",
@@ -693,7 +695,8 @@ def score_options_from_proto(
         raise error from exc
 
 
-def _integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int64]:
+def integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int64]:
+    """``values`` as int64, refused naming ``field`` unless every entry is an integer below 2^53."""
     bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2.0**53)
     if bad.any():
         index = tuple(int(k) for k in np.argwhere(bad)[0])
@@ -721,12 +724,12 @@ def trace_chunk_from_proto(
     )
     joint_actions = history = returns = None
     if message.HasField("joint_actions"):
-        joint_actions = _integers(
+        joint_actions = integers(
             decode_tensor_field(message.joint_actions, max_entries, f"{field}.joint_actions"),
             f"{field}.joint_actions",
         )
     if message.HasField("history"):
-        history = _integers(
+        history = integers(
             decode_tensor_field(message.history, max_entries, f"{field}.history"), f"{field}.history"
         )
     if message.HasField("returns"):
@@ -895,15 +898,17 @@ class StreamChunk:
     size: int
 
 
-def stream_chunk_from_proto(message: Any, index: int, received_bytes: int, limits: Limits) -> StreamChunk:
-    """Decode message ``index`` (from 0) after the header, ``received_bytes`` of chunks having come before.
+def check_stream_chunk(message: Any, index: int, received_bytes: int, limits: Limits) -> int:
+    """Check message ``index`` (from 0) after a stream's header, ``received_bytes`` of chunks
+    having come before, against the stream limits; its size on the wire.
+
+    Every chunked stream (``ScoreTrace``, ``MonitorTrace``, ``SamplePayoffs``) obeys them.
 
     Raises
     ------
     RequestError
-        ``INVALID_ARGUMENT`` when it is not a chunk or a field is bad;
-        ``RESOURCE_EXHAUSTED`` past the limits on chunks per stream, bytes per chunk and
-        bytes per stream.
+        ``INVALID_ARGUMENT`` when it is not a chunk; ``RESOURCE_EXHAUSTED`` past the limits
+        on chunks per stream, bytes per chunk and bytes per stream.
     """
     if message.WhichOneof("part") != "chunk":
         raise invalid(f"chunk[{index}]", "every message after the header must be a chunk")
@@ -918,6 +923,20 @@ def stream_chunk_from_proto(message: Any, index: int, received_bytes: int, limit
     check_count(
         received_bytes + size, limits.max_trace_bytes, f"chunk[{index}]", "bytes of chunks in one stream"
     )
+    return int(size)
+
+
+def stream_chunk_from_proto(message: Any, index: int, received_bytes: int, limits: Limits) -> StreamChunk:
+    """Decode message ``index`` (from 0) after the header, ``received_bytes`` of chunks having come before.
+
+    Raises
+    ------
+    RequestError
+        ``INVALID_ARGUMENT`` when it is not a chunk or a field is bad;
+        ``RESOURCE_EXHAUSTED`` past the limits on chunks per stream, bytes per chunk and
+        bytes per stream.
+    """
+    size = check_stream_chunk(message, index, received_bytes, limits)
     chunk = trace_chunk_from_proto(message.chunk, index, limits.max_payoff_entries, limits.max_players)
     return StreamChunk(chunk, size)
 

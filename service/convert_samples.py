@@ -21,7 +21,9 @@ import numpy.typing as npt
 from equilibria.service.convert import (
     check_count,
     check_length,
+    check_stream_chunk,
     decode_tensor_field,
+    integers,
     solve_request_from_proto,
 )
 from equilibria.service.errors import RequestError, invalid, status_message
@@ -165,14 +167,6 @@ def samples_header_from_proto(message: Any, limits: Limits) -> SamplesHeader:
     return SamplesHeader(num_actions, header.title, names, request, options)
 
 
-def _integers(values: npt.NDArray[np.float64], field: str) -> npt.NDArray[np.int64]:
-    bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) >= 2.0**53)
-    if bad.any():
-        index = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise invalid(field, f"{field} must hold integers; entry {index} is {values[index]!r}")
-    return values.astype(np.int64)
-
-
 def samples_chunk_from_proto(message: Any, index: int, received_bytes: int, limits: Limits) -> SamplesChunk:
     """Decode message ``index`` (from 0) after the header, ``received_bytes`` of chunks having come before.
 
@@ -185,17 +179,7 @@ def samples_chunk_from_proto(message: Any, index: int, received_bytes: int, limi
         ``max_trace_bytes``) and on the game's size.
     """
     field = f"chunk[{index}]"
-    if message.WhichOneof("part") != "chunk":
-        raise invalid(field, "every message after the header must be a chunk")
-    check_count(index + 1, limits.max_trace_chunks, "chunk", "chunks in one stream")
-    size = message.ByteSize()
-    if size > limits.max_trace_chunk_bytes:
-        raise RequestError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"chunk {index} has {size:,} bytes, over the limit of {limits.max_trace_chunk_bytes:,}",
-            field,
-        )
-    check_count(received_bytes + size, limits.max_trace_bytes, field, "bytes of chunks in one stream")
+    size = check_stream_chunk(message, index, received_bytes, limits)
     chunk = message.chunk
     if chunk.HasField("joint_actions") != chunk.HasField("returns"):
         missing = "returns" if chunk.HasField("joint_actions") else "joint_actions"
@@ -204,7 +188,7 @@ def samples_chunk_from_proto(message: Any, index: int, received_bytes: int, limi
         )
     joint_actions = returns = None
     if chunk.HasField("joint_actions"):
-        joint_actions = _integers(
+        joint_actions = integers(
             decode_tensor_field(chunk.joint_actions, limits.max_payoff_entries, f"{field}.joint_actions"),
             f"{field}.joint_actions",
         )
